@@ -1,0 +1,26 @@
+"""Command-line interface: a thin click layer over the simsvc library.
+
+Each command lives in its own module, parses options and calls one library
+function; no simulation logic lives here.
+"""
+from __future__ import annotations
+
+import click
+
+from simsvc import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simsvc")
+def main() -> None:
+    """simsvc: simulate a customer-service operation."""
+
+
+def _register() -> None:
+    # Imported here so `simsvc --help` stays fast and modules stay independent.
+    from simsvc.cli import erlang_cmd
+
+    main.add_command(erlang_cmd.erlang)
+
+
+_register()
