@@ -1,0 +1,321 @@
+"""Reading scenario files: YAML, ``extends:``, ``--set`` overrides, CSV tables, errors.
+
+This is the only part of simsvc that reads scenario files. Everything it hands on
+is a validated, immutable :class:`~simsvc.config.schema.Scenario`; everything that
+goes wrong becomes one :class:`ScenarioError` naming the file, the field path, the
+value and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from simsvc.config.references import find_problems
+from simsvc.config.schema import Scenario
+
+
+@dataclass
+class ScenarioError(Exception):
+    """A scenario that cannot be used, with where and why."""
+
+    file: str
+    path: str
+    value: object
+    allowed: str
+    more: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        field = self.path or "(top level)"
+        value = _short(self.value)
+        tail = f" (and {self.more} more problem{'s' if self.more > 1 else ''})" if self.more else ""
+        return f"{where}{field} = {value}: expected {self.allowed}{tail}"
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --------------------------------------------------------------------------- YAML + extends
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(str(path), "", str(path), "an existing scenario file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(str(path), where, problem, "well-formed YAML") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "", str(exc), "a readable UTF-8 text file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), "", data, "a mapping of scenario fields at the top level")
+    _absolutise_csv(data, path.parent)
+    return data
+
+
+def _absolutise_csv(data: dict[str, Any], base: Path) -> None:
+    """Make CSV paths absolute relative to the file that names them (before merging)."""
+    for spec in (data.get("demand") or {}).values():
+        if isinstance(spec, dict) and isinstance(spec.get("csv"), str):
+            spec["csv"] = str((base / spec["csv"]).resolve())
+    for pool in (data.get("agents") or {}).values():
+        if isinstance(pool, dict) and isinstance(pool.get("staffing"), dict):
+            staffing = pool["staffing"]
+            if isinstance(staffing.get("csv"), str):
+                staffing["csv"] = str((base / staffing["csv"]).resolve())
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in ``override`` replaces what was there."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(str(chain[-1]), "extends", str(path), f"no cycle of extends ({cycle})")
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(str(path), "extends", parent, "the path of another scenario file")
+    parent_path = (path.parent / parent)
+    if not parent_path.is_file():
+        raise ScenarioError(str(path), "extends", parent, "the path of an existing scenario file")
+    return deep_merge(_resolve_extends(parent_path, (*chain, path)), data)
+
+
+# --------------------------------------------------------------------------- overrides
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``dotted.path=value`` strings; the value is read as YAML (``10``, ``4min``, ``[a, b]``)."""
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError("--set", item, item, "dotted.path=value")
+        dotted, raw = item.split("=", 1)
+        keys = [k for k in dotted.strip().split(".") if k]
+        if not keys:
+            raise ScenarioError("--set", item, item, "dotted.path=value")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node: Any = out
+        for depth, key in enumerate(keys[:-1]):
+            if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+                continue
+            if not isinstance(node, dict):
+                raise ScenarioError("--set", ".".join(keys[:depth]), node, "a mapping to set a field in")
+            if not isinstance(node.get(key), (dict, list)):
+                node[key] = {}
+            node = node[key]
+        last = keys[-1]
+        if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ScenarioError("--set", dotted, node, "a mapping to set a field in")
+    return out
+
+
+# --------------------------------------------------------------------------- CSV tables
+def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
+    path = Path(file)
+    if not path.is_file():
+        raise ScenarioError(file, field, file, "an existing CSV file")
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ScenarioError(file, field, header, f"CSV columns {list(columns)} (missing {missing})")
+        rows = []
+        for i, row in enumerate(reader, start=2):
+            row = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+            rec: dict[str, Any] = {}
+            for col in columns:
+                val = row[col]
+                if col == "day":
+                    rec[col] = int(val) if val.isdigit() else val.lower()
+                elif col == "start":
+                    rec[col] = val
+                else:
+                    try:
+                        rec[col] = float(val) if col == "volume" else int(float(val))
+                    except ValueError:
+                        raise ScenarioError(file, f"line {i}.{col}", val, "a number") from None
+            rows.append(rec)
+    if not rows:
+        raise ScenarioError(file, field, "(empty)", "at least one data row")
+    return rows
+
+
+def _load_tables(data: dict[str, Any]) -> None:
+    for name, spec in (data.get("demand") or {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("csv"), str) and "volumes" not in spec:
+            spec["volumes"] = _read_table(spec["csv"], ("day", "start", "volume"), f"demand.{name}.csv")
+    for name, pool in (data.get("agents") or {}).items():
+        staffing = pool.get("staffing") if isinstance(pool, dict) else None
+        if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str) and "steps" not in staffing:
+            staffing["steps"] = _read_table(
+                staffing["csv"], ("day", "start", "agents"), f"agents.{name}.staffing.csv"
+            )
+
+
+# --------------------------------------------------------------------------- validation
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    """Pydantic locations carry union tags and validator names; keep only the user's keys."""
+    parts = []
+    for item in loc:
+        text = str(item)
+        if "[" in text or text in _UNION_TAGS:
+            continue
+        parts.append(text)
+    return ".".join(parts)
+
+
+_UNION_TAGS = {
+    "exponential", "lognormal", "gamma", "deterministic", "uniform", "empirical",
+    "voice", "chat", "bot", "async", "Staffing", "int", "str", "float", "list[str]",
+    "constrained-int", "constrained-float", "dict[str,constrained-float]",
+    "dict[str,str]", "literal['24/7']", "literal['all']",
+}
+
+
+def _pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, object, str]:
+    loc = tuple(err.get("loc", ()))
+    path = _loc_to_path(loc)
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        allowed = "no such field"
+        known = _known_fields(loc[:-1])
+        if known:
+            allowed = f"one of the known fields {known}"
+        return path, loc[-1] if loc else err.get("input"), allowed
+    if kind == "missing":
+        return path, None, "a value (this field is required)"
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        ctx = err.get("ctx", {})
+        tag = ctx.get("discriminator", "").strip("'")
+        expected = ctx.get("expected_tags", "")
+        value = ctx.get("tag") if kind == "union_tag_invalid" else None
+        allowed = f"one of {expected}" if expected else f"a {tag} field"
+        return (f"{path}.{tag}" if tag else path), value, allowed
+    msg = err.get("msg", "invalid value")
+    for prefix in ("Value error, ", "Input should be "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    return path, err.get("input"), msg
+
+
+def _known_fields(loc: tuple[Any, ...]) -> list[str]:
+    """Field names the schema accepts at ``loc`` (for the unknown-key message)."""
+    model: Any = Scenario
+    for item in loc:
+        text = str(item)
+        if text in _MODEL_TAGS:
+            model = _MODEL_TAGS[text]
+        elif text in getattr(model, "model_fields", {}):
+            model = _model_of(model.model_fields[text].annotation)
+        # otherwise a mapping key or list index: the model stays the same
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _tags() -> dict[str, Any]:
+    from simsvc.config import schema as sch
+
+    return {
+        "voice": sch.VoiceChannel, "chat": sch.ChatChannel, "bot": sch.BotChannel,
+        "async": sch.AsyncChannel, "exponential": sch.Exponential, "lognormal": sch.Lognormal,
+        "gamma": sch.Gamma, "deterministic": sch.Deterministic, "uniform": sch.Uniform,
+        "empirical": sch.Empirical, "Staffing": sch.Staffing,
+    }
+
+
+_MODEL_TAGS = _tags()
+
+
+def validate(data: dict[str, Any], file: str = "") -> Scenario:
+    """Validate a scenario mapping (already merged and overridden) into a ``Scenario``."""
+    data = copy.deepcopy(data)
+    _load_tables(data)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        path, value, allowed = _pydantic_problem(errors[0], data)
+        raise ScenarioError(file, path, value, allowed, more=len(errors) - 1) from None
+    problems = find_problems(scenario)
+    if problems:
+        path, value, allowed = problems[0]
+        raise ScenarioError(file, path, value, allowed, more=len(problems) - 1)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, merge (``extends:``), override (``--set``) and validate a scenario file."""
+    path = Path(path)
+    data = _resolve_extends(path)
+    data = apply_overrides(data, overrides)
+    return validate(data, file=str(path))
+
+
+def scenario_dict(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data (durations and rates in written form)."""
+    data = scenario.model_dump(mode="json")
+    # A CSV-backed table prints as its file; the rows were loaded from it.
+    for spec in data.get("demand", {}).values():
+        if spec.get("csv"):
+            spec.pop("volumes", None)
+    for pool in data.get("agents", {}).values():
+        staffing = pool.get("staffing")
+        if isinstance(staffing, dict) and staffing.get("csv"):
+            staffing.pop("steps", None)
+    return data
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario_dict(scenario), sort_keys=False, allow_unicode=True)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario (tables included), stable across runs and machines."""
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

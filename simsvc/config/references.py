@@ -1,0 +1,180 @@
+"""Checks that span fields: every name a scenario uses must refer to something it defines.
+
+Each problem is reported as (field path, value, what is allowed), so the user sees
+exactly which line of the YAML to fix.
+"""
+from __future__ import annotations
+
+from simsvc.config.schema import AGENT_KINDS, DAYS, Scenario
+from simsvc.config.units import format_duration, parse_clock
+
+Problem = tuple[str, object, str]
+
+
+def skill_queues(scenario: Scenario, skill: str) -> list[tuple[str, str]]:
+    """The (channel, reason) queues a skill entry ``phone`` or ``phone/billing`` covers."""
+    channel, _, reason = skill.partition("/")
+    if reason:
+        return [(channel, reason)]
+    return [(channel, r) for r in scenario.reasons]
+
+
+def day_spec_days(spec: str) -> list[int]:
+    """Day indices (0 = mon) of ``mon``, ``mon-fri``, ``sat,sun``, ``all`` or ``daily``."""
+    spec = spec.strip().lower()
+    if spec in ("all", "daily", "every day", "mon-sun"):
+        return list(range(7))
+    days: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (p.strip() for p in part.split("-", 1))
+            if first not in DAYS or last not in DAYS:
+                raise ValueError("a day range like mon-fri")
+            i, j = DAYS.index(first), DAYS.index(last)
+            days.extend(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+        elif part in DAYS:
+            days.append(DAYS.index(part))
+        else:
+            raise ValueError("days such as mon, mon-fri, sat,sun or all")
+    return days
+
+
+def find_problems(s: Scenario) -> list[Problem]:
+    """All cross-reference problems of a scenario, in file order."""
+    out: list[Problem] = []
+    if s.warmup >= s.horizon:
+        out.append(("warmup", format_duration(s.warmup),
+                    f"a warm-up shorter than the horizon ({format_duration(s.horizon)})"))
+    if 86400 % s.interval:
+        out.append(("interval", format_duration(s.interval), "an interval that divides a day (15min, 30min, 1h)"))
+    elif s.warmup % s.interval:
+        out.append(("warmup", format_duration(s.warmup),
+                    f"a whole number of intervals ({format_duration(s.interval)})"))
+    channels = s.channels
+    reasons = s.reasons
+    pools = s.agents
+
+    for name, ch in channels.items():
+        hours = getattr(ch, "hours", "24/7")
+        if isinstance(hours, dict):
+            for spec, span in hours.items():
+                try:
+                    day_spec_days(spec)
+                except ValueError as exc:
+                    out.append((f"channels.{name}.hours.{spec}", spec, str(exc)))
+                if span.strip().lower() != "closed" and not _valid_span(span):
+                    out.append((f"channels.{name}.hours.{spec}", span,
+                                'a span "HH:MM-HH:MM" (open before close) or "closed"'))
+        if ch.kind == "bot":
+            target = channels.get(ch.escalate_to)
+            if target is None:
+                out.append((f"channels.{name}.escalate_to", ch.escalate_to,
+                            f"one of the channels {sorted(channels)}"))
+            elif target.kind == "bot":
+                out.append((f"channels.{name}.escalate_to", ch.escalate_to,
+                            "a channel served by agents (not another bot)"))
+            if isinstance(ch.containment, dict):
+                for r in ch.containment:
+                    if r not in reasons and r != "default":
+                        out.append((f"channels.{name}.containment.{r}", r,
+                                    f"one of the reasons {sorted(reasons)} or default"))
+
+    for ch_name, spec in s.demand.items():
+        if ch_name not in channels:
+            out.append((f"demand.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
+        for r in (spec.mix or {}):
+            if r not in reasons:
+                out.append((f"demand.{ch_name}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
+
+    for ch_name, spec in s.handling.items():
+        if ch_name not in channels:
+            out.append((f"handling.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
+        elif isinstance(spec, dict):
+            for r in spec:
+                if r not in reasons and r != "default":
+                    out.append((f"handling.{ch_name}.{r}", r,
+                                f"one of the reasons {sorted(reasons)} or default"))
+    for ch_name in channels:
+        spec = s.handling.get(ch_name)
+        if spec is None:
+            out.append((f"handling.{ch_name}", None, "a handling-time distribution for this channel"))
+        elif isinstance(spec, dict) and "default" not in spec:
+            missing = [r for r in reasons if r not in spec]
+            if missing:
+                out.append((f"handling.{ch_name}", sorted(spec),
+                            f"a distribution for every reason (missing {missing}) or a default"))
+
+    for ch_name, spec in s.resolution.items():
+        if ch_name not in channels:
+            out.append((f"resolution.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
+        elif isinstance(spec, dict):
+            for r in spec:
+                if r not in reasons and r != "default":
+                    out.append((f"resolution.{ch_name}.{r}", r,
+                                f"one of the reasons {sorted(reasons)} or default"))
+
+    for r_name, r in reasons.items():
+        if r.transfer is not None and r.transfer.to not in pools:
+            out.append((f"reasons.{r_name}.transfer.to", r.transfer.to, f"one of the pools {sorted(pools)}"))
+
+    for ch_from, row in s.repeat.switch.items():
+        if ch_from not in channels:
+            out.append((f"repeat.switch.{ch_from}", ch_from, f"one of the channels {sorted(channels)}"))
+        for ch_to in row:
+            if ch_to not in channels:
+                out.append((f"repeat.switch.{ch_from}.{ch_to}", ch_to, f"one of the channels {sorted(channels)}"))
+        total = sum(row.values())
+        if abs(total - 1.0) > 1e-6:
+            out.append((f"repeat.switch.{ch_from}", total, "probabilities that sum to 1"))
+
+    skilled: set[str] = set()
+    for p_name, pool in pools.items():
+        for i, entry in enumerate(pool.skills):
+            group = entry if isinstance(entry, list) else [entry]
+            for j, skill in enumerate(group):
+                path = f"agents.{p_name}.skills.{i}" + (f".{j}" if isinstance(entry, list) else "")
+                channel, _, reason = skill.partition("/")
+                ch = channels.get(channel)
+                if ch is None:
+                    out.append((path, skill, f"one of the channels {sorted(channels)} (optionally channel/reason)"))
+                elif ch.kind not in AGENT_KINDS:
+                    out.append((path, skill, "a channel served by agents (voice, chat or async), not a bot"))
+                elif reason and reason not in reasons:
+                    out.append((path, skill, f"channel/reason with a reason among {sorted(reasons)}"))
+                else:
+                    skilled.add(channel)
+        staffing = pool.staffing
+        if not isinstance(staffing, int):
+            for k, shift in enumerate(staffing.shifts or []):
+                path = f"agents.{p_name}.staffing.shifts.{k}"
+                days = shift.days if isinstance(shift.days, str) else ",".join(shift.days)
+                try:
+                    day_spec_days(days)
+                except ValueError as exc:
+                    out.append((path + ".days", shift.days, str(exc)))
+                if shift.start == shift.end:
+                    out.append((path + ".end", shift.end, "an end different from the start"))
+
+    for ch_name, ch in channels.items():
+        if ch.kind in AGENT_KINDS and ch_name not in skilled:
+            if _receives_contacts(s, ch_name):
+                out.append((f"channels.{ch_name}", ch_name,
+                            "a channel that some pool in agents has in its skills"))
+    return out
+
+
+def _receives_contacts(s: Scenario, channel: str) -> bool:
+    if channel in s.demand:
+        return True
+    if any(ch.kind == "bot" and ch.escalate_to == channel for ch in s.channels.values()):
+        return True
+    return any(channel in row for row in s.repeat.switch.values())
+
+
+def _valid_span(span: str) -> bool:
+    try:
+        start, end = (parse_clock(p) for p in span.split("-", 1))
+    except ValueError:
+        return False
+    return start < end

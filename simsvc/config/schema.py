@@ -1,0 +1,394 @@
+"""The scenario schema: an inert, validated description of one contact centre.
+
+Every model forbids unknown keys and is frozen, so a ``Scenario`` can be shared
+between replications and processes without anyone mutating it. Durations are
+stored in seconds and rates in contacts per second; both print back in the form
+people write (``4min``, ``120/h``) so ``simsvc check`` output is readable and can
+be loaded again. Cross-references (a skill naming a channel, a transfer naming a
+pool) are checked in :mod:`simsvc.config.references`, which reports field paths.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from simsvc.config.units import format_duration, parse_clock, parse_duration, parse_rate
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: object) -> float:
+    return parse_duration(value)
+
+
+def _format_rate(per_s: float) -> str:
+    return f"{per_s * 3600:g}/h"
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    Field(ge=0, description="seconds; written as 20s, 4min, 8h, 2d"),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+PositiveDuration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    Field(gt=0, description="seconds, > 0"),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+Rate = Annotated[
+    float,
+    BeforeValidator(parse_rate),
+    Field(ge=0, description="contacts per second; written as 120/h, 2/min"),
+    PlainSerializer(_format_rate, return_type=str, when_used="json"),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")]
+
+
+# --------------------------------------------------------------------------- distributions
+class Exponential(Base):
+    dist: Literal["exponential"]
+    mean: PositiveDuration
+
+    @property
+    def mean_s(self) -> float:
+        return self.mean
+
+
+class Lognormal(Base):
+    """Lognormal given by its own mean and coefficient of variation (sd / mean)."""
+
+    dist: Literal["lognormal"]
+    mean: PositiveDuration
+    cv: float = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.mean
+
+
+class Gamma(Base):
+    """Gamma given by mean and cv (shape = 1/cv², scale = mean·cv²)."""
+
+    dist: Literal["gamma"]
+    mean: PositiveDuration
+    cv: float = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.mean
+
+
+class Deterministic(Base):
+    dist: Literal["deterministic"]
+    value: Duration
+
+    @property
+    def mean_s(self) -> float:
+        return self.value
+
+
+class Uniform(Base):
+    dist: Literal["uniform"]
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uniform":
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high:g}s) must be >= low ({self.low:g}s)")
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Empirical(Base):
+    """Resample observed values (optionally weighted)."""
+
+    dist: Literal["empirical"]
+    values: list[Duration] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Empirical":
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must have a positive sum")
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        if self.weights is None:
+            return sum(self.values) / len(self.values)
+        return sum(v * w for v, w in zip(self.values, self.weights)) / sum(self.weights)
+
+
+def _distribution_shorthand(value: object) -> object:
+    """A bare duration (``30s``) means a deterministic distribution."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"dist": "deterministic", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Union[Exponential, Lognormal, Gamma, Deterministic, Uniform, Empirical],
+    Field(discriminator="dist"),
+    BeforeValidator(_distribution_shorthand),
+]
+
+
+# --------------------------------------------------------------------------- channels
+def _hours_shorthand(value: object) -> object:
+    if isinstance(value, str) and value.strip() not in ("24/7",):
+        return {"mon-sun": value}
+    return value
+
+
+OpeningHours = Annotated[
+    Union[Literal["24/7"], dict[str, str]],
+    BeforeValidator(_hours_shorthand),
+    Field(description='"24/7", "08:00-20:00" every day, or {mon-fri: "08:00-20:00", sat: closed}'),
+]
+
+
+class Redial(Base):
+    """A caller who abandons or is blocked tries again with this probability, after a delay."""
+
+    probability: Probability
+    delay: Distribution = Field(default_factory=lambda: Exponential(dist="exponential", mean=600.0))
+
+
+class _RealTime(Base):
+    hours: OpeningHours = "24/7"
+    when_closed: Literal["lost", "retry"] = "lost"
+    retry_spread: Duration = 3600.0
+    patience: Distribution | None = None
+    queue_capacity: int | None = Field(default=None, ge=0)
+    redial: Redial | None = None
+
+
+class VoiceChannel(_RealTime):
+    """Phone: one contact per agent; callers abandon when patience runs out."""
+
+    kind: Literal["voice"]
+    service_level_threshold: Duration = 20.0
+
+
+class ChatChannel(_RealTime):
+    """Live chat: an agent holds up to ``concurrency`` chats; each extra chat slows all."""
+
+    kind: Literal["chat"]
+    service_level_threshold: Duration = 60.0
+    concurrency: int = Field(default=1, ge=1, le=20)
+    concurrency_slowdown: float = Field(
+        default=0.0, ge=0.0, description="handling time × (1 + slowdown × (chats held − 1))"
+    )
+
+
+class BotChannel(Base):
+    """Chatbot: no agents; contains a share of contacts and escalates the rest."""
+
+    kind: Literal["bot"]
+    containment: Probability | dict[str, Probability]
+    escalate_to: str
+    capacity: int | None = Field(default=None, ge=1)
+    hours: OpeningHours = "24/7"
+    when_closed: Literal["lost", "retry"] = "lost"
+    retry_spread: Duration = 3600.0
+    service_level_threshold: Duration = 0.0
+
+
+class AsyncChannel(Base):
+    """Email or social: a backlog worked in due-date order; no abandonment."""
+
+    kind: Literal["async"]
+    response_target: PositiveDuration = 86400.0
+    public: bool = False
+
+    @property
+    def service_level_threshold(self) -> float:
+        return self.response_target
+
+
+Channel = Annotated[
+    Union[VoiceChannel, ChatChannel, BotChannel, AsyncChannel], Field(discriminator="kind")
+]
+REAL_TIME_KINDS = ("voice", "chat")
+AGENT_KINDS = ("voice", "chat", "async")
+
+
+# --------------------------------------------------------------------------- demand
+class IntervalVolume(Base):
+    """Contacts expected from ``start`` until the next row's start (or midnight)."""
+
+    day: DayName | Annotated[int, Field(ge=0)]
+    start: Clock
+    volume: float = Field(ge=0)
+
+
+class DemandSpec(Base):
+    """One channel's forecast: a constant rate, a daily volume with profiles, or a table."""
+
+    rate: Rate | None = None
+    daily_volume: float | None = Field(default=None, ge=0)
+    intraday: list[Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, description="weights over equal slots covering the day"
+    )
+    weekly: list[Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, min_length=7, max_length=7, description="day multipliers mon..sun"
+    )
+    volumes: list[IntervalVolume] | None = None
+    csv: str | None = Field(default=None, description="file with columns day,start,volume")
+    mix: dict[str, Probability] | None = Field(default=None, description="reason shares")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "DemandSpec":
+        forms = [n for n in ("rate", "daily_volume", "volumes") if getattr(self, n) is not None]
+        if self.csv is not None and "volumes" not in forms:
+            raise ValueError("csv was given but its table was not loaded")
+        if len(forms) != 1:
+            raise ValueError(
+                "give exactly one of rate, daily_volume (with intraday/weekly) or csv/volumes"
+            )
+        if (self.intraday is not None or self.weekly is not None) and self.daily_volume is None:
+            raise ValueError("intraday and weekly profiles go with daily_volume")
+        if self.intraday is not None and sum(self.intraday) <= 0:
+            raise ValueError("intraday weights must have a positive sum")
+        if self.mix is not None and abs(sum(self.mix.values()) - 1.0) > 1e-6:
+            raise ValueError(f"mix shares must sum to 1 (they sum to {sum(self.mix.values()):g})")
+        return self
+
+
+class DemandUncertainty(Base):
+    """Day-to-day busyness: each day's rates × a gamma factor with mean 1 and this cv."""
+
+    daily_cv: float = Field(default=0.0, ge=0.0)
+    shared: bool = Field(default=True, description="one factor per day for all channels")
+
+
+# --------------------------------------------------------------------------- reasons, repeats
+class Transfer(Base):
+    probability: Probability
+    to: str
+
+
+class ReasonSpec(Base):
+    transfer: Transfer | None = None
+
+
+class RepeatSpec(Base):
+    """What an unresolved issue does: comes back after ``delay`` on a switched channel."""
+
+    probability: Probability = Field(
+        default=1.0, description="share of unresolved issues that come back"
+    )
+    delay: Distribution = Field(
+        default_factory=lambda: Exponential(dist="exponential", mean=86400.0)
+    )
+    switch: dict[str, dict[str, Probability]] = Field(
+        default_factory=dict, description="channel → {next channel: probability}"
+    )
+    max_attempts: int = Field(default=5, ge=1)
+
+
+# --------------------------------------------------------------------------- agents
+class StaffingStep(Base):
+    """From ``start`` on ``day``, this many agents are scheduled (until the next step)."""
+
+    day: DayName | Annotated[int, Field(ge=0)] | Literal["all"] = "all"
+    start: Clock
+    agents: int = Field(ge=0)
+
+
+class Shift(Base):
+    start: Clock
+    end: Clock
+    agents: int = Field(ge=0)
+    days: str | list[DayName] = "mon-sun"
+
+
+class Staffing(Base):
+    """Scheduled agents: per-interval steps (inline or CSV) or shifts."""
+
+    steps: list[StaffingStep] | None = None
+    csv: str | None = Field(default=None, description="file with columns day,start,agents")
+    shifts: list[Shift] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Staffing":
+        if self.csv is not None and self.steps is None:
+            raise ValueError("csv was given but its table was not loaded")
+        if (self.steps is None) == (self.shifts is None):
+            raise ValueError("give exactly one of steps, csv or shifts")
+        return self
+
+
+class Proficiency(Base):
+    handling: float = Field(default=1.0, gt=0, description="handling-time multiplier")
+    resolution: float = Field(default=1.0, ge=0, description="resolution-probability multiplier")
+
+
+Skill = Union[str, list[str]]
+
+
+class Pool(Base):
+    """A pool of agents with the same skills, schedule and proficiency."""
+
+    skills: list[Skill] = Field(min_length=1, description="channels (or channel/reason) in priority order")
+    staffing: Annotated[int, Field(ge=0)] | Staffing
+    shrinkage: float = Field(default=0.0, ge=0.0, lt=1.0)
+    wrap_up: Distribution = Field(default_factory=lambda: Deterministic(dist="deterministic", value=0.0))
+    proficiency: Proficiency = Field(default_factory=Proficiency)
+    cost_per_hour: float = Field(default=0.0, ge=0)
+
+
+# --------------------------------------------------------------------------- scenario
+HandlingSpec = Union[Distribution, dict[str, Distribution]]
+ResolutionSpec = Union[Probability, dict[str, Probability]]
+
+
+class Scenario(Base):
+    """A whole contact-centre scenario, resolved and validated."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int | None = Field(default=None, ge=0)
+    replications: int = Field(default=10, ge=1)
+    horizon: PositiveDuration
+    warmup: Duration = 0.0
+    interval: PositiveDuration = 900.0
+    start_day: DayName = "mon"
+    channels: dict[str, Channel] = Field(min_length=1)
+    demand: dict[str, DemandSpec] = Field(min_length=1)
+    demand_uncertainty: DemandUncertainty = Field(default_factory=DemandUncertainty)
+    reasons: dict[str, ReasonSpec] = Field(default_factory=lambda: {"general": ReasonSpec()})
+    handling: dict[str, HandlingSpec]
+    resolution: dict[str, ResolutionSpec] = Field(default_factory=dict)
+    repeat: RepeatSpec = Field(default_factory=RepeatSpec)
+    agents: dict[str, Pool] = Field(default_factory=dict)
+
+
+def clock_seconds(text: str) -> float:
+    """Seconds after midnight of a validated ``HH:MM`` string."""
+    return parse_clock(text)
