@@ -18,8 +18,10 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so `simsvc --help` stays fast and modules stay independent.
-    from simsvc.cli import erlang_cmd
+    from simsvc.cli import check_cmd, erlang_cmd, run_cmd
 
+    main.add_command(run_cmd.run)
+    main.add_command(check_cmd.check)
     main.add_command(erlang_cmd.erlang)
 
 

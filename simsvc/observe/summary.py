@@ -1,0 +1,165 @@
+"""Key performance indicators per replication, and their means with confidence intervals.
+
+Every metric is computed per replication from contacts that arrived after the
+warm-up, then summarised across replications with a 95 % Student-t interval
+(replications are independent, so this is the textbook method of independent
+replications). Definitions follow industry usage; see the README's metric table.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simsvc.config.schema import REAL_TIME_KINDS, Scenario
+from simsvc.model.calendar import scheduled_agent_seconds
+from simsvc.observe.records import (
+    ABANDONED,
+    ANSWERED,
+    CONTAINED,
+    ESCALATED,
+    LOST,
+    NEW,
+    WAITING,
+    RawRun,
+)
+from simsvc.observe.tables import _pools_serving, _segments, effective_wait, thresholds
+
+ALL = "all"
+
+
+def _clip_sum(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
+    return float(np.sum(np.clip(np.minimum(end, b) - np.maximum(start, a), 0.0, None)))
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else np.nan
+
+
+def replication_metrics(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+    """Long table ``replication, channel, metric, value`` for one replication."""
+    c = run.contacts
+    keep = c["arrival_s"] >= scenario.warmup
+    arrival = c["arrival_s"][keep]
+    outcome = c["outcome"][keep]
+    channel = c["channel"][keep]
+    wait = effective_wait(scenario, c)[keep]
+    work = (c["handle_s"] + c["wrap_s"])[keep]
+    handle = c["handle_s"][keep]
+    thr = thresholds(scenario)
+    kinds = [ch.kind for ch in scenario.channels.values()]
+    a, b = scenario.warmup, scenario.horizon
+    staffed_pool = [_clip_sum(*_segments(run.duty, p), a, b) for p in range(len(scenario.agents))]
+    busy_pool = [_clip_sum(*_segments(run.busy, p), a, b) for p in range(len(scenario.agents))]
+    serving = _pools_serving(scenario)
+    fcr_num, fcr_den = _first_contact_resolution(scenario, c)
+    rows: list[tuple[str, str, float]] = []
+
+    def add_block(name: str, m: np.ndarray, real_time: np.ndarray, threshold: np.ndarray,
+                  busy: float, staffed: float, fcr: tuple[float, float], kind: str | None) -> None:
+        out, w = outcome[m], wait[m]
+        offered = int(m.sum())
+        ans = out == ANSWERED
+        rt = real_time[m]
+        n_rt = int(rt.sum())
+        answered = int(ans.sum())
+        within = int(np.sum(ans & (w <= threshold[m])))
+        metrics = {
+            "offered": offered,
+            "offered_new_issues": int(np.sum(c["origin"][keep][m] == NEW)),
+            "answered": answered,
+            "abandoned": int(np.sum(out == ABANDONED)),
+            "contained": int(np.sum(out == CONTAINED)),
+            "escalated": int(np.sum(out == ESCALATED)),
+            "lost": int(np.sum(out == LOST)),
+            "waiting_end": int(np.sum(out == WAITING)),
+            "transferred": int(np.sum(c["transferred"][keep][m])),
+            "abandon_rate": _ratio(np.sum(out[rt] == ABANDONED), n_rt),
+            "p_wait": _ratio(np.sum(w[rt] > 0), n_rt),
+            "wait_mean_s": float(np.mean(w[rt])) if n_rt else np.nan,
+            "asa_s": float(np.mean(w[ans])) if answered else np.nan,
+            "wait_p90_s": float(np.quantile(w[rt], 0.9)) if n_rt else np.nan,
+            "service_level": _ratio(np.sum(ans[rt] & (w[rt] <= threshold[m][rt])), n_rt),
+            "aht_s": float(np.mean(work[m][ans])) if answered else np.nan,
+            "occupancy": _ratio(busy, staffed),
+            "fcr": _ratio(*fcr),
+        }
+        asy = is_async[m]
+        if asy.any() or kind == "async":
+            metrics["response_within_target"] = _ratio(np.sum(ans[asy] & (w[asy] <= threshold[m][asy])), int(asy.sum()))
+        if kind == "bot":
+            metrics["containment_rate"] = _ratio(np.sum(out == CONTAINED), offered)
+            metrics["bot_time_mean_s"] = float(np.mean(handle[m][out != WAITING])) if offered else np.nan
+            for key in ("abandon_rate", "p_wait", "wait_mean_s", "wait_p90_s", "service_level", "asa_s", "aht_s"):
+                metrics.pop(key)
+        rows.extend((name, k, float(v)) for k, v in metrics.items())
+
+    real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS])
+    is_async = np.isin(channel, [i for i, k in enumerate(kinds) if k == "async"])
+    threshold = thr[channel]
+    waiting_now = c["outcome"] == WAITING
+    for i, (name, cfg) in enumerate(scenario.channels.items()):
+        m = channel == i
+        rt = real_time if cfg.kind != "async" else np.ones_like(real_time)
+        busy = _clip_sum(*_segments(run.busy, None, i), a, b)
+        staffed = sum(staffed_pool[p] for p in serving[name])
+        add_block(name, m, rt, threshold, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
+        rows.append((name, "backlog_end", float(np.sum(waiting_now & (c["channel"] == i)))))
+    add_block(ALL, np.ones(len(arrival), dtype=bool), real_time, threshold,
+              sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None)
+    rows.append((ALL, "backlog_end", float(np.sum(waiting_now))))
+    cost = sum(scheduled_agent_seconds(scenario, pool, a, b) / 3600.0 * pool.cost_per_hour
+               for pool in scenario.agents.values())
+    answered_all = float(np.sum(outcome == ANSWERED))
+    rows.append((ALL, "agent_cost", cost))
+    rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
+    df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
+    df.insert(0, "replication", run.replication)
+    return df
+
+
+def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel of first contact: issues resolved within attempt 1, and issues.
+
+    An issue counts when its first contact arrived after the warm-up and the
+    first attempt has finished (an attempt includes bot escalation and transfers).
+    """
+    n_ch = len(scenario.channels)
+    first = c["attempt"] == 1
+    issue = c["issue"][first]
+    if len(issue) == 0:
+        return np.zeros(n_ch), np.zeros(n_ch)
+    n_issues = int(issue.max()) + 1
+    resolved = np.zeros(n_issues, dtype=bool)
+    unknown = np.zeros(n_issues, dtype=bool)
+    np.logical_or.at(resolved, issue, c["resolved"][first] == 1)
+    np.logical_or.at(unknown, issue, c["resolved"][first] < 0)
+    start = (c["leg"] == 1) & first
+    first_channel = np.full(n_issues, -1)
+    first_arrival = np.full(n_issues, -np.inf)
+    first_channel[c["issue"][start]] = c["channel"][start]
+    first_arrival[c["issue"][start]] = c["arrival_s"][start]
+    counted = (first_arrival >= scenario.warmup) & ~unknown & (first_channel >= 0)
+    num = np.bincount(first_channel[counted], weights=resolved[counted], minlength=n_ch)
+    den = np.bincount(first_channel[counted], minlength=n_ch).astype(float)
+    return num, den
+
+
+def summarise(per_rep: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean and t-interval across replications: ``channel, metric, mean, ci_low, ci_high, reps``."""
+    def one(values: pd.Series) -> pd.Series:
+        v = values.dropna().to_numpy(dtype=float)
+        n = len(v)
+        mean = float(v.mean()) if n else np.nan
+        if n >= 2:
+            half = stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)
+        else:
+            half = np.nan
+        return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "reps": n})
+
+    order = {m: i for i, m in enumerate(dict.fromkeys(per_rep["metric"]))}
+    ch_order = {c: i for i, c in enumerate(dict.fromkeys(per_rep["channel"]))}
+    out = per_rep.groupby(["channel", "metric"], sort=False)["value"].apply(one).unstack().reset_index()
+    out["reps"] = out["reps"].astype(int)
+    out = out.sort_values(["channel", "metric"], key=lambda s: s.map(ch_order if s.name == "channel" else order))
+    return out[["channel", "metric", "mean", "ci_low", "ci_high", "reps"]].reset_index(drop=True)

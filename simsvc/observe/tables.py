@@ -1,0 +1,210 @@
+"""From one replication's records to tidy tables (the output contract).
+
+* ``contacts``: one row per contact leg; keys ``replication, contact_id``.
+* ``intervals``: one row per replication × interval × channel.
+* ``pools``: one row per replication × interval × agent pool.
+
+This is where pandas starts. Column names, dtypes and meanings are documented
+in the README; keep them stable.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simsvc.config.schema import Scenario
+from simsvc.model.calendar import scheduled_agent_seconds
+from simsvc.observe.records import (
+    ABANDONED,
+    ANSWERED,
+    CONTAINED,
+    ESCALATED,
+    LOST,
+    ORIGINS,
+    OUTCOMES,
+    WAITING,
+    RawRun,
+)
+
+
+def thresholds(scenario: Scenario) -> np.ndarray:
+    """Service-level threshold per channel (response target for async), seconds."""
+    return np.array([ch.service_level_threshold for ch in scenario.channels.values()])
+
+
+def effective_wait(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
+    """Wait per leg, with legs still waiting at the horizon counted up to the horizon."""
+    wait = c["wait_s"].copy()
+    open_ = c["outcome"] == WAITING
+    wait[open_] = scenario.horizon - c["arrival_s"][open_]
+    return wait
+
+
+def contacts_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+    c = run.contacts
+    n = len(c["arrival_s"])
+    channels = list(scenario.channels)
+    pools = list(scenario.agents)
+    answered = c["outcome"] == ANSWERED
+    resolved = pd.array(np.where(c["resolved"] < 0, None, c["resolved"] == 1), dtype="boolean")
+    return pd.DataFrame({
+        "replication": np.full(n, run.replication, dtype=np.int32),
+        "contact_id": np.arange(n, dtype=np.int64),
+        "issue_id": c["issue"],
+        "attempt": c["attempt"],
+        "leg": c["leg"],
+        "origin": pd.Categorical.from_codes(c["origin"], categories=list(ORIGINS)),
+        "channel": pd.Categorical.from_codes(c["channel"], categories=channels),
+        "reason": pd.Categorical.from_codes(c["reason"], categories=list(scenario.reasons)),
+        "arrival_s": c["arrival_s"],
+        "outcome": pd.Categorical.from_codes(c["outcome"], categories=list(OUTCOMES)),
+        "wait_s": c["wait_s"],
+        "answered_s": np.where(answered, c["arrival_s"] + c["wait_s"], np.nan),
+        "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
+        "agent": pd.array(np.where(c["agent"] < 0, None, c["agent"]), dtype="Int32"),
+        "handle_s": c["handle_s"],
+        "wrap_s": c["wrap_s"],
+        "resolved": resolved,
+        "transferred": c["transferred"],
+        "blocked": c["blocked"],
+        "patience_s": c["patience_s"],
+        "in_warmup": c["arrival_s"] < scenario.warmup,
+    })
+
+
+def _grid(scenario: Scenario) -> np.ndarray:
+    n = int(np.ceil(scenario.horizon / scenario.interval))
+    return np.minimum(np.arange(n + 1) * scenario.interval, scenario.horizon)
+
+
+def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Total length of segments [start, end) falling in each interval of ``grid``."""
+    start = np.sort(np.clip(start, grid[0], grid[-1]))
+    end = np.sort(np.clip(end, grid[0], grid[-1]))
+    # Cumulative covered time up to t: Σ max(0, t - start) - Σ max(0, t - end).
+    def cum(points: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(points, grid, side="left")
+        sums = np.concatenate([[0.0], np.cumsum(points)])
+        return k * grid - sums[k]
+    return np.diff(cum(start) - cum(end))
+
+
+def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """How many [entry, exit) spans contain each time in ``t`` (exit exclusive)."""
+    return np.searchsorted(np.sort(entry), t, side="right") - np.searchsorted(np.sort(exit_), t, side="right")
+
+
+def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+    c = run.contacts
+    grid = _grid(scenario)
+    n_int = len(grid) - 1
+    idx = np.minimum((c["arrival_s"] // scenario.interval).astype(np.int64), n_int - 1)
+    wait = effective_wait(scenario, c)
+    thr = thresholds(scenario)
+    outcome = c["outcome"]
+    channel = c["channel"]
+    queued_exit = np.where(outcome == WAITING, np.inf,
+                           np.where(np.isin(outcome, (ANSWERED, ABANDONED)), c["arrival_s"] + np.nan_to_num(wait), c["arrival_s"]))
+    staffed_by_pool = {p: _time_in_intervals(*_segments(run.duty, p), grid) for p in range(len(scenario.agents))}
+    skilled = _pools_serving(scenario)
+    rows = []
+    for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
+        m = channel == ch_i
+        k = idx[m]
+        out = outcome[m]
+        w = wait[m]
+        ans = out == ANSWERED
+
+        def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(k[mask], weights=None if weights is None else weights[mask], minlength=n_int)
+
+        all_ = np.ones(len(k), dtype=bool)
+        answered = per(ans)
+        wait_answered = per(ans, w)
+        busy = _time_in_intervals(*_segments(run.busy, None, ch_i), grid)
+        staffed = sum((staffed_by_pool[p] for p in skilled[name]), np.zeros(n_int))
+        in_queue = m & (queued_exit > c["arrival_s"])
+        backlog = _count_open(c["arrival_s"][in_queue], queued_exit[in_queue], grid[1:])
+        length = np.diff(grid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rows.append(pd.DataFrame({
+                "replication": np.full(n_int, run.replication, dtype=np.int32),
+                "interval": np.arange(n_int, dtype=np.int32),
+                "start_s": grid[:-1],
+                "channel": name,
+                "offered": per(all_),
+                "answered": answered,
+                "abandoned": per(out == ABANDONED),
+                "contained": per(out == CONTAINED),
+                "escalated": per(out == ESCALATED),
+                "lost": per(out == LOST),
+                "waiting_end": per(out == WAITING),
+                "answered_within_threshold": per(ans & (w <= thr[ch_i])),
+                "wait_sum_s": per(all_, w),
+                "asa_s": np.where(answered > 0, wait_answered / answered, np.nan),
+                "service_level": np.where(per(all_) > 0, per(ans & (w <= thr[ch_i])) / per(all_), np.nan)
+                if cfg.kind != "bot" else np.nan,
+                "agents_staffed": staffed / length,
+                "busy_agent_s": busy,
+                "occupancy": np.where(staffed > 0, busy / staffed, np.nan),
+                "backlog_end": backlog,
+                "in_warmup": grid[:-1] < scenario.warmup,
+            }))
+    df = pd.concat(rows, ignore_index=True)
+    for col in ("offered", "answered", "abandoned", "contained", "escalated", "lost",
+                "waiting_end", "answered_within_threshold", "backlog_end"):
+        df[col] = df[col].astype(np.int64)
+    df["channel"] = pd.Categorical(df["channel"], categories=list(scenario.channels))
+    return df
+
+
+def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+    grid = _grid(scenario)
+    n_int = len(grid) - 1
+    length = np.diff(grid)
+    rows = []
+    for p, (name, pool) in enumerate(scenario.agents.items()):
+        staffed = _time_in_intervals(*_segments(run.duty, p), grid)
+        busy = _time_in_intervals(*_segments(run.busy, p), grid)
+        scheduled = np.array([scheduled_agent_seconds(scenario, pool, a, b) for a, b in zip(grid[:-1], grid[1:])])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rows.append(pd.DataFrame({
+                "replication": np.full(n_int, run.replication, dtype=np.int32),
+                "interval": np.arange(n_int, dtype=np.int32),
+                "start_s": grid[:-1],
+                "pool": name,
+                "agents_scheduled": scheduled / length,
+                "agents_staffed": staffed / length,
+                "staffed_agent_s": staffed,
+                "busy_agent_s": busy,
+                "occupancy": np.where(staffed > 0, busy / staffed, np.nan),
+                "cost": scheduled / 3600.0 * pool.cost_per_hour,
+                "in_warmup": grid[:-1] < scenario.warmup,
+            }))
+    if not rows:
+        return pd.DataFrame()
+    df = pd.concat(rows, ignore_index=True)
+    df["pool"] = pd.Categorical(df["pool"], categories=list(scenario.agents))
+    return df
+
+
+def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
+    m = np.ones(len(seg["start_s"]), dtype=bool)
+    if pool is not None:
+        m &= seg["pool"] == pool
+    if channel is not None:
+        m &= seg["channel"] == channel
+    return seg["start_s"][m], seg["end_s"][m]
+
+
+def _pools_serving(scenario: Scenario) -> dict[str, list[int]]:
+    """Pool indices whose skills include each channel."""
+    out: dict[str, list[int]] = {name: [] for name in scenario.channels}
+    for p, pool in enumerate(scenario.agents.values()):
+        for entry in pool.skills:
+            for skill in entry if isinstance(entry, list) else [entry]:
+                ch = skill.split("/", 1)[0]
+                if ch in out and p not in out[ch]:
+                    out[ch].append(p)
+    return out
+
