@@ -269,11 +269,31 @@ class _ErlangAChain:
         """Total rate out of position j: progress (or service at j = 0) plus own abandonment."""
         return self.c_mu + (np.arange(self.size) + 1) * self.theta
 
-    def generator(self) -> scipy.sparse.csr_matrix:
-        """Transient generator T (lower bidiagonal) of the tagged arrival's positions."""
-        return scipy.sparse.diags(
-            [-self.exit_rates(), self.progress_rates()[1:]], [0, -1], format="csr"
-        )
+    def generator(self, lo: int = 0, hi: int | None = None) -> scipy.sparse.csr_matrix:
+        """Transient generator T (lower bidiagonal) of the tagged arrival's positions.
+
+        With ``lo``/``hi`` only positions ``lo..hi-1`` are kept (the principal
+        sub-matrix): the chain killed when it moves below ``lo``.
+        """
+        exit_rates = self.exit_rates()[lo:hi]
+        progress = self.progress_rates()[lo:hi]
+        return scipy.sparse.diags([-exit_rates, progress[1:]], [0, -1], format="csr")
+
+    def answered_late(self, p_served_if_queued: np.ndarray, t: float) -> float:
+        """P(queued, answered, wait > t) = alpha e^{T t} (-T)^{-1} s, for t > 0.
+
+        Positions move only downwards, so only positions from the lowest one holding
+        probability mass, minus the number of moves that can happen within t, matter;
+        the rest is dropped (error < 1e-17) to keep long chains cheap.
+        """
+        heavy = np.flatnonzero(self.alpha > 1e-18)
+        if heavy.size == 0:
+            return 0.0  # hardly anyone queues
+        lo_mass, hi = int(heavy[0]), int(heavy[-1]) + 1
+        moves = (self.c_mu + hi * self.theta) * t  # bound on the mean number of moves
+        lo = max(0, lo_mass - int(moves + 10.0 * math.sqrt(moves) + 50.0))
+        decayed = expm_multiply(self.generator(lo, hi) * t, p_served_if_queued[lo:hi])
+        return float(self.alpha[lo:hi] @ decayed)
 
     def exit_to_service(self) -> np.ndarray:
         """Vector s of rates into 'answered' (only from position 0, rate c mu)."""
@@ -382,7 +402,7 @@ def mmc_m(arrival_rate_per_s: float, mean_handle_s: float, servers: int,
     elif theta * t > _NEGLIGIBLE_EXPONENT:
         late = 0.0  # P(answered, W > t) <= exp(-theta t), negligible
     else:
-        late = float(alpha @ expm_multiply(chain.generator() * t, p_served_if_queued))
+        late = chain.answered_late(p_served_if_queued, t)
     answered_in_time = p_answered - late
 
     p_abandon = theta * chain.mean_queue / lam
@@ -409,6 +429,22 @@ def _normalise_model(model: str) -> str:
     if name not in MODELS:
         raise ValueError(f"unknown model {model!r}; use one of {', '.join(MODELS)} (or b, c, a)")
     return name
+
+
+def _staffing_lower_bound(model: str, load: float, target_service_level: float | None,
+                          target_abandon: float | None) -> int:
+    """Staffing below which the targets surely fail (saves evaluating hopeless cases).
+
+    Erlang C needs ``c > load`` to be stable. In Erlang A and B at most ``c`` agents
+    are busy, so the answered share ``1 - p_abandon - p_blocked`` is at most
+    ``c / load``; the service level is below that share, so ``c >= SL * load`` and
+    ``c >= (1 - target_abandon) * load`` are necessary.
+    """
+    if model == "erlang_c":
+        return math.floor(load) + 1
+    share = max(target_service_level or 0.0,
+                1.0 - target_abandon if target_abandon is not None else 0.0)
+    return max(1, math.ceil(share * load * (1.0 - 1e-12)))
 
 
 def agents_needed(
@@ -441,8 +477,9 @@ def agents_needed(
         max_servers: give up above this many agents.
 
     Every metric improves (weakly) as agents are added, so the answer is found by
-    doubling then bisection; for Erlang C the search starts at the smallest stable
-    staffing, ``floor(load) + 1``.
+    doubling then bisection from a necessary lower bound: for Erlang C the smallest
+    stable staffing, ``floor(load) + 1``; for Erlang A and B ``service level * load``
+    and ``(1 - target_abandon) * load`` (at most ``c`` agents can be busy).
 
     Raises:
         ValueError: no target given, a target out of range, a patience that does not
@@ -488,9 +525,9 @@ def agents_needed(
             and (target_occupancy_max is None or m.occupancy <= target_occupancy_max)
         )
 
-    low = math.floor(lam * handle) + 1 if name == "erlang_c" else 1
+    low = _staffing_lower_bound(name, lam * handle, target_service_level, target_abandon)
     if low > cap:
-        raise ValueError(f"Erlang C needs more than max_servers={cap} agents to be stable")
+        raise ValueError(f"no staffing up to max_servers={cap} agents meets the targets")
     if meets(low):
         return low
     # Invariant: `low` fails. Double the step until something passes, then bisect.

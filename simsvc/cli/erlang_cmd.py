@@ -12,52 +12,33 @@ or find the staffing that meets targets::
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 
 import click
 
 from simsvc.analytic import QueueMetrics, agents_needed, mmc, mmc_m, mmcc
+from simsvc.config.units import parse_duration, parse_rate
 
 _MODEL_NAMES = {"a": "erlang_a", "b": "erlang_b", "c": "erlang_c"}
 _MODEL_LABELS = {"erlang_a": "Erlang A (M/M/c+M)", "erlang_b": "Erlang B (M/M/c/c)",
                  "erlang_c": "Erlang C (M/M/c)"}
 
 
-# --------------------------------------------------------------------------- #
-# Tiny local parsers (to be replaced by the project-wide ones in simsvc.config).
-# Each takes text and returns a number, raising ValueError with a helpful message.
-# --------------------------------------------------------------------------- #
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_SECONDS_PER_UNIT = {
-    "ms": 0.001,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-}
-_DURATION_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>[a-zA-Z]*)\s*$")
-_RATE_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?:/\s*(?P<unit>[a-zA-Z]+))?\s*$")
-_DURATION_ALLOWED = "a duration such as 20s, 4min, 1.5h, 1d or a bare number of seconds"
-_RATE_ALLOWED = "a rate such as 150/h, 2.5/min, 0.04/s, 3600/d or a bare number per hour"
-
-
 def _parse_duration(text: str) -> float:
     """``'20s'``, ``'4min'``, ``'1.5h'``, ``'90'`` (seconds) -> seconds."""
-    m = _DURATION_RE.match(text)
-    unit = m.group("unit").lower() if m else ""
-    if not m or (unit and unit not in _SECONDS_PER_UNIT):
-        raise ValueError(f"{text!r} is not {_DURATION_ALLOWED}")
-    return float(m.group("num")) * (_SECONDS_PER_UNIT[unit] if unit else 1.0)
+    return _with_value(parse_duration, text)
 
 
 def _parse_rate(text: str) -> float:
-    """``'150/h'``, ``'2.5/min'``, ``'0.04/s'``, ``'3600/d'``, ``'150'`` (per hour) -> per second."""
-    m = _RATE_RE.match(text)
-    unit = (m.group("unit") or "h").lower() if m else ""
-    if not m or unit not in _SECONDS_PER_UNIT:
-        raise ValueError(f"{text!r} is not {_RATE_ALLOWED}")
-    return float(m.group("num")) / _SECONDS_PER_UNIT[unit]
+    """``'150/h'``, ``'2.5/min'``, ``'150'`` (per hour) -> per second."""
+    return _with_value(parse_rate, text)
+
+
+def _with_value(parse: Callable[[str], float], text: str) -> float:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not {exc}") from None
 
 
 def _parse_fraction(text: str) -> float:
@@ -177,7 +158,7 @@ def _header(model: str, rate: float, aht: float, patience: float | None, thresho
 @click.option("--model", type=click.Choice(["a", "b", "c"], case_sensitive=False),
               help="a: Erlang A (abandonment), b: Erlang B (blocking), c: Erlang C (waiting). "
                    "Default: a with --patience, else c.")
-@click.option("--target-sl", metavar="FRACTION", callback=_option(_parse_fraction),
+@click.option("--target-sl", metavar="FRACTION", callback=_option(_parse_fraction, positive=True),
               help="Staffing target: minimum service level, 0.8 or 80%.")
 @click.option("--target-asa", metavar="DURATION", callback=_option(_parse_duration),
               help="Staffing target: maximum average speed of answer, e.g. 30s.")
@@ -234,7 +215,9 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
         except ValueError as exc:
             if len(agents) == 1:
                 raise click.ClickException(str(exc)) from None
-            rows.append((c, f"unstable: load {rate * aht:.3f} Erl >= {c} agents"))
+            unstable = name == "erlang_c" and rate * aht >= c
+            rows.append((c, f"unstable: load {rate * aht:.3f} Erl >= {c} agents"
+                         if unstable else str(exc)))
 
     if fmt == "json":
         doc: dict[str, Any] = {
@@ -248,16 +231,12 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
             doc["agents_needed"] = needed
         doc["results"] = [r.to_dict() if isinstance(r, QueueMetrics)
                           else {"servers": r[0], "error": r[1]} for r in rows]
-        click.echo(json.dumps(doc, indent=2, allow_nan=False, default=_json_default))
+        click.echo(json.dumps(doc, indent=2))
         return
     click.echo(_header(name, rate, aht, patience, threshold))
     if needed is not None:
         click.echo(f"agents needed: {needed}  ({_describe_targets(targets, threshold)})")
     click.echo(_table(rows, threshold))
-
-
-def _json_default(value: Any) -> Any:
-    raise TypeError(f"not JSON serialisable: {value!r}")
 
 
 def _describe_targets(targets: dict[str, float], threshold: float) -> str:

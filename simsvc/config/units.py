@@ -20,7 +20,7 @@ _UNIT_S = {
 _NUM = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 _PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
 DURATION_HELP = "a duration such as 20s, 4min, 1.5h, 2d, 1h30min or a number of seconds"
-RATE_HELP = "a rate such as 120/h, 2.5/min, 0.04/s, 3000/d or a number per hour"
+RATE_HELP = "a rate >= 0 such as 120/h, 2.5/min, 0.04/s, 3000/d or a number per hour"
 CLOCK_HELP = "a clock time HH:MM (00:00 to 24:00)"
 
 
@@ -52,13 +52,17 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(RATE_HELP)
     if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError(RATE_HELP)
         return float(value) / 3600.0
     if not isinstance(value, str) or "/" not in value:
         if isinstance(value, str):
             try:
-                return float(value) / 3600.0
+                count = float(value)
             except ValueError:
-                pass
+                count = -1.0
+            if count >= 0:
+                return count / 3600.0
         raise ValueError(RATE_HELP)
     count_text, per_text = value.split("/", 1)
     try:
@@ -68,8 +72,11 @@ def parse_rate(value: object) -> float:
     per_text = per_text.strip()
     if per_text and per_text[0].isalpha():
         per_text = "1" + per_text
-    per_s = parse_duration(per_text)
-    if per_s <= 0:
+    try:
+        per_s = parse_duration(per_text)
+    except ValueError:
+        raise ValueError(RATE_HELP) from None
+    if per_s <= 0 or count < 0:
         raise ValueError(RATE_HELP)
     return count / per_s
 

@@ -175,6 +175,7 @@ class ContactCentre:
 
         # Pools, their skill levels and transfer queues.
         self.pools: list[PoolState] = []
+        self.transfer_queue: dict[tuple[int, int], Queue] = {}
         transfer_targets = {r.transfer.to for r in s.reasons.values() if r.transfer is not None}
         for p, (name, cfg) in enumerate(s.agents.items()):
             max_conc = max([self.channels[c].concurrency for c in range(len(self.channels))] + [1])
@@ -183,9 +184,13 @@ class ContactCentre:
             levels: list[list[Queue]] = []
             if name in transfer_targets:
                 # Transferred contacts wait in the target pool's own queues, served first.
-                tq = [Queue(f"transfer:{name}/{cn}", self.channels[c].kind == CHAT, None, 0.0,
-                            self.channels[c].concurrency)
-                      for c, cn in enumerate(self.channel_names) if self.channels[c].kind in AGENT_KINDS]
+                tq = []
+                for c, cn in enumerate(self.channel_names):
+                    if self.channels[c].kind in AGENT_KINDS:
+                        q = Queue(f"transfer:{name}/{cn}", self.channels[c].kind == CHAT, None, 0.0,
+                                  self.channels[c].concurrency)
+                        self.transfer_queue[(p, c)] = q
+                        tq.append(q)
                 levels.append(tq)
             for entry in cfg.skills:
                 group = entry if isinstance(entry, list) else [entry]
@@ -200,12 +205,6 @@ class ContactCentre:
             pool.chat_levels = [[q for q in lv if q.chat] for lv in levels]
             pool.chat_levels = [lv for lv in pool.chat_levels if lv]
             self.pools.append(pool)
-        self.transfer_queue: dict[tuple[int, int], Queue] = {}
-        for pool in self.pools:
-            if pool.name in transfer_targets:
-                for q in pool.levels[0]:
-                    c = self.channel_names.index(q.name.split(":", 1)[1].split("/")[0])
-                    self.transfer_queue[(pool.index, c)] = q
         # Each queue lists the pools that serve it, best-placed first (rank of the
         # queue's level in the pool's skills), then in declaration order.
         serving: dict[int, list[tuple[int, int, PoolState]]] = {}
@@ -328,6 +327,7 @@ class ContactCentre:
         rec.resolved.append(UNKNOWN)
         rec.transferred.append(0)
         rec.blocked.append(0)
+        rec.closed.append(0)
         self.handle_base.append(ch.handling[r]())
         self.u_contact.append(self.u_resolve())
 
@@ -362,6 +362,7 @@ class ContactCentre:
     def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
         rec = self.rec
         rec.outcome[i] = LOST
+        rec.closed[i] = 1
         rec.wait_s[i] = 0.0
         rec.resolved[i] = 0
         if ch.retry_on_close and attempt < self.max_attempts:

@@ -41,7 +41,8 @@ class ContactBuffer:
     wrap_s: list[float] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     transferred: list[int] = field(default_factory=list)
-    blocked: list[int] = field(default_factory=list)
+    blocked: list[int] = field(default_factory=list)  # lost because the queue was full
+    closed: list[int] = field(default_factory=list)  # lost (or retried) because the channel was closed
 
     def arrays(self) -> dict[str, np.ndarray]:
         dtypes = {
@@ -49,7 +50,7 @@ class ContactBuffer:
             "channel": np.int16, "reason": np.int16, "arrival_s": np.float64,
             "patience_s": np.float64, "wait_s": np.float64, "outcome": np.int8,
             "pool": np.int16, "agent": np.int32, "handle_s": np.float64, "wrap_s": np.float64,
-            "resolved": np.int8, "transferred": np.bool_, "blocked": np.bool_,
+            "resolved": np.int8, "transferred": np.bool_, "blocked": np.bool_, "closed": np.bool_,
         }
         return {name: np.asarray(getattr(self, name), dtype=dt) for name, dt in dtypes.items()}
 

@@ -72,6 +72,7 @@ def replication_metrics(scenario: Scenario, run: RawRun) -> pd.DataFrame:
             "contained": int(np.sum(out == CONTAINED)),
             "escalated": int(np.sum(out == ESCALATED)),
             "lost": int(np.sum(out == LOST)),
+            "lost_closed": int(np.sum(closed[m])),
             "waiting_end": int(np.sum(out == WAITING)),
             "transferred": int(np.sum(c["transferred"][keep][m])),
             "abandon_rate": _ratio(np.sum(out[rt] == ABANDONED), n_rt),
@@ -94,7 +95,10 @@ def replication_metrics(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 metrics.pop(key)
         rows.extend((name, k, float(v)) for k, v in metrics.items())
 
-    real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS])
+    # Rates of real-time service (SL, abandonment, waits) count contacts that found the
+    # channel open; those arriving while it was closed are counted as lost_closed.
+    closed = c["closed"][keep]
+    real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS]) & ~closed
     is_async = np.isin(channel, [i for i, k in enumerate(kinds) if k == "async"])
     threshold = thr[channel]
     waiting_now = c["outcome"] == WAITING

@@ -67,6 +67,7 @@ def contacts_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
         "resolved": resolved,
         "transferred": c["transferred"],
         "blocked": c["blocked"],
+        "closed": c["closed"],
         "patience_s": c["patience_s"],
         "in_warmup": c["arrival_s"] < scenario.warmup,
     })
