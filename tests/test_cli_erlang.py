@@ -115,7 +115,7 @@ def test_bad_rate_is_rejected_with_clear_message() -> None:
     result = run("erlang", "--rate", "150/fortnight", "--aht", "4min", "--agents", "9")
     assert result.exit_code != 0
     assert "--rate" in result.output
-    assert "150/fortnight" in result.output and "150/h" in result.output
+    assert "150/fortnight" in result.output and "120/h" in result.output
 
 
 @pytest.mark.parametrize(
