@@ -41,13 +41,12 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
                     keep_contacts: bool = True) -> ReplicationTables:
     """Simulate one replication and reduce it to tables."""
     raw = simulate(scenario, root_seed, replication)
-    contacts = tables.contacts_frame(scenario, raw) if keep_contacts else pd.DataFrame()
     return ReplicationTables(
         replication=replication,
-        contacts=contacts,
         intervals=tables.intervals_frame(scenario, raw),
         pools=tables.pools_frame(scenario, raw),
         metrics=summ.replication_metrics(scenario, raw),
+        contacts=tables.contacts_frame(scenario, raw) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
     )

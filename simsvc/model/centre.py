@@ -21,6 +21,7 @@ change does not reshuffle them (common random numbers across scenarios).
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
 
 import numpy as np
@@ -51,6 +52,7 @@ from simsvc.observe.records import (
 )
 
 VOICE, CHAT, BOT, ASYNC = "voice", "chat", "bot", "async"
+NAN = float("nan")
 
 
 class Queue:
@@ -98,6 +100,7 @@ class ChannelState:
         self.resolution: list[float] = []  # by reason
         self.containment: list[float] = []  # by reason (bot)
         self.hours: OpeningHours | None = None
+        self.always_open = True
         self.retry_on_close = False
         self.retry_spread = 0.0
         self.redial_p = 0.0
@@ -145,6 +148,7 @@ class ContactCentre:
                              for r in reasons]
             if cfg.kind in (VOICE, CHAT, BOT):
                 ch.hours = OpeningHours(s, cfg.hours)
+                ch.always_open = ch.hours.always
                 ch.retry_on_close = cfg.when_closed == "retry"
                 ch.retry_spread = cfg.retry_spread
             if cfg.kind in (VOICE, CHAT):
@@ -240,8 +244,6 @@ class ContactCentre:
         self.a_busy_since: list[float] = []
         self.a_chat_channel: list[int] = []
         self.in_bot = [0] * len(self.channels)
-        self.u_contact: list[float] = []  # per-contact resolution/containment uniform
-        self.handle_base: list[float] = []
         self.n_issues = 0
 
     # ------------------------------------------------------------------ run
@@ -255,14 +257,19 @@ class ContactCentre:
         for change in changes:
             ev = env.timeout(change.time_s, change)
             ev.callbacks.append(self._on_duty_change)
-        self._arr_t = self.arrivals.time_s.tolist()
-        self._arr_c = self.arrivals.channel.tolist()
-        self._arr_r = self.arrivals.reason.tolist()
+        # Compact arrays (8 + 2 + 2 bytes an arrival) that index to plain Python numbers.
+        self._arr_t = array("d", self.arrivals.time_s.astype(np.float64).tobytes())
+        self._arr_c = array("h", self.arrivals.channel.astype(np.int16).tobytes())
+        self._arr_r = array("h", self.arrivals.reason.astype(np.int16).tobytes())
+        self.arrivals = None  # the arrays above are all the loop needs
         self._k = 0
+        self._n_arrivals = len(self._arr_t)
         self._schedule_next_arrival()
         env.run(until=self.scenario.horizon)
         self._finish()
-        return RawRun(self.replication, self.root_seed, self.rec.arrays(), self.busy.arrays(),
+        contacts = self.rec.arrays()
+        self.rec = None  # free the event-loop buffers before the caller builds tables
+        return RawRun(self.replication, self.root_seed, contacts, self.busy.arrays(),
                       self.duty.arrays(), time.perf_counter() - wall0)
 
     def _finish(self) -> None:
@@ -282,9 +289,8 @@ class ContactCentre:
     # ------------------------------------------------------------------ arrivals
     def _schedule_next_arrival(self) -> None:
         k = self._k
-        if k < len(self._arr_t):
-            ev = self.env.timeout(self._arr_t[k] - self.env.now)
-            ev.callbacks.append(self._on_arrival)
+        if k < self._n_arrivals:
+            self.env.timeout(self._arr_t[k] - self.env._now).callbacks.append(self._on_arrival)
 
     def _on_arrival(self, _ev: object) -> None:
         k = self._k
@@ -292,7 +298,8 @@ class ContactCentre:
         issue = self.n_issues
         self.n_issues = issue + 1
         self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1)
-        self._schedule_next_arrival()
+        if k + 1 < self._n_arrivals:
+            self.env.timeout(self._arr_t[k + 1] - self.env._now).callbacks.append(self._on_arrival)
 
     def _later(self, delay: float, channel: int, reason: int, issue: int, attempt: int, leg: int,
                origin: int, target_pool: int = -1) -> None:
@@ -305,34 +312,28 @@ class ContactCentre:
 
     def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int) -> None:
         """A contact leg arrives: record it and send it where its channel sends it."""
-        now = self.env.now
+        now = self.env._now
         ch = self.channels[c]
         rec = self.rec
-        i = len(rec.arrival_s)
-        rec.issue.append(issue)
-        rec.attempt.append(attempt)
-        rec.leg.append(leg)
-        rec.origin.append(origin)
-        rec.channel.append(c)
-        rec.reason.append(r)
-        rec.arrival_s.append(now)
-        patience = ch.patience() if ch.patience is not None else np.nan
-        rec.patience_s.append(patience)
-        rec.wait_s.append(np.nan)
-        rec.outcome.append(WAITING)
-        rec.pool.append(-1)
-        rec.agent.append(-1)
-        rec.handle_s.append(np.nan)
-        rec.wrap_s.append(np.nan)
-        rec.resolved.append(UNKNOWN)
-        rec.transferred.append(0)
-        rec.blocked.append(0)
-        rec.closed.append(0)
-        self.handle_base.append(ch.handling[r]())
-        self.u_contact.append(self.u_resolve())
+        i = rec.n
+        if i == rec.capacity:
+            rec.grow()
+        rec.n = i + 1
+        rec.issue[i] = issue
+        rec.attempt[i] = attempt
+        rec.leg[i] = leg
+        rec.origin[i] = origin
+        rec.channel[i] = c
+        rec.reason[i] = r
+        rec.arrival_s[i] = now
+        rec.handle_draw[i] = ch.handling[r]()
+        rec.uniform_draw[i] = self.u_resolve()
+        patience = NAN
+        if ch.patience is not None:
+            patience = rec.patience_s[i] = ch.patience()
 
         kind = ch.kind
-        if kind != ASYNC and not ch.hours.is_open(now):
+        if not ch.always_open and not ch.hours.is_open(now):
             self._closed(i, ch, c, r, issue, attempt)
             return
         if kind == BOT:
@@ -420,7 +421,7 @@ class ContactCentre:
         rec.wait_s[i] = now - rec.arrival_s[i]
         rec.pool[i] = p
         rec.agent[i] = a
-        handle = self.handle_base[i] * pool.handling_mult
+        handle = rec.handle_draw[i] * pool.handling_mult
         if q.chat:
             held = self.a_chats[a] + 1
             handle *= 1.0 + ch.slowdown * (held - 1)
@@ -435,7 +436,7 @@ class ContactCentre:
             rec.transferred[i] = 1
             rec.resolved[i] = 0
             self._later(handle, c, r, issue, attempt, rec.leg[i] + 1, TRANSFER, to_pool)
-        elif self.u_contact[i] < ch.resolution[r] * pool.resolution_mult:
+        elif rec.uniform_draw[i] < ch.resolution[r] * pool.resolution_mult:
             rec.resolved[i] = 1
         else:
             rec.resolved[i] = 0
@@ -538,7 +539,7 @@ class ContactCentre:
             self._bot_end(i, contained=False)
             return
         self.in_bot[c] += 1
-        handle = self.handle_base[i]
+        handle = rec.handle_draw[i]
         rec.handle_s[i] = handle
         ev = self.env.timeout(handle, i)
         ev.callbacks.append(self._on_bot_end)
@@ -547,7 +548,7 @@ class ContactCentre:
         i = ev._value
         c = self.rec.channel[i]
         self.in_bot[c] -= 1
-        self._bot_end(i, self.u_contact[i] < self.channels[c].containment[self.rec.reason[i]])
+        self._bot_end(i, self.rec.uniform_draw[i] < self.channels[c].containment[self.rec.reason[i]])
 
     def _bot_end(self, i: int, contained: bool) -> None:
         rec = self.rec

@@ -122,8 +122,8 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
             r_idx = np.zeros(len(t), dtype=np.int64) if len(reasons) == 1 else \
                 streams.generator(f"reasons/{name}").integers(0, len(reasons), len(t))
         times.append(t)
-        chans.append(np.full(len(t), c, dtype=np.int64))
-        rsns.append(r_idx.astype(np.int64))
+        chans.append(np.full(len(t), c, dtype=np.int16))
+        rsns.append(r_idx.astype(np.int16))
     t_all = np.concatenate(times) if times else np.empty(0)
     order = np.argsort(t_all, kind="stable")
     return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order])

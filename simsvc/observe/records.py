@@ -7,7 +7,8 @@ reducers in :mod:`simsvc.observe.tables` turn them into DataFrames.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,47 +24,62 @@ ORIGINS = ("new", "redial", "repeat", "escalation", "transfer", "retry")
 UNKNOWN = -1
 
 
-@dataclass
 class ContactBuffer:
-    issue: list[int] = field(default_factory=list)
-    attempt: list[int] = field(default_factory=list)
-    leg: list[int] = field(default_factory=list)
-    origin: list[int] = field(default_factory=list)
-    channel: list[int] = field(default_factory=list)
-    reason: list[int] = field(default_factory=list)
-    arrival_s: list[float] = field(default_factory=list)
-    patience_s: list[float] = field(default_factory=list)
-    wait_s: list[float] = field(default_factory=list)
-    outcome: list[int] = field(default_factory=list)
-    pool: list[int] = field(default_factory=list)
-    agent: list[int] = field(default_factory=list)
-    handle_s: list[float] = field(default_factory=list)
-    wrap_s: list[float] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-    transferred: list[int] = field(default_factory=list)
-    blocked: list[int] = field(default_factory=list)  # lost because the queue was full
-    closed: list[int] = field(default_factory=list)  # lost (or retried) because the channel was closed
+    """Columns of the contacts table, grown in blocks.
+
+    Each column is an ``array.array`` (8 bytes or less per value, no Python
+    object per entry, converted to numpy without copying). The event loop
+    writes a new contact's fixed fields by index and updates the others (wait,
+    outcome, agent…) when they become known; growing every column by a block of
+    defaults at once keeps per-contact work to a few stores.
+    """
+
+    BLOCK = 8192
+    # column: (array typecode, default while unknown, dtype in the output)
+    COLUMNS = {
+        "issue": ("q", 0, np.int64), "attempt": ("h", 0, np.int16), "leg": ("h", 0, np.int16),
+        "origin": ("b", 0, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
+        "arrival_s": ("d", 0.0, np.float64), "patience_s": ("d", np.nan, np.float64),
+        "wait_s": ("d", np.nan, np.float64), "outcome": ("b", WAITING, np.int8),
+        "pool": ("h", -1, np.int16), "agent": ("i", -1, np.int32),
+        "handle_s": ("d", np.nan, np.float64), "wrap_s": ("d", np.nan, np.float64),
+        "resolved": ("b", UNKNOWN, np.int8),
+        "transferred": ("b", 0, np.bool_),  # handed to another pool after this leg
+        "blocked": ("b", 0, np.bool_),  # lost because the queue was full
+        "closed": ("b", 0, np.bool_),  # lost (or retried) because the channel was closed
+        # Per-contact draws the model needs later (not part of the output).
+        "handle_draw": ("d", 0.0, None), "uniform_draw": ("d", 0.0, None),
+    }
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.capacity = 0
+        self._blocks = {name: array(code, [default]) * self.BLOCK
+                        for name, (code, default, _) in self.COLUMNS.items()}
+        for name, (code, _, _) in self.COLUMNS.items():
+            setattr(self, name, array(code))
+
+    def grow(self) -> None:
+        for name, block in self._blocks.items():
+            getattr(self, name).extend(block)
+        self.capacity += self.BLOCK
 
     def arrays(self) -> dict[str, np.ndarray]:
-        dtypes = {
-            "issue": np.int64, "attempt": np.int16, "leg": np.int16, "origin": np.int8,
-            "channel": np.int16, "reason": np.int16, "arrival_s": np.float64,
-            "patience_s": np.float64, "wait_s": np.float64, "outcome": np.int8,
-            "pool": np.int16, "agent": np.int32, "handle_s": np.float64, "wrap_s": np.float64,
-            "resolved": np.int8, "transferred": np.bool_, "blocked": np.bool_, "closed": np.bool_,
-        }
-        return {name: np.asarray(getattr(self, name), dtype=dt) for name, dt in dtypes.items()}
+        """Numpy views of the columns (no copy; the buffer must not grow afterwards)."""
+        n = self.n
+        return {name: np.frombuffer(getattr(self, name), dtype=dtype)[:n]
+                for name, (code, _, dtype) in self.COLUMNS.items() if dtype is not None}
 
 
-@dataclass
 class SegmentBuffer:
     """Time segments: agents busy on a channel, or agents on duty in a pool."""
 
-    start_s: list[float] = field(default_factory=list)
-    end_s: list[float] = field(default_factory=list)
-    channel: list[int] = field(default_factory=list)  # -1 for duty segments
-    pool: list[int] = field(default_factory=list)
-    agent: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.start_s = array("d")
+        self.end_s = array("d")
+        self.channel = array("h")  # -1 for duty segments
+        self.pool = array("h")
+        self.agent = array("i")
 
     def add(self, start: float, end: float, channel: int, pool: int, agent: int) -> None:
         self.start_s.append(start)
@@ -73,13 +89,9 @@ class SegmentBuffer:
         self.agent.append(agent)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "start_s": np.asarray(self.start_s, dtype=np.float64),
-            "end_s": np.asarray(self.end_s, dtype=np.float64),
-            "channel": np.asarray(self.channel, dtype=np.int16),
-            "pool": np.asarray(self.pool, dtype=np.int16),
-            "agent": np.asarray(self.agent, dtype=np.int32),
-        }
+        return {name: np.array(getattr(self, name), dtype=dt) for name, dt in
+                (("start_s", np.float64), ("end_s", np.float64), ("channel", np.int16),
+                 ("pool", np.int16), ("agent", np.int32))}
 
 
 @dataclass(frozen=True)

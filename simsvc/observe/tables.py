@@ -70,7 +70,7 @@ def contacts_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
         "closed": c["closed"],
         "patience_s": c["patience_s"],
         "in_warmup": c["arrival_s"] < scenario.warmup,
-    })
+    }, copy=False)
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
