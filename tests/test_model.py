@@ -432,8 +432,9 @@ def test_closed_retry_arrives_within_spread_after_next_opening():
     c = raw.contacts
     retries = c["origin"] == RETRY
     assert retries.sum() == 3
-    assert col(raw, "outcome")[:3] == [LOST, LOST, LOST]
-    assert col(raw, "closed")[:3] == [True, True, True]
+    new = c["origin"] == NEW
+    assert c["outcome"][new].tolist() == [LOST, LOST, LOST]
+    assert c["closed"][new].tolist() == [True, True, True]
     for i, opening in ((0, 8 * H), (1, 8 * H), (2, DAY_S + 8 * H)):
         j = np.flatnonzero((c["issue"] == i) & retries)
         assert len(j) == 1
@@ -577,23 +578,26 @@ def test_transfer_to_other_pool_second_leg_waits_in_target_queue():
 
 
 def test_transfer_target_pool_serves_transfers_before_its_own_queue():
-    # spec busy 0-60 with c0 (tech, its own). gen answers c1 (tech) at 1 and transfers at 61.
-    # c2 (tech) at 2 waits in phone queue. At 60 spec takes c2 (no transfer waiting yet).
-    # Instead check: gen busy 1-61; c3 at 3 waits. At 60 spec takes c2 (oldest in phone).
+    # gen: c0 (t=0) 0-60, transfer leg at 60. spec: c1 (t=1) 1-61, its own (no transfer).
+    # c2 (t=2), c3 (t=3) wait in the phone queue. At 60 the leg arrives (spec busy) and gen
+    # takes c2. At 61 spec takes the leg (newer than c3, but transfers come first).
+    # At 120 gen frees and takes c3.
     sc = scenario(reasons={"tech": {"transfer": {"probability": 1.0, "to": "spec"}}},
-                  agents={"spec": {"skills": ["phone"], "staffing": 1},
-                          "gen": {"skills": ["phone"], "staffing": 1}})
-    # c0 t=0 -> spec (listed first) 0-60. c1 t=1 -> gen 1-61, transfer leg at 61.
-    # c2 t=50 waits. At 60 spec takes c2 (60-120). At 61 gen takes nothing (queue empty);
-    # leg arrives at 61, spec busy -> waits in transfer queue. c3 t=100 -> gen (idle) 100-160,
-    # transferred at 160. At 120 spec: transfer leg (61) first. leg of c3 at 160 -> spec at 180.
-    raw = run(sc, [0, 1, 50, 100])
+                  agents={"gen": {"skills": ["phone"], "staffing": 1},
+                          "spec": {"skills": ["phone"], "staffing": 1}})
+    raw = run(sc, [0, 1, 2, 3])
     c = raw.contacts
+    new = c["origin"] == NEW
+    assert (c["arrival_s"] + c["wait_s"])[new].tolist() == [0.0, 1.0, 60.0, 120.0]
+    assert c["pool"][new].tolist() == [0, 1, 0, 0]
+    first_leg = np.flatnonzero((c["origin"] == TRANSFER) & (c["issue"] == 0))[0]
+    assert c["arrival_s"][first_leg] == 60.0
+    assert c["arrival_s"][first_leg] + c["wait_s"][first_leg] == 61.0
+    assert c["pool"][first_leg] == 1
     legs = c["origin"] == TRANSFER
-    assert c["issue"][legs].tolist() == [1, 3]
-    assert (c["arrival_s"] + c["wait_s"])[legs].tolist() == [120.0, 180.0]
-    assert c["pool"][legs].tolist() == [0, 0]
-    assert c["transferred"][legs].tolist() == [False, False]
+    assert c["issue"][legs].tolist() == [0, 2, 3]
+    assert (c["pool"][legs] == 1).all()
+    assert not c["transferred"][legs].any()
 
 
 def test_transfer_probability_zero_never_transfers():
