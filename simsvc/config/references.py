@@ -83,6 +83,9 @@ def find_problems(s: Scenario) -> list[Problem]:
     for ch_name, spec in s.demand.items():
         if ch_name not in channels:
             out.append((f"demand.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
+        if spec.mix is None and len(reasons) > 1:
+            out.append((f"demand.{ch_name}.mix", None,
+                        f"reason shares (mix) summing to 1 over {sorted(reasons)}"))
         for r in (spec.mix or {}):
             if r not in reasons:
                 out.append((f"demand.{ch_name}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))

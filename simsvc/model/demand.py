@@ -118,9 +118,8 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
         if spec.mix:
             p = np.array([spec.mix.get(r, 0.0) for r in reasons])
             r_idx = streams.generator(f"reasons/{name}").choice(len(reasons), size=len(t), p=p / p.sum())
-        else:
-            r_idx = np.zeros(len(t), dtype=np.int64) if len(reasons) == 1 else \
-                streams.generator(f"reasons/{name}").integers(0, len(reasons), len(t))
+        else:  # a single reason (validation requires a mix otherwise)
+            r_idx = np.zeros(len(t), dtype=np.int64)
         times.append(t)
         chans.append(np.full(len(t), c, dtype=np.int16))
         rsns.append(r_idx.astype(np.int16))
