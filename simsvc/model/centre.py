@@ -269,8 +269,23 @@ class ContactCentre:
         self._finish()
         contacts = self.rec.arrays()
         self.rec = None  # free the event-loop buffers before the caller builds tables
-        return RawRun(self.replication, self.root_seed, contacts, self.busy.arrays(),
+        return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0)
+
+    def _busy_segments(self, c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Agents' busy segments: one per answered non-chat contact (answer to end of
+        wrap-up, taken from the record), plus chat agents' periods holding >= 1 chat."""
+        chat = np.array([ch.kind == CHAT for ch in self.channels])
+        m = (c["outcome"] == ANSWERED) & ~chat[c["channel"]]
+        start = c["arrival_s"][m] + c["wait_s"][m]
+        chats = self.busy.arrays()
+        return {
+            "start_s": np.concatenate([start, chats["start_s"]]),
+            "end_s": np.concatenate([start + c["handle_s"][m] + c["wrap_s"][m], chats["end_s"]]),
+            "channel": np.concatenate([c["channel"][m], chats["channel"]]),
+            "pool": np.concatenate([c["pool"][m], chats["pool"]]),
+            "agent": np.concatenate([c["agent"][m], chats["agent"]]),
+        }
 
     def _finish(self) -> None:
         horizon = self.scenario.horizon
@@ -454,7 +469,7 @@ class ContactCentre:
             ev = env.timeout(handle + wrap, a)
             ev.callbacks.append(self._on_chat_end)
         else:
-            self.busy.add(now, now + handle + wrap, c, p, a)
+            # The busy segment [now, now + handle + wrap) is derived from the record at the end.
             ev = env.timeout(handle + wrap, a)
             ev.callbacks.append(self._on_free)
 
