@@ -7,9 +7,9 @@ path, the value and what is allowed. The table of bad ``--set`` inputs is shared
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import pickle
-import random
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,6 @@ from simsvc.config.schema import (
     ChatChannel,
     Exponential,
     IntervalVolume,
-    Lognormal,
     Staffing,
     StaffingStep,
     VoiceChannel,
@@ -522,6 +521,20 @@ def test_different_scenarios_have_different_hashes() -> None:
     assert scenario_hash(a) != scenario_hash(b)
 
 
+@pytest.mark.xfail(
+    reason="BUG: a duration that is not an exact number of seconds prints with '%g' as e.g. "
+           "'3960s' ('1.1h' is 3960.0000000000005 s; 1199.99609375 prints as '1200s'), which "
+           "loads as a whole number and then prints as '66min' / '20min': loading the resolved "
+           "YAML gives a different scenario_hash",
+    strict=True,
+)
+@pytest.mark.parametrize("written", ["1.1h", "2.2d", "1199.99609375", "3599.9999"])
+def test_resolved_yaml_keeps_the_hash_of_any_float_duration(written: str, tmp_path: Path) -> None:
+    s = load_scenario(ERLANG_A, [f"handling.phone.mean={written}"])
+    again = load_scenario(write_yaml(tmp_path / "resolved.yaml", scenario_yaml(s)))
+    assert scenario_hash(again) == scenario_hash(s)
+
+
 # --------------------------------------------------------------------------- random scenarios
 # Channel and pool names avoid words the error-path code mistakes for pydantic union tags
 # (voice, chat, bot, async, int, str...): that bug has its own strict xfail case
@@ -533,8 +546,10 @@ durations = st.one_of(
     st.integers(min_value=1, max_value=3600),
     st.integers(min_value=1, max_value=120).map(lambda n: f"{n}s"),
     st.integers(min_value=1, max_value=90).map(lambda n: f"{n}min"),
-    st.floats(min_value=0.1, max_value=3.0).map(lambda x: f"{x:.3f}h"),
-    st.floats(min_value=0.5, max_value=1200.0, allow_nan=False),
+    st.integers(min_value=1, max_value=12).map(lambda n: f"{n * 0.25}h"),
+    # Fractional seconds with at most six significant digits: those print exactly. Other floats
+    # do not survive printing (see test_resolved_yaml_keeps_the_hash_of_any_float_duration).
+    st.decimals(min_value="0.5", max_value=1199, places=2).map(float),
 )
 cvs = st.floats(min_value=0.05, max_value=3.0, allow_nan=False)
 
@@ -768,7 +783,7 @@ def test_patience_without_dist_mentions_dist() -> None:
     assert "dist" in str(info.value)
 
 
-def test_mix_error_names_the_mix(tmp_path: Path) -> None:
+def test_mix_error_names_the_mix() -> None:
     # The problem is raised on the demand entry as a whole; the message still says `mix`.
     with pytest.raises(ScenarioError) as info:
         load_scenario(ERLANG_A, ["demand.phone.mix={general: 0.7}"])
@@ -870,16 +885,14 @@ def test_valid_bot_escalation_loads() -> None:
     assert s.channels["helper"].escalate_to == "phone"
 
 
-def test_random_bad_values_never_escape_as_other_exceptions() -> None:
-    # Fuzz a handful of fields with odd values: anything rejected must be a ScenarioError.
-    rng = random.Random(7)
+def test_odd_values_never_escape_as_other_exceptions() -> None:
+    # Every field x odd value: anything rejected must be a ScenarioError, never a crash.
     fields = ["horizon", "warmup", "interval", "demand.phone.rate", "channels.phone.patience.mean",
               "agents.team.staffing", "handling.phone.mean", "channels.phone.queue_capacity",
               "resolution.phone", "agents.team.skills", "seed", "replications", "start_day"]
     values = ["-1", "0", "abc", "[1, 2]", "{a: 1}", "null", "true", "1e9", "2.5", "'08:00'", "-3d"]
-    for _ in range(150):
-        override = f"{rng.choice(fields)}={rng.choice(values)}"
+    for field, value in itertools.product(fields, values):
         try:
-            load_scenario(ERLANG_A, [override])
+            load_scenario(ERLANG_A, [f"{field}={value}"])
         except ScenarioError:
             pass

@@ -52,6 +52,10 @@ def scenario(**over):
         "agents": {"team": {"skills": ["phone"], "staffing": 1}},
     }
     d.update(copy.deepcopy(over))
+    reasons = list(d.get("reasons", {"general": {}}))
+    if len(reasons) > 1:  # several reasons need a mix on each demand line: default to equal shares
+        for spec in d["demand"].values():
+            spec.setdefault("mix", {r: 1.0 / len(reasons) for r in reasons})
     return validate(d)
 
 
@@ -139,10 +143,7 @@ def test_patience_timer_irrelevant_when_answered_first():
 
 
 def test_no_patience_means_waiting_at_horizon():
-    sc = scenario(horizon="10min")
-    raw = run(sc, [0, 10, 500])
-    # 0-60, 60-120, c2 (t=500): answered. Then add one that never gets an agent:
-    assert col(raw, "outcome") == [ANSWERED] * 3
+    # Nobody on duty and no patience: both callers are still waiting at the horizon.
     sc = scenario(horizon="10min", agents={"team": {"skills": ["phone"], "staffing": 0}})
     raw = run(sc, [0, 10])
     assert col(raw, "outcome") == [WAITING, WAITING]
@@ -221,9 +222,9 @@ def test_reason_skills_route_to_the_skilled_pool():
                   agents={"gen": {"skills": ["phone"], "staffing": 1},
                           "spec": {"skills": ["phone/tech"], "staffing": 1}})
     raw = run(sc, [0, 10, 20, 30], reasons=["billing", "billing", "tech", "tech"])
-    # c0 billing -> gen (0-60); c1 billing waits for gen (60-120); c2 tech -> spec (20-80);
-    # c3 tech waits: at 60 gen takes... its oldest skilled contact is c1 (t=10) vs c3 (t=30)
-    # in one level: c1. spec frees at 80 and takes c3.
+    # c0 billing -> gen (0-60); c1 billing waits (spec is not skilled); c2 tech -> spec (20-80);
+    # c3 tech waits. At 60 gen's one level ("phone" = phone/billing + phone/tech) holds c1 (t=10)
+    # and c3 (t=30): it takes the older c1. spec frees at 80 and takes c3.
     assert col(raw, "pool") == [0, 0, 1, 1]
     assert answered_at(raw) == [0.0, 60.0, 20.0, 80.0]
 
@@ -329,9 +330,6 @@ def test_chat_goes_to_least_loaded_agent():
     assert answered_at(raw) == [0.0, 1.0, 2.0]
 
 
-@pytest.mark.xfail(reason="BUG: an agent who becomes available (start of duty, end of a voice call) "
-                          "takes only one waiting chat although it has free chat slots; the other "
-                          "chats wait for a chat to end (centre.py _available/_serve)", strict=True)
 def test_agent_coming_on_duty_fills_all_chat_slots_from_backlog():
     # Three chats wait from t=0,1,2; the only agent starts at 00:10 (600 s) with
     # concurrency 3: all three should be answered at 600.
@@ -344,8 +342,6 @@ def test_agent_coming_on_duty_fills_all_chat_slots_from_backlog():
     assert answered_at(raw) == [600.0, 600.0, 600.0]
 
 
-@pytest.mark.xfail(reason="BUG: after a voice call, an agent with a chat backlog takes one chat "
-                          "and leaves its other chat slots empty (centre.py _available)", strict=True)
 def test_agent_after_voice_call_fills_all_chat_slots():
     # One blended agent, phone first. Phone 0-60; chats at 1, 2 wait; at 60 the agent
     # should take both chats (concurrency 2).
@@ -455,6 +451,16 @@ def test_closed_retry_skips_closed_days():
     assert col(raw, "outcome") == [LOST, ANSWERED]
 
 
+def test_opening_hours_repeat_every_week():
+    # start_day mon, closed on Sundays: day 6 (sun) and day 13 (sun) lost, days 7 and 14 open.
+    sc = scenario(horizon="15d",
+                  channels={"phone": {"kind": "voice", "hours": {"mon-sat": "08:00-20:00", "sun": "closed"}}})
+    times = [d * DAY_S + 12 * H for d in (5, 6, 7, 13, 14)]
+    raw = run(sc, times)
+    assert col(raw, "closed") == [False, True, False, True, False]
+    assert col(raw, "outcome") == [ANSWERED, LOST, ANSWERED, LOST, ANSWERED]
+
+
 def test_closed_retry_respects_max_attempts():
     sc = scenario(channels={"phone": {"kind": "voice", "hours": "08:00-20:00", "when_closed": "retry"}},
                   repeat={"max_attempts": 1})
@@ -489,6 +495,21 @@ def test_shift_ending_mid_contact_with_wrap_includes_wrap():
                                    "staffing": {"shifts": [{"start": "00:00", "end": "01:00", "agents": 1}]}}})
     raw = run(sc, [55 * 60])
     assert segments(raw.duty) == [(0.0, 3930.0, 0)]
+
+
+def test_staffing_cut_sends_home_the_agent_holding_fewest_chats():
+    # Two chat agents (concurrency 3, 600 s chats). Chats at 0..4 s: agent 0 gets 3, agent 1 gets 2.
+    # At 00:05 staffing drops to 1: agent 1 (2 chats) should go, its duty ending with its
+    # last chat at 603 s; agent 0 stays to the horizon.
+    sc = scenario(channels={"chat": {"kind": "chat", "concurrency": 3}},
+                  demand={"chat": {"rate": "1/h"}},
+                  handling={"chat": det(600)},
+                  agents={"team": {"skills": ["chat"],
+                                   "staffing": {"steps": [{"start": "00:00", "agents": 2},
+                                                          {"start": "00:05", "agents": 1}]}}})
+    raw = run(sc, [0, 1, 2, 3, 4], channels=["chat"] * 5)
+    assert col(raw, "agent") == [0, 1, 0, 1, 0]
+    assert segments(raw.duty) == [(0.0, 603.0, 1), (0.0, DAY_S, 0)]
 
 
 def _staffed(sc):
@@ -600,6 +621,20 @@ def test_transfer_target_pool_serves_transfers_before_its_own_queue():
     assert not c["transferred"][legs].any()
 
 
+def test_transfer_after_closing_is_still_served():
+    # Open 08:00-20:00. A call answered at 19:59:30 is transferred at 20:00:30; the caller is
+    # already talking to the centre, so specialists (on duty all day) should take it.
+    sc = scenario(channels={"phone": {"kind": "voice", "hours": "08:00-20:00"}},
+                  reasons={"tech": {"transfer": {"probability": 1.0, "to": "spec"}}},
+                  agents={"gen": {"skills": ["phone"], "staffing": 1},
+                          "spec": {"skills": ["phone"], "staffing": 1}})
+    raw = run(sc, [20 * H - 30])
+    assert col(raw, "origin") == [NEW, TRANSFER]
+    assert col(raw, "outcome") == [ANSWERED, ANSWERED]
+    assert col(raw, "closed") == [False, False]
+    assert col(raw, "pool") == [0, 1]
+
+
 def test_transfer_probability_zero_never_transfers():
     sc = scenario(reasons={"tech": {"transfer": {"probability": 0.0, "to": "spec"}}},
                   agents={"gen": {"skills": ["phone"], "staffing": 1},
@@ -709,8 +744,10 @@ def test_transfer_leg_arrives_when_talk_ends_not_after_wrap():
                   agents={"gen": {"skills": ["phone"], "staffing": 1, "wrap_up": det(20)},
                           "spec": {"skills": ["phone/tech"], "staffing": 1}})
     raw = run(sc, [0.0, 1.0])
-    # c0 -> gen (0-60 + wrap); c1 -> spec... spec has phone/tech skill, so c1 goes to spec.
+    # c0 -> gen: talk 0-60, wrap 60-80, transfer leg at 60 (not 80). c1 -> spec (1-61).
+    assert col(raw, "origin")[2] == TRANSFER
     assert col(raw, "arrival_s")[2] == 60.0
+    assert answered_at(raw)[2] == 61.0
 
 
 # --------------------------------------------------------------------------- demand
@@ -810,6 +847,24 @@ def test_daily_cv_gives_overdispersed_day_counts():
     assert abs(busy.mean() - 1000) < 4 * np.sqrt(91000 / 60)
 
 
+def test_daily_cv_shared_moves_channels_together():
+    def corr(shared):
+        sc = scenario(horizon="60d",
+                      channels={"phone": {"kind": "voice"}, "chat": {"kind": "chat"}},
+                      demand={"phone": {"daily_volume": 1000}, "chat": {"daily_volume": 1000}},
+                      handling={"phone": det(60), "chat": det(60)},
+                      agents={"team": {"skills": ["phone", "chat"], "staffing": 1}},
+                      demand_uncertainty={"daily_cv": 0.5, "shared": shared})
+        arr = forecast_arrivals(sc, Streams(18, 0))
+        edges = np.arange(61) * DAY_S
+        a = _counts(arr.time_s[arr.channel == 0], edges)
+        b = _counts(arr.time_s[arr.channel == 1], edges)
+        return np.corrcoef(a, b)[0, 1]
+
+    assert corr(True) > 0.9
+    assert corr(False) < 0.6
+
+
 # --------------------------------------------------------------------------- common random numbers
 CRN_BASE = {
     "horizon": "1d",
@@ -854,10 +909,6 @@ def test_crn_more_agents_same_arrivals_and_handle_draws():
     assert (a["outcome"] == ABANDONED).sum() > (b["outcome"] == ABANDONED).sum()  # staffing mattered
 
 
-@pytest.mark.xfail(reason="BUG: follow-up legs (redials, repeats) draw handling/patience/resolution "
-                          "numbers from the same per-purpose streams as new issues, in event order, so "
-                          "a staffing change reshuffles the draws of later new issues (centre.py _contact)",
-                   strict=True)
 def test_crn_holds_for_new_issues_with_redials_and_repeats():
     few, many = _crn_pair({
         "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "2min"},

@@ -228,7 +228,7 @@ def mmc(arrival_rate_per_s: float, mean_handle_s: float, servers: int,
             f"(needs more than {math.floor(a)} servers, or use Erlang A with abandonment)"
         )
     p_wait = erlang_c(c, a)
-    drain = c / handle - lam  # c*mu - lambda, per second
+    drain = (c - a) / handle  # c*mu - lambda, per second; this form stays > 0 whenever a < c
     asa = p_wait / drain
     return QueueMetrics(
         p_wait=p_wait, wait_mean_s=asa, asa_s=asa,

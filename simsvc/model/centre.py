@@ -95,8 +95,10 @@ class ChannelState:
     def __init__(self) -> None:
         self.kind = VOICE
         self.queues: list[Queue] = []  # by reason
-        self.patience: BlockSampler | None = None
-        self.handling: list[BlockSampler] = []  # by reason
+        self.patience: BlockSampler | None = None  # for new issues' first contacts
+        self.patience_follow: BlockSampler | None = None  # for redials, repeats, escalations…
+        self.handling: list[BlockSampler] = []  # by reason, new issues
+        self.handling_follow: list[BlockSampler] = []  # by reason, follow-up legs
         self.resolution: list[float] = []  # by reason
         self.containment: list[float] = []  # by reason (bot)
         self.hours: OpeningHours | None = None
@@ -143,6 +145,7 @@ class ContactCentre:
             for r in reasons:
                 dist = handling.get(r, handling.get("default")) if isinstance(handling, dict) else handling
                 ch.handling.append(st.sampler(f"handling/{name}/{r}", dist))
+                ch.handling_follow.append(st.sampler(f"handling_followup/{name}/{r}", dist))
             res = s.resolution.get(name, 1.0)
             ch.resolution = [res.get(r, res.get("default", 1.0)) if isinstance(res, dict) else res
                              for r in reasons]
@@ -154,6 +157,7 @@ class ContactCentre:
             if cfg.kind in (VOICE, CHAT):
                 if cfg.patience is not None:
                     ch.patience = st.sampler(f"patience/{name}", cfg.patience)
+                    ch.patience_follow = st.sampler(f"patience_followup/{name}", cfg.patience)
                 if cfg.redial is not None:
                     ch.redial_p = cfg.redial.probability
                     ch.redial_delay = st.sampler(f"redial_delay/{name}", cfg.redial.delay)
@@ -191,7 +195,9 @@ class ContactCentre:
                 tq = []
                 for c, cn in enumerate(self.channel_names):
                     if self.channels[c].kind in AGENT_KINDS:
-                        q = Queue(f"transfer:{name}/{cn}", self.channels[c].kind == CHAT, None, 0.0,
+                        target = s.channels[cn]
+                        offset = target.response_target if target.kind == ASYNC else 0.0
+                        q = Queue(f"transfer:{name}/{cn}", target.kind == CHAT, None, offset,
                                   self.channels[c].concurrency)
                         self.transfer_queue[(p, c)] = q
                         tq.append(q)
@@ -225,6 +231,7 @@ class ContactCentre:
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
                          if r.transfer is not None else (0.0, -1) for r in s.reasons.values()]
         self.u_resolve = st.uniform("resolution")
+        self.u_resolve_follow = st.uniform("resolution_followup")
         self.u_transfer = st.uniform("transfer")
         self.u_redial = st.uniform("redial")
         self.u_repeat = st.uniform("repeat")
@@ -341,14 +348,24 @@ class ContactCentre:
         rec.channel[i] = c
         rec.reason[i] = r
         rec.arrival_s[i] = now
-        rec.handle_draw[i] = ch.handling[r]()
-        rec.uniform_draw[i] = self.u_resolve()
+        # New issues and follow-up legs draw from separate streams: new issues arrive
+        # in the same order whatever the staffing, so each keeps its numbers
+        # (common random numbers); follow-ups depend on what happened before.
         patience = NAN
-        if ch.patience is not None:
-            patience = rec.patience_s[i] = ch.patience()
+        if origin == NEW:
+            rec.handle_draw[i] = ch.handling[r]()
+            rec.uniform_draw[i] = self.u_resolve()
+            if ch.patience is not None:
+                patience = rec.patience_s[i] = ch.patience()
+        else:
+            rec.handle_draw[i] = ch.handling_follow[r]()
+            rec.uniform_draw[i] = self.u_resolve_follow()
+            if ch.patience is not None:
+                patience = rec.patience_s[i] = ch.patience_follow()
 
         kind = ch.kind
-        if not ch.always_open and not ch.hours.is_open(now):
+        # A transfer continues a contact already in progress, so closing time does not stop it.
+        if not ch.always_open and target_pool < 0 and not ch.hours.is_open(now):
             self._closed(i, ch, c, r, issue, attempt)
             return
         if kind == BOT:
@@ -501,13 +518,9 @@ class ContactCentre:
             return
         if self.a_leaving[a]:
             return
-        # Still chatting: may take another chat, nothing else.
-        found = self._next_contact(pool, pool.chat_levels, held)
-        if found is not None:
-            i, q = found
-            self._serve(a, i, q, self.env.now)
-        else:
-            loads[held][a] = None
+        # Still chatting: may take more chats, nothing else.
+        loads[held][a] = None
+        self._fill_chats(a, pool)
 
     def _available(self, a: int) -> None:
         """Agent ``a`` has nothing in hand: take the next contact, go idle, or go home."""
@@ -523,6 +536,26 @@ class ContactCentre:
         else:
             i, q = found
             self._serve(a, i, q, self.env.now)
+            if q.chat:
+                self._fill_chats(a, pool)
+
+    def _fill_chats(self, a: int, pool: PoolState) -> None:
+        """Give chat agent ``a`` waiting chats until its slots are full or none wait.
+
+        This keeps the routing invariant the arrival path relies on: while a
+        contact waits, no agent that could take it has room for it.
+        """
+        loads = pool.chat_load
+        now = self.env.now
+        while not self.a_leaving[a]:
+            held = self.a_chats[a]
+            found = self._next_contact(pool, pool.chat_levels, held)
+            if found is None:
+                return
+            if held < len(loads):
+                loads[held].pop(a, None)
+            i, q = found
+            self._serve(a, i, q, now)
 
     def _next_contact(self, pool: PoolState, levels: list[list[Queue]], chats_held: int):
         """The oldest waiting contact in the highest-priority level that has one."""
@@ -598,7 +631,7 @@ class ContactCentre:
         # Ending duty: idle agents go at once, then those holding fewest contacts
         # finish what they hold and go (they take nothing new).
         candidates = [a for a in pool.on_duty if change.group is None or self.a_group[a] == change.group]
-        candidates.sort(key=lambda a: not self.a_idle[a])
+        candidates.sort(key=lambda a: (not self.a_idle[a], self.a_chats[a] or (0 if self.a_idle[a] else 1)))
         for a in candidates[: -change.delta]:
             del pool.on_duty[a]
             held = self.a_chats[a]

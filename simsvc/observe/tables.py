@@ -87,7 +87,7 @@ def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> 
         k = np.searchsorted(points, grid, side="left")
         sums = np.concatenate([[0.0], np.cumsum(points)])
         return k * grid - sums[k]
-    return np.diff(cum(start) - cum(end))
+    return np.maximum(np.diff(cum(start) - cum(end)), 0.0)  # no -1e-16 from rounding
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -115,6 +115,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
         out = outcome[m]
         w = wait[m]
         ans = out == ANSWERED
+        closed = c["closed"][m]
 
         def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
             return np.bincount(k[mask], weights=None if weights is None else weights[mask], minlength=n_int)
@@ -139,11 +140,13 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "contained": per(out == CONTAINED),
                 "escalated": per(out == ESCALATED),
                 "lost": per(out == LOST),
+                "lost_closed": per(closed),
                 "waiting_end": per(out == WAITING),
                 "answered_within_threshold": per(ans & (w <= thr[ch_i])),
                 "wait_sum_s": per(all_, w),
                 "asa_s": np.where(answered > 0, wait_answered / answered, np.nan),
-                "service_level": np.where(per(all_) > 0, per(ans & (w <= thr[ch_i])) / per(all_), np.nan)
+                # Like the summary: contacts that found the channel closed are not in the denominator.
+                "service_level": np.where(per(~closed) > 0, per(ans & (w <= thr[ch_i])) / per(~closed), np.nan)
                 if cfg.kind != "bot" else np.nan,
                 "agents_staffed": staffed / length,
                 "busy_agent_s": busy,
@@ -152,7 +155,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "in_warmup": grid[:-1] < scenario.warmup,
             }))
     df = pd.concat(rows, ignore_index=True)
-    for col in ("offered", "answered", "abandoned", "contained", "escalated", "lost",
+    for col in ("offered", "answered", "abandoned", "contained", "escalated", "lost", "lost_closed",
                 "waiting_end", "answered_within_threshold", "backlog_end"):
         df[col] = df[col].astype(np.int64)
     df["channel"] = pd.Categorical(df["channel"], categories=list(scenario.channels))
