@@ -5,11 +5,23 @@ exactly (Poisson arrivals, exponential handle times, ``c`` identical agents, no
 repeat contacts), runs independent replications and checks, for every metric the
 model defines, that
 
-1. the analytic value lies inside a 99 % Student-t confidence interval computed
-   here from the per-replication values (about 60 comparisons are made, so a 95 %
-   level would fail by chance every run or two), and
-2. the interval is narrow: its half-width is below a stated precision, so a case
-   cannot pass merely because the interval is wide.
+1. the analytic value lies inside a Student-t confidence interval computed here
+   from the per-replication values, and
+2. the interval is narrow: the half-width of the 99 % interval is below a stated
+   precision, so a case cannot pass merely because the interval is wide.
+
+Level of the agreement check. The module makes about 50 such comparisons. At 99 %
+each, about one run in four to one in three would show a false alarm somewhere
+(the first run of this module did: case A-c50-95 missed its 99 % intervals by
+about 3 standard errors on four metrics that move together, because its
+replications happened to draw 0.09 % fewer arrivals and 0.15 % shorter handle
+times than expected, which at 95 % load is amplified about twentyfold; an
+independent 40-replication run and a regression on the realised arrivals and
+handle times both put the simulation within one standard error of theory). So the
+agreement check uses Bonferroni-corrected intervals: each at level 1 - 0.05 / m for
+m comparisons, i.e. about 99.9 %, giving at most a 5 % chance of any false alarm
+in the whole module. The precision requirement is stated on the ordinary 99 %
+interval.
 
 Metric mapping (simulated metric on channel ``phone`` -> :class:`QueueMetrics` field):
 ``p_wait`` -> p_wait, ``wait_mean_s`` -> wait_mean_s, ``asa_s`` -> asa_s,
@@ -53,12 +65,13 @@ CHANNEL = "phone"
 HANDLE_S = 240.0  # 4 min mean handle time in the built cases
 THRESHOLD_S = 20.0
 WORKERS = 2
-CONFIDENCE = 0.99
+CONFIDENCE = 0.99  # level of the reported intervals and of the precision requirement
+FAMILY_ALPHA = 0.05  # chance of any false alarm in the whole module (Bonferroni)
 
 # Precision required of every 99 % interval: half-width <= max(rel * |analytic|, floor).
 REL_PRECISION = 0.05
 OCCUPANCY_REL_PRECISION = 0.01  # occupancy is estimated far more precisely than 5 %
-PROB_FLOOR = 0.001  # absolute floor for probabilities (matters only below 0.02)
+PROB_FLOOR = 0.002  # absolute floor for probabilities (matters only below 0.04)
 TIME_FLOOR_S = 0.25  # absolute floor for mean waits (matters only below 5 s)
 
 # simulated metric -> (QueueMetrics field, kind)
@@ -153,6 +166,11 @@ def t_interval(values: pd.Series, confidence: float = CONFIDENCE) -> tuple[float
     return float(v.mean()), float(half), n
 
 
+def agreement_confidence() -> float:
+    """Per-comparison level of the agreement check: 1 - FAMILY_ALPHA / (number of comparisons)."""
+    return 1.0 - FAMILY_ALPHA / N_COMPARISONS
+
+
 def allowed_half_width(kind: str, exact: float, wait_rel: float) -> float:
     if kind == "occupancy":
         return OCCUPANCY_REL_PRECISION * abs(exact)
@@ -162,15 +180,19 @@ def allowed_half_width(kind: str, exact: float, wait_rel: float) -> float:
 
 
 def check_against_theory(result: RunResult, wait_rel: float = REL_PRECISION) -> list[str]:
-    """Compare every metric with the analytic value; return a printed table and problems."""
+    """Compare every metric with the analytic value; print a table, return the problems."""
     exact = analytic(result.scenario)
     wide = per_replication(result)
     reps = len(wide)
+    level = agreement_confidence()
+    t_agree = stats.t.ppf(0.5 + level / 2, reps - 1)
     lines = [f"{result.scenario.name}: {exact.model}, c={exact.servers}, "
              f"load/c={exact.offered_load_erlangs / exact.servers:.3f}, reps={reps}, "
-             f"arrivals={result.manifest['arrivals']}, wall={result.manifest['wall_s']:.1f}s",
+             f"horizon={result.scenario.horizon / 3600:.1f}h, warmup={result.scenario.warmup / 3600:g}h, "
+             f"arrivals={result.manifest['arrivals']}, wall={result.manifest['wall_s']:.1f}s; "
+             f"agreement level {level:.4%} (|t| <= {t_agree:.2f})",
              f"  {'metric':14s} {'analytic':>11s} {'simulated':>11s} {'99% CI':>25s} "
-             f"{'half-width':>10s} {'allowed':>9s}"]
+             f"{'t':>6s} {'half-width':>10s} {'allowed':>9s}"]
     problems: list[str] = []
     # resolution 1.0: no repeat contacts, every offered contact is a new issue.
     assert (wide["offered"] == wide["offered_new_issues"]).all()
@@ -182,19 +204,20 @@ def check_against_theory(result: RunResult, wait_rel: float = REL_PRECISION) -> 
                 problems.append(f"{metric}: should be exactly 0 in {exact.model}, got "
                                 f"{wide[metric].to_list()}")
             continue
-        mean, half, _ = t_interval(wide[metric])
-        lo, hi = mean - half, mean + half
+        mean, half, n = t_interval(wide[metric])
+        se = float(wide[metric].std(ddof=1)) / np.sqrt(n)
+        t_stat = (mean - value) / se if se > 0 else (0.0 if mean == value else np.inf)
         allowed = allowed_half_width(kind, value, wait_rel)
-        inside = lo <= value <= hi
+        agrees = abs(t_stat) <= t_agree
         tight = half <= allowed
-        flag = "" if inside and tight else ("  <-- outside CI" if not inside else "  <-- CI too wide")
-        lines.append(f"  {metric:14s} {value:11.5g} {mean:11.5g} [{lo:11.5g}, {hi:11.5g}] "
-                     f"{half:10.3g} {allowed:9.3g}{flag}")
-        if not inside:
-            problems.append(f"{metric}: analytic {value:.6g} outside 99% CI [{lo:.6g}, {hi:.6g}] "
-                            f"(mean {mean:.6g}, {(mean - value) / (half / stats.t.ppf(0.5 + CONFIDENCE / 2, reps - 1)):+.2f} SE)")
+        flag = "" if agrees and tight else ("  <-- disagrees" if not agrees else "  <-- CI too wide")
+        lines.append(f"  {metric:14s} {value:11.5g} {mean:11.5g} [{mean - half:11.5g}, {mean + half:11.5g}] "
+                     f"{t_stat:+6.2f} {half:10.3g} {allowed:9.3g}{flag}")
+        if not agrees:
+            problems.append(f"{metric}: analytic {value:.6g} vs simulated {mean:.6g} +- {se:.3g} (SE): "
+                            f"t = {t_stat:+.2f}, beyond +-{t_agree:.2f} ({level:.4%} level)")
         if not tight:
-            problems.append(f"{metric}: CI half-width {half:.3g} above the required {allowed:.3g}")
+            problems.append(f"{metric}: 99% CI half-width {half:.3g} above the required {allowed:.3g}")
     print("\n".join(lines))
     return problems
 
@@ -248,7 +271,7 @@ class Case:
 CASES = [
     Case("C-c1-50", "erlang_c", 1, 0.50, 30_000, warmup_h=4, reps=20, seed=2101),
     Case("C-c5-80", "erlang_c", 5, 0.80, 60_000, warmup_h=4, reps=20, seed=2102),
-    Case("C-c20-90", "erlang_c", 20, 0.90, 100_000, warmup_h=6, reps=20, seed=2103, wait_rel=0.10),
+    Case("C-c20-90", "erlang_c", 20, 0.90, 150_000, warmup_h=6, reps=20, seed=2103, wait_rel=0.10),
     Case("C-c50-95", "erlang_c", 50, 0.95, 150_000, warmup_h=12, reps=20, seed=2104, wait_rel=0.15),
     Case("A-c1-80", "erlang_a", 1, 0.80, 20_000, warmup_h=2, reps=20, seed=2105, patience_s=120),
     Case("A-c50-95", "erlang_a", 50, 0.95, 100_000, warmup_h=2, reps=20, seed=2106, patience_s=180),
@@ -257,6 +280,8 @@ CASES = [
     Case("B-c10-70", "erlang_b", 10, 0.70, 20_000, warmup_h=1, reps=20, seed=2109),
     Case("B-c100-90", "erlang_b", 100, 0.90, 100_000, warmup_h=1, reps=20, seed=2110),
 ]
+FILE_MODEL = "erlang_a"  # scenarios/erlang_a_check.yaml, checked in its own test
+N_COMPARISONS = sum(len(METRICS) - len(ZERO[m]) for m in [c.model for c in CASES] + [FILE_MODEL])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -270,7 +295,7 @@ def test_steady_state_matches_erlang(case: Case) -> None:
 def test_erlang_a_check_file_matches_erlang_a() -> None:
     """The issue's scenario file as it is: 9 agents, 150/h, 4 min, 90 s patience (load 111 %)."""
     scenario = load_scenario(ERLANG_A_FILE)
-    assert analytic(scenario).model == "erlang_a"
+    assert analytic(scenario).model == FILE_MODEL
     # The file's own horizon (20 d), warm-up (1 d) and seed; 10 replications.
     result = run(scenario, replications=10, workers=WORKERS, keep_contacts=False)
     problems = check_against_theory(result)
@@ -298,7 +323,11 @@ def test_one_more_agent_shortens_every_wait_with_common_random_numbers() -> None
     a, b = base.contacts, more.contacts
     assert len(a) == len(b)
     np.testing.assert_array_equal(a["arrival_s"].to_numpy(), b["arrival_s"].to_numpy())
-    np.testing.assert_array_equal(a["handle_s"].to_numpy(), b["handle_s"].to_numpy())
+    # handle_s is recorded when a contact is answered; every contact answered with 5
+    # agents is answered with 6 (its wait is no longer), with the same handle time.
+    answered = a["outcome"].to_numpy() == "answered"
+    assert (b["outcome"].to_numpy()[answered] == "answered").all()
+    np.testing.assert_array_equal(a["handle_s"].to_numpy()[answered], b["handle_s"].to_numpy()[answered])
 
     def waits(contacts: pd.DataFrame, scenario: Scenario) -> np.ndarray:
         # Still waiting at the horizon: count the wait so far.

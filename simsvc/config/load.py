@@ -40,6 +40,10 @@ class ScenarioError(Exception):
         return f"{where}{field} = {value}: expected {self.allowed}{tail}"
 
 
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _short(value: object) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -143,34 +147,58 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
 
 # --------------------------------------------------------------------------- CSV tables
 def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
+    """Rows of a demand or staffing CSV, each checked with its file and line in the message."""
     path = Path(file)
     if not path.is_file():
         raise ScenarioError(file, field, file, "an existing CSV file")
     with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
         missing = [c for c in columns if c not in header]
         if missing:
             raise ScenarioError(file, field, header, f"CSV columns {list(columns)} (missing {missing})")
+        where = {c: header.index(c) for c in columns}
         rows = []
-        for i, row in enumerate(reader, start=2):
-            row = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
-            rec: dict[str, Any] = {}
-            for col in columns:
-                val = row[col]
-                if col == "day":
-                    rec[col] = int(val) if val.isdigit() else val.lower()
-                elif col == "start":
-                    rec[col] = val
-                else:
-                    try:
-                        rec[col] = float(val) if col == "volume" else int(float(val))
-                    except ValueError:
-                        raise ScenarioError(file, f"line {i}.{col}", val, "a number") from None
-            rows.append(rec)
+        for line, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) < len(header):
+                raise ScenarioError(file, f"line {line}", ",".join(cells),
+                                    f"{len(header)} cells per row ({', '.join(header)})")
+            rows.append({c: _table_cell(file, line, c, cells[i].strip()) for c, i in where.items()})
     if not rows:
-        raise ScenarioError(file, field, "(empty)", "at least one data row")
+        raise ScenarioError(file, "rows", "(none)", "at least one data row")
     return rows
+
+
+def _table_cell(file: str, line: int, column: str, text: str) -> Any:
+    from simsvc.config.schema import DAYS
+    from simsvc.config.units import CLOCK_HELP, parse_clock
+
+    where = f"line {line}.{column}"
+    if column == "day":
+        if text.isdigit():
+            return int(text)
+        if text.lower() in (*DAYS, "all"):
+            return text.lower()
+        raise ScenarioError(file, where, text, "a day mon..sun, all, or a day number 0, 1, 2...")
+    if column == "start":
+        try:
+            parse_clock(text)
+        except ValueError:
+            raise ScenarioError(file, where, text, CLOCK_HELP) from None
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if column == "agents":
+        if not (number >= 0 and number.is_integer()):
+            raise ScenarioError(file, where, text, "a whole number of agents >= 0")
+        return int(number)
+    if not number >= 0 or number == float("inf"):
+        raise ScenarioError(file, where, text, "a finite number >= 0")
+    return number
 
 
 def _load_tables(data: dict[str, Any]) -> None:
@@ -186,38 +214,82 @@ def _load_tables(data: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- validation
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    """Pydantic locations carry union tags and validator names; keep only the user's keys."""
-    parts = []
-    for item in loc:
-        text = str(item)
-        if "[" in text or text in _UNION_TAGS:
-            continue
-        parts.append(text)
-    return ".".join(parts)
-
-
-_UNION_TAGS = {
-    "exponential", "lognormal", "gamma", "deterministic", "uniform", "empirical",
-    "voice", "chat", "bot", "async", "Staffing", "int", "str", "float", "list[str]",
-    "constrained-int", "constrained-float", "dict[str,constrained-float]",
-    "dict[str,str]", "literal['24/7']", "literal['all']",
+# Error types that only say "the input is not of this shape": when a field accepts
+# several shapes (a number or a table, a distribution or a per-reason mapping),
+# such errors come from the branches the user did not mean.
+_SHAPE_ERRORS = {
+    "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing", "bool_type",
+    "bool_parsing", "string_type", "dict_type", "list_type", "model_type", "model_attributes_type",
+    "literal_error", "union_tag_not_found", "is_instance_of", "none_required",
 }
+
+
+def _pick_error(errors: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    """The error the user most likely needs.
+
+    Shape mismatches of branches the user did not mean are dropped; of the rest,
+    errors inside the branch that the input's own ``dist``/``kind`` selects come
+    first (the user wrote ``dist: lognormal``, so a missing ``cv`` is the news),
+    then the deepest.
+    """
+    meaningful = [e for e in errors if e.get("type") not in _SHAPE_ERRORS]
+    if not meaningful:
+        return errors[0]
+    return max(meaningful, key=lambda e: (_discriminated(e, data), len(_user_loc(e.get("loc", ()), data))))
+
+
+def _discriminated(err: dict[str, Any], data: Any) -> bool:
+    """Whether the error lies in the union branch named by the data's dist/kind field."""
+    if err.get("type") == "union_tag_invalid":
+        return True
+    node = data
+    for item in err.get("loc", ()):
+        if isinstance(node, dict) and item in node:
+            node = node[item]
+        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
+            node = node[item]
+        elif isinstance(node, dict) and item in (node.get("dist"), node.get("kind")):
+            return True
+    return False
+
+
+def _user_loc(loc: tuple[Any, ...], data: Any) -> list[Any]:
+    """The part of a pydantic location that names keys the user wrote.
+
+    Pydantic puts union branch names (``voice``, ``int``, ``function-after[...]``)
+    into locations; walking the input alongside keeps a key only where the data
+    has it, so a channel that happens to be called ``chat`` keeps its name.
+    """
+    out: list[Any] = []
+    node = data
+    for item in loc:
+        if data is None:
+            if "[" not in str(item) and str(item) not in _MODEL_TAGS:
+                out.append(item)
+            continue
+        if isinstance(node, dict) and item in node:
+            out.append(item)
+            node = node[item]
+        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
+            out.append(item)
+            node = node[item]
+    return out
 
 
 def _pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, object, str]:
     loc = tuple(err.get("loc", ()))
-    path = _loc_to_path(loc)
+    keys = _user_loc(loc, data)
     kind = err.get("type", "")
+    if kind == "missing" and loc and (not keys or keys[-1] != loc[-1]):
+        keys.append(loc[-1])  # a missing field is, by definition, not in the data
+    path = ".".join(str(k) for k in keys)
     if kind == "extra_forbidden":
-        allowed = "no such field"
         known = _known_fields(loc[:-1])
-        if known:
-            allowed = f"one of the known fields {known}"
+        allowed = f"one of the known fields {known}" if known else "no such field"
         return path, loc[-1] if loc else err.get("input"), allowed
     if kind == "missing":
         return path, None, "a value (this field is required)"
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
         ctx = err.get("ctx", {})
         tag = ctx.get("discriminator", "").strip("'")
         expected = ctx.get("expected_tags", "")
@@ -272,6 +344,17 @@ def _tags() -> dict[str, Any]:
 _MODEL_TAGS = _tags()
 
 
+def _csv_origin(data: dict[str, Any], path: str) -> str | None:
+    """The CSV file behind a field loaded from a table (so the message names that file)."""
+    parts = path.split(".")
+    if len(parts) >= 3 and parts[0] == "demand" and parts[2] == "volumes":
+        return (data.get("demand", {}).get(parts[1]) or {}).get("csv")
+    if len(parts) >= 4 and parts[0] == "agents" and parts[2] == "staffing" and parts[3] == "steps":
+        staffing = (data.get("agents", {}).get(parts[1]) or {}).get("staffing")
+        return staffing.get("csv") if isinstance(staffing, dict) else None
+    return None
+
+
 def validate(data: dict[str, Any], file: str = "") -> Scenario:
     """Validate a scenario mapping (already merged and overridden) into a ``Scenario``."""
     data = copy.deepcopy(data)
@@ -280,8 +363,10 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        path, value, allowed = _pydantic_problem(errors[0], data)
-        raise ScenarioError(file, path, value, allowed, more=len(errors) - 1) from None
+        path, value, allowed = _pydantic_problem(_pick_error(errors, data), data)
+        real = [e for e in errors if e.get("type") not in _SHAPE_ERRORS] or errors[:1]
+        raise ScenarioError(_csv_origin(data, path) or file, path, value, allowed,
+                            more=len(real) - 1) from None
     problems = find_problems(scenario)
     if problems:
         path, value, allowed = problems[0]
@@ -292,9 +377,46 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, merge (``extends:``), override (``--set``) and validate a scenario file."""
     path = Path(path)
+    overrides = list(overrides)
     data = _resolve_extends(path)
     data = apply_overrides(data, overrides)
-    return validate(data, file=str(path))
+    try:
+        return validate(data, file=str(path))
+    except ScenarioError as exc:
+        if exc.file == str(path):
+            exc.file = _origin(path, overrides, exc.path)
+        raise
+
+
+def _origin(path: Path, overrides: list[str], field: str) -> str:
+    """Who wrote ``field``: a ``--set``, this file, or a file it extends."""
+    for item in reversed(overrides):
+        dotted = item.split("=", 1)[0].strip()
+        if field == dotted or field.startswith(dotted + ".") or dotted.startswith(field + "."):
+            return f"{path} (--set {_short_text(item)})"
+    keys = [k for k in field.split(".") if k]
+    current, seen = path.resolve(), set()
+    while current not in seen:
+        seen.add(current)
+        try:
+            data = yaml.safe_load(current.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            break
+        if _has_path(data, keys[:2]) or not isinstance(data.get("extends"), str):
+            return str(path) if current == path.resolve() else str(current)
+        current = (current.parent / data["extends"]).resolve()
+    return str(path)
+
+
+def _has_path(data: Any, keys: list[str]) -> bool:
+    for key in keys:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        else:
+            return False
+    return True
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from simsvc.config.schema import AGENT_KINDS, DAYS, Scenario
 from simsvc.config.units import format_duration, parse_clock
 
 Problem = tuple[str, object, str]
+_DIST_FIELDS = {"mean", "cv", "value", "low", "high", "values", "weights"}
+_DIST_NAMES = ("exponential", "lognormal", "gamma", "deterministic", "uniform", "empirical")
 
 
 def skill_queues(scenario: Scenario, skill: str) -> list[tuple[str, str]]:
@@ -89,12 +91,19 @@ def find_problems(s: Scenario) -> list[Problem]:
         for r in (spec.mix or {}):
             if r not in reasons:
                 out.append((f"demand.{ch_name}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
+        if spec.mix is not None and abs(sum(spec.mix.values()) - 1.0) > 1e-6:
+            out.append((f"demand.{ch_name}.mix", spec.mix,
+                        f"shares that sum to 1 (they sum to {sum(spec.mix.values()):g})"))
 
     for ch_name, spec in s.handling.items():
         if ch_name not in channels:
             out.append((f"handling.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
         elif isinstance(spec, dict):
             for r in spec:
+                if r in _DIST_FIELDS and r not in reasons:
+                    out.append((f"handling.{ch_name}.dist", None,
+                                f"a distribution with a dist field ({', '.join(_DIST_NAMES)})"))
+                    break
                 if r not in reasons and r != "default":
                     out.append((f"handling.{ch_name}.{r}", r,
                                 f"one of the reasons {sorted(reasons)} or default"))

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from simsvc.config.units import format_duration, parse_clock, parse_duration, parse_rate
+from simsvc.config.units import format_duration, format_rate, parse_clock, parse_duration, parse_rate
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -32,10 +32,6 @@ class Base(BaseModel):
 
 def _duration(value: object) -> float:
     return parse_duration(value)
-
-
-def _format_rate(per_s: float) -> str:
-    return f"{per_s * 3600:g}/h"
 
 
 Duration = Annotated[
@@ -54,7 +50,7 @@ Rate = Annotated[
     float,
     BeforeValidator(parse_rate),
     Field(ge=0, description="contacts per second; written as 120/h, 2/min"),
-    PlainSerializer(_format_rate, return_type=str, when_used="json"),
+    PlainSerializer(format_rate, return_type=str, when_used="json"),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")]
@@ -111,7 +107,7 @@ class Uniform(Base):
     @model_validator(mode="after")
     def _ordered(self) -> "Uniform":
         if self.high < self.low:
-            raise ValueError(f"high ({self.high:g}s) must be >= low ({self.low:g}s)")
+            raise ValueError(f"high at least as large as low (got low {self.low:g}s, high {self.high:g}s)")
         return self
 
     @property
@@ -131,10 +127,10 @@ class Empirical(Base):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError(
-                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                    f"as many weights as values (got {len(self.weights)} weights, {len(self.values)} values)"
                 )
             if sum(self.weights) <= 0:
-                raise ValueError("weights must have a positive sum")
+                raise ValueError("weights with a positive sum")
         return self
 
     @property
@@ -269,14 +265,13 @@ class DemandSpec(Base):
             raise ValueError("csv was given but its table was not loaded")
         if len(forms) != 1:
             raise ValueError(
-                "give exactly one of rate, daily_volume (with intraday/weekly) or csv/volumes"
+                "exactly one of rate, daily_volume (with intraday/weekly) or csv/volumes"
+                + (f" (got {' and '.join(forms)})" if forms else "")
             )
         if (self.intraday is not None or self.weekly is not None) and self.daily_volume is None:
-            raise ValueError("intraday and weekly profiles go with daily_volume")
+            raise ValueError("intraday and weekly profiles only together with daily_volume")
         if self.intraday is not None and sum(self.intraday) <= 0:
-            raise ValueError("intraday weights must have a positive sum")
-        if self.mix is not None and abs(sum(self.mix.values()) - 1.0) > 1e-6:
-            raise ValueError(f"mix shares must sum to 1 (they sum to {sum(self.mix.values()):g})")
+            raise ValueError("intraday weights with a positive sum")
         return self
 
 
@@ -340,7 +335,7 @@ class Staffing(Base):
         if self.csv is not None and self.steps is None:
             raise ValueError("csv was given but its table was not loaded")
         if (self.steps is None) == (self.shifts is None):
-            raise ValueError("give exactly one of steps, csv or shifts")
+            raise ValueError("exactly one of steps, csv or shifts")
         return self
 
 

@@ -7,6 +7,7 @@ spreadsheet cell says ``120``.
 """
 from __future__ import annotations
 
+import math
 import re
 
 _UNIT_S = {
@@ -19,13 +20,20 @@ _UNIT_S = {
 }
 _NUM = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 _PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
-DURATION_HELP = "a duration such as 20s, 4min, 1.5h, 2d, 1h30min or a number of seconds"
-RATE_HELP = "a rate >= 0 such as 120/h, 2.5/min, 0.04/s, 3000/d or a number per hour"
+DURATION_HELP = "a finite duration >= 0 such as 20s, 4min, 1.5h, 2d, 1h30min or a number of seconds"
+RATE_HELP = "a finite rate >= 0 such as 120/h, 2.5/min, 0.04/s, 3000/d or a number per hour"
 CLOCK_HELP = "a clock time HH:MM (00:00 to 24:00)"
 
 
 def parse_duration(value: object) -> float:
     """Return ``value`` as seconds; raise ValueError naming what is allowed."""
+    seconds = _parse_duration(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(DURATION_HELP)
+    return seconds
+
+
+def _parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(DURATION_HELP)
     if isinstance(value, (int, float)):
@@ -49,6 +57,13 @@ def parse_duration(value: object) -> float:
 
 def parse_rate(value: object) -> float:
     """Return ``value`` as events per second (a bare number is per hour)."""
+    rate = _parse_rate(value)
+    if not math.isfinite(rate) or rate < 0:
+        raise ValueError(RATE_HELP)
+    return rate
+
+
+def _parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(RATE_HELP)
     if isinstance(value, (int, float)):
@@ -99,10 +114,25 @@ def parse_clock(value: object) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Shortest readable form of a duration, used when printing resolved scenarios."""
+    """Readable form of a duration that parses back to exactly the same float."""
     if seconds == 0:
         return "0s"
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    return f"{_number(seconds)}s"
+
+
+def format_rate(per_s: float) -> str:
+    """Readable form of a rate (per hour when that is exact) that parses back exactly."""
+    per_h = per_s * 3600.0
+    if per_h / 3600.0 == per_s:
+        return f"{_number(per_h)}/h"
+    return f"{_number(per_s)}/s"
+
+
+def _number(x: float) -> str:
+    """Shortest text that reads back as exactly ``x`` (no exponent for whole numbers)."""
+    if float(x).is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(float(x))
