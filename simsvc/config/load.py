@@ -263,10 +263,6 @@ def _user_loc(loc: tuple[Any, ...], data: Any) -> list[Any]:
     out: list[Any] = []
     node = data
     for item in loc:
-        if data is None:
-            if "[" not in str(item) and str(item) not in _MODEL_TAGS:
-                out.append(item)
-            continue
         if isinstance(node, dict) and item in node:
             out.append(item)
             node = node[item]
