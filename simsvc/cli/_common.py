@@ -18,3 +18,107 @@ def load_or_exit(path: str, overrides: tuple[str, ...] = ()):
     except ScenarioError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+def executor_options(fn):
+    """Options shared by the commands that run many replications."""
+    options = [
+        click.option("--reps", "-n", type=click.IntRange(min=2), default=None,
+                     help="Replications per variant (default: 10, or the experiment file's)."),
+        click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
+                     help="Root seed shared by all variants (common random numbers; default 1)."),
+        click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+                     help="Local processes (default: number of cores)."),
+        click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+                     help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786."),
+        click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+                     help="Experiment folder (re-running with the same folder resumes)."),
+        click.option("--precision", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Add replications until the 95 % CI half-width of --precision-metric is below this."),
+        click.option("--precision-metric", "precision_metrics", multiple=True, metavar="METRIC[@CHANNEL]",
+                     help="Metric(s) for --precision (default service_level@all)."),
+        click.option("--max-reps", type=click.IntRange(min=2), default=100, show_default=True,
+                     help="Cap on replications per variant with --precision."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def run_design(design, out: str, workers: int | None, dask_address: str | None):
+    """Run an experiment design with a progress bar; Ctrl-C stops cleanly (exit 130)."""
+    import sys
+
+    from tqdm import tqdm
+
+    from simsvc.experiment.executors import make_executor
+    from simsvc.experiment.experiment import Interrupted, run_experiment
+    from simsvc.experiment.runner import default_workers
+
+    executor = make_executor(workers or default_workers(), dask_address)
+    bar = tqdm(total=0, unit="rep", desc=design.name, file=sys.stderr, disable=None, delay=0.5,
+               dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+
+    try:
+        result = run_experiment(design, out, executor, progress=progress)
+    except Interrupted as stop:
+        bar.close()
+        click.echo(f"\ninterrupted: {stop.stored} replications are stored in {out}; "
+                   "run the same command again to resume.", err=True)
+        raise SystemExit(130) from None
+    finally:
+        bar.close()
+        executor.close()
+    return result
+
+
+def with_precision(design, precision, metrics, max_reps):
+    """The design with sequential replications switched on (if --precision was given)."""
+    import dataclasses
+
+    from simsvc.experiment.design import Precision
+
+    if precision is None:
+        return design
+    return dataclasses.replace(design, precision=Precision(
+        half_width=precision, metrics=list(metrics) or ["service_level@all"], max_replications=max_reps))
+
+
+def points_summary(result, columns=None) -> str:
+    """A plain table of the points: parameters, metric means ± CI half-width, targets."""
+    import math
+
+    points = result.points
+    design = result.design
+    params = list(dict.fromkeys(p for v in design.variants for p in v.params))
+    metric_cols = [c for c in points.columns
+                   if c not in ("variant", "name", "meets_targets", "cheapest", *params)
+                   and not c.endswith(("_ci_low", "_ci_high"))]
+    header = (["name"] if not params else []) + params + metric_cols
+    if design.targets:
+        header += ["targets"]
+    rows = [header]
+    for _, p in points.iterrows():
+        row = ([str(p["name"])] if not params else []) + [str(p[c]) for c in params]
+        for c in metric_cols:
+            mean, low, high = p[c], p[c + "_ci_low"], p[c + "_ci_high"]
+            if mean is None or not math.isfinite(mean):
+                row.append("-")
+            else:
+                text = f"{mean:,.0f}" if abs(mean) >= 1e4 else f"{mean:,.4g}"
+                if math.isfinite(low) and math.isfinite(high):
+                    text += f" ±{(high - low) / 2:.2g}"
+                row.append(text)
+        if design.targets:
+            row.append(("met" if p["meets_targets"] else "no") + (" (cheapest)" if p["cheapest"] else ""))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -136,15 +136,19 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: float,
-             results: list[ReplicationTables]) -> dict:
-    """What is needed to reproduce a run: resolved scenario, hash, seeds, versions, timings."""
+def dependency_versions() -> dict[str, str | None]:
     versions = {}
-    for pkg in ("simpy", "numpy", "pandas", "pyarrow", "scipy", "pydantic", "PyYAML", "click"):
+    for pkg in ("simpy", "numpy", "pandas", "pyarrow", "scipy", "pydantic", "PyYAML", "click", "dask"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
+    return versions
+
+
+def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: float,
+             results: list[ReplicationTables]) -> dict:
+    """What is needed to reproduce a run: resolved scenario, hash, seeds, versions, timings."""
     return {
         "simsvc_version": __version__,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -159,6 +163,6 @@ def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: flo
         "replication_wall_s": [round(r.sim_wall_s, 3) for r in results],
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "dependencies": versions,
+        "dependencies": dependency_versions(),
         "scenario": scenario_dict(scenario),
     }

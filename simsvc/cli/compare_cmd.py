@@ -1,0 +1,90 @@
+"""`simsvc compare`: several scenarios on common random numbers, with paired differences."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from simsvc.cli._common import executor_options, run_design, set_option, with_precision
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@executor_options
+@set_option
+@click.option("--independent-seeds", is_flag=True,
+              help="Give each scenario its own seed instead of common random numbers.")
+@click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
+              help="Metrics to show (default: service level, abandonment, ASA, occupancy, cost).")
+def compare(scenarios, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
+            overrides, independent_seeds, metrics):
+    """Compare SCENARIOS (the first is the baseline) on common random numbers.
+
+    Prints each scenario's mean and 95 % CI per metric and the paired difference
+    to the first scenario; * marks differences whose CI excludes zero.
+    """
+    from simsvc.cli._common import load_or_exit
+    from simsvc.experiment.design import Design, MetricRef, Variant, unique_names
+
+    if len(scenarios) < 2:
+        raise click.BadParameter("give at least two scenario files", param_hint="SCENARIOS")
+    variants = []
+    for path in scenarios:
+        scenario = load_or_exit(path, overrides)
+        variants.append(Variant(scenario.name, scenario, {}, str(path), tuple(overrides)))
+    variants = unique_names(variants)
+    try:
+        refs = [MetricRef.parse(m) for m in metrics]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--metric") from None
+    design = Design(name="-vs-".join(v.name for v in variants), kind="compare", variants=variants,
+                    replications=reps or 10, seed=1 if seed is None else seed,
+                    independent_seeds=independent_seeds, metrics=refs)
+    design = with_precision(design, precision, precision_metrics, max_reps)
+    folder = Path(out) if out else Path("results") / "compare" / design.name
+    result = run_design(design, folder, workers, dask_address)
+    click.echo(comparison_table(result))
+    click.echo(f"\n{result.ran} replications run, {result.reused} reused; results: {folder}")
+
+
+def comparison_table(result) -> str:
+    from simsvc.experiment.experiment import DEFAULT_METRICS
+
+    cmp = result.comparison
+    refs = result.design.metrics or DEFAULT_METRICS
+    names = [v.name for v in result.design.variants]
+    header = ["metric"] + names + [f"{n} - {names[0]}" for n in names[1:]]
+    rows = [header]
+    channels = list(dict.fromkeys(cmp["channel"]))
+    for ref in refs:
+        for channel in ([ref.channel] if ref.channel != "all" or result.design.metrics else channels):
+            sel = cmp[(cmp.metric == ref.metric) & (cmp.channel == channel)]
+            if sel.empty or sel["mean"].isna().all():
+                continue
+            row = [f"{ref.metric}@{channel}"]
+            for name in names:
+                r = sel[sel.name == name].iloc[0]
+                row.append(_fmt(r["mean"], r["ci_low"], r["ci_high"]))
+            for name in names[1:]:
+                r = sel[sel.name == name].iloc[0]
+                row.append(_fmt(r["diff"], r["diff_low"], r["diff_high"], signed=True)
+                           + (" *" if r["significant"] else "  "))
+            rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(mean: float, low: float, high: float, signed: bool = False) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    if abs(mean) >= 1e4:
+        text = f"{mean:+,.0f}" if signed else f"{mean:,.0f}"
+    else:
+        text = f"{mean:+,.4g}" if signed else f"{mean:,.4g}"
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" ±{(high - low) / 2:.2g}"
+    return text

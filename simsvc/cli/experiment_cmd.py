@@ -1,0 +1,43 @@
+"""`simsvc experiment`: run an experiment file (scenarios, variants, sweeps, targets)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from simsvc.cli._common import executor_options, points_summary, run_design, with_precision
+
+
+@click.command()
+@click.argument("experiment_file", type=click.Path(dir_okay=False))
+@executor_options
+def experiment(experiment_file, reps, seed, workers, dask_address, out, precision, precision_metrics,
+               max_reps):
+    """Run EXPERIMENT_FILE; mark the points that meet all targets and the cheapest one."""
+    import dataclasses
+
+    from simsvc.config.load import ScenarioError
+    from simsvc.experiment.design import load_experiment
+
+    try:
+        design = load_experiment(experiment_file)
+    except ScenarioError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    if reps is not None:
+        design = dataclasses.replace(design, replications=reps)
+    if seed is not None:
+        design = dataclasses.replace(design, seed=seed)
+    design = with_precision(design, precision, precision_metrics, max_reps)
+    folder = Path(out) if out else Path("results") / design.name
+    result = run_design(design, folder, workers, dask_address)
+    click.echo(points_summary(result))
+    cheapest = result.points[result.points.cheapest]
+    if design.targets:
+        goals = ", ".join(str(t) for t in design.targets)
+        if cheapest.empty:
+            click.echo(f"\nno point meets all targets ({goals})")
+        else:
+            click.echo(f"\ncheapest point meeting {goals}: {cheapest.iloc[0]['name']}")
+    click.echo(f"{len(design.variants)} points, {result.ran} replications run, {result.reused} reused; "
+               f"results: {folder}")

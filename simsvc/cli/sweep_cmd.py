@@ -1,0 +1,52 @@
+"""`simsvc sweep`: a grid over one or more scenario parameters."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from simsvc.cli._common import executor_options, points_summary, run_design, set_option, with_precision
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=START:STOP[:STEP]|a,b,c",
+              help="A parameter and its values, e.g. agents.team.staffing=8:16:1 (repeatable: a grid).")
+@executor_options
+@set_option
+@click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
+              help="Metrics to report per point (default: SL, abandonment, ASA, occupancy, cost).")
+@click.option("--target", "-t", "targets", multiple=True, metavar="'METRIC[@CHANNEL] >= VALUE'",
+              help="A requirement, e.g. 'service_level@phone >= 0.8' (repeatable); marks feasible points.")
+def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
+          overrides, metrics, targets):
+    """Run SCENARIO at every point of a parameter grid: one summary row per point."""
+    from simsvc.cli._common import load_or_exit
+    from simsvc.config.load import ScenarioError
+    from simsvc.experiment.design import Design, MetricRef, Target, Variant, grid_variants, parse_vary
+
+    base_scenario = load_or_exit(scenario, overrides)
+    try:
+        vary = dict(parse_vary(v) for v in varies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vary") from None
+    try:
+        refs = [MetricRef.parse(m) for m in metrics]
+        goals = [Target.parse(t) for t in targets]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        variants = grid_variants(Variant("", base_scenario, {}, str(scenario), tuple(overrides)), vary, scenario)
+    except ScenarioError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    label = "-".join(p.rsplit(".", 1)[-1] for p in vary)
+    design = Design(name=f"{base_scenario.name}-sweep-{label}", kind="sweep", variants=variants,
+                    replications=reps or 10, seed=1 if seed is None else seed, metrics=refs, targets=goals)
+    design = with_precision(design, precision, precision_metrics, max_reps)
+    folder = Path(out) if out else Path("results") / "sweep" / re.sub(r"[^\w.-]+", "-", design.name)
+    result = run_design(design, folder, workers, dask_address)
+    click.echo(points_summary(result))
+    click.echo(f"\n{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
+               f"results: {folder}")

@@ -1,0 +1,289 @@
+"""Experiment design: which scenario variants to run, kept apart from running them.
+
+An experiment is a list of :class:`Variant` (a name, the parameters that define
+it and the resolved scenario) plus replications, a seed, the metrics to report
+and the targets to meet. It comes from ``simsvc compare`` (several files),
+``simsvc sweep`` (a grid of ``--vary`` values) or an experiment file that can
+combine both.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from simsvc.config.load import ScenarioError, load_scenario, scenario_hash
+from simsvc.config.schema import Scenario
+
+ALL = "all"
+
+
+# --------------------------------------------------------------------------- metrics and targets
+@dataclass(frozen=True)
+class MetricRef:
+    """A summary metric on a channel, written ``service_level@phone`` (channel ``all`` if omitted)."""
+
+    metric: str
+    channel: str = ALL
+
+    @classmethod
+    def parse(cls, text: str) -> "MetricRef":
+        metric, _, channel = text.strip().partition("@")
+        if not re.fullmatch(r"[a-z_0-9]+", metric) or (channel and not channel.strip()):
+            raise ValueError(f"{text!r} is not a metric such as service_level or service_level@phone")
+        return cls(metric, channel.strip() or ALL)
+
+    def __str__(self) -> str:
+        return f"{self.metric}@{self.channel}"
+
+
+_TARGET = re.compile(
+    r"^\s*(?P<metric>[a-z_0-9]+)(?:@(?P<channel>[\w-]+))?\s*(?P<op>>=|<=)\s*"
+    r"(?P<value>[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:on\s+(?P<on>[\w-]+))?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A requirement on a metric's mean, e.g. ``service_level >= 0.8 on phone``."""
+
+    ref: MetricRef
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> "Target":
+        m = _TARGET.match(text)
+        if not m or (m.group("channel") and m.group("on")):
+            raise ValueError(
+                f"{text!r} is not a target such as 'service_level >= 0.8 on phone' "
+                "or 'abandon_rate@phone <= 0.05'"
+            )
+        channel = m.group("channel") or m.group("on") or ALL
+        return cls(MetricRef(m.group("metric"), channel), m.group("op"), float(m.group("value")))
+
+    def met(self, mean: float) -> bool:
+        return mean >= self.value if self.op == ">=" else mean <= self.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.ref.metric, "channel": self.ref.channel, "op": self.op, "value": self.value}
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.op} {self.value:g}"
+
+
+# --------------------------------------------------------------------------- --vary
+def parse_vary(text: str) -> tuple[str, list[Any]]:
+    """``path=8:16:2`` (inclusive range), ``path=a,b,c`` (a list) or ``path=value``."""
+    if "=" not in text:
+        raise ValueError(f"{text!r} is not dotted.path=START:STOP[:STEP] or dotted.path=a,b,c")
+    path, spec = (p.strip() for p in text.split("=", 1))
+    if not path or not spec:
+        raise ValueError(f"{text!r} is not dotted.path=START:STOP[:STEP] or dotted.path=a,b,c")
+    return path, vary_values(spec, text)
+
+
+def vary_values(spec: Any, text: str | None = None) -> list[Any]:
+    if isinstance(spec, list):
+        return spec
+    if not isinstance(spec, str):
+        return [spec]
+    parts = spec.split(":")
+    if len(parts) in (2, 3) and all(_is_number(p) for p in parts):
+        start, stop = float(parts[0]), float(parts[1])
+        step = float(parts[2]) if len(parts) == 3 else 1.0
+        if step <= 0 or stop < start:
+            raise ValueError(f"{text or spec!r}: a range needs START <= STOP and STEP > 0")
+        n = int(round((stop - start) / step)) + 1
+        values = [start + k * step for k in range(n) if start + k * step <= stop + 1e-9 * abs(step)]
+        whole = all(_is_int(p) for p in parts)
+        return [int(round(v)) if whole else round(v, 12) for v in values]
+    return [yaml.safe_load(v.strip()) for v in spec.split(",")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_int(text: str) -> bool:
+    return re.fullmatch(r"[-+]?\d+", text.strip()) is not None
+
+
+# --------------------------------------------------------------------------- variants
+@dataclass(frozen=True)
+class Variant:
+    """One scenario to replicate: its display name, defining parameters and resolved scenario."""
+
+    name: str
+    scenario: Scenario
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def scenario_hash(self) -> str:
+        return scenario_hash(self.scenario)
+
+    def key(self, seed: int) -> str:
+        """Folder name in the result store: readable, and unique to (scenario, seed)."""
+        digest = hashlib.sha256(f"{self.scenario_hash}:{seed}".encode()).hexdigest()[:12]
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name).strip("-")[:60] or "variant"
+        return f"{slug}-{digest}"
+
+
+def _override_text(path: str, value: Any) -> str:
+    return f"{path}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+
+
+def grid_variants(base: Variant, vary: dict[str, list[Any]], source: str) -> list[Variant]:
+    """The cartesian product of the varied values applied to ``base``."""
+    if not vary:
+        return [base]
+    paths = list(vary)
+    out = []
+    for combo in itertools.product(*(vary[p] for p in paths)):
+        overrides = tuple(_override_text(p, v) for p, v in zip(paths, combo))
+        scenario = load_scenario(source, [*base.overrides, *overrides])
+        params = dict(zip(paths, combo))
+        label = ",".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in params.items())
+        name = f"{base.name}[{label}]" if base.name else label
+        out.append(Variant(name, scenario, {**base.params, **params}, source, (*base.overrides, *overrides)))
+    return out
+
+
+def file_variant(path: str | Path, overrides: Iterable[str] = (), name: str | None = None) -> Variant:
+    scenario = load_scenario(path, overrides)
+    return Variant(name or scenario.name, scenario, {}, str(path), tuple(overrides))
+
+
+def unique_names(variants: list[Variant]) -> list[Variant]:
+    """Make display names unique (two files may declare the same scenario name)."""
+    seen: dict[str, int] = {}
+    out = []
+    for v in variants:
+        n = seen.get(v.name, 0)
+        seen[v.name] = n + 1
+        out.append(v if n == 0 else Variant(f"{v.name}#{n + 1}", v.scenario, v.params, v.source, v.overrides))
+    return out
+
+
+# --------------------------------------------------------------------------- experiment files
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioEntry(_Base):
+    path: str
+    set: list[str] = Field(default_factory=list)
+
+
+class Sweep(_Base):
+    vary: dict[str, Any] = Field(min_length=1, description="dotted.path: START:STOP[:STEP] | [values]")
+
+
+class Precision(_Base):
+    half_width: float = Field(gt=0, description="target 95 % CI half-width, in the metric's units")
+    metrics: list[str] = Field(min_length=1)
+    max_replications: int = Field(default=100, ge=2)
+
+
+class ExperimentSpec(_Base):
+    """An experiment file (``experiments/*.yaml``)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    scenarios: dict[str, str | ScenarioEntry] = Field(min_length=1)
+    sweep: Sweep | None = None
+    replications: int = Field(default=10, ge=2)
+    seed: int = Field(default=1, ge=0)
+    independent_seeds: bool = False
+    metrics: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    cost_metric: str = "agent_cost"
+    precision: Precision | None = None
+
+    @field_validator("metrics", "targets")
+    @classmethod
+    def _parseable(cls, values: list[str], info: Any) -> list[str]:
+        parse = MetricRef.parse if info.field_name == "metrics" else Target.parse
+        for v in values:
+            parse(v)
+        return values
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything needed to run and summarise an experiment."""
+
+    name: str
+    kind: str  # compare | sweep | experiment
+    variants: list[Variant]
+    replications: int
+    seed: int
+    independent_seeds: bool = False
+    metrics: list[MetricRef] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    cost_metric: MetricRef = MetricRef("agent_cost")
+    precision: Precision | None = None
+    description: str = ""
+
+    def seed_for(self, index: int) -> int:
+        """Common random numbers: every variant shares the root seed, unless asked otherwise."""
+        if not self.independent_seeds:
+            return self.seed
+        return int(__import__("numpy").random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1)[0])
+
+
+def load_experiment(path: str | Path) -> Design:
+    """Read an experiment file; scenario paths are relative to it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), "", str(path), "an existing experiment file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(str(path), where, getattr(exc, "problem", str(exc)), "well-formed YAML") from None
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(x) for x in err["loc"] if "[" not in str(x))
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        raise ScenarioError(str(path), loc, err.get("input"), msg) from None
+    base_dir = path.parent
+    variants: list[Variant] = []
+    for name, entry in spec.scenarios.items():
+        entry = ScenarioEntry(path=entry) if isinstance(entry, str) else entry
+        source = str(base_dir / entry.path)
+        base = file_variant(source, entry.set, name)
+        if spec.sweep is None:
+            variants.append(base)
+        else:
+            vary = {}
+            for p, v in spec.sweep.vary.items():
+                try:
+                    vary[p] = vary_values(v)
+                except ValueError as exc:
+                    raise ScenarioError(str(path), f"sweep.vary.{p}", v, str(exc)) from None
+            variants.extend(grid_variants(base, vary, source))
+    kind = "experiment"
+    return Design(
+        name=spec.name, kind=kind, variants=unique_names(variants), replications=spec.replications,
+        seed=spec.seed, independent_seeds=spec.independent_seeds,
+        metrics=[MetricRef.parse(m) for m in spec.metrics],
+        targets=[Target.parse(t) for t in spec.targets],
+        cost_metric=MetricRef.parse(spec.cost_metric), precision=spec.precision,
+        description=spec.description,
+    )
