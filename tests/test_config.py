@@ -852,3 +852,22 @@ def test_odd_values_never_escape_as_other_exceptions() -> None:
             load_scenario(ERLANG_A, [f"{field}={value}"])
         except ScenarioError:
             pass
+
+
+# --------------------------------------------------------------------------- YAML 1.1 base-60 trap
+def test_unquoted_clock_times_are_not_base_60_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads 12:00 as 720; simsvc must keep it a clock time."""
+    f = tmp_path / "s.yaml"
+    f.write_text(ERLANG_A.read_text(encoding="utf-8").replace(
+        "staffing: 9", "staffing: {shifts: [{start: 8:00, end: 12:00, agents: 9}]}"), encoding="utf-8")
+    s = load_scenario(f)
+    shift = s.agents["team"].staffing.shifts[0]
+    assert (shift.start, shift.end) == ("8:00", "12:00")
+
+
+def test_yaml_loader_keeps_ranges_and_numbers() -> None:
+    from simsvc.config.yamlio import load_yaml
+
+    assert load_yaml("8:14:2") == "8:14:2"
+    assert load_yaml("0100") == "0100"
+    assert load_yaml("a: [1, 2.5, -.5, 1e3, true, null]") == {"a": [1, 2.5, -0.5, 1000.0, True, None]}

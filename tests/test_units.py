@@ -206,3 +206,15 @@ def test_format_duration_round_trips_six_significant_digits(seconds: float) -> N
 def test_format_duration_is_a_fixed_point_after_one_round(seconds: float) -> None:
     once = format_duration(seconds)
     assert format_duration(parse_duration(once)) == once
+
+
+def test_vary_range_from_an_experiment_file_is_not_base_60(tmp_path) -> None:
+    """An unquoted 8:14:2 in an experiment file is a range, not YAML 1.1's 29642."""
+    from simsvc.experiment.design import load_experiment
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    f = tmp_path / "e.yaml"
+    f.write_text(f"name: e\nscenarios: {{a: {root}/scenarios/erlang_a_check.yaml}}\n"
+                 "sweep: {vary: {agents.team.staffing: 8:14:2}}\n", encoding="utf-8")
+    design = load_experiment(f)
+    assert [v.params["agents.team.staffing"] for v in design.variants] == [8, 10, 12, 14]

@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from simsvc.config.references import find_problems
+from simsvc.config.yamlio import load_yaml
 from simsvc.config.schema import Scenario
 
 
@@ -54,7 +55,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(str(path), "", str(path), "an existing scenario file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -122,7 +123,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
         if not keys:
             raise ScenarioError("--set", item, item, "dotted.path=value")
         try:
-            value = yaml.safe_load(raw)
+            value = load_yaml(raw)
         except yaml.YAMLError:
             value = raw
         node: Any = out
@@ -395,7 +396,7 @@ def _origin(path: Path, overrides: list[str], field: str) -> str:
     while current not in seen:
         seen.add(current)
         try:
-            data = yaml.safe_load(current.read_text(encoding="utf-8")) or {}
+            data = load_yaml(current.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             break
         if _has_path(data, keys[:2]) or not isinstance(data.get("extends"), str):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simsvc.config.load import ScenarioError, load_scenario, scenario_hash
 from simsvc.config.schema import Scenario
+from simsvc.config.yamlio import load_yaml
 
 ALL = "all"
 
@@ -104,7 +105,7 @@ def vary_values(spec: Any, text: str | None = None) -> list[Any]:
         values = [start + k * step for k in range(n) if start + k * step <= stop + 1e-9 * abs(step)]
         whole = all(_is_int(p) for p in parts)
         return [int(round(v)) if whole else round(v, 12) for v in values]
-    return [yaml.safe_load(v.strip()) for v in spec.split(",")]
+    return [load_yaml(v.strip()) for v in spec.split(",")]
 
 
 def _is_number(text: str) -> bool:
@@ -250,7 +251,7 @@ def load_experiment(path: str | Path) -> Design:
     if not path.is_file():
         raise ScenarioError(str(path), "", str(path), "an existing experiment file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
