@@ -25,8 +25,8 @@ DATA = Path(__file__).resolve().parent / "data"
 ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SHORT = ["--set", "horizon=2d", "--set", "warmup=1d"]
-RESULT_FILES = {"contacts.parquet", "intervals.parquet", "pools.parquet", "summary.csv",
-                "replications.csv", "manifest.json", "scenario.yaml"}
+RESULT_FILES = {"contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
+                "replications.csv", "manifest.json", "scenario.yaml", "report.html", "plots"}
 
 
 def invoke(*args: object) -> Result:
@@ -198,7 +198,7 @@ def test_run_without_out_writes_under_results(tmp_path: Path,
     assert result.exit_code == 0, result.output
     runs = list((tmp_path / "results" / "erlang-a-check").iterdir())
     assert len(runs) == 1
-    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet"}
+    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet", "issues.parquet"}
 
 
 # --------------------------------------------------------------------------- reproducibility

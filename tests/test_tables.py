@@ -37,6 +37,11 @@ CONTACT_COLUMNS = {
     "closed": "bool",
     "patience_s": "float64",
     "in_warmup": "bool",
+    "experience": "float64",
+    "satisfaction": "float64",
+    "churn_risk": "float64",
+    "csat": "Int8",
+    "nps": "Int8",
 }
 
 INTERVAL_COLUMNS = {

@@ -140,6 +140,10 @@ def find_problems(s: Scenario) -> list[Problem]:
         if abs(total - 1.0) > 1e-6:
             out.append((f"repeat.switch.{ch_from}", total, "probabilities that sum to 1"))
 
+    for ch_name in s.experience.expected_wait:
+        if ch_name not in channels:
+            out.append((f"experience.expected_wait.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
+
     skilled: set[str] = set()
     for p_name, pool in pools.items():
         for i, entry in enumerate(pool.skills):

@@ -304,7 +304,7 @@ class RepeatSpec(Base):
     switch: dict[str, dict[str, Probability]] = Field(
         default_factory=dict, description="channel → {next channel: probability}"
     )
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=5, ge=1, le=50)
 
 
 # --------------------------------------------------------------------------- agents
@@ -358,6 +358,53 @@ class Pool(Base):
     cost_per_hour: float = Field(default=0.0, ge=0)
 
 
+# --------------------------------------------------------------------------- experience
+class ExperienceWeights(Base):
+    """Effects on the logit of one contact's experience score (assumptions to calibrate)."""
+
+    base: float = Field(default=2.0, description="a contact answered at once and resolved first time")
+    wait: float = Field(default=-0.8, description="per multiple of the channel's expected wait")
+    wait_cap: float = Field(default=5.0, gt=0, description="waits count up to this many expected waits")
+    abandoned: float = Field(default=-2.5, description="the attempt ended abandoned or lost")
+    unresolved: float = Field(default=-1.5, description="handled but the issue not resolved")
+    repeat: float = Field(default=-0.7, description="per earlier attempt at the same issue (effort)")
+    escalated: float = Field(default=-0.3, description="went through the bot and was escalated")
+    transferred: float = Field(default=-0.5, description="handed between pools")
+    public_late: float = Field(default=-0.5, description="a public (social) answer later than expected")
+
+
+class Survey(Base):
+    """How survey answers are drawn from satisfaction (assumptions to calibrate)."""
+
+    response_rate: Probability = 0.2
+    csat_noise: float = Field(default=0.7, ge=0, description="sd of CSAT answers around 1 + 4·satisfaction")
+    nps_noise: float = Field(default=1.5, ge=0, description="sd of NPS answers around 10·satisfaction")
+    ces_effort: float = Field(default=1.0, ge=0, description="CES points lost per unit of effort")
+    ces_noise: float = Field(default=0.8, ge=0, description="sd of CES answers")
+
+
+class ChurnSpec(Base):
+    """Churn risk after a contact: logistic in satisfaction (assumptions to calibrate)."""
+
+    base_risk: Probability = Field(default=0.01, description="risk when satisfaction equals the reference")
+    reference: Probability = Field(default=0.7, description="satisfaction of a content customer")
+    sensitivity: float = Field(default=8.0, ge=0, description="logit increase per unit of satisfaction lost")
+
+
+class ExperienceSpec(Base):
+    """How contacts turn into experience, satisfaction, survey answers and churn risk."""
+
+    expected_wait: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="per channel; default 60s for voice and chat, the response target for async",
+    )
+    weights: ExperienceWeights = Field(default_factory=ExperienceWeights)
+    anchoring: Probability = Field(default=0.6, description="ω in S ← ω·S + (1 − ω)·experience")
+    prior_satisfaction: Probability = Field(default=0.7, description="an anonymous customer's S before a contact")
+    survey: Survey = Field(default_factory=Survey)
+    churn: ChurnSpec = Field(default_factory=ChurnSpec)
+
+
 # --------------------------------------------------------------------------- scenario
 HandlingSpec = Union[Distribution, dict[str, Distribution]]
 ResolutionSpec = Union[Probability, dict[str, Probability]]
@@ -382,6 +429,7 @@ class Scenario(Base):
     resolution: dict[str, ResolutionSpec] = Field(default_factory=dict)
     repeat: RepeatSpec = Field(default_factory=RepeatSpec)
     agents: dict[str, Pool] = Field(default_factory=dict)
+    experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
 
 
 def clock_seconds(text: str) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 from simsvc.config.load import scenario_yaml
 from simsvc.experiment.runner import RunResult
 
-FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "summary.csv",
+FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
          "replications.csv", "manifest.json", "scenario.yaml")
 
 
@@ -56,6 +56,8 @@ def write_results(result: RunResult, out_dir: str | Path) -> Path:
         result.intervals.to_parquet(tmp / "intervals.parquet", index=False)
         if not result.pools.empty:
             result.pools.to_parquet(tmp / "pools.parquet", index=False)
+        if not result.issues.empty:
+            result.issues.to_parquet(tmp / "issues.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         result.per_replication.to_csv(tmp / "replications.csv", index=False, float_format="%.6g")
         (tmp / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")

@@ -24,6 +24,7 @@ from simsvc.config.schema import Scenario
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import tables
+from simsvc.observe.customer import customer_view, issues_frame
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ReplicationTables:
     contacts: pd.DataFrame
     intervals: pd.DataFrame
     pools: pd.DataFrame
+    issues: pd.DataFrame
     metrics: pd.DataFrame
     arrivals: int
     sim_wall_s: float
@@ -41,12 +43,14 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
                     keep_contacts: bool = True) -> ReplicationTables:
     """Simulate one replication and reduce it to tables."""
     raw = simulate(scenario, root_seed, replication)
+    view = customer_view(scenario, raw)
     return ReplicationTables(
         replication=replication,
         intervals=tables.intervals_frame(scenario, raw),
         pools=tables.pools_frame(scenario, raw),
-        metrics=summ.replication_metrics(scenario, raw),
-        contacts=tables.contacts_frame(scenario, raw) if keep_contacts else pd.DataFrame(),
+        issues=issues_frame(scenario, raw, view),
+        metrics=summ.replication_metrics(scenario, raw, view),
+        contacts=tables.contacts_frame(scenario, raw, view) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
     )
@@ -62,6 +66,7 @@ class RunResult:
     contacts: pd.DataFrame
     intervals: pd.DataFrame
     pools: pd.DataFrame
+    issues: pd.DataFrame
     per_replication: pd.DataFrame
     summary: pd.DataFrame
     manifest: dict = field(default_factory=dict)
@@ -123,6 +128,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         contacts=_concat([r.contacts for r in ordered]),
         intervals=_concat([r.intervals for r in ordered]),
         pools=_concat([r.pools for r in ordered]),
+        issues=_concat([r.issues for r in ordered]) if keep_contacts else pd.DataFrame(),
         per_replication=per_rep,
         summary=summ.summarise(per_rep),
     )

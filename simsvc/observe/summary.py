@@ -36,8 +36,11 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else np.nan
 
 
-def replication_metrics(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+def replication_metrics(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
     """Long table ``replication, channel, metric, value`` for one replication."""
+    from simsvc.observe.customer import customer_metrics, customer_view
+
+    view = view if view is not None else customer_view(scenario, run)
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
     arrival = c["arrival_s"][keep]
@@ -117,6 +120,7 @@ def replication_metrics(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     answered_all = float(np.sum(outcome == ANSWERED))
     rows.append((ALL, "agent_cost", cost))
     rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
+    rows.extend(customer_metrics(scenario, view))
     df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
     df.insert(0, "replication", run.replication)
     return df

@@ -40,7 +40,11 @@ def effective_wait(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
     return wait
 
 
-def contacts_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+def contacts_frame(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
+    """One row per contact leg; the customer's experience columns sit on each attempt's last leg."""
+    from simsvc.observe.customer import contact_columns, customer_view
+
+    view = view if view is not None else customer_view(scenario, run)
     c = run.contacts
     n = len(c["arrival_s"])
     channels = list(scenario.channels)
@@ -70,6 +74,7 @@ def contacts_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
         "closed": c["closed"],
         "patience_s": c["patience_s"],
         "in_warmup": c["arrival_s"] < scenario.warmup,
+        **contact_columns(view, n),
     }, copy=False)
 
 

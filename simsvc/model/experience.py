@@ -1,0 +1,101 @@
+"""Experience, satisfaction, survey answers and churn risk: the customer's side of a contact.
+
+All functions are vectorised over numpy arrays (they work on scalars too), so the
+same model scores anonymous contacts after a forecast-mode run and, in journey
+mode, each customer's contact as it happens. Every parameter is an assumption to
+calibrate (see the README); the defaults are plausible, not measured.
+
+* experience  s = logistic(base + wait·min(wait/expected, cap) + abandoned + unresolved
+                           + repeat·(attempt − 1) + escalated + transferred + public_late)
+* satisfaction S ← ω·S + (1 − ω)·s                    (anchoring and adjustment)
+* CSAT 1–5   = round(1 + 4·S + ε), ε ~ N(0, csat_noise²), clipped; metric = share of 4–5
+* NPS 0–10   = round(10·S + ε), clipped; NPS = % promoters (9–10) − % detractors (0–6)
+* CES 1–7    = round(7 − ces_effort·effort + ε), clipped (7 = "very easy"); effort =
+               earlier attempts + transfers/2 + escalations/2 + waits/2 (in expected waits, ≤ 4)
+               + 1 if the issue is still unresolved
+* churn risk = logistic(logit(base_risk) + sensitivity·(reference − S))
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simsvc.config.schema import ChurnSpec, ExperienceWeights, Scenario, Survey
+
+DEFAULT_EXPECTED_WAIT_S = {"voice": 60.0, "chat": 60.0, "bot": 60.0}
+
+
+def expected_waits(scenario: Scenario) -> np.ndarray:
+    """Expected wait per channel, seconds: configured, else 60 s live, the response target async."""
+    out = []
+    for name, ch in scenario.channels.items():
+        configured = scenario.experience.expected_wait.get(name)
+        if configured is not None:
+            out.append(max(configured, 1e-9))
+        elif ch.kind == "async":
+            out.append(ch.response_target)
+        else:
+            out.append(DEFAULT_EXPECTED_WAIT_S[ch.kind])
+    return np.asarray(out, dtype=float)
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def experience_score(w: ExperienceWeights, wait_ratio, abandoned, resolved, attempt, escalated,
+                     transferred, public_late):
+    """Experience of one contact attempt in (0, 1); 0.88 for an instant first-time fix by default."""
+    x = (w.base
+         + w.wait * np.minimum(wait_ratio, w.wait_cap)
+         + w.abandoned * abandoned
+         + w.unresolved * (~np.asarray(abandoned, bool) & ~np.asarray(resolved, bool))
+         + w.repeat * (np.asarray(attempt) - 1)
+         + w.escalated * escalated
+         + w.transferred * transferred
+         + w.public_late * public_late)
+    return logistic(x)
+
+
+def update_satisfaction(satisfaction, experience, anchoring: float):
+    """Anchoring and adjustment: S ← ω·S + (1 − ω)·s."""
+    return anchoring * satisfaction + (1.0 - anchoring) * experience
+
+
+def churn_risk(churn: ChurnSpec, satisfaction):
+    """Probability that the customer leaves after this contact."""
+    base = np.log(churn.base_risk / (1.0 - churn.base_risk)) if 0 < churn.base_risk < 1 else None
+    if base is None:
+        return np.full(np.shape(satisfaction), float(churn.base_risk))
+    return logistic(base + churn.sensitivity * (churn.reference - np.asarray(satisfaction)))
+
+
+def survey_answers(survey: Survey, satisfaction, rng: np.random.Generator):
+    """(responded, CSAT 1–5, NPS 0–10) for each satisfaction value; answers only where responded."""
+    s = np.asarray(satisfaction, dtype=float)
+    n = s.size
+    responded = rng.random(n) < survey.response_rate
+    csat = np.clip(np.rint(1 + 4 * s + survey.csat_noise * rng.standard_normal(n)), 1, 5)
+    nps = np.clip(np.rint(10 * s + survey.nps_noise * rng.standard_normal(n)), 0, 10)
+    return responded, csat.astype(np.int8), nps.astype(np.int8)
+
+
+def customer_effort(survey: Survey, earlier_attempts, transfers, escalations, wait_ratio, unresolved,
+                    rng: np.random.Generator):
+    """CES answers on 1–7 (7 = the business made it very easy) for each issue."""
+    effort = (np.asarray(earlier_attempts) + 0.5 * np.asarray(transfers) + 0.5 * np.asarray(escalations)
+              + 0.5 * np.minimum(wait_ratio, 4.0) + np.asarray(unresolved, dtype=float))
+    n = effort.size
+    return np.clip(np.rint(7 - survey.ces_effort * effort + survey.ces_noise * rng.standard_normal(n)),
+                   1, 7).astype(np.int8)
+
+
+def csat_score(answers: np.ndarray) -> float:
+    """Share of answers 4 or 5."""
+    return float(np.mean(answers >= 4)) if answers.size else np.nan
+
+
+def nps_score(answers: np.ndarray) -> float:
+    """% promoters (9–10) minus % detractors (0–6), on −100..100."""
+    if not answers.size:
+        return np.nan
+    return float(100 * (np.mean(answers >= 9) - np.mean(answers <= 6)))

@@ -1,0 +1,201 @@
+"""The customer's view of a run: contact attempts and issues, scored for experience.
+
+A customer experiences an *attempt* (a first contact, a redial, a repeat), which
+may pass through several legs (bot → chat escalation, a transfer between pools).
+This module groups the leg records into attempts and issues, and applies
+:mod:`simsvc.model.experience` to them. In forecast mode customers are anonymous:
+each attempt starts from the scenario's prior satisfaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simsvc.config.schema import Scenario
+from simsvc.model import experience as xp
+from simsvc.model.randomness import Streams
+from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
+from simsvc.observe.tables import effective_wait
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """Per-attempt and per-issue arrays (attempts ordered by issue, then attempt)."""
+
+    # attempts
+    last_leg: np.ndarray  # row of the attempt's last leg in the contacts record
+    a_issue: np.ndarray
+    a_attempt: np.ndarray
+    a_channel: np.ndarray  # channel of the attempt's first leg (the one the customer chose)
+    a_arrival_s: np.ndarray
+    a_finished: np.ndarray  # False while a leg is still waiting at the horizon
+    a_handled: np.ndarray  # answered by an agent or contained by the bot
+    a_resolved: np.ndarray
+    experience: np.ndarray
+    satisfaction: np.ndarray
+    responded: np.ndarray
+    csat: np.ndarray
+    nps: np.ndarray
+    churn_risk: np.ndarray
+    # issues
+    i_issue: np.ndarray
+    i_channel: np.ndarray
+    i_reason: np.ndarray
+    i_arrival_s: np.ndarray
+    i_attempts: np.ndarray
+    i_resolved: np.ndarray
+    i_first_contact_resolved: np.ndarray
+    i_transfers: np.ndarray
+    i_escalations: np.ndarray
+    i_wait_ratio: np.ndarray
+    i_finished: np.ndarray
+    i_ces_responded: np.ndarray
+    i_ces: np.ndarray
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (inclusive) positions of runs of equal sorted keys."""
+    if keys.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], keys.size] - 1
+    return starts, ends
+
+
+def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
+    c = run.contacts
+    spec = scenario.experience
+    channels = list(scenario.channels.values())
+    expected = xp.expected_waits(scenario)
+    public = np.array([ch.kind == "async" and ch.public for ch in channels])
+    wait = np.nan_to_num(effective_wait(scenario, c))
+    ratio = wait / expected[c["channel"]] if c["channel"].size else np.empty(0)
+
+    # Attempts: legs grouped by (issue, attempt), ordered by leg.
+    akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
+    order = np.lexsort((c["leg"], akey))
+    a_start, a_end = _groups(akey[order])
+    first, last = order[a_start], order[a_end]
+
+    def per_attempt(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values[order], a_start) if a_start.size else np.empty(0)
+
+    outcome_last = c["outcome"][last]
+    finished = per_attempt((c["outcome"] == WAITING).astype(np.int64)) == 0
+    resolved = per_attempt((c["resolved"] == 1).astype(np.int64)) > 0
+    abandoned = np.isin(outcome_last, (ABANDONED, LOST))
+    escalated = per_attempt((c["origin"] == ESCALATION).astype(np.int64))
+    transferred = per_attempt(c["transferred"].astype(np.int64))
+    wait_ratio = per_attempt(ratio)
+    late_public = per_attempt((public[c["channel"]] & (ratio > 1)).astype(np.int64)) > 0
+    attempt = c["attempt"][first].astype(np.int64)
+
+    s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
+                            escalated > 0, transferred > 0, late_public)
+    sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
+    rng = Streams(run.seed, run.replication).generator("survey")
+    responded, csat, nps = xp.survey_answers(spec.survey, sat, rng)
+    responded &= finished
+    risk = xp.churn_risk(spec.churn, sat)
+    nan_unless = np.where(finished, 1.0, np.nan)
+
+    # Issues: attempts grouped by issue (they are already in issue order).
+    a_issue = c["issue"][first]
+    i_start, i_end = _groups(a_issue)
+
+    def per_issue(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, i_start) if i_start.size else np.empty(0)
+
+    i_first = first[i_start]
+    i_finished = per_issue((~finished).astype(np.int64)) == 0
+    i_resolved = per_issue(resolved.astype(np.int64)) > 0
+    i_transfers = per_issue(transferred)
+    i_escalations = per_issue(escalated)
+    i_ratio = per_issue(wait_ratio)
+    i_attempts = attempt[i_end]
+    ces = xp.customer_effort(spec.survey, i_attempts - 1, i_transfers, i_escalations, i_ratio,
+                             ~i_resolved, Streams(run.seed, run.replication).generator("survey/ces"))
+    ces_responded = (Streams(run.seed, run.replication).generator("survey/ces_response")
+                     .random(i_start.size) < spec.survey.response_rate) & i_finished
+    handled = per_attempt(np.isin(c["outcome"], (ANSWERED, CONTAINED)).astype(np.int64)) > 0
+    return CustomerView(
+        last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=c["channel"][first],
+        a_arrival_s=c["arrival_s"][first], a_finished=finished, a_handled=handled, a_resolved=resolved,
+        experience=s * nan_unless, satisfaction=sat * nan_unless, responded=responded, csat=csat, nps=nps,
+        churn_risk=risk * nan_unless,
+        i_issue=a_issue[i_start], i_channel=c["channel"][i_first], i_reason=c["reason"][i_first],
+        i_arrival_s=c["arrival_s"][i_first], i_attempts=i_attempts, i_resolved=i_resolved,
+        i_first_contact_resolved=resolved[i_start], i_transfers=i_transfers, i_escalations=i_escalations,
+        i_wait_ratio=i_ratio, i_finished=i_finished, i_ces_responded=ces_responded, i_ces=ces,
+    )
+
+
+def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
+    """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere."""
+    def place(values: np.ndarray, dtype: str, mask: np.ndarray | None = None) -> object:
+        full = np.full(n_legs, np.nan)
+        v = values.astype(float)
+        if mask is not None:
+            v = np.where(mask, v, np.nan)
+        full[view.last_leg] = v
+        if dtype == "float":
+            return full
+        return pd.array(np.where(np.isnan(full), None, full), dtype=dtype)
+
+    return {
+        "experience": place(view.experience, "float"),
+        "satisfaction": place(view.satisfaction, "float"),
+        "churn_risk": place(view.churn_risk, "float"),
+        "csat": place(view.csat, "Int8", view.responded),
+        "nps": place(view.nps, "Int8", view.responded),
+    }
+
+
+def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.DataFrame:
+    """One row per customer issue (``issues.parquet``)."""
+    n = view.i_issue.size
+    return pd.DataFrame({
+        "replication": np.full(n, run.replication, dtype=np.int32),
+        "issue_id": view.i_issue,
+        "channel": pd.Categorical.from_codes(view.i_channel, categories=list(scenario.channels)),
+        "reason": pd.Categorical.from_codes(view.i_reason, categories=list(scenario.reasons)),
+        "arrival_s": view.i_arrival_s,
+        "attempts": view.i_attempts.astype(np.int16),
+        "resolved": view.i_resolved,
+        "resolved_first_contact": view.i_first_contact_resolved,
+        "transfers": view.i_transfers.astype(np.int16),
+        "escalations": view.i_escalations.astype(np.int16),
+        "wait_ratio": view.i_wait_ratio,
+        "finished": view.i_finished,
+        "ces": pd.array(np.where(view.i_ces_responded, view.i_ces, None), dtype="Int8"),
+        "in_warmup": view.i_arrival_s < scenario.warmup,
+    })
+
+
+def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:
+    """(channel, metric, value) rows: experience, CSAT, NPS, CES, churn risk, FCR per contact."""
+    rows: list[tuple[str, str, float]] = []
+    keep_a = (view.a_arrival_s >= scenario.warmup) & view.a_finished
+    keep_i = (view.i_arrival_s >= scenario.warmup) & view.i_finished
+    groups = [(name, view.a_channel == i, view.i_channel == i) for i, name in enumerate(scenario.channels)]
+    groups.append(("all", np.ones(view.a_channel.size, bool), np.ones(view.i_channel.size, bool)))
+    for name, ma, mi in groups:
+        a = keep_a & ma
+        i = keep_i & mi
+        answered = a & view.responded
+        handled = a & view.a_handled
+        ces = i & view.i_ces_responded
+        rows += [
+            (name, "experience_mean", float(np.mean(view.experience[a])) if a.any() else np.nan),
+            (name, "satisfaction_mean", float(np.mean(view.satisfaction[a])) if a.any() else np.nan),
+            (name, "csat", xp.csat_score(view.csat[answered])),
+            (name, "csat_responses", float(answered.sum())),
+            (name, "nps", xp.nps_score(view.nps[answered])),
+            (name, "ces", float(np.mean(view.i_ces[ces])) if ces.any() else np.nan),
+            (name, "churn_risk", float(np.mean(view.churn_risk[a])) if a.any() else np.nan),
+            (name, "expected_churn", float(np.sum(view.churn_risk[a]))),
+            (name, "fcr_contact", float(np.mean(view.a_resolved[handled])) if handled.any() else np.nan),
+        ]
+    return rows
