@@ -18,12 +18,13 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so `simsvc --help` stays fast and modules stay independent.
-    from simsvc.cli import check_cmd, erlang_cmd, run_cmd
+    from simsvc.cli import check_cmd, erlang_cmd, report_cmd, run_cmd
     from simsvc.cli import compare_cmd, experiment_cmd, results_cmd, sweep_cmd
 
     main.add_command(run_cmd.run)
     main.add_command(check_cmd.check)
     main.add_command(erlang_cmd.erlang)
+    main.add_command(report_cmd.report)
     main.add_command(compare_cmd.compare)
     main.add_command(sweep_cmd.sweep)
     main.add_command(experiment_cmd.experiment)

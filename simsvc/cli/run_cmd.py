@@ -21,9 +21,10 @@ from simsvc.cli._common import load_or_exit, set_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Results folder (default: results/<scenario-name>/<UTC timestamp>/).")
 @set_option
-@click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet (large runs).")
+@click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet and issues.parquet (large runs).")
+@click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
-        overrides: tuple[str, ...], no_contacts: bool) -> None:
+        overrides: tuple[str, ...], no_contacts: bool, no_report: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
     from simsvc.experiment.output import default_out_dir, write_results
     from simsvc.experiment.runner import default_workers
@@ -54,6 +55,22 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     click.echo(f"\n{n_reps} replications, seed {result.seed}, "
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
+    if not no_report:
+        _write_report(path)
+
+
+def _write_report(path: Path) -> None:
+    """The report comes after the results, which stay valid if drawing it fails."""
+    from simsvc.report import write_report
+
+    try:
+        report = write_report(path)
+    except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "
+                   f"retry with: simsvc report {path}", err=True)
+    else:
+        click.echo(f"report: {report}")
 
 
 _COLUMNS = [

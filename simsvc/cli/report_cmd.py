@@ -1,0 +1,18 @@
+"""`simsvc report`: write report.html (and plots/) for a results or experiment folder."""
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("results_dir", type=click.Path(file_okay=False))
+def report(results_dir: str) -> None:
+    """Write RESULTS_DIR/report.html: run facts, KPI table and plots (also under plots/)."""
+    from simsvc.report import ReportError, write_report
+
+    try:
+        path = write_report(results_dir)
+    except ReportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"report: {path}")

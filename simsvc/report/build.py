@@ -1,0 +1,229 @@
+"""``write_report``: draw the plots of a folder and write ``report.html`` beside them."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from io import BytesIO
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from simsvc.report import html, style
+from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
+from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
+                                load_experiment, load_run, point_columns, split_metric)
+from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
+                                 service_level_by_time_of_day, volumes_by_interval,
+                                 wait_distribution)
+
+REPORT_NAME = "report.html"
+PLOTS_DIR = "plots"
+DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "occupancy", "agent_cost")
+MAX_PANELS = 9
+
+
+def _use_agg() -> None:
+    """Draw off-screen. Left alone when pyplot is already in use (a notebook's backend)."""
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes it private; these are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(fig: Figure) -> tuple[bytes, bytes]:
+    """(PNG, SVG) bytes of a figure, without timestamps so reruns give the same files.
+
+    The layout computed for the PNG is kept (the figure's layout engine is
+    switched off) so the SVG matches it and is not laid out a second time.
+    """
+    with style.context():
+        png, svg = BytesIO(), BytesIO()
+        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
+        fig.set_layout_engine("none")   # keep the layout just computed: the SVG is laid out alike
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
+    return png.getvalue(), svg.getvalue()
+
+
+def _block(key: str, title: str, caption: str, draw: Callable[[], Figure],
+           files: dict[str, bytes]) -> html.Block:
+    try:
+        fig = draw()
+    except PlotSkipped as exc:
+        return html.Block(key, title, note=str(exc))
+    png, svg = render(fig)
+    files[f"{key}.png"], files[f"{key}.svg"] = png, svg
+    return html.Block(key, title, caption, png=png)
+
+
+def _needs(frame, reason: str):
+    if frame is None:
+        raise PlotSkipped(reason)
+    return frame
+
+
+# --------------------------------------------------------------------------- one run
+def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
+    """The plots of one results folder (files collects PNG/SVG bytes by name)."""
+    no_intervals = "intervals.parquet is absent"
+    day = run.start_day
+    specs = [
+        ("service_level", "Service level and ASA by time of day",
+         "Per real-time channel, intervals pooled by time of day over the days after the "
+         "warm-up, then averaged over replications (band: 95 % CI across replications). "
+         "The dashed line is the conventional 80 % reference (the scenario sets no target); "
+         "each channel's threshold is in the legend. Closed hours are left out.",
+         lambda: service_level_by_time_of_day(_needs(run.intervals, no_intervals), run.channels)),
+        ("volumes", "Offered, answered and abandoned per interval",
+         "Contacts counted in the interval they arrived in, mean over replications; bots show "
+         "contacts contained instead of answered. The grey span is the warm-up.",
+         lambda: volumes_by_interval(_needs(run.intervals, no_intervals), run.channels, day)),
+        ("pools", "Agents staffed vs busy per pool",
+         "Agents on duty (shaded) and busy agents (busy agent-seconds / interval length), "
+         "mean over replications; the gap is idle capacity.",
+         lambda: pool_staffing(_needs(run.pools, "pools.parquet is absent (no agent pools)"),
+                               day)),
+        ("waits", "Wait-time distribution",
+         "Share of real-time contacts whose wait is at most x: answered contacts (solid, wait "
+         "until answered) and abandoned ones (dashed, time until abandoning), after the "
+         "warm-up, all replications pooled. The dotted line is the service-level threshold.",
+         lambda: wait_distribution(_needs(run.contacts, "contacts.parquet is absent (the run "
+                                          "was written with --no-contacts)"), run.channels)),
+        ("backlog", "Backlog of async channels",
+         "Contacts waiting at the end of each interval (mean over replications, 95 % CI band). "
+         "The dashed target line counts the contacts that arrived within the last response-"
+         "target period: the backlog is worked in due-date order, so a backlog above the line "
+         "holds contacts already past their target.",
+         lambda: async_backlog(_needs(run.intervals, no_intervals), run.channels, day)),
+    ]
+    blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
+    if blocks[-1].png is not None:
+        blocks[-1].caption += _response_within_target(run)
+    return blocks
+
+
+def _response_within_target(run: RunData) -> str:
+    """The summary's share answered within target per async channel, as a sentence."""
+    parts = []
+    for info in run.channels.values():
+        row = run.summary[(run.summary["channel"].astype(str) == info.name)
+                          & (run.summary["metric"] == "response_within_target")]
+        if info.is_async and not row.empty:
+            share = html.number("response_within_target", row["mean"].iloc[0])
+            parts.append(f"{info.name} {share}".replace("\u00a0", " "))
+    if not parts:
+        return ""
+    return " Answered within the response target (after warm-up): " + ", ".join(parts) + "."
+
+
+# --------------------------------------------------------------------------- experiments
+def experiment_metrics(exp: ExperimentData) -> list[tuple[str, str]]:
+    """The (metric, channel) pairs to show: the experiment's reported metrics (by default
+    those of ``simsvc compare/sweep``), the targets', the cost metric."""
+    named = exp.meta.get("metrics") or [f"{m}@all" for m in DEFAULT_EXPERIMENT_METRICS]
+    pairs: list[tuple[str, str]] = [split_metric(str(m)) for m in named]
+    for t in exp.targets:
+        if t.get("metric"):
+            pairs.append((str(t["metric"]), str(t.get("channel") or "all")))
+    if exp.meta.get("cost_metric"):
+        pairs.append(split_metric(str(exp.meta["cost_metric"])))
+    present = set(zip(exp.summary["metric"].astype(str), exp.summary["channel"].astype(str)))
+    if exp.points is not None:
+        present |= {split_metric(k) for k in point_columns(exp.points)[1]}
+    pairs = [p for p in dict.fromkeys(pairs) if p in present]
+    if not pairs:
+        pairs = [(m, "all") for m in DEFAULT_EXPERIMENT_METRICS if (m, "all") in present]
+    return pairs[:MAX_PANELS]
+
+
+def _scenario_series(exp: ExperimentData) -> dict[str, str] | None:
+    """Variant → scenario for an experiment that sweeps several scenarios (grid points
+    are named ``scenario[param=value,…]``); None when there is one scenario."""
+    series = {key: str(spec.get("name") or key).split("[", 1)[0]
+              for key, spec in exp.variants.items()}
+    return series if len(set(series.values())) > 1 else None
+
+
+def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
+                      files: dict[str, bytes]) -> list[html.Block]:
+    labels = {key: exp.label(key) for key in exp.variants}
+    blocks = []
+    if exp.points is not None and point_columns(exp.points)[0]:   # something was varied
+        point_metrics = [f"{m}@{c}" for m, c in metrics
+                         if f"{m}@{c}" in exp.points.columns] or None
+        blocks.append(_block(
+            "sweep", "Sweep", "Each metric against the varied parameter (band: 95 % CI); "
+            "dashed lines are the targets; filled points meet every target, hollow ones miss "
+            "one; the star is the cheapest point that meets them all.",
+            lambda: sweep_plot(exp.points, point_metrics, exp.targets,
+                               series=_scenario_series(exp)), files))
+    blocks.append(_block(
+        "comparison", "Metrics per variant",
+        "Mean and 95 % CI per variant for each metric; dashed lines are the targets.",
+        lambda: comparison_means(exp.summary, metrics, labels, exp.targets), files))
+    if exp.comparison is not None:
+        blocks.append(_block(
+            "differences", "Paired differences against the baseline",
+            "Difference of each variant from the baseline with its 95 % CI (common random "
+            "numbers make these pairs); highlighted points are significant at 5 %; rates "
+            "in percentage points.",
+            lambda: comparison_differences(exp.comparison, metrics, labels), files))
+    elif exp.kind == "compare":
+        blocks.append(html.Block("differences", "Paired differences against the baseline",
+                                 note="comparison.csv is absent"))
+    return blocks
+
+
+# --------------------------------------------------------------------------- entry point
+def write_report(results_dir: str | Path) -> Path:
+    """Write ``results_dir/report.html`` and ``results_dir/plots/*.png|svg``; return the report path.
+
+    ``results_dir`` is a results folder of ``simsvc run`` or an experiment
+    folder (with ``experiment.json``). Raises :class:`ReportError` with a
+    one-line message when it is neither (e.g. it has no ``summary.csv``).
+    """
+    path = Path(results_dir)
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such folder")
+    _use_agg()
+    files: dict[str, bytes] = {}
+    if is_experiment(path):
+        exp = load_experiment(path)
+        metrics = experiment_metrics(exp)
+        blocks = experiment_blocks(exp, metrics, files)
+        text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
+    else:
+        run = load_run(path)
+        blocks = run_blocks(run, files)
+        text = html.run_page(run, blocks, matplotlib.__version__)
+    plots = path / PLOTS_DIR
+    if files:
+        plots.mkdir(exist_ok=True)
+        for name, data in files.items():
+            atomic_write(plots / name, data)
+    for block in blocks:   # a plot skipped now must not survive from an earlier report
+        if block.png is None:
+            for ext in ("png", "svg"):
+                (plots / f"{block.key}.{ext}").unlink(missing_ok=True)
+    report = path / REPORT_NAME
+    atomic_write(report, text.encode("utf-8"))
+    return report

@@ -1,0 +1,286 @@
+"""Reading a results folder (or an experiment folder) for the report.
+
+Everything here is plain pandas: the plot functions take the DataFrames and the
+channel facts returned by :func:`load_run`, so a notebook can call them on a
+folder, or on a :class:`simsvc.RunResult` in memory (``channels_from_scenario``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import yaml
+
+from simsvc.config.yamlio import load_yaml
+
+SUMMARY_COLUMNS = ("channel", "metric", "mean", "ci_low", "ci_high", "reps")
+REAL_TIME_KINDS = ("voice", "chat")
+# The schema's defaults, used only when a written scenario lacks the field.
+_DEFAULT_THRESHOLD_S = {"voice": 20.0, "chat": 60.0, "async": 86400.0}
+_CONTACT_COLUMNS = ["channel", "outcome", "wait_s", "in_warmup"]
+
+
+class ReportError(Exception):
+    """The folder cannot be reported on; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What the plots need to know about a channel."""
+
+    name: str
+    kind: str                     # voice | chat | bot | async | unknown
+    threshold_s: float | None     # service-level threshold; async: response target
+
+    @property
+    def real_time(self) -> bool:
+        return self.kind in REAL_TIME_KINDS
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind == "async"
+
+
+@dataclass
+class RunData:
+    """The contents of one results folder; optional tables are None when absent."""
+
+    path: Path
+    summary: pd.DataFrame
+    manifest: dict[str, Any]
+    scenario: dict[str, Any]
+    channels: dict[str, ChannelInfo]
+    intervals: pd.DataFrame | None = None
+    pools: pd.DataFrame | None = None
+    contacts: pd.DataFrame | None = None
+    problems: list[str] = field(default_factory=list)   # optional files that could not be read
+
+    @property
+    def start_day(self) -> str:
+        return str(self.scenario.get("start_day", "mon"))
+
+
+@dataclass
+class ExperimentData:
+    """An experiment folder (``simsvc compare/sweep/experiment``)."""
+
+    path: Path
+    meta: dict[str, Any]
+    summary: pd.DataFrame
+    comparison: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta.get("kind", "experiment"))
+
+    @property
+    def variants(self) -> dict[str, dict[str, Any]]:
+        return dict(self.meta.get("variants") or {})
+
+    @property
+    def targets(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("targets") or [])
+
+    def label(self, variant: object) -> str:
+        """A variant's display name (its key when it has none)."""
+        spec = self.variants.get(str(variant)) or {}
+        return str(spec.get("name") or variant)
+
+
+# --------------------------------------------------------------------------- helpers
+def _seconds(value: object, default: float | None) -> float | None:
+    if value is None:
+        return default
+    from simsvc.config.units import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return default
+
+
+def channels_from_scenario(scenario: Any) -> dict[str, ChannelInfo]:
+    """Channel facts from a scenario: a :class:`simsvc.Scenario` or its written dict."""
+    if hasattr(scenario, "model_dump"):
+        from simsvc.config.load import scenario_dict
+
+        scenario = scenario_dict(scenario)
+    out: dict[str, ChannelInfo] = {}
+    for name, spec in (scenario or {}).get("channels", {}).items():
+        spec = spec or {}
+        kind = str(spec.get("kind", "unknown"))
+        field_name = "response_target" if kind == "async" else "service_level_threshold"
+        threshold = _seconds(spec.get(field_name), _DEFAULT_THRESHOLD_S.get(kind))
+        out[str(name)] = ChannelInfo(str(name), kind, None if kind == "bot" else threshold)
+    return out
+
+
+def read_summary(path: Path) -> pd.DataFrame:
+    """``summary.csv`` with its columns checked; ReportError names what is wrong."""
+    file = path / "summary.csv"
+    if not file.is_file():
+        raise ReportError(f"{path}: no summary.csv here; expected a simsvc results folder "
+                          f"(written by `simsvc run`) or an experiment folder")
+    try:
+        summary = pd.read_csv(file)
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
+        raise ReportError(f"{file}: cannot be read as CSV ({_first_line(exc)})") from None
+    return summary
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ReportError(f"{file}: missing column(s) {', '.join(missing)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{file}: cannot be read as JSON ({_first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{file}: expected a JSON object")
+    return data
+
+
+def _optional_parquet(file: Path, problems: list[str], columns: list[str] | None = None
+                      ) -> pd.DataFrame | None:
+    if not file.is_file():
+        return None
+    try:
+        return pd.read_parquet(file, columns=columns)
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{file.name} could not be read ({_first_line(exc)})")
+        return None
+
+
+def _optional_csv(file: Path, problems: list[str]) -> pd.DataFrame | None:
+    if not file.is_file():
+        return None
+    try:
+        return pd.read_csv(file)
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{file.name} could not be read ({_first_line(exc)})")
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+def is_experiment(path: str | Path) -> bool:
+    return (Path(path) / "experiment.json").is_file()
+
+
+def load_run(path: str | Path) -> RunData:
+    """Read a results folder written by ``simsvc run`` / :func:`simsvc.write_results`."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such folder")
+    summary = read_summary(path)
+    _require(summary, SUMMARY_COLUMNS, path / "summary.csv")
+    problems: list[str] = []
+    manifest = _read_json(path / "manifest.json") if (path / "manifest.json").is_file() else {}
+    scenario: dict[str, Any] = {}
+    if (path / "scenario.yaml").is_file():
+        try:
+            scenario = load_yaml((path / "scenario.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"scenario.yaml could not be read ({_first_line(exc)})")
+    if not scenario and isinstance(manifest.get("scenario"), dict):
+        scenario = manifest["scenario"]
+    channels = channels_from_scenario(scenario)
+    for name in dict.fromkeys(summary["channel"].astype(str)):
+        if name != "all" and name not in channels:
+            channels[name] = ChannelInfo(name, "unknown", None)
+    contacts = _optional_parquet(path / "contacts.parquet", problems, _CONTACT_COLUMNS)
+    return RunData(
+        path=path, summary=summary, manifest=manifest, scenario=scenario, channels=channels,
+        intervals=_optional_parquet(path / "intervals.parquet", problems),
+        pools=_optional_parquet(path / "pools.parquet", problems),
+        contacts=contacts, problems=problems,
+    )
+
+
+def load_experiment(path: str | Path) -> ExperimentData:
+    """Read an experiment folder (``experiment.json`` + ``summary.csv`` and friends)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such folder")
+    meta = _read_json(path / "experiment.json")
+    summary = read_summary(path)
+    _require(summary, ("variant",) + SUMMARY_COLUMNS, path / "summary.csv")
+    summary["variant"] = summary["variant"].astype(str)
+    problems: list[str] = []
+    comparison = _optional_csv(path / "comparison.csv", problems)
+    if comparison is not None:
+        try:
+            _require(comparison, ("variant", "baseline", "channel", "metric", "diff", "diff_low",
+                                  "diff_high", "significant"), path / "comparison.csv")
+            comparison["variant"] = comparison["variant"].astype(str)
+            comparison["baseline"] = comparison["baseline"].astype(str)
+            comparison["significant"] = as_bool(comparison["significant"])
+        except ReportError as exc:
+            problems.append(str(exc))
+            comparison = None
+    points = _optional_csv(path / "points.csv", problems)
+    if points is not None:
+        if "variant" not in points.columns:
+            problems.append("points.csv has no variant column")
+            points = None
+        else:
+            points["variant"] = points["variant"].astype(str)
+            for column in ("meets_targets", "cheapest"):
+                if column in points.columns:
+                    points[column] = as_bool(points[column])
+    return ExperimentData(path=path, meta=meta, summary=summary, comparison=comparison,
+                          points=points, problems=problems)
+
+
+def as_bool(values: pd.Series) -> pd.Series:
+    """True/False/1/0/yes/no (any case) as a bool Series; anything else is False."""
+    if values.dtype == bool:
+        return values
+    text = values.astype(str).str.strip().str.lower()
+    return text.isin(["true", "1", "1.0", "yes", "y"])
+
+
+def point_columns(points: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(varied parameters, ``metric@channel`` names) of a ``points.csv`` table."""
+    fixed = {"variant", "name", "meets_targets", "cheapest"}
+    metrics = [c for c in points.columns
+               if "@" in c and not c.endswith(("_ci_low", "_ci_high")) and c not in fixed]
+    params = [c for c in points.columns
+              if c not in fixed and "@" not in c]
+    return params, metrics
+
+
+def split_metric(key: str, default_channel: str = "all") -> tuple[str, str]:
+    """``"service_level@phone"`` → (``service_level``, ``phone``); a bare metric → channel ``all``."""
+    metric, _, channel = str(key).partition("@")
+    return metric, channel or default_channel
+
+
+def summary_value(summary: pd.DataFrame, channel: str, metric: str) -> tuple[float, float, float, int]:
+    """(mean, ci_low, ci_high, reps) of one summary row; NaNs when absent."""
+    row = summary[(summary["channel"].astype(str) == channel) & (summary["metric"] == metric)]
+    if row.empty:
+        return float("nan"), float("nan"), float("nan"), 0
+    r = row.iloc[0]
+    reps = r.get("reps", 0)
+    return (float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]),
+            int(reps) if pd.notna(reps) else 0)
+
+
+def ordered_channels(channels: Mapping[str, ChannelInfo], present: object) -> list[str]:
+    """Channels in scenario order, restricted to those in ``present``."""
+    names = {str(x) for x in present}
+    return [c for c in channels if c in names]

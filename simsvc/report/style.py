@@ -1,0 +1,221 @@
+"""One look for every report plot: fonts, colours, sizes, units and axis formats.
+
+Colours come from the Okabe–Ito palette (distinguishable with the common colour
+vision deficiencies). A channel keeps its colour in every plot of a report
+because colours are assigned in scenario order over *all* its channels.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import matplotlib as mpl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+
+# --------------------------------------------------------------------------- colours
+CHANNEL_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
+                   "#8C6D31", "#7F7F7F")
+POOL_PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860",
+                "#DA8BC3", "#8C8C8C")
+ALL_COLOUR = "#333333"          # the `all` channel / a single series
+REFERENCE_COLOUR = "#555555"    # target and reference lines
+HIGHLIGHT = "#D55E00"           # significant differences, the cheapest feasible point
+MUTED = "#9A9A9A"               # not significant / infeasible
+WARMUP_FILL = "#F2F2F2"
+BAND_ALPHA = 0.2                # CI bands
+
+# --------------------------------------------------------------------------- sizes
+WIDTH = 10.0                    # inches; at 150 dpi a 1500 px image, shown at page width
+PANEL_HEIGHT = 2.1              # inches per row of small multiples
+DPI = 150
+
+RC = {
+    "font.family": "DejaVu Sans",   # ships with matplotlib: same look on every machine
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 5,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "svg.fonttype": "path",         # self-contained SVG (no font needed to view it)
+    "svg.hashsalt": "simsvc",       # stable ids: the same plot gives the same SVG
+}
+
+
+@contextmanager
+def context() -> Iterator[None]:
+    """Apply the report style while a figure is built or saved."""
+    with mpl.rc_context(RC):
+        yield
+
+
+def new_figure(rows: int = 1, height: float | None = None, width: float = WIDTH) -> Figure:
+    """A figure (not registered with pyplot, so nothing leaks or pops up)."""
+    return Figure(figsize=(width, height or max(2.6, PANEL_HEIGHT * rows + 0.8)),
+                  layout="constrained")
+
+
+def channel_colours(channels: Iterable[str]) -> dict[str, str]:
+    """Colour per channel name, in the given (scenario) order; ``all`` is dark grey."""
+    out: dict[str, str] = {}
+    i = 0
+    for name in channels:
+        if name == "all":
+            out[name] = ALL_COLOUR
+            continue
+        out[name] = CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)]
+        i += 1
+    return out
+
+
+def pool_colours(pools: Iterable[str]) -> dict[str, str]:
+    return {p: POOL_PALETTE[i % len(POOL_PALETTE)] for i, p in enumerate(pools)}
+
+
+# --------------------------------------------------------------------------- metrics
+# metric -> (readable name, unit kind); kinds: rate, seconds, count, money
+METRICS: dict[str, tuple[str, str]] = {
+    "offered": ("offered", "count"),
+    "offered_new_issues": ("new issues", "count"),
+    "answered": ("answered", "count"),
+    "abandoned": ("abandoned", "count"),
+    "contained": ("contained by bot", "count"),
+    "escalated": ("escalated by bot", "count"),
+    "lost": ("lost", "count"),
+    "lost_closed": ("lost (closed)", "count"),
+    "waiting_end": ("waiting at end", "count"),
+    "transferred": ("transferred", "count"),
+    "abandon_rate": ("abandonment", "rate"),
+    "p_wait": ("P(wait > 0)", "rate"),
+    "wait_mean_s": ("mean wait", "seconds"),
+    "asa_s": ("ASA", "seconds"),
+    "wait_p90_s": ("90th percentile wait", "seconds"),
+    "service_level": ("service level", "rate"),
+    "response_within_target": ("answered within response target", "rate"),
+    "aht_s": ("AHT", "seconds"),
+    "occupancy": ("occupancy", "rate"),
+    "fcr": ("FCR", "rate"),
+    "backlog_end": ("backlog at end", "count"),
+    "containment_rate": ("bot containment", "rate"),
+    "bot_time_mean_s": ("mean bot session", "seconds"),
+    "agent_cost": ("agent cost", "money"),
+    "cost_per_contact": ("cost per answered contact", "money"),
+}
+
+
+def metric_kind(metric: str) -> str:
+    if metric in METRICS:
+        return METRICS[metric][1]
+    if metric.endswith("_rate") or metric in ("sl",):
+        return "rate"
+    if metric.endswith("_s"):
+        return "seconds"
+    if "cost" in metric:
+        return "money"
+    return "count"
+
+
+def metric_name(metric: str) -> str:
+    return METRICS.get(metric, (metric.replace("_", " "), ""))[0]
+
+
+def axis_label(metric: str, channel: str | None = None, difference: bool = False) -> str:
+    """An axis label with its unit, e.g. ``service level, phone (%)``."""
+    kind = metric_kind(metric)
+    unit = {"rate": "percentage points" if difference else "%", "seconds": "s",
+            "count": "contacts" if metric not in ("backlog_end",) else "contacts",
+            "money": "cost units"}[kind]
+    name = metric_name(metric)
+    if difference:
+        name = f"Δ {name}"
+    where = f", {channel}" if channel else ""
+    return f"{name}{where} ({unit})"
+
+
+def percent_formatter() -> PercentFormatter:
+    """Ticks for fractions shown as percentages ("80 %"), decimals as the span needs."""
+    return PercentFormatter(1.0, symbol="\u2009%")
+
+
+def format_metric_axis(ax: Axes, metric: str, axis: str = "y") -> None:
+    """Percent ticks for rates (values are fractions), thousands separators otherwise."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if metric_kind(metric) == "rate":
+        target.set_major_formatter(percent_formatter())
+    else:
+        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100
+                                                 else f"{v:,.3g}"))
+
+
+# --------------------------------------------------------------------------- time axes
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday(day: int, start_day: str | None) -> str:
+    if not start_day or start_day.lower()[:3] not in DAY_NAMES:
+        return ""
+    return DAY_NAMES[(DAY_NAMES.index(start_day.lower()[:3]) + day) % 7].capitalize()
+
+
+def format_day_axis(ax: Axes, days: float, start_day: str | None) -> None:
+    """x in days from time 0: a labelled tick per day (fewer for long horizons)."""
+    step = max(1, math.ceil(days / 14))
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    if days <= 10:
+        ax.xaxis.set_minor_locator(MultipleLocator(0.25))
+
+    def label(v: float, _pos: int) -> str:
+        if abs(v - round(v)) > 1e-6:
+            return ""
+        d = int(round(v))
+        name = weekday(d, start_day)
+        return f"day {d}\n{name}" if name else f"day {d}"
+
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.set_xlim(0, days)
+
+
+def format_clock_axis(ax: Axes, first_h: float = 0, last_h: float = 24) -> None:
+    """x in hours after midnight, ticks as HH:00."""
+    span = last_h - first_h
+    step = 1 if span <= 8 else 2 if span <= 16 else 3
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.5 if step < 3 else 1))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v) % 24:02d}:00"
+                                               if abs(v - round(v)) < 1e-6 else ""))
+    ax.set_xlim(first_h, last_h)
+
+
+def shade_warmup(ax: Axes, warmup_days: float, label: bool = True) -> None:
+    if warmup_days > 0:
+        ax.axvspan(0, warmup_days, color=WARMUP_FILL, zorder=0, lw=0,
+                   label="warm-up (not in summary)" if label else None)
+
+
+def duration_text(seconds: float | None) -> str:
+    """20 → '20 s', 90 → '90 s', 7200 → '2 h', 86400 → '24 h', 5400 → '1.5 h'."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"

@@ -1,0 +1,411 @@
+"""``simsvc report``: plots, the self-contained HTML page, the CLI, and a headless browser.
+
+The plot functions are checked on small synthetic tables built here; the
+report of a real run (the baseline example cut to two days, two replications)
+is rendered in headless Chromium, which must show every image and nothing
+wider than the window. Experiment folders (compare/sweep) are synthetic CSVs
+in the planned formats.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.figure import Figure
+
+import simsvc
+from simsvc.cli import main
+from simsvc.report import (ChannelInfo, PlotSkipped, async_backlog, channels_from_scenario,
+                           comparison_differences, comparison_means, pool_staffing,
+                           service_level_by_time_of_day, sweep_plot, volumes_by_interval,
+                           wait_distribution, write_report)
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
+SHORT = ["horizon=2d", "warmup=1d"]
+RUN_PLOTS = {"service_level", "volumes", "pools", "waits", "backlog"}
+
+
+# =========================================================================== helpers
+def title(ax) -> str:
+    return " ".join(t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t)
+
+
+def assert_readable(fig: Figure) -> None:
+    """Every visible axes has data, a title, and labelled axes (its own labels, the
+    figure's y label, or those of an axes it shares x or y with)."""
+    assert isinstance(fig, Figure)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes
+    for ax in axes:
+        assert ax.lines or ax.collections or ax.patches, f"empty axes {title(ax)!r}"
+        assert title(ax), "axes without a title"
+        x_siblings = ax.get_shared_x_axes().get_siblings(ax)
+        assert any(s.get_xlabel() for s in x_siblings), f"no x label: {title(ax)}"
+        y_siblings = ax.get_shared_y_axes().get_siblings(ax)
+        assert fig.get_supylabel() or any(s.get_ylabel() for s in y_siblings), (
+            f"no y label: {title(ax)}")
+
+
+def html_attributes(dom: str) -> dict[str, str]:
+    tag = re.search(r"<html\b[^>]*>", dom)
+    assert tag, dom[:500]
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', tag.group(0)))
+
+
+CHANNELS = {
+    "phone": ChannelInfo("phone", "voice", 20.0),
+    "chat": ChannelInfo("chat", "chat", 60.0),
+    "bot": ChannelInfo("bot", "bot", None),
+    "email": ChannelInfo("email", "async", 86400.0),
+}
+
+
+def synthetic_intervals(reps: int = 2, days: int = 2, interval_s: float = 3600.0) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    rows = []
+    per_day = int(86400 / interval_s)
+    for rep in range(reps):
+        backlog = 0
+        for i in range(days * per_day):
+            start = i * interval_s
+            hour = (start % 86400) / 3600
+            for name, info in CHANNELS.items():
+                open_ = 8 <= hour < 20 or info.kind in ("async", "bot")
+                offered = int(rng.poisson(40 if open_ else 2))
+                closed = 0 if open_ or info.kind not in ("voice", "chat") else offered
+                abandoned = int(rng.binomial(offered - closed, 0.05)) if info.real_time else 0
+                contained = int(rng.binomial(offered, 0.5)) if info.kind == "bot" else 0
+                answered = 0 if info.kind == "bot" else offered - closed - abandoned
+                within = int(rng.binomial(answered, 0.8))
+                if info.kind == "async":
+                    backlog = max(0, backlog + offered - int(rng.poisson(38)))
+                rows.append({
+                    "replication": rep, "interval": i, "start_s": start, "channel": name,
+                    "offered": offered, "answered": answered, "abandoned": abandoned,
+                    "contained": contained, "escalated": offered - contained if info.kind == "bot" else 0,
+                    "lost": closed, "lost_closed": closed, "waiting_end": 0,
+                    "answered_within_threshold": within, "wait_sum_s": 10.0 * answered,
+                    "asa_s": float(rng.gamma(2, 8)) if answered else np.nan,
+                    "service_level": within / (offered - closed) if offered - closed else np.nan,
+                    "agents_staffed": 10.0, "busy_agent_s": 10 * interval_s * 0.7,
+                    "occupancy": 0.7, "backlog_end": backlog if info.kind == "async" else 0,
+                    "in_warmup": i < per_day,
+                })
+    frame = pd.DataFrame(rows)
+    frame["channel"] = pd.Categorical(frame["channel"], categories=list(CHANNELS))
+    return frame
+
+
+def synthetic_pools(reps: int = 2, days: int = 2, interval_s: float = 3600.0) -> pd.DataFrame:
+    rows = []
+    for rep in range(reps):
+        for i in range(int(days * 86400 / interval_s)):
+            for pool, staff in (("team", 12.0), ("experts", 4.0)):
+                hour = (i * interval_s % 86400) / 3600
+                on = staff if 8 <= hour < 20 else 0.0
+                rows.append({"replication": rep, "interval": i, "start_s": i * interval_s,
+                             "pool": pool, "agents_scheduled": on, "agents_staffed": on,
+                             "staffed_agent_s": on * interval_s,
+                             "busy_agent_s": on * interval_s * (0.6 + 0.1 * rep),
+                             "occupancy": 0.6 if on else np.nan, "cost": on * 30,
+                             "in_warmup": i * interval_s < 86400})
+    return pd.DataFrame(rows)
+
+
+def synthetic_contacts(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    channel = rng.choice(["phone", "chat", "email", "bot"], n)
+    outcome = np.where(rng.random(n) < 0.1, "abandoned", "answered")
+    return pd.DataFrame({
+        "channel": pd.Categorical(channel), "outcome": pd.Categorical(outcome),
+        "wait_s": rng.exponential(25.0, n), "in_warmup": rng.random(n) < 0.2,
+    })
+
+
+# =========================================================================== plot functions
+def test_single_run_plots_return_labelled_figures() -> None:
+    intervals, pools = synthetic_intervals(), synthetic_pools()
+    figures = {
+        "service_level": service_level_by_time_of_day(intervals, CHANNELS),
+        "volumes": volumes_by_interval(intervals, CHANNELS, start_day="mon"),
+        "pools": pool_staffing(pools, start_day="mon"),
+        "waits": wait_distribution(synthetic_contacts(), CHANNELS),
+        "backlog": async_backlog(intervals, CHANNELS, start_day="mon"),
+    }
+    for name, fig in figures.items():
+        assert_readable(fig)
+    sl, asa = figures["service_level"].axes[:2]
+    assert "%" in sl.get_ylabel() and "(s)" in asa.get_ylabel()
+    assert "80 % reference" in [t.get_text() for t in sl.get_legend().get_texts()]
+    assert figures["waits"].axes[0].get_xlabel() == "wait (s)"
+    # real-time channels only in the service-level and wait plots, async only in the backlog
+    assert [title(ax) for ax in figures["waits"].axes] == ["phone", "chat"]
+    assert [title(ax).split(" ")[0] for ax in figures["backlog"].axes] == ["email"]
+    assert len(figures["volumes"].axes) == len(CHANNELS)
+    assert len(figures["pools"].axes) == 2
+
+
+def test_plots_skip_with_a_reason_when_inputs_are_missing() -> None:
+    intervals = synthetic_intervals()
+    realtime_only = {k: v for k, v in CHANNELS.items() if v.real_time}
+    only_rt = intervals[intervals["channel"].isin(list(realtime_only))]
+    with pytest.raises(PlotSkipped, match="async"):
+        async_backlog(only_rt, realtime_only)
+    with pytest.raises(PlotSkipped, match="contacts.parquet"):
+        wait_distribution(None, CHANNELS)
+    async_only = {"email": CHANNELS["email"]}
+    with pytest.raises(PlotSkipped, match="real-time"):
+        service_level_by_time_of_day(intervals[intervals["channel"] == "email"], async_only)
+    with pytest.raises(PlotSkipped, match="pools"):
+        pool_staffing(pd.DataFrame())
+
+
+def test_service_level_pools_time_of_day_over_days_and_replications() -> None:
+    """Two days × two replications of known counts give the known pooled SL."""
+    intervals = synthetic_intervals()
+    after = intervals[(~intervals["in_warmup"]) & (intervals["channel"] == "phone")]
+    slot = after[after["start_s"] % 86400 == 9 * 3600]
+    expected = np.mean([r.answered_within_threshold / (r.offered - r.lost_closed)
+                        for r in slot.itertuples()])
+    fig = service_level_by_time_of_day(intervals, CHANNELS)
+    line = fig.axes[0].lines[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert y[np.isclose(x, 9.5)][0] == pytest.approx(expected)
+    assert min(x) > 8 and max(x) < 20, "closed hours are left out"
+
+
+SUMMARY = pd.DataFrame([
+    {"variant": v, "name": n, "channel": c, "metric": m, "mean": mean, "ci_low": mean * 0.95,
+     "ci_high": mean * 1.05, "reps": 5}
+    for v, n, k in (("base-1a", "baseline", 0.0), ("more-2b", "more staff", 1.0), ("less-3c", "less staff", -1.0))
+    for c, m, mean in (("phone", "service_level", 0.8 + 0.05 * k), ("phone", "asa_s", 20 - 5 * k),
+                       ("all", "agent_cost", 10000 + 800 * k))
+])
+TARGETS = [{"metric": "service_level", "channel": "phone", "op": ">=", "value": 0.8}]
+
+
+def comparison_table() -> pd.DataFrame:
+    base = SUMMARY[SUMMARY.variant == "base-1a"].set_index(["channel", "metric"])["mean"]
+    rows = []
+    for r in SUMMARY.itertuples():
+        diff = r.mean - base[(r.channel, r.metric)]
+        rows.append({"variant": r.variant, "name": r.name, "baseline": "baseline", "channel": r.channel,
+                     "metric": r.metric, "mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                     "reps": 5, "diff": diff, "diff_low": diff - abs(diff) * 0.5 - 0.001,
+                     "diff_high": diff + abs(diff) * 0.5 + 0.001,
+                     "significant": r.variant == "more-2b"})
+    return pd.DataFrame(rows)
+
+
+def points_table() -> pd.DataFrame:
+    rows = []
+    for i, staff in enumerate(range(8, 14)):
+        sl = 0.55 + 0.06 * i
+        rows.append({"variant": f"v{i}", "name": f"staffing={staff}", "agents.team.staffing": staff,
+                     "service_level@phone": sl, "service_level@phone_ci_low": sl - 0.03,
+                     "service_level@phone_ci_high": sl + 0.03,
+                     "agent_cost@all": 1000.0 * staff, "agent_cost@all_ci_low": 1000.0 * staff,
+                     "agent_cost@all_ci_high": 1000.0 * staff,
+                     "meets_targets": sl >= 0.8, "cheapest": False})
+    points = pd.DataFrame(rows)
+    points.loc[points[points.meets_targets].index[0], "cheapest"] = True
+    return points
+
+
+def test_experiment_plots_return_labelled_figures() -> None:
+    metrics = ["service_level@phone", ("asa_s", "phone"), "agent_cost"]
+    labels = {"base-1a": "baseline", "more-2b": "more staff", "less-3c": "less staff"}
+    means = comparison_means(SUMMARY, metrics, labels, TARGETS)
+    diffs = comparison_differences(comparison_table(), metrics, labels)
+    sweep = sweep_plot(points_table(), ["service_level@phone", "agent_cost@all"], TARGETS)
+    for fig in (means, diffs, sweep):
+        assert_readable(fig)
+    assert "(%)" in means.axes[0].get_xlabel()
+    assert [t.get_text() for t in means.axes[0].get_yticklabels()] == [   # top to bottom
+        "baseline", "more staff", "less staff"]
+    # the baseline's own row (difference 0) is not drawn; significant points are highlighted
+    assert [t.get_text() for t in diffs.axes[0].get_yticklabels()] == ["more staff", "less staff"]
+    assert "percentage points" in diffs.axes[0].get_xlabel()
+    assert sweep.axes[0].get_xlabel() == "agents.team.staffing"
+    legend = [t.get_text() for t in sweep.axes[0].get_legend().get_texts()]
+    assert "cheapest feasible" in legend and any(t.startswith("target ≥ 80") for t in legend)
+    # an experiment sweeping two scenarios: a line per scenario
+    one, two = points_table(), points_table().assign(variant=lambda d: d.variant + "-b")
+    series = {**dict.fromkeys(one.variant, "baseline"), **dict.fromkeys(two.variant, "boost")}
+    both = sweep_plot(pd.concat([one, two]), ["service_level@phone"], TARGETS, series=series)
+    labels = [t.get_text() for t in both.axes[0].get_legend().get_texts()]
+    assert labels[:2] == ["baseline", "boost"]
+
+
+# =========================================================================== the report of a real run
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scenario = simsvc.load_scenario(BASELINE, overrides=SHORT)
+    result = simsvc.run(scenario, replications=2, seed=1, workers=1)
+    out = simsvc.write_results(result, tmp_path_factory.mktemp("report") / "run")
+    assert channels_from_scenario(result.scenario)["social"].threshold_s == 7200
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_report(real_run: Path) -> Path:
+    return write_report(real_run)
+
+
+def test_report_is_one_self_contained_page(real_report: Path) -> None:
+    assert real_report.name == "report.html" and real_report.parent.is_dir()
+    text = real_report.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text
+    assert not re.search(r"<link\b|@import|url\(", text)
+    sources = re.findall(r'\bsrc="([^"]*)"', text)
+    assert len(sources) == len(RUN_PLOTS) and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "<script src" not in text
+    assert "@media print" in text and "max-width: 100%" in text
+
+
+def test_report_shows_run_facts_and_kpis(real_run: Path, real_report: Path) -> None:
+    text = real_report.read_text(encoding="utf-8")
+    manifest = json.loads((real_run / "manifest.json").read_text(encoding="utf-8"))
+    for fact in (manifest["scenario_hash"], str(manifest["root_seed"]), "baseline",
+                 "Mid-size omnichannel centre", f"simsvc {manifest['simsvc_version']}",
+                 f"pandas {manifest['dependencies']['pandas']}"):
+        assert fact in text, fact
+    summary = pd.read_csv(real_run / "summary.csv")
+    sl = summary[(summary.channel == "phone") & (summary.metric == "service_level")]["mean"].iloc[0]
+    asa = summary[(summary.channel == "chat") & (summary.metric == "asa_s")]["mean"].iloc[0]
+    assert f"{sl * 100:.1f}\u00a0%" in text       # rates as %
+    assert f"{asa:,.1f}\u00a0s" in text            # waits in seconds
+    assert "80 % reference" in text or "80 %" in text
+
+
+def test_report_writes_every_plot_as_png_and_svg(real_run: Path, real_report: Path) -> None:
+    files = {p.name for p in (real_run / "plots").iterdir()}
+    assert files == {f"{k}.{ext}" for k in RUN_PLOTS for ext in ("png", "svg")}
+    for key in RUN_PLOTS:
+        assert (real_run / "plots" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in (real_run / "plots" / f"{key}.svg").read_bytes()[:2000]
+    assert not [p for p in real_run.rglob(".*")], "a temporary file was left behind"
+
+
+def test_report_notes_missing_inputs_instead_of_plots(real_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-contacts"
+    shutil.copytree(real_run, folder, ignore=shutil.ignore_patterns("plots", "report.html"))
+    (folder / "contacts.parquet").unlink()
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert "Not shown: contacts.parquet is absent" in text
+    assert not (folder / "plots" / "waits.png").exists()
+    assert (folder / "plots" / "service_level.png").exists()
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def _chromium_args(binary: str, profile: Path, width: int) -> list[str]:
+    return [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", f"--window-size={width},4000", "--hide-scrollbars"]
+
+
+def test_report_renders_in_headless_chromium(real_report: Path, tmp_path: Path) -> None:
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("chromium not found: install it (Debian: apt-get install chromium) for the browser test")
+    url = real_report.resolve().as_uri()
+    shot = tmp_path / "report.png"
+    args = _chromium_args(binary, tmp_path / "profile", 1280)
+    subprocess.run(args + [f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
+    assert shot.is_file() and shot.stat().st_size > 50_000, "no (or an empty) screenshot"
+    for width in (1280, 900):
+        dom = subprocess.run(_chromium_args(binary, tmp_path / "profile", width)
+                             + ["--virtual-time-budget=5000", "--dump-dom", url],
+                             capture_output=True, text=True, timeout=120, check=True).stdout
+        attrs = html_attributes(dom)
+        assert attrs.get("data-images-loaded") == "yes", attrs
+        assert attrs["data-images"] == f"{len(RUN_PLOTS)}/{len(RUN_PLOTS)}", attrs
+        assert attrs["data-overflow"] == "no", attrs
+        assert int(attrs["data-scroll-width"]) <= int(attrs["data-inner-width"]) == width, attrs
+
+
+# =========================================================================== experiment folders
+def make_experiment(folder: Path, kind: str) -> Path:
+    folder.mkdir()
+    variants = {k: {"name": n, "params": {"agents.team.staffing": 9 + i},
+                    "scenario_hash": f"{i}" * 64}
+                for i, (k, n) in enumerate(zip(SUMMARY.variant.unique(), SUMMARY.name.unique()))}
+    (folder / "experiment.json").write_text(json.dumps({
+        "name": f"staffing {kind}", "kind": kind, "variants": variants, "targets": TARGETS,
+        "cost_metric": "agent_cost@all"}), encoding="utf-8")
+    SUMMARY.to_csv(folder / "summary.csv", index=False)
+    if kind == "compare":
+        comparison_table().to_csv(folder / "comparison.csv", index=False)
+    else:
+        points_table().to_csv(folder / "points.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("kind, plots", [("compare", {"comparison", "differences"}),
+                                         ("sweep", {"sweep", "comparison"})])
+def test_experiment_report(tmp_path: Path, kind: str, plots: set[str]) -> None:
+    folder = make_experiment(tmp_path / kind, kind)
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert f"staffing {kind}" in text and "service level on phone ≥ 80.0 %" in text
+    assert "http://" not in text and "https://" not in text
+    assert {p.stem for p in (folder / "plots").glob("*.png")} == plots
+    assert text.count("data:image/png;base64,") == len(plots)
+    if kind == "sweep":
+        assert '<tr class="best">' in text and "★" in text
+    # no timestamps: drawing the same folder again gives the same bytes
+    before = {p.name: p.read_bytes() for p in (folder / "plots").iterdir()}
+    assert write_report(folder).read_text(encoding="utf-8") == text
+    assert {p.name: p.read_bytes() for p in (folder / "plots").iterdir()} == before
+
+
+# =========================================================================== command line
+def test_report_command_without_summary_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "summary.csv" in lines[0], lines
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_run_writes_a_report_unless_no_report(tmp_path: Path) -> None:
+    args = ["run", str(ERLANG_A), "--reps", "1", "--workers", "1", "--set", "horizon=2d",
+            "--set", "warmup=1d"]
+    plain = CliRunner().invoke(main, args + ["--out", str(tmp_path / "plain"), "--no-report"])
+    assert plain.exit_code == 0, plain.output
+    assert not (tmp_path / "plain" / "report.html").exists()
+    assert not (tmp_path / "plain" / "plots").exists()
+    later = CliRunner().invoke(main, ["report", str(tmp_path / "plain")])
+    assert later.exit_code == 0, later.output
+    assert later.stdout.strip() == f"report: {tmp_path / 'plain' / 'report.html'}"
+    default = CliRunner().invoke(main, args + ["--out", str(tmp_path / "default")])
+    assert default.exit_code == 0, default.output
+    report = tmp_path / "default" / "report.html"
+    assert report.is_file() and f"report: {report}" in default.stdout
+    text = report.read_text(encoding="utf-8")
+    # one voice channel: no async channel, so the backlog plot is replaced by a note
+    assert "Not shown: the scenario has no async" in text
+
+
+def test_importing_simsvc_does_not_load_matplotlib() -> None:
+    code = ("import sys, simsvc, simsvc.cli; "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
