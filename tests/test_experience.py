@@ -41,8 +41,8 @@ def test_wait_effect_is_capped() -> None:
 
 @given(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1))
 def test_satisfaction_update_stays_between_old_and_new(s: float, e: float, w: float) -> None:
-    new = xp.update_satisfaction(s, e, w)
-    assert min(s, e) - 1e-12 <= new <= max(s, e) + 1e-12
+    new = xp.update_satisfaction(s, e, w)  # float32 by design
+    assert min(s, e) - 1e-6 <= new <= max(s, e) + 1e-6
 
 
 def test_churn_risk_is_the_base_rate_at_the_reference_and_rises_as_satisfaction_falls() -> None:

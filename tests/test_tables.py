@@ -37,9 +37,9 @@ CONTACT_COLUMNS = {
     "closed": "bool",
     "patience_s": "float64",
     "in_warmup": "bool",
-    "experience": "float64",
-    "satisfaction": "float64",
-    "churn_risk": "float64",
+    "experience": "float32",
+    "satisfaction": "float32",
+    "churn_risk": "float32",
     "csat": "Int8",
     "nps": "Int8",
 }

@@ -24,7 +24,7 @@ from simsvc.config.schema import Scenario
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import tables
-from simsvc.observe.customer import customer_view, issues_frame
+from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issues_frame
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,39 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
                     keep_contacts: bool = True) -> ReplicationTables:
     """Simulate one replication and reduce it to tables."""
     raw = simulate(scenario, root_seed, replication)
+    release_memory()  # the event loop's buffers are gone; give their pages back first
+    # The customer's view is large (arrays per attempt and per issue): take what the
+    # tables need from it and let it go before building the rest.
     view = customer_view(scenario, raw)
+    customer_rows = customer_metrics(scenario, view)
+    issues = issues_frame(scenario, raw, view) if keep_contacts else pd.DataFrame()
+    extra = contact_columns(view, len(raw.contacts["arrival_s"])) if keep_contacts else None
+    del view
+    release_memory()
     return ReplicationTables(
         replication=replication,
         intervals=tables.intervals_frame(scenario, raw),
         pools=tables.pools_frame(scenario, raw),
-        issues=issues_frame(scenario, raw, view),
-        metrics=summ.replication_metrics(scenario, raw, view),
-        contacts=tables.contacts_frame(scenario, raw, view) if keep_contacts else pd.DataFrame(),
+        issues=issues,
+        metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows),
+        contacts=tables.contacts_frame(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
     )
+
+
+def release_memory() -> None:
+    """Return freed heap pages to the operating system (glibc only; a no-op elsewhere).
+
+    Large runs free hundreds of MB of temporaries between stages; glibc keeps them
+    in the process heap, which inflates peak memory for the next stage.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -128,7 +150,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         contacts=_concat([r.contacts for r in ordered]),
         intervals=_concat([r.intervals for r in ordered]),
         pools=_concat([r.pools for r in ordered]),
-        issues=_concat([r.issues for r in ordered]) if keep_contacts else pd.DataFrame(),
+        issues=_concat([r.issues for r in ordered]),
         per_replication=per_rep,
         summary=summ.summarise(per_rep),
     )
@@ -139,6 +161,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
+    if len(frames) == 1:
+        return frames[0]  # no copy: a single replication's contacts can be most of the memory
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -59,8 +59,8 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (inclusive) positions of runs of equal sorted keys."""
     if keys.size == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:], keys.size] - 1
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).astype(np.int32)
+    ends = np.r_[starts[1:], np.int32(keys.size)] - 1
     return starts, ends
 
 
@@ -70,27 +70,30 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     channels = list(scenario.channels.values())
     expected = xp.expected_waits(scenario)
     public = np.array([ch.kind == "async" and ch.public for ch in channels])
-    wait = np.nan_to_num(effective_wait(scenario, c))
-    ratio = wait / expected[c["channel"]] if c["channel"].size else np.empty(0)
+    # Waits in multiples of the channel's expected wait; float32 is ample for a score.
+    ratio = np.nan_to_num(effective_wait(scenario, c)).astype(np.float32)
+    ratio /= expected.astype(np.float32)[c["channel"]]
 
     # Attempts: legs grouped by (issue, attempt), ordered by leg.
     akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
-    order = np.lexsort((c["leg"], akey))
+    order = np.lexsort((c["leg"], akey)).astype(np.int32)
     a_start, a_end = _groups(akey[order])
+    del akey
     first, last = order[a_start], order[a_end]
 
     def per_attempt(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values[order], a_start) if a_start.size else np.empty(0)
 
     outcome_last = c["outcome"][last]
-    finished = per_attempt((c["outcome"] == WAITING).astype(np.int64)) == 0
-    resolved = per_attempt((c["resolved"] == 1).astype(np.int64)) > 0
+    finished = per_attempt((c["outcome"] == WAITING).astype(np.int16)) == 0
+    resolved = per_attempt((c["resolved"] == 1).astype(np.int16)) > 0
     abandoned = np.isin(outcome_last, (ABANDONED, LOST))
-    escalated = per_attempt((c["origin"] == ESCALATION).astype(np.int64))
-    transferred = per_attempt(c["transferred"].astype(np.int64))
+    escalated = per_attempt((c["origin"] == ESCALATION).astype(np.int16))
+    transferred = per_attempt(c["transferred"].astype(np.int16))
     wait_ratio = per_attempt(ratio)
-    late_public = per_attempt((public[c["channel"]] & (ratio > 1)).astype(np.int64)) > 0
-    attempt = c["attempt"][first].astype(np.int64)
+    late_public = per_attempt((public[c["channel"]] & (ratio > 1)).astype(np.int16)) > 0
+    del ratio
+    attempt = c["attempt"][first]
 
     s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
                             escalated > 0, transferred > 0, late_public)
@@ -99,7 +102,6 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     responded, csat, nps = xp.survey_answers(spec.survey, sat, rng)
     responded &= finished
     risk = xp.churn_risk(spec.churn, sat)
-    nan_unless = np.where(finished, 1.0, np.nan)
 
     # Issues: attempts grouped by issue (they are already in issue order).
     a_issue = c["issue"][first]
@@ -109,8 +111,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         return np.add.reduceat(values, i_start) if i_start.size else np.empty(0)
 
     i_first = first[i_start]
-    i_finished = per_issue((~finished).astype(np.int64)) == 0
-    i_resolved = per_issue(resolved.astype(np.int64)) > 0
+    i_finished = per_issue((~finished).astype(np.int16)) == 0
+    i_resolved = per_issue(resolved.astype(np.int16)) > 0
     i_transfers = per_issue(transferred)
     i_escalations = per_issue(escalated)
     i_ratio = per_issue(wait_ratio)
@@ -119,12 +121,12 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
                              ~i_resolved, Streams(run.seed, run.replication).generator("survey/ces"))
     ces_responded = (Streams(run.seed, run.replication).generator("survey/ces_response")
                      .random(i_start.size) < spec.survey.response_rate) & i_finished
-    handled = per_attempt(np.isin(c["outcome"], (ANSWERED, CONTAINED)).astype(np.int64)) > 0
+    handled = per_attempt(np.isin(c["outcome"], (ANSWERED, CONTAINED)).astype(np.int16)) > 0
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=c["channel"][first],
         a_arrival_s=c["arrival_s"][first], a_finished=finished, a_handled=handled, a_resolved=resolved,
-        experience=s * nan_unless, satisfaction=sat * nan_unless, responded=responded, csat=csat, nps=nps,
-        churn_risk=risk * nan_unless,
+        experience=np.where(finished, s, np.float32(np.nan)), satisfaction=np.where(finished, sat, np.float32(np.nan)),
+        responded=responded, csat=csat, nps=nps, churn_risk=np.where(finished, risk, np.float32(np.nan)),
         i_issue=a_issue[i_start], i_channel=c["channel"][i_first], i_reason=c["reason"][i_first],
         i_arrival_s=c["arrival_s"][i_first], i_attempts=i_attempts, i_resolved=i_resolved,
         i_first_contact_resolved=resolved[i_start], i_transfers=i_transfers, i_escalations=i_escalations,
@@ -134,22 +136,24 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
 
 def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
     """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere."""
-    def place(values: np.ndarray, dtype: str, mask: np.ndarray | None = None) -> object:
-        full = np.full(n_legs, np.nan)
-        v = values.astype(float)
-        if mask is not None:
-            v = np.where(mask, v, np.nan)
-        full[view.last_leg] = v
-        if dtype == "float":
-            return full
-        return pd.array(np.where(np.isnan(full), None, full), dtype=dtype)
+    def place_float(values: np.ndarray) -> np.ndarray:
+        full = np.full(n_legs, np.nan, dtype=np.float32)
+        full[view.last_leg] = values
+        return full
+
+    def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray:
+        full = np.zeros(n_legs, dtype=np.int8)
+        missing = np.ones(n_legs, dtype=bool)
+        full[view.last_leg] = values
+        missing[view.last_leg] = ~view.responded
+        return pd.arrays.IntegerArray(full, missing)
 
     return {
-        "experience": place(view.experience, "float"),
-        "satisfaction": place(view.satisfaction, "float"),
-        "churn_risk": place(view.churn_risk, "float"),
-        "csat": place(view.csat, "Int8", view.responded),
-        "nps": place(view.nps, "Int8", view.responded),
+        "experience": place_float(view.experience),
+        "satisfaction": place_float(view.satisfaction),
+        "churn_risk": place_float(view.churn_risk),
+        "csat": place_answer(view.csat),
+        "nps": place_answer(view.nps),
     }
 
 
@@ -169,7 +173,7 @@ def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.Data
         "escalations": view.i_escalations.astype(np.int16),
         "wait_ratio": view.i_wait_ratio,
         "finished": view.i_finished,
-        "ces": pd.array(np.where(view.i_ces_responded, view.i_ces, None), dtype="Int8"),
+        "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8), ~view.i_ces_responded),
         "in_warmup": view.i_arrival_s < scenario.warmup,
     })
 

@@ -36,11 +36,17 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else np.nan
 
 
-def replication_metrics(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
-    """Long table ``replication, channel, metric, value`` for one replication."""
+def replication_metrics(scenario: Scenario, run: RawRun,
+                        customer_rows: list[tuple[str, str, float]] | None = None) -> pd.DataFrame:
+    """Long table ``replication, channel, metric, value`` for one replication.
+
+    ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` when the
+    caller has computed them already.
+    """
     from simsvc.observe.customer import customer_metrics, customer_view
 
-    view = view if view is not None else customer_view(scenario, run)
+    if customer_rows is None:
+        customer_rows = customer_metrics(scenario, customer_view(scenario, run))
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
     arrival = c["arrival_s"][keep]
@@ -120,7 +126,7 @@ def replication_metrics(scenario: Scenario, run: RawRun, view=None) -> pd.DataFr
     answered_all = float(np.sum(outcome == ANSWERED))
     rows.append((ALL, "agent_cost", cost))
     rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
-    rows.extend(customer_metrics(scenario, view))
+    rows.extend(customer_rows)
     df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
     df.insert(0, "replication", run.replication)
     return df

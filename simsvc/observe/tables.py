@@ -40,17 +40,22 @@ def effective_wait(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
     return wait
 
 
-def contacts_frame(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
-    """One row per contact leg; the customer's experience columns sit on each attempt's last leg."""
+def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -> pd.DataFrame:
+    """One row per contact leg; the customer's experience columns sit on each attempt's last leg.
+
+    ``extra`` is :func:`simsvc.observe.customer.contact_columns` when the caller has it already.
+    """
     from simsvc.observe.customer import contact_columns, customer_view
 
-    view = view if view is not None else customer_view(scenario, run)
     c = run.contacts
+    if extra is None:
+        extra = contact_columns(customer_view(scenario, run), len(c["arrival_s"]))
     n = len(c["arrival_s"])
     channels = list(scenario.channels)
     pools = list(scenario.agents)
     answered = c["outcome"] == ANSWERED
-    resolved = pd.array(np.where(c["resolved"] < 0, None, c["resolved"] == 1), dtype="boolean")
+    # Nullable columns built from values + mask (no Python object per row).
+    resolved = pd.arrays.BooleanArray(c["resolved"] == 1, c["resolved"] < 0)
     return pd.DataFrame({
         "replication": np.full(n, run.replication, dtype=np.int32),
         "contact_id": np.arange(n, dtype=np.int64),
@@ -65,7 +70,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
         "wait_s": c["wait_s"],
         "answered_s": np.where(answered, c["arrival_s"] + c["wait_s"], np.nan),
         "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
-        "agent": pd.array(np.where(c["agent"] < 0, None, c["agent"]), dtype="Int32"),
+        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32), c["agent"] < 0),
         "handle_s": c["handle_s"],
         "wrap_s": c["wrap_s"],
         "resolved": resolved,
@@ -74,7 +79,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, view=None) -> pd.DataFrame:
         "closed": c["closed"],
         "patience_s": c["patience_s"],
         "in_warmup": c["arrival_s"] < scenario.warmup,
-        **contact_columns(view, n),
+        **extra,
     }, copy=False)
 
 
