@@ -55,7 +55,16 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None):
     from simsvc.experiment.experiment import Interrupted, run_experiment
     from simsvc.experiment.runner import default_workers
 
-    executor = make_executor(workers or default_workers(), dask_address)
+    try:
+        design.check_channels()
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    try:
+        executor = make_executor(workers or default_workers(), dask_address)
+    except (OSError, TimeoutError) as exc:
+        click.echo(f"error: --dask {dask_address}: cannot reach the Dask scheduler ({exc})", err=True)
+        raise SystemExit(2) from None
     bar = tqdm(total=0, unit="rep", desc=design.name, file=sys.stderr, disable=None, delay=0.5,
                dynamic_ncols=True)
 
@@ -82,12 +91,19 @@ def with_precision(design, precision, metrics, max_reps):
     """The design with sequential replications switched on (if --precision was given)."""
     import dataclasses
 
+    from pydantic import ValidationError
+
     from simsvc.experiment.design import Precision
 
     if precision is None:
         return design
-    return dataclasses.replace(design, precision=Precision(
-        half_width=precision, metrics=list(metrics) or ["service_level@all"], max_replications=max_reps))
+    try:
+        spec = Precision(half_width=precision, metrics=list(metrics) or ["service_level@all"],
+                         max_replications=max_reps)
+    except ValidationError as exc:
+        msg = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise click.BadParameter(msg, param_hint="--precision-metric") from None
+    return dataclasses.replace(design, precision=spec)
 
 
 def points_summary(result, columns=None) -> str:
@@ -100,12 +116,14 @@ def points_summary(result, columns=None) -> str:
     metric_cols = [c for c in points.columns
                    if c not in ("variant", "name", "meets_targets", "cheapest", *params)
                    and not c.endswith(("_ci_low", "_ci_high"))]
-    header = (["name"] if not params else []) + params + metric_cols
+    # A pure sweep is identified by its parameters; otherwise show the variant's name too.
+    show_name = not params or design.kind != "sweep"
+    header = (["name"] if show_name else []) + params + metric_cols
     if design.targets:
         header += ["targets"]
     rows = [header]
     for _, p in points.iterrows():
-        row = ([str(p["name"])] if not params else []) + [str(p[c]) for c in params]
+        row = ([str(p["name"])] if show_name else []) + [str(p[c]) for c in params]
         for c in metric_cols:
             mean, low, high = p[c], p[c + "_ci_low"], p[c + "_ci_high"]
             if mean is None or not math.isfinite(mean):

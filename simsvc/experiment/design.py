@@ -35,10 +35,14 @@ class MetricRef:
 
     @classmethod
     def parse(cls, text: str) -> "MetricRef":
-        metric, _, channel = text.strip().partition("@")
-        if not re.fullmatch(r"[a-z_0-9]+", metric) or (channel and not channel.strip()):
+        from simsvc.observe.summary import METRICS
+
+        m = re.fullmatch(r"\s*([a-z_0-9]+)(?:@([\w-]+))?\s*", text)
+        if not m:
             raise ValueError(f"{text!r} is not a metric such as service_level or service_level@phone")
-        return cls(metric, channel.strip() or ALL)
+        if m.group(1) not in METRICS:
+            raise ValueError(f"{m.group(1)!r} is not a metric; known metrics: {', '.join(METRICS)}")
+        return cls(m.group(1), m.group(2) or ALL)
 
     def __str__(self) -> str:
         return f"{self.metric}@{self.channel}"
@@ -67,7 +71,7 @@ class Target:
                 "or 'abandon_rate@phone <= 0.05'"
             )
         channel = m.group("channel") or m.group("on") or ALL
-        return cls(MetricRef(m.group("metric"), channel), m.group("op"), float(m.group("value")))
+        return cls(MetricRef.parse(f"{m.group('metric')}@{channel}"), m.group("op"), float(m.group("value")))
 
     def met(self, mean: float) -> bool:
         return mean >= self.value if self.op == ">=" else mean <= self.value
@@ -197,6 +201,13 @@ class Precision(_Base):
     metrics: list[str] = Field(min_length=1)
     max_replications: int = Field(default=100, ge=2)
 
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, values: list[str]) -> list[str]:
+        for v in values:
+            MetricRef.parse(v)
+        return values
+
 
 class ExperimentSpec(_Base):
     """An experiment file (``experiments/*.yaml``)."""
@@ -221,6 +232,12 @@ class ExperimentSpec(_Base):
             parse(v)
         return values
 
+    @field_validator("cost_metric")
+    @classmethod
+    def _cost_metric(cls, value: str) -> str:
+        MetricRef.parse(value)
+        return value
+
 
 @dataclass(frozen=True)
 class Design:
@@ -237,6 +254,17 @@ class Design:
     cost_metric: MetricRef = MetricRef("agent_cost")
     precision: Precision | None = None
     description: str = ""
+
+    def check_channels(self) -> None:
+        """Every metric, target and precision metric must name a channel of every variant (or all)."""
+        refs = [*self.metrics, *(t.ref for t in self.targets), self.cost_metric]
+        if self.precision is not None:
+            refs += [MetricRef.parse(m) for m in self.precision.metrics]
+        for v in self.variants:
+            for ref in refs:
+                if ref.channel != ALL and ref.channel not in v.scenario.channels:
+                    raise ValueError(f"{ref}: {ref.channel!r} is not a channel of {v.name!r} "
+                                     f"(channels: {', '.join(v.scenario.channels)}, or all)")
 
     def seed_for(self, index: int) -> int:
         """Common random numbers: every variant shares the root seed, unless asked otherwise."""
@@ -280,7 +308,7 @@ def load_experiment(path: str | Path) -> Design:
                     raise ScenarioError(str(path), f"sweep.vary.{p}", v, str(exc)) from None
             variants.extend(grid_variants(base, vary, source))
     kind = "experiment"
-    return Design(
+    design = Design(
         name=spec.name, kind=kind, variants=unique_names(variants), replications=spec.replications,
         seed=spec.seed, independent_seeds=spec.independent_seeds,
         metrics=[MetricRef.parse(m) for m in spec.metrics],
@@ -288,3 +316,8 @@ def load_experiment(path: str | Path) -> Design:
         cost_metric=MetricRef.parse(spec.cost_metric), precision=spec.precision,
         description=spec.description,
     )
+    try:
+        design.check_channels()
+    except ValueError as exc:
+        raise ScenarioError(str(path), "metrics/targets", None, str(exc)) from None
+    return design

@@ -66,7 +66,6 @@ def run_experiment(design: Design, folder: str | Path, executor,
     keys = [v.key(s) for v, s in zip(design.variants, seeds)]
     store.write_json("experiment.json", manifest(design, keys, seeds, status="running"))
     wanted = {k: design.replications for k in keys}
-    reused = sum(len(store.stored(k) & set(range(wanted[k]))) for k in keys)
     ran = 0
     while True:
         tasks = [(v.scenario, s, r, k)
@@ -107,6 +106,7 @@ def run_experiment(design: Design, folder: str | Path, executor,
     store.write_json("experiment.json", manifest(
         design, keys, seeds, status="complete", replications={k: wanted[k] for k in keys},
         wall_s=time.perf_counter() - wall0))
+    reused = sum(wanted.values()) - ran  # including those reused in sequential rounds
     return ExperimentResult(design, Path(folder), per_rep, summary, comparison, points, ran, reused,
                             time.perf_counter() - wall0)
 
@@ -134,6 +134,8 @@ def _more_replications(design: Design, store: ResultStore, keys: list[str],
         for ref in refs:
             v = data[(data.metric == ref.metric) & (data.channel == ref.channel)]["value"].to_numpy(float)
             h = _half_width(v)
+            if not math.isfinite(h):
+                continue  # undefined for this variant (e.g. no answered contacts): more reps cannot help
             if h > prec.half_width:
                 # n·(h/target)² replications would give the target half-width at this spread.
                 need = max(need, n + 1, math.ceil(n * (h / prec.half_width) ** 2))

@@ -27,6 +27,16 @@ from simsvc.observe.tables import _pools_serving, _segments, effective_wait, thr
 
 ALL = "all"
 
+# Every metric name the summary can contain (per channel and for "all").
+METRICS = (
+    "offered", "offered_new_issues", "answered", "abandoned", "contained", "escalated", "lost",
+    "lost_closed", "waiting_end", "transferred", "abandon_rate", "p_wait", "wait_mean_s", "asa_s",
+    "wait_p90_s", "service_level", "aht_s", "occupancy", "fcr", "response_within_target",
+    "containment_rate", "bot_time_mean_s", "backlog_end", "agent_cost", "cost_per_contact",
+    "experience_mean", "satisfaction_mean", "csat", "csat_responses", "nps", "ces", "churn_risk",
+    "expected_churn", "fcr_contact",
+)
+
 
 def _clip_sum(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
     return float(np.sum(np.clip(np.minimum(end, b) - np.maximum(start, a), 0.0, None)))
