@@ -83,6 +83,7 @@ _COLUMNS = [
     ("aht_s", "AHT s", 1, 0),
     ("occupancy", "occ %", 100, 1),
     ("fcr", "FCR %", 100, 1),
+    ("csat", "CSAT %", 100, 1),
     ("backlog_end", "backlog", 1, 0),
 ]
 
