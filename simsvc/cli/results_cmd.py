@@ -45,4 +45,8 @@ def results(folder: str, fmt: str) -> None:
     for path, size in info["files"]:
         click.echo(f"- {path} ({size:,} bytes)")
     click.echo("")
-    click.echo(to_markdown(summary))
+    if summary.empty:
+        click.echo("(no summary yet: the run was interrupted or is still going; "
+                   "run the same command again to finish it)")
+    else:
+        click.echo(to_markdown(summary))

@@ -28,9 +28,14 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
 
     base_scenario = load_or_exit(scenario, overrides)
     try:
-        vary = dict(parse_vary(v) for v in varies)
+        pairs = [parse_vary(v) for v in varies]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--vary") from None
+    vary = dict(pairs)
+    if len(vary) < len(pairs):
+        repeated = sorted({p for p, _ in pairs if sum(q == p for q, _ in pairs) > 1})
+        raise click.BadParameter(f"{', '.join(repeated)} is varied more than once; give its values in one "
+                                 "--vary (a range or a list)", param_hint="--vary")
     try:
         refs = [MetricRef.parse(m) for m in metrics]
         goals = [Target.parse(t) for t in targets]

@@ -104,7 +104,7 @@ def run_experiment(design: Design, folder: str | Path, executor,
     store.write_csv("comparison.csv", comparison)
     store.write_csv("points.csv", points)
     store.write_json("experiment.json", manifest(
-        design, keys, seeds, status="complete", replications={k: wanted[k] for k in keys},
+        design, keys, seeds, status="complete", replications_per_variant={k: wanted[k] for k in keys},
         wall_s=time.perf_counter() - wall0))
     reused = sum(wanted.values()) - ran  # including those reused in sequential rounds
     return ExperimentResult(design, Path(folder), per_rep, summary, comparison, points, ran, reused,

@@ -34,6 +34,7 @@ class ResultStore:
     def remove_partial(self) -> int:
         """Delete temporary files left by a run that was killed mid-write."""
         stale = list(self.runs.glob("*/.rep-*.tmp")) if self.runs.is_dir() else []
+        stale += list(self.root.glob(".*.tmp")) if self.root.is_dir() else []
         for p in stale:
             p.unlink(missing_ok=True)
         return len(stale)
