@@ -77,10 +77,7 @@ def find_problems(s: Scenario) -> list[Problem]:
                 out.append((f"channels.{name}.escalate_to", ch.escalate_to,
                             "a channel served by agents (not another bot)"))
             if isinstance(ch.containment, dict):
-                for r in ch.containment:
-                    if r not in reasons and r != "default":
-                        out.append((f"channels.{name}.containment.{r}", r,
-                                    f"one of the reasons {sorted(reasons)} or default"))
+                out += _reason_keys(f"channels.{name}.containment", ch.containment, reasons)
 
     for ch_name, spec in s.demand.items():
         if ch_name not in channels:
@@ -104,9 +101,8 @@ def find_problems(s: Scenario) -> list[Problem]:
                     out.append((f"handling.{ch_name}.dist", None,
                                 f"a distribution with a dist field ({', '.join(_DIST_NAMES)})"))
                     break
-                if r not in reasons and r != "default":
-                    out.append((f"handling.{ch_name}.{r}", r,
-                                f"one of the reasons {sorted(reasons)} or default"))
+            else:
+                out += _reason_keys(f"handling.{ch_name}", spec, reasons)
     for ch_name in channels:
         spec = s.handling.get(ch_name)
         if spec is None:
@@ -121,10 +117,7 @@ def find_problems(s: Scenario) -> list[Problem]:
         if ch_name not in channels:
             out.append((f"resolution.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
         elif isinstance(spec, dict):
-            for r in spec:
-                if r not in reasons and r != "default":
-                    out.append((f"resolution.{ch_name}.{r}", r,
-                                f"one of the reasons {sorted(reasons)} or default"))
+            out += _reason_keys(f"resolution.{ch_name}", spec, reasons)
 
     for r_name, r in reasons.items():
         if r.transfer is not None and r.transfer.to not in pools:
@@ -178,6 +171,12 @@ def find_problems(s: Scenario) -> list[Problem]:
                 out.append((f"channels.{ch_name}", ch_name,
                             "a channel that some pool in agents has in its skills"))
     return out
+
+
+def _reason_keys(path: str, mapping: dict, reasons: dict) -> list[Problem]:
+    """Keys of a per-reason mapping must be reasons of the scenario, or ``default``."""
+    return [(f"{path}.{r}", r, f"one of the reasons {sorted(reasons)} or default")
+            for r in mapping if r not in reasons and r != "default"]
 
 
 def _receives_contacts(s: Scenario, channel: str) -> bool:

@@ -87,12 +87,8 @@ def comparison_means(summary: pd.DataFrame, metrics: Sequence[MetricKey],
     if not panels or not variants:
         raise PlotSkipped("summary.csv holds none of the metrics to compare")
     labels = labels or {}
-    ncols = min(3, len(panels))
-    per_row = 0.32 * len(variants) + 1.3
     with style.context():
-        fig = style.new_figure(height=max(2.8, per_row * math.ceil(len(panels) / ncols) + 0.6))
-        axes = _grid(fig, len(panels), ncols, sharey=True)
-        y = np.arange(len(variants))[::-1]
+        fig, axes, y, ncols = _panels(len(panels), len(variants))
         for ax, (metric, channel) in zip(axes, panels):
             d = rows[(rows["metric"] == metric) & (rows["channel"] == channel)].set_index("variant")
             d = d.reindex(variants)
@@ -137,12 +133,8 @@ def comparison_differences(comparison: pd.DataFrame, metrics: Sequence[MetricKey
         raise PlotSkipped("comparison.csv holds no differences for the metrics compared")
     variants = list(dict.fromkeys(rows["variant"]))
     baselines = list(dict.fromkeys(rows["baseline"]))
-    ncols = min(3, len(panels))
-    per_row = 0.32 * len(variants) + 1.3
     with style.context():
-        fig = style.new_figure(height=max(2.8, per_row * math.ceil(len(panels) / ncols) + 0.6))
-        axes = _grid(fig, len(panels), ncols, sharey=True)
-        y = np.arange(len(variants))[::-1]
+        fig, axes, y, ncols = _panels(len(panels), len(variants))
         for ax, (metric, channel) in zip(axes, panels):
             d = rows[(rows["metric"] == metric) & (rows["channel"] == channel)]
             d = d.drop_duplicates("variant").set_index("variant").reindex(variants)
