@@ -25,6 +25,15 @@ from simsvc.report.plots import PlotSkipped, _grid
 MetricKey = str | tuple[str, str]
 
 
+
+def _panels(n_panels: int, n_variants: int):
+    """A figure with one panel per metric (three a row), its axes, the variants' y positions
+    and the number of columns."""
+    ncols = min(3, n_panels)
+    per_row = 0.32 * n_variants + 1.3
+    fig = style.new_figure(height=max(2.8, per_row * math.ceil(n_panels / ncols) + 0.6))
+    return fig, _grid(fig, n_panels, ncols, sharey=True), np.arange(n_variants)[::-1], ncols
+
 def _pairs(metrics: Iterable[MetricKey]) -> list[tuple[str, str]]:
     out = []
     for m in metrics:
