@@ -68,6 +68,10 @@ def find_problems(s: Scenario) -> list[Problem]:
                 if span.strip().lower() != "closed" and not _valid_span(span):
                     out.append((f"channels.{name}.hours.{spec}", span,
                                 'a span "HH:MM-HH:MM" (open before close) or "closed"'))
+        chase = getattr(ch, "chase", None)
+        if chase is not None and (chase.to not in channels or chase.to == name):
+            out.append((f"channels.{name}.chase.to", chase.to,
+                        f"another channel of {sorted(c for c in channels if c != name)}"))
         if ch.kind == "bot":
             target = channels.get(ch.escalate_to)
             if target is None:
@@ -183,6 +187,8 @@ def _receives_contacts(s: Scenario, channel: str) -> bool:
     if channel in s.demand:
         return True
     if any(ch.kind == "bot" and ch.escalate_to == channel for ch in s.channels.values()):
+        return True
+    if any(getattr(ch, "chase", None) is not None and ch.chase.to == channel for ch in s.channels.values()):
         return True
     return any(channel in row for row in s.repeat.switch.values())
 

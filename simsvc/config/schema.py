@@ -215,12 +215,21 @@ class BotChannel(Base):
     service_level_threshold: Duration = 0.0
 
 
+class Chase(Base):
+    """A customer still waiting for an answer after ``after`` contacts ``to`` with this probability."""
+
+    after: PositiveDuration
+    probability: Probability
+    to: str
+
+
 class AsyncChannel(Base):
-    """Email or social: a backlog worked in due-date order; no abandonment."""
+    """Email or social: a backlog worked in due-date order; no abandonment, but customers may chase."""
 
     kind: Literal["async"]
     response_target: PositiveDuration = 86400.0
     public: bool = False
+    chase: Chase | None = None
 
     @property
     def service_level_threshold(self) -> float:

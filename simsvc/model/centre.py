@@ -42,6 +42,7 @@ from simsvc.observe.records import (
     REDIAL,
     REPEAT,
     RETRY,
+    CHASE,
     TRANSFER,
     ESCALATION,
     UNKNOWN,
@@ -112,6 +113,9 @@ class ChannelState:
         self.concurrency = 1
         self.slowdown = 0.0
         self.switch_cum: np.ndarray | None = None  # cumulative probabilities of next channel
+        self.chase_after = 0.0  # async: an unanswered customer chases after this long ...
+        self.chase_p = 0.0  # ... with this probability ...
+        self.chase_to = -1  # ... on this channel
 
 
 class ContactCentre:
@@ -171,6 +175,10 @@ class ContactCentre:
                                   for r in reasons]
                 ch.capacity = cfg.capacity
                 ch.escalate_to = self.channel_names.index(cfg.escalate_to)
+            if cfg.kind == ASYNC and cfg.chase is not None:
+                ch.chase_after = cfg.chase.after
+                ch.chase_p = cfg.chase.probability
+                ch.chase_to = self.channel_names.index(cfg.chase.to)
             if cfg.kind in AGENT_KINDS:
                 offset = cfg.response_target if cfg.kind == ASYNC else 0.0
                 ch.queues = [Queue(f"{name}/{r}", cfg.kind == CHAT, ch.capacity, offset, ch.concurrency)
@@ -237,6 +245,7 @@ class ContactCentre:
         self.u_repeat = st.uniform("repeat")
         self.u_switch = st.uniform("switch")
         self.u_retry = st.uniform("retry")
+        self.u_chase = st.uniform("chase")
         self.repeat_delay = st.sampler("repeat_delay", s.repeat.delay)
         self.repeat_p = s.repeat.probability
         self.max_attempts = s.repeat.max_attempts
@@ -391,6 +400,8 @@ class ContactCentre:
         if patience == patience:  # not NaN: this channel's customers can abandon
             ev = self.env.timeout(patience, (i, q))
             ev.callbacks.append(self._on_patience)
+        elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
+            self.env.timeout(ch.chase_after, i).callbacks.append(self._on_chase)
 
     def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
         rec = self.rec
@@ -417,6 +428,16 @@ class ContactCentre:
         q.n -= 1
         c = rec.channel[i]
         self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
+
+    def _on_chase(self, ev: simpy.events.Timeout) -> None:
+        """Still unanswered: the customer tries another channel (the original stays in the backlog)."""
+        i = ev._value
+        rec = self.rec
+        if rec.outcome[i] != WAITING or rec.attempt[i] >= self.max_attempts:
+            return
+        ch = self.channels[rec.channel[i]]
+        if self.u_chase() < ch.chase_p:
+            self._contact(ch.chase_to, rec.reason[i], rec.issue[i], rec.attempt[i] + 1, 1, CHASE, -1)
 
     def _maybe_redial(self, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
         if ch.redial_p > 0 and attempt < self.max_attempts and self.u_redial() < ch.redial_p:

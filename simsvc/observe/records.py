@@ -17,8 +17,8 @@ WAITING, ANSWERED, ABANDONED, CONTAINED, ESCALATED, LOST = range(6)
 OUTCOMES = ("waiting", "answered", "abandoned", "contained", "escalated", "lost")
 
 # Why the leg exists.
-NEW, REDIAL, REPEAT, ESCALATION, TRANSFER, RETRY = range(6)
-ORIGINS = ("new", "redial", "repeat", "escalation", "transfer", "retry")
+NEW, REDIAL, REPEAT, ESCALATION, TRANSFER, RETRY, CHASE = range(7)
+ORIGINS = ("new", "redial", "repeat", "escalation", "transfer", "retry", "chase")
 
 # resolved: 1 = the issue was resolved on this leg, 0 = it was not, -1 = not known (still waiting).
 UNKNOWN = -1
