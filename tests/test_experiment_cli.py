@@ -412,7 +412,8 @@ def test_experiment_table_identifies_scenarios(tmp_path: Path) -> None:
     })
     result = invoke("experiment", spec, "-w", 1, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.stdout.splitlines()[2:] if " points, " not in line]
+    rows = [line for line in result.stdout.splitlines()[2:]
+            if " points, " not in line and not line.startswith("report: ")]
     assert len(rows) == 4, result.stdout
     assert sum("nine" in r for r in rows) == 2 and sum("slow" in r for r in rows) == 2
 
@@ -578,3 +579,13 @@ def test_results_on_a_folder_without_results(tmp_path: Path) -> None:
         for fmt in ("csv", "json", "markdown"):
             line = assert_one_error_line(invoke("results", folder, "--format", fmt))
             assert needle in line
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-report"]], ids=["default", "no-report"])
+def test_compare_writes_the_report_unless_asked_not_to(tmp_path: Path, flag: list[str]) -> None:
+    out = tmp_path / "out"
+    result = invoke("compare", ERLANG_A, ERLANG_A, "--set", "horizon=2d", "--reps", 2, "-w", 1,
+                    "--out", out, *flag)
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file() == (not flag)
+    assert (out / "plots").is_dir() == (not flag)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+no_report_option = click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
+
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario field, e.g. --set agents.team.staffing=12 (repeatable).",
@@ -140,3 +142,17 @@ def points_summary(result, columns=None) -> str:
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def write_report_or_warn(path) -> None:
+    """The report comes after the results, which stay valid if drawing it fails."""
+    from simsvc.report import write_report
+
+    try:
+        report = write_report(path)
+    except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "
+                   f"retry with: simsvc report {path}", err=True)
+    else:
+        click.echo(f"report: {report}")

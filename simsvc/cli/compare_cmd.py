@@ -6,19 +6,20 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import executor_options, run_design, set_option, with_precision
+from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, run_design, set_option, with_precision
 
 
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @executor_options
+@no_report_option
 @set_option
 @click.option("--independent-seeds", is_flag=True,
               help="Give each scenario its own seed instead of common random numbers.")
 @click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
               help="Metrics to show (default: service level, abandonment, ASA, occupancy, cost).")
 def compare(scenarios, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-            overrides, independent_seeds, metrics):
+            overrides, independent_seeds, metrics, no_report):
     """Compare SCENARIOS (the first is the baseline) on common random numbers.
 
     Prints each scenario's mean and 95 % CI per metric and the paired difference
@@ -46,6 +47,8 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
     result = run_design(design, folder, workers, dask_address)
     click.echo(comparison_table(result))
     click.echo(f"\n{result.ran} replications run, {result.reused} reused; results: {folder}")
+    if not no_report:
+        write_report_or_warn(folder)
 
 
 def comparison_table(result) -> str:

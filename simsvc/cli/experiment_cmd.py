@@ -5,14 +5,15 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import executor_options, points_summary, run_design, with_precision
+from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, points_summary, run_design, with_precision
 
 
 @click.command()
 @click.argument("experiment_file", type=click.Path(dir_okay=False))
 @executor_options
+@no_report_option
 def experiment(experiment_file, reps, seed, workers, dask_address, out, precision, precision_metrics,
-               max_reps):
+               max_reps, no_report):
     """Run EXPERIMENT_FILE; mark the points that meet all targets and the cheapest one."""
     import dataclasses
 
@@ -41,3 +42,5 @@ def experiment(experiment_file, reps, seed, workers, dask_address, out, precisio
             click.echo(f"\ncheapest point meeting {goals}: {cheapest.iloc[0]['name']}")
     click.echo(f"{len(design.variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
+    if not no_report:
+        write_report_or_warn(folder)

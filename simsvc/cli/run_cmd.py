@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import load_or_exit, set_option
+from simsvc.cli._common import load_or_exit, no_report_option, set_option, write_report_or_warn
 
 
 @click.command()
@@ -22,7 +22,7 @@ from simsvc.cli._common import load_or_exit, set_option
               help="Results folder (default: results/<scenario-name>/<UTC timestamp>/).")
 @set_option
 @click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet and issues.parquet (large runs).")
-@click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
+@no_report_option
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
         overrides: tuple[str, ...], no_contacts: bool, no_report: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
@@ -56,21 +56,7 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
     if not no_report:
-        _write_report(path)
-
-
-def _write_report(path: Path) -> None:
-    """The report comes after the results, which stay valid if drawing it fails."""
-    from simsvc.report import write_report
-
-    try:
-        report = write_report(path)
-    except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "
-                   f"retry with: simsvc report {path}", err=True)
-    else:
-        click.echo(f"report: {report}")
+        write_report_or_warn(path)
 
 
 _COLUMNS = [

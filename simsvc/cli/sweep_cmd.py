@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import executor_options, points_summary, run_design, set_option, with_precision
+from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, points_summary, run_design, set_option, with_precision
 
 
 @click.command()
@@ -14,13 +14,14 @@ from simsvc.cli._common import executor_options, points_summary, run_design, set
 @click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=START:STOP[:STEP]|a,b,c",
               help="A parameter and its values, e.g. agents.team.staffing=8:16:1 (repeatable: a grid).")
 @executor_options
+@no_report_option
 @set_option
 @click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
               help="Metrics to report per point (default: SL, abandonment, ASA, occupancy, cost).")
 @click.option("--target", "-t", "targets", multiple=True, metavar="'METRIC[@CHANNEL] >= VALUE'",
               help="A requirement, e.g. 'service_level@phone >= 0.8' (repeatable); marks feasible points.")
 def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-          overrides, metrics, targets):
+          overrides, metrics, targets, no_report):
     """Run SCENARIO at every point of a parameter grid: one summary row per point."""
     from simsvc.cli._common import load_or_exit
     from simsvc.config.load import ScenarioError
@@ -55,3 +56,5 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
     click.echo(points_summary(result))
     click.echo(f"\n{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
+    if not no_report:
+        write_report_or_warn(folder)
