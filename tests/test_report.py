@@ -184,6 +184,30 @@ def test_service_level_pools_time_of_day_over_days_and_replications() -> None:
     assert min(x) > 8 and max(x) < 20, "closed hours are left out"
 
 
+def test_service_level_targets_are_drawn_per_channel_else_the_80_reference() -> None:
+    import dataclasses
+
+    def labels(channels: dict) -> list[str]:
+        fig = service_level_by_time_of_day(synthetic_intervals(), channels)
+        return [line.get_label() for line in fig.axes[0].lines]
+
+    assert "80 % reference" in labels(CHANNELS)
+    with_target = {**CHANNELS, "phone": dataclasses.replace(CHANNELS["phone"], target=0.9)}
+    drawn = labels(with_target)
+    assert "phone target 90 %" in drawn and "80 % reference" not in drawn
+    shared = {**with_target, "chat": dataclasses.replace(CHANNELS["chat"], target=0.9)}
+    assert "target 90 % (phone, chat)" in labels(shared)
+
+
+def test_service_level_target_is_read_from_the_scenario() -> None:
+    from simsvc.config.load import load_scenario
+    from simsvc.report.data import channels_from_scenario
+
+    s = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    info = channels_from_scenario(s)
+    assert info["phone"].target == 0.8 and info["chat"].target == 0.8 and info["email"].target is None
+
+
 SUMMARY = pd.DataFrame([
     {"variant": v, "name": n, "channel": c, "metric": m, "mean": mean, "ci_low": mean * 0.95,
      "ci_high": mean * 1.05, "reps": 5}

@@ -189,6 +189,8 @@ class VoiceChannel(_RealTime):
 
     kind: Literal["voice"]
     service_level_threshold: Duration = 20.0
+    service_level_target: Probability | None = Field(
+        default=None, description="the share to answer within the threshold (e.g. 0.8 for 80/20)")
 
 
 class ChatChannel(_RealTime):
@@ -196,6 +198,8 @@ class ChatChannel(_RealTime):
 
     kind: Literal["chat"]
     service_level_threshold: Duration = 60.0
+    service_level_target: Probability | None = Field(
+        default=None, description="the share to answer within the threshold (e.g. 0.8 for 80/60)")
     concurrency: int = Field(default=1, ge=1, le=20)
     concurrency_slowdown: float = Field(
         default=0.0, ge=0.0, description="handling time × (1 + slowdown × (chats held − 1))"

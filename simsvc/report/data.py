@@ -34,6 +34,7 @@ class ChannelInfo:
     name: str
     kind: str                     # voice | chat | bot | async | unknown
     threshold_s: float | None     # service-level threshold; async: response target
+    target: float | None = None   # service_level_target (voice/chat), if the scenario sets one
 
     @property
     def real_time(self) -> bool:
@@ -116,7 +117,9 @@ def channels_from_scenario(scenario: Any) -> dict[str, ChannelInfo]:
         kind = str(spec.get("kind", "unknown"))
         field_name = "response_target" if kind == "async" else "service_level_threshold"
         threshold = _seconds(spec.get(field_name), _DEFAULT_THRESHOLD_S.get(kind))
-        out[str(name)] = ChannelInfo(str(name), kind, None if kind == "bot" else threshold)
+        target = spec.get("service_level_target")
+        out[str(name)] = ChannelInfo(str(name), kind, None if kind == "bot" else threshold,
+                                     float(target) if target is not None else None)
     return out
 
 

@@ -111,8 +111,9 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
 
     Each replication's intervals are pooled by time of day over the days after
     the warm-up (SL = answered within threshold / offered, ASA = mean wait of
-    answered), then averaged over replications with a 95 % CI band. The
-    ``reference`` line is the conventional 80 % (the scenario sets no target).
+    answered), then averaged over replications with a 95 % CI band. Each channel's
+    ``service_level_target`` is drawn in its colour; when no channel sets one, the
+    ``reference`` line shows the conventional 80 %.
     """
     names = _channels_of(intervals, channels, "voice", "chat")
     if not names:
@@ -154,8 +155,18 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
                 ax.plot(x, stats["mean"], color=colour, marker="o" if len(x) <= 48 else None, ms=3,
                         label=label if ax is ax_sl else name)
                 _band(ax, x, stats, colour, *clip)
-        ax_sl.axhline(reference, color=style.REFERENCE_COLOUR, ls="--", lw=1.1,
-                      label=f"{reference:.0%} reference".replace("%", " %"))
+        targets: dict[float, list[str]] = {}
+        for name in names:
+            if channels[name].target is not None:
+                targets.setdefault(channels[name].target, []).append(name)
+        for target, owners in targets.items():  # one line per value: channels sharing it share a line
+            colour = colours[owners[0]] if len(owners) == 1 else style.REFERENCE_COLOUR
+            label = (f"{owners[0]} target {target:.0%}" if len(owners) == 1
+                     else f"target {target:.0%} ({', '.join(owners)})")
+            ax_sl.axhline(target, color=colour, ls="--", lw=1.1, label=label.replace("%", " %"))
+        if not targets:
+            ax_sl.axhline(reference, color=style.REFERENCE_COLOUR, ls="--", lw=1.1,
+                          label=f"{reference:.0%} reference".replace("%", " %"))
         ax_sl.set_ylim(0, 1.04)
         ax_sl.yaxis.set_major_formatter(style.percent_formatter())
         ax_sl.set_ylabel("service level (%)")
