@@ -71,16 +71,25 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _csv_tables(data: dict[str, Any]):
+    """Each CSV-backed table a scenario mapping names: (holder, field path, table key, columns).
+
+    ``holder`` is the mapping with the ``csv`` key (a demand spec or a pool's staffing);
+    the rows read from the file go under ``table key``.
+    """
+    for name, spec in (data.get("demand") or {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("csv"), str):
+            yield spec, f"demand.{name}", "volumes", ("day", "start", "volume")
+    for name, pool in (data.get("agents") or {}).items():
+        staffing = pool.get("staffing") if isinstance(pool, dict) else None
+        if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str):
+            yield staffing, f"agents.{name}.staffing", "steps", ("day", "start", "agents")
+
+
 def _absolutise_csv(data: dict[str, Any], base: Path) -> None:
     """Make CSV paths absolute relative to the file that names them (before merging)."""
-    for spec in (data.get("demand") or {}).values():
-        if isinstance(spec, dict) and isinstance(spec.get("csv"), str):
-            spec["csv"] = str((base / spec["csv"]).resolve())
-    for pool in (data.get("agents") or {}).values():
-        if isinstance(pool, dict) and isinstance(pool.get("staffing"), dict):
-            staffing = pool["staffing"]
-            if isinstance(staffing.get("csv"), str):
-                staffing["csv"] = str((base / staffing["csv"]).resolve())
+    for holder, _, _, _ in _csv_tables(data):
+        holder["csv"] = str((base / holder["csv"]).resolve())
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -203,15 +212,9 @@ def _table_cell(file: str, line: int, column: str, text: str) -> Any:
 
 
 def _load_tables(data: dict[str, Any]) -> None:
-    for name, spec in (data.get("demand") or {}).items():
-        if isinstance(spec, dict) and isinstance(spec.get("csv"), str) and "volumes" not in spec:
-            spec["volumes"] = _read_table(spec["csv"], ("day", "start", "volume"), f"demand.{name}.csv")
-    for name, pool in (data.get("agents") or {}).items():
-        staffing = pool.get("staffing") if isinstance(pool, dict) else None
-        if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str) and "steps" not in staffing:
-            staffing["steps"] = _read_table(
-                staffing["csv"], ("day", "start", "agents"), f"agents.{name}.staffing.csv"
-            )
+    for holder, field, table, columns in _csv_tables(data):
+        if table not in holder:
+            holder[table] = _read_table(holder["csv"], columns, f"{field}.csv")
 
 
 # --------------------------------------------------------------------------- validation
@@ -343,12 +346,9 @@ _MODEL_TAGS = _tags()
 
 def _csv_origin(data: dict[str, Any], path: str) -> str | None:
     """The CSV file behind a field loaded from a table (so the message names that file)."""
-    parts = path.split(".")
-    if len(parts) >= 3 and parts[0] == "demand" and parts[2] == "volumes":
-        return (data.get("demand", {}).get(parts[1]) or {}).get("csv")
-    if len(parts) >= 4 and parts[0] == "agents" and parts[2] == "staffing" and parts[3] == "steps":
-        staffing = (data.get("agents", {}).get(parts[1]) or {}).get("staffing")
-        return staffing.get("csv") if isinstance(staffing, dict) else None
+    for holder, field, table, _ in _csv_tables(data):
+        if path == f"{field}.{table}" or path.startswith(f"{field}.{table}."):
+            return holder["csv"]
     return None
 
 
@@ -420,13 +420,8 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
     """The resolved scenario as plain data (durations and rates in written form)."""
     data = scenario.model_dump(mode="json")
     # A CSV-backed table prints as its file; the rows were loaded from it.
-    for spec in data.get("demand", {}).values():
-        if spec.get("csv"):
-            spec.pop("volumes", None)
-    for pool in data.get("agents", {}).values():
-        staffing = pool.get("staffing")
-        if isinstance(staffing, dict) and staffing.get("csv"):
-            staffing.pop("steps", None)
+    for holder, _, table, _ in _csv_tables(data):
+        holder.pop(table, None)
     return data
 
 

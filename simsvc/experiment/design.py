@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -270,7 +271,7 @@ class Design:
         """Common random numbers: every variant shares the root seed, unless asked otherwise."""
         if not self.independent_seeds:
             return self.seed
-        return int(__import__("numpy").random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1)[0])
+        return int(np.random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1)[0])
 
 
 def load_experiment(path: str | Path) -> Design:
