@@ -17,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from cli_helpers import assert_one_error_line
 from simsvc.cli import main
 from simsvc.config import load_scenario, scenario_hash
 
@@ -54,18 +55,6 @@ def tree(path: Path) -> dict[str, tuple[int, int, bytes]]:
         out[str(p.relative_to(path))] = (st.st_size, st.st_mtime_ns,
                                          p.read_bytes() if p.is_file() else b"")
     return out
-
-
-def assert_one_error_line(result: Result) -> str:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"crashed with {result.exception!r}")
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert result.stdout == ""
-    return lines[0]
 
 
 # =========================================================================== check

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from cli_helpers import assert_one_error_line
 from simsvc.cli import main
 from simsvc.experiment.design import Target, load_experiment
 
@@ -41,18 +42,6 @@ def counts(output: str) -> tuple[int, int]:
     m = COUNTS.search(output)
     assert m, output
     return int(m.group(1)), int(m.group(2))
-
-
-def assert_one_error_line(result: Result, code: int = 2) -> str:
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"crashed with {result.exception!r}")
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    assert result.stdout == ""
-    return lines[0]
 
 
 def assert_usage_error(result: Result, option: str) -> None:

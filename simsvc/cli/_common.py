@@ -110,8 +110,6 @@ def with_precision(design, precision, metrics, max_reps):
 
 def points_summary(result, columns=None) -> str:
     """A plain table of the points: parameters, metric means ± CI half-width, targets."""
-    import math
-
     points = result.points
     design = result.design
     params = list(dict.fromkeys(p for v in design.variants for p in v.params))
@@ -126,20 +124,31 @@ def points_summary(result, columns=None) -> str:
     rows = [header]
     for _, p in points.iterrows():
         row = ([str(p["name"])] if show_name else []) + [str(p[c]) for c in params]
-        for c in metric_cols:
-            mean, low, high = p[c], p[c + "_ci_low"], p[c + "_ci_high"]
-            if mean is None or not math.isfinite(mean):
-                row.append("-")
-            else:
-                text = f"{mean:,.0f}" if abs(mean) >= 1e4 else f"{mean:,.4g}"
-                if math.isfinite(low) and math.isfinite(high):
-                    text += f" ±{(high - low) / 2:.2g}"
-                row.append(text)
+        row += [mean_ci_text(p[c], p[c + "_ci_low"], p[c + "_ci_high"]) for c in metric_cols]
         if design.targets:
             row.append(("met" if p["meets_targets"] else "no") + (" (cheapest)" if p["cheapest"] else ""))
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    return text_table(rows, first_left=False)
+
+
+def mean_ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:
+    """``mean ±half-width`` of a 95 % CI (large values without decimals); ``-`` when undefined."""
+    import math
+
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    sign = "+" if signed else ""
+    text = f"{mean:{sign},.0f}" if abs(mean) >= 1e4 else f"{mean:{sign},.4g}"
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" ±{(high - low) / 2:.2g}"
+    return text
+
+
+def text_table(rows: list[list[str]], first_left: bool = True) -> str:
+    """Aligned plain-text table: header row, a rule, then the rows (numbers right-aligned)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 and first_left else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

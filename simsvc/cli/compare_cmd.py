@@ -1,12 +1,20 @@
 """`simsvc compare`: several scenarios on common random numbers, with paired differences."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
 
-from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, run_design, set_option, with_precision
+from simsvc.cli._common import (
+    executor_options,
+    mean_ci_text,
+    no_report_option,
+    run_design,
+    set_option,
+    text_table,
+    with_precision,
+    write_report_or_warn,
+)
 
 
 @click.command()
@@ -68,26 +76,10 @@ def comparison_table(result) -> str:
             row = [f"{ref.metric}@{channel}"]
             for name in names:
                 r = sel[sel.name == name].iloc[0]
-                row.append(_fmt(r["mean"], r["ci_low"], r["ci_high"]))
+                row.append(mean_ci_text(r["mean"], r["ci_low"], r["ci_high"]))
             for name in names[1:]:
                 r = sel[sel.name == name].iloc[0]
-                row.append(_fmt(r["diff"], r["diff_low"], r["diff_high"], signed=True)
+                row.append(mean_ci_text(r["diff"], r["diff_low"], r["diff_high"], signed=True)
                            + (" *" if r["significant"] else "  "))
             rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _fmt(mean: float, low: float, high: float, signed: bool = False) -> str:
-    if mean is None or not math.isfinite(mean):
-        return "-"
-    if abs(mean) >= 1e4:
-        text = f"{mean:+,.0f}" if signed else f"{mean:,.0f}"
-    else:
-        text = f"{mean:+,.4g}" if signed else f"{mean:,.4g}"
-    if math.isfinite(low) and math.isfinite(high):
-        text += f" ±{(high - low) / 2:.2g}"
-    return text
+    return text_table(rows)

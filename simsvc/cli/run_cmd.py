@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import load_or_exit, no_report_option, set_option, write_report_or_warn
+from simsvc.cli._common import load_or_exit, no_report_option, set_option, text_table, write_report_or_warn
 
 
 @click.command()
@@ -91,8 +91,4 @@ def summary_table(summary) -> str:
     channels = list(dict.fromkeys(summary["channel"]))
     header = ["channel"] + [h for _, h, _, _ in _COLUMNS]
     rows = [header] + [[ch] + [_cell(summary, ch, m, s, d) for m, _, s, d in _COLUMNS] for ch in channels]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(rows)

@@ -1,0 +1,17 @@
+"""Assertions shared by the CLI tests."""
+from __future__ import annotations
+
+from click.testing import Result
+
+
+def assert_one_error_line(result: Result, code: int = 2) -> str:
+    """The command failed with ``code``, without a traceback, and said one ``error:`` line."""
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"crashed with {result.exception!r}")
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert result.stdout == ""
+    return lines[0]
