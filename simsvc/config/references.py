@@ -5,6 +5,7 @@ exactly which line of the YAML to fix.
 """
 from __future__ import annotations
 
+from simsvc.config.customers import STAGES
 from simsvc.config.schema import AGENT_KINDS, DAYS, Scenario
 from simsvc.config.units import format_duration, parse_clock
 
@@ -141,6 +142,9 @@ def find_problems(s: Scenario) -> list[Problem]:
         if ch_name not in channels:
             out.append((f"experience.expected_wait.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
 
+    if s.customers is not None:
+        out += _customer_problems(s)
+
     skilled: set[str] = set()
     for p_name, pool in pools.items():
         for i, entry in enumerate(pool.skills):
@@ -183,9 +187,64 @@ def _reason_keys(path: str, mapping: dict, reasons: dict) -> list[Problem]:
             for r in mapping if r not in reasons and r != "default"]
 
 
+def _customer_problems(s: Scenario) -> list[Problem]:
+    """Journey mode: channel preferences, stage reasons and the proactive follow-up."""
+    cust = s.customers
+    channels, reasons = s.channels, s.reasons
+    out: list[Problem] = []
+
+    def shares(path: str, mapping: dict, names, what: str) -> None:
+        for key in mapping:
+            if key not in names:
+                out.append((f"{path}.{key}", key, f"one of the {what} {sorted(names)}"))
+        total = sum(mapping.values())
+        if abs(total - 1.0) > 1e-6:
+            out.append((path, mapping, f"shares that sum to 1 (they sum to {total:g})"))
+
+    if cust.channels is not None:
+        shares("customers.channels", cust.channels, channels, "channels")
+    for name, seg in cust.segments.items():
+        if seg.channels is not None:
+            shares(f"customers.segments.{name}.channels", seg.channels, channels, "channels")
+        elif cust.channels is None:
+            out.append((f"customers.segments.{name}.channels", None,
+                        "a channel preference here or in customers.channels"))
+    for stage in STAGES:
+        spec = cust.stage_contacts(stage)
+        given = stage in cust.stages
+        if spec.contact_probability <= 0:
+            continue
+        path = f"customers.stages.{stage}.reasons"
+        for r in spec.reasons:
+            if r not in reasons:
+                out.append((f"{path}.{r}", r, f"one of the reasons {sorted(reasons)}"
+                            + ("" if given else " (this is the stage's default; set the stage in customers.stages)")))
+        total = sum(spec.reasons.values())
+        if abs(total - 1.0) > 1e-6:
+            out.append((path, spec.reasons, f"shares that sum to 1 (they sum to {total:g})"))
+    pro = cust.proactive
+    if pro is not None:
+        ch = channels.get(pro.channel)
+        if ch is None or ch.kind not in AGENT_KINDS:
+            out.append(("customers.proactive.channel", pro.channel,
+                        f"a channel served by agents among {sorted(c for c in channels if channels[c].kind in AGENT_KINDS)}"))
+        if pro.reason not in reasons:
+            out.append(("customers.proactive.reason", pro.reason, f"one of the reasons {sorted(reasons)}"))
+        for k, r in enumerate(pro.reduces):
+            if r not in reasons:
+                out.append((f"customers.proactive.reduces.{k}", r, f"one of the reasons {sorted(reasons)}"))
+    return out
+
+
 def _receives_contacts(s: Scenario, channel: str) -> bool:
     if channel in s.demand:
         return True
+    cust = s.customers
+    if cust is not None:
+        if channel in (cust.channels or {}) or any(channel in (seg.channels or {}) for seg in cust.segments.values()):
+            return True
+        if cust.proactive is not None and cust.proactive.channel == channel:
+            return True
     if any(ch.kind == "bot" and ch.escalate_to == channel for ch in s.channels.values()):
         return True
     if any(getattr(ch, "chase", None) is not None and ch.chase.to == channel for ch in s.channels.values()):

@@ -11,147 +11,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    model_validator,
+from pydantic import BeforeValidator, Field, model_validator
+
+from simsvc.config.customers import Customers
+from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's public names)
+    DAYS,
+    Base,
+    Clock,
+    DayName,
+    Deterministic,
+    Distribution,
+    Duration,
+    Empirical,
+    Exponential,
+    Gamma,
+    Lognormal,
+    PositiveDuration,
+    Probability,
+    Rate,
+    Uniform,
 )
-
-from simsvc.config.units import format_duration, format_rate, parse_clock, parse_duration, parse_rate
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _duration(value: object) -> float:
-    return parse_duration(value)
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(_duration),
-    Field(ge=0, description="seconds; written as 20s, 4min, 8h, 2d"),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
-]
-PositiveDuration = Annotated[
-    float,
-    BeforeValidator(_duration),
-    Field(gt=0, description="seconds, > 0"),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
-]
-Rate = Annotated[
-    float,
-    BeforeValidator(parse_rate),
-    Field(ge=0, description="contacts per second; written as 120/h, 2/min"),
-    PlainSerializer(format_rate, return_type=str, when_used="json"),
-]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")]
-
-
-# --------------------------------------------------------------------------- distributions
-class Exponential(Base):
-    dist: Literal["exponential"]
-    mean: PositiveDuration
-
-    @property
-    def mean_s(self) -> float:
-        return self.mean
-
-
-class Lognormal(Base):
-    """Lognormal given by its own mean and coefficient of variation (sd / mean)."""
-
-    dist: Literal["lognormal"]
-    mean: PositiveDuration
-    cv: float = Field(gt=0)
-
-    @property
-    def mean_s(self) -> float:
-        return self.mean
-
-
-class Gamma(Base):
-    """Gamma given by mean and cv (shape = 1/cv², scale = mean·cv²)."""
-
-    dist: Literal["gamma"]
-    mean: PositiveDuration
-    cv: float = Field(gt=0)
-
-    @property
-    def mean_s(self) -> float:
-        return self.mean
-
-
-class Deterministic(Base):
-    dist: Literal["deterministic"]
-    value: Duration
-
-    @property
-    def mean_s(self) -> float:
-        return self.value
-
-
-class Uniform(Base):
-    dist: Literal["uniform"]
-    low: Duration
-    high: Duration
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
-        if self.high < self.low:
-            raise ValueError(f"high at least as large as low (got low {self.low:g}s, high {self.high:g}s)")
-        return self
-
-    @property
-    def mean_s(self) -> float:
-        return (self.low + self.high) / 2
-
-
-class Empirical(Base):
-    """Resample observed values (optionally weighted)."""
-
-    dist: Literal["empirical"]
-    values: list[Duration] = Field(min_length=1)
-    weights: list[Annotated[float, Field(ge=0)]] | None = None
-
-    @model_validator(mode="after")
-    def _weights(self) -> "Empirical":
-        if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(
-                    f"as many weights as values (got {len(self.weights)} weights, {len(self.values)} values)"
-                )
-            if sum(self.weights) <= 0:
-                raise ValueError("weights with a positive sum")
-        return self
-
-    @property
-    def mean_s(self) -> float:
-        if self.weights is None:
-            return sum(self.values) / len(self.values)
-        return sum(v * w for v, w in zip(self.values, self.weights)) / sum(self.weights)
-
-
-def _distribution_shorthand(value: object) -> object:
-    """A bare duration (``30s``) means a deterministic distribution."""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return {"dist": "deterministic", "value": value}
-    return value
-
-
-Distribution = Annotated[
-    Union[Exponential, Lognormal, Gamma, Deterministic, Uniform, Empirical],
-    Field(discriminator="dist"),
-    BeforeValidator(_distribution_shorthand),
-]
+from simsvc.config.units import parse_clock
 
 
 # --------------------------------------------------------------------------- channels
@@ -303,6 +183,14 @@ class Transfer(Base):
 
 class ReasonSpec(Base):
     transfer: Transfer | None = None
+    kinds: dict[str, Probability] | None = Field(
+        default=None, description="sub-kinds and their shares (complaint: product, service…); recorded per issue")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "ReasonSpec":
+        if self.kinds is not None and abs(sum(self.kinds.values()) - 1.0) > 1e-6:
+            raise ValueError(f"kinds with shares that sum to 1 (they sum to {sum(self.kinds.values()):g})")
+        return self
 
 
 class RepeatSpec(Base):
@@ -435,7 +323,8 @@ class Scenario(Base):
     interval: PositiveDuration = 900.0
     start_day: DayName = "mon"
     channels: dict[str, Channel] = Field(min_length=1)
-    demand: dict[str, DemandSpec] = Field(min_length=1)
+    demand: dict[str, DemandSpec] = Field(default_factory=dict, description="forecast mode")
+    customers: Customers | None = Field(default=None, description="journey mode")
     demand_uncertainty: DemandUncertainty = Field(default_factory=DemandUncertainty)
     reasons: dict[str, ReasonSpec] = Field(default_factory=lambda: {"general": ReasonSpec()})
     handling: dict[str, HandlingSpec]
@@ -443,6 +332,12 @@ class Scenario(Base):
     repeat: RepeatSpec = Field(default_factory=RepeatSpec)
     agents: dict[str, Pool] = Field(default_factory=dict)
     experience: ExperienceSpec = Field(default_factory=ExperienceSpec)
+
+    @model_validator(mode="after")
+    def _some_demand(self) -> "Scenario":
+        if not self.demand and self.customers is None:
+            raise ValueError("demand (forecast mode) or customers (journey mode), or both")
+        return self
 
 
 def clock_seconds(text: str) -> float:

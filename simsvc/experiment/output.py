@@ -66,10 +66,13 @@ def write_results(result: RunResult, out_dir: str | Path) -> Path:
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
         for name, frame in (("contacts", result.contacts), ("intervals", result.intervals),
-                            ("pools", result.pools), ("issues", result.issues)):
+                            ("pools", result.pools), ("issues", result.issues),
+                            ("customers", result.customers), ("journey_events", result.journey_events)):
             if not frame.empty or name == "intervals":
                 write_parquet(frame, tmp / f"{name}.parquet")
         result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        if not result.journey.empty:
+            result.journey.to_csv(tmp / "journey.csv", index=False, float_format="%.6g")
         result.per_replication.to_csv(tmp / "replications.csv", index=False, float_format="%.6g")
         (tmp / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
         (tmp / "manifest.json").write_text(

@@ -23,6 +23,7 @@ from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
+from simsvc.observe import journey as jt
 from simsvc.observe import tables
 from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issues_frame
 
@@ -37,6 +38,9 @@ class ReplicationTables:
     metrics: pd.DataFrame
     arrivals: int
     sim_wall_s: float
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)  # journey mode only
+    journey_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    journey: pd.DataFrame = field(default_factory=pd.DataFrame)  # long funnel/segment rows
 
 
 def run_replication(scenario: Scenario, root_seed: int, replication: int,
@@ -50,6 +54,14 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     customer_rows = customer_metrics(scenario, view)
     issues = issues_frame(scenario, raw, view) if keep_contacts else pd.DataFrame()
     extra = contact_columns(view, len(raw.contacts["arrival_s"])) if keep_contacts else None
+    journey_frames = {}
+    if raw.journey is not None:
+        people = jt.CustomerTable(scenario, raw, view)
+        customer_rows += jt.journey_metrics(scenario, people)
+        journey_frames = {"customers": people.frame(scenario, replication) if keep_contacts else pd.DataFrame(),
+                          "journey_events": jt.events_frame(scenario, raw) if keep_contacts else pd.DataFrame(),
+                          "journey": jt.journey_rows(scenario, people, replication)}
+        del people
     del view
     release_memory()
     return ReplicationTables(
@@ -61,6 +73,7 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
         contacts=tables.contacts_frame(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
+        **journey_frames,
     )
 
 
@@ -92,6 +105,10 @@ class RunResult:
     per_replication: pd.DataFrame
     summary: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    # Journey mode: customers, their events, and the funnel/segment table with CIs.
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    journey_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    journey: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metric(self, metric: str, channel: str = summ.ALL) -> float:
         """Mean of one summary metric (convenience for notebooks and tests)."""
@@ -153,7 +170,12 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         issues=_concat([r.issues for r in ordered]),
         per_replication=per_rep,
         summary=summ.summarise(per_rep),
+        customers=_concat([r.customers for r in ordered]),
+        journey_events=_concat([r.journey_events for r in ordered]),
     )
+    journey_rows = _concat([r.journey for r in ordered])
+    if not journey_rows.empty:
+        result.journey = summ.summarise(journey_rows, keys=("segment", "stage", "metric"))
     wall = time.perf_counter() - wall0
     result.manifest = manifest(scenario, root, reps, workers, wall, ordered)
     return result

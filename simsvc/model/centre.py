@@ -31,6 +31,7 @@ from simsvc.config.references import skill_queues
 from simsvc.config.schema import AGENT_KINDS, Scenario
 from simsvc.model.calendar import OpeningHours, duty_changes
 from simsvc.model.demand import Arrivals, forecast_arrivals
+from simsvc.model.journey import Journey
 from simsvc.model.randomness import BlockSampler, Streams
 from simsvc.observe.records import (
     ABANDONED,
@@ -43,6 +44,7 @@ from simsvc.observe.records import (
     REPEAT,
     RETRY,
     CHASE,
+    OUTBOUND,
     TRANSFER,
     ESCALATION,
     UNKNOWN,
@@ -136,6 +138,8 @@ class ContactCentre:
         self.pool_names = list(scenario.agents)
         self.arrivals = arrivals if arrivals is not None else forecast_arrivals(scenario, self.streams)
         self._build()
+        # Journey mode: a customer population opens issues and hears how each attempt ended.
+        self.journey = Journey(self, self.streams) if scenario.customers is not None else None
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
@@ -281,12 +285,15 @@ class ContactCentre:
         self._k = 0
         self._n_arrivals = len(self._arr_t)
         self._schedule_next_arrival()
+        if self.journey is not None:
+            self.journey.start()
         env.run(until=self.scenario.horizon)
         self._finish()
         contacts = self.rec.arrays()
         self.rec = None  # free the event-loop buffers before the caller builds tables
+        journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
-                      self.duty.arrays(), time.perf_counter() - wall0)
+                      self.duty.arrays(), time.perf_counter() - wall0, journey)
 
     def _busy_segments(self, c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Agents' busy segments: one per answered non-chat contact (answer to end of
@@ -332,6 +339,19 @@ class ContactCentre:
         if k + 1 < self._n_arrivals:
             self.env.timeout(self._arr_t[k + 1] - self.env._now).callbacks.append(self._on_arrival)
 
+    def open_issue(self) -> int:
+        """A new issue id (journey mode opens issues itself)."""
+        issue = self.n_issues
+        self.n_issues = issue + 1
+        return issue
+
+    def start_issue(self, channel: int, reason: int, issue: int, outbound: bool) -> None:
+        """First contact of an issue opened by a customer (or an outbound follow-up) now."""
+        self._contact(channel, reason, issue, 1, 1, OUTBOUND if outbound else NEW, -1)
+
+    def _on_attempt_end(self, ev: simpy.events.Timeout) -> None:
+        self.journey.attempt_end(ev._value)
+
     def _later(self, delay: float, channel: int, reason: int, issue: int, attempt: int, leg: int,
                origin: int, target_pool: int = -1) -> None:
         """A contact that will arrive after ``delay`` (redial, repeat, transfer, retry)."""
@@ -343,6 +363,9 @@ class ContactCentre:
 
     def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int) -> None:
         """A contact leg arrives: record it and send it where its channel sends it."""
+        journey = self.journey
+        if journey is not None and not journey.may_contact(issue, origin == ESCALATION or origin == TRANSFER):
+            return  # the customer has churned: no redial, repeat, retry or chase
         now = self.env._now
         ch = self.channels[c]
         rec = self.rec
@@ -361,16 +384,20 @@ class ContactCentre:
         # in the same order whatever the staffing, so each keeps its numbers
         # (common random numbers); follow-ups depend on what happened before.
         patience = NAN
-        if origin == NEW:
+        if origin == NEW or origin == OUTBOUND:
             rec.handle_draw[i] = ch.handling[r]()
             rec.uniform_draw[i] = self.u_resolve()
             if ch.patience is not None:
-                patience = rec.patience_s[i] = ch.patience()
+                patience = ch.patience()
         else:
             rec.handle_draw[i] = ch.handling_follow[r]()
             rec.uniform_draw[i] = self.u_resolve_follow()
             if ch.patience is not None:
-                patience = rec.patience_s[i] = ch.patience_follow()
+                patience = ch.patience_follow()
+        if patience == patience:
+            if journey is not None:
+                patience *= journey.patience_factor(issue)  # the customer's segment
+            rec.patience_s[i] = patience
 
         kind = ch.kind
         # A transfer continues a contact already in progress, so closing time does not stop it.
@@ -393,6 +420,8 @@ class ContactCentre:
             rec.blocked[i] = 1
             rec.wait_s[i] = 0.0
             rec.resolved[i] = 0
+            if journey is not None:
+                journey.attempt_end(i)
             self._maybe_redial(ch, c, r, issue, attempt)
             return
         q.items.append(i)
@@ -409,6 +438,8 @@ class ContactCentre:
         rec.closed[i] = 1
         rec.wait_s[i] = 0.0
         rec.resolved[i] = 0
+        if self.journey is not None:
+            self.journey.attempt_end(i)
         if ch.retry_on_close and attempt < self.max_attempts:
             now = self.env.now
             opening = ch.hours.next_open(now)
@@ -427,6 +458,8 @@ class ContactCentre:
         rec.resolved[i] = 0
         q.n -= 1
         c = rec.channel[i]
+        if self.journey is not None:
+            self.journey.attempt_end(i)
         self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
 
     def _on_chase(self, ev: simpy.events.Timeout) -> None:
@@ -488,12 +521,17 @@ class ContactCentre:
         if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
             rec.transferred[i] = 1
             rec.resolved[i] = 0
+            if self.journey is not None:
+                self.journey.carry(issue, attempt, c, rec.wait_s[i], False, True)
             self._later(handle, c, r, issue, attempt, rec.leg[i] + 1, TRANSFER, to_pool)
-        elif rec.uniform_draw[i] < ch.resolution[r] * pool.resolution_mult:
-            rec.resolved[i] = 1
         else:
-            rec.resolved[i] = 0
-            self._maybe_repeat(c, r, issue, attempt, handle)
+            if rec.uniform_draw[i] < ch.resolution[r] * pool.resolution_mult:
+                rec.resolved[i] = 1
+            else:
+                rec.resolved[i] = 0
+                self._maybe_repeat(c, r, issue, attempt, handle)
+            if self.journey is not None:  # the customer feels the contact when the talk ends
+                self.env.timeout(handle, i).callbacks.append(self._on_attempt_end)
 
         env = self.env
         if q.chat:
@@ -624,9 +662,13 @@ class ContactCentre:
         if contained:
             rec.outcome[i] = CONTAINED
             rec.resolved[i] = 1
+            if self.journey is not None:
+                self.journey.attempt_end(i)
             return
         rec.outcome[i] = ESCALATED
         rec.resolved[i] = 0
+        if self.journey is not None:
+            self.journey.carry(rec.issue[i], rec.attempt[i], rec.channel[i], 0.0, True, False)
         target = self.channels[rec.channel[i]].escalate_to
         self._contact(target, rec.reason[i], rec.issue[i], rec.attempt[i], rec.leg[i] + 1, ESCALATION, -1)
 

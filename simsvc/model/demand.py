@@ -123,6 +123,8 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
         times.append(t)
         chans.append(np.full(len(t), c, dtype=np.int16))
         rsns.append(r_idx.astype(np.int16))
-    t_all = np.concatenate(times) if times else np.empty(0)
+    if not times:  # journey mode only: customers open every issue
+        return Arrivals(np.empty(0), np.empty(0, dtype=np.int16), np.empty(0, dtype=np.int16))
+    t_all = np.concatenate(times)
     order = np.argsort(t_all, kind="stable")
     return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order])

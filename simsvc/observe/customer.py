@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.model import experience as xp
 from simsvc.model.randomness import Streams
@@ -98,10 +99,15 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
                             escalated > 0, transferred > 0, late_public)
     sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
-    rng = Streams(run.seed, run.replication).generator("survey")
-    responded, csat, nps = xp.survey_answers(spec.survey, sat, rng)
-    responded &= finished
     risk = xp.churn_risk(spec.churn, sat)
+    if run.journey is not None:
+        # Journey mode scored its customers' attempts in the loop, from each customer's own
+        # satisfaction; an attempt the customer had not yet finished feeling at the horizon
+        # (the talk still running) counts as unfinished.
+        s, sat, risk, finished = _journey_scores(run, last, s, sat, risk, finished)
+    rng = Streams(run.seed, run.replication).generator("survey")
+    responded, csat, nps = xp.survey_answers(spec.survey, np.nan_to_num(sat), rng)  # NaN: unfinished
+    responded &= finished
 
     # Issues: attempts grouped by issue (they are already in issue order).
     a_issue = c["issue"][first]
@@ -134,6 +140,31 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     )
 
 
+def issue_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray]:
+    """Journey mode: customer id and stage (−1: not a customer's issue) indexed by issue id."""
+    ji = run.journey["issues"]
+    size = int(max(run.contacts["issue"].max(initial=-1), ji["issue"].max(initial=-1))) + 1
+    customer = np.full(size, -1, dtype=np.int64)
+    stage = np.full(size, -1, dtype=np.int8)
+    customer[ji["issue"]] = ji["customer"]
+    stage[ji["issue"]] = ji["stage"]
+    return customer, stage
+
+
+def _journey_scores(run: RawRun, last: np.ndarray, s, sat, risk, finished):
+    att = run.journey["attempts"]
+    customer_issue = issue_lookup(run)[0] >= 0
+    n = run.contacts["issue"].size
+    scored = np.zeros(n, dtype=bool)
+    scored[att["leg_row"]] = True
+    full = {name: np.full(n, np.nan, dtype=np.float32) for name in ("experience", "satisfaction", "churn_risk")}
+    for name, values in full.items():
+        values[att["leg_row"]] = att[name]
+    mine = customer_issue[run.contacts["issue"][last]]  # attempts of customers (not forecast demand)
+    return (np.where(mine, full["experience"][last], s), np.where(mine, full["satisfaction"][last], sat),
+            np.where(mine, full["churn_risk"][last], risk), np.where(mine, scored[last], finished))
+
+
 def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
     """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere."""
     def place_float(values: np.ndarray) -> np.ndarray:
@@ -157,9 +188,33 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
     }
 
 
+def issue_kinds(scenario: Scenario, run: RawRun, reason: np.ndarray) -> pd.Categorical:
+    """Sub-kind of each issue (complaint: product, service…) drawn from its reason's shares."""
+    labels: list[str] = []
+    for spec in scenario.reasons.values():
+        for k in (spec.kinds or {}):
+            if k not in labels:
+                labels.append(k)
+    codes = np.full(reason.size, -1, dtype=np.int16)
+    u = Streams(run.seed, run.replication).generator("issue_kind").random(reason.size)
+    for r, spec in enumerate(scenario.reasons.values()):
+        if spec.kinds:
+            m = reason == r
+            cum = np.cumsum(list(spec.kinds.values()))
+            pick = np.minimum(np.searchsorted(cum / cum[-1], u[m], side="right"), len(cum) - 1)
+            codes[m] = np.array([labels.index(k) for k in spec.kinds], dtype=np.int16)[pick]
+    return pd.Categorical.from_codes(codes, categories=labels)
+
+
 def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.DataFrame:
     """One row per customer issue (``issues.parquet``)."""
     n = view.i_issue.size
+    extra = {}
+    if run.journey is not None:
+        cust, stage = issue_lookup(run)
+        c = cust[view.i_issue]
+        extra = {"customer_id": pd.arrays.IntegerArray(np.maximum(c, 0), c < 0),
+                 "stage": pd.Categorical.from_codes(stage[view.i_issue], categories=list(STAGES))}
     return pd.DataFrame({
         "replication": np.full(n, run.replication, dtype=np.int32),
         "issue_id": view.i_issue,
@@ -175,6 +230,8 @@ def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.Data
         "finished": view.i_finished,
         "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8), ~view.i_ces_responded),
         "in_warmup": view.i_arrival_s < scenario.warmup,
+        "kind": issue_kinds(scenario, run, view.i_reason),
+        **extra,
     })
 
 

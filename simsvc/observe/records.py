@@ -17,8 +17,9 @@ WAITING, ANSWERED, ABANDONED, CONTAINED, ESCALATED, LOST = range(6)
 OUTCOMES = ("waiting", "answered", "abandoned", "contained", "escalated", "lost")
 
 # Why the leg exists.
-NEW, REDIAL, REPEAT, ESCALATION, TRANSFER, RETRY, CHASE = range(7)
-ORIGINS = ("new", "redial", "repeat", "escalation", "transfer", "retry", "chase")
+# OUTBOUND: the business contacts the customer (journey mode's proactive follow-up).
+NEW, REDIAL, REPEAT, ESCALATION, TRANSFER, RETRY, CHASE, OUTBOUND = range(8)
+ORIGINS = ("new", "redial", "repeat", "escalation", "transfer", "retry", "chase", "outbound")
 
 # resolved: 1 = the issue was resolved on this leg, 0 = it was not, -1 = not known (still waiting).
 UNKNOWN = -1
@@ -104,3 +105,4 @@ class RawRun:
     busy: dict[str, np.ndarray]
     duty: dict[str, np.ndarray]
     wall_s: float
+    journey: dict | None = None  # journey mode: events, customers, issues' customers, in-loop scores

@@ -35,6 +35,10 @@ METRICS = (
     "containment_rate", "bot_time_mean_s", "backlog_end", "agent_cost", "cost_per_contact",
     "experience_mean", "satisfaction_mean", "csat", "csat_responses", "nps", "ces", "churn_risk",
     "expected_churn", "fcr_contact",
+    # journey mode (simsvc.observe.journey.JOURNEY_METRICS)
+    "customers_acquired", "referred_customers", "lost_prospects", "purchases", "revenue", "churned",
+    "churned_after_contact", "churn_rate", "lapsed", "customers_active_end", "prospects_end",
+    "revenue_lost_to_churn", "clv_mean", "satisfaction_end_mean",
 )
 
 
@@ -169,8 +173,12 @@ def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> t
     return num, den
 
 
-def summarise(per_rep: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean and t-interval across replications: ``channel, metric, mean, ci_low, ci_high, reps``."""
+def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
+              keys: tuple[str, ...] = ("channel", "metric")) -> pd.DataFrame:
+    """Mean and t-interval across replications: ``*keys, mean, ci_low, ci_high, reps``.
+
+    Groups keep the order in which they first appear in ``per_rep``.
+    """
     def one(values: pd.Series) -> pd.Series:
         v = values.dropna().to_numpy(dtype=float)
         n = len(v)
@@ -181,9 +189,9 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
             half = np.nan
         return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "reps": n})
 
-    order = {m: i for i, m in enumerate(dict.fromkeys(per_rep["metric"]))}
-    ch_order = {c: i for i, c in enumerate(dict.fromkeys(per_rep["channel"]))}
-    out = per_rep.groupby(["channel", "metric"], sort=False)["value"].apply(one).unstack().reset_index()
+    keys = list(keys)
+    orders = {k: {v: i for i, v in enumerate(dict.fromkeys(per_rep[k]))} for k in keys}
+    out = per_rep.groupby(keys, sort=False)["value"].apply(one).unstack().reset_index()
     out["reps"] = out["reps"].astype(int)
-    out = out.sort_values(["channel", "metric"], key=lambda s: s.map(ch_order if s.name == "channel" else order))
-    return out[["channel", "metric", "mean", "ci_low", "ci_high", "reps"]].reset_index(drop=True)
+    out = out.sort_values(keys, key=lambda s: s.map(orders[s.name]))
+    return out[[*keys, "mean", "ci_low", "ci_high", "reps"]].reset_index(drop=True)

@@ -80,7 +80,21 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
         "patience_s": c["patience_s"],
         "in_warmup": c["arrival_s"] < scenario.warmup,
         **extra,
+        **_journey_columns(run),
     }, copy=False)
+
+
+def _journey_columns(run: RawRun) -> dict:
+    """Journey mode: which customer each leg belongs to, and the stage that made the contact."""
+    if run.journey is None:
+        return {}
+    from simsvc.config.customers import STAGES
+    from simsvc.observe.customer import issue_lookup
+
+    customer, stage = issue_lookup(run)
+    cust = customer[run.contacts["issue"]]
+    return {"customer_id": pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0),
+            "stage": pd.Categorical.from_codes(stage[run.contacts["issue"]], categories=list(STAGES))}
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
