@@ -19,7 +19,7 @@ def main() -> None:
 def _register() -> None:
     # Imported here so `simsvc --help` stays fast and modules stay independent.
     from simsvc.cli import check_cmd, erlang_cmd, report_cmd, run_cmd
-    from simsvc.cli import compare_cmd, experiment_cmd, results_cmd, sweep_cmd
+    from simsvc.cli import compare_cmd, experiment_cmd, results_cmd, sweep_cmd, trace_cmd
 
     main.add_command(run_cmd.run)
     main.add_command(check_cmd.check)
@@ -29,6 +29,7 @@ def _register() -> None:
     main.add_command(sweep_cmd.sweep)
     main.add_command(experiment_cmd.experiment)
     main.add_command(results_cmd.results)
+    main.add_command(trace_cmd.trace)
 
 
 _register()

@@ -10,7 +10,7 @@ preference. Every default below is an assumption to calibrate (README,
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -142,6 +142,9 @@ class Customers(Base):
         default_factory=lambda: {s: _exp_days(d) for s, d in DEFAULT_DWELL_DAYS.items()})
     drop_out: dict[PrePurchaseStage, Probability] = Field(default_factory=lambda: dict(DEFAULT_DROP_OUT))
     stages: dict[StageName, StageContacts] = Field(default_factory=lambda: dict(DEFAULT_STAGES))
+    contact_hours: list[Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, min_length=24, max_length=24,
+        description="24 hourly weights for when in the day customers contact; default: any hour alike")
     proactive: Proactive | None = None
     referrals: Referrals = Field(default_factory=Referrals)
     margin: Probability = Field(default=0.3, description="share of revenue kept as margin (for CLV)")
@@ -154,6 +157,8 @@ class Customers(Base):
         total = sum(seg.share for seg in self.segments.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"segment shares that sum to 1 (they sum to {total:g})")
+        if self.contact_hours is not None and sum(self.contact_hours) <= 0:
+            raise ValueError("contact_hours with a positive sum")
         total = sum(self.initial_stages.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"initial_stages shares that sum to 1 (they sum to {total:g})")

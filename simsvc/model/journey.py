@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsvc.config.customers import STAGES, Customers
+from simsvc.config.customers import DAY_S, STAGES, Customers
 from simsvc.model import experience as xp
 from simsvc.model.randomness import SplitMix, Streams
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST
@@ -122,6 +123,8 @@ class Journey:
             idx = np.array([reason_index[r] for r in mix if r in reason_index], dtype=np.int64)
             cum = np.cumsum([p for r, p in mix.items() if r in reason_index]) if len(idx) else np.ones(0)
             self.stage_reasons.append((idx, cum / cum[-1] if len(cum) else cum))
+        hours = cust.contact_hours
+        self.hours_cum = np.cumsum(hours).tolist() if hours is not None else None
         self.initial_stages = [STAGES.index(st) for st in cust.initial_stages]
         self.initial_cum = np.cumsum(list(cust.initial_stages.values()))
         pro = cust.proactive
@@ -214,6 +217,7 @@ class Journey:
         # contact?, when, reason, channel, complaint suppressed?, follow-up?, stage-end decision.
         dwell = rng.draw(seg.dwell[stage])
         u = rng.random8()
+        u_hour = rng.random()
         if self.proactive is not None:
             followup_delay = rng.draw(self.proactive.delay)
             if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
@@ -227,9 +231,26 @@ class Journey:
                 ch = int(seg.channels[min(int(np.searchsorted(seg.channel_cum, u[3], "right")),
                                           len(seg.channels) - 1)])
                 pro_again = u[5] < (self.proactive.probability if self.proactive is not None else 0.0)
-                self.env.timeout(u[1] * dwell, (c, stage, ch, r, u[4], pro_again, followup_delay)
+                delay = self._contact_delay(now, dwell, u[1], u_hour)
+                self.env.timeout(delay, (c, stage, ch, r, u[4], pro_again, followup_delay)
                                  ).callbacks.append(self._on_stage_contact)
         self.env.timeout(dwell, (c, stage, u[7])).callbacks.append(self._on_stage_end)
+
+    def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
+        """When in the visit the contact comes: a uniform moment, moved to an hour drawn from
+        contact_hours on the same day when that hour still falls within the visit."""
+        delay = u_time * dwell
+        cum = self.hours_cum
+        if cum is None:
+            return delay
+        target = u_hour * cum[-1]
+        h = bisect_right(cum, target)
+        h = min(h, 23)
+        below = cum[h - 1] if h else 0.0
+        frac = (target - below) / (cum[h] - below) if cum[h] > below else 0.5
+        day = math.floor((now + delay) / DAY_S)
+        moved = day * DAY_S + (h + frac) * 3600.0 - now
+        return moved if 0.0 <= moved < dwell else delay
 
     def _on_stage_end(self, ev) -> None:
         c, stage, u = ev._value
