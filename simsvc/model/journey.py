@@ -124,6 +124,7 @@ class Journey:
             cum = np.cumsum([p for r, p in mix.items() if r in reason_index]) if len(idx) else np.ones(0)
             self.stage_reasons.append((idx, cum / cum[-1] if len(cum) else cum))
         hours = cust.contact_hours
+        self.contact_hours = list(hours) if hours is not None else None
         self.hours_cum = np.cumsum(hours).tolist() if hours is not None else None
         self.initial_stages = [STAGES.index(st) for st in cust.initial_stages]
         self.initial_cum = np.cumsum(list(cust.initial_stages.values()))
@@ -237,20 +238,51 @@ class Journey:
         self.env.timeout(dwell, (c, stage, u[7])).callbacks.append(self._on_stage_end)
 
     def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
-        """When in the visit the contact comes: a uniform moment, moved to an hour drawn from
-        contact_hours on the same day when that hour still falls within the visit."""
-        delay = u_time * dwell
+        """When in the visit [now, now + dwell) the contact comes.
+
+        Without contact_hours, a uniform moment. With them, the moment has density
+        proportional to the hour's weight: a visit of a day or more keeps the day of a
+        uniform moment and takes the hour from the profile (shifted by a day when that
+        falls outside the visit); a shorter visit draws exactly from the profile
+        restricted to the hours it covers.
+        """
         cum = self.hours_cum
         if cum is None:
-            return delay
-        target = u_hour * cum[-1]
-        h = bisect_right(cum, target)
-        h = min(h, 23)
+            return u_time * dwell
+        if dwell >= DAY_S:
+            tod = self._hour_quantile(u_hour * cum[-1])
+            t = math.floor((now + u_time * dwell) / DAY_S) * DAY_S + tod
+            if t < now:
+                t += DAY_S
+            if t >= now + dwell:
+                t -= DAY_S
+            return min(max(t - now, 0.0), dwell)
+        # Short visit: the hour pieces it covers, weighted by the profile.
+        weights = self.contact_hours
+        pieces = []
+        t, end = now, now + dwell
+        while t < end:
+            h = int((t % DAY_S) // 3600)
+            stop = min(end, (math.floor(t / 3600) + 1) * 3600.0)
+            pieces.append((t, stop, weights[h] * (stop - t)))
+            t = stop
+        total = sum(p[2] for p in pieces)
+        if total <= 0:
+            return u_time * dwell
+        target = u_hour * total
+        for a, b, w in pieces:
+            if target < w:
+                return a - now + (b - a) * target / w
+            target -= w
+        return dwell * u_time
+
+    def _hour_quantile(self, target: float) -> float:
+        """Seconds after midnight at which the cumulative hourly weight reaches ``target``."""
+        cum = self.hours_cum
+        h = min(bisect_right(cum, target), 23)
         below = cum[h - 1] if h else 0.0
         frac = (target - below) / (cum[h] - below) if cum[h] > below else 0.5
-        day = math.floor((now + delay) / DAY_S)
-        moved = day * DAY_S + (h + frac) * 3600.0 - now
-        return moved if 0.0 <= moved < dwell else delay
+        return (h + frac) * 3600.0
 
     def _on_stage_end(self, ev) -> None:
         c, stage, u = ev._value

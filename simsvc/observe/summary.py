@@ -54,13 +54,19 @@ def replication_metrics(scenario: Scenario, run: RawRun,
                         customer_rows: list[tuple[str, str, float]] | None = None) -> pd.DataFrame:
     """Long table ``replication, channel, metric, value`` for one replication.
 
-    ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` when the
-    caller has computed them already.
+    ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` (plus, in
+    journey mode, :func:`simsvc.observe.journey.journey_metrics`) when the caller has
+    computed them already.
     """
     from simsvc.observe.customer import customer_metrics, customer_view
 
     if customer_rows is None:
-        customer_rows = customer_metrics(scenario, customer_view(scenario, run))
+        view = customer_view(scenario, run)
+        customer_rows = customer_metrics(scenario, view)
+        if run.journey is not None:
+            from simsvc.observe.journey import CustomerTable, journey_metrics
+
+            customer_rows += journey_metrics(scenario, CustomerTable(scenario, run, view))
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
     arrival = c["arrival_s"][keep]

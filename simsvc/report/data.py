@@ -21,6 +21,13 @@ REAL_TIME_KINDS = ("voice", "chat")
 # The schema's defaults, used only when a written scenario lacks the field.
 _DEFAULT_THRESHOLD_S = {"voice": 20.0, "chat": 60.0, "async": 86400.0}
 _CONTACT_COLUMNS = ["channel", "outcome", "wait_s", "in_warmup"]
+# Journey mode: the stages in order, and the customers.parquet columns the report reads.
+STAGES = ("need_awareness", "information_search", "evaluation", "purchase", "usage",
+          "post_purchase", "loyalty")
+JOURNEY_COLUMNS = ("segment", "stage", "metric", "mean", "ci_low", "ci_high", "reps")
+_CUSTOMER_COLUMNS = (["replication", "segment", "source", "status", "stage_end", "ended_s",
+                      "churn_cause", "satisfaction"] + [f"reached_{s}_s" for s in STAGES])
+JOURNEY_FILES = ("journey.csv", "customers.parquet", "journey_events.parquet")
 
 
 class ReportError(Exception):
@@ -58,10 +65,36 @@ class RunData:
     pools: pd.DataFrame | None = None
     contacts: pd.DataFrame | None = None
     problems: list[str] = field(default_factory=list)   # optional files that could not be read
+    journey: pd.DataFrame | None = None       # journey.csv (journey mode)
+    customers: pd.DataFrame | None = None     # customers.parquet, the columns the report reads
+    journey_files: tuple[str, ...] = ()       # the journey outputs present in the folder
 
     @property
     def start_day(self) -> str:
         return str(self.scenario.get("start_day", "mon"))
+
+    @property
+    def is_journey(self) -> bool:
+        """Whether the folder holds journey-mode outputs (a scenario with ``customers:``)."""
+        return bool(self.journey_files)
+
+    @property
+    def horizon_s(self) -> float | None:
+        return _seconds(self.scenario.get("horizon"), None)
+
+    @property
+    def warmup_s(self) -> float:
+        return _seconds(self.scenario.get("warmup"), 0.0) or 0.0
+
+    @property
+    def segments(self) -> list[str]:
+        """Customer segments in scenario order (then any others journey.csv names)."""
+        spec = (self.scenario.get("customers") or {}).get("segments") or {}
+        names = [str(n) for n in spec] if isinstance(spec, dict) else []
+        if self.journey is not None:
+            names += [s for s in dict.fromkeys(self.journey["segment"].astype(str))
+                      if s != "all" and s not in names]
+        return names
 
 
 @dataclass
@@ -205,11 +238,23 @@ def load_run(path: str | Path) -> RunData:
         if name != "all" and name not in channels:
             channels[name] = ChannelInfo(name, "unknown", None)
     contacts = _optional_parquet(path / "contacts.parquet", problems, _CONTACT_COLUMNS)
+    journey = _optional_csv(path / "journey.csv", problems)
+    if journey is not None:
+        try:
+            _require(journey, JOURNEY_COLUMNS, path / "journey.csv")
+            journey = journey.assign(segment=journey["segment"].astype(str),
+                                     stage=journey["stage"].astype(str),
+                                     metric=journey["metric"].astype(str))
+        except ReportError as exc:
+            problems.append(str(exc))
+            journey = None
     return RunData(
         path=path, summary=summary, manifest=manifest, scenario=scenario, channels=channels,
         intervals=_optional_parquet(path / "intervals.parquet", problems),
         pools=_optional_parquet(path / "pools.parquet", problems),
-        contacts=contacts, problems=problems,
+        contacts=contacts, problems=problems, journey=journey,
+        customers=_optional_parquet(path / "customers.parquet", problems, list(_CUSTOMER_COLUMNS)),
+        journey_files=tuple(f for f in JOURNEY_FILES if (path / f).is_file()),
     )
 
 

@@ -27,6 +27,18 @@ MUTED = "#9A9A9A"               # not significant / infeasible
 WARMUP_FILL = "#F2F2F2"
 BAND_ALPHA = 0.2                # CI bands
 
+# Journey mode (customers): fixed meanings, Okabe–Ito like the channels.
+NEW_CUSTOMERS = "#0072B2"       # a prospect's first journey (acquired or referred in the run)
+RETURNING = "#56B4E9"           # repeat cycles and the initial customer base
+DROPPED = "#D55E00"             # lost prospects (drop-outs)
+CHURNED = "#CC79A7"             # churn (and its cause "at evaluation")
+AFTER_CONTACT = "#E69F00"       # churn decided right after a contact
+ACTIVE = "#0072B2"              # customers active at the end
+REVENUE = "#009E73"
+LOST_REVENUE = "#D55E00"
+CHURN_CAUSE_COLOURS = {"at_evaluation": CHURNED, "after_contact": AFTER_CONTACT}
+STATUS_COLOURS = {"active": ACTIVE, "churned": DROPPED}
+
 # --------------------------------------------------------------------------- sizes
 WIDTH = 10.0                    # inches; at 150 dpi a 1500 px image, shown at page width
 PANEL_HEIGHT = 2.1              # inches per row of small multiples
@@ -119,9 +131,41 @@ METRICS: dict[str, tuple[str, str]] = {
     "agent_cost": ("agent cost", "money"),
     "cost_per_contact": ("cost per answered contact", "money"),
 }
+# Journey mode (channel "all" of summary.csv; per segment and stage in journey.csv).
+JOURNEY_METRICS: dict[str, tuple[str, str]] = {
+    "customers_acquired": ("customers acquired", "count"),
+    "referred_customers": ("of them referred", "count"),
+    "lost_prospects": ("lost prospects", "count"),
+    "purchases": ("purchases", "count"),
+    "revenue": ("revenue", "money"),
+    "churned": ("churned", "count"),
+    "churned_after_contact": ("churned after a contact", "count"),
+    "churn_rate": ("churn rate per 30 days", "rate"),
+    "lapsed": ("lapsed", "count"),
+    "customers_active_end": ("customers active at end", "count"),
+    "prospects_end": ("prospects at end", "count"),
+    "revenue_lost_to_churn": ("revenue lost to churn", "money"),
+    "clv_mean": ("mean customer lifetime value", "money"),
+    "satisfaction_end_mean": ("mean satisfaction at end", "score"),
+    "reached": ("entered the stage", "count"),
+    "contacts": ("contacts", "count"),
+    "contacts_per_visit": ("contacts per visit", "score"),
+}
+METRICS.update(JOURNEY_METRICS)
+# Units of metrics whose unit is not their kind's (counts of contacts, cost units).
+UNITS: dict[str, str] = {
+    "customers_acquired": "customers", "referred_customers": "customers",
+    "lost_prospects": "customers", "purchases": "purchases", "churned": "customers",
+    "churned_after_contact": "customers", "lapsed": "customers",
+    "customers_active_end": "customers", "prospects_end": "customers",
+    "revenue": "currency units", "revenue_lost_to_churn": "currency units",
+    "clv_mean": "currency units", "reached": "stage entries", "contacts": "contacts",
+    "contacts_per_visit": "contacts per stage entry",
+}
 
 
 def metric_kind(metric: str) -> str:
+    """rate (a fraction, shown as %), seconds, count, money or score (a 0–1 value)."""
     if metric in METRICS:
         return METRICS[metric][1]
     if metric.endswith("_rate") or metric in ("sl",):
@@ -142,7 +186,9 @@ def axis_label(metric: str, channel: str | None = None, difference: bool = False
     kind = metric_kind(metric)
     unit = {"rate": "percentage points" if difference else "%", "seconds": "s",
             "count": "contacts" if metric not in ("backlog_end",) else "contacts",
-            "money": "cost units"}[kind]
+            "money": "cost units", "score": "0–1"}[kind]
+    if metric in UNITS and not (kind == "rate" and difference):
+        unit = UNITS[metric]
     name = metric_name(metric)
     if difference:
         name = f"Δ {name}"
@@ -153,6 +199,11 @@ def axis_label(metric: str, channel: str | None = None, difference: bool = False
 def percent_formatter() -> PercentFormatter:
     """Ticks for fractions shown as percentages ("80 %"), decimals as the span needs."""
     return PercentFormatter(1.0, symbol="\u2009%")
+
+
+def thousands_formatter() -> FuncFormatter:
+    """Ticks with thousands separators ("12,500"); small values with 3 significant digits."""
+    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}")
 
 
 def format_metric_axis(ax: Axes, metric: str, axis: str = "y") -> None:
@@ -202,6 +253,11 @@ def format_clock_axis(ax: Axes, first_h: float = 0, last_h: float = 24) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v) % 24:02d}:00"
                                                if abs(v - round(v)) < 1e-6 else ""))
     ax.set_xlim(first_h, last_h)
+
+
+def stage_label(stage: str) -> str:
+    """need_awareness → 'need awareness'."""
+    return str(stage).replace("_", " ")
 
 
 def shade_warmup(ax: Axes, warmup_days: float, label: bool = True) -> None:
