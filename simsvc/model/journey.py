@@ -417,7 +417,11 @@ class Journey:
         if issue in self.issue_proactive and outcome == ANSWERED:
             self.c_followed_up[c] = 1
         if self.feedback and self.c_status[c] == ACTIVE and u < risk:
-            self._churn(c, AFTER_CONTACT, risk)
+            if self.c_stage[c] < PURCHASE:  # a prospect put off by the contact: lost, not churned
+                self.c_status[c] = LOST_PROSPECT
+                self.events.add(self.env._now, c, DROPPED, self.c_stage[c], AFTER_CONTACT, risk)
+            else:
+                self._churn(c, AFTER_CONTACT, risk)
 
     # ------------------------------------------------------------------ results
     def arrays(self) -> dict[str, object]:

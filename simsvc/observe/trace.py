@@ -74,7 +74,8 @@ def customer_trace(scenario: Scenario, customers: pd.DataFrame, events: pd.DataF
             "acquired": "becomes a prospect" if e.detail != 0 else "is in the population at the start",
             "stage": f"enters {e.stage}",
             "purchase": f"buys (value {e.value:g})",
-            "lost_prospect": f"drops out after {e.stage}: a lost prospect",
+            "lost_prospect": (f"drops out after {e.stage}: a lost prospect" if e.detail != 1 else
+                              f"is put off by the contact during {e.stage}: a lost prospect (risk was {e.value:.1%})"),
             "churn": (f"CHURNS {'at the post-purchase evaluation' if e.detail == 0 else 'after a contact'} "
                       f"(risk was {e.value:.1%})"),
             "lapse": "does not buy again: lapses",
