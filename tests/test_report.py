@@ -3,8 +3,10 @@
 The plot functions are checked on small synthetic tables built here; the
 report of a real run (the baseline example cut to two days, two replications)
 is rendered in headless Chromium, which must show every image and nothing
-wider than the window. Experiment folders (compare/sweep) are synthetic CSVs
-in the planned formats.
+wider than the window. A tiny journey-mode run (the journey example cut to a
+few thousand customers over 35 days) must add the Customers section and the
+journey plots, which a forecast-mode report never has. Experiment folders
+(compare/sweep) are synthetic CSVs in the planned formats.
 """
 from __future__ import annotations
 
@@ -24,15 +26,18 @@ from matplotlib.figure import Figure
 import simsvc
 from simsvc.cli import main
 from simsvc.report import (ChannelInfo, PlotSkipped, async_backlog, channels_from_scenario,
-                           comparison_differences, comparison_means, pool_staffing,
-                           service_level_by_time_of_day, sweep_plot, volumes_by_interval,
-                           wait_distribution, write_report)
+                           churn_over_time, comparison_differences, comparison_means,
+                           journey_funnel, load_run, pool_staffing, revenue_by_segment,
+                           satisfaction_distribution, service_level_by_time_of_day, sweep_plot,
+                           volumes_by_interval, wait_distribution, write_report)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
+JOURNEY = ROOT / "scenarios" / "journey_baseline.yaml"
 SHORT = ["horizon=2d", "warmup=1d"]
 RUN_PLOTS = {"service_level", "volumes", "pools", "waits", "backlog"}
+JOURNEY_PLOTS = {"journey_funnel", "journey_satisfaction", "journey_churn", "journey_revenue"}
 
 
 # =========================================================================== helpers
@@ -321,6 +326,15 @@ def test_report_writes_every_plot_as_png_and_svg(real_run: Path, real_report: Pa
     assert not [p for p in real_run.rglob(".*")], "a temporary file was left behind"
 
 
+def test_forecast_report_has_no_customers_section_or_journey_plots(real_run: Path,
+                                                                   real_report: Path) -> None:
+    text = real_report.read_text(encoding="utf-8")
+    assert 'id="customers"' not in text and "Customers</h2>" not in text
+    assert "journey" not in text.lower() and "customers.parquet" not in text
+    assert not [p for p in (real_run / "plots").iterdir() if p.stem in JOURNEY_PLOTS]
+    assert load_run(real_run).is_journey is False
+
+
 def test_report_notes_missing_inputs_instead_of_plots(real_run: Path, tmp_path: Path) -> None:
     folder = tmp_path / "no-contacts"
     shutil.copytree(real_run, folder, ignore=shutil.ignore_patterns("plots", "report.html"))
@@ -345,11 +359,11 @@ def _chromium_args(binary: str, profile: Path, width: int) -> list[str]:
             f"--user-data-dir={profile}", f"--window-size={width},4000", "--hide-scrollbars"]
 
 
-def test_report_renders_in_headless_chromium(real_report: Path, tmp_path: Path) -> None:
+def _check_in_chromium(report: Path, images: int, tmp_path: Path) -> None:
     binary = _chromium()
     if binary is None:
         pytest.skip("chromium not found: install it (Debian: apt-get install chromium) for the browser test")
-    url = real_report.resolve().as_uri()
+    url = report.resolve().as_uri()
     shot = tmp_path / "report.png"
     args = _chromium_args(binary, tmp_path / "profile", 1280)
     subprocess.run(args + [f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
@@ -360,9 +374,150 @@ def test_report_renders_in_headless_chromium(real_report: Path, tmp_path: Path) 
                              capture_output=True, text=True, timeout=120, check=True).stdout
         attrs = html_attributes(dom)
         assert attrs.get("data-images-loaded") == "yes", attrs
-        assert attrs["data-images"] == f"{len(RUN_PLOTS)}/{len(RUN_PLOTS)}", attrs
+        assert attrs["data-images"] == f"{images}/{images}", attrs
         assert attrs["data-overflow"] == "no", attrs
         assert int(attrs["data-scroll-width"]) <= int(attrs["data-inner-width"]) == width, attrs
+
+
+def test_report_renders_in_headless_chromium(real_report: Path, tmp_path: Path) -> None:
+    _check_in_chromium(real_report, len(RUN_PLOTS), tmp_path)
+
+
+def test_journey_report_renders_in_headless_chromium(journey_report: Path, tmp_path: Path) -> None:
+    _check_in_chromium(journey_report, len(RUN_PLOTS | JOURNEY_PLOTS), tmp_path)
+
+
+# =========================================================================== journey mode
+# The journey example cut down: 3,000 customers and ~40 prospects a day for 35 days
+# (7 of them warm-up), two agents per day and one specialist; a second or two per replication.
+TINY_JOURNEY = f"""
+extends: {JOURNEY.as_posix()}
+name: journey_tiny
+description: Journey example cut to a few thousand customers
+horizon: 35d
+warmup: 7d
+customers: {{initial: 3000, acquisition: 40/d}}
+agents:
+  service:
+    staffing:
+      shifts:
+        - {{start: "08:00", end: "14:00", agents: 1, days: mon-sat}}
+        - {{start: "14:00", end: "20:00", agents: 1, days: mon-sat}}
+        - {{start: "10:00", end: "16:00", agents: 1, days: sun}}
+  specialists:
+    staffing:
+      shifts:
+        - {{start: "08:00", end: "20:00", agents: 1, days: mon-sat}}
+"""
+
+
+@pytest.fixture(scope="module")
+def journey_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("journey")
+    (folder / "journey_tiny.yaml").write_text(TINY_JOURNEY, encoding="utf-8")
+    scenario = simsvc.load_scenario(folder / "journey_tiny.yaml")
+    result = simsvc.run(scenario, replications=2, seed=1, workers=1)
+    out = simsvc.write_results(result, folder / "run")
+    assert {"journey.csv", "customers.parquet"} <= {p.name for p in out.iterdir()}
+    return out
+
+
+@pytest.fixture(scope="module")
+def journey_report(journey_run: Path) -> Path:
+    return write_report(journey_run)
+
+
+def _summary_mean(folder: Path, metric: str) -> float:
+    summary = pd.read_csv(folder / "summary.csv")
+    return float(summary[(summary.channel == "all") & (summary.metric == metric)]["mean"].iloc[0])
+
+
+def test_journey_plots_return_labelled_figures_that_match_the_tables(journey_run: Path) -> None:
+    run = load_run(journey_run)
+    assert run.is_journey and run.segments == ["loyal", "discount", "impulse", "need_based",
+                                               "wandering"]
+    funnel = journey_funnel(run.journey, run.customers, run.warmup_s, run.horizon_s)
+    satisfaction = satisfaction_distribution(run.customers, run.segments, run.warmup_s,
+                                             run.horizon_s)
+    churn = churn_over_time(run.customers, run.warmup_s, run.horizon_s, run.start_day)
+    revenue = revenue_by_segment(run.journey, run.segments)
+    for fig in (funnel, satisfaction, churn, revenue):
+        assert_readable(fig)
+    journey = run.journey[run.journey.stage != "all"]
+    reached = journey[(journey.segment == "all") & (journey.metric == "reached")]
+    # funnel: first journeys + the rest = journey.csv's stage entries, stage by stage
+    ax = funnel.axes[0]
+    first, rest = ax.containers[0], ax.containers[1]
+    totals = [a.get_width() + b.get_width() for a, b in zip(first, rest)]
+    assert totals == pytest.approx(reached["mean"].tolist())
+    # prospects' stages hold only first journeys
+    assert [b.get_width() for b in rest][:3] == pytest.approx([0, 0, 0])
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "need awareness"
+    # satisfaction: the groups are the summary's customers active at the end and churned
+    legend = " ".join(t.get_text() for t in satisfaction.axes[0].get_legend().get_texts())
+    for metric in ("customers_active_end", "churned"):
+        assert f"{_summary_mean(journey_run, metric):,.0f}" in legend, (metric, legend)
+    assert len(satisfaction.axes) == 1 + len(run.segments)
+    # churn over time: one bar per day and cause, their sum the run's churn
+    churned = run.customers[run.customers.status == "churned"]
+    heights = sum(p.get_height() for p in churn.axes[0].patches if p.get_width() == 1.0)
+    assert heights == pytest.approx(len(churned) / 2)
+    labels = [t.get_text() for t in churn.axes[0].get_legend().get_texts()]
+    assert "warm-up (not in summary)" in labels and any("after a contact" in t for t in labels)
+    # revenue: bars are journey.csv's per-segment revenue and revenue lost to churn
+    bars = [b.get_width() for b in revenue.axes[0].containers[0]]
+    per_segment = run.journey[(run.journey.stage == "all") & (run.journey.metric == "revenue")
+                              & (run.journey.segment != "all")]
+    assert bars == pytest.approx(per_segment["mean"].tolist())
+    assert "currency units" in revenue.axes[0].get_xlabel()
+
+
+def test_journey_plots_skip_with_a_reason_without_customers() -> None:
+    with pytest.raises(PlotSkipped, match="customers.parquet"):
+        satisfaction_distribution(None)
+    with pytest.raises(PlotSkipped, match="customers.parquet"):
+        churn_over_time(None)
+    with pytest.raises(PlotSkipped, match="journey.csv"):
+        journey_funnel(None)
+    with pytest.raises(PlotSkipped, match="journey.csv"):
+        revenue_by_segment(pd.DataFrame())
+
+
+def test_journey_report_has_customers_section_and_journey_plots(journey_run: Path,
+                                                                 journey_report: Path) -> None:
+    text = journey_report.read_text(encoding="utf-8")
+    files = {p.name for p in (journey_run / "plots").iterdir()}
+    assert files == {f"{k}.{ext}" for k in RUN_PLOTS | JOURNEY_PLOTS for ext in ("png", "svg")}
+    assert text.count("data:image/png;base64,") == len(RUN_PLOTS | JOURNEY_PLOTS)
+    for key in JOURNEY_PLOTS:
+        assert f'<figure id="plot-{key}">' in text, key
+    section = text[text.index('<section id="customers">'):text.index('<section id="plots">')]
+    assert "<h2>Customers</h2>" in section and '<a href="#customers">Customers</a>' in text
+    assert all(f"plot-{key}" in section for key in JOURNEY_PLOTS)   # the plots sit in the section
+    # the journey metrics of summary.csv, in their units, and a column per segment
+    assert f"{_summary_mean(journey_run, 'customers_acquired'):,.0f}" in section
+    assert f"{_summary_mean(journey_run, 'churn_rate') * 100:.1f}\u00a0%" in section
+    assert f"{_summary_mean(journey_run, 'satisfaction_end_mean'):.3f}" in section
+    for name in ("customers acquired (customers)", "revenue lost to churn (currency units)",
+                 "loyal", "wandering", "Funnel per stage", "information&nbsp;search"):
+        assert name in section, name
+    # ... which the per-channel KPI table no longer repeats
+    kpis = text[text.index('<section id="kpis">'):text.index('<section id="customers">')]
+    assert "customers acquired" not in kpis and "revenue" not in kpis
+    assert "about 40 new prospects a day" in section
+    assert "http://" not in text and "https://" not in text
+
+
+def test_journey_report_without_customers_parquet_notes_the_missing_plots(
+        journey_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-contacts"
+    shutil.copytree(journey_run, folder, ignore=shutil.ignore_patterns("plots", "report.html"))
+    (folder / "customers.parquet").unlink()
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert text.count("Not shown: customers.parquet is absent") == 2
+    assert {p.stem for p in (folder / "plots").glob("journey_*.png")} == {"journey_funnel",
+                                                                          "journey_revenue"}
+    assert "<h2>Customers</h2>" in text
 
 
 # =========================================================================== experiment folders

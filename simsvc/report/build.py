@@ -15,6 +15,8 @@ from simsvc.report import html, style
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
 from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
                                 load_experiment, load_run, point_columns, split_metric)
+from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenue_by_segment,
+                                         satisfaction_distribution)
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
@@ -121,6 +123,51 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
     return blocks
 
 
+def journey_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
+    """The journey plots of a journey-mode run (none for a forecast-mode run)."""
+    if not run.is_journey:
+        return []
+    no_journey = "journey.csv is absent"
+    no_customers = ("customers.parquet is absent (the run was written with --no-contacts)"
+                    if "customers.parquet" not in run.journey_files
+                    else "customers.parquet could not be read")
+    specs = [
+        ("journey_funnel", "Customer funnel",
+         "Stage entries in the measurement window, all segments (journey.csv: mean over "
+         "replications, error bars 95 % CI). A customer acquired or referred in the run enters "
+         "each stage once in its first journey (dark); the initial customer base and repeat "
+         "purchase cycles (light) enter purchase to loyalty again each cycle, so later stages "
+         "can exceed evaluation. The thin bar under each stage is what left the journey there: "
+         "prospects dropping out at the end of the stage, customers (and prospects) churning in "
+         "it, and customers lapsing at the end of loyalty; shares are of the stage's entries.",
+         lambda: journey_funnel(_needs(run.journey, no_journey), run.customers, run.warmup_s,
+                                run.horizon_s)),
+        ("journey_satisfaction", "Satisfaction at the end: active vs churned customers",
+         "Customers' satisfaction (0–1) at the horizon for those past a purchase and still "
+         "active, and when they left for those that churned in the window; share of each group "
+         "per bin, all replications pooled, dashed lines at the group means; counts per "
+         "replication in the legends. Customers without a contact keep their segment's prior "
+         "satisfaction, hence the spike there; the spikes just above it are one or two good "
+         "contacts.",
+         lambda: satisfaction_distribution(_needs(run.customers, no_customers), run.segments,
+                                           run.warmup_s, run.horizon_s)),
+        ("journey_churn", "Churn over time by cause",
+         "Customers churning per day over the whole run, by cause (stacked; mean over "
+         "replications): at evaluation, the stay-or-go decision at the end of post-purchase, "
+         "and right after a contact. The line is the centred 7-day mean of all churn. The "
+         "grey span is the warm-up, which the summary leaves out.",
+         lambda: churn_over_time(_needs(run.customers, no_customers), run.warmup_s,
+                                 run.horizon_s, run.start_day)),
+        ("journey_revenue", "Revenue and revenue lost to churn per segment",
+         "Revenue of the purchases in the window beside the revenue lost to churn — the "
+         "purchases the customers who churned in the window would still have made had they "
+         "stayed content (future revenue, not revenue of the window) — per segment (journey.csv: "
+         "mean over replications, error bars 95 % CI).",
+         lambda: revenue_by_segment(_needs(run.journey, no_journey), run.segments)),
+    ]
+    return [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
+
+
 def _response_within_target(run: RunData) -> str:
     """The summary's share answered within target per async channel, as a sentence."""
     parts = []
@@ -213,8 +260,10 @@ def write_report(results_dir: str | Path) -> Path:
         text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
     else:
         run = load_run(path)
+        customer_blocks = journey_blocks(run, files)
         blocks = run_blocks(run, files)
-        text = html.run_page(run, blocks, matplotlib.__version__)
+        text = html.run_page(run, blocks, matplotlib.__version__, customer_blocks)
+        blocks += customer_blocks
     plots = path / PLOTS_DIR
     if files:
         plots.mkdir(exist_ok=True)

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from simsvc.report import style
-from simsvc.report.data import ChannelInfo, ExperimentData, RunData, point_columns, split_metric
+from simsvc.report.data import (STAGES, ChannelInfo, ExperimentData, RunData, point_columns,
+                                split_metric)
 
 
 @dataclass
@@ -264,7 +265,131 @@ def kpi_table(summary: pd.DataFrame, channels: Mapping[str, ChannelInfo]) -> str
     return _table(head, rows)
 
 
-def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = "") -> str:
+# --------------------------------------------------------------------------- customers (journey mode)
+CUSTOMER_METRICS = ("customers_acquired", "referred_customers", "lost_prospects", "purchases",
+                    "revenue", "churned", "churned_after_contact", "churn_rate", "lapsed",
+                    "customers_active_end", "prospects_end", "revenue_lost_to_churn", "clv_mean",
+                    "satisfaction_end_mean")
+CUSTOMER_NOTES = {
+    "customers_acquired": "new prospects (acquired or referred)",
+    "referred_customers": "referred by promoters",
+    "lost_prospects": "dropped out before a purchase",
+    "purchases": "first and repeat purchases",
+    "revenue": "value of those purchases",
+    "churned": "customers (and prospects) who left",
+    "churned_after_contact": "decided right after a contact",
+    "churn_rate": "churned / customer-days at risk × 30",
+    "lapsed": "no repeat purchase after loyalty",
+    "customers_active_end": "past a purchase, active at the horizon",
+    "prospects_end": "before a purchase at the horizon",
+    "revenue_lost_to_churn": "future purchases of the churned",
+    "clv_mean": "per customer who bought; discounted margin",
+    "satisfaction_end_mean": "of the customers active at the end",
+}
+FUNNEL_METRICS = {"reached": "entries", "contacts": "contacts",
+                  "contacts_per_visit": "contacts per entry", "lost_prospects": "lost prospects",
+                  "churned": "churned"}
+
+
+def _metric_name(metric: str, note: str | None = None) -> str:
+    name = escape(style.axis_label(metric))
+    return name + (f'<span class="ci">{escape(note)}</span>' if note else "")
+
+
+def customers_table(summary: pd.DataFrame, journey: pd.DataFrame | None,
+                    segments: Sequence[str]) -> str:
+    """Customer metrics (rows) × segments (journey.csv) and all (summary.csv): mean and CI."""
+    s = summary[summary["channel"].astype(str) == "all"]
+    index: dict[tuple[str, str], Any] = {}
+    if journey is not None:
+        j = journey[journey["stage"].astype(str) == "all"]
+        index.update(((str(r.segment), str(r.metric)), r) for r in j.itertuples(index=False))
+    index.update((("all", str(r.metric)), r) for r in s.itertuples(index=False))
+    present = {seg for seg, _ in index}
+    columns = ["all"] + [c for c in segments if c in present]
+    head = ["metric"] + [escape(c) for c in columns]
+    rows = []
+    for metric in CUSTOMER_METRICS:
+        found = [index.get((c, metric)) for c in columns]
+        if not any(r is not None and _finite(r.mean) for r in found):
+            continue
+        cells = [cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None
+                 else '<span class="na">–</span>' for r in found]
+        rows.append([_metric_name(metric, CUSTOMER_NOTES.get(metric))] + cells)
+    # Seven columns of wide money intervals: a slightly smaller type keeps them on a laptop screen.
+    return f'<div style="font-size:.9em">{_table(head, rows)}</div>' if rows else ""
+
+
+def funnel_table(journey: pd.DataFrame | None) -> str:
+    """Stages (rows) × funnel metrics of all segments (journey.csv): mean and CI."""
+    if journey is None:
+        return ""
+    j = journey[(journey["segment"].astype(str) == "all") & (journey["stage"].astype(str) != "all")]
+    index = {(str(r.stage), str(r.metric)): r for r in j.itertuples(index=False)}
+    stages = [st for st in STAGES if any((st, m) in index for m in FUNNEL_METRICS)]
+    stages += [st for st in dict.fromkeys(j["stage"].astype(str)) if st not in stages]
+    metrics = [m for m in FUNNEL_METRICS if any((st, m) in index for st in stages)]
+    if not stages or not metrics:
+        return ""
+    head = ["stage"] + [escape(FUNNEL_METRICS[m]) for m in metrics]
+    rows = []
+    for stage in stages:
+        row = [escape(style.stage_label(stage)).replace(" ", "&nbsp;")]
+        for m in metrics:
+            r = index.get((stage, m))
+            row.append(cell(m, r.mean, r.ci_low, r.ci_high) if r is not None
+                       else '<span class="na">–</span>')
+        rows.append(row)
+    return _table(head, rows)
+
+
+def _acquisition_text(value: Any) -> str:
+    """``14.583333/h`` → 'about 350 new prospects a day'; '' when absent or unreadable."""
+    from simsvc.config.units import parse_rate
+
+    try:
+        per_day = parse_rate(value) * 86400.0
+    except (ValueError, TypeError):
+        return ""
+    if per_day <= 0:
+        return ""
+    shown = f"{per_day:,.0f}" if per_day >= 10 else f"{per_day:.3g}"
+    return f"about {shown} new prospects a day"
+
+
+def customers_section(run: RunData, blocks: Sequence[Block], reps: Any) -> str:
+    """The Customers section of a journey-mode run: its metrics, the funnel, the journey plots."""
+    cust = run.scenario.get("customers") or {}
+    initial = cust.get("initial")
+    population = ", ".join(x for x in (
+        f"{int(initial):,} customers at time 0" if _finite(initial) else "",
+        _acquisition_text(cust.get("acquisition")),
+        f"segments {', '.join(run.segments)}" if run.segments else "") if x)
+    metrics = customers_table(run.summary, run.journey, run.segments)
+    funnel = funnel_table(run.journey)
+    missing = "" if run.journey is not None else (
+        '<p class="note">journey.csv is absent: no per-segment or per-stage figures.</p>')
+    return f"""
+<section id="customers"><h2>Customers</h2>
+<p>Journey mode: a customer population moves through need awareness → information search →
+evaluation → purchase → usage → post-purchase → loyalty, contacting the centre on the way{
+escape(f' ({population})') if population else ''}. Counts are events in the measurement window
+(after the warm-up); mean over {escape(str(reps or '?'))} replications with the 95&nbsp;% CI
+below. The <em>all</em> column comes from <code>summary.csv</code>, the segment columns from
+<code>journey.csv</code>. Revenue and lifetime value are in the currency of the segments'
+purchase values; satisfaction is a 0–1 score.</p>
+{missing}{metrics}
+{'<h3 id="funnel-table">Funnel per stage (all segments)</h3>' if funnel else ''}
+{'<p>Stage entries in the window (a repeat customer enters purchase to loyalty once per cycle), the contacts made in the stage, contacts per entry, prospects who dropped out at its end, and customers (or prospects) who churned in it.</p>' if funnel else ''}
+{funnel}
+{blocks_html(blocks)}
+</section>"""
+
+
+def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = "",
+             customer_blocks: Sequence[Block] = ()) -> str:
+    """The page of one run; a journey-mode run (``run.is_journey``) gets a Customers section
+    (its metrics, funnel table and ``customer_blocks``) after the KPIs."""
     m, sc = run.manifest, run.scenario
     name = str(m.get("scenario_name") or sc.get("name") or run.path.name)
     description = str(sc.get("description") or "")
@@ -318,8 +443,12 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
             rule = "–"
         channel_rows.append([f"{_swatch(colours[info.name])}{escape(info.name)}",
                              escape(info.kind), escape(rule)])
+    customers = customers_section(run, customer_blocks, reps) if run.is_journey else ""
     nav = ('<nav><a href="#run">Run</a><a href="#kpis">KPIs</a>'
-           '<a href="#plots">Plots</a></nav>')
+           + ('<a href="#customers">Customers</a>' if customers else '')
+           + '<a href="#plots">Plots</a></nav>')
+    journey_files = "".join(f", <code>{escape(f)}</code>" for f in ("journey.csv", "customers.parquet")
+                            if f in run.journey_files)
     body = f"""
 <header>
 <h1>{escape(name)}</h1>
@@ -337,14 +466,14 @@ with the 95&nbsp;% Student-t confidence interval below. Rates in %, waits and ha
 times in seconds. Intervals are clipped to the possible range (0–100&nbsp;% for rates,
 ≥&nbsp;0 otherwise); with few replications they are wide.</p>
 {kpi_table(run.summary, run.channels)}
-</section>
+</section>{customers}
 <section id="plots"><h2>Plots</h2>
 {_problems(run.problems)}
 {blocks_html(blocks)}
 </section>
 <footer>Written by <code>simsvc report</code> from the files in the results folder
 (<code>summary.csv</code>, <code>intervals.parquet</code>, <code>pools.parquet</code>,
-<code>contacts.parquet</code>, <code>scenario.yaml</code>, <code>manifest.json</code>){
+<code>contacts.parquet</code>{journey_files}, <code>scenario.yaml</code>, <code>manifest.json</code>){
 f'; plots drawn with matplotlib {escape(matplotlib_version)}' if matplotlib_version else ''}.
 </footer>"""
     return page(f"simsvc report — {name}", body)

@@ -46,6 +46,10 @@ def _xerr(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.vstack([below, above])
 
 
+def _has_ci(low: np.ndarray, high: np.ndarray) -> bool:
+    return bool(np.any(np.isfinite(low) & np.isfinite(high)))
+
+
 def _reps(journey: pd.DataFrame | None = None, customers: pd.DataFrame | None = None) -> int:
     if customers is not None and "replication" in customers.columns and len(customers):
         return int(customers["replication"].nunique())
@@ -112,7 +116,8 @@ def journey_funnel(journey: pd.DataFrame, customers: pd.DataFrame | None = None,
     first journeys of customers acquired or referred in the run and the rest
     (the initial customer base and repeat cycles). The thin bar under each
     stage is what left the journey there: prospects dropping out at the end
-    of the stage and customers churning in it.
+    of the stage, customers churning in it and, under loyalty, customers
+    lapsing (no repeat purchase; journey.csv ``lapsed``).
     """
     if journey is None or journey.empty:
         raise PlotSkipped("journey.csv is absent or empty")
@@ -144,8 +149,9 @@ def journey_funnel(journey: pd.DataFrame, customers: pd.DataFrame | None = None,
                     label="initial customer base and repeat purchase cycles")
         else:
             ax.barh(y, total, height=0.56, color=style.NEW_CUSTOMERS, label="entered the stage")
-        ax.errorbar(total, y, xerr=_xerr(total, low, high), fmt="none", ecolor=style.ALL_COLOUR,
-                    elinewidth=1.1, capsize=3, label="95 % CI of the entries")
+        if _has_ci(low, high):
+            ax.errorbar(total, y, xerr=_xerr(total, low, high), fmt="none", ecolor=style.ALL_COLOUR,
+                        elinewidth=1.1, capsize=3, label="95 % CI of the entries")
         lost_y = y + 0.38
         ax.barh(lost_y, dropped, left=total - dropped - churned, height=0.17, color=style.DROPPED,
                 label="dropped out at the end of the stage (lost prospects)")
@@ -237,14 +243,14 @@ def satisfaction_distribution(customers: pd.DataFrame, segments: Sequence[str] |
                 colour = style.STATUS_COLOURS[key]
                 if not values.size:
                     continue
-                weights = np.full(values.size, 1.0 / values.size)
-                ax.hist(values, bins=bins, weights=weights, histtype="stepfilled", color=colour,
-                        alpha=0.22, lw=0)
-                ax.hist(values, bins=bins, weights=weights, histtype="step", color=colour, lw=1.3,
-                        label=f"{labels[key] if i == 0 else key}: {values.size / reps:,.0f}, "
-                              f"mean {values.mean():.2f}")
+                share = np.histogram(values, bins=bins)[0] / values.size
+                ax.stairs(share, bins, fill=True, color=colour, alpha=0.22, lw=0)
+                ax.stairs(share, bins, color=colour, lw=1.3,
+                          label=f"{labels[key] if i == 0 else key}: {values.size / reps:,.0f}, "
+                                f"mean {values.mean():.2f}")
                 ax.axvline(values.mean(), color=colour, ls="--", lw=1.0)
             ax.set_xlim(0, 1)
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.4)   # headroom: the legend sits above the bars
             ax.yaxis.set_major_formatter(style.percent_formatter())
             ax.set_title("all segments" if name == "all" else f"segment {name}")
             if i >= len(panels) - ncols:
@@ -341,15 +347,15 @@ def revenue_by_segment(journey: pd.DataFrame, segments: Sequence[str] | None = N
     reps = _reps(journey)
     y = np.arange(len(names))
     with style.context():
-        fig = style.new_figure(height=0.72 * len(names) + 1.7)
+        fig = style.new_figure(height=0.62 * len(names) + 1.7)
         ax = fig.subplots()
         ax.barh(y - 0.2, rev[0], height=0.38, color=style.REVENUE, label="revenue in the window")
-        ax.errorbar(rev[0], y - 0.2, xerr=_xerr(*rev), fmt="none", ecolor=style.ALL_COLOUR,
-                    elinewidth=1.0, capsize=2.5)
         ax.barh(y + 0.2, lost[0], height=0.38, color=style.LOST_REVENUE,
                 label="revenue lost to churn (future purchases of the churned)")
-        ax.errorbar(lost[0], y + 0.2, xerr=_xerr(*lost), fmt="none", ecolor=style.ALL_COLOUR,
-                    elinewidth=1.0, capsize=2.5, label="95 % CI")
+        for values, dy, label in ((rev, -0.2, None), (lost, 0.2, "95 % CI")):
+            if _has_ci(values[1], values[2]):
+                ax.errorbar(values[0], y + dy, xerr=_xerr(*values), fmt="none",
+                            ecolor=style.ALL_COLOUR, elinewidth=1.0, capsize=2.5, label=label)
         right = np.nanmax(np.concatenate([np.where(np.isfinite(rev[2]), rev[2], rev[0]),
                                           np.where(np.isfinite(lost[2]), lost[2], lost[0])]))
         for i in range(len(names)):
