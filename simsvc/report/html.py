@@ -59,10 +59,12 @@ def number(metric: str, value: float) -> str:
 
 
 def _bounds(metric: str, low: float, high: float) -> tuple[float, float]:
-    """A CI clipped to the possible range (rates 0–1, everything else ≥ 0)."""
+    """A CI clipped to the possible range (rates 0–1, NPS −100..100, everything else ≥ 0)."""
     lo, hi = float(low), float(high)
     if style.metric_kind(metric) == "rate":
         return min(max(lo, 0.0), 1.0), min(max(hi, 0.0), 1.0)
+    if metric == "nps":
+        return min(max(lo, -100.0), 100.0), min(max(hi, -100.0), 100.0)
     return max(lo, 0.0), max(hi, 0.0)
 
 
