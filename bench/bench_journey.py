@@ -1,0 +1,81 @@
+"""Throughput and memory of journey mode.
+
+Runs ``scenarios/journey_baseline.yaml`` (one replication) with the population
+scaled by ``--scale`` (initial customers, acquisition and agents alike), each
+size in a fresh process so the peak resident memory belongs to that run alone.
+Prints, per size:
+
+* customers      — customers who lived in the run (initial + acquired + referred);
+* stage visits   — stage entries (the journey's main event);
+* contact legs   — rows of contacts.parquet;
+* sim s          — the event loop (journey and contact centre together);
+* visits/s       — stage visits per second of event loop;
+* total s        — simulation plus tables, summary and customers table;
+* peak RSS MB    — maximum resident memory of the process.
+
+Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, resource, sys, time
+from simsvc.config.load import load_scenario
+from simsvc.experiment.runner import run_replication
+
+scale = float(sys.argv[1])
+s = load_scenario(sys.argv[2])
+cust = s.customers
+agents = {}
+for name, pool in s.agents.items():
+    st = pool.staffing
+    if isinstance(st, int):
+        agents[name] = pool.model_copy(update={"staffing": max(1, round(st * scale))})
+    else:
+        shifts = [sh.model_copy(update={"agents": max(1, round(sh.agents * scale))}) for sh in st.shifts]
+        agents[name] = pool.model_copy(update={"staffing": st.model_copy(update={"shifts": shifts})})
+s = s.model_copy(update={
+    "customers": cust.model_copy(update={"initial": round(cust.initial * scale),
+                                         "acquisition": cust.acquisition * scale}),
+    "agents": agents})
+t0 = time.perf_counter()
+tables = run_replication(s, 1, 0)
+total = time.perf_counter() - t0
+ev = tables.journey_events
+print(json.dumps({
+    "scale": scale,
+    "customers": int(len(tables.customers)),
+    "stage_visits": int((ev.event == "stage").sum()),
+    "legs": int(len(tables.contacts)),
+    "sim_s": tables.sim_wall_s,
+    "total_s": total,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "journey_baseline.yaml"))
+    args = parser.parse_args()
+    print(f"{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
+          f"{'visits/s':>9} {'total s':>8} {'peak RSS MB':>11}")
+    for scale in args.scales:
+        out = subprocess.run([sys.executable, "-c", CHILD, str(scale), args.scenario],
+                             check=True, capture_output=True, text=True, cwd=ROOT).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} {r['legs']:>12,} "
+              f"{r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} {r['total_s']:>8.1f} "
+              f"{r['peak_mb']:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
