@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from simsvc.config.fields import Base, Distribution, Exponential, Probability, Rate
 
@@ -151,18 +151,6 @@ class Customers(Base):
     discount_rate: float = Field(default=0.1, ge=0, description="per year, for discounting CLV")
     feedback: bool = Field(
         default=True, description="satisfaction drives churn and referrals; false = nobody churns or refers")
-
-    @model_validator(mode="after")
-    def _complete(self) -> "Customers":
-        total = sum(seg.share for seg in self.segments.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"segment shares that sum to 1 (they sum to {total:g})")
-        if self.contact_hours is not None and sum(self.contact_hours) <= 0:
-            raise ValueError("contact_hours with a positive sum")
-        total = sum(self.initial_stages.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"initial_stages shares that sum to 1 (they sum to {total:g})")
-        return self
 
     # Per-key fallbacks: segment override → population setting → built-in default.
     def dwell_for(self, segment: str, stage: str):

@@ -201,6 +201,13 @@ def _customer_problems(s: Scenario) -> list[Problem]:
         if abs(total - 1.0) > 1e-6:
             out.append((path, mapping, f"shares that sum to 1 (they sum to {total:g})"))
 
+    for path, mapping in (("customers.segments", {n: seg.share for n, seg in cust.segments.items()}),
+                          ("customers.initial_stages", cust.initial_stages)):
+        total = sum(mapping.values())
+        if abs(total - 1.0) > 1e-6:
+            out.append((path, mapping, f"shares that sum to 1 (they sum to {total:g})"))
+    if cust.contact_hours is not None and sum(cust.contact_hours) <= 0:
+        out.append(("customers.contact_hours", cust.contact_hours, "24 weights with a positive sum"))
     if cust.channels is not None:
         shares("customers.channels", cust.channels, channels, "channels")
     for name, seg in cust.segments.items():
