@@ -32,8 +32,8 @@ order — entries at a point are complete once every earlier point and every
 earlier stage at the same point has been processed — by spreading them over the
 following points with the dwell time rounded to the nearest point. The
 loyalty → purchase loop is causal on the grid because a loyalty dwell shorter
-than dt/2 is moved to one step. The acquisition inflow is spread by the
-trapezoid rule. P(U·D < x) = F(x) + x·E[1/D; D > x] is computed from the
+than dt/2 is moved to one step. The acquisitions of each step enter at its
+start. P(U·D < x) = F(x) + x·E[1/D; D > x] is computed from the
 dwell's CDF F on the same grid (plus a geometric grid beyond the horizon for
 the tail), so no distribution needs a closed form. The errors are of order dt
 per stage passed (for the dwell rounding) and vanish as ``steps`` grows; with
@@ -43,8 +43,12 @@ Not modelled: churn and referrals (so the function refuses a scenario with
 feedback on); the suppression of later contacts by a proactive follow-up
 (``customers.proactive``: the result is then an upper bound for the reasons in
 ``proactive.reduces``; the follow-ups themselves are not inbound contacts and
-are not counted); a stage reason missing from ``reasons`` is dropped and the
-rest renormalised, as the simulator does.
+are not counted); ``customers.contact_hours`` (the contact time is taken uniform
+within the visit: the profile moves a contact by less than about a day, so only
+contacts due in the horizon's last day may land on the other side of it — of the
+order of a percent of a ten-day run, less for longer runs). A stage reason
+missing from ``reasons`` is dropped and the rest renormalised, as the simulator
+does.
 """
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ from simsvc.config.customers import PRE_PURCHASE, STAGES
 from simsvc.config.fields import Deterministic, Empirical, Exponential, Gamma, Lognormal, Uniform
 from simsvc.config.schema import Scenario
 
-PURCHASE, POST_PURCHASE, LOYALTY = STAGES.index("purchase"), STAGES.index("post_purchase"), STAGES.index("loyalty")
+PURCHASE, LOYALTY = STAGES.index("purchase"), STAGES.index("loyalty")
 
 
 def _cdf(dist):
@@ -106,9 +110,7 @@ def _dwell_grid(dist, dt: float, steps: int, loop: bool) -> tuple[np.ndarray, np
     tail = np.sum(np.diff(F(tail_edges)) / np.sqrt(tail_edges[1:] * tail_edges[:-1]))
     inside = np.diff(Fx) / (x[1:] - dt / 2)
     inv_tail = np.concatenate([np.cumsum(inside[::-1])[::-1], [0.0]]) + tail
-    g = np.minimum(Fx + x * inv_tail, 1.0)
-    g[0] = 0.0  # a visit starting at the horizon is not simulated
-    return q, g
+    return q, np.minimum(Fx + x * inv_tail, 1.0)
 
 
 def _reason_shares(scenario: Scenario, stage: str) -> dict[str, float]:
@@ -120,10 +122,8 @@ def _reason_shares(scenario: Scenario, stage: str) -> dict[str, float]:
 
 
 def expected_stage_entries(scenario: Scenario, steps: int = 4000) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Grid times and, per segment, the expected stage entries at each grid point (7 × (steps + 1)).
-
-    Entries at the horizon itself (the last point) are not simulated; drop them when counting.
-    """
+    """Grid times t_k = k·H/steps (k < steps) and, per segment, the expected number of stage
+    entries at each of them (an array of 7 stages × steps)."""
     cust = scenario.customers
     if cust.feedback:
         raise ValueError("expected volumes assume customers.feedback: false (no churn, no referrals)")
@@ -143,9 +143,7 @@ def expected_stage_entries(scenario: Scenario, steps: int = 4000) -> tuple[np.nd
         entries = np.zeros((len(STAGES), n))
         for s, share in cust.initial_stages.items():
             entries[STAGES.index(s), 0] += cust.initial * seg.share * share
-        inflow = np.full(n, cust.acquisition * seg.share * dt)
-        inflow[[0, -1]] /= 2  # trapezoid rule
-        entries[0] += inflow
+        entries[0, :-1] += cust.acquisition * seg.share * dt
         exits = np.zeros((len(STAGES), n))
         for k in range(n):
             for s in range(len(STAGES)):  # in stage order: a stage's exits at k feed the next at k
@@ -156,8 +154,8 @@ def expected_stage_entries(scenario: Scenario, steps: int = 4000) -> tuple[np.nd
                     entries[s + 1, k] += move_on[s] * exits[s, k]
             if k + 1 < n:  # loyalty exits at k + 1 are complete now (its dwell is ≥ 1 step)
                 entries[PURCHASE, k + 1] += move_on[LOYALTY] * exits[LOYALTY, k + 1]
-        out[name] = entries
-    return t, out
+        out[name] = entries[:, :-1]  # the last point holds what reaches the horizon or later
+    return t[:-1], out
 
 
 def expected_new_issues(scenario: Scenario, steps: int = 4000) -> pd.DataFrame:
@@ -167,7 +165,7 @@ def expected_new_issues(scenario: Scenario, steps: int = 4000) -> pd.DataFrame:
     contacts and have no rows). See the module docstring for the model and its approximations.
     """
     cust = scenario.customers
-    t, entries = expected_stage_entries(scenario, steps)
+    _, entries = expected_stage_entries(scenario, steps)
     dt = scenario.horizon / steps
     rows = []
     for name, seg in cust.segments.items():
@@ -177,7 +175,7 @@ def expected_new_issues(scenario: Scenario, steps: int = 4000) -> pd.DataFrame:
                 continue
             p = min(1.0, cust.stage_contacts(stage).contact_probability * seg.contact_factor)
             g = _dwell_grid(cust.dwell_for(name, stage), dt, steps, loop=False)[1]
-            # entry at t_j leaves H − t_j = (steps − j)·dt for the contact
-            total = p * float(np.dot(entries[name][k], g[::-1]))
+            # a visit entered at t_j has H − t_j = (steps − j)·dt for its contact
+            total = p * float(np.dot(entries[name][k], g[:0:-1]))
             rows += [(name, stage, reason, total * share) for reason, share in shares.items()]
     return pd.DataFrame(rows, columns=["segment", "stage", "reason", "expected"])

@@ -220,10 +220,11 @@ class Journey:
         u = rng.random8()
         u_hour = rng.random()
         if self.proactive is not None:
-            followup_delay = rng.draw(self.proactive.delay)
+            followup_delay = rng.draw(self.proactive.delay)  # one uniform, like the else branch
             if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
                 self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
         else:
+            rng.random()  # the same count either way: adding a proactive block keeps every other draw
             followup_delay = 0.0
         if u[0] < seg.contact_p[stage]:
             reasons, cum = self.stage_reasons[stage]
@@ -365,13 +366,15 @@ class Journey:
         self.centre.start_issue(ch, r, issue, proactive)
 
     def may_contact(self, issue: int, continuing: bool) -> bool:
-        """Whether a leg of ``issue`` may arrive: a churned customer starts nothing new."""
+        """Whether a leg of ``issue`` may arrive. A churned customer or a lost prospect starts
+        nothing new; a lapsed customer (who simply did not buy again) still follows up open issues."""
         c = self.issue_customer.get(issue)
         if c is None:
             return True  # a forecast-mode issue beside the population
         if continuing:
             return True  # an escalation or transfer of an attempt already under way
-        return self.c_status[c] == ACTIVE
+        status = self.c_status[c]
+        return status == ACTIVE or status == LAPSED
 
     def patience_factor(self, issue: int) -> float:
         c = self.issue_customer.get(issue)
