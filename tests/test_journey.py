@@ -492,7 +492,9 @@ def test_expected_new_issues_shape_and_refusals():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["lognormal", "gamma", "uniform", "empirical", "exponential"])
+# Exponential and deterministic dwell are covered by the fast expected-volume test; these are
+# the distributions whose "contact before the horizon" needs the general CDF formula.
+@pytest.mark.parametrize("kind", ["lognormal", "gamma", "empirical"])
 def test_expected_new_issues_match_simulation_closely(kind):
     def dist(days: float) -> dict:
         if kind == "lognormal":
