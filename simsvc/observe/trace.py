@@ -59,6 +59,16 @@ def _leg_text(leg) -> str:
     return f"{head}: {what}"
 
 
+def _attempt_end_s(leg) -> float:
+    if leg.outcome == "answered":
+        return leg.answered_s + leg.handle_s
+    if leg.outcome == "abandoned":
+        return leg.arrival_s + leg.wait_s
+    if leg.outcome == "contained":
+        return leg.arrival_s + leg.handle_s
+    return leg.arrival_s
+
+
 def customer_trace(scenario: Scenario, customers: pd.DataFrame, events: pd.DataFrame,
                    contacts: pd.DataFrame, customer: int) -> list[str]:
     """Lines telling customer ``customer``'s story in one replication's tables."""
@@ -86,11 +96,13 @@ def customer_trace(scenario: Scenario, customers: pd.DataFrame, events: pd.DataF
         story.append((e.time_s, 0, text))
     legs = contacts[contacts.customer_id == customer].sort_values(["arrival_s", "leg"])
     for leg in legs.itertuples():
-        text = _leg_text(leg)
+        story.append((leg.arrival_s, 1, _leg_text(leg)))
         if not pd.isna(leg.experience):
-            text += (f"\n{'':>22}experience {leg.experience:.2f} → satisfaction {leg.satisfaction:.2f}"
-                     f" (churn risk {leg.churn_risk:.1%})")
-        story.append((leg.arrival_s, 1, text))
+            # The customer feels the attempt when it ends (after the talk, at hanging up…),
+            # which is when satisfaction moves; other events may come in between.
+            story.append((_attempt_end_s(leg), 2,
+                          f"feels issue {leg.issue_id}'s attempt {leg.attempt}: experience {leg.experience:.2f}"
+                          f" → satisfaction {leg.satisfaction:.2f} (churn risk {leg.churn_risk:.1%})"))
     for t, _, text in sorted(story, key=lambda s: (s[0], s[1])):
         lines.append(f"{clock(scenario, t)}  {text}")
     lines.append(f"End ({clock(scenario, scenario.horizon)}): {c.status}"
