@@ -314,7 +314,14 @@ def test_report_shows_run_facts_and_kpis(real_run: Path, real_report: Path) -> N
     asa = summary[(summary.channel == "chat") & (summary.metric == "asa_s")]["mean"].iloc[0]
     assert f"{sl * 100:.1f}\u00a0%" in text       # rates as %
     assert f"{asa:,.1f}\u00a0s" in text            # waits in seconds
-    assert "80 % reference" in text or "80 %" in text
+    # The baseline sets service-level targets, so the caption speaks of them, not of a reference.
+    assert "Dashed lines are the service-level targets set in the scenario" in text
+    assert "the scenario sets no target" not in text
+    # Customer-side metrics in their units: CSAT as a share in %, NPS in points.
+    csat = summary[(summary.channel == "all") & (summary.metric == "csat")]["mean"].iloc[0]
+    nps = summary[(summary.channel == "all") & (summary.metric == "nps")]["mean"].iloc[0]
+    assert f"{csat * 100:.1f}\u00a0%" in text
+    assert f"{nps:,.1f}" in text
 
 
 def test_report_writes_every_plot_as_png_and_svg(real_run: Path, real_report: Path) -> None:

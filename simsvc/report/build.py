@@ -92,8 +92,10 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
         ("service_level", "Service level and ASA by time of day",
          "Per real-time channel, intervals pooled by time of day over the days after the "
          "warm-up, then averaged over replications (band: 95 % CI across replications). "
-         "The dashed line is the conventional 80 % reference (the scenario sets no target); "
-         "each channel's threshold is in the legend. Closed hours are left out.",
+         + ("Dashed lines are the service-level targets set in the scenario; "
+            if any(info.target is not None for info in run.channels.values()) else
+            "The dashed line is the conventional 80 % reference (the scenario sets no target); ")
+         + "each channel's threshold is in the legend. Closed hours are left out.",
          lambda: service_level_by_time_of_day(_needs(run.intervals, no_intervals), run.channels)),
         ("volumes", "Offered, answered and abandoned per interval",
          "Contacts counted in the interval they arrived in, mean over replications; bots show "

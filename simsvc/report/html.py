@@ -53,6 +53,8 @@ def number(metric: str, value: float) -> str:
         return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
     if kind == "score":
         return f"{value:.3f}"
+    if kind == "points":
+        return f"{value:,.1f}"
     if abs(value) < 100 and value != round(value):
         return f"{value:,.1f}"
     return f"{value:,.0f}"

@@ -152,6 +152,19 @@ JOURNEY_METRICS: dict[str, tuple[str, str]] = {
     "contacts_per_visit": ("contacts per visit", "score"),
 }
 METRICS.update(JOURNEY_METRICS)
+# The customer's side of contacts (both modes). Kept out of METRICS so the KPI table,
+# which lists METRICS' core rows first, still shows them after those rows.
+CONTACT_EXPERIENCE: dict[str, tuple[str, str]] = {
+    "experience_mean": ("experience score", "score"),
+    "satisfaction_mean": ("satisfaction after contact", "score"),
+    "csat": ("CSAT (share of 4–5)", "rate"),
+    "csat_responses": ("CSAT answers", "count"),
+    "nps": ("NPS", "points"),
+    "ces": ("CES (1–7, 7 = easy)", "points"),
+    "churn_risk": ("churn risk per contact", "rate"),
+    "expected_churn": ("expected churn from contacts", "count"),
+    "fcr_contact": ("FCR per contact", "rate"),
+}
 # Units of metrics whose unit is not their kind's (counts of contacts, cost units).
 UNITS: dict[str, str] = {
     "customers_acquired": "customers", "referred_customers": "customers",
@@ -168,6 +181,8 @@ def metric_kind(metric: str) -> str:
     """rate (a fraction, shown as %), seconds, count, money or score (a 0–1 value)."""
     if metric in METRICS:
         return METRICS[metric][1]
+    if metric in CONTACT_EXPERIENCE:
+        return CONTACT_EXPERIENCE[metric][1]
     if metric.endswith("_rate") or metric in ("sl",):
         return "rate"
     if metric.endswith("_s"):
@@ -178,7 +193,7 @@ def metric_kind(metric: str) -> str:
 
 
 def metric_name(metric: str) -> str:
-    return METRICS.get(metric, (metric.replace("_", " "), ""))[0]
+    return METRICS.get(metric, CONTACT_EXPERIENCE.get(metric, (metric.replace("_", " "), "")))[0]
 
 
 def axis_label(metric: str, channel: str | None = None, difference: bool = False) -> str:
@@ -186,7 +201,7 @@ def axis_label(metric: str, channel: str | None = None, difference: bool = False
     kind = metric_kind(metric)
     unit = {"rate": "percentage points" if difference else "%", "seconds": "s",
             "count": "contacts" if metric not in ("backlog_end",) else "contacts",
-            "money": "cost units", "score": "0–1"}[kind]
+            "money": "cost units", "score": "0–1", "points": "points"}[kind]
     if metric in UNITS and not (kind == "rate" and difference):
         unit = UNITS[metric]
     name = metric_name(metric)
