@@ -1,4 +1,4 @@
-"""``simsvc trace``: one customer's journey told event by event."""
+"""Journey-mode CLI: ``simsvc trace`` (one customer's story) and ``simsvc check --expected-contacts``."""
 from __future__ import annotations
 
 import re
@@ -72,3 +72,23 @@ def test_unknown_customer_is_one_clear_error(small: Path) -> None:
 def test_forecast_scenario_has_no_customers_to_trace() -> None:
     line = assert_one_error_line(trace(ROOT / "scenarios" / "baseline.yaml", "--customer", 1))
     assert "customers" in line and "journey mode" in line
+
+
+def test_check_expected_contacts_prints_the_analytic_volumes(small: Path) -> None:
+    import simsvc
+    from simsvc.analytic.journey import expected_new_issues
+
+    result = CliRunner().invoke(main, ["check", str(small), "--expected-contacts"])
+    assert result.exit_code == 0, result.output
+    scenario = simsvc.load_scenario(small)
+    off = scenario.model_copy(update={"customers": scenario.customers.model_copy(update={"feedback": False})})
+    total = expected_new_issues(off)["expected"].sum()
+    last = result.output.strip().splitlines()[-1].split()
+    assert last[:2] == ["all", "all"] and last[2] == f"{total:,.0f}"
+    assert "usage" in result.output and "technical_support" in result.output
+
+
+def test_check_expected_contacts_needs_a_population() -> None:
+    result = CliRunner().invoke(main, ["check", str(ROOT / "scenarios" / "baseline.yaml"), "--expected-contacts"])
+    line = assert_one_error_line(result)
+    assert "journey mode" in line
