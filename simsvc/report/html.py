@@ -253,20 +253,22 @@ def kpi_table(summary: pd.DataFrame, channels: Mapping[str, ChannelInfo]) -> str
     colours = style.channel_colours(order)
     index = {(r.channel, r.metric): r for r in s.itertuples(index=False)}
     head = ["metric"] + [f"{_swatch(colours[c])}{escape(c)}" for c in order]
-    rows = []
     metrics = list(KPI_METRICS) + [m for m in dict.fromkeys(s["metric"]) if m not in KPI_METRICS
                                    and m not in style.METRICS]
+    return _table(head, _metric_rows(metrics, order, index, KPI_NOTES))
+
+
+def _metric_rows(metrics: Sequence[str], columns: Sequence[str], index: Mapping, notes: Mapping) -> list:
+    """One row per metric with a value somewhere: its name (and note), then a mean ± CI cell per column."""
+    rows = []
     for metric in metrics:
-        found = [index.get((c, metric)) for c in order]
+        found = [index.get((c, metric)) for c in columns]
         if not any(r is not None and _finite(r.mean) for r in found):
             continue
         cells = [cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None
                  else '<span class="na">–</span>' for r in found]
-        name = escape(style.axis_label(metric))
-        if metric in KPI_NOTES:
-            name += f'<span class="ci">{escape(KPI_NOTES[metric])}</span>'
-        rows.append([name] + cells)
-    return _table(head, rows)
+        rows.append([_metric_name(metric, notes.get(metric))] + cells)
+    return rows
 
 
 # --------------------------------------------------------------------------- customers (journey mode)
@@ -312,14 +314,7 @@ def customers_table(summary: pd.DataFrame, journey: pd.DataFrame | None,
     present = {seg for seg, _ in index}
     columns = ["all"] + [c for c in segments if c in present]
     head = ["metric"] + [escape(c) for c in columns]
-    rows = []
-    for metric in CUSTOMER_METRICS:
-        found = [index.get((c, metric)) for c in columns]
-        if not any(r is not None and _finite(r.mean) for r in found):
-            continue
-        cells = [cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None
-                 else '<span class="na">–</span>' for r in found]
-        rows.append([_metric_name(metric, CUSTOMER_NOTES.get(metric))] + cells)
+    rows = _metric_rows(CUSTOMER_METRICS, columns, index, CUSTOMER_NOTES)
     # Seven columns of wide money intervals: a slightly smaller type keeps them on a laptop screen.
     return f'<div style="font-size:.9em">{_table(head, rows)}</div>' if rows else ""
 
