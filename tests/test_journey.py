@@ -530,3 +530,34 @@ def test_same_seed_same_customers_and_workers_do_not_matter():
     # ... and the seed matters.
     other = run(sc, replications=2, seed=100)
     assert not a.customers["ended_s"].equals(other.customers["ended_s"])
+
+
+# --------------------------------------------------------------------------- tables reconcile
+def test_summary_journey_csv_and_events_agree():
+    """The customer metrics in summary.csv, journey.csv's all/all rows and counts taken
+    straight from journey_events over the window are the same numbers."""
+    d = journey(busy_day(acquisition="300/d", initial_stages={"need_awareness": 0.3, "usage": 0.7}),
+                horizon="6d", warmup="1d")
+    sc = validate(d)
+    res = run(sc, replications=2, seed=5)
+    per = res.per_replication[res.per_replication["channel"] == "all"].set_index(["replication", "metric"])["value"]
+    ev = res.journey_events
+    for r in (0, 1):
+        e = ev[(ev["replication"] == r) & (ev["time_s"] >= sc.warmup)]
+        counted = {"purchases": (e["event"] == "purchase").sum(),
+                   "revenue": e.loc[e["event"] == "purchase", "value"].sum(),
+                   "churned": (e["event"] == "churn").sum(),
+                   "lost_prospects": (e["event"] == "lost_prospect").sum(),
+                   "lapsed": (e["event"] == "lapse").sum()}
+        for metric, value in counted.items():
+            assert per[(r, metric)] == pytest.approx(value), metric
+        cust = res.customers[res.customers["replication"] == r]
+        active = ((cust["status"] == "active") & cust["stage_end"].isin(STAGES[3:])).sum()
+        assert per[(r, "customers_active_end")] == active
+    j = res.journey[(res.journey["segment"] == "all") & (res.journey["stage"] == "all")].set_index("metric")
+    for metric in ("purchases", "revenue", "churned", "churn_rate", "clv_mean", "customers_active_end"):
+        assert j.loc[metric, "mean"] == pytest.approx(res.metric(metric)), metric
+    # Segments add up to all.
+    seg = res.journey[(res.journey["segment"] != "all") & (res.journey["stage"] == "all")]
+    for metric in ("purchases", "revenue", "churned"):
+        assert seg[seg["metric"] == metric]["mean"].sum() == pytest.approx(j.loc[metric, "mean"]), metric
