@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -92,3 +93,18 @@ def test_check_expected_contacts_needs_a_population() -> None:
     result = CliRunner().invoke(main, ["check", str(ROOT / "scenarios" / "baseline.yaml"), "--expected-contacts"])
     line = assert_one_error_line(result)
     assert "journey mode" in line
+
+
+def test_run_prints_a_customer_table_per_segment(small: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["run", str(small), "--reps", "2", "--no-report",
+                                       "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("segment "))
+    assert "churned" in lines[head] and "revenue lost" in lines[head]
+    rows = [line.split()[0] for line in lines[head + 2:head + 8]]
+    assert rows == ["loyal", "discount", "impulse", "need_based", "wandering", "all"]
+    journey = pd.read_csv(tmp_path / "r" / "journey.csv")
+    churned = journey[(journey.segment == "all") & (journey.stage == "all") & (journey.metric == "churned")]
+    all_row = lines[head + 7].split()
+    assert all_row[5] == f"{churned['mean'].iloc[0]:,.0f}"

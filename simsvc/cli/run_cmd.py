@@ -52,6 +52,8 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
         bar.close()
     path = write_results(result, out_dir)
     click.echo(summary_table(result.summary))
+    if not result.journey.empty:
+        click.echo("\n" + customers_table(result.journey))
     click.echo(f"\n{n_reps} replications, seed {result.seed}, "
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
@@ -91,4 +93,28 @@ def summary_table(summary) -> str:
     channels = list(dict.fromkeys(summary["channel"]))
     header = ["channel"] + [h for _, h, _, _ in _COLUMNS]
     rows = [header] + [[ch] + [_cell(summary, ch, m, s, d) for m, _, s, d in _COLUMNS] for ch in channels]
+    return text_table(rows)
+
+
+_CUSTOMER_COLUMNS = [
+    # (metric, header, scale, decimals): journey.csv's per-segment rows (stage "all")
+    ("customers_active_end", "active at end", 1, 0),
+    ("purchases", "purchases", 1, 0),
+    ("revenue", "revenue", 1, 0),
+    ("lost_prospects", "lost prospects", 1, 0),
+    ("churned", "churned", 1, 0),
+    ("churn_rate", "churn %/30d", 100, 2),
+    ("revenue_lost_to_churn", "revenue lost", 1, 0),
+    ("clv_mean", "mean CLV", 1, 1),
+    ("satisfaction_end_mean", "satisfaction", 1, 3),
+]
+
+
+def customers_table(journey) -> str:
+    """Journey mode: one row per segment (and all), customer metrics with 95 % CI half-widths."""
+    per_segment = journey[journey["stage"] == "all"].rename(columns={"segment": "channel"})
+    segments = [s for s in dict.fromkeys(per_segment["channel"]) if s != "all"] + ["all"]
+    header = ["segment"] + [h for _, h, _, _ in _CUSTOMER_COLUMNS]
+    rows = [header] + [[seg] + [_cell(per_segment, seg, m, s, d) for m, _, s, d in _CUSTOMER_COLUMNS]
+                       for seg in segments]
     return text_table(rows)
