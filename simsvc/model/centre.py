@@ -102,6 +102,8 @@ class ChannelState:
         self.patience_follow: BlockSampler | None = None  # for redials, repeats, escalations…
         self.handling: list[BlockSampler] = []  # by reason, new issues
         self.handling_follow: list[BlockSampler] = []  # by reason, follow-up legs
+        self.handling_dist: list[object] = []  # by reason: the configs (journey customers draw their own)
+        self.patience_dist: object | None = None
         self.resolution: list[float] = []  # by reason
         self.containment: list[float] = []  # by reason (bot)
         self.hours: OpeningHours | None = None
@@ -154,6 +156,7 @@ class ContactCentre:
                 dist = handling.get(r, handling.get("default")) if isinstance(handling, dict) else handling
                 ch.handling.append(st.sampler(f"handling/{name}/{r}", dist))
                 ch.handling_follow.append(st.sampler(f"handling_followup/{name}/{r}", dist))
+                ch.handling_dist.append(dist)
             res = s.resolution.get(name, 1.0)
             ch.resolution = [res.get(r, res.get("default", 1.0)) if isinstance(res, dict) else res
                              for r in reasons]
@@ -165,6 +168,7 @@ class ContactCentre:
             if cfg.kind in (VOICE, CHAT):
                 if cfg.patience is not None:
                     ch.patience = st.sampler(f"patience/{name}", cfg.patience)
+                    ch.patience_dist = cfg.patience
                     ch.patience_follow = st.sampler(f"patience_followup/{name}", cfg.patience)
                 if cfg.redial is not None:
                     ch.redial_p = cfg.redial.probability
@@ -265,6 +269,7 @@ class ContactCentre:
         self.a_chat_channel: list[int] = []
         self.in_bot = [0] * len(self.channels)
         self.n_issues = 0
+        self._given: tuple[float, float, float] | None = None  # see start_issue
 
     # ------------------------------------------------------------------ run
     def run(self) -> RawRun:
@@ -345,9 +350,16 @@ class ContactCentre:
         self.n_issues = issue + 1
         return issue
 
-    def start_issue(self, channel: int, reason: int, issue: int, outbound: bool) -> None:
-        """First contact of an issue opened by a customer (or an outbound follow-up) now."""
+    def start_issue(self, channel: int, reason: int, issue: int, outbound: bool,
+                    draws: tuple[float, float, float] | None = None) -> None:
+        """First contact of an issue opened by a customer (or an outbound follow-up) now.
+
+        ``draws`` = (handling, resolution uniform, patience) the customer drew from its own
+        stream, so the contact keeps its numbers whatever happened to other customers.
+        """
+        self._given = draws
         self._contact(channel, reason, issue, 1, 1, OUTBOUND if outbound else NEW, -1)
+        self._given = None
 
     def _on_attempt_end(self, ev: simpy.events.Timeout) -> None:
         self.journey.attempt_end(ev._value)
@@ -384,7 +396,11 @@ class ContactCentre:
         # in the same order whatever the staffing, so each keeps its numbers
         # (common random numbers); follow-ups depend on what happened before.
         patience = NAN
-        if origin == NEW or origin == OUTBOUND:
+        if self._given is not None:
+            rec.handle_draw[i], rec.uniform_draw[i], patience = self._given
+            if ch.patience is None:
+                patience = NAN
+        elif origin == NEW or origin == OUTBOUND:
             rec.handle_draw[i] = ch.handling[r]()
             rec.uniform_draw[i] = self.u_resolve()
             if ch.patience is not None:

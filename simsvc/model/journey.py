@@ -13,9 +13,10 @@ Randomness, for common random numbers across scenarios: every customer owns a
 generator seeded from its identity (initial k, acquired k, or the j-th referral
 of a parent), and draws a fixed set of numbers per stage visit, so a staffing
 change moves a customer's life only where its outcomes really differ (it
-churned, or did not). Handling, patience and resolution of contacts come from
-the centre's streams, and churn after a contact from the ``churn/after_contact``
-stream; their alignment across scenarios is approximate.
+churned, or did not). A stage contact's handling time, patience and resolution
+draw are the customer's too. Follow-up legs (redials, repeats), proactive
+follow-up calls and churn after a contact draw from the centre's named streams
+(``churn/after_contact`` for the last), so their alignment is approximate.
 """
 from __future__ import annotations
 
@@ -234,7 +235,12 @@ class Journey:
                                           len(seg.channels) - 1)])
                 pro_again = u[5] < (self.proactive.probability if self.proactive is not None else 0.0)
                 delay = self._contact_delay(now, dwell, u[1], u_hour)
-                self.env.timeout(delay, (c, stage, ch, r, u[4], pro_again, followup_delay)
+                # The contact's own numbers (handling, resolution, patience), drawn now from the
+                # customer's stream: three draws whenever there is a contact.
+                cs = self.centre.channels[ch]
+                draws = (rng.draw(cs.handling_dist[r]), rng.random(),
+                         rng.draw(cs.patience_dist) if cs.patience_dist is not None else rng.random())
+                self.env.timeout(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws)
                                  ).callbacks.append(self._on_stage_contact)
         self.env.timeout(dwell, (c, stage, u[7])).callbacks.append(self._on_stage_end)
 
@@ -340,7 +346,7 @@ class Journey:
 
     # ------------------------------------------------------------------ contacts
     def _on_stage_contact(self, ev) -> None:
-        c, stage, ch, r, u_suppress, pro_again, followup_delay = ev._value
+        c, stage, ch, r, u_suppress, pro_again, followup_delay, draws = ev._value
         if self.c_status[c] != ACTIVE or self.c_stage[c] != stage:
             return
         if self.proactive is not None and r in self.pro_reduces:
@@ -348,7 +354,7 @@ class Journey:
                 return  # a follow-up earlier in this cycle prevented this contact
             if self.pro_after_complaint and pro_again:
                 self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
-        self._open(c, stage, ch, r, proactive=False)
+        self._open(c, stage, ch, r, proactive=False, draws=draws)
 
     def _on_followup(self, ev) -> None:
         c = ev._value
@@ -356,14 +362,15 @@ class Journey:
             return
         self._open(c, self.c_stage[c], self.pro_channel, self.pro_reason, proactive=True)
 
-    def _open(self, c: int, stage: int, ch: int, r: int, proactive: bool) -> None:
+    def _open(self, c: int, stage: int, ch: int, r: int, proactive: bool,
+              draws: tuple[float, float, float] | None = None) -> None:
         issue = self.centre.open_issue()
         self.issue_customer[issue] = c
         self.issue_stage[issue] = stage
         if proactive:
             self.issue_proactive.add(issue)
         self.events.add(self.env._now, c, FOLLOWUP if proactive else CONTACT, stage, issue)
-        self.centre.start_issue(ch, r, issue, proactive)
+        self.centre.start_issue(ch, r, issue, proactive, draws)
 
     def may_contact(self, issue: int, continuing: bool) -> bool:
         """Whether a leg of ``issue`` may arrive. A churned customer or a lost prospect starts
