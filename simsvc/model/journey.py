@@ -77,11 +77,15 @@ class EventBuffer:
                  ("detail", np.int64), ("value", np.float64))}
 
 
+def _pick(cum: list[float], u: float) -> int:
+    """Index drawn by uniform ``u`` from cumulative shares ``cum`` (shares need not sum to 1)."""
+    return min(bisect_right(cum, u * cum[-1]), len(cum) - 1)
+
+
 class _Segment:
     """Run-time parameters of one segment, resolved once."""
 
-    def __init__(self, cust: Customers, name: str, channel_index: dict[str, int], reason_index: dict[str, int],
-                 experience) -> None:
+    def __init__(self, cust: Customers, name: str, channel_index: dict[str, int], experience) -> None:
         seg = cust.segments[name]
         self.name = name
         self.dwell = [cust.dwell_for(name, s) for s in STAGES]
@@ -94,8 +98,8 @@ class _Segment:
         self.churn_contact = seg.churn.after_contact or experience.churn
         self.churn_evaluation = seg.churn.at_evaluation
         pref = cust.channel_preference(name)
-        self.channels = np.array([channel_index[c] for c in pref], dtype=np.int64)
-        self.channel_cum = np.cumsum(list(pref.values())) / sum(pref.values())
+        self.channels = [channel_index[c] for c in pref]
+        self.channel_cum = np.cumsum(list(pref.values())).tolist()
         self.contact_p = [min(1.0, cust.stage_contacts(s).contact_probability * seg.contact_factor)
                           for s in STAGES]
 
@@ -115,20 +119,17 @@ class Journey:
         self.feedback = cust.feedback
         channel_index = {c: i for i, c in enumerate(s.channels)}
         reason_index = {r: i for i, r in enumerate(s.reasons)}
-        self.segment_names = list(cust.segments)
-        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()])
-        self.segments = [_Segment(cust, n, channel_index, reason_index, s.experience) for n in cust.segments]
+        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()]).tolist()
+        self.segments = [_Segment(cust, n, channel_index, s.experience) for n in cust.segments]
         self.stage_reasons = []  # per stage: (reason indices, cumulative shares)
         for stage in STAGES:
-            mix = cust.stage_contacts(stage).reasons
-            idx = np.array([reason_index[r] for r in mix if r in reason_index], dtype=np.int64)
-            cum = np.cumsum([p for r, p in mix.items() if r in reason_index]) if len(idx) else np.ones(0)
-            self.stage_reasons.append((idx, cum / cum[-1] if len(cum) else cum))
+            mix = {r: p for r, p in cust.stage_contacts(stage).reasons.items() if r in reason_index}
+            self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values())).tolist()))
         hours = cust.contact_hours
         self.contact_hours = list(hours) if hours is not None else None
         self.hours_cum = np.cumsum(hours).tolist() if hours is not None else None
         self.initial_stages = [STAGES.index(st) for st in cust.initial_stages]
-        self.initial_cum = np.cumsum(list(cust.initial_stages.values()))
+        self.initial_cum = np.cumsum(list(cust.initial_stages.values())).tolist()
         pro = cust.proactive
         self.proactive = pro
         if pro is not None:
@@ -170,7 +171,7 @@ class Journey:
         for k in range(cust.initial):
             c = self._new_customer((0, k), source=0)
             u = self.c_rng[c].random()
-            stage = self.initial_stages[int(np.searchsorted(self.initial_cum, u * self.initial_cum[-1], "right"))]
+            stage = self.initial_stages[_pick(self.initial_cum, u)]
             self._enter(c, stage)
         if cust.acquisition > 0:
             rng = Streams(self.root_seed, self.replication).generator("acquisition")
@@ -182,7 +183,6 @@ class Journey:
     def _on_acquired(self, ev) -> None:
         self._enter(self._new_customer(ev._value, source=1), NEED)
 
-
     def _generator(self, key: tuple) -> SplitMix:
         return SplitMix(self.root_seed, self.replication, _CUSTOMER_KEY, *key)
 
@@ -192,8 +192,7 @@ class Journey:
         c = len(self.c_key)
         rng = rng if rng is not None else self._generator(key)
         u = rng.random()
-        segment = min(int(np.searchsorted(self.segment_cum, u * self.segment_cum[-1], "right")),
-                      len(self.segments) - 1)
+        segment = _pick(self.segment_cum, u)
         self.c_key.append(key)
         self.c_rng.append(rng)
         self.c_segment.append(segment)
@@ -230,9 +229,8 @@ class Journey:
         if u[0] < seg.contact_p[stage]:
             reasons, cum = self.stage_reasons[stage]
             if len(reasons):
-                r = int(reasons[min(int(np.searchsorted(cum, u[2], "right")), len(reasons) - 1)])
-                ch = int(seg.channels[min(int(np.searchsorted(seg.channel_cum, u[3], "right")),
-                                          len(seg.channels) - 1)])
+                r = reasons[_pick(cum, u[2])]
+                ch = seg.channels[_pick(seg.channel_cum, u[3])]
                 pro_again = u[5] < (self.proactive.probability if self.proactive is not None else 0.0)
                 delay = self._contact_delay(now, dwell, u[1], u_hour)
                 # The contact's own numbers (handling, resolution, patience), drawn now from the

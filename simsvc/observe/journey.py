@@ -136,10 +136,11 @@ class CustomerTable:
         order = np.argsort(view.a_arrival_s[answered], kind="stable")  # later answers overwrite earlier
         self.csat_last[a_cust[answered][order]] = view.csat[answered][order]
         self.nps_last[a_cust[answered][order]] = view.nps[answered][order]
+        self.constants = _segment_constants(scenario)  # per segment, used by clv and the measures
         self.clv = self._clv(scenario, cust, run, buy, who, t, ev)
 
     def _clv(self, scenario, cust, run, buy, who, t, ev) -> np.ndarray:
-        k = _segment_constants(scenario)
+        k = self.constants
         rho = math.log1p(cust.discount_rate) / YEAR_S
         m = cust.margin
         realised = np.bincount(who[buy], weights=m * ev["value"][buy] * np.exp(-rho * t[buy]), minlength=self.n)
@@ -218,7 +219,7 @@ def _measures(scenario: Scenario, tb: CustomerTable, who: np.ndarray) -> dict[st
     sel = who[ev["customer"]]
     win = _in_window(scenario, ev["time_s"]) & sel
     kind = ev["event"]
-    k = _segment_constants(scenario)
+    k = tb.constants
     churn = win & (kind == CHURN)
     start = np.maximum(tb.customer_since_s, scenario.warmup)
     stop = np.where(np.isnan(tb.ended_s), scenario.horizon, np.minimum(tb.ended_s, scenario.horizon))
