@@ -26,7 +26,7 @@ DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _duration(value: object) -> float:
@@ -56,6 +56,10 @@ Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")]
 
 
 # --------------------------------------------------------------------------- distributions
+# A cv below 0.001 is no variation (use dist: deterministic) and would overflow a gamma's
+# shape (1/cv²); above 100 the draws are a few huge values and zeros, not a distribution.
+CV_MIN, CV_MAX = 0.001, 100.0
+CV_HELP = "sd / mean, between 0.001 and 100 (for no variation use dist: deterministic)"
 class Exponential(Base):
     dist: Literal["exponential"]
     mean: PositiveDuration
@@ -70,7 +74,7 @@ class Lognormal(Base):
 
     dist: Literal["lognormal"]
     mean: PositiveDuration
-    cv: float = Field(gt=0)
+    cv: float = Field(ge=CV_MIN, le=CV_MAX, description=CV_HELP)
 
     @property
     def mean_s(self) -> float:
@@ -82,7 +86,7 @@ class Gamma(Base):
 
     dist: Literal["gamma"]
     mean: PositiveDuration
-    cv: float = Field(gt=0)
+    cv: float = Field(ge=CV_MIN, le=CV_MAX, description=CV_HELP)
 
     @property
     def mean_s(self) -> float:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
+import math
 import hashlib
 import json
 from dataclasses import dataclass
@@ -18,57 +20,38 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
+from simsvc.config.errors import MAX_PROBLEMS, ScenarioError
+from simsvc.config.overrides import Override, apply_overrides, override_parts
 from simsvc.config.references import find_problems
-from simsvc.config.yamlio import load_yaml
-from simsvc.config.schema import Scenario
-
-
-@dataclass
-class ScenarioError(Exception):
-    """A scenario that cannot be used, with where and why."""
-
-    file: str
-    path: str
-    value: object
-    allowed: str
-    more: int = 0
-
-    def __str__(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        field = self.path or "(top level)"
-        value = _short(self.value)
-        tail = f" (and {self.more} more problem{'s' if self.more > 1 else ''})" if self.more else ""
-        return f"{where}{field} = {value}: expected {self.allowed}{tail}"
+from simsvc.config.yamlio import MAX_TABLE_BYTES, read_text, read_yaml
+from simsvc.config.schema import Scenario, clock_seconds
 
 
 def _short_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _short(value: object) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 # --------------------------------------------------------------------------- YAML + extends
-def _read_yaml(path: Path) -> dict[str, Any]:
+MAX_EXTENDS = 10  # files in one extends chain
+
+
+def _read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
     if not path.is_file():
-        raise ScenarioError(str(path), "", str(path), "an existing scenario file")
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(str(path), where, problem, "well-formed YAML") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(path), "", str(exc), "a readable UTF-8 text file") from None
+        raise ScenarioError(str(path), "", str(path), f"an existing {what}")
+    data = read_yaml(path, what)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(str(path), "", data, "a mapping of scenario fields at the top level")
+        # Never echo the content: the file may be anything (extends: /etc/passwd).
+        raise ScenarioError(str(path), "", None, f"a {what}: a YAML mapping of fields at the top level "
+                            f"(this file holds a {_kind_of(data)})", show_value=False)
     _absolutise_csv(data, path.parent)
     return data
+
+
+def _kind_of(value: object) -> str:
+    return {str: "text", list: "list", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__)
 
 
 def _csv_tables(data: dict[str, Any]):
@@ -77,10 +60,11 @@ def _csv_tables(data: dict[str, Any]):
     ``holder`` is the mapping with the ``csv`` key (a demand spec or a pool's staffing);
     the rows read from the file go under ``table key``.
     """
-    for name, spec in (data.get("demand") or {}).items():
+    demand, agents = data.get("demand"), data.get("agents")
+    for name, spec in (demand.items() if isinstance(demand, dict) else ()):
         if isinstance(spec, dict) and isinstance(spec.get("csv"), str):
             yield spec, f"demand.{name}", "volumes", ("day", "start", "volume")
-    for name, pool in (data.get("agents") or {}).items():
+    for name, pool in (agents.items() if isinstance(agents, dict) else ()):
         staffing = pool.get("staffing") if isinstance(pool, dict) else None
         if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str):
             yield staffing, f"agents.{name}.staffing", "steps", ("day", "start", "agents")
@@ -108,6 +92,9 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(str(chain[-1]), "extends", str(path), f"no cycle of extends ({cycle})")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(str(chain[-1]), "extends", None,
+                            f"a chain of at most {MAX_EXTENDS} files that extend each other", show_value=False)
     data = _read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
@@ -115,67 +102,51 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     if not isinstance(parent, str):
         raise ScenarioError(str(path), "extends", parent, "the path of another scenario file")
     parent_path = (path.parent / parent)
+    if parent_path.suffix.lower() not in (".yaml", ".yml"):
+        raise ScenarioError(str(path), "extends", parent, "the path of another scenario file (.yaml or .yml)")
     if not parent_path.is_file():
         raise ScenarioError(str(path), "extends", parent, "the path of an existing scenario file")
     return deep_merge(_resolve_extends(parent_path, (*chain, path)), data)
 
 
-# --------------------------------------------------------------------------- overrides
-def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``dotted.path=value`` strings; the value is read as YAML (``10``, ``4min``, ``[a, b]``)."""
-    out = copy.deepcopy(data)
-    for item in overrides:
-        if "=" not in item:
-            raise ScenarioError("--set", item, item, "dotted.path=value")
-        dotted, raw = item.split("=", 1)
-        keys = [k for k in dotted.strip().split(".") if k]
-        if not keys:
-            raise ScenarioError("--set", item, item, "dotted.path=value")
-        try:
-            value = load_yaml(raw)
-        except yaml.YAMLError:
-            value = raw
-        node: Any = out
-        for depth, key in enumerate(keys[:-1]):
-            if isinstance(node, list) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-                continue
-            if not isinstance(node, dict):
-                raise ScenarioError("--set", ".".join(keys[:depth]), node, "a mapping to set a field in")
-            if not isinstance(node.get(key), (dict, list)):
-                node[key] = {}
-            node = node[key]
-        last = keys[-1]
-        if isinstance(node, list) and last.isdigit() and int(last) < len(node):
-            node[int(last)] = value
-        elif isinstance(node, dict):
-            node[last] = value
-        else:
-            raise ScenarioError("--set", dotted, node, "a mapping to set a field in")
-    return out
-
-
 # --------------------------------------------------------------------------- CSV tables
 def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
-    """Rows of a demand or staffing CSV, each checked with its file and line in the message."""
+    """Rows of a demand or staffing CSV, each checked with its file and line in the message.
+
+    Two rows for the same day and start are ambiguous (which one wins?): an error
+    naming both lines. The file's content is only quoted once its header shows it
+    is such a table.
+    """
     path = Path(file)
     if not path.is_file():
         raise ScenarioError(file, field, file, "an existing CSV file")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
+    text = read_text(path, "CSV file", MAX_TABLE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in columns if c not in header]
         if missing:
-            raise ScenarioError(file, field, header, f"CSV columns {list(columns)} (missing {missing})")
+            raise ScenarioError(file, field, None,
+                                f"a CSV table with the columns {', '.join(columns)} in its first line "
+                                f"(missing: {', '.join(missing)})", show_value=False)
         where = {c: header.index(c) for c in columns}
-        rows = []
+        rows, first_line = [], {}
         for line, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) < len(header):
                 raise ScenarioError(file, f"line {line}", ",".join(cells),
                                     f"{len(header)} cells per row ({', '.join(header)})")
-            rows.append({c: _table_cell(file, line, c, cells[i].strip()) for c, i in where.items()})
+            row = {c: _table_cell(file, line, c, cells[i].strip()) for c, i in where.items()}
+            slot = (str(row["day"]), clock_seconds(row["start"]))
+            if slot in first_line:
+                raise ScenarioError(file, f"line {line}", f"{row['day']},{row['start']}",
+                                    f"one row per day and start (line {first_line[slot]} has the same)")
+            first_line[slot] = line
+            rows.append(row)
+    except csv.Error as exc:
+        raise ScenarioError(file, f"line {reader.line_num}", None, f"well-formed CSV ({exc})",
+                            show_value=False) from None
     if not rows:
         raise ScenarioError(file, "rows", "(none)", "at least one data row")
     return rows
@@ -352,31 +323,88 @@ def _csv_origin(data: dict[str, Any], path: str) -> str | None:
     return None
 
 
+# Every number a scenario holds must be finite and at most this large: larger ones
+# only arise from typos or hostile input, and overflow when rates meet horizons.
+MAX_MAGNITUDE = 1e12
+_UNBOUNDED = {"seed"}  # a root seed is an identifier, not a quantity
+
+
+def number_problems(data: Any, path: tuple[str, ...] = ()) -> list[tuple[str, object, str]]:
+    """Non-finite or overflowing numbers anywhere in ``data``: (field path, value, allowed)."""
+    out: list[tuple[str, object, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if str(key) not in _UNBOUNDED:
+                out += number_problems(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += number_problems(value, (*path, str(i)))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        if isinstance(data, float) and not math.isfinite(data):
+            out.append((".".join(path), data, "a finite number (.inf and .nan are not numbers a scenario can use)"))
+        elif abs(data) > MAX_MAGNITUDE:
+            out.append((".".join(path), data, f"a number of magnitude at most {MAX_MAGNITUDE:.0e}"))
+    return out
+
+
 def validate(data: dict[str, Any], file: str = "") -> Scenario:
-    """Validate a scenario mapping (already merged and overridden) into a ``Scenario``."""
+    """Validate a scenario mapping (already merged and overridden) into a ``Scenario``.
+
+    All problems are collected (up to ``MAX_PROBLEMS``); the error names the first
+    and carries the others, so one round of fixes can address them all.
+    """
     data = copy.deepcopy(data)
     _load_tables(data)
+    problems = number_problems(data)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        path, value, allowed = _pydantic_problem(_pick_error(errors, data), data)
-        real = [e for e in errors if e.get("type") not in _SHAPE_ERRORS] or errors[:1]
-        raise ScenarioError(_csv_origin(data, path) or file, path, value, allowed,
-                            more=len(real) - 1) from None
-    problems = find_problems(scenario)
+        # Errors of one entry (handling.phone, agents.team) are often alternatives of a
+        # union the user did not mean: report the most likely one per entry.
+        groups: dict[tuple, list] = {}
+        for err in errors:
+            groups.setdefault(tuple(_pydantic_problem(err, data)[0].split(".")[:2]), []).append(err)
+        first = _pick_error(errors, data)
+        picked = [first] + [_pick_error(g, data) for g in groups.values() if first not in g]
+        picked = [e for e in picked if e is first or e.get("type") not in _SHAPE_ERRORS]
+        seen = {p for p, _, _ in problems}
+        for err in picked:
+            problem = _pydantic_problem(err, data)
+            if problem[0] not in seen:
+                seen.add(problem[0])
+                problems.append(problem)
+        _raise(problems, data, file)
     if problems:
-        path, value, allowed = problems[0]
-        raise ScenarioError(file, path, value, allowed, more=len(problems) - 1)
+        _raise(problems, data, file)
+    _raise(find_problems(scenario), data, file)
     return scenario
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, merge (``extends:``), override (``--set``) and validate a scenario file."""
+def _raise(problems: list[tuple[str, object, str]], data: dict[str, Any], file: str) -> None:
+    if not problems:
+        return
+    path, value, allowed = problems[0]
+    others = problems[1:MAX_PROBLEMS]
+    raise ScenarioError(_csv_origin(data, path) or file, path, value, allowed,
+                        more=len(problems) - 1, others=list(others))
+
+
+def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scenario:
+    """Read, merge (``extends:``), override (``--set``) and validate a scenario file.
+
+    ``overrides`` are ``path=value`` strings (``--set``) or (option label, text)
+    pairs, so an error in one is attributed to the option that gave it.
+    """
     path = Path(path)
     overrides = list(overrides)
     data = _resolve_extends(path)
-    data = apply_overrides(data, overrides)
+    try:
+        data = apply_overrides(data, overrides, schema=Scenario)
+    except ScenarioError as exc:
+        if exc.file.startswith("--") and " " in exc.file:  # an option's path: name the file too
+            exc.file = f"{path} ({exc.file})"
+        raise
     try:
         return validate(data, file=str(path))
     except ScenarioError as exc:
@@ -385,19 +413,22 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise
 
 
-def _origin(path: Path, overrides: list[str], field: str) -> str:
-    """Who wrote ``field``: a ``--set``, this file, or a file it extends."""
+def _origin(path: Path, overrides: list[Override], field: str) -> str:
+    """Who wrote ``field``: a ``--set`` (or ``--vary``), this file, or a file it extends."""
     for item in reversed(overrides):
-        dotted = item.split("=", 1)[0].strip()
+        option, text = override_parts(item)
+        dotted = text.split("=", 1)[0].strip()
         if field == dotted or field.startswith(dotted + ".") or dotted.startswith(field + "."):
-            return f"{path} (--set {_short_text(item)})"
+            return f"{path} ({option} {_short_text(text)})"
     keys = [k for k in field.split(".") if k]
     current, seen = path.resolve(), set()
-    while current not in seen:
+    while current not in seen and len(seen) <= MAX_EXTENDS:
         seen.add(current)
         try:
-            data = load_yaml(current.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            data = read_yaml(current) or {}
+        except ScenarioError:
+            break
+        if not isinstance(data, dict):
             break
         if _has_path(data, keys[:2]) or not isinstance(data.get("extends"), str):
             return str(path) if current == path.resolve() else str(current)

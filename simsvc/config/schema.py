@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simsvc.config.customers import Customers
 from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's public names)
@@ -31,7 +31,10 @@ from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's pub
     Rate,
     Uniform,
 )
+from simsvc.config.names import check_label
 from simsvc.config.units import parse_clock
+
+Label = Annotated[str, AfterValidator(check_label)]
 
 
 # --------------------------------------------------------------------------- channels
@@ -314,7 +317,7 @@ ResolutionSpec = Union[Probability, dict[str, Probability]]
 class Scenario(Base):
     """A whole contact-centre scenario, resolved and validated."""
 
-    name: str = Field(min_length=1)
+    name: Label
     description: str = ""
     seed: int | None = Field(default=None, ge=0)
     replications: int = Field(default=10, ge=1)

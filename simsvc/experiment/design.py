@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simsvc.config.load import ScenarioError, load_scenario, scenario_hash
-from simsvc.config.schema import Scenario
+from simsvc.config.schema import Label, Scenario
 from simsvc.config.yamlio import load_yaml
 
 ALL = "all"
@@ -185,7 +185,7 @@ def unique_names(variants: list[Variant]) -> list[Variant]:
 
 # --------------------------------------------------------------------------- experiment files
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ScenarioEntry(_Base):
@@ -213,7 +213,7 @@ class Precision(_Base):
 class ExperimentSpec(_Base):
     """An experiment file (``experiments/*.yaml``)."""
 
-    name: str = Field(min_length=1)
+    name: Label
     description: str = ""
     scenarios: dict[str, str | ScenarioEntry] = Field(min_length=1)
     sweep: Sweep | None = None
