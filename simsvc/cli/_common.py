@@ -11,15 +11,67 @@ set_option = click.option(
 )
 
 
-def load_or_exit(path: str, overrides: tuple[str, ...] = ()):
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Run even when the estimated work (contacts, memory, intervals) is beyond the documented limit.",
+)
+
+
+def fail(message: str, code: int = 2):
+    """Print one ``error:`` line and exit (2: bad input; 130: interrupted)."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def echo_scenario_error(exc) -> None:
+    """A ScenarioError as one ``error:`` line, then its further problems indented."""
+    click.echo(f"error: {exc}", err=True)
+    for line in exc.details():
+        click.echo(f"  also: {line}", err=True)
+
+
+def load_or_exit(path: str, overrides=()):
     """Load a scenario; on a bad scenario print one clear message and exit with status 2."""
     from simsvc.config.load import ScenarioError, load_scenario
 
     try:
         return load_scenario(path, overrides)
     except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_scenario_error(exc)
         raise SystemExit(2) from None
+
+
+def check_work(scenarios, replications: int, force: bool):
+    """Estimate the work before simulating; refuse beyond the limits unless ``--force``."""
+    from simsvc.experiment.budget import estimate_many, judge
+
+    work = estimate_many(list(scenarios), replications)
+    refuse, warn = judge(work)
+    if refuse and not force:
+        fail(f"too much work: {refuse}; check the horizon, interval and volumes, "
+             "or run anyway with --force")
+    if refuse or warn:
+        click.echo(f"warning: {refuse or warn}", err=True)
+    return work
+
+
+def prepare_output(folder, need_bytes: float = 0, option: str = "--out") -> None:
+    """Before any simulation: the output folder can be written and has room; report leftovers."""
+    from pathlib import Path
+
+    from simsvc.experiment.safepath import OutputError, check_output, leftover_temporaries
+
+    try:
+        check_output(folder, need_bytes, option)
+    except OutputError as exc:
+        fail(str(exc))
+    folder = Path(folder)
+    for where in (folder.parent, folder):
+        left = leftover_temporaries(where)
+        if left:
+            names = ", ".join(p.name for p in left[:3]) + (" ..." if len(left) > 3 else "")
+            click.echo(f"note: {len(left)} temporary folder(s) left in {where} by an interrupted write "
+                       f"({names}); they hold no complete results and can be deleted", err=True)
 
 
 def executor_options(fn):
@@ -50,23 +102,25 @@ def executor_options(fn):
 def run_design(design, out: str, workers: int | None, dask_address: str | None):
     """Run an experiment design with a progress bar; Ctrl-C stops cleanly (exit 130)."""
     import sys
+    import warnings
 
     from tqdm import tqdm
 
-    from simsvc.experiment.executors import make_executor
+    from simsvc.experiment.executors import ExecutorLost, make_executor
     from simsvc.experiment.experiment import Interrupted, run_experiment
     from simsvc.experiment.runner import default_workers
+    from simsvc.experiment.store import StoreWarning
 
     try:
         design.check_channels()
     except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     try:
         executor = make_executor(workers or default_workers(), dask_address)
-    except (OSError, TimeoutError) as exc:
-        click.echo(f"error: --dask {dask_address}: cannot reach the Dask scheduler ({exc})", err=True)
-        raise SystemExit(2) from None
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        fail(f"--dask {dask_address}: cannot use this Dask scheduler ({reason}); "
+             "expected an address such as tcp://scheduler:8786")
     bar = tqdm(total=0, unit="rep", desc=design.name, file=sys.stderr, disable=None, delay=0.5,
                dynamic_ncols=True)
 
@@ -77,12 +131,28 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None):
         bar.update(done - bar.n)
 
     try:
-        result = run_experiment(design, out, executor, progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StoreWarning)
+            try:
+                result = run_experiment(design, out, executor, progress=progress)
+            finally:
+                for w in caught:
+                    if issubclass(w.category, StoreWarning):
+                        bar.clear()
+                        click.echo(f"warning: {w.message}", err=True)
     except Interrupted as stop:
         bar.close()
         click.echo(f"\ninterrupted: {stop.stored} replications are stored in {out}; "
                    "run the same command again to resume.", err=True)
         raise SystemExit(130) from None
+    except ExecutorLost as exc:
+        bar.close()
+        fail(f"{exc}; the replications finished so far are stored in {out}; "
+             "run the same command again to resume", code=1)
+    except OSError as exc:
+        bar.close()
+        fail(f"{out}: cannot write the results ({exc.strerror or exc}); the replications stored so far "
+             "are kept; free space or fix permissions and run the same command again to resume")
     finally:
         bar.close()
         executor.close()

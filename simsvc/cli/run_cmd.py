@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import load_or_exit, no_report_option, set_option, text_table, write_report_or_warn
+from simsvc.cli._common import (
+    check_work,
+    fail,
+    force_option,
+    load_or_exit,
+    no_report_option,
+    prepare_output,
+    set_option,
+    text_table,
+    write_report_or_warn,
+)
 
 
 @click.command()
@@ -23,19 +33,23 @@ from simsvc.cli._common import load_or_exit, no_report_option, set_option, text_
 @set_option
 @click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet and issues.parquet (large runs).")
 @no_report_option
+@force_option
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
-        overrides: tuple[str, ...], no_contacts: bool, no_report: bool) -> None:
+        overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
-    from simsvc.experiment.output import default_out_dir, write_results
+    from simsvc.experiment.output import write_results
     from simsvc.experiment.runner import default_workers
     from simsvc.experiment.runner import run as run_scenario
+    from simsvc.experiment.safepath import RESULTS_ROOT, results_folder, timestamped
 
     resolved = load_or_exit(scenario, overrides)
     n_reps = reps or resolved.replications
     n_workers = workers or min(default_workers(), n_reps)
-    out_dir = Path(out) if out else default_out_dir("results", resolved.name)
-    if out_dir.exists() and any(out_dir.iterdir()):
+    out_dir = Path(out) if out else timestamped(results_folder(RESULTS_ROOT, resolved.name))
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+    work = check_work([resolved], n_reps, force)
+    prepare_output(out_dir, work.output_bytes(keep_contacts=not no_contacts))
 
     from tqdm import tqdm
 
@@ -48,9 +62,13 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     try:
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        fail("interrupted; nothing was written (a run's results are written only when it completes)",
+             code=130)
     finally:
         bar.close()
-    path = write_results(result, out_dir)
+    path = _write_or_rescue(result, out_dir, write_results)
     click.echo(summary_table(result.summary))
     if not result.journey.empty:
         click.echo("\n" + customers_table(result.journey))
@@ -59,6 +77,27 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     click.echo(f"results: {path}")
     if not no_report:
         write_report_or_warn(path)
+
+
+def _write_or_rescue(result, out_dir: Path, write_results) -> Path:
+    """Write the results; if that fails after the simulation, keep them elsewhere and say where."""
+    import tempfile
+
+    from simsvc.config.names import folder_name
+    from simsvc.experiment.safepath import timestamped
+
+    try:
+        return write_results(result, out_dir)
+    except OSError as first:
+        reason = first.strerror or str(first)
+        rescue = timestamped(Path(tempfile.gettempdir()) / "simsvc-rescue" / folder_name(result.scenario.name))
+        try:
+            path = write_results(result, rescue)
+        except OSError:
+            fail(f"{out_dir}: cannot write the results ({reason}), nor to {rescue}; nothing was kept")
+        click.echo(f"warning: {out_dir}: cannot write the results ({reason}); "
+                   f"they were written to {path} instead", err=True)
+        return path
 
 
 _COLUMNS = [

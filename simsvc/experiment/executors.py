@@ -4,11 +4,57 @@ An executor takes independent tasks (a pure function and its arguments) and
 yields results as they finish. Because each task is a pure function of
 (scenario, seed, replication), the numbers are the same whichever executor
 runs them.
+
+Local workers watch their parent (:func:`watch_parent`): if it dies, even by
+SIGKILL, they exit instead of living on as orphans. A Dask cluster that has
+had no workers for ``no_workers_timeout_s`` fails the run with
+:class:`ExecutorLost`; every replication finished before that is stored.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
+
+DASK_CONNECT_TIMEOUT_S = 10
+DASK_NO_WORKERS_TIMEOUT_S = 120.0
+
+
+class ExecutorLost(Exception):
+    """The workers are gone (a Dask cluster without workers for too long)."""
+
+
+def watch_parent(parent_pid: int | None = None, poll_s: float = 0.5) -> None:
+    """Process-pool initializer: end this worker when its parent process dies.
+
+    Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
+    thread also polls the parent id, so a worker never outlives its parent for
+    more than ``poll_s`` seconds.
+    """
+    parent = parent_pid or os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os._exit(1)
+
+    def poll() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=poll, name="simsvc-watch-parent", daemon=True).start()
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers do not outlive this process."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),))
 
 
 class SerialExecutor:
@@ -27,7 +73,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._pool = process_pool(workers)
 
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[Any]:
         pending: set = set()
@@ -57,20 +103,43 @@ class DaskExecutor:
     The workers need simsvc installed (the same version, for identical numbers).
     """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, no_workers_timeout_s: float = DASK_NO_WORKERS_TIMEOUT_S,
+                 poll_s: float = 2.0) -> None:
         from dask.distributed import Client
 
-        self.client = Client(address)
+        self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+        self.no_workers_timeout_s = no_workers_timeout_s
+        self.poll_s = poll_s
+
+    def _workers(self) -> int:
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # noqa: BLE001 - the scheduler itself is unreachable: no workers either
+            return 0
 
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[Any]:
-        from dask.distributed import as_completed
+        from dask.distributed import wait as dask_wait
 
-        futures = [self.client.submit(fn, *args, pure=False) for args in tasks]
+        pending = {self.client.submit(fn, *args, pure=False) for args in tasks}
+        alone_since: float | None = None
         try:
-            for fut in as_completed(futures):
-                yield fut.result()
+            while pending:
+                try:
+                    done, pending = dask_wait(pending, timeout=self.poll_s, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    done = set()
+                for fut in done:
+                    yield fut.result()
+                if done or self._workers():
+                    alone_since = None
+                    continue
+                # No worker: wait a while for one to (re)join, then give up.
+                now = time.monotonic()
+                alone_since = alone_since or now
+                if now - alone_since > self.no_workers_timeout_s:
+                    raise ExecutorLost(f"the Dask cluster has had no workers for {self.no_workers_timeout_s:g} s")
         finally:
-            self.client.cancel([f for f in futures if not f.done()])
+            self.client.cancel([f for f in pending if not f.done()])
 
     def close(self) -> None:
         self.client.close()

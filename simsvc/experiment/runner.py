@@ -10,7 +10,7 @@ import os
 import platform
 import secrets
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -21,6 +21,7 @@ import pandas as pd
 from simsvc import __version__
 from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
+from simsvc.experiment.executors import process_pool
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
@@ -151,7 +152,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             if progress:
                 progress(len(results), reps)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, reps)) as pool:
+        with process_pool(min(workers, reps)) as pool:  # workers end if this process dies
             futures = [pool.submit(run_replication, scenario, root, r, keep_contacts) for r in range(reps)]
             for fut in as_completed(futures):
                 res = fut.result()

@@ -1,0 +1,115 @@
+"""Where results go, safely: one place that turns names into folders and checks them first.
+
+Every command builds its default output folder with :func:`results_folder`, which
+derives folder names from labels (:func:`simsvc.config.names.folder_name`) and
+verifies that the result stays inside the results root, so a scenario or
+experiment ``name`` can never write elsewhere. :func:`check_output` is called
+before any simulation starts: the folder's nearest existing parent must be
+writable and have room for a rough estimate of the output. The writers use
+:func:`fsync_file` and :func:`fsync_dir` so that a rename only ever publishes
+flushed data, and :func:`leftover_temporaries` finds the hidden temporary folders
+of writers that were killed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from simsvc.config.names import folder_name
+
+RESULTS_ROOT = "results"
+FREE_SPACE_MARGIN = 1.5  # ask for 50 % more than the estimate: the estimate is rough
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; the message says why and what to do."""
+
+
+def results_folder(root: str | Path, *labels: str) -> Path:
+    """``root/<folder>/<folder>…`` with one safe folder name per label; never outside ``root``."""
+    base = Path(root)
+    path = base.joinpath(*(folder_name(label) for label in labels))
+    resolved_base = base.resolve()
+    if resolved_base not in path.resolve().parents and path.resolve() != resolved_base:
+        raise OutputError(f"{path} would lie outside {base}")  # unreachable with folder_name; kept as a guard
+    return path
+
+
+def timestamped(folder: str | Path) -> Path:
+    """A new ``folder/<UTC timestamp>`` (with ``-1``, ``-2``… if taken)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path, n = Path(folder) / stamp, 1
+    while path.exists():
+        path, n = Path(folder) / f"{stamp}-{n}", n + 1
+    return path
+
+
+def check_output(folder: str | Path, need_bytes: float = 0, option: str = "--out") -> None:
+    """Raise OutputError unless ``folder`` can be created (or written) with ``need_bytes`` free."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{option} {folder}: is a file, not a folder")
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{option} {folder}: {existing} is a file, so the folder cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {folder}: {existing} is not writable (choose another --out)")
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return
+    need = need_bytes * FREE_SPACE_MARGIN
+    if need > free:
+        raise OutputError(f"{option} {folder}: about {_mb(need)} needed but {_mb(free)} free on {existing} "
+                          "(free space, choose another --out, or use --no-contacts)")
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
+
+
+def fsync_file(path: str | Path) -> None:
+    """Flush a written file to disk (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush a folder's entries (after a rename into it), where the platform allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems do not sync directories
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | Path) -> None:
+    """Flush every file and folder under ``root`` (a results folder before its final rename)."""
+    root = Path(root)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            fsync_file(path)
+    for path in [*(p for p in root.rglob("*") if p.is_dir()), root]:
+        fsync_dir(path)
+
+
+def leftover_temporaries(parent: str | Path) -> list[Path]:
+    """Hidden ``.*.tmp`` folders in ``parent``: what a writer killed mid-write leaves behind."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.glob(".*.tmp") if p.is_dir())
