@@ -93,14 +93,19 @@ def executor_options(fn):
                      help="Metric(s) for --precision (default service_level@all)."),
         click.option("--max-reps", type=click.IntRange(min=2), default=100, show_default=True,
                      help="Cap on replications per variant with --precision."),
+        force_option,
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def run_design(design, out: str, workers: int | None, dask_address: str | None):
-    """Run an experiment design with a progress bar; Ctrl-C stops cleanly (exit 130)."""
+def run_design(design, out: str, workers: int | None, dask_address: str | None, force: bool = False):
+    """Run an experiment design with a progress bar; Ctrl-C stops cleanly (exit 130).
+
+    Before anything runs: the work is estimated (refused beyond the limits unless
+    ``force``) and the output folder is checked.
+    """
     import sys
     import warnings
 
@@ -115,6 +120,9 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None):
         design.check_channels()
     except ValueError as exc:
         fail(str(exc))
+    reps = design.precision.max_replications if design.precision else design.replications
+    work = check_work([v.scenario for v in design.variants], reps, force)
+    prepare_output(out, work.variants * reps * 20_000)  # a stored replication is a few kB
     try:
         executor = make_executor(workers or default_workers(), dask_address)
     except (OSError, TimeoutError, ValueError) as exc:

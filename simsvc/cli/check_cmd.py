@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import load_or_exit, set_option, text_table
+from simsvc.cli._common import check_work, force_option, load_or_exit, set_option, text_table
 
 
 @click.command()
@@ -13,11 +13,17 @@ from simsvc.cli._common import load_or_exit, set_option, text_table
 @click.option("--expected-contacts", is_flag=True,
               help="Journey mode: print the new issues the population is expected to open per stage and "
                    "reason (from the parameters alone, without churn and referrals) instead of the scenario.")
-def check(scenario: str, overrides: tuple[str, ...], quiet: bool, expected_contacts: bool) -> None:
-    """Validate SCENARIO and print it resolved (defaults filled, extends merged)."""
+@force_option
+def check(scenario: str, overrides: tuple[str, ...], quiet: bool, expected_contacts: bool, force: bool) -> None:
+    """Validate SCENARIO and print it resolved (defaults filled, extends merged).
+
+    Also estimates the work of running it (contacts, memory, intervals): beyond the
+    limits `run` would refuse, and so does `check` unless --force.
+    """
     from simsvc.config.load import scenario_hash, scenario_yaml
 
     resolved = load_or_exit(scenario, overrides)
+    check_work([resolved], resolved.replications, force)
     if expected_contacts:
         _print_expected_contacts(scenario, resolved)
         return

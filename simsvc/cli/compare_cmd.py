@@ -27,13 +27,14 @@ from simsvc.cli._common import (
 @click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
               help="Metrics to show (default: service level, abandonment, ASA, occupancy, cost).")
 def compare(scenarios, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-            overrides, independent_seeds, metrics, no_report):
+            force, overrides, independent_seeds, metrics, no_report):
     """Compare SCENARIOS (the first is the baseline) on common random numbers.
 
     Prints each scenario's mean and 95 % CI per metric and the paired difference
     to the first scenario; * marks differences whose CI excludes zero.
     """
     from simsvc.cli._common import load_or_exit
+    from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
     from simsvc.experiment.design import Design, MetricRef, Variant, unique_names
 
     if len(scenarios) < 2:
@@ -51,8 +52,8 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
                     replications=reps or 10, seed=1 if seed is None else seed,
                     independent_seeds=independent_seeds, metrics=refs)
     design = with_precision(design, precision, precision_metrics, max_reps)
-    folder = Path(out) if out else Path("results") / "compare" / design.name
-    result = run_design(design, folder, workers, dask_address)
+    folder = Path(out) if out else results_folder(RESULTS_ROOT, "compare", design.name)
+    result = run_design(design, folder, workers, dask_address, force)
     click.echo(comparison_table(result))
     click.echo(f"\n{result.ran} replications run, {result.reused} reused; results: {folder}")
     if not no_report:

@@ -13,25 +13,27 @@ from simsvc.cli._common import no_report_option, write_report_or_warn, executor_
 @executor_options
 @no_report_option
 def experiment(experiment_file, reps, seed, workers, dask_address, out, precision, precision_metrics,
-               max_reps, no_report):
+               max_reps, force, no_report):
     """Run EXPERIMENT_FILE; mark the points that meet all targets and the cheapest one."""
     import dataclasses
 
+    from simsvc.cli._common import echo_scenario_error
     from simsvc.config.load import ScenarioError
     from simsvc.experiment.design import load_experiment
+    from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
 
     try:
         design = load_experiment(experiment_file)
     except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_scenario_error(exc)
         raise SystemExit(2) from None
     if reps is not None:
         design = dataclasses.replace(design, replications=reps)
     if seed is not None:
         design = dataclasses.replace(design, seed=seed)
     design = with_precision(design, precision, precision_metrics, max_reps)
-    folder = Path(out) if out else Path("results") / design.name
-    result = run_design(design, folder, workers, dask_address)
+    folder = Path(out) if out else results_folder(RESULTS_ROOT, design.name)
+    result = run_design(design, folder, workers, dask_address, force)
     click.echo(points_summary(result))
     cheapest = result.points[result.points.cheapest]
     if design.targets:

@@ -16,10 +16,17 @@ def results(folder: str, fmt: str) -> None:
 
     try:
         info = describe(folder)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     summary = info["summary"]
+    if not info["complete"]:
+        expected = info["expected_replications"]
+        of = f" of {expected}" if expected else ""
+        click.echo(f"note: {folder}: this experiment is still running or was interrupted "
+                   f"(status {info['manifest'].get('status')!s}); {info['stored_replications']}{of} "
+                   "replications are stored; no summary until it completes (run the same command "
+                   "again to resume)", err=True)
     if fmt == "json":
         m = info["manifest"]
         click.echo(json.dumps({
@@ -27,6 +34,7 @@ def results(folder: str, fmt: str) -> None:
             "name": m.get("scenario_name") or m.get("name"),
             "files": [{"path": p, "bytes": b} for p, b in info["files"]],
             "stored_replications": info["stored_replications"],
+            "complete": info["complete"],
             "summary": json.loads(summary.to_json(orient="records")),
         }, indent=2))
         return

@@ -47,7 +47,7 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     n_workers = workers or min(default_workers(), n_reps)
     out_dir = Path(out) if out else timestamped(results_folder(RESULTS_ROOT, resolved.name))
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+        fail(f"--out {out_dir}: already exists and is not empty (choose a new folder)")
     work = check_work([resolved], n_reps, force)
     prepare_output(out_dir, work.output_bytes(keep_contacts=not no_contacts))
 

@@ -1,7 +1,6 @@
 """`simsvc sweep`: a grid over one or more scenario parameters."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -21,22 +20,25 @@ from simsvc.cli._common import no_report_option, write_report_or_warn, executor_
 @click.option("--target", "-t", "targets", multiple=True, metavar="'METRIC[@CHANNEL] >= VALUE'",
               help="A requirement, e.g. 'service_level@phone >= 0.8' (repeatable); marks feasible points.")
 def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-          overrides, metrics, targets, no_report):
+          force, overrides, metrics, targets, no_report):
     """Run SCENARIO at every point of a parameter grid: one summary row per point."""
-    from simsvc.cli._common import load_or_exit
+    from simsvc.cli._common import echo_scenario_error, fail, load_or_exit
+    from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
     from simsvc.config.load import ScenarioError
     from simsvc.experiment.design import Design, MetricRef, Target, Variant, grid_variants, parse_vary
 
     base_scenario = load_or_exit(scenario, overrides)
-    try:
-        pairs = [parse_vary(v) for v in varies]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--vary") from None
+    pairs = []
+    for text in varies:
+        try:
+            pairs.append(parse_vary(text))
+        except (ValueError, ScenarioError) as exc:
+            fail(f"--vary {exc}")
     vary = dict(pairs)
     if len(vary) < len(pairs):
         repeated = sorted({p for p, _ in pairs if sum(q == p for q, _ in pairs) > 1})
-        raise click.BadParameter(f"{', '.join(repeated)} is varied more than once; give its values in one "
-                                 "--vary (a range or a list)", param_hint="--vary")
+        fail(f"--vary: {', '.join(repeated)} is varied more than once; give its values in one "
+             "--vary (a range or a list)")
     try:
         refs = [MetricRef.parse(m) for m in metrics]
         goals = [Target.parse(t) for t in targets]
@@ -45,14 +47,14 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
     try:
         variants = grid_variants(Variant("", base_scenario, {}, str(scenario), tuple(overrides)), vary, scenario)
     except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_scenario_error(exc)
         raise SystemExit(2) from None
     label = "-".join(p.rsplit(".", 1)[-1] for p in vary)
     design = Design(name=f"{base_scenario.name}-sweep-{label}", kind="sweep", variants=variants,
                     replications=reps or 10, seed=1 if seed is None else seed, metrics=refs, targets=goals)
     design = with_precision(design, precision, precision_metrics, max_reps)
-    folder = Path(out) if out else Path("results") / "sweep" / re.sub(r"[^\w.-]+", "-", design.name)
-    result = run_design(design, folder, workers, dask_address)
+    folder = Path(out) if out else results_folder(RESULTS_ROOT, "sweep", design.name)
+    result = run_design(design, folder, workers, dask_address, force)
     click.echo(points_summary(result))
     click.echo(f"\n{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")

@@ -14,23 +14,50 @@ def describe(folder: str | Path) -> dict:
         raise FileNotFoundError(f"{root} is not a folder")
     files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
     if (root / "experiment.json").is_file():
-        kind, manifest = "experiment", json.loads((root / "experiment.json").read_text(encoding="utf-8"))
+        kind, manifest = "experiment", _manifest(root / "experiment.json")
         table = root / ("points.csv" if (root / "points.csv").is_file() else "summary.csv")
     elif (root / "manifest.json").is_file():
-        kind, manifest = "run", json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        kind, manifest = "run", _manifest(root / "manifest.json")
         table = root / "summary.csv"
     else:
         raise FileNotFoundError(f"{root} holds neither a run (manifest.json) nor an experiment (experiment.json)")
-    runs = [p for p in files if p.parent.parent == root / "runs"]
-    listed = [p for p in files if p not in runs]
+    runs = [p for p in files if p.parent.parent == root / "runs" and p.suffix == ".parquet"]
+    listed = [p for p in files if p.parent.parent != root / "runs"]
+    # An experiment whose manifest does not say "complete" was interrupted or is still
+    # running: a summary.csv or points.csv beside it belongs to an earlier run, not this one.
+    complete = kind == "run" or manifest.get("status") == "complete"
     return {
         "folder": str(root),
         "kind": kind,
         "manifest": manifest,
+        "complete": complete,
+        "expected_replications": _expected(manifest) if kind == "experiment" else None,
         "files": [(str(p.relative_to(root)), p.stat().st_size) for p in listed],
         "stored_replications": len(runs),
-        "summary": pd.read_csv(table) if table.is_file() else pd.DataFrame(),
+        "summary": pd.read_csv(table) if complete and table.is_file() else pd.DataFrame(),
     }
+
+
+def _manifest(path: Path) -> dict:
+    """A manifest as a dict; ValueError naming the file if it is damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: damaged, not the JSON simsvc writes ({exc.__class__.__name__} "
+                         f"at {getattr(exc, 'lineno', '?')}:{getattr(exc, 'colno', '?')})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: damaged, not the JSON object simsvc writes")
+    return data
+
+
+def _expected(manifest: dict) -> int | None:
+    per_variant = manifest.get("replications_per_variant")
+    if isinstance(per_variant, dict):
+        return sum(int(n) for n in per_variant.values())
+    variants, reps = manifest.get("variants"), manifest.get("replications")
+    if isinstance(variants, dict) and isinstance(reps, int):
+        return len(variants) * reps
+    return None
 
 
 def to_markdown(frame: pd.DataFrame) -> str:

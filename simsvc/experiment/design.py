@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simsvc.config.load import ScenarioError, load_scenario, scenario_hash
+from simsvc.config.overrides import Override, override_parts
 from simsvc.config.schema import Label, Scenario
-from simsvc.config.yamlio import load_yaml
+from simsvc.config.yamlio import load_yaml, read_yaml
+from simsvc.experiment.budget import MAX_GRID_POINTS
 
 ALL = "all"
 
@@ -95,22 +98,39 @@ def parse_vary(text: str) -> tuple[str, list[Any]]:
     return path, vary_values(spec, text)
 
 
+MAX_VALUES = 1_000  # values of one varied parameter
+
+
 def vary_values(spec: Any, text: str | None = None) -> list[Any]:
+    """The values of a ``--vary`` or ``sweep.vary`` entry; finite numbers, at most ``MAX_VALUES``."""
     if isinstance(spec, list):
-        return spec
-    if not isinstance(spec, str):
-        return [spec]
-    parts = spec.split(":")
-    if len(parts) in (2, 3) and all(_is_number(p) for p in parts):
-        start, stop = float(parts[0]), float(parts[1])
-        step = float(parts[2]) if len(parts) == 3 else 1.0
-        if step <= 0 or stop < start:
-            raise ValueError(f"{text or spec!r}: a range needs START <= STOP and STEP > 0")
-        n = int(round((stop - start) / step)) + 1
-        values = [start + k * step for k in range(n) if start + k * step <= stop + 1e-9 * abs(step)]
-        whole = all(_is_int(p) for p in parts)
-        return [int(round(v)) if whole else round(v, 12) for v in values]
-    return [load_yaml(v.strip()) for v in spec.split(",")]
+        values = spec
+    elif not isinstance(spec, str):
+        values = [spec]
+    else:
+        parts = spec.split(":")
+        if len(parts) in (2, 3) and all(_is_number(p) for p in parts):
+            numbers = [float(p) for p in parts]
+            if not all(math.isfinite(x) for x in numbers):
+                raise ValueError(f"{text or spec!r}: a range of finite numbers START:STOP[:STEP]")
+            start, stop = numbers[0], numbers[1]
+            step = numbers[2] if len(parts) == 3 else 1.0
+            if step <= 0 or stop < start:
+                raise ValueError(f"{text or spec!r}: a range needs START <= STOP and STEP > 0")
+            n = math.floor((stop - start) / step + 1e-9) + 1
+            if n > MAX_VALUES:
+                raise ValueError(f"{text or spec!r}: {n:,} values; at most {MAX_VALUES:,} per parameter")
+            values = [start + k * step for k in range(n) if start + k * step <= stop + 1e-9 * abs(step)]
+            whole = all(_is_int(p) for p in parts)
+            values = [int(round(v)) if whole else round(v, 12) for v in values]
+        else:
+            values = [load_yaml(v.strip()) if v.strip() else v for v in spec.split(",")]
+    if len(values) > MAX_VALUES:
+        raise ValueError(f"{text or spec!r}: {len(values):,} values; at most {MAX_VALUES:,} per parameter")
+    for v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{text or spec!r}: finite values ({v} is not a number a scenario can use)")
+    return values
 
 
 def _is_number(text: str) -> bool:
@@ -151,15 +171,24 @@ def _override_text(path: str, value: Any) -> str:
     return f"{path}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
 
 
-def grid_variants(base: Variant, vary: dict[str, list[Any]], source: str) -> list[Variant]:
-    """The cartesian product of the varied values applied to ``base``."""
+def grid_variants(base: Variant, vary: dict[str, list[Any]], source: str, option: str = "--vary") -> list[Variant]:
+    """The cartesian product of the varied values applied to ``base`` (at most ``MAX_GRID_POINTS``).
+
+    Errors in a varied path or value are attributed to ``option`` (``--vary`` or the
+    experiment file's ``sweep.vary``).
+    """
     if not vary:
         return [base]
     paths = list(vary)
+    points = math.prod(len(vary[p]) for p in paths)
+    if points > MAX_GRID_POINTS:
+        raise ScenarioError(option, ", ".join(paths), None,
+                            f"a grid of at most {MAX_GRID_POINTS:,} points (this one has {points:,})",
+                            show_value=False)
     out = []
     for combo in itertools.product(*(vary[p] for p in paths)):
         overrides = tuple(_override_text(p, v) for p, v in zip(paths, combo))
-        scenario = load_scenario(source, [*base.overrides, *overrides])
+        scenario = load_scenario(source, [*base.overrides, *((option, o) for o in overrides)])
         params = dict(zip(paths, combo))
         label = ",".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in params.items())
         name = f"{base.name}[{label}]" if base.name else label
@@ -167,9 +196,11 @@ def grid_variants(base: Variant, vary: dict[str, list[Any]], source: str) -> lis
     return out
 
 
-def file_variant(path: str | Path, overrides: Iterable[str] = (), name: str | None = None) -> Variant:
+def file_variant(path: str | Path, overrides: Iterable[Override] = (), name: str | None = None) -> Variant:
+    """A scenario file as a variant; overrides may carry the label of the option that gave them."""
+    overrides = list(overrides)
     scenario = load_scenario(path, overrides)
-    return Variant(name or scenario.name, scenario, {}, str(path), tuple(overrides))
+    return Variant(name or scenario.name, scenario, {}, str(path), tuple(override_parts(o)[1] for o in overrides))
 
 
 def unique_names(variants: list[Variant]) -> list[Variant]:
@@ -240,6 +271,29 @@ class ExperimentSpec(_Base):
         return value
 
 
+def _experiment_problem(err: dict[str, Any]) -> tuple[str, object, str]:
+    """(field path, value, allowed) of one experiment-file validation error."""
+    loc = tuple(str(x) for x in err.get("loc", ()) if "[" not in str(x))
+    msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    if err.get("type") == "extra_forbidden":
+        model: Any = ExperimentSpec
+        for item in loc[:-1]:
+            field_ = getattr(model, "model_fields", {}).get(item)
+            if field_ is not None:
+                model = next((t for t in _models(field_.annotation)), model)
+        known = sorted(getattr(model, "model_fields", {}))
+        return ".".join(loc), loc[-1] if loc else None, f"one of the known fields {known}"
+    return ".".join(loc), err.get("input"), msg
+
+
+def _models(annotation: Any) -> list[Any]:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
 @dataclass(frozen=True)
 class Design:
     """Everything needed to run and summarise an experiment."""
@@ -279,25 +333,24 @@ def load_experiment(path: str | Path) -> Design:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(str(path), "", str(path), "an existing experiment file")
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(str(path), where, getattr(exc, "problem", str(exc)), "well-formed YAML") from None
+    raw = read_yaml(path, "experiment file")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(str(path), "", None, "an experiment file: a YAML mapping of fields at the top level",
+                            show_value=False)
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(x) for x in err["loc"] if "[" not in str(x))
-        msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-        raise ScenarioError(str(path), loc, err.get("input"), msg) from None
+        problems = [_experiment_problem(err) for err in exc.errors(include_url=False)]
+        (loc, value, msg), others = problems[0], problems[1:]
+        raise ScenarioError(str(path), loc, value, msg, others=others[:9], more=len(others)) from None
     base_dir = path.parent
     variants: list[Variant] = []
     for name, entry in spec.scenarios.items():
         entry = ScenarioEntry(path=entry) if isinstance(entry, str) else entry
         source = str(base_dir / entry.path)
-        base = file_variant(source, entry.set, name)
+        base = file_variant(source, [(f"{path}: scenarios.{name}.set", o) for o in entry.set], name)
         if spec.sweep is None:
             variants.append(base)
         else:
@@ -307,7 +360,7 @@ def load_experiment(path: str | Path) -> Design:
                     vary[p] = vary_values(v)
                 except ValueError as exc:
                     raise ScenarioError(str(path), f"sweep.vary.{p}", v, str(exc)) from None
-            variants.extend(grid_variants(base, vary, source))
+            variants.extend(grid_variants(base, vary, source, option=f"{path}: sweep.vary"))
     kind = "experiment"
     design = Design(
         name=spec.name, kind=kind, variants=unique_names(variants), replications=spec.replications,
