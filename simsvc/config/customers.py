@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from simsvc.config.fields import Base, Distribution, Exponential, Probability, Rate
 
@@ -129,6 +129,12 @@ class Referrals(Base):
     delay: Distribution = Field(default_factory=lambda: _exp_days(14.0))
 
 
+def _hours_of_day(values: list[float]) -> list[float]:
+    if len(values) != 24:
+        raise ValueError(f"24 values, one per hour of the day 0..23 (got {len(values)})")
+    return values
+
+
 class Customers(Base):
     """A population of customers in segments moving through the seven stages."""
 
@@ -142,8 +148,8 @@ class Customers(Base):
         default_factory=lambda: {s: _exp_days(d) for s, d in DEFAULT_DWELL_DAYS.items()})
     drop_out: dict[PrePurchaseStage, Probability] = Field(default_factory=lambda: dict(DEFAULT_DROP_OUT))
     stages: dict[StageName, StageContacts] = Field(default_factory=lambda: dict(DEFAULT_STAGES))
-    contact_hours: list[Annotated[float, Field(ge=0)]] | None = Field(
-        default=None, min_length=24, max_length=24,
+    contact_hours: Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_hours_of_day)] | None = Field(
+        default=None,
         description="24 hourly weights for when in the day customers contact; default: any hour alike")
     proactive: Proactive | None = None
     referrals: Referrals = Field(default_factory=Referrals)

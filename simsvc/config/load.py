@@ -49,8 +49,14 @@ def _read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
     return data
 
 
+def _a(value: object) -> str:
+    kind = _kind_of(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _kind_of(value: object) -> str:
-    return {str: "text", list: "list", int: "number", float: "number", bool: "boolean"}.get(
+    return {str: "text", list: "list", int: "number", float: "number", bool: "boolean", dict: "mapping",
+            type(None): "empty value"}.get(
         type(value), type(value).__name__)
 
 
@@ -126,9 +132,11 @@ def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[st
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in columns if c not in header]
         if missing:
-            raise ScenarioError(file, field, None,
-                                f"a CSV table with the columns {', '.join(columns)} in its first line "
-                                f"(missing: {', '.join(missing)})", show_value=False)
+            # Quote the header only if it is recognisably such a table (never a foreign file).
+            ours = len(missing) < len(columns)
+            raise ScenarioError(file, field, header if ours else None,
+                                f"CSV columns {list(columns)} in its first line (missing {missing})",
+                                show_value=ours)
         where = {c: header.index(c) for c in columns}
         rows, first_line = [], {}
         for line, cells in enumerate(reader, start=2):
@@ -247,6 +255,31 @@ def _user_loc(loc: tuple[Any, ...], data: Any) -> list[Any]:
     return out
 
 
+def _union_point(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """The location up to where pydantic left the data for a union branch (or all of it):
+    errors that share it are alternatives of one union, of which one is reported."""
+    out: list[Any] = []
+    node = data
+    for item in loc:
+        if isinstance(node, dict) and item in node:
+            node = node[item]
+        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
+            node = node[item]
+        elif _is_branch(item):
+            return tuple(out)
+        else:
+            return (*out, item)  # a missing field: its own problem
+        out.append(item)
+    return tuple(out)
+
+
+def _is_branch(item: Any) -> bool:
+    """Whether a pydantic location item names a union branch rather than a key."""
+    text = str(item)
+    return (text in _MODEL_TAGS or "[" in text or text in ("int", "float", "str", "bool", "list", "dict", "none")
+            or text[:1].isupper())
+
+
 def _pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, object, str]:
     loc = tuple(err.get("loc", ()))
     keys = _user_loc(loc, data)
@@ -267,6 +300,10 @@ def _pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, o
         value = ctx.get("tag") if kind == "union_tag_invalid" else None
         allowed = f"one of {expected}" if expected else f"a {tag} field"
         return (f"{path}.{tag}" if tag else path), value, allowed
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return path, err.get("input"), f"a mapping of fields (name: value, ...), not {_a(err.get('input'))}"
+    if kind == "list_type":
+        return path, err.get("input"), f"a list [a, b, ...], not {_a(err.get('input'))}"
     msg = err.get("msg", "invalid value")
     for prefix in ("Value error, ", "Input should be "):
         if msg.startswith(prefix):
@@ -364,7 +401,7 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
         # union the user did not mean: report the most likely one per entry.
         groups: dict[tuple, list] = {}
         for err in errors:
-            groups.setdefault(tuple(_pydantic_problem(err, data)[0].split(".")[:2]), []).append(err)
+            groups.setdefault(_union_point(err.get("loc", ()), data), []).append(err)
         first = _pick_error(errors, data)
         picked = [first] + [_pick_error(g, data) for g in groups.values() if first not in g]
         picked = [e for e in picked if e is first or e.get("type") not in _SHAPE_ERRORS]

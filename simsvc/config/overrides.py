@@ -16,7 +16,7 @@ from typing import Any, Iterable, Union
 from pydantic import BaseModel
 
 from simsvc.config.errors import MAX_PROBLEMS, ScenarioError
-from simsvc.config.yamlio import load_yaml
+from simsvc.config.yamlio import YamlRuleError, load_yaml
 
 Override = Union[str, tuple[str, str]]  # "path=value" (a --set) or (option label, "path=value")
 
@@ -46,6 +46,8 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
             raise ScenarioError(option, text, text, "dotted.path=value")
         try:
             value = load_yaml(raw, label)
+        except YamlRuleError:
+            raise
         except ScenarioError:
             value = raw  # not YAML: take the text as written (a name, a clock time)
         try:

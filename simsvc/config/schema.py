@@ -134,9 +134,15 @@ AGENT_KINDS = ("voice", "chat", "async")
 class IntervalVolume(Base):
     """Contacts expected from ``start`` until the next row's start (or midnight)."""
 
-    day: DayName | Annotated[int, Field(ge=0)]
+    day: DayName | Annotated[int, Field(ge=0, le=100_000)]
     start: Clock
     volume: float = Field(ge=0)
+
+
+def _seven_days(values: list[float]) -> list[float]:
+    if len(values) != 7:
+        raise ValueError(f"7 values, one per day mon..sun (got {len(values)})")
+    return values
 
 
 class DemandSpec(Base):
@@ -147,8 +153,8 @@ class DemandSpec(Base):
     intraday: list[Annotated[float, Field(ge=0)]] | None = Field(
         default=None, description="weights over equal slots covering the day"
     )
-    weekly: list[Annotated[float, Field(ge=0)]] | None = Field(
-        default=None, min_length=7, max_length=7, description="day multipliers mon..sun"
+    weekly: Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_seven_days)] | None = Field(
+        default=None, description="day multipliers mon..sun"
     )
     volumes: list[IntervalVolume] | None = None
     csv: str | None = Field(default=None, description="file with columns day,start,volume")
@@ -212,18 +218,22 @@ class RepeatSpec(Base):
 
 
 # --------------------------------------------------------------------------- agents
+# A pool larger than this is a typo (and would allocate per-agent state for nothing).
+MAX_AGENTS = 100_000
+
+
 class StaffingStep(Base):
     """From ``start`` on ``day``, this many agents are scheduled (until the next step)."""
 
-    day: DayName | Annotated[int, Field(ge=0)] | Literal["all"] = "all"
+    day: DayName | Annotated[int, Field(ge=0, le=100_000)] | Literal["all"] = "all"
     start: Clock
-    agents: int = Field(ge=0)
+    agents: int = Field(ge=0, le=MAX_AGENTS)
 
 
 class Shift(Base):
     start: Clock
     end: Clock
-    agents: int = Field(ge=0)
+    agents: int = Field(ge=0, le=MAX_AGENTS)
     days: str | list[DayName] = "mon-sun"
 
 
@@ -255,7 +265,7 @@ class Pool(Base):
     """A pool of agents with the same skills, schedule and proficiency."""
 
     skills: list[Skill] = Field(min_length=1, description="channels (or channel/reason) in priority order")
-    staffing: Annotated[int, Field(ge=0)] | Staffing
+    staffing: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | Staffing
     shrinkage: float = Field(default=0.0, ge=0.0, lt=1.0)
     wrap_up: Distribution = Field(default_factory=lambda: Deterministic(dist="deterministic", value=0.0))
     proficiency: Proficiency = Field(default_factory=Proficiency)
@@ -320,10 +330,10 @@ class Scenario(Base):
     name: Label
     description: str = ""
     seed: int | None = Field(default=None, ge=0)
-    replications: int = Field(default=10, ge=1)
+    replications: int = Field(default=10, ge=1, le=100_000)
     horizon: PositiveDuration
     warmup: Duration = 0.0
-    interval: PositiveDuration = 900.0
+    interval: Annotated[PositiveDuration, Field(ge=60.0, description="reporting interval, at least 1min")] = 900.0
     start_day: DayName = "mon"
     channels: dict[str, Channel] = Field(min_length=1)
     demand: dict[str, DemandSpec] = Field(default_factory=dict, description="forecast mode")

@@ -32,6 +32,10 @@ MAX_DEPTH = 40  # nesting of mappings and lists
 MAX_NODES = 200_000  # values in a document once its aliases are expanded
 
 
+class YamlRuleError(ScenarioError):
+    """Well-formed YAML that breaks an input rule (a duplicate key, an alias bomb, deep nesting)."""
+
+
 class Loader(yaml.SafeLoader):
     """SafeLoader whose int and float resolvers do not accept ``a:b`` (sexagesimal) forms."""
 
@@ -100,7 +104,7 @@ def load_yaml(text: str, file: str = "") -> Any:
         problem = getattr(exc, "problem", None) or "not YAML"
         raise ScenarioError(file, where, None, f"well-formed YAML ({problem})", show_value=False) from None
     except RecursionError:
-        raise ScenarioError(file, "", None, f"nesting at most {MAX_DEPTH} levels deep",
+        raise YamlRuleError(file, "", None, f"nesting at most {MAX_DEPTH} levels deep",
                             show_value=False) from None
     finally:
         loader.dispose()
@@ -120,10 +124,10 @@ def _check_tree(root: yaml.Node, file: str) -> None:
         if key in sizes:
             return sizes[key]
         if len(path) > MAX_DEPTH:
-            raise ScenarioError(file, _where(path, node), None, f"nesting at most {MAX_DEPTH} levels deep",
+            raise YamlRuleError(file, _where(path, node), None, f"nesting at most {MAX_DEPTH} levels deep",
                                 show_value=False)
         if key in active:
-            raise ScenarioError(file, _where(path, node), None, "no alias that refers to itself",
+            raise YamlRuleError(file, _where(path, node), None, "no alias that refers to itself",
                                 show_value=False)
         active.add(key)
         total = 1
@@ -134,7 +138,7 @@ def _check_tree(root: yaml.Node, file: str) -> None:
                 if name is not None and name != "<<":
                     line = k.start_mark.line + 1
                     if name in seen:
-                        raise ScenarioError(
+                        raise YamlRuleError(
                             file, ".".join([*path, name]) + f" (line {line})", None,
                             f"each key once in a mapping ('{_cut(name)}' is also at line {seen[name]})",
                             show_value=False)
@@ -145,7 +149,7 @@ def _check_tree(root: yaml.Node, file: str) -> None:
                 total += visit(v, [*path, str(i)])
         active.discard(key)
         if total > MAX_NODES:
-            raise ScenarioError(file, _where(path, node), None,
+            raise YamlRuleError(file, _where(path, node), None,
                                 f"at most {MAX_NODES:,} values once aliases are expanded "
                                 "(anchors and aliases that multiply are refused)", show_value=False)
         sizes[key] = total

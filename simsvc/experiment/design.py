@@ -273,7 +273,8 @@ class ExperimentSpec(_Base):
 
 def _experiment_problem(err: dict[str, Any]) -> tuple[str, object, str]:
     """(field path, value, allowed) of one experiment-file validation error."""
-    loc = tuple(str(x) for x in err.get("loc", ()) if "[" not in str(x))
+    loc = tuple(str(x) for x in err.get("loc", ())
+                if "[" not in str(x) and str(x) not in ("str", "ScenarioEntry", "Sweep", "Precision"))
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
     if err.get("type") == "extra_forbidden":
         model: Any = ExperimentSpec
@@ -342,7 +343,10 @@ def load_experiment(path: str | Path) -> Design:
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        problems = [_experiment_problem(err) for err in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        # Shape errors of union branches the user did not mean (scenarios.a as a plain path) are noise.
+        errors = [e for e in errors if e.get("type") not in ("string_type", "dict_type", "model_type")] or errors
+        problems = [_experiment_problem(err) for err in errors]
         (loc, value, msg), others = problems[0], problems[1:]
         raise ScenarioError(str(path), loc, value, msg, others=others[:9], more=len(others)) from None
     base_dir = path.parent

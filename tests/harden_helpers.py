@@ -1,0 +1,71 @@
+"""Shared pieces of the hardening tests (tests/test_harden_*.py): a tiny scenario and CLI checks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from simsvc.cli import main
+
+TINY = """\
+name: tiny
+horizon: 2h
+seed: 3
+channels:
+  phone:
+    kind: voice
+    patience: {dist: exponential, mean: 90s}
+demand:
+  phone: {rate: 60/h}
+handling:
+  phone: {dist: exponential, mean: 4min}
+agents:
+  team:
+    skills: [phone]
+    staffing: 5
+"""
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def tiny(tmp_path: Path, extra: str = "", name: str = "tiny.yaml") -> Path:
+    return write(tmp_path / name, TINY + extra)
+
+
+def invoke(*args: object, cwd: Path | None = None) -> Result:
+    import os
+
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+
+
+def one_error(result: Result, *fragments: str, code: int = 2) -> str:
+    """Exit ``code``, no traceback, exactly one ``error:`` line on stderr containing ``fragments``."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def nothing_written(root: Path, before: set[str] | None = None) -> None:
+    """No results folder and no partial or temporary file under ``root`` (beyond ``before``)."""
+    now = {str(p.relative_to(root)) for p in root.rglob("*")}
+    assert now <= (before or set()) | {p for p in now if p.endswith(".yaml") or p.endswith(".csv")
+                                       and "results" not in p}, now - (before or set())
