@@ -69,7 +69,15 @@ def _parse_agents(text: str) -> list[int]:
     start, stop, step = parts
     if start < 1 or stop < start or step < 1:
         raise ValueError(f"{text!r}: need 1 <= START <= STOP and STEP >= 1 ({allowed})")
+    count = (stop - start) // step + 1
+    if stop > MAX_AGENTS or count > MAX_AGENT_LEVELS:
+        raise ValueError(f"{text!r}: at most {MAX_AGENT_LEVELS:,} staffing levels up to {MAX_AGENTS:,} agents "
+                         f"(this range has {count:,})")
     return list(range(start, stop + 1, step))
+
+
+MAX_AGENTS = 100_000  # as a scenario's pool (simsvc.config.schema.MAX_AGENTS)
+MAX_AGENT_LEVELS = 1_000
 
 
 def _option(parser: Callable[[str], Any], *, positive: bool = False) -> Callable[..., Any]:
