@@ -558,7 +558,7 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
             if draw(st.booleans()):
                 ch["queue_capacity"] = draw(st.integers(min_value=0, max_value=50))
             if draw(st.booleans()):
-                ch["redial"] = {"probability": draw(st.floats(0, 1)),
+                ch["redial"] = {"probability": draw(st.floats(0, 1, allow_subnormal=False)),
                                 "delay": draw(distributions())}
             if kind == "chat":
                 ch["concurrency"] = draw(st.integers(min_value=1, max_value=4))
@@ -587,7 +587,7 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             pool["proficiency"] = {"handling": draw(st.floats(0.5, 2.0))}
         if draw(st.booleans()):
-            pool["shrinkage"] = draw(st.floats(0.0, 0.5))
+            pool["shrinkage"] = draw(st.floats(0.0, 0.5, allow_subnormal=False))
         agents[p] = pool
     interval = draw(st.sampled_from(["15min", "30min", "1h"]))
     interval_s = {"15min": 900, "30min": 1800, "1h": 3600}[interval]
@@ -603,9 +603,9 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "agents": agents,
     }
     if draw(st.booleans()):
-        data["demand_uncertainty"] = {"daily_cv": draw(st.floats(0.0, 0.3))}
+        data["demand_uncertainty"] = {"daily_cv": draw(st.just(0.0) | st.floats(0.001, 0.3))}
     if draw(st.booleans()):
-        data["repeat"] = {"probability": draw(st.floats(0, 1)), "delay": draw(distributions())}
+        data["repeat"] = {"probability": draw(st.floats(0, 1, allow_subnormal=False)), "delay": draw(distributions())}
     if draw(st.booleans()):
         data["reasons"] = {"general": {}}
     return data

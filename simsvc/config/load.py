@@ -11,6 +11,7 @@ import copy
 import csv
 import io
 import math
+import sys
 import hashlib
 import json
 from dataclasses import dataclass
@@ -363,6 +364,7 @@ def _csv_origin(data: dict[str, Any], path: str) -> str | None:
 # Every number a scenario holds must be finite and at most this large: larger ones
 # only arise from typos or hostile input, and overflow when rates meet horizons.
 MAX_MAGNITUDE = 1e12
+MIN_MAGNITUDE = sys.float_info.min  # below it floats are subnormal: 1/x overflows to inf
 _UNBOUNDED = {"seed"}  # a root seed is an identifier, not a quantity
 
 
@@ -381,6 +383,9 @@ def number_problems(data: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ob
             out.append((".".join(path), data, "a finite number (.inf and .nan are not numbers a scenario can use)"))
         elif abs(data) > MAX_MAGNITUDE:
             out.append((".".join(path), data, f"a number of magnitude at most {MAX_MAGNITUDE:.0e}"))
+        elif data != 0 and abs(data) < MIN_MAGNITUDE:
+            out.append((".".join(path), data, "0 or a number of magnitude at least 2.2e-308 "
+                        "(a subnormal number, whose inverse overflows)"))
     return out
 
 

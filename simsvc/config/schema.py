@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from simsvc.config.customers import Customers
 from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's public names)
+    CV_MAX,
+    CV_MIN,
     DAYS,
     Base,
     Clock,
@@ -180,7 +182,14 @@ class DemandSpec(Base):
 class DemandUncertainty(Base):
     """Day-to-day busyness: each day's rates × a gamma factor with mean 1 and this cv."""
 
-    daily_cv: float = Field(default=0.0, ge=0.0)
+    daily_cv: float = Field(default=0.0, ge=0.0, le=CV_MAX,
+                            description="0 (no day-to-day noise) or 0.001..100")
+
+    @model_validator(mode="after")
+    def _cv(self) -> "DemandUncertainty":
+        if 0 < self.daily_cv < CV_MIN:
+            raise ValueError(f"daily_cv of 0 or between {CV_MIN:g} and {CV_MAX:g}")
+        return self
     shared: bool = Field(default=True, description="one factor per day for all channels")
 
 
@@ -308,7 +317,7 @@ class ChurnSpec(Base):
 class ExperienceSpec(Base):
     """How contacts turn into experience, satisfaction, survey answers and churn risk."""
 
-    expected_wait: dict[str, Duration] = Field(
+    expected_wait: dict[str, PositiveDuration] = Field(
         default_factory=dict,
         description="per channel; default 60s for voice and chat, the response target for async",
     )

@@ -20,9 +20,10 @@ _UNIT_S = {
 }
 _NUM = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 _PART = re.compile(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*")
+MIN_DURATION_S = 1e-3  # a duration is 0 or at least 1ms (smaller ones are typos or underflow)
 MAX_DURATION_S = 1e12  # about 31,700 years: anything longer is a typo or an overflow waiting to happen
 MAX_RATE_PER_S = 1e9
-DURATION_HELP = "a finite duration >= 0 (at most 1e12 s) such as 20s, 4min, 1.5h, 2d, 1h30min or a number of seconds"
+DURATION_HELP = "a finite duration >= 0 (0, or 1ms to 1e12 s) such as 20s, 4min, 1.5h, 2d, 1h30min or a number of seconds"
 RATE_HELP = "a finite rate >= 0 (at most 1e9/s) such as 120/h, 2.5/min, 0.04/s, 3000/d or a number per hour"
 CLOCK_HELP = "a clock time HH:MM (00:00 to 24:00)"
 
@@ -30,7 +31,7 @@ CLOCK_HELP = "a clock time HH:MM (00:00 to 24:00)"
 def parse_duration(value: object) -> float:
     """Return ``value`` as seconds; raise ValueError naming what is allowed."""
     seconds = _parse_duration(value)
-    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION_S:
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION_S or 0 < seconds < MIN_DURATION_S:
         raise ValueError(DURATION_HELP)
     return seconds
 
