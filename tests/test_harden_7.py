@@ -155,3 +155,17 @@ def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path
     assert lines[-1].startswith("error: interrupted") and "nothing was written" in lines[-1], stderr
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["slow.yaml"]
+
+
+def test_unwritable_report_folder_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import simsvc.report as report
+
+    folder = tmp_path / "run"
+    done = invoke("run", tiny(tmp_path), "-n", 1, "--no-report", "-o", folder)
+    assert done.exit_code == 0, done.output
+
+    def read_only(path, *args, **kwargs):  # what a read-only folder does (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(Path(path) / "report.html"))
+
+    monkeypatch.setattr(report, "write_report", read_only)
+    one_error(invoke("report", folder), "report.html", "Permission denied", "results are unchanged")

@@ -15,4 +15,10 @@ def report(results_dir: str) -> None:
     except ReportError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+    except OSError as exc:  # a read-only or full folder: the results themselves are untouched
+        where = exc.filename or results_dir
+        click.echo(f"error: {where}: cannot write the report ({exc.strerror or exc}); the results are "
+                   "unchanged; make the folder writable or copy it elsewhere and run simsvc report there",
+                   err=True)
+        raise SystemExit(2) from None
     click.echo(f"report: {path}")
