@@ -32,7 +32,11 @@ MAX_DEPTH = 40  # nesting of mappings and lists
 MAX_NODES = 200_000  # values in a document once its aliases are expanded
 
 
-class YamlRuleError(ScenarioError):
+class YamlInputError(ScenarioError, yaml.YAMLError):
+    """YAML text that cannot be used (also a ``yaml.YAMLError``, for callers that catch those)."""
+
+
+class YamlRuleError(YamlInputError):
     """Well-formed YAML that breaks an input rule (a duplicate key, an alias bomb, deep nesting)."""
 
 
@@ -98,11 +102,13 @@ def load_yaml(text: str, file: str = "") -> Any:
             return None
         _check_tree(node, file)
         return loader.construct_document(node)
+    except YamlInputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not YAML"
-        raise ScenarioError(file, where, None, f"well-formed YAML ({problem})", show_value=False) from None
+        raise YamlInputError(file, where, None, f"well-formed YAML ({problem})", show_value=False) from None
     except RecursionError:
         raise YamlRuleError(file, "", None, f"nesting at most {MAX_DEPTH} levels deep",
                             show_value=False) from None
