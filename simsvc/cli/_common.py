@@ -181,8 +181,11 @@ def with_precision(design, precision, metrics, max_reps):
         spec = Precision(half_width=precision, metrics=list(metrics) or ["service_level@all"],
                          max_replications=max_reps)
     except ValidationError as exc:
-        msg = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
-        raise click.BadParameter(msg, param_hint="--precision-metric") from None
+        err = exc.errors(include_url=False)[0]
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if "half_width" in err.get("loc", ()):
+            fail(f"--precision {precision}: expected a finite number > 0 ({msg})")
+        fail(f"--precision-metric: {msg}")
     return dataclasses.replace(design, precision=spec)
 
 
