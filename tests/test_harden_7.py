@@ -136,9 +136,10 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from simsvc.cli import main; main()"]
 
 
-def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path, workers: str) -> None:
     f = tiny(tmp_path, name="slow.yaml")
-    proc = subprocess.Popen([*_cli(), "run", str(f), "-n", "400", "-w", "1", "--no-report", "--set", "horizon=20d",
+    proc = subprocess.Popen([*_cli(), "run", str(f), "-n", "400", "-w", workers, "--no-report", "--set", "horizon=20d",
                              "-o", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
@@ -152,7 +153,8 @@ def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith(("\r", "tiny"))]
-    assert lines[-1].startswith("error: interrupted") and "nothing was written" in lines[-1], stderr
+    assert lines[-1].startswith("interrupted: nothing was written"), stderr
+    assert sum(line.startswith("interrupted") for line in lines) == 1, stderr
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["slow.yaml"]
 

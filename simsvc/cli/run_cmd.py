@@ -37,6 +37,19 @@ from simsvc.cli._common import (
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
         overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
+    written: list[Path] = []
+    try:
+        _run(scenario, reps, seed, workers, out, overrides, no_contacts, no_report, force, written)
+    except KeyboardInterrupt:
+        where = (f"the results are complete in {written[0]}" if written else
+                 "nothing was written (a run's results are written only when it completes)")
+        click.echo(f"\ninterrupted: {where}; run the same command again to start over.", err=True)
+        raise SystemExit(130) from None
+
+
+def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
+         overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool,
+         written: list[Path]) -> None:
     from simsvc.experiment.output import write_results
     from simsvc.experiment.runner import default_workers
     from simsvc.experiment.runner import run as run_scenario
@@ -62,13 +75,10 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     try:
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress)
-    except KeyboardInterrupt:
-        bar.close()
-        fail("interrupted; nothing was written (a run's results are written only when it completes)",
-             code=130)
     finally:
         bar.close()
     path = _write_or_rescue(result, out_dir, write_results)
+    written.append(path)
     click.echo(summary_table(result.summary))
     if not result.journey.empty:
         click.echo("\n" + customers_table(result.journey))

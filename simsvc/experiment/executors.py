@@ -27,16 +27,20 @@ class ExecutorLost(Exception):
 
 
 def watch_parent(parent_pid: int | None = None, poll_s: float = 0.5) -> None:
-    """Process-pool initializer: end this worker when its parent process dies.
+    """Process-pool initializer: end this worker when its parent process dies, or on Ctrl-C.
 
     Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
     thread also polls the parent id, so a worker never outlives its parent for
     more than ``poll_s`` seconds.
     """
+    import signal
+
     parent = parent_pid or os.getppid()
+    # Ctrl-C reaches the whole process group: the parent reports it; a worker just stops
+    # (without a traceback of its own), which ends the pool at once.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError):
