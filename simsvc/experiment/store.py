@@ -137,6 +137,7 @@ class ResultStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".rep-", suffix=".tmp", dir=target.parent)
         os.close(fd)
+        placed = False
         try:
             table = pa.Table.from_pandas(metrics, preserve_index=False)
             info = {"variant": key, "replication": replication, "checksum": rows_checksum(metrics)}
@@ -144,11 +145,15 @@ class ResultStore:
             pq.write_table(table, tmp)
             fsync_file(tmp)
             os.replace(tmp, target)
+            placed = True
             fsync_dir(target.parent)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if not placed:
+                Path(tmp).unlink(missing_ok=True)
             raise
-        self._verified.setdefault(key, set()).add(replication)
+        finally:
+            if placed:  # counted as stored even if Ctrl-C arrives during the folder sync
+                self._verified.setdefault(key, set()).add(replication)
         return target
 
     def load(self, key: str, replications: list[int] | None = None) -> pd.DataFrame:
