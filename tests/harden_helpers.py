@@ -64,8 +64,3 @@ def one_error(result: Result, *fragments: str, code: int = 2) -> str:
     return lines[0]
 
 
-def nothing_written(root: Path, before: set[str] | None = None) -> None:
-    """No results folder and no partial or temporary file under ``root`` (beyond ``before``)."""
-    now = {str(p.relative_to(root)) for p in root.rglob("*")}
-    assert now <= (before or set()) | {p for p in now if p.endswith(".yaml") or p.endswith(".csv")
-                                       and "results" not in p}, now - (before or set())

@@ -14,7 +14,6 @@ import math
 import sys
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from simsvc.config.errors import MAX_PROBLEMS, ScenarioError
 from simsvc.config.overrides import Override, apply_overrides, override_parts
+from simsvc.config.problems import SHAPE_ERRORS, kind_of, pick_error, pydantic_problem, union_point
 from simsvc.config.references import find_problems
 from simsvc.config.yamlio import MAX_TABLE_BYTES, read_text, read_yaml
 from simsvc.config.schema import Scenario, clock_seconds
@@ -45,20 +45,9 @@ def _read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
     if not isinstance(data, dict):
         # Never echo the content: the file may be anything (extends: /etc/passwd).
         raise ScenarioError(str(path), "", None, f"a {what}: a YAML mapping of fields at the top level "
-                            f"(this file holds a {_kind_of(data)})", show_value=False)
+                            f"(this file holds a {kind_of(data)})", show_value=False)
     _absolutise_csv(data, path.parent)
     return data
-
-
-def _a(value: object) -> str:
-    kind = _kind_of(value)
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-
-
-def _kind_of(value: object) -> str:
-    return {str: "text", list: "list", int: "number", float: "number", bool: "boolean", dict: "mapping",
-            type(None): "empty value"}.get(
-        type(value), type(value).__name__)
 
 
 def _csv_tables(data: dict[str, Any]):
@@ -197,162 +186,6 @@ def _load_tables(data: dict[str, Any]) -> None:
             holder[table] = _read_table(holder["csv"], columns, f"{field}.csv")
 
 
-# --------------------------------------------------------------------------- validation
-# Error types that only say "the input is not of this shape": when a field accepts
-# several shapes (a number or a table, a distribution or a per-reason mapping),
-# such errors come from the branches the user did not mean.
-_SHAPE_ERRORS = {
-    "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing", "bool_type",
-    "bool_parsing", "string_type", "dict_type", "list_type", "model_type", "model_attributes_type",
-    "literal_error", "union_tag_not_found", "is_instance_of", "none_required",
-}
-
-
-def _pick_error(errors: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
-    """The error the user most likely needs.
-
-    Shape mismatches of branches the user did not mean are dropped; of the rest,
-    errors inside the branch that the input's own ``dist``/``kind`` selects come
-    first (the user wrote ``dist: lognormal``, so a missing ``cv`` is the news),
-    then the deepest.
-    """
-    meaningful = [e for e in errors if e.get("type") not in _SHAPE_ERRORS]
-    if not meaningful:
-        return errors[0]
-    return max(meaningful, key=lambda e: (_discriminated(e, data), len(_user_loc(e.get("loc", ()), data))))
-
-
-def _discriminated(err: dict[str, Any], data: Any) -> bool:
-    """Whether the error lies in the union branch named by the data's dist/kind field."""
-    if err.get("type") == "union_tag_invalid":
-        return True
-    node = data
-    for item in err.get("loc", ()):
-        if isinstance(node, dict) and item in node:
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
-            node = node[item]
-        elif isinstance(node, dict) and item in (node.get("dist"), node.get("kind")):
-            return True
-    return False
-
-
-def _user_loc(loc: tuple[Any, ...], data: Any) -> list[Any]:
-    """The part of a pydantic location that names keys the user wrote.
-
-    Pydantic puts union branch names (``voice``, ``int``, ``function-after[...]``)
-    into locations; walking the input alongside keeps a key only where the data
-    has it, so a channel that happens to be called ``chat`` keeps its name.
-    """
-    out: list[Any] = []
-    node = data
-    for item in loc:
-        if isinstance(node, dict) and item in node:
-            out.append(item)
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
-            out.append(item)
-            node = node[item]
-    return out
-
-
-def _union_point(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
-    """The location up to where pydantic left the data for a union branch (or all of it):
-    errors that share it are alternatives of one union, of which one is reported."""
-    out: list[Any] = []
-    node = data
-    for item in loc:
-        if isinstance(node, dict) and item in node:
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
-            node = node[item]
-        elif _is_branch(item):
-            return tuple(out)
-        else:
-            return (*out, item)  # a missing field: its own problem
-        out.append(item)
-    return tuple(out)
-
-
-def _is_branch(item: Any) -> bool:
-    """Whether a pydantic location item names a union branch rather than a key."""
-    text = str(item)
-    return (text in _MODEL_TAGS or "[" in text or text in ("int", "float", "str", "bool", "list", "dict", "none")
-            or text[:1].isupper())
-
-
-def _pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, object, str]:
-    loc = tuple(err.get("loc", ()))
-    keys = _user_loc(loc, data)
-    kind = err.get("type", "")
-    if kind == "missing" and loc and (not keys or keys[-1] != loc[-1]):
-        keys.append(loc[-1])  # a missing field is, by definition, not in the data
-    path = ".".join(str(k) for k in keys)
-    if kind == "extra_forbidden":
-        known = _known_fields(loc[:-1])
-        allowed = f"one of the known fields {known}" if known else "no such field"
-        return path, loc[-1] if loc else err.get("input"), allowed
-    if kind == "missing":
-        return path, None, "a value (this field is required)"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        ctx = err.get("ctx", {})
-        tag = ctx.get("discriminator", "").strip("'")
-        expected = ctx.get("expected_tags", "")
-        value = ctx.get("tag") if kind == "union_tag_invalid" else None
-        allowed = f"one of {expected}" if expected else f"a {tag} field"
-        return (f"{path}.{tag}" if tag else path), value, allowed
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return path, err.get("input"), f"a mapping of fields (name: value, ...), not {_a(err.get('input'))}"
-    if kind == "list_type":
-        return path, err.get("input"), f"a list [a, b, ...], not {_a(err.get('input'))}"
-    msg = err.get("msg", "invalid value")
-    for prefix in ("Value error, ", "Input should be "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    return path, err.get("input"), msg
-
-
-def _known_fields(loc: tuple[Any, ...]) -> list[str]:
-    """Field names the schema accepts at ``loc`` (for the unknown-key message)."""
-    model: Any = Scenario
-    for item in loc:
-        text = str(item)
-        if text in _MODEL_TAGS:
-            model = _MODEL_TAGS[text]
-        elif text in getattr(model, "model_fields", {}):
-            model = _model_of(model.model_fields[text].annotation)
-        # otherwise a mapping key or list index: the model stays the same
-    return sorted(getattr(model, "model_fields", {}))
-
-
-def _model_of(annotation: Any) -> Any:
-    from typing import get_args
-
-    from pydantic import BaseModel
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _tags() -> dict[str, Any]:
-    from simsvc.config import schema as sch
-
-    return {
-        "voice": sch.VoiceChannel, "chat": sch.ChatChannel, "bot": sch.BotChannel,
-        "async": sch.AsyncChannel, "exponential": sch.Exponential, "lognormal": sch.Lognormal,
-        "gamma": sch.Gamma, "deterministic": sch.Deterministic, "uniform": sch.Uniform,
-        "empirical": sch.Empirical, "Staffing": sch.Staffing,
-    }
-
-
-_MODEL_TAGS = _tags()
-
-
 def _csv_origin(data: dict[str, Any], path: str) -> str | None:
     """The CSV file behind a field loaded from a table (so the message names that file)."""
     for holder, field, table, _ in _csv_tables(data):
@@ -406,13 +239,13 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
         # union the user did not mean: report the most likely one per entry.
         groups: dict[tuple, list] = {}
         for err in errors:
-            groups.setdefault(_union_point(err.get("loc", ()), data), []).append(err)
-        first = _pick_error(errors, data)
-        picked = [first] + [_pick_error(g, data) for g in groups.values() if first not in g]
-        picked = [e for e in picked if e is first or e.get("type") not in _SHAPE_ERRORS]
+            groups.setdefault(union_point(err.get("loc", ()), data), []).append(err)
+        first = pick_error(errors, data)
+        picked = [first] + [pick_error(g, data) for g in groups.values() if first not in g]
+        picked = [e for e in picked if e is first or e.get("type") not in SHAPE_ERRORS]
         seen = {p for p, _, _ in problems}
         for err in picked:
-            problem = _pydantic_problem(err, data)
+            problem = pydantic_problem(err, data)
             if problem[0] not in seen:
                 seen.add(problem[0])
                 problems.append(problem)
