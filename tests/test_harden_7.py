@@ -136,6 +136,7 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from simsvc.cli import main; main()"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path, workers: str) -> None:
     f = tiny(tmp_path, name="slow.yaml")

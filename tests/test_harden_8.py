@@ -38,6 +38,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_sigkill_of_the_parent_leaves_no_worker(tmp_path: Path, command: str) -> None:
