@@ -69,7 +69,8 @@ def find_pools(contacts: pd.DataFrame, multi_reason: bool) -> PoolPlan:
     return PoolPlan(ordered, agent_pool, notes)
 
 
-def presence(contacts: pd.DataFrame, plan: PoolPlan, interval_s: float, gap_s: float = 1800.0) -> pd.DataFrame:
+def presence(contacts: pd.DataFrame, plan: PoolPlan, interval_s: float, gap_s: float = 1800.0,
+             basis: str = "present") -> pd.DataFrame:
     """Logged-in and busy agents per pool × day × interval (fractional, from activity).
 
     Columns: ``pool, day`` (date), ``start_s``, ``agents`` (present agent-seconds /
@@ -94,6 +95,15 @@ def presence(contacts: pd.DataFrame, plan: PoolPlan, interval_s: float, gap_s: f
     present = _overlap(spans["start"].to_numpy(), spans["end"].to_numpy(), spans["agent"].to_numpy(), interval_s)
     table = present.rename(columns={"seconds": "present_s"}).merge(
         busy.rename(columns={"seconds": "busy_s"}), on=["agent", "slot"], how="left").fillna({"busy_s": 0.0})
+    if basis == "distinct_hour":
+        # Every agent seen serving in an hour counts as present for the whole hour.
+        per_hour = int(3600 // interval_s)
+        seen = busy[busy["seconds"] > 0].assign(hour=lambda x: x["slot"] // per_hour)[["agent", "hour"]]
+        seen = seen.drop_duplicates()
+        slots = seen.loc[seen.index.repeat(per_hour)].copy()
+        slots["slot"] = slots["hour"] * per_hour + np.tile(np.arange(per_hour), len(seen))
+        table = slots[["agent", "slot"]].assign(present_s=interval_s).merge(
+            busy.rename(columns={"seconds": "busy_s"}), on=["agent", "slot"], how="left").fillna({"busy_s": 0.0})
     # One agent's overlapping records (a log anomaly) must not make busy exceed present.
     table["busy_s"] = np.minimum(table["busy_s"], table["present_s"])
     table["pool"] = table["agent"].map(plan.agent_pool)

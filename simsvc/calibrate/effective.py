@@ -46,7 +46,7 @@ def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
 
 def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
                      interval_s: float, *, steps: int = 9, reps: int = 2, seed: int = 1,
-                     progress: Callable[[int, int], None] | None = None) -> Availability:
+                     by: str = "hour", progress: Callable[[int, int], None] | None = None) -> Availability:
     thresholds = {ch: 20.0 for ch in behaviour["channels"]}
     obs = observed_hours(contacts, days, thresholds).groupby("hour")[["offered", "abandoned"]].sum()
     hours = obs.index.to_numpy()
@@ -58,7 +58,7 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     sim_ab = np.full(len(hours), np.nan)
     for step in range(steps):
         f = np.exp((lo + hi) / 2)
-        if thin.any():  # thin hours follow the median of the others
+        if thin.any() and by != "all":  # thin hours follow the median of the others
             f[thin] = np.median(f[~thin]) if (~thin).any() else f[thin]
         table = pd.DataFrame({"hour": hours, "factor": f})
         avail = Availability(table, step, reps)
@@ -67,14 +67,18 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         counts = simulate_hours(data, reps, seed).groupby("hour")[["offered", "abandoned"]].sum()
         counts = counts.reindex(hours).fillna(0)
         sim_ab = (counts["abandoned"] / counts["offered"].where(counts["offered"] > 0)).to_numpy()
-        too_many = sim_ab < target  # fewer abandonments than observed: too many agents
+        if by == "all":  # one factor: compare all hours together
+            total = counts["abandoned"].sum() / max(1.0, counts["offered"].sum())
+            too_many = np.full(len(hours), total < overall)
+        else:
+            too_many = sim_ab < target  # fewer abandonments than observed: too many agents
         mid = (lo + hi) / 2
         hi = np.where(too_many, mid, hi)
         lo = np.where(too_many, lo, mid)
         if progress:
             progress(step + 1, steps)
     f = np.exp((lo + hi) / 2)
-    if thin.any() and (~thin).any():
+    if thin.any() and (~thin).any() and by != "all":
         f[thin] = np.median(f[~thin])
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
                           "simulated_abandon": np.round(sim_ab, 4), "contacts": obs["offered"].to_numpy(),

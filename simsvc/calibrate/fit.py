@@ -31,6 +31,9 @@ class FitOptions:
     redial_window_s: float = 3600.0
     repeat_window_s: float = 86400.0
     presence_gap_s: float = 1800.0
+    staffing_basis: str = "present"  # or "distinct_hour": every agent seen serving in the hour
+    availability_by: str = "hour"  # or "all": one factor for every hour
+    patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
     search_steps: int = 9
     search_reps: int = 2
@@ -107,7 +110,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     E: dict = {}
     say("pools and staffing", 0, 1)
     plan = ag.find_pools(c, multi_reason=len(reasons) > 1)
-    staff = ag.presence(c, plan, o.interval_s, o.presence_gap_s) if c["agent"].notna().any() else None
+    staff = ag.presence(c, plan, o.interval_s, o.presence_gap_s, o.staffing_basis) if c["agent"].notna().any() else None
     if staff is None or staff.empty:
         raise LogError(log.file, "agent", "(no agent ids)", "an agent column naming who answered, to estimate staffing")
     notes += plan.notes + ag.thin_pools(staff, c, plan, days)
@@ -154,7 +157,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             try:
                 pat = est.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
                 E["patience"][ch] = pat
-                spec["patience"] = pat.value
+                spec["patience"] = pat.value if o.patience == "km" else {
+                    "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
             except ValueError as exc:
                 notes.append(f"channel {ch}: no patience fitted ({exc}); callers never abandon")
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
@@ -164,7 +168,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     availability = None
     if o.effective:
         availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
-                                        reps=o.search_reps, seed=o.seed,
+                                        reps=o.search_reps, seed=o.seed, by=o.availability_by,
                                         progress=lambda i, n: say("effective staffing", i, n))
     result = FitResult(log, days, o, behaviour, E, staff, availability, notes=notes)
     _scenario(result, c, volumes, fu, name or Path(log.file).stem)

@@ -51,13 +51,19 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     }
 
 
-def simulate_hours(data: dict, reps: int, seed: int) -> pd.DataFrame:
-    """Run a replay scenario; per replication × channel × hour of day: offered, abandoned,
-    waited, wait_sum_s, answered within threshold."""
+def simulate_hours(data, reps: int, seed: int, keep_days: set[int] | None = None) -> pd.DataFrame:
+    """Run a scenario (data or a validated ``Scenario``); per replication × channel × hour of
+    day: offered, abandoned, waited, wait_sum_s, answered within threshold (only
+    simulation days in ``keep_days`` when given)."""
     from simsvc.config.load import validate
 
-    scenario = validate(data, file=f"<replay {data['name']}>")
-    frames = [hour_counts(simulate_contacts(scenario, seed, r), scenario) for r in range(reps)]
+    scenario = validate(data, file=f"<replay {data['name']}>") if isinstance(data, dict) else data
+    frames = []
+    for r in range(reps):
+        contacts = simulate_contacts(scenario, seed, r)
+        if keep_days is not None:
+            contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+        frames.append(hour_counts(contacts, scenario))
     return pd.concat(frames, ignore_index=True)
 
 
