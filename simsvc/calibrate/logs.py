@@ -59,9 +59,9 @@ class LogError(Exception):
     allowed: str
 
     def __str__(self) -> str:
-        value = self.value if isinstance(self.value, str) else repr(self.value)
-        value = value if len(value) <= 80 else value[:77] + "..."
-        return f"{self.file}: {self.field} = {value!r}: expected {self.allowed}"
+        value = repr(self.value) if isinstance(self.value, str) else str(self.value)
+        value = value if len(value) <= 120 else value[:117] + "..."
+        return f"{self.file}: {self.field} = {value}: expected {self.allowed}"
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder for backtest CSVs, the fitted scenario and the report (default: results/backtest/<log>/).")
 @click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
-def backtest(log, fit_days, test_days, columns, interval, redial_window, repeat_window, presence_gap,
-             staffing_basis, availability_by, weekdays, seed, reps, modes, out, no_report) -> None:
+def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_report, **shared) -> None:
     """Fit LOG on --fit-days, predict --test-days, and print observed vs predicted per hour."""
     import time
 
@@ -48,9 +47,8 @@ def backtest(log, fit_days, test_days, columns, interval, redial_window, repeat_
         td = parse_days(test_days, contact_log, weekdays)
         if set(fd) & set(td):
             raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
-        result = run_backtest(contact_log, fd, td, reps=reps, seed=seed, variants=variants, progress=progress,
-                              options=fit_options(interval, redial_window, repeat_window, presence_gap,
-                                                  staffing_basis, availability_by, seed))
+        result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
+                              progress=progress, options=fit_options(shared))
     except LogError as exc:
         progress.done()
         click.echo(f"error: {exc}", err=True)

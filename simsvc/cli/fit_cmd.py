@@ -37,6 +37,10 @@ def log_options(fn):
                                              "seen serving in the hour for the whole hour."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
+                     help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
+        click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
+                     help="Replications per step of the effective-staffing search."),
         click.option("--weekdays", default=None, metavar="DAYS",
                      help="Use only these weekdays, e.g. sun-thu or mon,wed."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
@@ -59,7 +63,7 @@ def read_or_exit(log: str, columns: str | None, date_from=None, date_to=None):
 
 
 class Progress:
-    """Stage and step on stderr: one rewritten line on a terminal, a line per stage otherwise."""
+    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
@@ -68,8 +72,6 @@ class Progress:
     def __call__(self, what: str, i: int, n: int) -> None:
         if self.tty:
             click.echo(f"\r{what} {i}/{n}".ljust(50), nl=False, err=True)
-        elif what != self.stage:
-            click.echo(f"{what}…", err=True)
         self.stage = what
 
     def done(self) -> None:
@@ -77,13 +79,15 @@ class Progress:
             click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
 
-def fit_options(interval, redial_window, repeat_window, presence_gap, staffing_basis, availability_by, seed,
-                effective=True):
+def fit_options(o: dict, effective: bool = True):
+    """FitOptions from the shared options (a dict of their values)."""
     from simsvc.calibrate.fit import FitOptions
 
-    return FitOptions(interval_s=interval, redial_window_s=redial_window, repeat_window_s=repeat_window,
-                      presence_gap_s=presence_gap, staffing_basis=staffing_basis,
-                      availability_by=availability_by, effective=effective, seed=seed)
+    return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
+                      repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
+                      staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
+                      search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
+                      seed=o["seed"])
 
 
 @click.command()
@@ -96,8 +100,7 @@ def fit_options(interval, redial_window, repeat_window, presence_gap, staffing_b
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Scenario folder (default: fitted/<log name>/).")
 @click.option("--no-report", is_flag=True, help="Do not write fit_report.html and plots/.")
-def fit(log, columns, interval, redial_window, repeat_window, presence_gap, staffing_basis, availability_by,
-        weekdays, seed, date_from, date_to, days, no_effective, out, no_report) -> None:
+def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_report, **shared) -> None:
     """Estimate a scenario from LOG (a CSV contact log) and write a scenario folder."""
     import time
 
@@ -114,9 +117,7 @@ def fit(log, columns, interval, redial_window, repeat_window, presence_gap, staf
     progress = Progress()
     try:
         chosen = parse_days(days, contact_log, weekdays)
-        res = fit_log(contact_log, chosen, fit_options(interval, redial_window, repeat_window, presence_gap,
-                                                       staffing_basis, availability_by, seed, not no_effective),
-                      progress=progress)
+        res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
     except LogError as exc:
         progress.done()
         click.echo(f"error: {exc}", err=True)
