@@ -115,11 +115,11 @@ def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed:
     # Erlang A on the forecast: the fit days' mean arrivals and effective agents of the same weekday × hour.
     fit_c = c[c["day"].isin(res.days)]
     n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
-    lam = (fit_c.assign(wd=fit_c["day"].dt.dayofweek, hour=(fit_c["clock_s"] // 3600).astype(int))
+    lam = (fit_c.assign(wd=fit_c["day"].dt.day_of_week, hour=(fit_c["clock_s"] // 3600).astype(int))
            .groupby(["channel", "wd", "hour"], observed=True).size().rename("n").reset_index())
     lam["n"] = lam["n"] / lam["wd"].map(n_wd)
     eff = res.effective_staffing()
-    agents = (eff.assign(wd=eff["day"].dt.dayofweek, hour=(eff["start_s"] // 3600).astype(int))
+    agents = (eff.assign(wd=eff["day"].dt.day_of_week, hour=(eff["start_s"] // 3600).astype(int))
               .groupby(["wd", "hour"])["agents"].sum() * res.options.interval_s / 3600)
     agents = agents / agents.index.get_level_values("wd").map(n_wd)
     rows = []

@@ -8,6 +8,7 @@ that the fit days, replayed with their own arrivals and f × their own logged-in
 staffing, give the abandonment observed in that hour (pooled over the fit days).
 Hours are bisected together, one simulation of all fit days per step (the hours
 interact only through queues carried across an hour boundary). Hours with fewer
+than ``MIN_HOUR_ABANDONED`` abandonments match the mean wait instead. Hours with fewer
 than ``MIN_HOUR_CONTACTS`` contacts over the fit days take the factor of all hours
 together. Only the fit days are used.
 """
@@ -22,6 +23,7 @@ import pandas as pd
 from simsvc.calibrate.replay import observed_hours, replay_dict, simulate_hours
 
 MIN_HOUR_CONTACTS = 200
+MIN_HOUR_ABANDONED = 20
 LOW, HIGH = 0.15, 1.6
 
 
@@ -48,9 +50,15 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
                      interval_s: float, *, steps: int = 9, reps: int = 2, seed: int = 1,
                      by: str = "hour", progress: Callable[[int, int], None] | None = None) -> Availability:
     thresholds = {ch: 20.0 for ch in behaviour["channels"]}
-    obs = observed_hours(contacts, days, thresholds).groupby("hour")[["offered", "abandoned"]].sum()
+    obs = observed_hours(contacts, days, thresholds).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
     hours = obs.index.to_numpy()
     target = (obs["abandoned"] / obs["offered"]).to_numpy()
+    target_wait = (obs["wait_sum_s"] / obs["offered"]).to_numpy()
+    # Few abandonments say little about availability (none at all say nothing): there
+    # the mean wait of all arrivals is matched instead.
+    by_wait = obs["abandoned"].to_numpy() < MIN_HOUR_ABANDONED
+    # Where almost nobody waited, availability cannot be told from the data: factor 1.
+    blind = by_wait & (target_wait < 1.0)
     thin = obs["offered"].to_numpy() < MIN_HOUR_CONTACTS
     overall = obs["abandoned"].sum() / obs["offered"].sum()
     lo = np.full(len(hours), np.log(LOW))
@@ -59,19 +67,23 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     for step in range(steps):
         f = np.exp((lo + hi) / 2)
         if thin.any() and by != "all":  # thin hours follow the median of the others
-            f[thin] = np.median(f[~thin]) if (~thin).any() else f[thin]
+            f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
+        f[blind & ~thin] = 1.0
         table = pd.DataFrame({"hour": hours, "factor": f})
         avail = Availability(table, step, reps)
         data = replay_dict(behaviour, contacts, scaled(staffing, avail), days, interval_s,
                            name="effective-staffing-search", seed=seed)
-        counts = simulate_hours(data, reps, seed).groupby("hour")[["offered", "abandoned"]].sum()
+        counts = simulate_hours(data, reps, seed).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
         counts = counts.reindex(hours).fillna(0)
-        sim_ab = (counts["abandoned"] / counts["offered"].where(counts["offered"] > 0)).to_numpy()
+        offered = counts["offered"].where(counts["offered"] > 0)
+        sim_ab = (counts["abandoned"] / offered).to_numpy()
+        sim_wait = (counts["wait_sum_s"] / offered).to_numpy()
         if by == "all":  # one factor: compare all hours together
             total = counts["abandoned"].sum() / max(1.0, counts["offered"].sum())
             too_many = np.full(len(hours), total < overall)
         else:
-            too_many = sim_ab < target  # fewer abandonments than observed: too many agents
+            # fewer abandonments (or shorter waits) than observed: too many agents
+            too_many = np.where(by_wait, sim_wait < target_wait, sim_ab < target)
         mid = (lo + hi) / 2
         hi = np.where(too_many, mid, hi)
         lo = np.where(too_many, lo, mid)
@@ -79,9 +91,13 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
             progress(step + 1, steps)
     f = np.exp((lo + hi) / 2)
     if thin.any() and (~thin).any() and by != "all":
-        f[thin] = np.median(f[~thin])
+        f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
+    f[blind & ~thin] = 1.0
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
-                          "simulated_abandon": np.round(sim_ab, 4), "contacts": obs["offered"].to_numpy(),
+                          "simulated_abandon": np.round(sim_ab, 4),
+                          "observed_wait_s": np.round(target_wait, 1), "simulated_wait_s": np.round(sim_wait, 1),
+                          "matched": np.where(thin, "median of other hours", np.where(
+                              blind, "none: nobody waited (factor 1)", np.where(by_wait, "wait", "abandonment"))), "contacts": obs["offered"].to_numpy(),
                           "thin": thin})
     table.attrs["overall_observed_abandon"] = float(overall)
     return Availability(table, steps, reps)

@@ -51,7 +51,7 @@ def demand_volumes(contacts: pd.DataFrame, interval_s: float, days: list[pd.Time
     c = contacts
     w = pd.Series(1.0, index=c.index) if weight is None else weight
     slot = (c["clock_s"] // interval_s).astype(int)
-    sums = (pd.DataFrame({"channel": c["channel"].astype(str), "weekday": c["day"].dt.dayofweek, "slot": slot, "w": w})
+    sums = (pd.DataFrame({"channel": c["channel"].astype(str), "weekday": c["day"].dt.day_of_week, "slot": slot, "w": w})
             .groupby(["channel", "weekday", "slot"])["w"].sum())
     n_days = pd.Series([d.weekday() for d in days]).value_counts()
     rows = []

@@ -255,7 +255,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     eff = res.effective_staffing()
     for pool, skills in res.behaviour["pools"].items():
         n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
-        s = eff[eff["pool"] == pool].assign(day=lambda x: x["day"].dt.dayofweek)
+        s = eff[eff["pool"] == pool].assign(day=lambda x: x["day"].dt.day_of_week)
         wk = s.groupby(["day", "start_s"], as_index=False)["agents"].sum()
         wk["agents"] = wk["agents"] / wk["day"].map(n_wd)
         rows = staffing_rows(wk, o.interval_s, weekdays)

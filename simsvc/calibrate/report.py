@@ -100,7 +100,7 @@ def _arrivals_plot(res) -> bytes:
     fig, axes = _figure(1, 1, 3.2)
     ax = axes[0][0]
     n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
-    g = (c.assign(wd=c["day"].dt.dayofweek, slot=(c["clock_s"] // step) * step / 3600)
+    g = (c.assign(wd=c["day"].dt.day_of_week, slot=(c["clock_s"] // step) * step / 3600)
          .groupby(["wd", "slot"]).size().rename("n").reset_index())
     for k, (wd, gg) in enumerate(g.groupby("wd")):
         ax.plot(gg["slot"], gg["n"] / n_wd[wd], color=PALETTE[k % 7], label=f"{WEEKDAYS[wd]} ({n_wd[wd]} days)")
