@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.calibrate.estimate import DAY_S, shares
-from simsvc.calibrate.tables import clock, demand_rows, staffing_rows
+from simsvc.calibrate.tables import demand_rows, staffing_rows
 
 HOUR_S = 3600.0
 
@@ -120,4 +120,4 @@ def rates(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 METRICS = ("abandon_rate", "wait_mean_s", "p_wait", "service_level")
-__all__ = ["replay_dict", "simulate_hours", "observed_hours", "rates", "METRICS", "clock"]
+

@@ -189,8 +189,10 @@ def _staffing_plot(res) -> bytes:
 
 
 # --------------------------------------------------------------------------- back-test report
-def backtest_plot(hours: pd.DataFrame) -> bytes:
+def backtest_plot(hours: pd.DataFrame, min_contacts: int = 100) -> bytes:
+    """Observed vs predicted per hour, for the hours that are scored (≥ ``min_contacts``)."""
     metrics = list(dict.fromkeys(hours["metric"]))
+    hours = hours[hours["contacts"] >= min_contacts]
     fig, axes = _figure(2, 2, 3.0)
     for k, metric in enumerate(metrics[:4]):
         ax = axes[k // 2][k % 2]
@@ -203,7 +205,8 @@ def backtest_plot(hours: pd.DataFrame) -> bytes:
             ax.plot(g["hour"], g["predicted"], color=colour, label=f"{mode} / {staffing}")
             ax.fill_between(g["hour"], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, lw=0)
             ax.plot(g["hour"], g["erlang_a"], color=colour, ls="--", lw=0.8)
-        ax.set_title(f"{metric} by hour (dashed: Erlang A, band: 95 % CI)", fontsize=9)
+        ax.set_title(f"{metric} by hour (dashed: Erlang A, band: 95 % CI; hours with ≥ {min_contacts} contacts)",
+                     fontsize=9)
         ax.set_xlabel("hour of day")
         if k == 0:
             ax.legend(fontsize=7)

@@ -37,6 +37,8 @@ def log_options(fn):
                                              "seen serving in the hour for the whole hour."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
+                     show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
         click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
@@ -87,6 +89,7 @@ def fit_options(o: dict, effective: bool = True):
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
+                      patience=o["patience"],
                       seed=o["seed"])
 
 
