@@ -74,7 +74,8 @@ def test_fractional_staffing_keeps_agent_seconds():
     frame = pd.DataFrame({"day": [0, 0], "start_s": [0.0, 900.0], "agents": [6.4, 2.0]})
     rows = staffing_rows(frame, 900.0, [0])
     assert list(rows.itertuples(index=False))[:3] == [(0, "00:00", 7), (0, "00:06", 6), (0, "00:15", 2)]
-    assert len(rows) == 97  # every interval of the day has a row (+1 for the split)
+    assert len(rows) == 4  # then 0 agents from 00:30 to midnight: one step
+    assert list(rows.iloc[3]) == [0, "00:30", 0]
 
 
 def test_shares_sum_to_one_after_rounding():

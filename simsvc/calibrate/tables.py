@@ -25,9 +25,10 @@ def clock(s: float) -> str:
 
 
 def staffing_rows(frame: pd.DataFrame, interval_s: float, days: list) -> pd.DataFrame:
-    """``day, start, agents`` rows for every interval of ``days`` from ``frame`` (day, start_s, agents).
+    """``day, start, agents`` steps covering ``days`` from ``frame`` (day, start_s, agents).
 
-    Intervals missing from ``frame`` have no agents; fractions become a sub-interval step.
+    Intervals missing from ``frame`` have no agents; fractions become a sub-interval
+    step; a step repeating the level before it is left out.
     """
     per_day = int(DAY_S // interval_s)
     grid = pd.MultiIndex.from_product([days, np.arange(per_day) * interval_s], names=["day", "start_s"])
@@ -44,7 +45,10 @@ def staffing_rows(frame: pd.DataFrame, interval_s: float, days: list) -> pd.Data
             rows.append((day, clock(start + extra_s), whole))
         else:
             rows.append((day, clock(start), whole))
-    return pd.DataFrame(rows, columns=["day", "start", "agents"])
+    frame = pd.DataFrame(rows, columns=["day", "start", "agents"])
+    # A level holds until the next step: drop repeats (every day keeps its midnight row).
+    same = (frame["agents"] == frame["agents"].shift()) & (frame["day"] == frame["day"].shift())
+    return frame[~same.to_numpy()].reset_index(drop=True)
 
 
 def demand_rows(frame: pd.DataFrame, interval_s: float, days: list) -> pd.DataFrame:
