@@ -73,6 +73,13 @@ def test_empty_window_reports_what_was_set_aside(tmp_path):
         read_log(SYNTHETIC, date_from="2030-01-01")
 
 
+def test_bad_dates_and_maps_are_named(tmp_path):
+    with pytest.raises(LogError, match="--from = 'next week': expected a date"):
+        read_log(SYNTHETIC, date_from="next week")
+    with pytest.raises(LogError, match="map.yaml: \\(file\\)"):
+        ColumnMap.from_yaml(write(tmp_path, "columns: [a, \n", "map.yaml"))
+
+
 def test_column_map_problems_are_named(tmp_path):
     bad_role = write(tmp_path, "columns: {arival: when}\n", "map.yaml")
     with pytest.raises(LogError, match="columns.arival.*one of the roles"):

@@ -82,7 +82,12 @@ class ColumnMap:
         p = Path(path)
         if not p.is_file():
             raise LogError(str(path), "--columns", str(path), "an existing YAML column map")
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise LogError(str(path), "(file)", str(exc).splitlines()[0], "a YAML mapping") from None
+        if not isinstance(data, dict):
+            raise LogError(str(path), "(top level)", data, "a mapping with columns, outcomes, missing, formats")
         known = {"columns", "outcomes", "missing", "datetime_format", "date_format", "time_format"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -187,9 +192,9 @@ def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
     if queued is not None:
         drop(out["outcome"].eq("abandoned") & ~queued.to_numpy(), "abandoned before reaching the queue (IVR)")
     if date_from is not None:
-        drop(out["day"] < pd.Timestamp(date_from), "before --from")
+        drop(out["day"] < _date(date_from, "--from", file), "before --from")
     if date_to is not None:
-        drop(out["day"] > pd.Timestamp(date_to), "after --to")
+        drop(out["day"] > _date(date_to, "--to", file), "after --to")
     if out.empty:
         window = f"{date_from or 'start'} to {date_to or 'end'}"
         raise LogError(file, "rows in the window", window, "at least one answered or abandoned contact "
@@ -199,6 +204,13 @@ def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
         out[c] = out[c].astype("category")
     return ContactLog(file=file, contacts=out[list(COLUMNS)], set_aside=set_aside, rows_read=n,
                       roles={k: str(v) for k, v in roles.items()})
+
+
+def _date(text: str, option: str, file: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(str(text)).normalize()
+    except ValueError:
+        raise LogError(file, option, text, "a date YYYY-MM-DD") from None
 
 
 def _spec_columns(spec: Any) -> list[str]:
