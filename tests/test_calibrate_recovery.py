@@ -114,10 +114,14 @@ def test_effective_staffing_is_near_the_agents_on_duty(fitted):
     assert len(blind) and (blind["factor"] == 1.0).all()
 
 
-def test_fitted_scenario_loads_runs_and_has_a_report(fitted):
+def test_fitted_scenario_loads_round_trips_runs_and_has_a_report(fitted, tmp_path):
+    from simsvc.config.load import scenario_hash, scenario_yaml
+
     res, path = fitted
     scenario = simsvc.load_scenario(path)
     assert scenario.horizon == 7 * 86400
+    (tmp_path / "resolved.yaml").write_text(scenario_yaml(scenario))
+    assert scenario_hash(simsvc.load_scenario(tmp_path / "resolved.yaml")) == scenario_hash(scenario)
     text = path.read_text()
     assert "# patience: Kaplan–Meier" in text and "n = " in text
     assert (path.parent / "fit_report.html").stat().st_size > 10_000
