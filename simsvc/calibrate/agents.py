@@ -64,7 +64,7 @@ def find_pools(contacts: pd.DataFrame, multi_reason: bool) -> PoolPlan:
         ordered[GENERAL] = channels
     for name in ordered:
         members = [a for a, p in agent_pool.items() if p == name]
-        notes.append(f"{name}: {len(members)} agents ({', '.join(sorted(members)[:8])}"
+        notes.append(f"{name}: {len(members)} agent{'s' if len(members) != 1 else ''} ({', '.join(sorted(members)[:8])}"
                      f"{'…' if len(members) > 8 else ''}); skills {ordered[name]}")
     return PoolPlan(ordered, agent_pool, notes)
 
