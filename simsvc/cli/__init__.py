@@ -31,5 +31,10 @@ def _register() -> None:
     main.add_command(results_cmd.results)
     main.add_command(trace_cmd.trace)
 
+    from simsvc.cli import backtest_cmd, fit_cmd  # calibration from contact logs (issue 10)
+
+    main.add_command(fit_cmd.fit)
+    main.add_command(backtest_cmd.backtest)
+
 
 _register()

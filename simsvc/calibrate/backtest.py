@@ -1,0 +1,227 @@
+"""`backtest`: fit on some days of a log, predict the others, measure the error per hour.
+
+Three predictions of the test days, each beside the analytic Erlang A one with the
+same inputs (arrival rate and agents per day × hour, the fitted mean handle time,
+exponential patience with the fitted MLE mean):
+
+* ``replay / logged_in``: the test days' own arrivals (volume per interval and
+  reason mix) and their own agents present in the log;
+* ``replay / effective``: the same arrivals, the test days' agents present × the
+  availability factor per hour fitted on the fit days;
+* ``forecast / effective``: the fitted scenario as it is (weekday profiles, redials
+  and repeats, staffing from the fit days × availability) run over the test days'
+  calendar; what a planner forecasting from the fit days would have predicted.
+
+Per channel × hour of day (test days pooled) and over all hours: abandonment,
+mean wait over all arrivals, P(wait > 0), service level (answered within the
+threshold / offered), with the simulation's 95 % CI over replications, the
+absolute and relative errors, and the hourly mean absolute error.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simsvc.calibrate.effective import scaled
+from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
+from simsvc.calibrate.logs import ContactLog
+from simsvc.calibrate.replay import METRICS, observed_hours, rates, replay_dict, simulate_hours
+
+MIN_HOUR_CONTACTS = 100  # hours with fewer observed contacts over the test days are not scored
+VARIANTS = (("replay", "logged_in"), ("replay", "effective"), ("forecast", "effective"))
+ALL_HOURS = -1
+
+
+@dataclass
+class BacktestResult:
+    fit: FitResult
+    test_days: list
+    hours: pd.DataFrame  # mode, staffing, channel, hour (-1 = all), metric, observed, predicted, ci_low, ci_high, errors, erlang_a
+    summary: pd.DataFrame  # mode, staffing, channel, metric: all-hours values and hourly errors
+    reps: int
+
+
+def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3, seed: int = 1,
+             options: FitOptions = FitOptions(), variants=VARIANTS,
+             progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
+    say = progress or (lambda what, i, n: None)
+    overlap = set(fit_days) & set(test_days)
+    if overlap:
+        raise ValueError(f"fit and test days overlap ({len(overlap)} days)")
+    res = fit(log, fit_days, options, progress=progress)
+    c = log.contacts
+    thresholds = {ch: _threshold(spec) for ch, spec in res.behaviour["channels"].items()}
+    obs = observed_hours(c, test_days, thresholds)
+    frames = []
+    for k, (mode, staffing) in enumerate(variants):
+        say(f"{mode} / {staffing}", k, len(variants))
+        if mode == "replay":
+            staff = _test_staffing(res, c, test_days, staffing == "effective")
+            data = replay_dict(res.behaviour, c, staff, test_days, options.interval_s,
+                               name=f"backtest-{mode}-{staffing}", seed=seed)
+            sim = simulate_hours(data, reps, seed)
+            erl = erlang_hours(c, test_days, staff, res, thresholds)
+        else:
+            sim, erl = _forecast(res, c, test_days, reps, seed, thresholds)
+        frames.append(_compare(obs, sim, erl).assign(mode=mode, staffing=staffing))
+        say(f"{mode} / {staffing}", k + 1, len(variants))
+    hours = pd.concat(frames, ignore_index=True)
+    return BacktestResult(res, test_days, hours, _summary(hours), reps)
+
+
+def _threshold(spec: dict) -> float:
+    from simsvc.config.units import parse_duration
+
+    return parse_duration(spec.get("service_level_threshold", "20s"))
+
+
+def _test_staffing(res: FitResult, c: pd.DataFrame, days: list, effective: bool) -> pd.DataFrame:
+    """Agents present on the test days (pools as fitted), × the fitted availability if asked."""
+    from simsvc.calibrate.agents import PoolPlan, presence
+
+    plan = PoolPlan(res.behaviour["pools"], _agent_pools(res, c, days), [])
+    staff = presence(c[c["day"].isin(days)], plan, res.options.interval_s, res.options.presence_gap_s,
+                     res.options.staffing_basis)
+    return scaled(staff, res.availability) if effective and res.availability else staff
+
+
+def _agent_pools(res: FitResult, c: pd.DataFrame, days: list) -> dict[str, str]:
+    """Test-day agents keep their fitted pool; agents first seen on test days go by the same rule."""
+    from simsvc.calibrate.agents import find_pools
+
+    known = find_pools(c[c["day"].isin(res.days)], multi_reason=len(res.behaviour["reasons"]) > 1).agent_pool
+    later = find_pools(c[c["day"].isin(days)], multi_reason=len(res.behaviour["reasons"]) > 1).agent_pool
+    pools = set(res.behaviour["pools"])
+    return {a: known.get(a, p if p in pools else "general") for a, p in later.items()}
+
+
+def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed: int, thresholds):
+    """The fitted scenario as written, run over the calendar of the test days."""
+    from simsvc.calibrate.estimate import WEEKDAYS
+    from simsvc.config.load import load_scenario
+
+    first, last = min(test_days), max(test_days)
+    span = (last - first).days + 1
+    keep = {(d - first).days for d in test_days}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_fit(res, tmp + "/fit", report=False)
+        scenario = load_scenario(path, [f"horizon={span}d", f"start_day={WEEKDAYS[first.weekday()]}"])
+    sim = simulate_hours(scenario, reps, seed, keep_days=keep)
+    # Erlang A on the forecast: the fit days' mean arrivals and effective agents of the same weekday × hour.
+    fit_c = c[c["day"].isin(res.days)]
+    n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
+    lam = (fit_c.assign(wd=fit_c["day"].dt.day_of_week, hour=(fit_c["clock_s"] // 3600).astype(int))
+           .groupby(["channel", "wd", "hour"], observed=True).size().rename("n").reset_index())
+    lam["n"] = lam["n"] / lam["wd"].map(n_wd)
+    eff = res.effective_staffing()
+    agents = (eff.assign(wd=eff["day"].dt.day_of_week, hour=(eff["start_s"] // 3600).astype(int))
+              .groupby(["wd", "hour"])["agents"].sum() * res.options.interval_s / 3600)
+    agents = agents / agents.index.get_level_values("wd").map(n_wd)
+    rows = []
+    for d in test_days:
+        wd = d.weekday()
+        for r in lam[lam["wd"] == wd].itertuples():
+            rows.append((str(r.channel), r.hour, r.n, float(agents.get((wd, r.hour), 0.0))))
+    erl = _erlang_rows(pd.DataFrame(rows, columns=["channel", "hour", "offered", "agents"]), res, thresholds)
+    return sim, erl
+
+
+def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame:
+    """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour."""
+    t = c[c["day"].isin(days)]
+    lam = (t.assign(hour=(t["clock_s"] // 3600).astype(int))
+           .groupby(["channel", "day", "hour"], observed=True).size().rename("offered").reset_index())
+    per_hour = res.options.interval_s / 3600
+    agents = (staff.assign(hour=(staff["start_s"] // 3600).astype(int))
+              .groupby(["day", "hour"])["agents"].sum() * per_hour).rename("agents").reset_index()
+    rows = lam.merge(agents, on=["day", "hour"], how="left").fillna({"agents": 0.0})
+    rows["channel"] = rows["channel"].astype(str)
+    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds)
+
+
+def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame:
+    """Erlang A counts (expected abandoned, waited, wait sum, within threshold) summed per channel × hour.
+
+    Fractional agents interpolate linearly between the neighbouring whole numbers;
+    with all channels sharing the agents, each channel sees the agents of its hour.
+    """
+    from simsvc.analytic.erlang import mmc_m
+
+    out = []
+    cache: dict = {}
+    for r in rows.itertuples():
+        aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]
+        pat = res.estimates["patience"].get(r.channel)
+        patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
+        lam = r.offered / 3600.0
+        a = max(float(r.agents), 0.0)
+        lo = int(np.floor(a))
+        w = a - lo
+        vals = np.zeros(4)
+        for c_, wt in ((lo, 1 - w), (lo + 1, w)):
+            if wt <= 0:
+                continue
+            key = (round(lam, 9), c_, r.channel)
+            if key not in cache:
+                if c_ == 0:
+                    cache[key] = np.array([1.0, patience, 1.0, 0.0])  # nobody there: everyone waits and abandons
+                else:
+                    m = mmc_m(lam, aht, c_, patience, thresholds[r.channel])
+                    cache[key] = np.array([m.p_abandon, m.wait_mean_s, m.p_wait, m.service_level])
+            vals += wt * cache[key]
+        out.append((r.channel, r.hour, r.offered, *(vals * r.offered)))
+    frame = pd.DataFrame(out, columns=["channel", "hour", "offered", "abandoned", "wait_sum_s", "waited", "within"])
+    return frame.groupby(["channel", "hour"], as_index=False).sum()
+
+
+def _compare(obs: pd.DataFrame, sim: pd.DataFrame, erl: pd.DataFrame) -> pd.DataFrame:
+    """Observed vs simulated (mean and CI over replications) vs Erlang A, per channel × hour and all hours."""
+    counts = ["offered", "abandoned", "waited", "wait_sum_s", "within"]
+    obs_all = obs.groupby("channel", as_index=False)[counts].sum().assign(hour=ALL_HOURS)
+    sim_all = sim.groupby(["replication", "channel"], as_index=False)[counts].sum().assign(hour=ALL_HOURS)
+    erl_all = erl.groupby("channel", as_index=False)[counts].sum().assign(hour=ALL_HOURS)
+    o = rates(pd.concat([obs, obs_all], ignore_index=True))
+    s = rates(pd.concat([sim, sim_all], ignore_index=True))
+    e = rates(pd.concat([erl, erl_all], ignore_index=True))
+    rows = []
+    for metric in METRICS:
+        sm = s.groupby(["channel", "hour"])[metric].agg(["mean", "std", "count"])
+        for r in o.itertuples():
+            key = (r.channel, r.hour)
+            observed = getattr(r, metric)
+            mean, sd, n = sm.loc[key] if key in sm.index else (np.nan, np.nan, 0)
+            half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+            er = e[(e["channel"] == r.channel) & (e["hour"] == r.hour)]
+            erlang = float(er[metric].iloc[0]) if len(er) else np.nan
+            rows.append({"channel": r.channel, "hour": r.hour, "metric": metric, "contacts": int(r.offered),
+                         "observed": observed, "predicted": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "abs_error": mean - observed, "rel_error": _rel(mean, observed),
+                         "erlang_a": erlang, "erlang_abs_error": erlang - observed,
+                         "erlang_rel_error": _rel(erlang, observed)})
+    return pd.DataFrame(rows)
+
+
+def _rel(pred: float, obs: float) -> float:
+    return (pred - obs) / obs if obs and np.isfinite(obs) and obs != 0 else np.nan
+
+
+def _summary(hours: pd.DataFrame) -> pd.DataFrame:
+    """All-hours values and relative errors, and per-hour mean absolute errors (hours with ≥ 100 contacts)."""
+    rows = []
+    for (mode, staffing, channel, metric), g in hours.groupby(["mode", "staffing", "channel", "metric"], sort=False):
+        every = g[g["hour"] == ALL_HOURS].iloc[0]
+        h = g[(g["hour"] != ALL_HOURS) & (g["contacts"] >= MIN_HOUR_CONTACTS)]
+        rows.append({
+            "mode": mode, "staffing": staffing, "channel": channel, "metric": metric,
+            "observed": every["observed"], "predicted": every["predicted"], "ci_low": every["ci_low"],
+            "ci_high": every["ci_high"], "rel_error": every["rel_error"], "erlang_a": every["erlang_a"],
+            "erlang_rel_error": every["erlang_rel_error"], "hours_scored": len(h),
+            "hourly_mae": h["abs_error"].abs().mean(), "hourly_mae_rel": h["rel_error"].abs().mean(),
+            "erlang_hourly_mae": h["erlang_abs_error"].abs().mean(),
+            "erlang_hourly_mae_rel": h["erlang_rel_error"].abs().mean()})
+    return pd.DataFrame(rows)

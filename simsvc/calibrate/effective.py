@@ -1,0 +1,103 @@
+"""Effective staffing: the availability per hour at which the model reproduces the
+observed abandonment of the fit days.
+
+Logged-in agents (seen serving) overstate what is really available: agents take
+breaks, do other work, or sit in after-call states a log does not show. For each
+hour of the day the search finds a factor f (effective agents = f × logged-in) such
+that the fit days, replayed with their own arrivals and f × their own logged-in
+staffing, give the abandonment observed in that hour (pooled over the fit days).
+Hours are bisected together, one simulation of all fit days per step (the hours
+interact only through queues carried across an hour boundary). Hours with fewer
+than ``MIN_HOUR_ABANDONED`` abandonments match the mean wait instead. Hours with fewer
+than ``MIN_HOUR_CONTACTS`` contacts over the fit days take the factor of all hours
+together. Only the fit days are used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from simsvc.calibrate.replay import observed_hours, replay_dict, simulate_hours
+
+MIN_HOUR_CONTACTS = 200
+MIN_HOUR_ABANDONED = 20
+LOW, HIGH = 0.15, 1.6
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Factor per hour of day, with what it was fitted to."""
+
+    table: pd.DataFrame  # hour, factor, observed_abandon, simulated_abandon, contacts
+    steps: int
+    reps: int
+
+    def factor_of(self, hours: np.ndarray) -> np.ndarray:
+        f = self.table.set_index("hour")["factor"]
+        return f.reindex(hours).fillna(float(np.median(f))).to_numpy()
+
+
+def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
+    """Staffing × the factor of its hour."""
+    hours = (staffing["start_s"].to_numpy() // 3600).astype(int)
+    return staffing.assign(agents=staffing["agents"].to_numpy() * availability.factor_of(hours))
+
+
+def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
+                     interval_s: float, *, steps: int = 9, reps: int = 2, seed: int = 1,
+                     by: str = "hour", progress: Callable[[int, int], None] | None = None) -> Availability:
+    thresholds = {ch: 20.0 for ch in behaviour["channels"]}
+    obs = observed_hours(contacts, days, thresholds).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
+    hours = obs.index.to_numpy()
+    target = (obs["abandoned"] / obs["offered"]).to_numpy()
+    target_wait = (obs["wait_sum_s"] / obs["offered"]).to_numpy()
+    # Few abandonments say little about availability (none at all say nothing): there
+    # the mean wait of all arrivals is matched instead.
+    by_wait = obs["abandoned"].to_numpy() < MIN_HOUR_ABANDONED
+    # Where almost nobody waited, availability cannot be told from the data: factor 1.
+    blind = by_wait & (target_wait < 1.0)
+    thin = obs["offered"].to_numpy() < MIN_HOUR_CONTACTS
+    overall = obs["abandoned"].sum() / obs["offered"].sum()
+    lo = np.full(len(hours), np.log(LOW))
+    hi = np.full(len(hours), np.log(HIGH))
+    sim_ab = np.full(len(hours), np.nan)
+    for step in range(steps):
+        f = np.exp((lo + hi) / 2)
+        if thin.any() and by != "all":  # thin hours follow the median of the others
+            f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
+        f[blind & ~thin] = 1.0
+        table = pd.DataFrame({"hour": hours, "factor": f})
+        avail = Availability(table, step, reps)
+        data = replay_dict(behaviour, contacts, scaled(staffing, avail), days, interval_s,
+                           name="effective-staffing-search", seed=seed)
+        counts = simulate_hours(data, reps, seed).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
+        counts = counts.reindex(hours).fillna(0)
+        offered = counts["offered"].where(counts["offered"] > 0)
+        sim_ab = (counts["abandoned"] / offered).to_numpy()
+        sim_wait = (counts["wait_sum_s"] / offered).to_numpy()
+        if by == "all":  # one factor: compare all hours together
+            total = counts["abandoned"].sum() / max(1.0, counts["offered"].sum())
+            too_many = np.full(len(hours), total < overall)
+        else:
+            # fewer abandonments (or shorter waits) than observed: too many agents
+            too_many = np.where(by_wait, sim_wait < target_wait, sim_ab < target)
+        mid = (lo + hi) / 2
+        hi = np.where(too_many, mid, hi)
+        lo = np.where(too_many, lo, mid)
+        if progress:
+            progress(step + 1, steps)
+    f = np.exp((lo + hi) / 2)
+    if thin.any() and (~thin).any() and by != "all":
+        f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
+    f[blind & ~thin] = 1.0
+    table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
+                          "simulated_abandon": np.round(sim_ab, 4),
+                          "observed_wait_s": np.round(target_wait, 1), "simulated_wait_s": np.round(sim_wait, 1),
+                          "matched": np.where(thin, "median of other hours", np.where(
+                              blind, "none: nobody waited (factor 1)", np.where(by_wait, "wait", "abandonment"))), "contacts": obs["offered"].to_numpy(),
+                          "thin": thin})
+    table.attrs["overall_observed_abandon"] = float(overall)
+    return Availability(table, steps, reps)

@@ -1,0 +1,305 @@
+"""`fit`: a contact log → a scenario folder that `simsvc run` accepts as it is.
+
+The pipeline: choose the fit days → pools and logged-in staffing from agent
+activity → demand (new issues per weekday × interval), busyness, opening hours →
+handling per channel (× reason) → patience (Kaplan–Meier) → redials and repeats →
+effective staffing by simulation of the fit days → scenario YAML with a comment per
+estimate, CSV tables, and a fit report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from simsvc.calibrate import agents as ag
+from simsvc.calibrate import estimate as est
+from simsvc.calibrate.effective import Availability, fit_availability, scaled
+from simsvc.calibrate.logs import ContactLog, LogError
+from simsvc.calibrate.tables import commented_yaml, demand_rows, staffing_rows
+
+MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
+WEEKDAY_SPEC = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    interval_s: float = 900.0
+    redial_window_s: float = 3600.0
+    repeat_window_s: float = 86400.0
+    presence_gap_s: float = 1800.0
+    staffing_basis: str = "present"  # or "distinct_hour": every agent seen serving in the hour
+    availability_by: str = "hour"  # or "all": one factor for every hour
+    patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
+    effective: bool = True
+    search_steps: int = 9
+    search_reps: int = 2
+    seed: int = 1
+
+
+@dataclass
+class FitResult:
+    log: ContactLog
+    days: list
+    options: FitOptions
+    behaviour: dict  # channels, reasons, handling, pools: what a replay needs
+    estimates: dict
+    staffing: pd.DataFrame  # logged-in: pool, day, start_s, agents, busy_agents, distinct_agents
+    availability: Availability | None
+    scenario: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def effective_staffing(self) -> pd.DataFrame:
+        return scaled(self.staffing, self.availability) if self.availability else self.staffing
+
+
+def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None) -> list:
+    """Days of the log by number (1 = the log's first date; ``1-15,20``) and weekdays (``sun-thu``)."""
+    first = log.contacts["day"].min()
+    days = log.days
+    if spec:
+        wanted: set[int] = set()
+        for part in spec.split(","):
+            a, _, b = part.strip().partition("-")
+            try:
+                lo, hi = int(a), int(b or a)
+            except ValueError:
+                raise LogError(log.file, "days", spec, "day numbers like 1-15 or 1-5,8-12 (1 = first date)") from None
+            wanted.update(range(lo, hi + 1))
+        days = [d for d in days if (d - first).days + 1 in wanted]
+    if weekdays:
+        allowed = _weekday_set(weekdays, log.file)
+        days = [d for d in days if d.weekday() in allowed]
+    if not days:
+        raise LogError(log.file, "days", f"{spec or 'all'} ({weekdays or 'any weekday'})",
+                       f"days present in the log (it covers {len(log.days)} days from {first.date()})")
+    return days
+
+
+def _weekday_set(text: str, file: str) -> set[int]:
+    out: set[int] = set()
+    for part in text.lower().split(","):
+        a, _, b = part.strip().partition("-")
+        if a not in WEEKDAY_SPEC or (b and b not in WEEKDAY_SPEC):
+            raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed")
+        i, j = WEEKDAY_SPEC[a], WEEKDAY_SPEC[b or a]
+        k = i
+        while True:
+            out.add(k)
+            if k == j:
+                break
+            k = (k + 1) % 7
+    return out
+
+
+def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOptions(),
+        progress: Callable[[str, int, int], None] | None = None, name: str | None = None) -> FitResult:
+    """Estimate a scenario from ``log`` on ``days`` (default: all days of the log)."""
+    o = options
+    days = days or log.days
+    say = progress or (lambda what, i, n: None)
+    c = log.contacts[log.contacts["day"].isin(days)].copy()
+    channels = sorted(c["channel"].astype(str).unique())
+    reasons = sorted(c["reason"].astype(str).unique())
+    notes: list[str] = []
+    E: dict = {}
+    say("pools and staffing", 0, 1)
+    plan = ag.find_pools(c, multi_reason=len(reasons) > 1)
+    staff = ag.presence(c, plan, o.interval_s, o.presence_gap_s, o.staffing_basis) if c["agent"].notna().any() else None
+    if staff is None or staff.empty:
+        raise LogError(log.file, "agent", "(no agent ids)", "an agent column naming who answered, to estimate staffing")
+    notes += plan.notes + ag.thin_pools(staff, c, plan, days)
+
+    say("demand", 0, 1)
+    fu = est.follow_ups(c, o.redial_window_s, o.repeat_window_s, by_reason=len(reasons) > 1)
+    E["follow_ups"] = fu
+    share_follow = (fu["follow_up"].sum() / max(1, c["customer_id"].notna().sum()))
+    # New issues: identified follow-ups are left out; unidentified contacts count as new
+    # issues with the weight 1 − (share of follow-ups among identified contacts).
+    weight = pd.Series(np.where(c["customer_id"].notna(), (~fu["follow_up"]).astype(float), 1.0 - share_follow),
+                       index=c.index)
+    volumes = est.demand_volumes(c, o.interval_s, days, weight)
+    E["daily_cv"] = est.daily_cv(c, days)
+    E["hours"] = est.opening_hours(c, o.interval_s, days)
+
+    say("handling", 0, 1)
+    handling: dict = {}
+    E["handling"] = {}
+    for ch in channels:
+        x = c.loc[(c["channel"] == ch) & (c["outcome"] == "answered"), "handle_s"].to_numpy()
+        try:
+            base = est.fit_handling(x)
+        except ValueError as exc:
+            raise LogError(log.file, f"handle_s of channel {ch}", f"{len(x)} answered contacts", str(exc)) from None
+        E["handling"][(ch, None)] = base
+        per = {}
+        if len(reasons) > 1:
+            for r in reasons:
+                xr = c.loc[(c["channel"] == ch) & (c["reason"] == r) & (c["outcome"] == "answered"), "handle_s"]
+                if (xr > 0).sum() >= MIN_REASON_HANDLING:
+                    E["handling"][(ch, r)] = est.fit_handling(xr.to_numpy())
+                    per[r] = E["handling"][(ch, r)].value
+        handling[ch] = ({**per, "default": base.value} if per else base.value)
+
+    say("patience", 0, 1)
+    E["patience"] = {}
+    channel_specs: dict = {}
+    for ch in channels:
+        g = c[c["channel"] == ch]
+        kind = _kind(ch)
+        spec: dict = {"kind": kind}
+        if kind != "async":
+            try:
+                pat = est.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
+                E["patience"][ch] = pat
+                spec["patience"] = pat.value if o.patience == "km" else {
+                    "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
+            except ValueError as exc:
+                notes.append(f"channel {ch}: no patience fitted ({exc}); callers never abandon")
+            spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
+        channel_specs[ch] = spec
+    behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling, "pools": plan.skills}
+
+    availability = None
+    if o.effective:
+        availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
+                                        reps=o.search_reps, seed=o.seed, by=o.availability_by,
+                                        progress=lambda i, n: say("effective staffing", i, n))
+    result = FitResult(log, days, o, behaviour, E, staff, availability, notes=notes)
+    _scenario(result, c, volumes, fu, name or Path(log.file).stem)
+    return result
+
+
+def _kind(channel: str) -> str:
+    low = channel.lower()
+    if "chat" in low:
+        return "chat"
+    if any(w in low for w in ("mail", "social", "letter", "ticket")):
+        return "async"
+    return "voice"
+
+
+def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, name: str) -> None:
+    """Fill ``res.scenario``, its comments and tables (the weekly pattern of the fit days)."""
+    o, E = res.options, res.estimates
+    weekdays = sorted({d.weekday() for d in res.days})
+    wd_names = [est.WEEKDAYS[w] for w in weekdays]
+    comments: dict[str, list[str]] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    span = f"{res.days[0].date()} to {res.days[-1].date()}"
+    data: dict = {"name": f"{name}-fit",
+                  "description": f"fitted by simsvc fit from {Path(res.log.file).name}, {len(res.days)} days {span}",
+                  "seed": 1, "replications": 5, "horizon": "7d", "interval": f"{int(o.interval_s)}s"}
+    if o.interval_s % 60 == 0:
+        data["interval"] = f"{int(o.interval_s // 60)}min"
+    channels = {}
+    for ch, spec in res.behaviour["channels"].items():
+        spec = dict(spec)
+        h = E["hours"].get(ch)
+        if h is not None:
+            spec["hours"] = h.value
+            comments[f"channels.{ch}.hours"] = [f"opening hours: {h.comment()}"]
+        if ch in E["patience"]:
+            p = E["patience"][ch]
+            comments[f"channels.{ch}.patience"] = [f"patience: {p.method}", f"n = {p.n:,} waits; KM median "
+                                                   f"{p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s"]
+        if fu["identified"] and spec["kind"] != "async":
+            share = fu["redial_share"]
+            delay = est.delay_distribution(fu["redial_delays_s"], "redial delay")
+            spec["redial"] = {"probability": float(share.value), "delay": delay.value}
+            comments[f"channels.{ch}.redial"] = [f"redial: {share.comment()}", delay.comment()]
+        channels[ch] = spec
+    data["channels"] = channels
+    demand = {}
+    for ch, g in volumes.groupby("channel"):
+        g = g.assign(day=g["day"].map(lambda d: est.WEEKDAYS.index(d)))
+        rows = demand_rows(g, o.interval_s, weekdays)
+        rows["day"] = rows["day"].map(lambda w: est.WEEKDAYS[w])
+        tables[f"demand_{ch}.csv"] = rows
+        spec = {"csv": f"demand_{ch}.csv"}
+        if len(res.behaviour["reasons"]) > 1:
+            spec["mix"] = est.shares(c.loc[c["channel"] == ch, "reason"].astype(str).value_counts(),
+                                     res.behaviour["reasons"])
+        demand[ch] = spec
+        n_days = volumes.groupby("day")["n_days"].first().to_dict()
+        comments[f"demand.{ch}"] = [
+            f"new issues per {int(o.interval_s // 60)} min: mean over the fit days of each weekday "
+            f"({', '.join(f'{d} {n_days.get(d, 0)}' for d in wd_names)} days); identified redials and repeats "
+            f"left out, unidentified contacts weighted by 1 − their share among identified ones; n = "
+            f"{int((c['channel'] == ch).sum()):,} contacts"]
+    data["demand"] = demand
+    cv = E["daily_cv"]
+    data["demand_uncertainty"] = {"daily_cv": float(cv.value), "shared": True}
+    comments["demand_uncertainty"] = [f"daily_cv: {cv.comment()} (days)"]
+    data["reasons"] = {r: {} for r in res.behaviour["reasons"]}
+    data["handling"] = res.behaviour["handling"]
+    hc = []
+    for (ch, r), h in E["handling"].items():
+        hc.append(f"{ch}{'/' + r if r else ''}: {h.method}; n = {h.n:,}; sample mean {h.detail['sample_mean_s']}s "
+                  f"± {h.detail['mean_se_s']}s (se), cv {h.detail['sample_cv']}")
+    comments["handling"] = ["handle time (talk, after proficiency) per channel × reason with ≥ "
+                            f"{MIN_REASON_HANDLING} answered contacts, else the channel's fit:"] + hc
+    rep = fu["repeat_share"]
+    if fu["identified"]:
+        data["resolution"] = {ch: round(1.0 - float(rep.value), 3) for ch in res.behaviour["channels"]}
+        comments["resolution"] = [f"1 − share of {rep.method}; n = {rep.n:,}"]
+        delay = est.delay_distribution(fu["repeat_delays_s"], "repeat delay")
+        data["repeat"] = {"probability": 1.0, "delay": delay.value}
+        comments["repeat"] = [delay.comment()]
+    pools = {}
+    eff = res.effective_staffing()
+    for pool, skills in res.behaviour["pools"].items():
+        n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
+        s = eff[eff["pool"] == pool].assign(day=lambda x: x["day"].dt.day_of_week)
+        wk = s.groupby(["day", "start_s"], as_index=False)["agents"].sum()
+        wk["agents"] = wk["agents"] / wk["day"].map(n_wd)
+        rows = staffing_rows(wk, o.interval_s, weekdays)
+        rows["day"] = rows["day"].map(lambda w: est.WEEKDAYS[w])
+        tables[f"staffing_{pool}.csv"] = rows
+        pools[pool] = {"skills": skills, "staffing": {"csv": f"staffing_{pool}.csv"}}
+        raw = res.staffing[res.staffing["pool"] == pool]
+        comments[f"agents.{pool}"] = [
+            f"staffing: agents present (serving, or between services < {o.presence_gap_s / 60:g} min apart) "
+            f"per interval, mean over the fit days of each weekday"
+            + (", × the effective-availability factor of the hour (availability.csv)" if res.availability else "")
+            + f"; logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} agents "
+            f"per interval when present; fractions of an agent are written as part of the interval"]
+    data["agents"] = pools
+    if res.availability is not None:
+        tables["availability.csv"] = res.availability.table
+        comments["agents"] = [
+            "effective availability per hour (availability.csv): the factor × logged-in agents at which the fit "
+            f"days, replayed with their own arrivals ({res.availability.reps} replications × "
+            f"{res.availability.steps} bisection steps), reproduce the observed abandonment of each hour"]
+    logged = res.staffing.copy()
+    logged["day"] = logged["day"].dt.date
+    tables["staffing_logged_in.csv"] = logged.round(3)
+    res.scenario, res.comments, res.tables = data, comments, tables
+
+
+def scenario_text(res: FitResult) -> str:
+    aside = ", ".join(f"{k}: {v:,}" for k, v in res.log.set_aside.items()) or "none"
+    header = [f"Scenario fitted by `simsvc fit` from {res.log.file}",
+              f"{res.log.rows_read:,} rows read; set aside: {aside}",
+              f"fit days ({len(res.days)}): {', '.join(str(d.date()) for d in res.days)}",
+              "Each estimate below names its method and sample size. Numbers are rounded to what the data "
+              "supports.", *[f"note: {n}" for n in res.notes], ""]
+    return commented_yaml(res.scenario, res.comments, header)
+
+
+def write_fit(res: FitResult, out: str | Path, report: bool = True) -> Path:
+    """Write the scenario folder: ``scenario.yaml``, its CSV tables, ``fit_report.html``."""
+    from simsvc.calibrate.tables import write_folder
+
+    files: dict = {"scenario.yaml": scenario_text(res), **res.tables}
+    if report:
+        from simsvc.calibrate.report import fit_report
+
+        files.update(fit_report(res))
+    write_folder(Path(out), files)
+    return Path(out) / "scenario.yaml"

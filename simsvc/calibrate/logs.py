@@ -1,0 +1,279 @@
+"""Reading a contact log: one row per contact (or leg), named by a column map.
+
+The result is a tidy ``ContactLog``: one row per usable contact with fixed columns
+(``day`` as a date, ``clock_s`` seconds after midnight, ``channel``, ``reason``,
+``outcome`` in answered/abandoned, ``wait_s``, ``handle_s``, ``wrap_s``, ``agent``,
+``customer_id``) and a count of the rows set aside, by reason. A log that cannot be
+read at all (missing column, unparseable time, negative duration, empty window)
+raises ``LogError`` with the file, the field (column or row), the value and what is
+allowed.
+
+Defaults (no map needed): a column named ``arrival_time`` (or ``arrival``,
+``timestamp``, ``start_time``, ``call_start``) holding date and time; ``channel``
+(default: every row is ``phone``); ``reason`` (or ``type``, ``queue``, ``skill``;
+default one reason); ``wait_s`` (or ``wait``, ``queue_time``, ``wait_time``);
+``outcome`` (or ``status``, ``result``); ``handle_s`` (or ``handle_time``,
+``talk_time``); ``wrap_s`` (or ``wrap_time``, ``acw``); ``agent`` (or ``agent_id``);
+``customer_id`` (or ``customer``, ``caller_id``). Durations are seconds or
+``H:MM:SS``. Outcome words: answered/served/handled/agent → answered,
+abandoned/abandon/hang/hangup/hung_up → abandoned, anything else → other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "arrival": ("arrival_time", "arrival", "timestamp", "start_time", "call_start", "arrival_datetime"),
+    "channel": ("channel", "media", "media_type"),
+    "reason": ("reason", "type", "queue", "skill", "call_type"),
+    "wait_s": ("wait_s", "wait", "queue_time", "wait_time", "queue_s"),
+    "outcome": ("outcome", "status", "result", "disposition"),
+    "handle_s": ("handle_s", "handle_time", "talk_time", "talk_s", "service_time"),
+    "wrap_s": ("wrap_s", "wrap_time", "acw", "wrap_up"),
+    "agent": ("agent", "agent_id", "agent_name", "server"),
+    "customer_id": ("customer_id", "customer", "caller_id", "ani"),
+    "queue_entry": ("queue_entry", "queue_start", "q_start"),
+}
+REQUIRED = ("arrival", "outcome", "wait_s")
+OUTCOME_WORDS = {
+    "answered": "answered", "served": "answered", "handled": "answered", "agent": "answered",
+    "abandoned": "abandoned", "abandon": "abandoned", "hang": "abandoned", "hangup": "abandoned",
+    "hung_up": "abandoned", "abandoned_queue": "abandoned",
+}
+COLUMNS = ("row", "day", "clock_s", "channel", "reason", "outcome", "wait_s", "handle_s", "wrap_s",
+           "agent", "customer_id")
+
+
+@dataclass
+class LogError(Exception):
+    """A contact log that cannot be used, with where and why (same shape as ScenarioError)."""
+
+    file: str
+    field: str
+    value: object
+    allowed: str
+
+    def __str__(self) -> str:
+        value = repr(self.value) if isinstance(self.value, str) else str(self.value)
+        value = value if len(value) <= 120 else value[:117] + "..."
+        return f"{self.file}: {self.field} = {value}: expected {self.allowed}"
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which log column holds what, and how to read it (see the module docstring for defaults)."""
+
+    columns: dict[str, Any] = field(default_factory=dict)  # role -> column, {date, time} or {value}
+    outcomes: dict[str, str] = field(default_factory=dict)  # log word -> answered/abandoned/other
+    missing: dict[str, list[str]] = field(default_factory=dict)  # role -> values meaning "none"
+    datetime_format: str | None = None  # for a single arrival column; None: ISO-like, inferred
+    date_format: str = "%Y-%m-%d"
+    time_format: str = "%H:%M:%S"
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "ColumnMap":
+        import yaml
+
+        p = Path(path)
+        if not p.is_file():
+            raise LogError(str(path), "--columns", str(path), "an existing YAML column map")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise LogError(str(path), "(file)", str(exc).splitlines()[0], "a YAML mapping") from None
+        if not isinstance(data, dict):
+            raise LogError(str(path), "(top level)", data, "a mapping with columns, outcomes, missing, formats")
+        known = {"columns", "outcomes", "missing", "datetime_format", "date_format", "time_format"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LogError(str(path), unknown[0], data[unknown[0]], f"one of the keys {sorted(known)}")
+        roles = set(ALIASES)
+        for role in data.get("columns", {}) or {}:
+            if role not in roles:
+                raise LogError(str(path), f"columns.{role}", role, f"one of the roles {sorted(roles)}")
+        for word, meaning in (data.get("outcomes") or {}).items():
+            if meaning not in ("answered", "abandoned", "other"):
+                raise LogError(str(path), f"outcomes.{word}", meaning, "answered, abandoned or other")
+        return cls(columns=data.get("columns") or {},
+                   outcomes={str(k): v for k, v in (data.get("outcomes") or {}).items()},
+                   missing={k: [str(x) for x in v] for k, v in (data.get("missing") or {}).items()},
+                   datetime_format=data.get("datetime_format"),
+                   date_format=data.get("date_format", "%Y-%m-%d"),
+                   time_format=data.get("time_format", "%H:%M:%S"))
+
+
+@dataclass
+class ContactLog:
+    """The usable contacts of a log, and what was set aside (reason → rows)."""
+
+    file: str
+    contacts: pd.DataFrame
+    set_aside: dict[str, int]
+    rows_read: int
+    roles: dict[str, str]  # role -> where it came from (for the fit report)
+
+    @property
+    def days(self) -> list[pd.Timestamp]:
+        return sorted(self.contacts["day"].unique())
+
+
+def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
+             date_from: str | None = None, date_to: str | None = None) -> ContactLog:
+    """Read a CSV contact log into a ``ContactLog`` (raises ``LogError`` on a log it cannot use)."""
+    cmap = column_map or ColumnMap()
+    file = str(path)
+    if not Path(path).is_file():
+        raise LogError(file, "LOG", file, "an existing CSV file")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise LogError(file, "(file)", str(exc).splitlines()[0] if str(exc) else "", "a CSV file with a header row") from None
+    found = list(raw.columns)
+    lower = {c.strip().lower(): c for c in found}
+    roles: dict[str, Any] = {}
+    for role, names in ALIASES.items():
+        if role in cmap.columns:
+            spec = cmap.columns[role]
+            if spec is None:
+                continue
+            for col in _spec_columns(spec):
+                if col not in raw.columns:
+                    raise LogError(file, f"column {col!r} (for {role})", col,
+                                   f"a column of the log; found {found}")
+            roles[role] = spec
+        else:
+            hit = next((lower[n] for n in names if n in lower), None)
+            if hit is not None:
+                roles[role] = hit
+    missing = [r for r in REQUIRED if r not in roles]
+    if missing:
+        wanted = {r: list(ALIASES[r][:3]) for r in missing}
+        raise LogError(file, "columns", found,
+                       f"columns for {missing} (default names {wanted}, or a --columns map)")
+    n = len(raw)
+    if n == 0:
+        raise LogError(file, "rows", "(none)", "at least one contact row")
+    out = pd.DataFrame({"row": np.arange(2, n + 2)})  # the line number in the file (header is 1)
+    stamp = _arrival(raw, roles["arrival"], cmap, file)
+    out["day"] = stamp.dt.normalize()
+    out["clock_s"] = (stamp - stamp.dt.normalize()).dt.total_seconds()
+    out["channel"] = _text(raw, roles.get("channel"), "phone")
+    out["reason"] = _text(raw, roles.get("reason"), "general")
+    words = raw[_col(roles["outcome"])].str.strip()
+    mapping = {k.lower(): v for k, v in OUTCOME_WORDS.items()} | {k.lower(): v for k, v in cmap.outcomes.items()}
+    out["outcome"] = words.str.lower().map(mapping).fillna("other")
+    for role in ("wait_s", "handle_s", "wrap_s"):
+        out[role] = _duration(raw, roles.get(role), role, file) if role in roles else (0.0 if role == "wrap_s" else np.nan)
+    out["agent"] = _optional(raw, roles.get("agent"), cmap.missing.get("agent", []))
+    out["customer_id"] = _optional(raw, roles.get("customer_id"), cmap.missing.get("customer_id", []))
+    queued = None
+    if "queue_entry" in roles:
+        q = raw[_col(roles["queue_entry"])].str.strip()
+        queued = ~q.isin(cmap.missing.get("queue_entry", [])) & (q != "")
+
+    set_aside: dict[str, int] = {}
+
+    def drop(mask: pd.Series, reason: str) -> None:
+        nonlocal out, queued
+        k = int(mask.sum())
+        if k:
+            set_aside[reason] = set_aside.get(reason, 0) + k
+            keep = ~mask.to_numpy()
+            out = out[keep]
+            if queued is not None:
+                queued = queued[keep]
+
+    drop(out["outcome"].eq("other"), "outcome neither answered nor abandoned")
+    if queued is not None:
+        drop(out["outcome"].eq("abandoned") & ~queued.to_numpy(), "abandoned before reaching the queue (IVR)")
+    if date_from is not None:
+        drop(out["day"] < _date(date_from, "--from", file), "before --from")
+    if date_to is not None:
+        drop(out["day"] > _date(date_to, "--to", file), "after --to")
+    if out.empty:
+        window = f"{date_from or 'start'} to {date_to or 'end'}"
+        raise LogError(file, "rows in the window", window, "at least one answered or abandoned contact "
+                       f"(set aside: {set_aside or 'none'})")
+    out = out.sort_values(["day", "clock_s"], kind="stable").reset_index(drop=True)
+    for c in ("channel", "reason", "outcome"):
+        out[c] = out[c].astype("category")
+    return ContactLog(file=file, contacts=out[list(COLUMNS)], set_aside=set_aside, rows_read=n,
+                      roles={k: str(v) for k, v in roles.items()})
+
+
+def _date(text: str, option: str, file: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(str(text)).normalize()
+    except ValueError:
+        raise LogError(file, option, text, "a date YYYY-MM-DD") from None
+
+
+def _spec_columns(spec: Any) -> list[str]:
+    if isinstance(spec, dict):
+        return [v for k, v in spec.items() if k in ("date", "time", "column")]
+    return [spec]
+
+
+def _col(spec: Any) -> str:
+    return spec["column"] if isinstance(spec, dict) else spec
+
+
+def _text(raw: pd.DataFrame, spec: Any, default: str) -> pd.Series:
+    if spec is None:
+        return pd.Series(default, index=raw.index)
+    if isinstance(spec, dict) and "value" in spec:
+        return pd.Series(str(spec["value"]), index=raw.index)
+    values = raw[_col(spec)].str.strip()
+    return values.where(values != "", default)
+
+
+def _optional(raw: pd.DataFrame, spec: Any, none_values: list[str]) -> pd.Series:
+    if spec is None:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    values = raw[_col(spec)].str.strip().astype("string")
+    return values.mask(values.isin(none_values) | (values == ""))
+
+
+def _arrival(raw: pd.DataFrame, spec: Any, cmap: ColumnMap, file: str) -> pd.Series:
+    if isinstance(spec, dict) and "date" in spec and "time" in spec:
+        text = raw[spec["date"]].str.strip() + " " + raw[spec["time"]].str.strip()
+        fmt = f"{cmap.date_format} {cmap.time_format}"
+        where = f"{spec['date']} + {spec['time']}"
+    else:
+        text = raw[_col(spec)].str.strip()
+        fmt = cmap.datetime_format or "ISO8601"
+        where = _col(spec)
+    stamp = pd.to_datetime(text, format=fmt, errors="coerce")
+    bad = stamp.isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise LogError(file, f"row {i + 2} column {where}", text.iloc[i],
+                       f"a date and time in the format {fmt!r} ({int(bad.sum())} rows fail)")
+    return stamp
+
+
+def _duration(raw: pd.DataFrame, spec: Any, role: str, file: str) -> pd.Series:
+    """Seconds from a column of numbers or H:MM:SS; negative or unreadable values are errors."""
+    text = raw[_col(spec)].str.strip()
+    seconds = pd.to_numeric(text, errors="coerce")
+    clock = seconds.isna() & text.str.contains(":", regex=False)
+    if clock.any():
+        parts = text[clock].str.split(":", expand=True).apply(pd.to_numeric, errors="coerce")
+        weights = [3600, 60, 1][-parts.shape[1]:]
+        seconds[clock] = (parts * weights).sum(axis=1, min_count=parts.shape[1])
+    bad = (seconds.isna() & (text != "")).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise LogError(file, f"row {i + 2} column {_col(spec)} ({role})", text.iloc[i],
+                       "a duration in seconds or H:MM:SS")
+    neg = (seconds < 0).to_numpy()
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise LogError(file, f"row {i + 2} column {_col(spec)} ({role})", text.iloc[i],
+                       f"a duration >= 0 ({int(neg.sum())} rows are negative)")
+    return seconds.astype(float)

@@ -1,0 +1,123 @@
+"""Replay scenarios: given log days simulated with their own arrival volumes and staffing.
+
+A replay scenario numbers the chosen days 0, 1, 2… (absolute days, so weekdays do
+not matter), takes each day's observed contacts per interval as its demand
+(Poisson around them, reason mix of those days), and the given staffing per pool ×
+day × interval. Redials and repeats are not modelled: the observed arrivals already
+contain them. It is built in memory (inline ``volumes`` and ``steps``) and
+validated like any scenario.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simsvc.calibrate.estimate import DAY_S, shares
+from simsvc.calibrate.tables import demand_rows, staffing_rows
+
+HOUR_S = 3600.0
+
+
+def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
+                interval_s: float, name: str, seed: int = 1) -> dict:
+    """Scenario data for ``days`` of ``contacts`` with ``staffing`` (pool, day, start_s, agents)."""
+    index = {d: i for i, d in enumerate(days)}
+    c = contacts[contacts["day"].isin(days)]
+    demand = {}
+    for ch, g in c.groupby("channel", observed=True):
+        vol = (pd.DataFrame({"day": g["day"].map(index), "start_s": (g["clock_s"] // interval_s) * interval_s})
+               .groupby(["day", "start_s"]).size().rename("volume").reset_index())
+        rows = demand_rows(vol, interval_s, list(range(len(days))))
+        spec: dict = {"volumes": [{"day": int(r.day), "start": r.start, "volume": float(r.volume)}
+                                  for r in rows.itertuples()]}
+        if len(behaviour["reasons"]) > 1:
+            spec["mix"] = shares(g["reason"].astype(str).value_counts(), behaviour["reasons"], 6)
+        demand[str(ch)] = spec
+    agents = {}
+    for pool, skills in behaviour["pools"].items():
+        s = staffing[(staffing["pool"] == pool) & staffing["day"].isin(days)]
+        s = s.assign(day=s["day"].map(index))
+        rows = staffing_rows(s, interval_s, list(range(len(days))))
+        agents[pool] = {"skills": skills,
+                        "staffing": {"steps": [{"day": int(r.day), "start": r.start, "agents": int(r.agents)}
+                                               for r in rows.itertuples()]}}
+    channels = {ch: {k: v for k, v in spec.items() if k not in ("redial", "hours")}
+                for ch, spec in behaviour["channels"].items()}
+    return {
+        "name": name, "seed": seed, "horizon": f"{len(days)}d", "interval": f"{int(interval_s)}s",
+        "channels": channels, "demand": demand,
+        "reasons": {r: {} for r in behaviour["reasons"]},
+        "handling": behaviour["handling"], "agents": agents,
+    }
+
+
+def simulate_hours(data, reps: int, seed: int, keep_days: set[int] | None = None) -> pd.DataFrame:
+    """Run a scenario (data or a validated ``Scenario``); per replication × channel × hour of
+    day: offered, abandoned, waited, wait_sum_s, answered within threshold (only
+    simulation days in ``keep_days`` when given)."""
+    from simsvc.config.load import validate
+
+    scenario = validate(data, file=f"<replay {data['name']}>") if isinstance(data, dict) else data
+    frames = []
+    for r in range(reps):
+        contacts = simulate_contacts(scenario, seed, r)
+        if keep_days is not None:
+            contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+        frames.append(hour_counts(contacts, scenario))
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate_contacts(scenario, seed: int, replication: int) -> pd.DataFrame:
+    """One replication's contact table only.
+
+    ``run_replication`` would also build the pools table, whose cost grows with
+    intervals × staffing steps (seconds per replication for a month of 15-minute
+    steps); a replay needs only the contacts.
+    """
+    from simsvc.model.centre import simulate
+    from simsvc.observe.tables import contacts_frame
+
+    return contacts_frame(scenario, simulate(scenario, seed, replication))
+
+
+def hour_counts(contacts: pd.DataFrame, scenario) -> pd.DataFrame:
+    """Simulated contacts (first legs of real-time channels) counted per replication × channel × hour."""
+    c = contacts[contacts["outcome"].isin(["answered", "abandoned"])]
+    thr = {ch: float(scenario.channels[ch].service_level_threshold) for ch in scenario.channels}
+    hour = (c["arrival_s"].to_numpy() % DAY_S) // HOUR_S
+    wait = c["wait_s"].to_numpy()
+    frame = pd.DataFrame({
+        "replication": c["replication"].to_numpy(), "channel": c["channel"].astype(str).to_numpy(),
+        "hour": hour.astype(int), "offered": 1, "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int),
+        "waited": (wait > 0).astype(int), "wait_sum_s": wait,
+        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= c["channel"].astype(str).map(thr).to_numpy()))
+        .astype(int)})
+    return frame.groupby(["replication", "channel", "hour"], as_index=False).sum()
+
+
+def observed_hours(contacts: pd.DataFrame, days: list, thresholds: dict[str, float]) -> pd.DataFrame:
+    """The same counts from the log for ``days``, per channel × hour of day."""
+    c = contacts[contacts["day"].isin(days)]
+    wait = c["wait_s"].fillna(0).to_numpy()
+    ch = c["channel"].astype(str)
+    frame = pd.DataFrame({
+        "channel": ch.to_numpy(), "hour": (c["clock_s"].to_numpy() // HOUR_S).astype(int), "offered": 1,
+        "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int), "waited": (wait > 0).astype(int),
+        "wait_sum_s": wait,
+        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= ch.map(thresholds).to_numpy())).astype(int)})
+    return frame.groupby(["channel", "hour"], as_index=False).sum()
+
+
+def rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Abandonment, mean wait (all offered), P(wait > 0) and service level from counts."""
+    out = counts.copy()
+    n = out["offered"].where(out["offered"] > 0, np.nan)
+    out["abandon_rate"] = out["abandoned"] / n
+    out["wait_mean_s"] = out["wait_sum_s"] / n
+    out["p_wait"] = out["waited"] / n
+    out["service_level"] = out["within"] / n
+    return out
+
+
+METRICS = ("abandon_rate", "wait_mean_s", "p_wait", "service_level")
+

@@ -1,0 +1,229 @@
+"""Fit and back-test reports: one self-contained HTML file each, with PNG plots beside it.
+
+Fit report: arrival profiles per weekday, handling (data vs fitted lognormal,
+gamma and the chosen distribution), patience (Kaplan–Meier vs what was written
+and the exponential MLE), logged-in / busy / effective agents per interval of the
+day, availability per hour, and every estimate with its method and sample size,
+the rows set aside and the notes (what was assumed). Back-test report: observed vs
+predicted per hour for each metric, simulation CI bands and Erlang A.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+import pandas as pd
+
+from simsvc.calibrate.estimate import WEEKDAYS
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#333333")
+CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px;"
+       "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+       "li{margin:0.2em 0}")
+
+
+def _figure(rows: int = 1, cols: int = 1, height: float = 3.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=(10, height * rows), squeeze=False)
+    return fig, axes
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<p><img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></p>'
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, float_format=lambda x: f"{x:,.4g}", na_rep="-")
+
+
+# --------------------------------------------------------------------------- fit report
+def fit_report(res) -> dict[str, object]:
+    """Files of the fit report: ``fit_report.html`` and ``plots/*.png``."""
+    plots = {"arrivals": _arrivals_plot(res), "handling": _handling_plot(res), "patience": _patience_plot(res),
+             "staffing": _staffing_plot(res)}
+    rows = []
+    for (ch, r), h in res.estimates["handling"].items():
+        rows.append(("handling", f"{ch}{'/' + r if r else ''}", h.detail["chosen"], h.n, h.method))
+    for ch, p in res.estimates["patience"].items():
+        rows.append(("patience", ch, f"KM median {p.detail['km_median_s']:.0f}s, exponential MLE mean "
+                     f"{p.detail['exponential_mle_mean_s']:.0f}s ± {p.detail['exponential_mean_se_s']:.0f}s", p.n,
+                     p.method))
+    fu = res.estimates["follow_ups"]
+    for key in ("redial_share", "repeat_share"):
+        rows.append((key.replace("_", " "), "all", f"{fu[key].value:.3f}", fu[key].n, fu[key].method))
+    cv = res.estimates["daily_cv"]
+    rows.append(("daily_cv", "all", f"{cv.value}", cv.n, cv.method))
+    for ch, h in res.estimates["hours"].items():
+        rows.append(("hours", ch, h.value, h.n, h.method))
+    est = pd.DataFrame(rows, columns=["estimate", "for", "value", "n", "method"])
+    aside = pd.DataFrame(sorted(res.log.set_aside.items()), columns=["rows set aside because", "rows"])
+    parts = [f"<h1>Fit report: {html.escape(res.scenario['name'])}</h1>",
+             f"<p>{html.escape(res.scenario['description'])}. {res.log.rows_read:,} rows read, "
+             f"{len(res.log.contacts):,} usable contacts. Columns used: "
+             f"{html.escape(', '.join(f'{k} ← {v}' for k, v in res.log.roles.items()))}.</p>",
+             "<h2>What was assumed</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in res.notes) +
+             "<li>Arrivals are Poisson around the weekday × interval means; redials and repeats are modelled "
+             "from identified customers only, and unidentified contacts are taken to contain the same share of "
+             "them.</li><li>Wrap-up is not in the scenario unless the log has a wrap column; after-call work "
+             "not in the log ends up in the effective availability.</li></ul>",
+             "<h2>Estimates</h2>" + _table(est),
+             "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
+    if res.availability is not None:
+        parts.append("<h2>Effective availability per hour</h2>" + _table(res.availability.table))
+    for name, png in plots.items():
+        parts.append(f"<h2>{name.capitalize()}</h2>" + _img(png, name))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>fit {html.escape(res.scenario['name'])}"
+            f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+    return {"fit_report.html": page, **{f"plots/{k}.png": v for k, v in plots.items()}}
+
+
+def _arrivals_plot(res) -> bytes:
+    c = res.log.contacts[res.log.contacts["day"].isin(res.days)]
+    step = res.options.interval_s
+    fig, axes = _figure(1, 1, 3.2)
+    ax = axes[0][0]
+    n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
+    g = (c.assign(wd=c["day"].dt.day_of_week, slot=(c["clock_s"] // step) * step / 3600)
+         .groupby(["wd", "slot"]).size().rename("n").reset_index())
+    for k, (wd, gg) in enumerate(g.groupby("wd")):
+        ax.plot(gg["slot"], gg["n"] / n_wd[wd], color=PALETTE[k % 7], label=f"{WEEKDAYS[wd]} ({n_wd[wd]} days)")
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel(f"contacts per {int(step // 60)} min")
+    ax.set_title("Arrivals (all contacts, mean over the fit days of each weekday)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _handling_plot(res) -> bytes:
+    from scipy import stats
+
+    items = list(res.estimates["handling"].items())
+    cols = min(3, len(items))
+    rows = int(np.ceil(len(items) / cols))
+    fig, axes = _figure(rows, cols, 2.6)
+    c = res.log.contacts[res.log.contacts["day"].isin(res.days) & (res.log.contacts["outcome"] == "answered")]
+    for k, ((ch, r), h) in enumerate(items):
+        ax = axes[k // cols][k % cols]
+        sel = c["channel"] == ch
+        if r is not None:
+            sel &= c["reason"] == r
+        x = np.sort(c.loc[sel, "handle_s"].to_numpy())
+        x = x[x > 0]
+        ax.step(x, np.arange(1, len(x) + 1) / len(x), color="#333333", label="data", where="post")
+        grid = np.geomspace(max(1.0, x[0]), x[-1], 200)
+        for fam, colour in (("lognormal", PALETTE[0]), ("gamma", PALETTE[1])):
+            m, cv = h.detail[fam]["mean_s"], h.detail[fam]["cv"]
+            if fam == "lognormal":
+                s2 = np.log1p(cv**2)
+                cdf = stats.lognorm.cdf(grid, np.sqrt(s2), scale=m / np.exp(s2 / 2))
+            else:
+                cdf = stats.gamma.cdf(grid, 1 / cv**2, scale=m * cv**2)
+            ax.plot(grid, cdf, color=colour, lw=1, label=f"{fam} (KS {h.detail[fam]['ks']:.3f})")
+        ax.set_xscale("log")
+        ax.set_title(f"{ch}{'/' + r if r else ''}: {h.detail['chosen']} (n {h.n:,})", fontsize=9)
+        ax.legend(fontsize=7)
+    for k in range(len(items), rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    fig.suptitle("Handle time: cumulative distribution, data vs maximum-likelihood fits (log scale)", fontsize=10)
+    return _png(fig)
+
+
+def _patience_plot(res) -> bytes:
+    fig, axes = _figure(1, 1, 3.2)
+    ax = axes[0][0]
+    for k, (ch, p) in enumerate(res.estimates["patience"].items()):
+        km = p.detail["km"]
+        ax.step(km.times, km.survival, where="post", color=PALETTE[k], label=f"{ch}: Kaplan–Meier")
+        v = np.array(p.value["values"])
+        w = np.array(p.value["weights"])
+        o = np.argsort(v)
+        ax.step(v[o], 1 - np.cumsum(w[o]) / w.sum(), where="post", color=PALETTE[k], ls=":",
+                label=f"{ch}: written (empirical + exponential tail)")
+        t = np.linspace(0, max(v.max(), 1), 200)
+        ax.plot(t, np.exp(-t / p.detail["exponential_mle_mean_s"]), color=PALETTE[k], ls="--", lw=1,
+                label=f"{ch}: exponential MLE (mean {p.detail['exponential_mle_mean_s']:.0f}s)")
+        ax.axvline(p.detail["t_c_s"], color="#999999", lw=0.8)
+    ax.set_xlabel("patience, s")
+    ax.set_ylabel("P(patience > t)")
+    ax.set_ylim(0, 1)
+    ax.set_title("Patience from censored waits (vertical line: end of the reliable KM curve)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _staffing_plot(res) -> bytes:
+    pools = list(res.behaviour["pools"])
+    fig, axes = _figure(len(pools), 1, 2.4)
+    n = len(res.days)
+    eff = res.effective_staffing()
+    for k, pool in enumerate(pools):
+        ax = axes[k][0]
+        s = res.staffing[res.staffing["pool"] == pool]
+        e = eff[eff["pool"] == pool]
+        for col, frame, label, colour in (("agents", s, "logged-in (present)", PALETTE[0]),
+                                          ("busy_agents", s, "busy", PALETTE[1]),
+                                          ("agents", e, "effective", PALETTE[2])):
+            m = frame.groupby("start_s")[col].sum() / n
+            ax.plot(m.index / 3600, m.to_numpy(), color=colour, label=label)
+        ax.set_title(f"pool {pool}: agents per interval, mean over the fit days", fontsize=9)
+        ax.set_xlabel("hour of day")
+        ax.legend(fontsize=8)
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------- back-test report
+def backtest_plot(hours: pd.DataFrame, min_contacts: int = 100) -> bytes:
+    """Observed vs predicted per hour, for the hours that are scored (≥ ``min_contacts``)."""
+    metrics = list(dict.fromkeys(hours["metric"]))
+    hours = hours[hours["contacts"] >= min_contacts]
+    fig, axes = _figure(2, 2, 3.0)
+    for k, metric in enumerate(metrics[:4]):
+        ax = axes[k // 2][k % 2]
+        h = hours[(hours["metric"] == metric) & (hours["hour"] >= 0)]
+        first = h.groupby("hour").first()
+        ax.plot(first.index, first["observed"], color="#333333", marker="o", ms=3, label="observed")
+        for j, ((mode, staffing), g) in enumerate(h.groupby(["mode", "staffing"], sort=False)):
+            g = g.sort_values("hour")
+            colour = PALETTE[j]
+            ax.plot(g["hour"], g["predicted"], color=colour, label=f"{mode} / {staffing}")
+            ax.fill_between(g["hour"], g["ci_low"], g["ci_high"], color=colour, alpha=0.2, lw=0)
+            ax.plot(g["hour"], g["erlang_a"], color=colour, ls="--", lw=0.8)
+        ax.set_title(f"{metric} by hour (dashed: Erlang A, band: 95 % CI; hours with ≥ {min_contacts} contacts)",
+                     fontsize=9)
+        ax.set_xlabel("hour of day")
+        if k == 0:
+            ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def backtest_report(result, command: str = "") -> dict[str, object]:
+    png = backtest_plot(result.hours)
+    summary = result.summary.copy()
+    parts = ["<h1>Back-test</h1>",
+             f"<p>{html.escape(command)}</p>",
+             f"<p>Fit days ({len(result.fit.days)}): {', '.join(str(d.date()) for d in result.fit.days)}. "
+             f"Test days ({len(result.test_days)}): {', '.join(str(d.date()) for d in result.test_days)}. "
+             f"{result.reps} replications per prediction. Replay: the test days' own arrivals and agents; "
+             "forecast: the fitted scenario as written. Hourly errors over hours with ≥ 100 observed contacts.</p>",
+             "<h2>All hours, and hourly mean absolute errors</h2>" + _table(summary),
+             "<h2>Observed vs predicted by hour</h2>" + _img(png, "backtest")]
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>backtest</title><style>{CSS}</style>"
+            f"</head><body>{''.join(parts)}</body></html>")
+    return {"report.html": page, "plots/backtest.png": png}

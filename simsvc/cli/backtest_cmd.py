@@ -1,0 +1,97 @@
+"""`simsvc backtest`: fit on some days of a log, predict the others, print the errors."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from simsvc.cli.fit_cmd import Progress, fit_options, log_options, read_or_exit
+
+METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p_wait": "P(wait)",
+                 "service_level": "SL"}
+
+
+@click.command()
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--fit-days", required=True, metavar="N-M", help="Days to fit on, 1 = the log's first date (e.g. 1-15).")
+@click.option("--test-days", required=True, metavar="N-M", help="Days to predict (e.g. 16-31).")
+@log_options
+@click.option("--reps", "-n", type=click.IntRange(min=2), default=3, show_default=True,
+              help="Replications per prediction.")
+@click.option("--mode", "modes", type=click.Choice(["replay", "forecast"]), multiple=True,
+              help="Predictions to make (default both): replay = the test days' own arrivals and agents; "
+                   "forecast = the fitted scenario as written.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Folder for backtest CSVs, the fitted scenario and the report (default: results/backtest/<log>/).")
+@click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
+def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_report, **shared) -> None:
+    """Fit LOG on --fit-days, predict --test-days, and print observed vs predicted per hour."""
+    import time
+
+    from simsvc.calibrate.backtest import VARIANTS
+    from simsvc.calibrate.backtest import backtest as run_backtest
+    from simsvc.calibrate.fit import parse_days, scenario_text
+    from simsvc.calibrate.logs import LogError
+    from simsvc.calibrate.tables import write_folder
+
+    t0 = time.perf_counter()
+    out_dir = Path(out) if out else Path("results") / "backtest" / Path(log).stem
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+    contact_log = read_or_exit(log, columns)
+    progress = Progress()
+    variants = [v for v in VARIANTS if not modes or v[0] in modes]
+    try:
+        fd = parse_days(fit_days, contact_log, weekdays)
+        td = parse_days(test_days, contact_log, weekdays)
+        if set(fd) & set(td):
+            raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
+        result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
+                              progress=progress, options=fit_options(shared))
+    except LogError as exc:
+        progress.done()
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    progress.done()
+    files = {"backtest_hours.csv": result.hours, "backtest_summary.csv": result.summary,
+             "fit/scenario.yaml": scenario_text(result.fit),
+             **{f"fit/{k}": v for k, v in result.fit.tables.items()}}
+    command = "simsvc backtest " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    if not no_report:
+        from simsvc.calibrate.report import backtest_report
+
+        files.update(backtest_report(result, command))
+    write_folder(out_dir, files)
+    click.echo(f"fit days {len(fd)}, test days {len(td)}, {reps} replications; errors are predicted − observed "
+               f"over the test days (all hours), hourly MAE over hours with ≥ 100 contacts")
+    click.echo(summary_table(result.summary))
+    click.echo(f"\nresults: {out_dir}   ({time.perf_counter() - t0:.1f} s)")
+    if not no_report:
+        click.echo(f"report: {out_dir / 'report.html'}")
+
+
+def summary_table(summary) -> str:
+    from simsvc.cli._common import text_table
+
+    rows = [["prediction", "channel", "metric", "observed", "simulated", "error", "hourly MAE",
+             "Erlang A", "error", "hourly MAE"]]
+    for r in summary.itertuples():
+        f = _fmt(r.metric)
+        rows.append([f"{r.mode} / {r.staffing}", r.channel, METRIC_LABELS.get(r.metric, r.metric), f(r.observed),
+                     f"{f(r.predicted)} ±{f((r.ci_high - r.ci_low) / 2)}", _pct(r.rel_error),
+                     f"{f(r.hourly_mae)} ({_pct(r.hourly_mae_rel, False)})", f(r.erlang_a),
+                     _pct(r.erlang_rel_error), f"{f(r.erlang_hourly_mae)} ({_pct(r.erlang_hourly_mae_rel, False)})"])
+    return text_table(rows)
+
+
+def _fmt(metric: str):
+    return (lambda x: f"{x:.1f}") if metric.endswith("_s") else (lambda x: f"{x:.3f}")
+
+
+def _pct(x: float, signed: bool = True) -> str:
+    import math
+
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:+.0%}" if signed else f"{x:.0%}"

@@ -1,0 +1,164 @@
+"""`simsvc fit`: build a scenario folder from a contact log."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def duration_option(name: str, default: str, help: str):
+    def parse(ctx, param, value):
+        from simsvc.config.units import parse_duration
+
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        if seconds <= 0:
+            raise click.BadParameter("a duration > 0, e.g. 15min")
+        return seconds
+
+    return click.option(name, default=default, show_default=True, callback=parse, help=help)
+
+
+def log_options(fn):
+    """Options shared by `fit` and `backtest`: how to read the log and what to estimate."""
+    options = [
+        click.option("--columns", "columns", type=click.Path(dir_okay=False), default=None,
+                     help="YAML column map (default: the column names listed in the README, Calibration)."),
+        duration_option("--interval", "15min", "Interval of the demand and staffing tables."),
+        duration_option("--redial-window", "1h", "A contact within this time after abandoning is a redial."),
+        duration_option("--repeat-window", "1d", "A contact within this time after an answered one is a repeat."),
+        duration_option("--presence-gap", "30min",
+                        "An agent is logged in between two services less than this apart."),
+        click.option("--staffing-basis", type=click.Choice(["present", "distinct_hour"]), default="present",
+                     show_default=True, help="Logged-in agents: present between services, or every agent "
+                                             "seen serving in the hour for the whole hour."),
+        click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
+                     help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
+                     show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
+        click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
+                     help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
+        click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
+                     help="Replications per step of the effective-staffing search."),
+        click.option("--weekdays", default=None, metavar="DAYS",
+                     help="Use only these weekdays, e.g. sun-thu or mon,wed."),
+        click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
+                     help="Root seed of the simulations (effective staffing, back-test)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def read_or_exit(log: str, columns: str | None, date_from=None, date_to=None):
+    from simsvc.calibrate.logs import ColumnMap, LogError, read_log
+
+    try:
+        cmap = ColumnMap.from_yaml(columns) if columns else None
+        return read_log(log, cmap, date_from=date_from, date_to=date_to)
+    except LogError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+class Progress:
+    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.stage = None
+
+    def __call__(self, what: str, i: int, n: int) -> None:
+        if self.tty:
+            click.echo(f"\r{what} {i}/{n}".ljust(50), nl=False, err=True)
+        self.stage = what
+
+    def done(self) -> None:
+        if self.tty and self.stage:
+            click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
+
+
+def fit_options(o: dict, effective: bool = True):
+    """FitOptions from the shared options (a dict of their values)."""
+    from simsvc.calibrate.fit import FitOptions
+
+    return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
+                      repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
+                      staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
+                      search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
+                      patience=o["patience"],
+                      seed=o["seed"])
+
+
+@click.command()
+@click.argument("log", type=click.Path(dir_okay=False))
+@log_options
+@click.option("--from", "date_from", default=None, metavar="DATE", help="First date to use (YYYY-MM-DD).")
+@click.option("--to", "date_to", default=None, metavar="DATE", help="Last date to use (YYYY-MM-DD).")
+@click.option("--days", default=None, metavar="N-M", help="Days by number, 1 = the log's first date (e.g. 1-15).")
+@click.option("--no-effective", is_flag=True, help="Skip the effective-staffing search (staffing = logged-in).")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Scenario folder (default: fitted/<log name>/).")
+@click.option("--no-report", is_flag=True, help="Do not write fit_report.html and plots/.")
+def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_report, **shared) -> None:
+    """Estimate a scenario from LOG (a CSV contact log) and write a scenario folder."""
+    import time
+
+    from simsvc.calibrate.fit import fit as fit_log
+    from simsvc.calibrate.fit import parse_days, write_fit
+    from simsvc.calibrate.logs import LogError
+    from simsvc.config.load import ScenarioError, load_scenario
+
+    t0 = time.perf_counter()
+    out_dir = Path(out) if out else Path("fitted") / Path(log).stem
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+    contact_log = read_or_exit(log, columns, date_from, date_to)
+    progress = Progress()
+    try:
+        chosen = parse_days(days, contact_log, weekdays)
+        res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
+    except LogError as exc:
+        progress.done()
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    progress.done()
+    path = write_fit(res, out_dir, report=not no_report)
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:  # a bug, not bad input: say so loudly
+        raise click.ClickException(f"the fitted scenario does not load: {exc}") from None
+    click.echo(summary_text(res))
+    click.echo(f"\nscenario: {path}   ({time.perf_counter() - t0:.1f} s)")
+    if not no_report:
+        click.echo(f"report: {out_dir / 'fit_report.html'}")
+
+
+def summary_text(res) -> str:
+    from simsvc.cli._common import text_table
+
+    aside = ", ".join(f"{k} {v:,}" for k, v in res.log.set_aside.items()) or "none"
+    lines = [f"{res.log.rows_read:,} rows read, {len(res.log.contacts):,} usable; set aside: {aside}",
+             f"fit days: {len(res.days)} ({res.days[0].date()} to {res.days[-1].date()})"]
+    rows = [["estimate", "for", "value", "n"]]
+    for (ch, r), h in res.estimates["handling"].items():
+        v = h.value
+        text = f"{v['dist']} mean {h.detail['sample_mean_s']}s cv {h.detail['sample_cv']}"
+        rows.append(["handling", f"{ch}{'/' + r if r else ''}", text, f"{h.n:,}"])
+    for ch, p in res.estimates["patience"].items():
+        rows.append(["patience", ch, f"KM median {p.detail['km_median_s']:.0f}s; exp. MLE mean "
+                     f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
+    fu = res.estimates["follow_ups"]
+    rows.append(["redial share", "all", f"{fu['redial_share'].value:.3f}", f"{fu['redial_share'].n:,}"])
+    rows.append(["1 - FCR", "all", f"{fu['repeat_share'].value:.3f}", f"{fu['repeat_share'].n:,}"])
+    rows.append(["daily_cv", "all", f"{res.estimates['daily_cv'].value}", f"{res.estimates['daily_cv'].n}"])
+    if res.availability is not None:
+        t = res.availability.table
+        rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
+                     f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f})",
+                     f"{int(t['contacts'].sum()):,}"])
+    notes = [f"note: {n}" for n in res.notes]
+    return "\n".join(lines) + "\n" + text_table(rows) + ("\n" + "\n".join(notes) if notes else "")
