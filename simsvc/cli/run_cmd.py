@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import load_or_exit, no_report_option, set_option, text_table, write_report_or_warn
+from simsvc.cli._common import NA, load_or_exit, no_report_option, set_option, text_table, write_report_or_warn
 
 
 @click.command()
@@ -79,7 +79,7 @@ _COLUMNS = [
 def _cell(summary, channel: str, metric: str, scale: float, decimals: int) -> str:
     row = summary[(summary.channel == channel) & (summary.metric == metric)]
     if row.empty or not math.isfinite(row["mean"].iloc[0]):
-        return "-"
+        return NA
     mean = row["mean"].iloc[0] * scale
     text = f"{mean:,.{decimals}f}"
     low, high = row["ci_low"].iloc[0], row["ci_high"].iloc[0]

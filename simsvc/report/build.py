@@ -221,8 +221,9 @@ def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
                          if f"{m}@{c}" in exp.points.columns] or None
         blocks.append(_block(
             "sweep", "Sweep", "Each metric against the varied parameter (band: 95 % CI); "
-            "dashed lines are the targets; filled points meet every target, hollow ones miss "
-            "one; the star is the cheapest point that meets them all.",
+            "dashed lines are the targets; filled points meet every target (with 95 % confidence "
+            "unless --by-mean was given), hollow ones do not or are uncertain; the star is the "
+            "cheapest point that meets them all (none when several cost the same).",
             lambda: sweep_plot(exp.points, point_metrics, exp.targets,
                                series=_scenario_series(exp)), files))
     blocks.append(_block(

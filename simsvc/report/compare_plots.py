@@ -216,6 +216,8 @@ def sweep_plot(points: pd.DataFrame, metrics: Sequence[MetricKey] | None = None,
                    for col, v in zip(by, key if isinstance(key, tuple) else (key,))), g)
         for key, g in data.groupby(by, sort=False)]
     feasible = data["meets_targets"] if "meets_targets" in data.columns else None
+    if "target_status" in data.columns and not data["target_status"].dropna().astype(str).str.strip().ne("").any():
+        feasible = None  # no targets were set: nothing is feasible or infeasible
     ncols = 1 if len(keys) == 1 else 2
     palette = style.CHANNEL_PALETTE
     with style.context():

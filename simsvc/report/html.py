@@ -540,8 +540,10 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
         head = ["variant"] + [f"<code>{escape(p)}</code>" for p in params] + [
             f"{escape(style.metric_name(split_metric(k)[0]))}<br>"
             f'<span class="small">{escape(split_metric(k)[1])}</span>' for k in shown]
-        has_ok, has_best = "meets_targets" in exp.points, "cheapest" in exp.points
-        head += (["meets targets"] if has_ok else []) + (["cheapest"] if has_best else [])
+        has_status = ("target_status" in exp.points
+                      and exp.points["target_status"].dropna().astype(str).str.strip().ne("").any())
+        has_best = "cheapest" in exp.points
+        head += (["targets"] if has_status else []) + (["cheapest"] if has_best else [])
         rows, classes = [], []
         for _, p in exp.points.iterrows():
             row = [escape(str(p.get("name") if pd.notna(p.get("name", None)) else p["variant"]))]
@@ -550,13 +552,18 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
                 metric = split_metric(k)[0]
                 row.append(cell(metric, p[k], p.get(f"{k}_ci_low", float("nan")),
                                 p.get(f"{k}_ci_high", float("nan"))))
-            ok = bool(p["meets_targets"]) if has_ok else False
+            status = str(p["target_status"]) if has_status else ""
             best = bool(p["cheapest"]) if has_best else False
-            row += (["yes" if ok else "no"] if has_ok else []) + (["★" if best else ""] if has_best else [])
+            row += ([escape(status)] if has_status else []) + (["★" if best else ""] if has_best else [])
             rows.append(row)
-            classes.append("best" if best else "ok" if ok else "")
-        points_html = (f'<section id="points"><h2>Points</h2><p>One row per variant; green rows '
-                       f'meet every target, the cheapest of them is highlighted.</p>'
+            classes.append("best" if best else "ok" if status == "met" else "")
+        explain = ("Targets are <em>met</em> when the whole 95&nbsp;% confidence interval of every "
+                   "target metric is on the right side, <em>not met</em> when one is clearly on the wrong "
+                   "side, <em>uncertain</em> when an interval straddles its target. Green rows meet every "
+                   "target; the cheapest of them is highlighted (none when several cost the same)."
+                   if has_status else "No targets were set, so no variant is singled out: compare "
+                   "the differences and their confidence intervals.")
+        points_html = (f'<section id="points"><h2>Points</h2><p>One row per variant. {explain}</p>'
                        f'{_table(head, rows, ["text"], classes)}</section>')
     points_link = '<a href="#points">Points</a>' if points_html else ""
     nav = ('<nav><a href="#experiment">Experiment</a><a href="#variants">Variants</a>'
