@@ -68,6 +68,8 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None):
     except (OSError, TimeoutError) as exc:
         click.echo(f"error: --dask {dask_address}: cannot reach the Dask scheduler ({exc})", err=True)
         raise SystemExit(2) from None
+    progress_notice(f"{design.name}: {design.replications} replications per variant × "
+                    f"{len(design.variants)} variants")
     bar = tqdm(total=0, unit="rep", desc=design.name, file=sys.stderr, disable=None, delay=0.5,
                dynamic_ncols=True)
 
@@ -88,6 +90,14 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None):
         bar.close()
         executor.close()
     return result
+
+
+def progress_notice(what: str) -> None:
+    """When stderr is not a terminal the progress bar is off: one line says what is running."""
+    import sys
+
+    if not sys.stderr.isatty():
+        click.echo(f"running {what} (no progress bar: not a terminal)…", err=True)
 
 
 def with_precision(design, precision, metrics, max_reps):
@@ -211,8 +221,14 @@ def text_table(rows: list[list[str]], first_left: bool = True) -> str:
 
 def write_report_or_warn(path) -> None:
     """The report comes after the results, which stay valid if drawing it fails."""
+    import sys
+    import time
+
     from simsvc.report import write_report
 
+    # Drawing the plots takes seconds (about 20 s for the bundled week): say so while it happens.
+    click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
+    t0 = time.perf_counter()
     try:
         report = write_report(path)
     except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
@@ -220,4 +236,6 @@ def write_report_or_warn(path) -> None:
         click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "
                    f"retry with: simsvc report {path}", err=True)
     else:
+        if sys.stderr.isatty():
+            click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
         click.echo(f"report: {report}")

@@ -12,6 +12,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from simsvc.report import html, style
+from simsvc.report.daily_plots import read_grid_columns, service_level_heatmap
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
 from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
                                 load_experiment, load_run, point_columns, split_metric)
@@ -20,6 +21,16 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
+
+def _seconds_or(value, default: float) -> float:
+    """A duration from scenario.yaml (seconds or text such as "30min") in seconds."""
+    from simsvc.config.units import parse_duration
+
+    try:
+        return float(parse_duration(value)) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
 
 REPORT_NAME = "report.html"
 PLOTS_DIR = "plots"
@@ -119,6 +130,14 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
          "holds contacts already past their target.",
          lambda: async_backlog(_needs(run.intervals, no_intervals), run.channels, day)),
     ]
+    interval_s = _seconds_or(run.scenario.get("interval"), 900.0)
+    specs.insert(1, (
+        "service_level_heatmap", "Service level by weekday and time of day",
+        "Per channel, the share answered within the threshold (async: the response target) in each "
+        "slot of each weekday after the warm-up, that weekday's slots pooled per replication, then "
+        "averaged over replications. Grey cells are closed hours or slots without contacts. The "
+        "time-of-day plot below pools all days; this one shows which day fails.",
+        lambda: service_level_heatmap(read_grid_columns(run.path), run.channels, interval_s, day)))
     blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
     if blocks[-1].png is not None:
         blocks[-1].caption += _response_within_target(run)

@@ -129,6 +129,7 @@ td.text, th.text { text-align: left; }
   margin-right: .35em; vertical-align: -.05em; }
 tr.ok td { background: #f1f8f2; }
 tr.best td { background: #fdf0e6; font-weight: 600; }
+tr.worst td { background: #fbeaea; }
 figure { margin: 1.2em 0 2.2em; }
 figure img { display: block; width: 100%; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9em; margin-top: .4em; }
@@ -269,6 +270,43 @@ def _metric_rows(metrics: Sequence[str], columns: Sequence[str], index: Mapping,
                  else '<span class="na">–</span>' for r in found]
         rows.append([_metric_name(metric, notes.get(metric))] + cells)
     return rows
+
+
+def daily_section(run: RunData) -> str:
+    """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
+    from simsvc.report.daily_plots import daily_table_rows
+
+    path = run.path / "daily.csv"
+    if not path.is_file():
+        return ""
+    try:
+        daily = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
+    if daily.empty:
+        return ""
+    columns, days, worst = daily_table_rows(daily, run.channels)
+    index = {(int(r.day), str(r.channel), str(r.metric)): r for r in daily.itertuples(index=False)}
+    short = {"offered": "offered", "service_level": "SL", "abandon_rate": "abandon", "asa_s": "response"}
+    head = ["day"] + [f"{escape(ch)}<br><span class=\"small\">{short[m]}</span>" for ch, m in columns]
+    rows, classes = [], []
+    for day, weekday in days:
+        row = [f"{day} ({escape(weekday)})"]
+        marked = False
+        for ch, metric in columns:
+            r = index.get((day, ch, metric))
+            text = cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None else '<span class="na">–</span>'
+            if metric == "service_level" and worst.get(ch) == day:
+                text = f"<strong>{text}</strong> ▼"
+                marked = True
+            row.append(text)
+        rows.append(row)
+        classes.append("worst" if marked else "")
+    return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
+            f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
+            f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
+            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
+            f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')
 
 
 # --------------------------------------------------------------------------- customers (journey mode)
@@ -444,6 +482,7 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
                              escape(info.kind), escape(rule)])
     customers = customers_section(run, customer_blocks, reps) if run.is_journey else ""
     nav = ('<nav><a href="#run">Run</a><a href="#kpis">KPIs</a>'
+           + ('<a href="#days">Per day</a>' if (run.path / "daily.csv").is_file() else '')
            + ('<a href="#customers">Customers</a>' if customers else '')
            + '<a href="#plots">Plots</a></nav>')
     journey_files = "".join(f", <code>{escape(f)}</code>" for f in ("journey.csv", "customers.parquet")
@@ -465,7 +504,7 @@ with the 95&nbsp;% Student-t confidence interval below. Rates in %, waits and ha
 times in seconds. Intervals are clipped to the possible range (0–100&nbsp;% for rates,
 ≥&nbsp;0 otherwise); with few replications they are wide.</p>
 {kpi_table(run.summary, run.channels)}
-</section>{customers}
+</section>{daily_section(run)}{customers}
 <section id="plots"><h2>Plots</h2>
 {_problems(run.problems)}
 {blocks_html(blocks)}
