@@ -27,7 +27,7 @@ ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SHORT = ["--set", "horizon=2d", "--set", "warmup=1d"]
 RESULT_FILES = {"contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
-                "replications.csv", "manifest.json", "scenario.yaml", "report.html", "plots"}
+                "replications.csv", "daily.csv", "manifest.json", "scenario.yaml", "report.html", "plots"}
 
 
 def invoke(*args: object) -> Result:

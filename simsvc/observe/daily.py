@@ -113,12 +113,17 @@ def worst_days(daily: pd.DataFrame, channels: list[str] | None = None) -> pd.Dat
 
 def weekday_time_grid(scenario: Scenario, intervals: pd.DataFrame, channel: str,
                       metric: str = "service_level") -> pd.DataFrame:
+    return _grids(scenario, intervals, channel, metric)[0]
+
+
+def _grids(scenario: Scenario, intervals: pd.DataFrame, channel: str,
+           metric: str = "service_level") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Service level (or ``abandon_rate``) by weekday (rows, mon..sun) × time of day
     (columns), each replication's same-weekday intervals pooled, then the mean over
     replications. Cells where the channel was closed or nothing was offered are NaN."""
     iv = intervals[(~intervals["in_warmup"]) & (intervals["channel"].astype(str) == channel)]
     if iv.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame()
     if "weekday" not in iv:
         iv = iv.assign(**calendar_columns(scenario, iv["start_s"].to_numpy()))
     kind = scenario.channels[channel].kind
@@ -130,16 +135,23 @@ def weekday_time_grid(scenario: Scenario, intervals: pd.DataFrame, channel: str,
     num = g["answered_within_threshold"] if metric == "service_level" else g["abandoned"]
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = (num / open_.where(open_ > 0)).rename("rate")
-    grid = rate.groupby(level=["weekday", "time_of_day"], observed=True).mean().unstack("time_of_day")
+    levels = ["weekday", "time_of_day"]
+    grid = rate.groupby(level=levels, observed=True).mean().unstack("time_of_day")
+    volume = open_.groupby(level=levels, observed=True).mean().unstack("time_of_day")
     present = [d for d in DAYS if d in grid.index]
-    return grid.loc[present]
+    return grid.loc[present], volume.loc[present]
 
 
 def worst_slots(scenario: Scenario, intervals: pd.DataFrame, channel: str, n: int = 3) -> pd.DataFrame:
     """The ``n`` weekday × time-of-day slots with the lowest mean service level
-    (``weekday, time_of_day, service_level``)."""
-    grid = weekday_time_grid(scenario, intervals, channel)
+    (``weekday, time_of_day, service_level``), among slots carrying at least a quarter of the
+    channel's mean volume per open slot (a closing slot with three transferred contacts
+    at 0 % is not what a planner needs to see first)."""
+    grid, volume = _grids(scenario, intervals, channel)
     if grid.empty:
         return pd.DataFrame(columns=["weekday", "time_of_day", "service_level"])
     long = grid.stack().rename("service_level").reset_index().dropna()
-    return long.nsmallest(n, "service_level").reset_index(drop=True)
+    vol = volume.stack().rename("open").reset_index()
+    long = long.merge(vol, on=["weekday", "time_of_day"])
+    long = long[long["open"] >= 0.25 * long["open"].mean()]
+    return long.nsmallest(n, "service_level")[["weekday", "time_of_day", "service_level"]].reset_index(drop=True)

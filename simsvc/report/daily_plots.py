@@ -64,8 +64,7 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
     grids = [(info, g) for info, g in grids if not g.empty and g.notna().any().any()]
     if not grids:
         raise PlotSkipped("no channel with a service level after the warm-up")
-    cmap = SL_COLOURS.copy()
-    cmap.set_bad(CLOSED_COLOUR)
+    cmap = SL_COLOURS.with_extremes(bad=CLOSED_COLOUR)
     with style.context():
         fig = style.new_figure(height=0.6 + sum(0.35 + 0.28 * len(g) for _, g in grids))
         axes = fig.subplots(len(grids), 1, squeeze=False)[:, 0]
