@@ -22,6 +22,14 @@ def load_or_exit(path: str, overrides: tuple[str, ...] = ()):
         raise SystemExit(2) from None
 
 
+def warn_capacity(scenario) -> None:
+    """Staffing against the forecast, before anything runs: warnings on stderr, never an error."""
+    from simsvc.experiment.preflight import capacity_warnings
+
+    for text in capacity_warnings(scenario):
+        click.echo(f"warning: {text}", err=True)
+
+
 def executor_options(fn):
     """Options shared by the commands that run many replications."""
     options = [

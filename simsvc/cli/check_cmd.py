@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import load_or_exit, set_option, text_table
+from simsvc.cli._common import load_or_exit, set_option, text_table, warn_capacity
 
 
 @click.command()
@@ -18,6 +18,7 @@ def check(scenario: str, overrides: tuple[str, ...], quiet: bool, expected_conta
     from simsvc.config.load import scenario_hash, scenario_yaml
 
     resolved = load_or_exit(scenario, overrides)
+    warn_capacity(resolved)
     if expected_contacts:
         _print_expected_contacts(scenario, resolved)
         return

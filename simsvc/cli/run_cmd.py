@@ -15,6 +15,7 @@ from simsvc.cli._common import (
     progress_notice,
     set_option,
     text_table,
+    warn_capacity,
     write_report_or_warn,
 )
 
@@ -40,6 +41,7 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
     from simsvc.experiment.runner import run as run_scenario
 
     resolved = load_or_exit(scenario, overrides)
+    warn_capacity(resolved)
     n_reps = reps or resolved.replications
     n_workers = workers or min(default_workers(), n_reps)
     out_dir = Path(out) if out else default_out_dir("results", resolved.name)
