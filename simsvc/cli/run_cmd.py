@@ -98,8 +98,9 @@ def _cell(summary, channel: str, metric: str, scale: float, decimals: int) -> st
     mean = row["mean"].iloc[0] * scale
     text = f"{mean:,.{decimals}f}"
     low, high = row["ci_low"].iloc[0], row["ci_high"].iloc[0]
-    if decimals and math.isfinite(low) and math.isfinite(high):
-        text += f" ±{(high - low) / 2 * scale:.{decimals}f}"
+    # Counts are shown bare (their CIs are in summary.csv), except the backlog, which swings.
+    if (decimals or metric == "backlog_end") and math.isfinite(low) and math.isfinite(high):
+        text += f" ±{(high - low) / 2 * scale:,.{decimals}f}"
     return text
 
 
