@@ -152,6 +152,19 @@ footer { margin-top: 3em; color: var(--muted); font-size: .85em; }
 }
 """
 
+# An experiment's tables have a column per metric (and per variant in the differences): printed,
+# the page turns to A4 landscape and the tables tighten so that no column is cut.
+PRINT_WIDE = """<style>
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { font-size: 9pt; }
+  table { font-size: 7.5pt; width: 100%; table-layout: auto; }
+  th, td { padding: .15em .35em; }
+  thead th { white-space: normal; }
+  .ci { white-space: normal; }
+}
+</style>"""
+
 # Records, once the page has loaded, whether every image decoded and whether
 # anything is wider than the window (read back by tests/test_report.py).
 CHECK_SCRIPT = """
@@ -231,13 +244,15 @@ def _swatch(colour: str) -> str:
 
 # --------------------------------------------------------------------------- one run
 KPI_METRICS = ("offered", "answered", "abandon_rate", "service_level", "response_within_target",
-               "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
+               "response_time_mean_s", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
                "containment_rate", "backlog_end", "agent_cost", "cost_per_contact")
 KPI_NOTES = {
-    "service_level": "answered within the channel's threshold / offered",
+    "service_level": "answered within the channel's threshold / offered; all: real-time channels",
     "response_within_target": "async: answered within the response target / offered",
-    "asa_s": "mean wait of answered contacts (async: response time)",
-    "occupancy": "busy / staffed agent time of pools skilled for the channel",
+    "response_time_mean_s": "async: mean response time of answered contacts",
+    "asa_s": "mean wait of answered contacts (async: response time); all: real-time channels",
+    "abandon_rate": "abandoned / offered while open; all: real-time channels",
+    "occupancy": "busy / staffed time of the pools counted for the channel; all: every pool",
     "fcr": "issues resolved within their first attempt",
     "agent_cost": "scheduled agent-hours × cost per hour, after warm-up",
 }
@@ -313,7 +328,7 @@ def daily_section(run: RunData) -> str:
 CUSTOMER_METRICS = ("customers_acquired", "referred_customers", "lost_prospects", "purchases",
                     "revenue", "churned", "churned_after_contact", "churn_rate", "lapsed",
                     "customers_active_end", "prospects_end", "revenue_lost_to_churn", "clv_mean",
-                    "satisfaction_end_mean")
+                    "satisfaction_end_mean", "net_value")
 CUSTOMER_NOTES = {
     "customers_acquired": "new prospects (acquired or referred)",
     "referred_customers": "referred by promoters",
@@ -329,6 +344,7 @@ CUSTOMER_NOTES = {
     "revenue_lost_to_churn": "future purchases of the churned",
     "clv_mean": "per customer who bought; discounted margin",
     "satisfaction_end_mean": "of the customers active at the end",
+    "net_value": "revenue − revenue lost to churn − agent cost",
 }
 FUNNEL_METRICS = {"reached": "entries", "contacts": "contacts",
                   "contacts_per_visit": "contacts per entry", "lost_prospects": "lost prospects",
@@ -607,7 +623,7 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
     points_link = '<a href="#points">Points</a>' if points_html else ""
     nav = ('<nav><a href="#experiment">Experiment</a><a href="#variants">Variants</a>'
            f'{points_link}<a href="#summary">Summary</a><a href="#plots">Plots</a></nav>')
-    body = f"""
+    body = f"""{PRINT_WIDE}
 <header>
 <h1>{escape(name)}</h1>
 <p class="lede">simsvc {escape(kind)} report · {len(order)} variants</p>
