@@ -148,11 +148,8 @@ def compare_output(expected: list[str], actual: list[str], reduced: bool) -> Non
                     base_w, base_g = wc.split(" (")[0], gc.split(" (")[0]
                     if (base_w, base_g) in STATUS_FLIPS:
                         raise AssertionError(f"{name}: README says {wc!r}, printed {gc!r}")
-                    if not reduced and base_w in ("met", "not met", "uncertain"):
+                    if not reduced:   # the README's own replications: the same words
                         assert gc == wc, f"{name}: README says {wc!r}, printed {gc!r}"
-                    elif base_w not in ("met", "not met", "uncertain"):
-                        assert (wn is None) == (gn is None) and (gn is not None or gc == wc or
-                                                                  wc in ("–", "-")), (name, wc, gc)
                     continue
                 (wm, wh, ws), (gm, gh, gs) = wn, gn
                 tol = 2 * ((0 if math.isnan(wh) else wh) + (0 if math.isnan(gh) else gh))
@@ -220,7 +217,10 @@ def test_readme_block(block: Block, workdir: Path):
         assert words[0] == "simsvc", f"{block.id}: only simsvc commands can run: {command}"
         args = _with_reps(words[1:], block.options.get("reps"))
         if args[0] in SIMULATING:
-            args += ["--out", str(workdir / f"out{k}"), "--no-report"]
+            # compare/sweep/experiment resume from their folder (a second command of the block
+            # reuses the first's replications, as in the README); each run needs a new folder.
+            folder = workdir / (f"out{k}" if args[0] == "run" else "out")
+            args += ["--out", str(folder), "--no-report"]
         result = CliRunner().invoke(main, args)
         expected_rc = 2 if any(x.startswith("error:") for x in expected) else 0
         assert result.exit_code == expected_rc, f"{command}\n{result.output}"
