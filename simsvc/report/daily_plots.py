@@ -99,3 +99,42 @@ def daily_table_rows(daily: pd.DataFrame, channels: Mapping) -> tuple[list[str],
     sl = daily[daily["metric"] == "service_level"].dropna(subset=["mean"])
     worst = {str(ch): int(g.loc[g["mean"].idxmin(), "day"]) for ch, g in sl.groupby("channel")}
     return columns, days, worst
+
+
+def daily_section_html(run) -> str:
+    """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
+    from html import escape
+
+    from simsvc.report.html import _table, cell
+
+    path = run.path / "daily.csv"
+    if not path.is_file():
+        return ""
+    try:
+        daily = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
+    if daily.empty:
+        return ""
+    columns, days, worst = daily_table_rows(daily, run.channels)
+    index = {(int(r.day), str(r.channel), str(r.metric)): r for r in daily.itertuples(index=False)}
+    short = {"offered": "offered", "service_level": "SL", "abandon_rate": "abandon", "asa_s": "response"}
+    head = ["day"] + [f"{escape(ch)}<br><span class=\"small\">{short[m]}</span>" for ch, m in columns]
+    rows, classes = [], []
+    for day, weekday in days:
+        row = [f"{day} ({escape(weekday)})"]
+        marked = False
+        for ch, metric in columns:
+            r = index.get((day, ch, metric))
+            text = cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None else '<span class="na">–</span>'
+            if metric == "service_level" and worst.get(ch) == day:
+                text = f"<strong>{text}</strong> ▼"
+                marked = True
+            row.append(text)
+        rows.append(row)
+        classes.append("worst" if marked else "")
+    return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
+            f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
+            f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
+            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
+            f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')

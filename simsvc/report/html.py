@@ -287,43 +287,6 @@ def _metric_rows(metrics: Sequence[str], columns: Sequence[str], index: Mapping,
     return rows
 
 
-def daily_section(run: RunData) -> str:
-    """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
-    from simsvc.report.daily_plots import daily_table_rows
-
-    path = run.path / "daily.csv"
-    if not path.is_file():
-        return ""
-    try:
-        daily = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
-    if daily.empty:
-        return ""
-    columns, days, worst = daily_table_rows(daily, run.channels)
-    index = {(int(r.day), str(r.channel), str(r.metric)): r for r in daily.itertuples(index=False)}
-    short = {"offered": "offered", "service_level": "SL", "abandon_rate": "abandon", "asa_s": "response"}
-    head = ["day"] + [f"{escape(ch)}<br><span class=\"small\">{short[m]}</span>" for ch, m in columns]
-    rows, classes = [], []
-    for day, weekday in days:
-        row = [f"{day} ({escape(weekday)})"]
-        marked = False
-        for ch, metric in columns:
-            r = index.get((day, ch, metric))
-            text = cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None else '<span class="na">–</span>'
-            if metric == "service_level" and worst.get(ch) == day:
-                text = f"<strong>{text}</strong> ▼"
-                marked = True
-            row.append(text)
-        rows.append(row)
-        classes.append("worst" if marked else "")
-    return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
-            f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
-            f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
-            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
-            f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')
-
-
 # --------------------------------------------------------------------------- customers (journey mode)
 CUSTOMER_METRICS = ("customers_acquired", "referred_customers", "lost_prospects", "purchases",
                     "revenue", "churned", "churned_after_contact", "churn_rate", "lapsed",
@@ -437,6 +400,12 @@ purchase values; satisfaction is a 0–1 score.</p>
 {funnel}
 {blocks_html(blocks)}
 </section>"""
+
+
+def daily_section(run: RunData) -> str:
+    from simsvc.report.daily_plots import daily_section_html
+
+    return daily_section_html(run)
 
 
 def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = "",
