@@ -76,7 +76,10 @@ def _value_axis(ax, metric: str, axis: str, difference: bool = False) -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
     if style.metric_kind(metric) == "rate":
         if difference:
-            target.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:+.1f}" if v else "0"))
+            # Percentage points, with as many decimals as the tick's position needs (a tick at
+            # -0.75 reads -0.75, not -0.8).
+            target.set_major_formatter(FuncFormatter(
+                lambda v, _: (f"{v * 100:+.4f}".rstrip("0").rstrip(".") if abs(v) > 1e-12 else "0")))
         else:
             target.set_major_formatter(style.percent_formatter())
     else:
