@@ -23,8 +23,8 @@ from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 
 DAY_S = 86_400.0
 
-DAILY_METRICS = ("offered", "answered", "abandoned", "lost_closed", "service_level", "abandon_rate",
-                 "asa_s", "occupancy")
+DAILY_METRICS = ("offered", "answered", "abandoned", "lost", "lost_closed", "service_level",
+                 "abandon_rate", "asa_s", "occupancy")
 
 
 def calendar_columns(scenario: Scenario, start_s: np.ndarray) -> dict[str, object]:
@@ -53,7 +53,7 @@ def _rates(g: pd.DataFrame, real_time: bool, is_bot: bool) -> dict[str, float]:
     staffed = float((g["agents_staffed"] * g["length_s"]).sum())
     busy = float(g["busy_agent_s"].sum())
     out = {"offered": offered, "answered": answered, "abandoned": float(g["abandoned"].sum()),
-           "lost_closed": closed}
+           "lost": float(g["lost"].sum()), "lost_closed": closed}
     if not is_bot:
         out["service_level"] = float(g["answered_within_threshold"].sum()) / open_ if open_ > 0 else np.nan
         out["asa_s"] = wait_answered / answered if answered > 0 else np.nan

@@ -12,7 +12,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from simsvc.report import html, style
-from simsvc.report.daily_plots import read_grid_columns, service_level_heatmap
+from simsvc.report.daily_plots import lost_by_day, read_grid_columns, service_level_heatmap
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
 from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
                                 load_experiment, load_run, point_columns, split_metric)
@@ -30,6 +30,13 @@ def _seconds_or(value, default: float) -> float:
         return float(parse_duration(value)) if value is not None else default
     except (TypeError, ValueError):
         return default
+
+
+def _read_daily(folder: Path):
+    import pandas as pd
+
+    path = Path(folder) / "daily.csv"
+    return pd.read_csv(path) if path.is_file() else None
 
 
 REPORT_NAME = "report.html"
@@ -138,6 +145,13 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
         "averaged over replications. Grey cells are closed hours or slots without contacts. The "
         "time-of-day plot below pools all days; this one shows which day fails.",
         lambda: service_level_heatmap(read_grid_columns(run.path), run.channels, interval_s, day)))
+    specs.insert(2, (
+        "lost_by_day", "Contacts not answered, per day",
+        "Per real-time channel and day after the warm-up: contacts that abandoned, that were lost "
+        "to a full queue, and that arrived while the channel was closed (lost, or retried later "
+        "when the channel retries), mean over replications (daily.csv). Service level leaves the "
+        "closed ones out; this is where they show.",
+        lambda: lost_by_day(_read_daily(run.path), run.channels)))
     blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
     if blocks[-1].png is not None:
         blocks[-1].caption += _response_within_target(run)

@@ -85,6 +85,43 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
     return fig
 
 
+def lost_by_day(daily: pd.DataFrame | None, channels: Mapping):
+    """Per real-time channel and day: contacts abandoned, lost to a full queue and lost because
+    the channel was closed (mean over replications) — what the service level does not show."""
+    if daily is None or daily.empty:
+        raise PlotSkipped("daily.csv is absent")
+    shown = [info.name for info in channels.values() if info.real_time]
+    d = daily[daily["channel"].astype(str).isin(shown)]
+    if d.empty:
+        raise PlotSkipped("no real-time channel")
+    wide = d.pivot_table(index=["channel", "day", "weekday"], columns="metric", values="mean",
+                         observed=True).reset_index()
+    for col in ("abandoned", "lost", "lost_closed"):
+        if col not in wide:
+            wide[col] = 0.0
+    wide["blocked"] = (wide["lost"] - wide["lost_closed"]).clip(lower=0)
+    parts = [("abandoned", "abandoned", "#D55E00"), ("blocked", "lost: queue full", "#8C6D31"),
+             ("lost_closed", "arrived while closed", "#9A9A9A")]
+    with style.context():
+        fig = style.new_figure(rows=len(shown))
+        axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+        for ax, name in zip(axes, shown):
+            g = wide[wide["channel"].astype(str) == name].sort_values("day")
+            x = np.arange(len(g))
+            bottom = np.zeros(len(g))
+            for col, label, colour in parts:
+                values = g[col].fillna(0).to_numpy(dtype=float)
+                ax.bar(x, values, bottom=bottom, color=colour, label=label, width=0.7)
+                bottom += values
+            ax.set_xticks(x, [f"{int(d)} {w}" for d, w in zip(g["day"], g["weekday"])])
+            ax.set_title(name)
+            ax.set_ylabel("contacts per day")
+            ax.yaxis.set_major_formatter(style.thousands_formatter())
+        axes[0].legend(loc="upper left", ncols=3)
+        fig.suptitle("Contacts not answered, per day (mean over replications)")
+    return fig
+
+
 def daily_table_rows(daily: pd.DataFrame, channels: Mapping) -> tuple[list[str], list[tuple], dict]:
     """For the per-day KPI table: the columns (channel, metric), one (day, weekday) per row, and
     the worst day per channel (lowest mean service level)."""
