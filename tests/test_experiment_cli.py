@@ -598,9 +598,21 @@ def test_results_in_three_formats(kind: str, run_folder: Path, staffing_sweep) -
         assert md.exit_code == 0, md.output
         lines = md.stdout.splitlines()
         assert lines[0].startswith("# ") and f"({kind})" in lines[0]
-        header = lines.index("| " + " | ".join(table.columns) + " |")
+        # A readable table: runs as metrics × channels, experiments one row per point, each
+        # metric as "mean ±half-width" (no raw floats, no separate CI columns).
+        if kind == "run":
+            columns = ["metric", *dict.fromkeys(table["channel"])]
+            rows = len(set(table["metric"]))
+        else:
+            columns = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "variant"]
+            columns = [c + " %" if c.split("@")[0] in ("service_level", "abandon_rate") else c for c in columns]
+            rows = len(table)
+        header = lines.index("| " + " | ".join(columns) + " |")
         assert re.fullmatch(r"\|(---\|)+", lines[header + 1])
-        assert len(lines) - header - 2 == len(table)
+        body = [x for x in lines[header + 2:] if x.startswith("| ")]
+        assert len(body) == rows
+        assert all("e+" not in x and "e-0" not in x for x in body)
+        assert "±" in body[0] or kind == "run"
         assert "- summary.csv (" in md.stdout
 
 
