@@ -585,6 +585,8 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
                    "target metric is on the right side, <em>not met</em> when one is clearly on the wrong "
                    "side, <em>uncertain</em> when an interval straddles its target. Green rows meet every "
                    "target; the cheapest of them is highlighted (none when several cost the same)."
+                   + (" Here the cheapest was chosen <strong>by the means</strong> (<code>--by-mean</code>): "
+                      "it may be uncertain." if (exp.meta or {}).get("cheapest_by") == "mean" else "")
                    if has_status else "No targets were set, so no variant is singled out: compare "
                    "the differences and their confidence intervals.")
         points_html = (f'<section id="points"><h2>Points</h2><p>One row per variant. {explain}</p>'
