@@ -3,7 +3,7 @@
 The library API, for notebooks and scripts::
 
     import simsvc
-    scenario = simsvc.load_scenario("scenarios/baseline.yaml", overrides=["agents.phone_team.staffing=30"])
+    scenario = simsvc.load_scenario("scenarios/baseline.yaml", overrides=["agents.generalists.staffing.shifts.0.agents=40"])
     result = simsvc.run(scenario, replications=5, seed=1)
     result.summary          # channel, metric, mean, ci_low, ci_high, reps
     result.intervals        # per replication × interval × channel

@@ -362,6 +362,13 @@ def test_agents_never_overbooked_and_busy_within_duty(sc, raw):
     busy_by_int = iv.groupby("interval", observed=True)["busy_agent_s"].sum().to_numpy()
     staffed_by_int = pools.groupby("interval", observed=True)["staffed_agent_s"].sum().to_numpy()
     assert (busy_by_int <= staffed_by_int + EPS).all()
+    # Occupancy is a share: per channel (busy on it / staffed time of the pools skilled for it
+    # or receiving its transfers), per interval and over the run, and for the whole centre.
+    ch_occ = iv["occupancy"].dropna()
+    assert ((ch_occ >= -EPS) & (ch_occ <= 1 + EPS)).all(), iv.loc[ch_occ.idxmax()]
+    m = summ.replication_metrics(sc, raw)
+    occ = m.loc[m["metric"] == "occupancy", "value"].dropna()
+    assert ((occ >= -EPS) & (occ <= 1 + EPS)).all(), m[m["metric"] == "occupancy"]
 
 
 # --------------------------------------------------------------------------- tables vs summary

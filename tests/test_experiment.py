@@ -373,12 +373,13 @@ def _summary(values: dict[str, dict[tuple[str, str], float]]) -> pd.DataFrame:
 SL, AB, COST = ("phone", "service_level"), ("phone", "abandon_rate"), ("all", "agent_cost")
 
 
-def _points(targets: list[str], values: dict, metrics: list[str] | None = None) -> pd.DataFrame:
+def _points(targets: list[str], values: dict, metrics: list[str] | None = None,
+            by_mean: bool = False) -> pd.DataFrame:
     sc = tiny_scenario()
     keys = list(values)
     variants = [Variant(k, sc, {"agents.team.staffing": i + 8}) for i, k in enumerate(keys)]
     design = Design("p", "sweep", variants, 3, 1, metrics=[MetricRef.parse(m) for m in metrics or []],
-                    targets=[Target.parse(t) for t in targets])
+                    targets=[Target.parse(t) for t in targets], by_mean=by_mean)
     return points_table(design, keys, _summary(values))
 
 
@@ -397,8 +398,15 @@ def test_points_table_feasibility_and_cheapest() -> None:
     assert list(points["agents.team.staffing"]) == [8, 9, 10, 11, 12, 13]
     for col in ("service_level@phone", "abandon_rate@phone", "agent_cost@all"):
         assert {col, col + "_ci_low", col + "_ci_high"} <= set(points.columns)
-    assert list(points.meets_targets) == [False, True, True, False, False, True]
-    assert list(points.cheapest) == [False, False, True, False, False, False]
+    # ok_cheap's CIs (±0.01) straddle both targets: uncertain, so not chosen by default.
+    assert list(points.target_status) == ["not met", "met", "uncertain", "not met", "not met", "met"]
+    assert list(points.meets_targets) == [False, True, False, False, False, True]
+    assert list(points.cheapest) == [False, True, False, False, False, False]
+    by_mean = _points(["service_level >= 0.8 on phone", "abandon_rate@phone <= 0.05"], values,
+                      ["service_level@phone"], by_mean=True)
+    assert list(by_mean.target_status) == list(points.target_status)   # the status never depends on it
+    assert list(by_mean.meets_targets) == [False, True, True, False, False, True]
+    assert list(by_mean.cheapest) == [False, False, True, False, False, False]
     assert math.isnan(points.set_index("variant").loc["no_sl", "service_level@phone"])
     assert points.set_index("variant").loc["ok_cheap", "agent_cost@all_ci_low"] == pytest.approx(199.99)
 
@@ -410,11 +418,32 @@ def test_points_table_nothing_feasible_nothing_cheapest() -> None:
     assert not points.cheapest.any()
 
 
-def test_points_table_without_targets_cheapest_overall() -> None:
+def test_points_table_without_targets_cost_alone_picks_nothing() -> None:
     values = {"a": {SL: 0.5, COST: 3}, "b": {SL: 0.6, COST: 1}, "c": {SL: 0.7, COST: 2}}
     points = _points([], values)
-    assert points.meets_targets.all()
-    assert list(points.cheapest) == [False, True, False]
+    assert not points.meets_targets.any() and (points.target_status == "").all()
+    assert not points.cheapest.any()
+
+
+def test_target_status_met_not_met_uncertain() -> None:
+    ge, le = Target.parse("service_level >= 0.7"), Target.parse("abandon_rate <= 0.05")
+    assert ge.status(0.692, 0.661, 0.723) == "uncertain"    # the 0.692 ±0.031 against 0.70
+    assert ge.status(0.75, 0.71, 0.79) == "met"
+    assert ge.status(0.65, 0.62, 0.68) == "not met"
+    assert ge.status(0.70, 0.70, 0.70) == "met"              # a CI of zero width on the target
+    assert ge.status(0.8, float("nan"), float("nan")) == "uncertain"
+    assert ge.status(float("nan"), float("nan"), float("nan")) == "not met"
+    assert le.status(0.04, 0.03, 0.045) == "met" and le.status(0.06, 0.055, 0.07) == "not met"
+    assert le.status(0.05, 0.045, 0.055) == "uncertain"
+
+
+def test_points_table_equal_costs_single_out_none() -> None:
+    values = {"a": {SL: 0.9, COST: 100}, "b": {SL: 0.95, COST: 100}, "c": {SL: 0.5, COST: 50}}
+    points = _points(["service_level >= 0.8 on phone"], values)
+    assert list(points.meets_targets) == [True, True, False]
+    assert not points.cheapest.any()
+    from simsvc.experiment.experiment import cheapest_tie
+    assert cheapest_tie(points, "agent_cost@all") == ["a", "b"]
 
 
 def test_points_table_no_cost_no_cheapest() -> None:
@@ -535,8 +564,9 @@ def test_serial_local_and_dask_give_identical_files(tmp_path: Path) -> None:
     overrides = ("horizon=2d", "warmup=1d")
     base = Variant("", load_scenario(ERLANG_A, overrides), {}, str(ERLANG_A), overrides)
     variants = grid_variants(base, {"agents.team.staffing": [9, 10, 11]}, str(ERLANG_A))
-    # The same design the CLI builds for `simsvc sweep ... --vary agents.team.staffing=9:11`.
-    design = Design("erlang-a-check-sweep-staffing", "sweep", variants, 3, 1)
+    # The same design the CLI builds for `simsvc sweep ... --vary agents.team.staffing=9:11`
+    # (with the scenario's own seed, as `simsvc run` would use).
+    design = Design("erlang-a-check-sweep-staffing", "sweep", variants, 3, base.scenario.seed)
 
     def run_with(executor, folder: str):
         try:

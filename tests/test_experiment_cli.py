@@ -89,7 +89,25 @@ def test_compare_two_scenarios_significant_difference(tmp_path: Path) -> None:
         assert (out / name).is_file()
     manifest = json.loads((out / "experiment.json").read_text())
     assert manifest["kind"] == "compare" and manifest["status"] == "complete"
-    assert {v["seed"] for v in manifest["variants"].values()} == {1}
+    # The baseline scenario's own seed (erlang_a_check.yaml: seed 11), said and recorded.
+    assert {v["seed"] for v in manifest["variants"].values()} == {11} and manifest["seed"] == 11
+    assert manifest["settings_source"] == {"seed": "scenario erlang-a-check", "replications": "--reps"}
+    assert "seed 11 (scenario erlang-a-check), 5 replications per variant (--reps)" in result.stdout
+
+
+def test_compare_uses_the_scenarios_replications_and_seed_unless_overridden(tmp_path: Path) -> None:
+    from simsvc.config.load import load_scenario
+    from simsvc.experiment.design import Variant, baseline_settings
+
+    sc = load_scenario(ERLANG_A, ["replications=4"])
+    v = [Variant("a", sc), Variant("b", sc.model_copy(update={"seed": 99, "replications": 7}))]
+    assert baseline_settings(v) == (4, 11, {"seed": "scenario erlang-a-check",
+                                            "replications": "scenario erlang-a-check"})
+    assert baseline_settings(v, reps=3, seed=5)[:2] == (3, 5)
+    assert baseline_settings(v, file_reps=6, file_seed=8)[:2] == (6, 8)
+    unseeded = [Variant("u", sc.model_copy(update={"seed": None, "replications": 1}))]
+    n, seed, why = baseline_settings(unseeded)
+    assert (n, seed) == (2, 1) and "sets no seed" in why["seed"] and "a CI needs 2" in why["replications"]
 
 
 def test_compare_same_file_twice_gives_zero_differences(tmp_path: Path) -> None:
@@ -304,12 +322,20 @@ def short_copy(source: Path, tmp_path: Path, **changes) -> Path:
     return write_experiment(tmp_path / source.name, data)
 
 
-def check_points(points: pd.DataFrame, targets: list[Target], cost: str) -> None:
-    """meets_targets and cheapest agree with the means in the table."""
+def check_points(points: pd.DataFrame, targets: list[Target], cost: str, by_mean: bool = False) -> None:
+    """target_status, meets_targets and cheapest agree with the means and CIs in the table."""
     for _, p in points.iterrows():
-        assert bool(p.meets_targets) == all(t.met(p[str(t.ref)]) for t in targets), p
+        statuses = [t.status(p[str(t.ref)], p[str(t.ref) + "_ci_low"], p[str(t.ref) + "_ci_high"])
+                    for t in targets]
+        if by_mean:
+            assert bool(p.meets_targets) == all(t.met(p[str(t.ref)]) for t in targets), p
+        else:
+            assert bool(p.meets_targets) == all(s == "met" for s in statuses), p
+        expected = "met" if all(s == "met" for s in statuses) else (
+            "not met" if "not met" in statuses else "uncertain")
+        assert p.target_status == expected, p
     feasible = points[points.meets_targets]
-    if feasible.empty:
+    if feasible.empty or (feasible[cost] == feasible[cost].min()).sum() > 1:
         assert not points.cheapest.any()
     else:
         assert points.cheapest.sum() == 1
@@ -332,7 +358,7 @@ def test_staffing_comparison_experiment(tmp_path: Path) -> None:
     cost = points.set_index("name")["agent_cost@all"]
     assert cost["morning_boost"] > cost["baseline"] == cost["wider_retry"]
     if points.cheapest.any():
-        assert f"cheapest point meeting {', '.join(map(str, design.targets))}: " \
+        assert f"cheapest point meeting {', '.join(map(str, design.targets))} (with 95 % confidence): " \
                f"{points.loc[points.cheapest, 'name'].iloc[0]}" in result.stdout
     manifest = json.loads((out / "experiment.json").read_text())
     assert manifest["name"] == "staffing-comparison" and manifest["seed"] == 2026
@@ -352,7 +378,9 @@ def staffing_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Resu
         "metrics": ["service_level@phone", "abandon_rate@phone"],
         "targets": ["service_level >= 0.7 on phone", "abandon_rate@phone <= 0.08"],
     })
-    result = invoke("experiment", spec, "-w", 1, "--out", tmp / "out")
+    # Two replications give wide CIs: pick by the means here (the default, by confidence, is
+    # checked in test_experiment_by_confidence_with_few_replications).
+    result = invoke("experiment", spec, "-w", 1, "--out", tmp / "out", "--by-mean")
     assert result.exit_code == 0, result.output
     return tmp, result
 
@@ -364,7 +392,7 @@ def test_experiment_sweep_cheapest_feasible_point(staffing_sweep: tuple[Path, Re
     assert list(points[param]) == [0, 10, 30]
     assert points["agent_cost@all"].is_monotonic_increasing
     design = load_experiment(tmp / "sweep.yaml")
-    check_points(points, design.targets, "agent_cost@all")
+    check_points(points, design.targets, "agent_cost@all", by_mean=True)
     # Without the 30 morning part-timers the phone line misses its targets; the shipped
     # staffing meets them.
     assert not points.meets_targets.iloc[0]
@@ -372,7 +400,21 @@ def test_experiment_sweep_cheapest_feasible_point(staffing_sweep: tuple[Path, Re
     cheapest = points[points.cheapest]
     assert len(cheapest) == 1
     assert "cheapest point meeting" in result.stdout and cheapest.name.iloc[0] in result.stdout
-    assert "met (cheapest)" in result.stdout
+    assert "(by their means)" in result.stdout and "(cheapest)" in result.stdout
+    assert json.loads((tmp / "out" / "experiment.json").read_text())["cheapest_by"] == "mean"
+
+
+def test_experiment_by_confidence_with_few_replications(staffing_sweep: tuple[Path, Result]) -> None:
+    tmp, by_mean = staffing_sweep
+    # The same stored replications, judged by confidence (the default): with two replications
+    # a point near its target is uncertain, and only points met with confidence can be cheapest.
+    result = invoke("experiment", tmp / "sweep.yaml", "-w", 1, "--out", tmp / "out")
+    assert result.exit_code == 0, result.output
+    assert counts(result.stdout) == (0, 6)
+    points = pd.read_csv(tmp / "out" / "points.csv")
+    check_points(points, load_experiment(tmp / "sweep.yaml").targets, "agent_cost@all")
+    assert set(points.target_status) <= {"met", "not met", "uncertain"}
+    assert "(with 95 % confidence)" in result.stdout
 
 
 def test_experiment_no_feasible_point(staffing_sweep: tuple[Path, Result]) -> None:
@@ -386,7 +428,7 @@ def test_experiment_no_feasible_point(staffing_sweep: tuple[Path, Result]) -> No
     assert counts(result.stdout) == (0, 6)
     points = pd.read_csv(tmp / "out" / "points.csv")
     assert not points.meets_targets.any() and not points.cheapest.any()
-    assert "no point meets all targets (service_level@phone >= 0.999)" in result.stdout
+    assert "no point meets service_level@phone >= 0.999 (with 95 % confidence)" in result.stdout
     assert "cheapest point" not in result.stdout
 
 
@@ -403,7 +445,7 @@ def test_experiment_table_identifies_scenarios(tmp_path: Path) -> None:
     result = invoke("experiment", spec, "-w", 1, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines()[2:]
-            if " points, " not in line and not line.startswith("report: ")]
+            if " points, " not in line and not line.startswith(("report: ", "seed "))]
     assert len(rows) == 4, result.stdout
     assert sum("nine" in r for r in rows) == 2 and sum("slow" in r for r in rows) == 2
 
@@ -557,9 +599,21 @@ def test_results_in_three_formats(kind: str, run_folder: Path, staffing_sweep) -
         assert md.exit_code == 0, md.output
         lines = md.stdout.splitlines()
         assert lines[0].startswith("# ") and f"({kind})" in lines[0]
-        header = lines.index("| " + " | ".join(table.columns) + " |")
+        # A readable table: runs as metrics × channels, experiments one row per point, each
+        # metric as "mean ±half-width" (no raw floats, no separate CI columns).
+        if kind == "run":
+            columns = ["metric", *dict.fromkeys(table["channel"])]
+            rows = len(set(table["metric"]))
+        else:
+            columns = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high")) and c != "variant"]
+            columns = [c + " %" if c.split("@")[0] in ("service_level", "abandon_rate") else c for c in columns]
+            rows = len(table)
+        header = lines.index("| " + " | ".join(columns) + " |")
         assert re.fullmatch(r"\|(---\|)+", lines[header + 1])
-        assert len(lines) - header - 2 == len(table)
+        body = [x for x in lines[header + 2:] if x.startswith("| ")]
+        assert len(body) == rows
+        assert all("e+" not in x and "e-0" not in x for x in body)
+        assert "±" in body[0] or kind == "run"
         assert "- summary.csv (" in md.stdout
 
 

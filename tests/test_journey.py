@@ -554,6 +554,9 @@ def test_summary_journey_csv_and_events_agree():
         cust = res.customers[res.customers["replication"] == r]
         active = ((cust["status"] == "active") & cust["stage_end"].isin(STAGES[3:])).sum()
         assert per[(r, "customers_active_end")] == active
+        # net_value: revenue, minus the future purchases lost to churn, minus agent cost.
+        assert per[(r, "net_value")] == pytest.approx(
+            per[(r, "revenue")] - per[(r, "revenue_lost_to_churn")] - per[(r, "agent_cost")])
     j = res.journey[(res.journey["segment"] == "all") & (res.journey["stage"] == "all")].set_index("metric")
     for metric in ("purchases", "revenue", "churned", "churn_rate", "clv_mean", "customers_active_end"):
         assert j.loc[metric, "mean"] == pytest.approx(res.metric(metric)), metric

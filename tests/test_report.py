@@ -36,7 +36,7 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
 JOURNEY = ROOT / "scenarios" / "journey_baseline.yaml"
 SHORT = ["horizon=2d", "warmup=1d"]
-RUN_PLOTS = {"service_level", "volumes", "pools", "waits", "backlog"}
+RUN_PLOTS = {"service_level", "service_level_heatmap", "lost_by_day", "volumes", "pools", "waits", "backlog"}
 JOURNEY_PLOTS = {"journey_funnel", "journey_satisfaction", "journey_churn", "journey_revenue"}
 
 

@@ -48,6 +48,9 @@ INTERVAL_COLUMNS = {
     "replication": "int32",
     "interval": "int32",
     "start_s": "float64",
+    "day": "int32",
+    "weekday": "category",
+    "time_of_day": "category",
     "channel": "category",
     "offered": "int64",
     "answered": "int64",
@@ -87,8 +90,11 @@ PER_REP_COLUMNS = ["replication", "channel", "metric", "value"]
 
 # Metrics every channel block reports (bots drop the waiting-time metrics and add their own).
 COMMON_METRICS = {"offered", "offered_new_issues", "answered", "abandoned", "contained", "escalated",
-                  "lost", "lost_closed", "waiting_end", "transferred", "occupancy", "fcr", "backlog_end"}
+                  "lost", "lost_closed", "waiting_end", "transferred", "fcr", "backlog_end"}
 WAIT_METRICS = {"abandon_rate", "p_wait", "wait_mean_s", "asa_s", "wait_p90_s", "service_level", "aht_s"}
+# Abandonment and P(wait) do not apply to a backlog; nothing agent-related applies to a bot.
+ASYNC_METRICS = {"wait_mean_s", "asa_s", "wait_p90_s", "service_level", "aht_s", "occupancy",
+                 "response_within_target", "response_time_mean_s"}
 
 REPS = 3
 HOURS = 10
@@ -200,6 +206,10 @@ def test_intervals_columns_and_dtypes(result, scenario):
     assert len(iv) == REPS * HOURS * len(scenario.channels)
     assert not iv.duplicated(["replication", "interval", "channel"]).any()
     np.testing.assert_array_equal(np.sort(iv["start_s"].unique()), 3600.0 * np.arange(HOURS))
+    # Calendar keys: the day from time 0, its weekday (start_day onwards) and the clock time.
+    np.testing.assert_array_equal(iv["day"], (iv["start_s"] // 86400).astype(int))
+    first = iv[iv["interval"] == 1].iloc[0]
+    assert first["weekday"] == scenario.start_day and first["time_of_day"] == "01:00"
 
 
 def test_pools_columns_and_dtypes(result, scenario):
@@ -247,12 +257,17 @@ def test_summary_long_format(result, scenario):
         assert COMMON_METRICS <= metrics, (name, COMMON_METRICS - metrics)
         if cfg.kind == "bot":
             assert {"containment_rate", "bot_time_mean_s"} <= metrics
-            assert not metrics & WAIT_METRICS
+            assert not metrics & (WAIT_METRICS | {"occupancy"})
+        elif cfg.kind == "async":
+            assert ASYNC_METRICS <= metrics
+            assert not metrics & {"abandon_rate", "p_wait", "containment_rate"}
         else:
-            assert WAIT_METRICS <= metrics
-        if cfg.kind == "async":
-            assert "response_within_target" in metrics
-    assert {"agent_cost", "cost_per_contact"} <= set(s.loc[s["channel"] == ALL, "metric"])
+            assert WAIT_METRICS | {"occupancy"} <= metrics
+            assert not metrics & {"response_within_target", "response_time_mean_s"}
+    centre = set(s.loc[s["channel"] == ALL, "metric"])
+    assert {"agent_cost", "cost_per_contact", "occupancy"} | WAIT_METRICS <= centre
+    if any(ch.kind == "async" for ch in scenario.channels.values()):
+        assert {"response_within_target", "response_time_mean_s"} <= centre
     ok = s["reps"] >= 2
     assert ((s.loc[ok, "ci_low"] <= s.loc[ok, "mean"] + 1e-12) | s.loc[ok, "ci_low"].isna()).all()
     assert ((s.loc[ok, "ci_high"] >= s.loc[ok, "mean"] - 1e-12) | s.loc[ok, "ci_high"].isna()).all()

@@ -72,15 +72,22 @@ def prepare_output(folder, need_bytes: float = 0, option: str = "--out") -> None
             names = ", ".join(p.name for p in left[:3]) + (" ..." if len(left) > 3 else "")
             click.echo(f"note: {len(left)} temporary folder(s) left in {where} by an interrupted write "
                        f"({names}); they hold no complete results and can be deleted", err=True)
+def warn_capacity(scenario) -> None:
+    """Staffing against the forecast, before anything runs: warnings on stderr, never an error."""
+    from simsvc.experiment.preflight import capacity_warnings
+
+    for text in capacity_warnings(scenario):
+        click.echo(f"warning: {text}", err=True)
 
 
 def executor_options(fn):
     """Options shared by the commands that run many replications."""
     options = [
         click.option("--reps", "-n", type=click.IntRange(min=2), default=None,
-                     help="Replications per variant (default: 10, or the experiment file's)."),
+                     help="Replications per variant (default: the experiment file's, else the first scenario's)."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
-                     help="Root seed shared by all variants (common random numbers; default 1)."),
+                     help="Root seed shared by all variants (common random numbers; default: the experiment "
+                          "file's, else the first scenario's, else 1)."),
         click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
                      help="Local processes (default: number of cores)."),
         click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
@@ -129,6 +136,8 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None, 
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         fail(f"--dask {dask_address}: cannot use this Dask scheduler ({reason}); "
              "expected an address such as tcp://scheduler:8786")
+    progress_notice(f"{design.name}: {design.replications} replications per variant × "
+                    f"{len(design.variants)} variants")
     bar = tqdm(total=0, unit="rep", desc=design.name, file=sys.stderr, disable=None, delay=0.5,
                dynamic_ncols=True)
 
@@ -167,6 +176,14 @@ def run_design(design, out: str, workers: int | None, dask_address: str | None, 
     return result
 
 
+def progress_notice(what: str) -> None:
+    """When stderr is not a terminal the progress bar is off: one line says what is running."""
+    import sys
+
+    if not sys.stderr.isatty():
+        click.echo(f"running {what} (no progress bar: not a terminal)…", err=True)
+
+
 def with_precision(design, precision, metrics, max_reps):
     """The design with sequential replications switched on (if --precision was given)."""
     import dataclasses
@@ -189,40 +206,95 @@ def with_precision(design, precision, metrics, max_reps):
     return dataclasses.replace(design, precision=spec)
 
 
+by_mean_option = click.option(
+    "--by-mean", is_flag=True,
+    help="Pick the cheapest point among those whose target means are met (default: only points whose "
+         "95 % CIs meet every target).")
+
+
 def points_summary(result, columns=None) -> str:
-    """A plain table of the points: parameters, metric means ± CI half-width, targets."""
+    """A plain table of the points: parameters, metric means ± CI half-width, target status."""
     points = result.points
     design = result.design
     params = list(dict.fromkeys(p for v in design.variants for p in v.params))
     metric_cols = [c for c in points.columns
-                   if c not in ("variant", "name", "meets_targets", "cheapest", *params)
+                   if c not in ("variant", "name", "meets_targets", "cheapest", "target_status", *params)
                    and not c.endswith(("_ci_low", "_ci_high"))]
     # A pure sweep is identified by its parameters; otherwise show the variant's name too.
     show_name = not params or design.kind != "sweep"
     header = (["name"] if show_name else []) + params + metric_cols
     if design.targets:
-        header += ["targets"]
+        header += ["targets"] + (["mean meets"] if design.by_mean else [])
     rows = [header]
     for _, p in points.iterrows():
         row = ([str(p["name"])] if show_name else []) + [str(p[c]) for c in params]
         row += [mean_ci_text(p[c], p[c + "_ci_low"], p[c + "_ci_high"]) for c in metric_cols]
         if design.targets:
-            row.append(("met" if p["meets_targets"] else "no") + (" (cheapest)" if p["cheapest"] else ""))
+            row.append(str(p["target_status"]) + (" (cheapest)" if p["cheapest"] else ""))
+            if design.by_mean:
+                row.append("yes" if p["meets_targets"] else "no")
         rows.append(row)
     return text_table(rows, first_left=False)
 
 
+def decision_text(result) -> str:
+    """What the targets decide: the cheapest point, a tie, or that none qualifies."""
+    from simsvc.experiment.experiment import cheapest_tie
+
+    design, points = result.design, result.points
+    if not design.targets:
+        return ""
+    goals = ", ".join(str(t) for t in design.targets)
+    how = "by their means" if design.by_mean else "with 95 % confidence"
+    cost = str(design.cost_metric)
+    cheapest = points[points.cheapest]
+    if not cheapest.empty:
+        return f"cheapest point meeting {goals} ({how}): {cheapest.iloc[0]['name']}"
+    tie = cheapest_tie(points, cost)
+    if tie:
+        return (f"{len(tie)} points meet {goals} ({how}) at the same {cost}: cost does not decide "
+                f"between {', '.join(tie)}")
+    uncertain = points[points.target_status == "uncertain"]
+    text = f"no point meets {goals} ({how})"
+    if not uncertain.empty and not design.by_mean:
+        text += (f"; uncertain (a CI straddles a target): {', '.join(map(str, uncertain['name']))} "
+                 "— more replications (--reps or --precision) can decide")
+    return text
+
+
+NA = "–"  # a metric that does not apply, or could not be computed
+
+
+def _round_to(value: float, sig: int) -> int:
+    """Decimal places that keep ``sig`` significant digits of ``value`` (may be negative)."""
+    import math
+
+    return sig - 1 - math.floor(math.log10(abs(value))) if value else 0
+
+
+def plain_number(value: float, decimals: int, sign: str = "") -> str:
+    """``value`` rounded to ``decimals`` places (negative: to tens, hundreds…), thousands
+    separated, never in scientific notation."""
+    rounded = round(value, decimals)
+    return f"{rounded:{sign},.{max(decimals, 0)}f}"
+
+
 def mean_ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:
-    """``mean ±half-width`` of a 95 % CI (large values without decimals); ``-`` when undefined."""
+    """``mean ±half-width`` of a 95 % CI, both rounded to two significant digits of the
+    half-width (so the digits shown are the ones the CI supports); ``–`` when undefined.
+    Never scientific notation: ``3,807,000 ±19,000``, ``0.7460 ±0.0062``."""
     import math
 
     if mean is None or not math.isfinite(mean):
-        return "-"
+        return NA
     sign = "+" if signed else ""
-    text = f"{mean:{sign},.0f}" if abs(mean) >= 1e4 else f"{mean:{sign},.4g}"
-    if math.isfinite(low) and math.isfinite(high):
-        text += f" ±{(high - low) / 2:.2g}"
-    return text
+    half = (high - low) / 2 if math.isfinite(low) and math.isfinite(high) else math.nan
+    if math.isfinite(half) and half > 0:
+        d = min(_round_to(half, 2), 6)
+        return f"{plain_number(mean, d, sign)} ±{plain_number(half, d)}"
+    d = min(max(_round_to(mean, 4), 0), 6) if abs(mean) < 1e4 else 0
+    text = plain_number(mean, d, sign)
+    return text + " ±0" if half == 0 else text
 
 
 def text_table(rows: list[list[str]], first_left: bool = True) -> str:
@@ -236,8 +308,14 @@ def text_table(rows: list[list[str]], first_left: bool = True) -> str:
 
 def write_report_or_warn(path) -> None:
     """The report comes after the results, which stay valid if drawing it fails."""
+    import sys
+    import time
+
     from simsvc.report import write_report
 
+    # Drawing the plots takes seconds (about 20 s for the bundled week): say so while it happens.
+    click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
+    t0 = time.perf_counter()
     try:
         report = write_report(path)
     except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
@@ -245,4 +323,6 @@ def write_report_or_warn(path) -> None:
         click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "
                    f"retry with: simsvc report {path}", err=True)
     else:
+        if sys.stderr.isatty():
+            click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
         click.echo(f"report: {report}")

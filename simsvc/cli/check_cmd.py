@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import check_work, force_option, load_or_exit, set_option, text_table
+from simsvc.cli._common import check_work, force_option, load_or_exit, set_option, text_table, warn_capacity
 
 
 @click.command()
@@ -24,6 +24,7 @@ def check(scenario: str, overrides: tuple[str, ...], quiet: bool, expected_conta
 
     resolved = load_or_exit(scenario, overrides)
     check_work([resolved], resolved.replications, force)
+    warn_capacity(resolved)
     if expected_contacts:
         _print_expected_contacts(scenario, resolved)
         return

@@ -35,7 +35,7 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
     """
     from simsvc.cli._common import load_or_exit
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
-    from simsvc.experiment.design import Design, MetricRef, Variant, unique_names
+    from simsvc.experiment.design import Design, MetricRef, Variant, baseline_settings, unique_names
 
     if len(scenarios) < 2:
         raise click.BadParameter("give at least two scenario files", param_hint="SCENARIOS")
@@ -48,14 +48,16 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
         refs = [MetricRef.parse(m) for m in metrics]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--metric") from None
+    n_reps, root_seed, sources = baseline_settings(variants, reps, seed)
     design = Design(name="-vs-".join(v.name for v in variants), kind="compare", variants=variants,
-                    replications=reps or 10, seed=1 if seed is None else seed,
+                    replications=n_reps, seed=root_seed, sources=sources,
                     independent_seeds=independent_seeds, metrics=refs)
     design = with_precision(design, precision, precision_metrics, max_reps)
     folder = Path(out) if out else results_folder(RESULTS_ROOT, "compare", design.name)
     result = run_design(design, folder, workers, dask_address, force)
     click.echo(comparison_table(result))
-    click.echo(f"\n{result.ran} replications run, {result.reused} reused; results: {folder}")
+    click.echo(f"\n{design.settings_text()}; {result.ran} replications run, {result.reused} reused")
+    click.echo(f"results: {folder}")
     if not no_report:
         write_report_or_warn(folder)
 

@@ -5,15 +5,25 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, points_summary, run_design, with_precision
+from simsvc.cli._common import (
+    by_mean_option,
+    decision_text,
+    executor_options,
+    no_report_option,
+    points_summary,
+    run_design,
+    with_precision,
+    write_report_or_warn,
+)
 
 
 @click.command()
 @click.argument("experiment_file", type=click.Path(dir_okay=False))
 @executor_options
 @no_report_option
+@by_mean_option
 def experiment(experiment_file, reps, seed, workers, dask_address, out, precision, precision_metrics,
-               max_reps, force, no_report):
+               max_reps, force, no_report, by_mean):
     """Run EXPERIMENT_FILE; mark the points that meet all targets and the cheapest one."""
     import dataclasses
 
@@ -28,20 +38,18 @@ def experiment(experiment_file, reps, seed, workers, dask_address, out, precisio
         echo_scenario_error(exc)
         raise SystemExit(2) from None
     if reps is not None:
-        design = dataclasses.replace(design, replications=reps)
+        design = dataclasses.replace(design, replications=reps, sources={**design.sources, "replications": "--reps"})
     if seed is not None:
-        design = dataclasses.replace(design, seed=seed)
+        design = dataclasses.replace(design, seed=seed, sources={**design.sources, "seed": "--seed"})
     design = with_precision(design, precision, precision_metrics, max_reps)
+    if by_mean:
+        design = dataclasses.replace(design, by_mean=True)
     folder = Path(out) if out else results_folder(RESULTS_ROOT, design.name)
     result = run_design(design, folder, workers, dask_address, force)
     click.echo(points_summary(result))
-    cheapest = result.points[result.points.cheapest]
     if design.targets:
-        goals = ", ".join(str(t) for t in design.targets)
-        if cheapest.empty:
-            click.echo(f"\nno point meets all targets ({goals})")
-        else:
-            click.echo(f"\ncheapest point meeting {goals}: {cheapest.iloc[0]['name']}")
+        click.echo(f"\n{decision_text(result)}")
+    click.echo(f"{design.settings_text()}")
     click.echo(f"{len(design.variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
     if not no_report:

@@ -56,5 +56,55 @@ def results(folder: str, fmt: str) -> None:
     if summary.empty:
         click.echo("(no summary yet: the run was interrupted or is still going; "
                    "run the same command again to finish it)")
+    elif {"channel", "metric", "mean"} <= set(summary.columns) and "variant" not in summary.columns:
+        click.echo(to_markdown(readable_summary(summary)))
+        click.echo("\nmean ±95 % CI half-width over replications; rates in %; – where a metric does not "
+                   "apply; every digit: --format csv")
     else:
-        click.echo(to_markdown(summary))
+        click.echo(to_markdown(readable_points(summary)))
+
+
+# Metrics that are shares, shown in % (the CSV keeps them as fractions).
+RATES = {"abandon_rate", "p_wait", "service_level", "occupancy", "fcr", "fcr_contact",
+         "response_within_target", "containment_rate", "csat", "churn_rate", "churn_risk"}
+
+
+def readable_summary(summary):
+    """Metrics (rows) × channels (columns), each cell ``mean ±half-width`` rounded to what the CI
+    supports; rates in %."""
+    import pandas as pd
+
+    from simsvc.cli._common import NA, mean_ci_text
+
+    channels = list(dict.fromkeys(summary["channel"].astype(str)))
+    index = {(str(r.channel), str(r.metric)): r for r in summary.itertuples(index=False)}
+    rows = []
+    for metric in dict.fromkeys(summary["metric"].astype(str)):
+        scale = 100.0 if metric in RATES else 1.0
+        row = {"metric": metric + (" %" if scale != 1 else "")}
+        for ch in channels:
+            r = index.get((ch, metric))
+            row[ch] = (mean_ci_text(r.mean * scale, r.ci_low * scale, r.ci_high * scale)
+                       if r is not None else NA)
+        if any(row[ch] != NA for ch in channels):
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["metric", *channels])
+
+
+def readable_points(points):
+    """An experiment's points.csv: variant names, parameters, ``mean ±half-width`` per metric."""
+    import pandas as pd
+
+    from simsvc.cli._common import mean_ci_text
+
+    keep = [c for c in points.columns if c not in ("variant",) and not c.endswith(("_ci_low", "_ci_high"))]
+    out = {}
+    for c in keep:
+        if f"{c}_ci_low" in points.columns:
+            scale = 100.0 if c.split("@", 1)[0] in RATES else 1.0
+            out[c + (" %" if scale != 1 else "")] = [
+                mean_ci_text(m * scale, lo * scale, hi * scale)
+                for m, lo, hi in zip(points[c], points[f"{c}_ci_low"], points[f"{c}_ci_high"])]
+        else:
+            out[c] = points[c].fillna("").astype(str)
+    return pd.DataFrame(out)

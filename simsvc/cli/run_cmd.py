@@ -8,14 +8,18 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    NA,
     check_work,
     fail,
     force_option,
     load_or_exit,
+    mean_ci_text,
     no_report_option,
     prepare_output,
+    progress_notice,
     set_option,
     text_table,
+    warn_capacity,
     write_report_or_warn,
 )
 
@@ -56,6 +60,7 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder, timestamped
 
     resolved = load_or_exit(scenario, overrides)
+    warn_capacity(resolved)
     n_reps = reps or resolved.replications
     n_workers = workers or min(default_workers(), n_reps)
     out_dir = Path(out) if out else timestamped(results_folder(RESULTS_ROOT, resolved.name))
@@ -66,6 +71,7 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
     from tqdm import tqdm
 
+    progress_notice(f"{n_reps} replications of {resolved.name}")
     bar = tqdm(total=n_reps, unit="rep", desc=resolved.name, delay=1.0, file=sys.stderr,
                disable=None, leave=False)
 
@@ -80,6 +86,9 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     path = _write_or_rescue(result, out_dir, write_results)
     written.append(path)
     click.echo(summary_table(result.summary))
+    worst = worst_day_lines(result)
+    if worst:
+        click.echo("\n" + "\n".join(worst))
     if not result.journey.empty:
         click.echo("\n" + customers_table(result.journey))
     click.echo(f"\n{n_reps} replications, seed {result.seed}, "
@@ -128,12 +137,13 @@ _COLUMNS = [
 def _cell(summary, channel: str, metric: str, scale: float, decimals: int) -> str:
     row = summary[(summary.channel == channel) & (summary.metric == metric)]
     if row.empty or not math.isfinite(row["mean"].iloc[0]):
-        return "-"
+        return NA
     mean = row["mean"].iloc[0] * scale
     text = f"{mean:,.{decimals}f}"
     low, high = row["ci_low"].iloc[0], row["ci_high"].iloc[0]
-    if decimals and math.isfinite(low) and math.isfinite(high):
-        text += f" ±{(high - low) / 2 * scale:.{decimals}f}"
+    # Counts are shown bare (their CIs are in summary.csv), except the backlog, which swings.
+    if (decimals or metric == "backlog_end") and math.isfinite(low) and math.isfinite(high):
+        text += f" ±{(high - low) / 2 * scale:,.{decimals}f}"
     return text
 
 
@@ -143,6 +153,34 @@ def summary_table(summary) -> str:
     header = ["channel"] + [h for _, h, _, _ in _COLUMNS]
     rows = [header] + [[ch] + [_cell(summary, ch, m, s, d) for m, _, s, d in _COLUMNS] for ch in channels]
     return text_table(rows)
+
+
+def worst_day_lines(result) -> list[str]:
+    """Per real-time channel, the day with the lowest service level (beside the best day) and the
+    weekday × time-of-day slots with the lowest: what a week's average hides."""
+    from simsvc.config.schema import REAL_TIME_KINDS
+    from simsvc.observe.daily import worst_days, worst_slots
+
+    if result.daily.empty:
+        return []
+    real_time = [n for n, ch in result.scenario.channels.items() if ch.kind in REAL_TIME_KINDS]
+    days = worst_days(result.daily, real_time)
+    if days.empty or len(set(result.daily["day"])) < 2:
+        return []
+    lines = ["worst day and worst half-hours by service level (mean over replications):"
+             if result.scenario.interval == 1800 else
+             "worst day and worst intervals by service level (mean over replications):"]
+    for _, d in days.iterrows():
+        sl = mean_ci_text(d["service_level"] * 100, d["sl_low"] * 100, d["sl_high"] * 100)
+        text = (f"  {d['channel']}: day {d['day']} ({d['weekday']}) SL {sl} %"
+                + (f", abandon {d['abandon_rate'] * 100:.1f} %" if math.isfinite(d["abandon_rate"]) else "")
+                + f" (best day {d['best_service_level'] * 100:.1f} %)")
+        slots = worst_slots(result.scenario, result.intervals, d["channel"])
+        if not slots.empty:
+            text += "; slots " + ", ".join(f"{s.weekday} {s.time_of_day} {s.service_level * 100:.0f} %"
+                                           for s in slots.itertuples())
+        lines.append(text)
+    return lines
 
 
 _CUSTOMER_COLUMNS = [

@@ -5,7 +5,17 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import no_report_option, write_report_or_warn, executor_options, points_summary, run_design, set_option, with_precision
+from simsvc.cli._common import (
+    by_mean_option,
+    decision_text,
+    executor_options,
+    no_report_option,
+    points_summary,
+    run_design,
+    set_option,
+    with_precision,
+    write_report_or_warn,
+)
 
 
 @click.command()
@@ -19,13 +29,15 @@ from simsvc.cli._common import no_report_option, write_report_or_warn, executor_
               help="Metrics to report per point (default: SL, abandonment, ASA, occupancy, cost).")
 @click.option("--target", "-t", "targets", multiple=True, metavar="'METRIC[@CHANNEL] >= VALUE'",
               help="A requirement, e.g. 'service_level@phone >= 0.8' (repeatable); marks feasible points.")
+@by_mean_option
 def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-          force, overrides, metrics, targets, no_report):
+          force, overrides, metrics, targets, no_report, by_mean):
     """Run SCENARIO at every point of a parameter grid: one summary row per point."""
     from simsvc.cli._common import echo_scenario_error, fail, load_or_exit
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
     from simsvc.config.load import ScenarioError
-    from simsvc.experiment.design import Design, MetricRef, Target, Variant, grid_variants, parse_vary
+    from simsvc.experiment.design import (Design, MetricRef, Target, Variant, baseline_settings, grid_variants,
+                                          parse_vary)
 
     base_scenario = load_or_exit(scenario, overrides)
     pairs = []
@@ -50,13 +62,19 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
         echo_scenario_error(exc)
         raise SystemExit(2) from None
     label = "-".join(p.rsplit(".", 1)[-1] for p in vary)
+    n_reps, root_seed, sources = baseline_settings(
+        [Variant(base_scenario.name, base_scenario)], reps, seed)
     design = Design(name=f"{base_scenario.name}-sweep-{label}", kind="sweep", variants=variants,
-                    replications=reps or 10, seed=1 if seed is None else seed, metrics=refs, targets=goals)
+                    replications=n_reps, seed=root_seed, sources=sources, metrics=refs, targets=goals,
+                    by_mean=by_mean)
     design = with_precision(design, precision, precision_metrics, max_reps)
     folder = Path(out) if out else results_folder(RESULTS_ROOT, "sweep", design.name)
     result = run_design(design, folder, workers, dask_address, force)
     click.echo(points_summary(result))
-    click.echo(f"\n{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
+    if goals:
+        click.echo(f"\n{decision_text(result)}")
+    click.echo(f"\n{design.settings_text()}")
+    click.echo(f"{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
     if not no_report:
         write_report_or_warn(folder)

@@ -27,6 +27,7 @@ from simsvc.config.yamlio import load_yaml, read_yaml
 from simsvc.experiment.budget import MAX_GRID_POINTS
 
 ALL = "all"
+MET, NOT_MET, UNCERTAIN = "met", "not met", "uncertain"
 
 
 # --------------------------------------------------------------------------- metrics and targets
@@ -79,6 +80,19 @@ class Target:
 
     def met(self, mean: float) -> bool:
         return mean >= self.value if self.op == ">=" else mean <= self.value
+
+    def status(self, mean: float, low: float, high: float) -> str:
+        """``met`` / ``not met`` when the whole 95 % CI is on one side of the target,
+        ``uncertain`` when it straddles it (or no CI could be computed)."""
+        if mean is None or not np.isfinite(mean):
+            return NOT_MET  # undefined (e.g. nothing answered): cannot be claimed met
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return UNCERTAIN
+        if (low >= self.value) if self.op == ">=" else (high <= self.value):
+            return MET
+        if (high < self.value) if self.op == ">=" else (low > self.value):
+            return NOT_MET
+        return UNCERTAIN
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.ref.metric, "channel": self.ref.channel, "op": self.op, "value": self.value}
@@ -248,8 +262,8 @@ class ExperimentSpec(_Base):
     description: str = ""
     scenarios: dict[str, str | ScenarioEntry] = Field(min_length=1)
     sweep: Sweep | None = None
-    replications: int = Field(default=10, ge=2)
-    seed: int = Field(default=1, ge=0)
+    replications: int | None = Field(default=None, ge=2, description="default: the first scenario's")
+    seed: int | None = Field(default=None, ge=0, description="default: the first scenario's, else 1")
     independent_seeds: bool = False
     metrics: list[str] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
@@ -310,6 +324,17 @@ class Design:
     cost_metric: MetricRef = MetricRef("agent_cost")
     precision: Precision | None = None
     description: str = ""
+    # Where the seed and replications came from ("--seed", "experiment file", "scenario NAME", "default").
+    sources: dict[str, str] = field(default_factory=dict)
+    # "cheapest" among points whose targets are met with confidence (False) or by their means (True).
+    by_mean: bool = False
+
+    def settings_text(self) -> str:
+        """One line saying which seed and replications were used, and from where."""
+        def why(key: str) -> str:
+            return f" ({self.sources[key]})" if key in self.sources else ""
+        return (f"seed {self.seed}{why('seed')}, {self.replications} replications per variant"
+                f"{why('replications')}")
 
     def check_channels(self) -> None:
         """Every metric, target and precision metric must name a channel of every variant (or all)."""
@@ -327,6 +352,41 @@ class Design:
         if not self.independent_seeds:
             return self.seed
         return int(np.random.SeedSequence(self.seed, spawn_key=(index,)).generate_state(1)[0])
+
+
+DEFAULT_SEED = 1
+MIN_REPLICATIONS = 2  # a confidence interval needs two
+
+
+def baseline_settings(variants: list[Variant], reps: int | None = None, seed: int | None = None,
+                      file_reps: int | None = None, file_seed: int | None = None,
+                      ) -> tuple[int, int, dict[str, str]]:
+    """Replications and root seed of an experiment, and where each came from.
+
+    The command line wins, then the experiment file, then the first (baseline)
+    scenario's own ``replications:`` and ``seed:``, so that ``compare`` reports the
+    same baseline as ``simsvc run`` on that file. A scenario without a seed gets
+    seed 1 (an experiment must be resumable, so it cannot draw a fresh one).
+    """
+    base = variants[0]
+    name = f"scenario {base.scenario.name}"
+    if reps is not None:
+        n, n_src = reps, "--reps"
+    elif file_reps is not None:
+        n, n_src = file_reps, "experiment file"
+    else:
+        n, n_src = base.scenario.replications, name
+        if n < MIN_REPLICATIONS:
+            n, n_src = MIN_REPLICATIONS, f"{name} asks for {n}; a CI needs {MIN_REPLICATIONS}"
+    if seed is not None:
+        s, s_src = seed, "--seed"
+    elif file_seed is not None:
+        s, s_src = file_seed, "experiment file"
+    elif base.scenario.seed is not None:
+        s, s_src = base.scenario.seed, name
+    else:
+        s, s_src = DEFAULT_SEED, f"default; {name} sets no seed"
+    return n, s, {"seed": s_src, "replications": n_src}
 
 
 def load_experiment(path: str | Path) -> Design:
@@ -366,9 +426,10 @@ def load_experiment(path: str | Path) -> Design:
                     raise ScenarioError(str(path), f"sweep.vary.{p}", v, str(exc)) from None
             variants.extend(grid_variants(base, vary, source, option=f"{path}: sweep.vary"))
     kind = "experiment"
+    n_reps, seed, sources = baseline_settings(variants, file_reps=spec.replications, file_seed=spec.seed)
     design = Design(
-        name=spec.name, kind=kind, variants=unique_names(variants), replications=spec.replications,
-        seed=spec.seed, independent_seeds=spec.independent_seeds,
+        name=spec.name, kind=kind, variants=unique_names(variants), replications=n_reps,
+        seed=seed, independent_seeds=spec.independent_seeds, sources=sources,
         metrics=[MetricRef.parse(m) for m in spec.metrics],
         targets=[Target.parse(t) for t in spec.targets],
         cost_metric=MetricRef.parse(spec.cost_metric), precision=spec.precision,

@@ -20,7 +20,7 @@ from scipy.special import stdtrit
 from simsvc import __version__
 from simsvc.config.load import scenario_dict
 from simsvc.config.schema import Scenario
-from simsvc.experiment.design import ALL, Design, MetricRef
+from simsvc.experiment.design import ALL, MET, NOT_MET, UNCERTAIN, Design, MetricRef
 from simsvc.experiment.runner import dependency_versions
 from simsvc.experiment.store import ResultStore
 from simsvc.model.centre import simulate
@@ -189,17 +189,55 @@ def points_table(design: Design, keys: list[str], summary: pd.DataFrame) -> pd.D
                 row[col], row[col + "_ci_low"], row[col + "_ci_high"] = r["mean"], r["ci_low"], r["ci_high"]
             else:
                 row[col] = row[col + "_ci_low"] = row[col + "_ci_high"] = np.nan
-        row["meets_targets"] = all(
-            t.met(row[str(t.ref)]) for t in design.targets if not pd.isna(row[str(t.ref)])
-        ) and not any(pd.isna(row[str(t.ref)]) for t in design.targets)
+        statuses = [t.status(row[str(t.ref)], row[str(t.ref) + "_ci_low"], row[str(t.ref) + "_ci_high"])
+                    for t in design.targets]
+        by_mean = [not pd.isna(row[str(t.ref)]) and t.met(row[str(t.ref)]) for t in design.targets]
+        row["target_status"] = _overall_status(statuses) if design.targets else ""
+        row["meets_targets"] = bool(design.targets) and (
+            all(by_mean) if design.by_mean else row["target_status"] == MET)
         rows.append(row)
     points = pd.DataFrame(rows)
-    cost = str(design.cost_metric)
-    feasible = points[points.meets_targets]
-    points["cheapest"] = False
-    if not feasible.empty and feasible[cost].notna().any():
-        points.loc[feasible[cost].idxmin(), "cheapest"] = True
+    points["cheapest"] = cheapest_mask(points, str(design.cost_metric))
     return points
+
+
+def _overall_status(statuses: list[str]) -> str:
+    """A point is met when every target is met with confidence, not met when any is
+    clearly missed, uncertain otherwise."""
+    if all(s == MET for s in statuses):
+        return MET
+    return NOT_MET if NOT_MET in statuses else UNCERTAIN
+
+
+def cheapest_mask(points: pd.DataFrame, cost: str) -> pd.Series:
+    """The one point meeting the targets at the lowest cost.
+
+    Without targets there is nothing to meet, so cost alone picks nothing. When
+    several feasible points share the lowest cost (to 1e-9 relative), cost does not
+    decide between them and none is singled out.
+    """
+    mask = pd.Series(False, index=points.index)
+    if points.empty or "meets_targets" not in points or cost not in points:
+        return mask
+    feasible = points[points["meets_targets"].astype(bool) & points[cost].notna()]
+    if feasible.empty:
+        return mask
+    low = feasible[cost].min()
+    tied = np.isclose(feasible[cost], low, rtol=1e-9, atol=0.0)
+    if tied.sum() == 1:
+        mask.loc[feasible.index[tied]] = True
+    return mask
+
+
+def cheapest_tie(points: pd.DataFrame, cost: str) -> list[str]:
+    """Names of the feasible points tied at the lowest cost (empty when one is cheapest or none feasible)."""
+    if points.empty or points["cheapest"].any() or cost not in points:
+        return []
+    feasible = points[points["meets_targets"].astype(bool) & points[cost].notna()]
+    if len(feasible) < 2:
+        return []
+    tied = np.isclose(feasible[cost], feasible[cost].min(), rtol=1e-9, atol=0.0)
+    return [str(n) for n in feasible.loc[tied, "name"]]
 
 
 def manifest(design: Design, keys: list[str], seeds: list[int], status: str, **extra) -> dict:
@@ -212,10 +250,12 @@ def manifest(design: Design, keys: list[str], seeds: list[int], status: str, **e
         "seed": design.seed,
         "independent_seeds": design.independent_seeds,
         "replications": design.replications,
+        "settings_source": dict(design.sources),
         "precision": design.precision.model_dump() if design.precision else None,
         "metrics": [str(m) for m in design.metrics],
         "targets": [t.to_dict() for t in design.targets],
         "cost_metric": str(design.cost_metric),
+        "cheapest_by": "mean" if design.by_mean else "confidence",
         "variants": {
             k: {"name": v.name, "params": v.params, "source": v.source, "overrides": list(v.overrides),
                 "seed": s, "scenario_hash": v.scenario_hash, "scenario": scenario_dict(v.scenario)}

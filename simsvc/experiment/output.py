@@ -73,6 +73,8 @@ def write_results(result: RunResult, out_dir: str | Path) -> Path:
         result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         if not result.journey.empty:
             result.journey.to_csv(tmp / "journey.csv", index=False, float_format="%.6g")
+        if not result.daily.empty:
+            result.daily.to_csv(tmp / "daily.csv", index=False, float_format="%.6g")
         result.per_replication.to_csv(tmp / "replications.csv", index=False, float_format="%.6g")
         (tmp / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
         (tmp / "manifest.json").write_text(

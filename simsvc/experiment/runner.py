@@ -25,6 +25,7 @@ from simsvc.experiment.executors import process_pool
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
+from simsvc.observe.daily import daily_summary
 from simsvc.observe import tables
 from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issues_frame
 
@@ -110,6 +111,8 @@ class RunResult:
     customers: pd.DataFrame = field(default_factory=pd.DataFrame)
     journey_events: pd.DataFrame = field(default_factory=pd.DataFrame)
     journey: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Per day after the warm-up × channel: KPIs with CIs (simsvc.observe.daily), written as daily.csv.
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metric(self, metric: str, channel: str = summ.ALL) -> float:
         """Mean of one summary metric (convenience for notebooks and tests)."""
@@ -177,6 +180,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     journey_rows = _concat([r.journey for r in ordered])
     if not journey_rows.empty:
         result.journey = summ.summarise(journey_rows, keys=("segment", "stage", "metric"))
+    result.daily = daily_summary(scenario, result.intervals)
     wall = time.perf_counter() - wall0
     result.manifest = manifest(scenario, root, reps, workers, wall, ordered)
     return result

@@ -23,7 +23,7 @@ from simsvc.observe.records import (
     WAITING,
     RawRun,
 )
-from simsvc.observe.tables import _pools_serving, _segments, effective_wait, thresholds
+from simsvc.observe.tables import _segments, effective_wait, occupancy_pools, thresholds
 
 ALL = "all"
 
@@ -32,13 +32,14 @@ METRICS = (
     "offered", "offered_new_issues", "answered", "abandoned", "contained", "escalated", "lost",
     "lost_closed", "waiting_end", "transferred", "abandon_rate", "p_wait", "wait_mean_s", "asa_s",
     "wait_p90_s", "service_level", "aht_s", "occupancy", "fcr", "response_within_target",
+    "response_time_mean_s",
     "containment_rate", "bot_time_mean_s", "backlog_end", "agent_cost", "cost_per_contact",
     "experience_mean", "satisfaction_mean", "csat", "csat_responses", "nps", "ces", "churn_risk",
     "expected_churn", "fcr_contact",
     # journey mode (simsvc.observe.journey.JOURNEY_METRICS)
     "customers_acquired", "referred_customers", "lost_prospects", "purchases", "revenue", "churned",
     "churned_after_contact", "churn_rate", "lapsed", "customers_active_end", "prospects_end",
-    "revenue_lost_to_churn", "clv_mean", "satisfaction_end_mean",
+    "revenue_lost_to_churn", "clv_mean", "satisfaction_end_mean", "net_value",
 )
 
 
@@ -80,19 +81,25 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     a, b = scenario.warmup, scenario.horizon
     staffed_pool = [_clip_sum(*_segments(run.duty, p), a, b) for p in range(len(scenario.agents))]
     busy_pool = [_clip_sum(*_segments(run.busy, p), a, b) for p in range(len(scenario.agents))]
-    serving = _pools_serving(scenario)
+    serving = occupancy_pools(scenario)
     fcr_num, fcr_den = _first_contact_resolution(scenario, c)
     rows: list[tuple[str, str, float]] = []
 
     def add_block(name: str, m: np.ndarray, real_time: np.ndarray, threshold: np.ndarray,
                   busy: float, staffed: float, fcr: tuple[float, float], kind: str | None) -> None:
+        """One channel (``kind``) or the whole centre (``kind`` None).
+
+        Real-time metrics (abandonment, waits, SL, ASA) count the real-time legs in
+        ``m`` that found their channel open; response metrics count the async legs.
+        A metric that does not apply (no such legs by kind) gets no row at all.
+        """
         out, w = outcome[m], wait[m]
         offered = int(m.sum())
         ans = out == ANSWERED
         rt = real_time[m]
+        asy = is_async[m]
         n_rt = int(rt.sum())
         answered = int(ans.sum())
-        within = int(np.sum(ans & (w <= threshold[m])))
         metrics = {
             "offered": offered,
             "offered_new_issues": int(np.sum(c["origin"][keep][m] == NEW)),
@@ -104,24 +111,39 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             "lost_closed": int(np.sum(closed[m])),
             "waiting_end": int(np.sum(out == WAITING)),
             "transferred": int(np.sum(c["transferred"][keep][m])),
-            "abandon_rate": _ratio(np.sum(out[rt] == ABANDONED), n_rt),
-            "p_wait": _ratio(np.sum(w[rt] > 0), n_rt),
-            "wait_mean_s": float(np.mean(w[rt])) if n_rt else np.nan,
-            "asa_s": float(np.mean(w[ans])) if answered else np.nan,
-            "wait_p90_s": float(np.quantile(w[rt], 0.9)) if n_rt else np.nan,
-            "service_level": _ratio(np.sum(ans[rt] & (w[rt] <= threshold[m][rt])), n_rt),
-            "aht_s": float(np.mean(work[m][ans])) if answered else np.nan,
-            "occupancy": _ratio(busy, staffed),
-            "fcr": _ratio(*fcr),
         }
-        asy = is_async[m]
-        if asy.any() or kind == "async":
-            metrics["response_within_target"] = _ratio(np.sum(ans[asy] & (w[asy] <= threshold[m][asy])), int(asy.sum()))
+        real_time_applies = kind in REAL_TIME_KINDS or (kind is None and has_real_time)
+        if real_time_applies:
+            ans_rt = ans[rt]
+            metrics.update({
+                "abandon_rate": _ratio(np.sum(out[rt] == ABANDONED), n_rt),
+                "p_wait": _ratio(np.sum(w[rt] > 0), n_rt),
+                "wait_mean_s": float(np.mean(w[rt])) if n_rt else np.nan,
+                "asa_s": float(np.mean(w[rt][ans_rt])) if ans_rt.any() else np.nan,
+                "wait_p90_s": float(np.quantile(w[rt], 0.9)) if n_rt else np.nan,
+                "service_level": _ratio(np.sum(ans_rt & (w[rt] <= threshold[m][rt])), n_rt),
+            })
+        elif kind == "async":
+            # A backlog's "wait" is its response time; nobody abandons, everyone is answered
+            # eventually, so abandonment and P(wait) do not apply.
+            metrics.update({
+                "wait_mean_s": float(np.mean(w)) if offered else np.nan,
+                "asa_s": float(np.mean(w[ans])) if answered else np.nan,
+                "wait_p90_s": float(np.quantile(w, 0.9)) if offered else np.nan,
+                "service_level": _ratio(np.sum(ans & (w <= threshold[m])), offered),
+            })
+        if kind != "bot":
+            metrics["aht_s"] = float(np.mean(work[m][ans])) if answered else np.nan
+            metrics["occupancy"] = _ratio(busy, staffed)
+        metrics["fcr"] = _ratio(*fcr)
+        if kind == "async" or (kind is None and has_async):
+            ans_a = ans[asy]
+            metrics["response_within_target"] = _ratio(np.sum(ans_a & (w[asy] <= threshold[m][asy])),
+                                                       int(asy.sum()))
+            metrics["response_time_mean_s"] = float(np.mean(w[asy][ans_a])) if ans_a.any() else np.nan
         if kind == "bot":
             metrics["containment_rate"] = _ratio(np.sum(out == CONTAINED), offered)
             metrics["bot_time_mean_s"] = float(np.mean(handle[m][out != WAITING])) if offered else np.nan
-            for key in ("abandon_rate", "p_wait", "wait_mean_s", "wait_p90_s", "service_level", "asa_s", "aht_s"):
-                metrics.pop(key)
         rows.extend((name, k, float(v)) for k, v in metrics.items())
 
     # Rates of real-time service (SL, abandonment, waits) count contacts that found the
@@ -129,15 +151,18 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     closed = c["closed"][keep]
     real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS]) & ~closed
     is_async = np.isin(channel, [i for i, k in enumerate(kinds) if k == "async"])
+    has_real_time = any(k in REAL_TIME_KINDS for k in kinds)
+    has_async = "async" in kinds
     threshold = thr[channel]
     waiting_now = c["outcome"] == WAITING
     for i, (name, cfg) in enumerate(scenario.channels.items()):
         m = channel == i
-        rt = real_time if cfg.kind != "async" else np.ones_like(real_time)
         busy = _clip_sum(*_segments(run.busy, None, i), a, b)
         staffed = sum(staffed_pool[p] for p in serving[name])
-        add_block(name, m, rt, threshold, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
+        add_block(name, m, real_time, threshold, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
         rows.append((name, "backlog_end", float(np.sum(waiting_now & (c["channel"] == i)))))
+    # The centre: real-time metrics over the real-time channels, response metrics over the
+    # async ones, AHT over every answered leg, occupancy = busy / staffed over all pools.
     add_block(ALL, np.ones(len(arrival), dtype=bool), real_time, threshold,
               sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None)
     rows.append((ALL, "backlog_end", float(np.sum(waiting_now))))
@@ -147,6 +172,11 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     rows.append((ALL, "agent_cost", cost))
     rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
     rows.extend(customer_rows)
+    journey = {m: v for ch, m, v in customer_rows if ch == ALL}
+    if run.journey is not None and "revenue" in journey and "revenue_lost_to_churn" in journey:
+        # Money in one number, so that variants can be ranked by it: revenue in the window,
+        # minus the expected future revenue lost to churn in the window, minus agent cost.
+        rows.append((ALL, "net_value", journey["revenue"] - journey["revenue_lost_to_churn"] - cost))
     df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
     df.insert(0, "replication", run.replication)
     return df

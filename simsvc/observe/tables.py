@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
+from simsvc.observe.daily import calendar_columns
 from simsvc.model.calendar import scheduled_agent_seconds
 from simsvc.observe.records import (
     ABANDONED,
@@ -131,7 +132,8 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     queued_exit = np.where(outcome == WAITING, np.inf,
                            np.where(np.isin(outcome, (ANSWERED, ABANDONED)), c["arrival_s"] + np.nan_to_num(wait), c["arrival_s"]))
     staffed_by_pool = {p: _time_in_intervals(*_segments(run.duty, p), grid) for p in range(len(scenario.agents))}
-    skilled = _pools_serving(scenario)
+    skilled = occupancy_pools(scenario)
+    calendar = calendar_columns(scenario, grid[:-1])  # day, weekday, time_of_day of each interval
     rows = []
     for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
         m = channel == ch_i
@@ -157,6 +159,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "replication": np.full(n_int, run.replication, dtype=np.int32),
                 "interval": np.arange(n_int, dtype=np.int32),
                 "start_s": grid[:-1],
+                **calendar,
                 "channel": name,
                 "offered": per(all_),
                 "answered": answered,
@@ -223,6 +226,24 @@ def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None 
     if channel is not None:
         m &= seg["channel"] == channel
     return seg["start_s"][m], seg["end_s"][m]
+
+
+def occupancy_pools(scenario: Scenario) -> dict[str, list[int]]:
+    """Pool indices whose staffed time is a channel's occupancy denominator.
+
+    The pools skilled for the channel plus every pool named as a transfer target
+    (``reasons.*.transfer.to``): a transferred contact keeps its channel and is
+    handled by the target pool whatever its skills, so that pool's busy time on
+    the channel must be matched by its staffed time. Each pool's busy time never
+    exceeds its staffed time, hence per-channel occupancy <= 1.
+    """
+    out = _pools_serving(scenario)
+    names = list(scenario.agents)
+    targets = [names.index(r.transfer.to) for r in scenario.reasons.values()
+               if r.transfer is not None and r.transfer.to in names]
+    for pools in out.values():
+        pools.extend(p for p in dict.fromkeys(targets) if p not in pools)
+    return out
 
 
 def _pools_serving(scenario: Scenario) -> dict[str, list[int]]:

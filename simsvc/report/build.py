@@ -12,6 +12,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from simsvc.report import html, style
+from simsvc.report.daily_plots import lost_by_day, read_grid_columns, service_level_heatmap
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
 from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
                                 load_experiment, load_run, point_columns, split_metric)
@@ -20,6 +21,23 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
+
+def _seconds_or(value, default: float) -> float:
+    """A duration from scenario.yaml (seconds or text such as "30min") in seconds."""
+    from simsvc.config.units import parse_duration
+
+    try:
+        return float(parse_duration(value)) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _read_daily(folder: Path):
+    import pandas as pd
+
+    path = Path(folder) / "daily.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
 
 REPORT_NAME = "report.html"
 PLOTS_DIR = "plots"
@@ -119,6 +137,21 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
          "holds contacts already past their target.",
          lambda: async_backlog(_needs(run.intervals, no_intervals), run.channels, day)),
     ]
+    interval_s = _seconds_or(run.scenario.get("interval"), 900.0)
+    specs.insert(1, (
+        "service_level_heatmap", "Service level by weekday and time of day",
+        "Per channel, the share answered within the threshold (async: the response target) in each "
+        "slot of each weekday after the warm-up, that weekday's slots pooled per replication, then "
+        "averaged over replications. Grey cells are closed hours or slots without contacts. The "
+        "time-of-day plot below pools all days; this one shows which day fails.",
+        lambda: service_level_heatmap(read_grid_columns(run.path), run.channels, interval_s, day)))
+    specs.insert(2, (
+        "lost_by_day", "Contacts not answered, per day",
+        "Per real-time channel and day after the warm-up: contacts that abandoned, that were lost "
+        "to a full queue, and that arrived while the channel was closed (lost, or retried later "
+        "when the channel retries), mean over replications (daily.csv). Service level leaves the "
+        "closed ones out; this is where they show.",
+        lambda: lost_by_day(_read_daily(run.path), run.channels)))
     blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
     if blocks[-1].png is not None:
         blocks[-1].caption += _response_within_target(run)
@@ -221,8 +254,9 @@ def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
                          if f"{m}@{c}" in exp.points.columns] or None
         blocks.append(_block(
             "sweep", "Sweep", "Each metric against the varied parameter (band: 95 % CI); "
-            "dashed lines are the targets; filled points meet every target, hollow ones miss "
-            "one; the star is the cheapest point that meets them all.",
+            "dashed lines are the targets; filled points meet every target (with 95 % confidence "
+            "unless --by-mean was given), hollow ones do not or are uncertain; the star is the "
+            "cheapest point that meets them all (none when several cost the same).",
             lambda: sweep_plot(exp.points, point_metrics, exp.targets,
                                series=_scenario_series(exp)), files))
     blocks.append(_block(

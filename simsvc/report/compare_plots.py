@@ -76,7 +76,10 @@ def _value_axis(ax, metric: str, axis: str, difference: bool = False) -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
     if style.metric_kind(metric) == "rate":
         if difference:
-            target.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:+.1f}" if v else "0"))
+            # Percentage points, with as many decimals as the tick's position needs (a tick at
+            # -0.75 reads -0.75, not -0.8).
+            target.set_major_formatter(FuncFormatter(
+                lambda v, _: (f"{v * 100:+.4f}".rstrip("0").rstrip(".") if abs(v) > 1e-12 else "0")))
         else:
             target.set_major_formatter(style.percent_formatter())
     else:
@@ -216,6 +219,8 @@ def sweep_plot(points: pd.DataFrame, metrics: Sequence[MetricKey] | None = None,
                    for col, v in zip(by, key if isinstance(key, tuple) else (key,))), g)
         for key, g in data.groupby(by, sort=False)]
     feasible = data["meets_targets"] if "meets_targets" in data.columns else None
+    if "target_status" in data.columns and not data["target_status"].dropna().astype(str).str.strip().ne("").any():
+        feasible = None  # no targets were set: nothing is feasible or infeasible
     ncols = 1 if len(keys) == 1 else 2
     palette = style.CHANNEL_PALETTE
     with style.context():

@@ -303,7 +303,7 @@ def as_bool(values: pd.Series) -> pd.Series:
 
 def point_columns(points: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(varied parameters, ``metric@channel`` names) of a ``points.csv`` table."""
-    fixed = {"variant", "name", "meets_targets", "cheapest"}
+    fixed = {"variant", "name", "meets_targets", "cheapest", "target_status"}
     metrics = [c for c in points.columns
                if "@" in c and not c.endswith(("_ci_low", "_ci_high")) and c not in fixed]
     params = [c for c in points.columns

@@ -129,6 +129,7 @@ td.text, th.text { text-align: left; }
   margin-right: .35em; vertical-align: -.05em; }
 tr.ok td { background: #f1f8f2; }
 tr.best td { background: #fdf0e6; font-weight: 600; }
+tr.worst td { background: #fbeaea; }
 figure { margin: 1.2em 0 2.2em; }
 figure img { display: block; width: 100%; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .9em; margin-top: .4em; }
@@ -150,6 +151,19 @@ footer { margin-top: 3em; color: var(--muted); font-size: .85em; }
   @page { margin: 14mm; }
 }
 """
+
+# An experiment's tables have a column per metric (and per variant in the differences): printed,
+# the page turns to A4 landscape and the tables tighten so that no column is cut.
+PRINT_WIDE = """<style>
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { font-size: 9pt; }
+  table { font-size: 7.5pt; width: 100%; table-layout: auto; }
+  th, td { padding: .15em .35em; }
+  thead th { white-space: normal; }
+  .ci { white-space: normal; }
+}
+</style>"""
 
 # Records, once the page has loaded, whether every image decoded and whether
 # anything is wider than the window (read back by tests/test_report.py).
@@ -230,13 +244,15 @@ def _swatch(colour: str) -> str:
 
 # --------------------------------------------------------------------------- one run
 KPI_METRICS = ("offered", "answered", "abandon_rate", "service_level", "response_within_target",
-               "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
+               "response_time_mean_s", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
                "containment_rate", "backlog_end", "agent_cost", "cost_per_contact")
 KPI_NOTES = {
-    "service_level": "answered within the channel's threshold / offered",
+    "service_level": "answered within the channel's threshold / offered; all: real-time channels",
     "response_within_target": "async: answered within the response target / offered",
-    "asa_s": "mean wait of answered contacts (async: response time)",
-    "occupancy": "busy / staffed agent time of pools skilled for the channel",
+    "response_time_mean_s": "async: mean response time of answered contacts",
+    "asa_s": "mean wait of answered contacts (async: response time); all: real-time channels",
+    "abandon_rate": "abandoned / offered while open; all: real-time channels",
+    "occupancy": "busy / staffed time of the pools counted for the channel; all: every pool",
     "fcr": "issues resolved within their first attempt",
     "agent_cost": "scheduled agent-hours × cost per hour, after warm-up",
 }
@@ -275,7 +291,7 @@ def _metric_rows(metrics: Sequence[str], columns: Sequence[str], index: Mapping,
 CUSTOMER_METRICS = ("customers_acquired", "referred_customers", "lost_prospects", "purchases",
                     "revenue", "churned", "churned_after_contact", "churn_rate", "lapsed",
                     "customers_active_end", "prospects_end", "revenue_lost_to_churn", "clv_mean",
-                    "satisfaction_end_mean")
+                    "satisfaction_end_mean", "net_value")
 CUSTOMER_NOTES = {
     "customers_acquired": "new prospects (acquired or referred)",
     "referred_customers": "referred by promoters",
@@ -291,6 +307,7 @@ CUSTOMER_NOTES = {
     "revenue_lost_to_churn": "future purchases of the churned",
     "clv_mean": "per customer who bought; discounted margin",
     "satisfaction_end_mean": "of the customers active at the end",
+    "net_value": "revenue − revenue lost to churn − agent cost",
 }
 FUNNEL_METRICS = {"reached": "entries", "contacts": "contacts",
                   "contacts_per_visit": "contacts per entry", "lost_prospects": "lost prospects",
@@ -385,6 +402,12 @@ purchase values; satisfaction is a 0–1 score.</p>
 </section>"""
 
 
+def daily_section(run: RunData) -> str:
+    from simsvc.report.daily_plots import daily_section_html
+
+    return daily_section_html(run)
+
+
 def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = "",
              customer_blocks: Sequence[Block] = ()) -> str:
     """The page of one run; a journey-mode run (``run.is_journey``) gets a Customers section
@@ -444,6 +467,7 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
                              escape(info.kind), escape(rule)])
     customers = customers_section(run, customer_blocks, reps) if run.is_journey else ""
     nav = ('<nav><a href="#run">Run</a><a href="#kpis">KPIs</a>'
+           + ('<a href="#days">Per day</a>' if (run.path / "daily.csv").is_file() else '')
            + ('<a href="#customers">Customers</a>' if customers else '')
            + '<a href="#plots">Plots</a></nav>')
     journey_files = "".join(f", <code>{escape(f)}</code>" for f in ("journey.csv", "customers.parquet")
@@ -465,7 +489,7 @@ with the 95&nbsp;% Student-t confidence interval below. Rates in %, waits and ha
 times in seconds. Intervals are clipped to the possible range (0–100&nbsp;% for rates,
 ≥&nbsp;0 otherwise); with few replications they are wide.</p>
 {kpi_table(run.summary, run.channels)}
-</section>{customers}
+</section>{daily_section(run)}{customers}
 <section id="plots"><h2>Plots</h2>
 {_problems(run.problems)}
 {blocks_html(blocks)}
@@ -540,8 +564,10 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
         head = ["variant"] + [f"<code>{escape(p)}</code>" for p in params] + [
             f"{escape(style.metric_name(split_metric(k)[0]))}<br>"
             f'<span class="small">{escape(split_metric(k)[1])}</span>' for k in shown]
-        has_ok, has_best = "meets_targets" in exp.points, "cheapest" in exp.points
-        head += (["meets targets"] if has_ok else []) + (["cheapest"] if has_best else [])
+        has_status = ("target_status" in exp.points
+                      and exp.points["target_status"].dropna().astype(str).str.strip().ne("").any())
+        has_best = "cheapest" in exp.points
+        head += (["targets"] if has_status else []) + (["cheapest"] if has_best else [])
         rows, classes = [], []
         for _, p in exp.points.iterrows():
             row = [escape(str(p.get("name") if pd.notna(p.get("name", None)) else p["variant"]))]
@@ -550,18 +576,25 @@ def experiment_page(exp: ExperimentData, blocks: Sequence[Block],
                 metric = split_metric(k)[0]
                 row.append(cell(metric, p[k], p.get(f"{k}_ci_low", float("nan")),
                                 p.get(f"{k}_ci_high", float("nan"))))
-            ok = bool(p["meets_targets"]) if has_ok else False
+            status = str(p["target_status"]) if has_status else ""
             best = bool(p["cheapest"]) if has_best else False
-            row += (["yes" if ok else "no"] if has_ok else []) + (["★" if best else ""] if has_best else [])
+            row += ([escape(status)] if has_status else []) + (["★" if best else ""] if has_best else [])
             rows.append(row)
-            classes.append("best" if best else "ok" if ok else "")
-        points_html = (f'<section id="points"><h2>Points</h2><p>One row per variant; green rows '
-                       f'meet every target, the cheapest of them is highlighted.</p>'
+            classes.append("best" if best else "ok" if status == "met" else "")
+        explain = ("Targets are <em>met</em> when the whole 95&nbsp;% confidence interval of every "
+                   "target metric is on the right side, <em>not met</em> when one is clearly on the wrong "
+                   "side, <em>uncertain</em> when an interval straddles its target. Green rows meet every "
+                   "target; the cheapest of them is highlighted (none when several cost the same)."
+                   + (" Here the cheapest was chosen <strong>by the means</strong> (<code>--by-mean</code>): "
+                      "it may be uncertain." if (exp.meta or {}).get("cheapest_by") == "mean" else "")
+                   if has_status else "No targets were set, so no variant is singled out: compare "
+                   "the differences and their confidence intervals.")
+        points_html = (f'<section id="points"><h2>Points</h2><p>One row per variant. {explain}</p>'
                        f'{_table(head, rows, ["text"], classes)}</section>')
     points_link = '<a href="#points">Points</a>' if points_html else ""
     nav = ('<nav><a href="#experiment">Experiment</a><a href="#variants">Variants</a>'
            f'{points_link}<a href="#summary">Summary</a><a href="#plots">Plots</a></nav>')
-    body = f"""
+    body = f"""{PRINT_WIDE}
 <header>
 <h1>{escape(name)}</h1>
 <p class="lede">simsvc {escape(kind)} report · {len(order)} variants</p>

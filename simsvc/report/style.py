@@ -146,6 +146,7 @@ JOURNEY_METRICS: dict[str, tuple[str, str]] = {
     "prospects_end": ("prospects at end", "count"),
     "revenue_lost_to_churn": ("revenue lost to churn", "money"),
     "clv_mean": ("mean customer lifetime value", "money"),
+    "net_value": ("net value (revenue − revenue lost to churn − agent cost)", "money"),
     "satisfaction_end_mean": ("mean satisfaction at end", "score"),
     "reached": ("entered the stage", "count"),
     "contacts": ("contacts", "count"),
@@ -172,7 +173,7 @@ UNITS: dict[str, str] = {
     "churned_after_contact": "customers", "lapsed": "customers",
     "customers_active_end": "customers", "prospects_end": "customers",
     "revenue": "currency units", "revenue_lost_to_churn": "currency units",
-    "clv_mean": "currency units", "reached": "stage entries", "contacts": "contacts",
+    "clv_mean": "currency units", "net_value": "currency units", "reached": "stage entries", "contacts": "contacts",
     "contacts_per_visit": "contacts per stage entry",
 }
 

@@ -1,0 +1,166 @@
+"""Warnings before a run: staffing that cannot carry the forecast, open hours nobody covers.
+
+These are warnings, not errors: a planner may mean to overload a channel (to see
+what happens), so `check` and `run` say it and carry on. Everything is computed from
+the scenario alone, interval by interval of the first week (or the horizon, if
+shorter), after the warm-up:
+
+* **overload**: the offered load of a real-time channel (expected arrivals × mean
+  handling and wrap-up time / interval length, divided by chat concurrency) exceeds
+  the agents on duty in the pools skilled for it (after shrinkage). Pools shared
+  with other channels are counted in full, so a warning means the channel cannot
+  be served even if it had those agents to itself; repeats, redials and retries are
+  not in the forecast, so the real load is higher. For a backlog (async) the check
+  is over the whole horizon: its workload against the agent time of its pools.
+* **no one on duty**: a real-time channel is open and has demand, but no pool
+  skilled for it has an agent on duty.
+* **uncovered hours**: a real-time channel is open and no agent skilled for it is on
+  duty, although the forecast sends no contact then (callers who retry still can).
+
+Journey mode has no forecast: only the coverage checks apply there.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simsvc.config.fields import DAYS
+from simsvc.config.schema import REAL_TIME_KINDS, Scenario
+from simsvc.model.calendar import OpeningHours, duty_changes
+from simsvc.model.demand import rate_pieces
+
+WEEK_S = 7 * 86_400.0
+MAX_SPANS = 3  # spans named in one warning; the rest are counted
+
+
+def _grid(scenario: Scenario) -> np.ndarray:
+    end = min(scenario.horizon, scenario.warmup + WEEK_S)
+    n = int(np.ceil((end - scenario.warmup) / scenario.interval))
+    return np.minimum(scenario.warmup + np.arange(n + 1) * scenario.interval, end)
+
+
+def _integrate(starts: np.ndarray, lengths: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """∫ of a piecewise-constant function over each interval of ``grid``."""
+    out = np.zeros(len(grid) - 1)
+    for a, n, v in zip(starts, lengths, values):
+        overlap = np.clip(np.minimum(grid[1:], a + n) - np.maximum(grid[:-1], a), 0.0, None)
+        out += overlap * v
+    return out
+
+
+def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarray:
+    """Mean agents on duty (after shrinkage) per interval, summed over ``pools``."""
+    total = np.zeros(len(grid) - 1)
+    for name in pools:
+        changes = sorted(duty_changes(scenario, name, scenario.agents[name]), key=lambda c: c.time_s)
+        times = np.array([c.time_s for c in changes] + [np.inf])
+        level = np.cumsum([0] + [c.delta for c in changes])  # level from times[k-1] to times[k]
+        starts = np.concatenate([[0.0], times[:-1]])
+        lengths = np.diff(np.concatenate([[0.0], times]))
+        lengths = np.where(np.isinf(lengths), 1e18, lengths)
+        total += _integrate(starts, lengths, level.astype(float), grid)
+    return total / np.diff(grid)
+
+
+def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> float:
+    """Mean handling time over the channel's reason mix, plus the mean wrap-up of its pools."""
+    spec = scenario.handling.get(channel)
+    if spec is None:
+        return 0.0
+    if isinstance(spec, dict):
+        mix = (scenario.demand[channel].mix if channel in scenario.demand else None) or {}
+        default = spec.get("default")
+        if mix:
+            total = sum(mix.values())
+            handling = sum(share / total * (spec.get(r) or default).mean_s for r, share in mix.items()
+                           if (spec.get(r) or default) is not None)
+        else:
+            values = [d.mean_s for d in spec.values()]
+            handling = float(np.mean(values)) if values else 0.0
+    else:
+        handling = spec.mean_s
+    wrap = float(np.mean([scenario.agents[p].wrap_up.mean_s for p in pools])) if pools else 0.0
+    return handling + wrap
+
+
+def _skilled(scenario: Scenario, channel: str) -> list[str]:
+    out = []
+    for name, pool in scenario.agents.items():
+        for entry in pool.skills:
+            for skill in entry if isinstance(entry, list) else [entry]:
+                if skill.split("/", 1)[0] == channel and name not in out:
+                    out.append(name)
+    return out
+
+
+def _when(scenario: Scenario, t: float) -> str:
+    day = int(t // 86_400)
+    clock = t - day * 86_400
+    return f"{DAYS[(DAYS.index(scenario.start_day) + day) % 7]} {int(clock // 3600):02d}:{int(clock % 3600 // 60):02d}"
+
+
+def _spans(scenario: Scenario, grid: np.ndarray, flags: np.ndarray) -> str:
+    """"mon 08:00–09:30, tue 08:00–08:30 and 4 more" for the runs of True in ``flags``."""
+    runs, k = [], 0
+    while k < len(flags):
+        if flags[k]:
+            j = k
+            while j + 1 < len(flags) and flags[j + 1]:
+                j += 1
+            a, b = _when(scenario, grid[k]), _when(scenario, grid[j + 1])
+            if k == 0 and j == len(flags) - 1:
+                runs.append("in every interval checked")
+            else:
+                same_day = grid[j + 1] - grid[k] < 86_400 and a.split(" ")[0] == b.split(" ")[0]
+                runs.append(f"{a}–{b.split(' ')[1] if same_day else b}")
+            k = j + 1
+        else:
+            k += 1
+    text = ", ".join(runs[:MAX_SPANS])
+    return text + (f" and {len(runs) - MAX_SPANS} more" if len(runs) > MAX_SPANS else "")
+
+
+def capacity_warnings(scenario: Scenario) -> list[str]:
+    """Plain-language warnings about staffing against the forecast; empty when none apply."""
+    grid = _grid(scenario)
+    if len(grid) < 2:
+        return []
+    mid = (grid[:-1] + grid[1:]) / 2
+    out = []
+    for channel, cfg in scenario.channels.items():
+        if cfg.kind == "bot":
+            continue
+        pools = _skilled(scenario, channel)
+        agents = _agents(scenario, pools, grid)
+        demand = scenario.demand.get(channel)
+        arrivals = np.zeros(len(grid) - 1)
+        if demand is not None:
+            pieces = rate_pieces(scenario, demand, np.ones(int(np.ceil(scenario.horizon / 86_400)) + 1))
+            arrivals = _integrate(pieces.start_s, pieces.length_s, pieces.rate_per_s, grid)
+        work = _work_per_contact(scenario, channel, pools)
+        if cfg.kind in REAL_TIME_KINDS:
+            hours = OpeningHours(scenario, cfg.hours)
+            open_ = np.array([hours.is_open(t) for t in mid])
+            load = arrivals * work / np.diff(grid) / getattr(cfg, "concurrency", 1)
+            nobody = open_ & (agents < 0.5)
+            if (nobody & (arrivals > 0)).any():
+                out.append(f"{channel}: open with demand but no agent skilled for it on duty: "
+                           f"{_spans(scenario, grid, nobody & (arrivals > 0))}")
+            if (nobody & (arrivals <= 0)).any():
+                out.append(f"{channel}: open hours with no agent skilled for it on duty: "
+                           f"{_spans(scenario, grid, nobody & (arrivals <= 0))}")
+            over = open_ & (agents >= 0.5) & (load > agents)
+            if over.any():
+                k = int(np.argmax(np.where(over, load - agents, -np.inf)))
+                out.append(f"{channel}: offered load exceeds the agents on duty skilled for it "
+                           f"({over.sum()} intervals, e.g. {load[k]:.1f} Erlangs on {agents[k]:.1f} agents "
+                           f"at {_when(scenario, grid[k])}): {_spans(scenario, grid, over)}"
+                           + ("; only abandonment keeps the queue finite" if getattr(cfg, "patience", None)
+                              else "; without patience the queue grows without bound"))
+        elif demand is not None:
+            workload = float(np.sum(arrivals * work))
+            capacity = float(np.sum(agents * np.diff(grid)))
+            if workload > capacity:
+                out.append(f"{channel}: the backlog's workload ({workload / 3600:,.0f} agent-hours) exceeds "
+                           f"the agent time of its pools ({capacity / 3600:,.0f} h) in the first week: "
+                           "it can only grow")
+    return out

@@ -1,0 +1,177 @@
+"""Per-day views for the report: service level by weekday × time of day, and the per-day KPI table.
+
+A week's average hides its worst day; these read ``intervals.parquet`` (only the
+columns they need) and ``daily.csv`` straight from the results folder.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap
+
+from simsvc.config.fields import DAYS
+from simsvc.report import style
+from simsvc.report.plots import PlotSkipped
+
+GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
+                "answered_within_threshold", "in_warmup"]
+CLOSED_COLOUR = "#E6E6E6"
+# Red below 50 %, through amber, to green at 100 %: a planner reads the red cells first.
+SL_COLOURS = LinearSegmentedColormap.from_list("sl", ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0",
+                                                     "#67A9CF", "#1A9850"])
+
+
+def read_grid_columns(folder: Path) -> pd.DataFrame | None:
+    """The few intervals.parquet columns the heat map needs, or None when the file is absent."""
+    path = Path(folder) / "intervals.parquet"
+    if not path.is_file():
+        return None
+    return pd.read_parquet(path, columns=GRID_COLUMNS)
+
+
+def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: float,
+            start_day: str) -> pd.DataFrame:
+    """Service level by weekday (rows) × slot of the day (columns, seconds since midnight):
+    each replication's same-weekday slots pooled, then the mean over replications.
+    NaN where nothing was offered while open (closed hours)."""
+    iv = intervals[(~intervals["in_warmup"].astype(bool)) & (intervals["channel"].astype(str) == channel)]
+    if iv.empty:
+        return pd.DataFrame()
+    day = (iv["start_s"] // 86400).astype(int)
+    weekday = (DAYS.index(start_day) + day) % 7
+    slot = (iv["start_s"] - day * 86400) // interval_s * interval_s
+    frame = pd.DataFrame({"replication": iv["replication"].to_numpy(), "weekday": weekday.to_numpy(),
+                          "slot": slot.to_numpy(),
+                          "open": (iv["offered"] - (iv["lost_closed"] if real_time else 0)).to_numpy(),
+                          "within": iv["answered_within_threshold"].to_numpy()})
+    g = frame.groupby(["replication", "weekday", "slot"])[["open", "within"]].sum()
+    rate = (g["within"] / g["open"].where(g["open"] > 0)).groupby(level=["weekday", "slot"]).mean()
+    grid = rate.unstack("slot")
+    slots = np.arange(0, 86400, interval_s)
+    return grid.reindex(index=sorted(grid.index), columns=slots)
+
+
+def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, interval_s: float,
+                          start_day: str):
+    """One panel per channel with a service level (bots have none): weekday × time of day."""
+    if intervals is None:
+        raise PlotSkipped("intervals.parquet is absent")
+    shown = [info for info in channels.values() if info.kind != "bot"]
+    grids = [(info, sl_grid(intervals, info.name, info.real_time, interval_s, start_day)) for info in shown]
+    grids = [(info, g) for info, g in grids if not g.empty and g.notna().any().any()]
+    if not grids:
+        raise PlotSkipped("no channel with a service level after the warm-up")
+    cmap = SL_COLOURS.with_extremes(bad=CLOSED_COLOUR)
+    with style.context():
+        fig = style.new_figure(height=0.6 + sum(0.35 + 0.28 * len(g) for _, g in grids))
+        axes = fig.subplots(len(grids), 1, squeeze=False)[:, 0]
+        image = None
+        for ax, (info, grid) in zip(axes, grids):
+            values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
+            image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.grid(False)
+            ax.set_yticks(range(len(grid.index)), [DAYS[d] for d in grid.index])
+            hours = [i for i, s in enumerate(grid.columns) if s % 3600 == 0 and (s // 3600) % 2 == 0]
+            ax.set_xticks(hours, [f"{int(grid.columns[i] // 3600):02d}:00" for i in hours])
+            ax.set_title(f"{info.name} — answered within {style.duration_text(info.threshold_s)}")
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        cbar = fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01)
+        cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
+        fig.suptitle("Service level by weekday and time of day (grey: closed or no contacts)")
+    return fig
+
+
+def lost_by_day(daily: pd.DataFrame | None, channels: Mapping):
+    """Per real-time channel and day: contacts abandoned, lost to a full queue and lost because
+    the channel was closed (mean over replications) — what the service level does not show."""
+    if daily is None or daily.empty:
+        raise PlotSkipped("daily.csv is absent")
+    shown = [info.name for info in channels.values() if info.real_time]
+    d = daily[daily["channel"].astype(str).isin(shown)]
+    if d.empty:
+        raise PlotSkipped("no real-time channel")
+    wide = d.pivot_table(index=["channel", "day", "weekday"], columns="metric", values="mean",
+                         observed=True).reset_index()
+    for col in ("abandoned", "lost", "lost_closed"):
+        if col not in wide:
+            wide[col] = 0.0
+    wide["blocked"] = (wide["lost"] - wide["lost_closed"]).clip(lower=0)
+    parts = [("abandoned", "abandoned", "#D55E00"), ("blocked", "lost: queue full", "#8C6D31"),
+             ("lost_closed", "arrived while closed", "#9A9A9A")]
+    with style.context():
+        fig = style.new_figure(rows=len(shown))
+        axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+        for ax, name in zip(axes, shown):
+            g = wide[wide["channel"].astype(str) == name].sort_values("day")
+            x = np.arange(len(g))
+            bottom = np.zeros(len(g))
+            for col, label, colour in parts:
+                values = g[col].fillna(0).to_numpy(dtype=float)
+                ax.bar(x, values, bottom=bottom, color=colour, label=label, width=0.7)
+                bottom += values
+            ax.set_xticks(x, [f"{int(d)} {w}" for d, w in zip(g["day"], g["weekday"])])
+            ax.set_title(name)
+            ax.set_ylabel("contacts per day")
+            ax.yaxis.set_major_formatter(style.thousands_formatter())
+        axes[0].legend(loc="upper left", ncols=3)
+        fig.suptitle("Contacts not answered, per day (mean over replications)")
+    return fig
+
+
+def daily_table_rows(daily: pd.DataFrame, channels: Mapping) -> tuple[list[str], list[tuple], dict]:
+    """For the per-day KPI table: the columns (channel, metric), one (day, weekday) per row, and
+    the worst day per channel (lowest mean service level)."""
+    columns = []
+    for info in channels.values():
+        if info.kind == "bot":
+            columns.append((info.name, "offered"))
+            continue
+        columns += [(info.name, "offered"), (info.name, "service_level")]
+        columns.append((info.name, "abandon_rate") if info.real_time else (info.name, "asa_s"))
+    days = list(dict.fromkeys(zip(daily["day"].astype(int), daily["weekday"].astype(str))))
+    sl = daily[daily["metric"] == "service_level"].dropna(subset=["mean"])
+    worst = {str(ch): int(g.loc[g["mean"].idxmin(), "day"]) for ch, g in sl.groupby("channel")}
+    return columns, days, worst
+
+
+def daily_section_html(run) -> str:
+    """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
+    from html import escape
+
+    from simsvc.report.html import _table, cell
+
+    path = run.path / "daily.csv"
+    if not path.is_file():
+        return ""
+    try:
+        daily = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
+    if daily.empty:
+        return ""
+    columns, days, worst = daily_table_rows(daily, run.channels)
+    index = {(int(r.day), str(r.channel), str(r.metric)): r for r in daily.itertuples(index=False)}
+    short = {"offered": "offered", "service_level": "SL", "abandon_rate": "abandon", "asa_s": "response"}
+    head = ["day"] + [f"{escape(ch)}<br><span class=\"small\">{short[m]}</span>" for ch, m in columns]
+    rows, classes = [], []
+    for day, weekday in days:
+        row = [f"{day} ({escape(weekday)})"]
+        marked = False
+        for ch, metric in columns:
+            r = index.get((day, ch, metric))
+            text = cell(metric, r.mean, r.ci_low, r.ci_high) if r is not None else '<span class="na">–</span>'
+            if metric == "service_level" and worst.get(ch) == day:
+                text = f"<strong>{text}</strong> ▼"
+                marked = True
+            row.append(text)
+        rows.append(row)
+        classes.append("worst" if marked else "")
+    return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
+            f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
+            f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
+            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
+            f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')
