@@ -23,58 +23,36 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_right
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simsvc.config.customers import DAY_S, STAGES, Customers
-from simsvc.model import experience as xp
-from simsvc.model.randomness import SplitMix, Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, LOST
-
-if TYPE_CHECKING:
-    from simsvc.model.centre import ContactCentre
-
-NEED, SEARCH, EVALUATION, PURCHASE, USAGE, POST_PURCHASE, LOYALTY = range(7)
-
-# Customer status.
-ACTIVE, LOST_PROSPECT, CHURNED, LAPSED = range(4)
-STATUSES = ("active", "lost_prospect", "churned", "lapsed")
-
-# Journey events (one row each in journey_events): what happened to a customer when.
-ACQUIRED, STAGE, PURCHASED, DROPPED, CHURN, LAPSE, REFERRAL, CONTACT, FOLLOWUP = range(9)
-EVENTS = ("acquired", "stage", "purchase", "lost_prospect", "churn", "lapse", "referral", "contact",
-          "followup")
-# detail of ACQUIRED: how the customer came; of CHURN: when it was decided.
-SOURCES = ("initial", "acquisition", "referral")
-AT_EVALUATION, AFTER_CONTACT = 0, 1
+from simsvc.domain import experience as xp
+from simsvc.domain.randomness import SplitMix, Streams
+from simsvc.domain.journey import (
+    ACQUIRED,
+    ACTIVE,
+    AFTER_CONTACT,
+    AT_EVALUATION,
+    CHURN,
+    CHURNED,
+    CONTACT,
+    DROPPED,
+    FOLLOWUP,
+    LAPSE,
+    LAPSED,
+    LOST_PROSPECT,
+    LOYALTY,
+    NEED,
+    POST_PURCHASE,
+    PURCHASE,
+    PURCHASED,
+    REFERRAL,
+    STAGE,
+)
+from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
 _CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer generators from streams
-
-
-class EventBuffer:
-    """Columns of the journey-events table."""
-
-    def __init__(self) -> None:
-        self.time_s = array("d")
-        self.customer = array("q")
-        self.event = array("b")
-        self.stage = array("b")
-        self.detail = array("q")  # source, churn cause, issue id or referred customer id
-        self.value = array("d")  # purchase value, churn risk, …
-
-    def add(self, t: float, customer: int, event: int, stage: int, detail: int = -1, value: float = math.nan):
-        self.time_s.append(t)
-        self.customer.append(customer)
-        self.event.append(event)
-        self.stage.append(stage)
-        self.detail.append(detail)
-        self.value.append(value)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: np.array(getattr(self, name), dtype=dt) for name, dt in
-                (("time_s", np.float64), ("customer", np.int64), ("event", np.int8), ("stage", np.int8),
-                 ("detail", np.int64), ("value", np.float64))}
 
 
 def _pick(cum: list[float], u: float) -> int:
@@ -107,7 +85,10 @@ class _Segment:
 class Journey:
     """The customer population of one replication, attached to a contact centre."""
 
-    def __init__(self, centre: "ContactCentre", streams: Streams) -> None:
+    def __init__(self, centre, streams: Streams) -> None:
+        """``centre``: the contact centre the customers contact. The journey uses only its
+        public side (``scenario``, ``env``, ``rec``, ``channels``, ``open_issue``,
+        ``start_issue``) and does not import it: the centre builds the journey."""
         s = centre.scenario
         cust = s.customers
         self.centre = centre

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
-from simsvc.model.calendar import scheduled_agent_seconds
+from simsvc.domain.calendar import scheduled_agent_seconds
 from simsvc.observe.records import (
     ABANDONED,
     ANSWERED,
