@@ -18,7 +18,7 @@ import numpy as np
 import simpy
 
 from simsvc.config.references import skill_queues
-from simsvc.config.schema import AGENT_KINDS, Scenario
+from simsvc.config.schema import AGENT_KINDS, Deterministic, Scenario
 from simsvc.domain.randomness import BlockSampler, Streams
 from simsvc.model.channels import ASYNC, CHAT, ChannelState, Queue
 from simsvc.observe.records import ANSWERED, REPEAT, TRANSFER, WAITING
@@ -28,7 +28,7 @@ class PoolState:
     """Run-time state of one agent pool."""
 
     def __init__(self, index: int, name: str, handling_mult: float, resolution_mult: float,
-                 wrap: BlockSampler, max_concurrency: int):
+                 wrap: BlockSampler | float, max_concurrency: int):
         self.index = index
         self.name = name
         self.levels: list[list[Queue]] = []
@@ -39,7 +39,9 @@ class PoolState:
         self.on_duty: dict[int, None] = {}
         self.handling_mult = handling_mult
         self.resolution_mult = resolution_mult
-        self.wrap = wrap
+        # A fixed wrap-up is a number (no draw); otherwise a sampler and wrap_s is unused.
+        self.wrap: BlockSampler | None = None if isinstance(wrap, float) else wrap
+        self.wrap_s = wrap if isinstance(wrap, float) else 0.0
 
 
 def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
@@ -52,8 +54,10 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
     transfer_targets = {r.transfer.to for r in s.reasons.values() if r.transfer is not None}
     max_conc = max([ch.concurrency for ch in channels] + [1])
     for p, (name, cfg) in enumerate(s.agents.items()):
-        pool = PoolState(p, name, cfg.proficiency.handling, cfg.proficiency.resolution,
-                         st.sampler(f"wrap/{name}", cfg.wrap_up), max_conc)
+        # A deterministic wrap-up draws nothing from its stream, so a constant is the same numbers.
+        wrap = (float(cfg.wrap_up.value) if isinstance(cfg.wrap_up, Deterministic)
+                else st.sampler(f"wrap/{name}", cfg.wrap_up))
+        pool = PoolState(p, name, cfg.proficiency.handling, cfg.proficiency.resolution, wrap, max_conc)
         levels: list[list[Queue]] = []
         if name in transfer_targets:
             # Transferred contacts wait in the target pool's own queues, served first.
@@ -62,7 +66,8 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
                 if channels[c].kind in AGENT_KINDS:
                     target = s.channels[cn]
                     offset = target.response_target if target.kind == ASYNC else 0.0
-                    q = Queue(f"transfer:{name}/{cn}", target.kind == CHAT, None, offset, channels[c].concurrency)
+                    q = Queue(f"transfer:{name}/{cn}", target.kind == CHAT, None, offset, channels[c].concurrency,
+                              channels[c].resolution)
                     transfer_queue[(p, c)] = q
                     tq.append(q)
             levels.append(tq)
@@ -96,22 +101,14 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
 class Routing:
     """Agents taking contacts: answer now, take the next, hold chats, go idle or home."""
 
-    def _free_agent(self, pool: PoolState, q: Queue) -> int:
-        """An agent of ``pool`` who can take a contact from ``q`` now, or -1."""
-        idle = pool.idle
-        a_idle = self.a_idle
-        while idle:
-            a = idle.popleft()
-            if a_idle[a]:
-                a_idle[a] = False
+    def _chat_slot(self, pool: PoolState, q: Queue) -> int:
+        """A chat agent of ``pool`` with room for one more chat from ``q`` (least loaded), or -1."""
+        loads = pool.chat_load
+        for k in range(1, min(q.concurrency, len(loads))):
+            if loads[k]:
+                a = next(iter(loads[k]))
+                del loads[k][a]
                 return a
-        if q.chat:
-            loads = pool.chat_load
-            for k in range(1, min(q.concurrency, len(loads))):
-                if loads[k]:
-                    a = next(iter(loads[k]))
-                    del loads[k][a]
-                    return a
         return -1
 
     def _serve(self, a: int, i: int, q: Queue, now: float) -> None:
@@ -119,41 +116,39 @@ class Routing:
         rec = self.rec
         p = self.a_pool[a]
         pool = self.pools[p]
-        c = rec.channel[i]
         r = rec.reason[i]
-        ch = self.channels[c]
         rec.outcome[i] = ANSWERED
         rec.wait_s[i] = now - rec.arrival_s[i]
         rec.pool[i] = p
         rec.agent[i] = a
         handle = rec.handle_draw[i] * pool.handling_mult
-        if q.chat:
-            held = self.a_chats[a] + 1
-            handle *= 1.0 + ch.slowdown * (held - 1)
-        wrap = pool.wrap()
+        chat = q.chat
+        if chat:
+            c = rec.channel[i]
+            handle *= 1.0 + self.channels[c].slowdown * self.a_chats[a]
+        wrap = pool.wrap_s if pool.wrap is None else pool.wrap()
         rec.handle_s[i] = handle
         rec.wrap_s[i] = wrap
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
-        issue, attempt = rec.issue[i], rec.attempt[i]
         p_transfer, to_pool = self.transfer[r]
         if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
+            c = rec.channel[i]
             rec.transferred[i] = 1
             rec.resolved[i] = 0
             if self.journey is not None:
-                self.journey.carry(issue, attempt, c, rec.wait_s[i], False, True)
-            self._later(handle, c, r, issue, attempt, rec.leg[i] + 1, TRANSFER, to_pool)
+                self.journey.carry(rec.issue[i], rec.attempt[i], c, rec.wait_s[i], False, True)
+            self._later(handle, c, r, rec.issue[i], rec.attempt[i], rec.leg[i] + 1, TRANSFER, to_pool)
         else:
-            if rec.uniform_draw[i] < ch.resolution[r] * pool.resolution_mult:
+            if rec.uniform_draw[i] < q.resolution[r] * pool.resolution_mult:
                 rec.resolved[i] = 1
             else:
                 rec.resolved[i] = 0
-                self._maybe_repeat(c, r, issue, attempt, handle)
+                self._maybe_repeat(rec.channel[i], r, rec.issue[i], rec.attempt[i], handle)
             if self.journey is not None:  # the customer feels the contact when the talk ends
-                self.env.timeout(handle, i).callbacks.append(self._on_attempt_end)
+                self.at(handle, i, self._on_attempt_end)
 
-        env = self.env
-        if q.chat:
+        if chat:
             held = self.a_chats[a]
             if held == 0:
                 self.a_busy_since[a] = now
@@ -161,12 +156,10 @@ class Routing:
             self.a_chats[a] = held + 1
             if not self.a_leaving[a] and held + 1 < q.concurrency:
                 pool.chat_load[held + 1][a] = None
-            ev = env.timeout(handle + wrap, a)
-            ev.callbacks.append(self._on_chat_end)
+            self.at(handle + wrap, a, self._on_chat_end)
         else:
             # The busy segment [now, now + handle + wrap) is derived from the record at the end.
-            ev = env.timeout(handle + wrap, a)
-            ev.callbacks.append(self._on_free)
+            self.at(handle + wrap, a, self._on_free)
 
     def _maybe_repeat(self, c: int, r: int, issue: int, attempt: int, after: float) -> None:
         if attempt >= self.max_attempts or self.u_repeat() >= self.repeat_p:
@@ -179,7 +172,21 @@ class Routing:
         self._later(after + self.repeat_delay(), nxt, r, issue, attempt + 1, 1, REPEAT)
 
     def _on_free(self, ev: simpy.events.Timeout) -> None:
-        self._available(ev._value)
+        """End of a (non-chat) contact and its wrap-up: the agent takes the next one or idles."""
+        a = ev._value
+        if self.a_leaving[a]:
+            self._available(a)  # goes home
+            return
+        pool = self.pools[self.a_pool[a]]
+        found = self._next_contact(pool, pool.levels, 0)
+        if found is None:
+            self.a_idle[a] = True
+            pool.idle.append(a)
+            return
+        i, q = found
+        self._serve(a, i, q, self.env._now)
+        if q.chat:
+            self._fill_chats(a, pool)
 
     def _on_chat_end(self, ev: simpy.events.Timeout) -> None:
         a = ev._value

@@ -29,8 +29,7 @@ class BotSessions:
         self.in_bot[c] += 1
         handle = rec.handle_draw[i]
         rec.handle_s[i] = handle
-        ev = self.env.timeout(handle, i)
-        ev.callbacks.append(self._on_bot_end)
+        self.at(handle, i, self._on_bot_end)
 
     def _on_bot_end(self, ev: simpy.events.Timeout) -> None:
         i = ev._value

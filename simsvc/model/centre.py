@@ -34,6 +34,7 @@ from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, forecast_arrivals
 from simsvc.model.duty import DutyRoster
+from simsvc.model.events import scheduler
 from simsvc.model.journey import Journey
 from simsvc.observe.records import (
     ABANDONED,
@@ -64,6 +65,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.root_seed = root_seed
         self.streams = Streams(root_seed, replication)
         self.env = simpy.Environment()
+        self.at = scheduler(self.env)  # at(delay, value, callback): the one checked scheduling path
         self.rec = ContactBuffer()
         self.busy = SegmentBuffer()
         self.duty = SegmentBuffer()
@@ -73,6 +75,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.arrivals = arrivals if arrivals is not None else forecast_arrivals(scenario, self.streams)
         self._build()
         # Journey mode: a customer population opens issues and hears how each attempt ended.
+        # Resolved here, once: a forecast-mode run has no journey and its hot path tests for none.
         self.journey = Journey(self, self.streams) if scenario.customers is not None else None
 
     # ------------------------------------------------------------------ build
@@ -107,45 +110,72 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.a_chat_channel: list[int] = []
         self.in_bot = [0] * len(self.channels)
         self.n_issues = 0
-        self._given: tuple[float, float, float] | None = None  # see start_issue
 
     # ------------------------------------------------------------------ run
     def run(self) -> RawRun:
         wall0 = time.perf_counter()
-        env = self.env
         self._schedule_duty()
         # Compact arrays (8 + 2 + 2 bytes an arrival) that index to plain Python numbers.
-        self._arr_t = array("d", self.arrivals.time_s.astype(np.float64).tobytes())
-        self._arr_c = array("h", self.arrivals.channel.astype(np.int16).tobytes())
-        self._arr_r = array("h", self.arrivals.reason.astype(np.int16).tobytes())
-        self.arrivals = None  # the arrays above are all the loop needs
+        arr = self.arrivals
+        self._arr_t = array("d", arr.time_s.astype(np.float64).tobytes())
+        self._arr_c = array("h", arr.channel.astype(np.int16).tobytes())
+        self._arr_r = array("h", arr.reason.astype(np.int16).tobytes())
+        self._arr_draws = self._predraw(arr) if self.journey is None else None
+        self.arrivals = arr = None  # the arrays above are all the loop needs
         self._k = 0
         self._n_arrivals = len(self._arr_t)
-        self._schedule_next_arrival()
+        if self._n_arrivals:
+            self.at(self._arr_t[0], None, self._on_arrival)
         if self.journey is not None:
             self.journey.start()
-        env.run(until=self.scenario.horizon)
+        self.env.run(until=self.scenario.horizon)
         self._finish_duty()
+        self._arr_t = self._arr_c = self._arr_r = self._arr_draws = None
         contacts = self.rec.arrays()
         self.rec = None  # free the event-loop buffers before the caller builds tables
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
 
-    # ------------------------------------------------------------------ arrivals
-    def _schedule_next_arrival(self) -> None:
-        k = self._k
-        if k < self._n_arrivals:
-            self.env.timeout(self._arr_t[k] - self.env._now).callbacks.append(self._on_arrival)
+    def _predraw(self, arr: Arrivals) -> tuple[array, array, array]:
+        """Handling, resolution uniform and patience of every forecast arrival, drawn up front.
 
+        In forecast mode only new issues' first contacts draw from these streams, and
+        they arrive in a fixed order, so drawing each stream's numbers at once (in
+        the same blocks) gives every contact exactly the numbers it would have drawn
+        on arrival. Journey mode interleaves proactive contacts on the same streams,
+        so it draws on arrival instead.
+        """
+        n = len(arr.time_s)
+        handle = np.empty(n)
+        patience = np.full(n, NAN)
+        for c, ch in enumerate(self.channels):
+            on_c = arr.channel == c
+            if not on_c.any():
+                continue
+            for r, sampler in enumerate(ch.handling):
+                m = on_c & (arr.reason == r)
+                handle[m] = sampler.take(int(m.sum()))
+            if ch.patience is not None:
+                patience[on_c] = ch.patience.take(int(on_c.sum()))
+        uniform = self.u_resolve.take(n)
+        return (array("d", handle.tobytes()), array("d", uniform.tobytes()), array("d", patience.tobytes()))
+
+    # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, _ev: object) -> None:
+        """A new issue's first contact (forecast demand), then the next arrival."""
         k = self._k
         self._k = k + 1
         issue = self.n_issues
         self.n_issues = issue + 1
-        self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1)
+        draws = self._arr_draws
+        if draws is None:
+            self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1)
+        else:
+            self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1,
+                          draws[0][k], draws[1][k], draws[2][k])
         if k + 1 < self._n_arrivals:
-            self.env.timeout(self._arr_t[k + 1] - self.env._now).callbacks.append(self._on_arrival)
+            self.at(self._arr_t[k + 1] - self.env._now, None, self._on_arrival)
 
     def open_issue(self) -> int:
         """A new issue id (journey mode opens issues itself)."""
@@ -160,9 +190,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         ``draws`` = (handling, resolution uniform, patience) the customer drew from its own
         stream, so the contact keeps its numbers whatever happened to other customers.
         """
-        self._given = draws
-        self._contact(channel, reason, issue, 1, 1, OUTBOUND if outbound else NEW, -1)
-        self._given = None
+        origin = OUTBOUND if outbound else NEW
+        if draws is None:
+            self._contact(channel, reason, issue, 1, 1, origin, -1)
+        else:
+            self._contact(channel, reason, issue, 1, 1, origin, -1, *draws)
 
     def _on_attempt_end(self, ev: simpy.events.Timeout) -> None:
         self.journey.attempt_end(ev._value)
@@ -170,14 +202,18 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
     def _later(self, delay: float, channel: int, reason: int, issue: int, attempt: int, leg: int,
                origin: int, target_pool: int = -1) -> None:
         """A contact that will arrive after ``delay`` (redial, repeat, transfer, retry)."""
-        ev = self.env.timeout(delay, (channel, reason, issue, attempt, leg, origin, target_pool))
-        ev.callbacks.append(self._on_later)
+        self.at(delay, (channel, reason, issue, attempt, leg, origin, target_pool), self._on_later)
 
     def _on_later(self, ev: simpy.events.Timeout) -> None:
         self._contact(*ev._value)
 
-    def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int) -> None:
-        """A contact leg arrives: record it and send it where its channel sends it."""
+    def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int,
+                 handle: float | None = None, uniform: float = 0.0, patience: float = NAN) -> None:
+        """A contact leg arrives: record it and send it where its channel sends it.
+
+        ``handle``, ``uniform``, ``patience``: the contact's own draws when the caller
+        has them (pre-drawn forecast arrivals, a journey customer's), else drawn here.
+        """
         journey = self.journey
         if journey is not None and not journey.may_contact(issue, origin == ESCALATION or origin == TRANSFER):
             return  # the customer has churned: no redial, repeat, retry or chase
@@ -189,51 +225,62 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
             rec.grow()
         rec.n = i + 1
         rec.issue[i] = issue
-        rec.attempt[i] = attempt
-        rec.leg[i] = leg
-        rec.origin[i] = origin
+        if attempt != 1:  # the columns' defaults are a first attempt's first leg of a new issue
+            rec.attempt[i] = attempt
+        if leg != 1:
+            rec.leg[i] = leg
+        if origin != NEW:
+            rec.origin[i] = origin
         rec.channel[i] = c
         rec.reason[i] = r
         rec.arrival_s[i] = now
         # New issues and follow-up legs draw from separate streams: new issues arrive
         # in the same order whatever the staffing, so each keeps its numbers
         # (common random numbers); follow-ups depend on what happened before.
-        patience = NAN
-        if self._given is not None:
-            rec.handle_draw[i], rec.uniform_draw[i], patience = self._given
-            if ch.patience is None:
-                patience = NAN
-        elif origin == NEW or origin == OUTBOUND:
-            rec.handle_draw[i] = ch.handling[r]()
-            rec.uniform_draw[i] = self.u_resolve()
-            if ch.patience is not None:
-                patience = ch.patience()
-        else:
-            rec.handle_draw[i] = ch.handling_follow[r]()
-            rec.uniform_draw[i] = self.u_resolve_follow()
-            if ch.patience is not None:
-                patience = ch.patience_follow()
+        if handle is None:
+            if origin == NEW or origin == OUTBOUND:
+                handle = ch.handling[r]()
+                uniform = self.u_resolve()
+                if ch.patience is not None:
+                    patience = ch.patience()
+            else:
+                handle = ch.handling_follow[r]()
+                uniform = self.u_resolve_follow()
+                if ch.patience is not None:
+                    patience = ch.patience_follow()
+        elif ch.patience is None:
+            patience = NAN  # a journey customer draws a placeholder where the channel has none
+        rec.handle_draw[i] = handle
+        rec.uniform_draw[i] = uniform
         if patience == patience:
             if journey is not None:
                 patience *= journey.patience_factor(issue)  # the customer's segment
             rec.patience_s[i] = patience
 
-        kind = ch.kind
         # A transfer continues a contact already in progress, so closing time does not stop it.
         if not ch.always_open and target_pool < 0 and not ch.hours.is_open(now):
             self._closed(i, ch, c, r, issue, attempt)
             return
-        if kind == BOT:
+        if ch.kind == BOT:
             self._bot_start(i, ch, c)
             return
         q = ch.queues[r] if target_pool < 0 else self.transfer_queue[(target_pool, c)]
         if q.n == 0:
             # Nobody is waiting, so an agent may be free (when someone waits, none is).
+            a_idle = self.a_idle
             for pool in q.pools:
-                a = self._free_agent(pool, q)
-                if a >= 0:
-                    self._serve(a, i, q, now)
-                    return
+                idle = pool.idle
+                while idle:  # the first agent still idle (ids of agents gone home are skipped)
+                    a = idle.popleft()
+                    if a_idle[a]:
+                        a_idle[a] = False
+                        self._serve(a, i, q, now)
+                        return
+                if q.chat:
+                    a = self._chat_slot(pool, q)
+                    if a >= 0:
+                        self._serve(a, i, q, now)
+                        return
         if q.capacity is not None and q.n >= q.capacity:
             rec.outcome[i] = LOST
             rec.blocked[i] = 1
@@ -246,10 +293,9 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         q.items.append(i)
         q.n += 1
         if patience == patience:  # not NaN: this channel's customers can abandon
-            ev = self.env.timeout(patience, (i, q))
-            ev.callbacks.append(self._on_patience)
+            self.at(patience, (i, q), self._on_patience)
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
-            self.env.timeout(ch.chase_after, i).callbacks.append(self._on_chase)
+            self.at(ch.chase_after, i, self._on_chase)
 
     def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
         rec = self.rec
@@ -273,7 +319,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         if rec.outcome[i] != WAITING:
             return  # answered before patience ran out
         rec.outcome[i] = ABANDONED
-        rec.wait_s[i] = self.env.now - rec.arrival_s[i]
+        rec.wait_s[i] = self.env._now - rec.arrival_s[i]
         rec.resolved[i] = 0
         q.n -= 1
         c = rec.channel[i]

@@ -26,9 +26,10 @@ VOICE, CHAT, BOT, ASYNC = "voice", "chat", "bot", "async"
 class Queue:
     """Contacts waiting for an agent: one per (channel, reason), plus transfer queues."""
 
-    __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency")
+    __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency", "resolution")
 
-    def __init__(self, name: str, chat: bool, capacity: int | None, key_offset: float, concurrency: int):
+    def __init__(self, name: str, chat: bool, capacity: int | None, key_offset: float, concurrency: int,
+                 resolution: list[float]):
         self.name = name
         self.items: deque[int] = deque()
         self.n = 0  # live (not yet abandoned) contacts in items
@@ -37,6 +38,7 @@ class Queue:
         self.pools: list[PoolState] = []
         self.key_offset = key_offset  # response target for async (due-date order), else 0
         self.concurrency = concurrency
+        self.resolution = resolution  # the channel's chance to resolve, by reason
 
 
 class ChannelState:
@@ -115,8 +117,8 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
             ch.chase_to = channel_names.index(cfg.chase.to)
         if cfg.kind in AGENT_KINDS:
             offset = cfg.response_target if cfg.kind == ASYNC else 0.0
-            ch.queues = [Queue(f"{name}/{r}", cfg.kind == CHAT, ch.capacity, offset, ch.concurrency)
-                         for r in reasons]
+            ch.queues = [Queue(f"{name}/{r}", cfg.kind == CHAT, ch.capacity, offset, ch.concurrency,
+                               ch.resolution) for r in reasons]
         row = s.repeat.switch.get(name)
         if row:
             p = np.array([row.get(n, 0.0) for n in channel_names])

@@ -30,8 +30,7 @@ class DutyRoster:
             key=lambda c: (c.time_s, c.delta),
         )
         for change in changes:
-            ev = self.env.timeout(change.time_s, change)
-            ev.callbacks.append(self._on_duty_change)
+            self.at(change.time_s, change, self._on_duty_change)
 
     def _on_duty_change(self, ev: simpy.events.Timeout) -> None:
         change = ev._value

@@ -93,6 +93,7 @@ class Journey:
         cust = s.customers
         self.centre = centre
         self.env = centre.env
+        self.at = centre.at  # the centre's checked scheduling path
         self.spec = cust
         self.root_seed = streams.root_seed
         self.replication = streams.replication
@@ -159,7 +160,7 @@ class Journey:
             n = rng.poisson(cust.acquisition * self.centre.scenario.horizon)
             times = np.sort(rng.random(n)) * self.centre.scenario.horizon
             for k, t in enumerate(times.tolist()):
-                self.env.timeout(t, (1, k)).callbacks.append(self._on_acquired)
+                self.at(t, (1, k), self._on_acquired)
 
     def _on_acquired(self, ev) -> None:
         self._enter(self._new_customer(ev._value, source=1), NEED)
@@ -203,7 +204,7 @@ class Journey:
         if self.proactive is not None:
             followup_delay = rng.draw(self.proactive.delay)  # one uniform, like the else branch
             if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
-                self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
+                self.at(followup_delay, c, self._on_followup)
         else:
             rng.random()  # the same count either way: adding a proactive block keeps every other draw
             followup_delay = 0.0
@@ -219,9 +220,9 @@ class Journey:
                 cs = self.centre.channels[ch]
                 draws = (rng.draw(cs.handling_dist[r]), rng.random(),
                          rng.draw(cs.patience_dist) if cs.patience_dist is not None else rng.random())
-                self.env.timeout(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws)
-                                 ).callbacks.append(self._on_stage_contact)
-        self.env.timeout(dwell, (c, stage, u[7])).callbacks.append(self._on_stage_end)
+                self.at(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws),
+                        self._on_stage_contact)
+        self.at(dwell, (c, stage, u[7]), self._on_stage_end)
 
     def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
         """When in the visit [now, now + dwell) the contact comes.
@@ -313,7 +314,7 @@ class Journey:
                 rng = self._generator(key)  # the referred person's own numbers, from the first
                 delay = rng.draw(self.spec.referrals.delay)
                 self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
-                self.env.timeout(delay, (key, rng, c)).callbacks.append(self._on_referred_arrives)
+                self.at(delay, (key, rng, c), self._on_referred_arrives)
 
     def _on_referred_arrives(self, ev) -> None:
         key, rng, parent = ev._value
@@ -332,7 +333,7 @@ class Journey:
             if self.c_followed_up[c] and u_suppress >= self.proactive.factor:
                 return  # a follow-up earlier in this cycle prevented this contact
             if self.pro_after_complaint and pro_again:
-                self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
+                self.at(followup_delay, c, self._on_followup)
         self._open(c, stage, ch, r, proactive=False, draws=draws)
 
     def _on_followup(self, ev) -> None:

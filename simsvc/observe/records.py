@@ -42,8 +42,8 @@ class ContactBuffer:
     BLOCK = 8192
     # column: (array typecode, default while unknown, dtype in the output)
     COLUMNS = {
-        "issue": ("q", 0, np.int64), "attempt": ("h", 0, np.int16), "leg": ("h", 0, np.int16),
-        "origin": ("b", 0, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
+        "issue": ("q", 0, np.int64), "attempt": ("h", 1, np.int16), "leg": ("h", 1, np.int16),
+        "origin": ("b", NEW, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
         "arrival_s": ("d", 0.0, np.float64), "patience_s": ("d", np.nan, np.float64),
         "wait_s": ("d", np.nan, np.float64), "outcome": ("b", WAITING, np.int8),
         "pool": ("h", -1, np.int16), "agent": ("i", -1, np.int32),
