@@ -28,7 +28,7 @@ CAUSES = {
     "_on_chat_end": "chat handling plus wrap-up time",
     "_on_attempt_end": "handling time",
     "_on_bot_end": "bot session time",
-    "_on_later": "delay of a follow-up contact (redial, repeat, retry or transfer)",
+    "_on_later": "follow-up contact delay (redial, repeat, retry or transfer)",
     "_on_duty_change": "time of a duty change",
     "_on_acquired": "time of a customer acquisition",
     "_on_stage_end": "stage dwell time",
