@@ -131,7 +131,7 @@ class Routing:
         rec.wrap_s[i] = wrap
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
-        p_transfer, to_pool = self.transfer[r]
+        p_transfer, to_pool = self.transfer[r] if self.any_transfer else (0.0, -1)
         if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
             c = rec.channel[i]
             rec.transferred[i] = 1

@@ -87,6 +87,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
                          if r.transfer is not None else (0.0, -1) for r in s.reasons.values()]
+        self.any_transfer = any(p > 0 for p, _ in self.transfer)
         self.u_resolve = st.uniform("resolution")
         self.u_resolve_follow = st.uniform("resolution_followup")
         self.u_transfer = st.uniform("transfer")
