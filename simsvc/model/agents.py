@@ -131,15 +131,7 @@ class Routing:
         rec.wrap_s[i] = wrap
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
-        p_transfer, to_pool = self.transfer[r] if self.any_transfer else (0.0, -1)
-        if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
-            c = rec.channel[i]
-            rec.transferred[i] = 1
-            rec.resolved[i] = 0
-            if self.journey is not None:
-                self.journey.carry(rec.issue[i], rec.attempt[i], c, rec.wait_s[i], False, True)
-            self._later(handle, c, r, rec.issue[i], rec.attempt[i], rec.leg[i] + 1, TRANSFER, to_pool)
-        else:
+        if not (self.any_transfer and self._transfers(i, r, p, handle)):
             if rec.uniform_draw[i] < q.resolution[r] * pool.resolution_mult:
                 rec.resolved[i] = 1
             else:
@@ -160,6 +152,21 @@ class Routing:
         else:
             # The busy segment [now, now + handle + wrap) is derived from the record at the end.
             self.at(handle + wrap, a, self._on_free)
+
+    def _transfers(self, i: int, r: int, p: int, handle: float) -> bool:
+        """Whether contact ``i`` (reason ``r``, answered in pool ``p``) is handed to another pool
+        when the talk ends; if so, the transfer leg is on its way."""
+        p_transfer, to_pool = self.transfer[r]
+        rec = self.rec
+        if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
+            c = rec.channel[i]
+            rec.transferred[i] = 1
+            rec.resolved[i] = 0
+            if self.journey is not None:
+                self.journey.carry(rec.issue[i], rec.attempt[i], c, rec.wait_s[i], False, True)
+            self._later(handle, c, r, rec.issue[i], rec.attempt[i], rec.leg[i] + 1, TRANSFER, to_pool)
+            return True
+        return False
 
     def _maybe_repeat(self, c: int, r: int, issue: int, attempt: int, after: float) -> None:
         if attempt >= self.max_attempts or self.u_repeat() >= self.repeat_p:

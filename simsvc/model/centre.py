@@ -169,12 +169,30 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self._k = k + 1
         issue = self.n_issues
         self.n_issues = issue + 1
+        c = self._arr_c[k]
+        r = self._arr_r[k]
         draws = self._arr_draws
-        if draws is None:
-            self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1)
+        if draws is None:  # journey mode: draws happen on arrival
+            self._contact(c, r, issue, 1, 1, NEW, -1)
         else:
-            self._contact(self._arr_c[k], self._arr_r[k], issue, 1, 1, NEW, -1,
-                          draws[0][k], draws[1][k], draws[2][k])
+            # The row of a first contact whose numbers were drawn up front (see _predraw):
+            # attempt, leg and origin keep the columns' defaults (1, 1, NEW).
+            rec = self.rec
+            i = rec.n
+            if i == rec.capacity:
+                rec.grow()
+            rec.n = i + 1
+            now = self.env._now
+            rec.issue[i] = issue
+            rec.channel[i] = c
+            rec.reason[i] = r
+            rec.arrival_s[i] = now
+            rec.handle_draw[i] = draws[0][k]
+            rec.uniform_draw[i] = draws[1][k]
+            patience = draws[2][k]
+            if patience == patience:
+                rec.patience_s[i] = patience
+            self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now)
         if k + 1 < self._n_arrivals:
             self.at(self._arr_t[k + 1] - self.env._now, None, self._on_arrival)
 
@@ -258,6 +276,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                 patience *= journey.patience_factor(issue)  # the customer's segment
             rec.patience_s[i] = patience
 
+        self._route(i, ch, c, r, issue, attempt, target_pool, patience, now)
+
+    def _route(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, target_pool: int,
+               patience: float, now: float) -> None:
+        """Send recorded contact ``i`` where its channel sends it: closed, bot, an agent, or the queue."""
         # A transfer continues a contact already in progress, so closing time does not stop it.
         if not ch.always_open and target_pool < 0 and not ch.hours.is_open(now):
             self._closed(i, ch, c, r, issue, attempt)
@@ -283,12 +306,13 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                         self._serve(a, i, q, now)
                         return
         if q.capacity is not None and q.n >= q.capacity:
+            rec = self.rec
             rec.outcome[i] = LOST
             rec.blocked[i] = 1
             rec.wait_s[i] = 0.0
             rec.resolved[i] = 0
-            if journey is not None:
-                journey.attempt_end(i)
+            if self.journey is not None:
+                self.journey.attempt_end(i)
             self._maybe_redial(ch, c, r, issue, attempt)
             return
         q.items.append(i)
