@@ -1,82 +1,96 @@
-"""Throughput and memory of the simulator on Erlang-A workloads.
+"""Speed and memory of simsvc's event loop, as ratios against SimPy anchors run side by side.
 
-Runs the issue's ``erlang-a-check`` queue (9 agents, 150 calls/h, 4 min,
-90 s patience) and an M/M/50+M queue at the same load per agent, scaled by the
-horizon to a target number of arrivals, each size in a fresh process so that the
-peak resident memory belongs to that run alone. Prints, per run:
+The workload is the reference M/M/50+M queue (λ = 100/min, exponential handling
+with mean 27 s, exponential patience with mean 2 min, 50 agents), the same as the
+anchors in ``bench/anchors.py``. Each measurement runs in a fresh process (so its
+peak resident memory is its own), and the rounds interleave simsvc and the anchors
+so that both see the same machine load. Prints, per round:
 
-* sim arrivals/s  — the event loop alone (what the speed target is about);
-* run arrivals/s  — simulation plus reduction to tables and summary;
-* peak RSS MB     — maximum resident memory of the process;
-* write s         — writing the results folder (Parquet + CSV).
+* tutorial /s  — tutorial-style SimPy (process per caller, ``Resource``, ``req | timeout``);
+* callback /s  — minimal callback-driven SimPy (``Timeout`` + callbacks, deque, lazy reneging);
+* simsvc loop /s — simsvc's event loop with full records (``sim_wall_s`` of one replication);
+* × tutorial, × callback — simsvc loop speed over each anchor (the figures that count);
+* run /s       — the whole replication: loop, tables and summary (no writing);
+* peak MB, MB per 1M — simsvc process's peak RSS, and scaled to 1M contact legs.
 
-Usage: ``python bench/bench_arrivals.py [--sizes 100000 300000 1000000] [--no-write]``
+``--tree PATH`` runs simsvc from another checkout as well (e.g. the code before a
+change, ``git worktree add /tmp/before <commit>``), side by side in the same rounds.
+
+Usage: ``python bench/bench_arrivals.py [--arrivals 1000000] [--tutorial-arrivals 200000]
+[--rounds 2] [--tree /tmp/before]``
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHILD = r"""
-import json, resource, sys, time, tempfile
-import simsvc
+SIMSVC = r"""
+import json, resource, sys, time
 from simsvc.config.load import validate
-from simsvc.experiment.runner import run
+from simsvc.experiment.runner import run_replication
 
-agents, rate_per_h, n, write = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-hours = n / rate_per_h
+n = int(sys.argv[1])
 scenario = validate({
-    "name": f"bench-mmc{agents}m", "seed": 11, "replications": 1,
-    "horizon": f"{hours + 24:.6f}h", "warmup": "1d",
-    "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "90s"},
+    "name": "bench-ref", "seed": 1, "replications": 1, "horizon": f"{n / 6000:.6f}h",
+    "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "2min"},
                            "service_level_threshold": "20s"}},
-    "demand": {"phone": {"rate": f"{rate_per_h}/h"}},
-    "handling": {"phone": {"dist": "exponential", "mean": "4min"}},
+    "demand": {"phone": {"rate": "100/min"}},
+    "handling": {"phone": {"dist": "exponential", "mean": "27s"}},
     "resolution": {"phone": 1.0},
-    "agents": {"team": {"skills": ["phone"], "staffing": agents}},
+    "agents": {"team": {"skills": ["phone"], "staffing": 50}},
 })
 t0 = time.perf_counter()
-result = run(scenario, workers=1)
-run_s = time.perf_counter() - t0
-write_s = float("nan")
-if write:
-    with tempfile.TemporaryDirectory() as d:
-        t1 = time.perf_counter()
-        simsvc.write_results(result, d + "/out")
-        write_s = time.perf_counter() - t1
-sim_s = result.manifest["replication_wall_s"][0]
-print(json.dumps({
-    "agents": agents, "arrivals": result.manifest["arrivals"], "sim_s": sim_s, "run_s": run_s,
-    "write_s": write_s, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "p_abandon": result.metric("abandon_rate", "phone"),
-}))
+t = run_replication(scenario, 1, 0)
+print(json.dumps({"legs": t.arrivals, "sim_s": t.sim_wall_s, "run_s": time.perf_counter() - t0,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+ANCHOR = r"""
+import json, resource, sys
+sys.path.insert(0, sys.argv[3])
+import anchors
+rate = getattr(anchors, sys.argv[1])(int(sys.argv[2]))
+print(json.dumps({"rate": rate, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(code: str, args: list[str], tree: Path | None = None) -> dict:
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         cwd=tree or ROOT, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
-    parser.add_argument("--no-write", action="store_true", help="skip timing the results folder")
+    parser.add_argument("--arrivals", type=int, default=1_000_000, help="simsvc and callback anchor")
+    parser.add_argument("--tutorial-arrivals", type=int, default=200_000, help="the slow anchor")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="another checkout to measure side by side (repeatable)")
     args = parser.parse_args()
-    workloads = [(9, 150.0), (50, 150.0 * 50 / 9)]  # same offered load per agent (10/9 Erlang)
-    print(f"{'queue':<10}{'arrivals':>10}{'sim s':>8}{'sim arr/s':>11}{'run s':>8}{'run arr/s':>11}"
-          f"{'write s':>9}{'peak MB':>9}")
-    for agents, rate in workloads:
-        for n in args.sizes:
-            out = subprocess.run(
-                [sys.executable, "-c", CHILD, str(agents), str(rate), str(n), "0" if args.no_write else "1"],
-                capture_output=True, text=True, cwd=ROOT, check=True,
-            )
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{'M/M/' + str(agents) + '+M':<10}{r['arrivals']:>10,}{r['sim_s']:>8.2f}"
-                  f"{r['arrivals'] / r['sim_s']:>11,.0f}{r['run_s']:>8.2f}{r['arrivals'] / r['run_s']:>11,.0f}"
-                  f"{r['write_s']:>9.2f}{r['peak_rss_mb']:>9.0f}", flush=True)
+    here = str(Path(__file__).resolve().parent)
+    trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
+    print(f"reference M/M/50+M, {args.arrivals:,} arrivals (tutorial anchor: {args.tutorial_arrivals:,})")
+    print(f"{'round':<6}{'code':<22}{'tutorial /s':>12}{'callback /s':>12}{'simsvc loop /s':>15}"
+          f"{'× tutorial':>11}{'× callback':>11}{'run /s':>10}{'peak MB':>9}{'MB per 1M':>10}")
+    for k in range(args.rounds):
+        tut = _child(ANCHOR, ["tutorial", str(args.tutorial_arrivals), here])["rate"]
+        cb = _child(ANCHOR, ["callback", str(args.arrivals), here])["rate"]
+        for label, tree in trees:
+            r = _child(SIMSVC, [str(args.arrivals)], tree)
+            loop = r["legs"] / r["sim_s"]
+            print(f"{k + 1:<6}{label[-21:]:<22}{tut:>12,.0f}{cb:>12,.0f}{loop:>15,.0f}{loop / tut:>11.2f}"
+                  f"{loop / cb:>11.2f}{r['legs'] / r['run_s']:>10,.0f}{r['peak_mb']:>9.0f}"
+                  f"{r['peak_mb'] * 1e6 / r['legs']:>10.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,16 @@ Prints, per size:
 * total s        — simulation plus tables, summary and customers table;
 * peak RSS MB    — maximum resident memory of the process.
 
-Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1]``
+``--tree PATH`` runs the same sizes with simsvc from another checkout as well (e.g. the code
+before a change, ``git worktree add /tmp/before <commit>``), side by side, size by size.
+
+Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1] [--tree /tmp/before]``
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,16 +69,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "journey_baseline.yaml"))
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="another checkout to measure side by side (repeatable)")
     args = parser.parse_args()
-    print(f"{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
+    trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
+    print(f"{'code':<22}{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
           f"{'visits/s':>9} {'total s':>8} {'peak RSS MB':>11}")
     for scale in args.scales:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(scale), args.scenario],
-                             check=True, capture_output=True, text=True, cwd=ROOT).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} {r['legs']:>12,} "
-              f"{r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} {r['total_s']:>8.1f} "
-              f"{r['peak_mb']:>11.0f}")
+        for label, tree in trees:
+            env = dict(os.environ)
+            if tree is not None:
+                env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
+            out = subprocess.run([sys.executable, "-c", CHILD, str(scale), args.scenario], env=env,
+                                 check=True, capture_output=True, text=True, cwd=tree or ROOT).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"{label[-21:]:<22}{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} "
+                  f"{r['legs']:>12,} {r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} "
+                  f"{r['total_s']:>8.1f} {r['peak_mb']:>11.0f}", flush=True)
 
 
 if __name__ == "__main__":

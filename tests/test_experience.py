@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from simsvc.config.load import validate
 from simsvc.config.schema import ChurnSpec, ExperienceWeights, Survey
 from simsvc.experiment.runner import run
-from simsvc.model import experience as xp
+from simsvc.domain import experience as xp
 from simsvc.model.centre import ContactCentre
 from simsvc.model.demand import Arrivals
 from simsvc.observe.customer import customer_view

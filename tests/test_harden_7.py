@@ -6,7 +6,6 @@ errors listing the known fields, several problems of one file reported at once.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

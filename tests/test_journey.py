@@ -26,7 +26,7 @@ from simsvc.analytic.journey import expected_new_issues, expected_stage_entries
 from simsvc.config.customers import STAGES
 from simsvc.config.load import validate
 from simsvc.experiment.runner import run, run_replication
-from simsvc.model import experience as xp
+from simsvc.domain import experience as xp
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -261,7 +261,7 @@ def check_counts_reconcile(sc, ev: pd.DataFrame, cust: pd.DataFrame, issues: pd.
 
 def recompute_experience(sc, contacts: pd.DataFrame) -> pd.DataFrame:
     """Each finished attempt's experience from the contacts table alone, by the vectorised
-    :func:`simsvc.model.experience.experience_score`; columns: expected, recorded (in-loop)."""
+    :func:`simsvc.domain.experience.experience_score`; columns: expected, recorded (in-loop)."""
     c = contacts[contacts["customer_id"].notna()].sort_values(["issue_id", "attempt", "leg"])
     expected_wait = pd.Series(xp.expected_waits(sc), index=list(sc.channels))
     public = pd.Series([ch.kind == "async" and getattr(ch, "public", False) for ch in sc.channels.values()],

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from simsvc.config.load import validate
-from simsvc.model.calendar import DAY_S
+from simsvc.domain.calendar import DAY_S
 from simsvc.model.centre import ContactCentre
 from simsvc.model.demand import Arrivals, forecast_arrivals, rate_pieces
-from simsvc.model.randomness import Streams
+from simsvc.domain.randomness import Streams
 from simsvc.observe import tables
 from simsvc.observe.records import (
     ABANDONED,

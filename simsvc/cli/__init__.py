@@ -8,9 +8,10 @@ from __future__ import annotations
 import click
 
 from simsvc import __version__
+from simsvc.cli._common import CommandGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simsvc")
 def main() -> None:
     """simsvc: simulate a customer-service operation."""

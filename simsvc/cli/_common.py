@@ -30,7 +30,20 @@ def echo_scenario_error(exc) -> None:
         click.echo(f"  also: {line}", err=True)
 
 
-def load_or_exit(path: str, overrides=()):
+class CommandGroup(click.Group):
+    """The top-level group: a run that stops on its own bad numbers (SimulationError) is one line, exit 2."""
+
+    def invoke(self, ctx):
+        from simsvc.domain.errors import SimulationError
+
+        try:
+            return super().invoke(ctx)
+        except SimulationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+
+
+def load_or_exit(path: str, overrides: tuple[str, ...] = ()):
     """Load a scenario; on a bad scenario print one clear message and exit with status 2."""
     from simsvc.config.load import ScenarioError, load_scenario
 

@@ -20,7 +20,7 @@ from scipy.special import stdtrit
 from simsvc import __version__
 from simsvc.config.load import scenario_dict
 from simsvc.config.schema import Scenario
-from simsvc.experiment.design import ALL, MET, NOT_MET, UNCERTAIN, Design, MetricRef
+from simsvc.experiment.design import MET, NOT_MET, UNCERTAIN, Design, MetricRef
 from simsvc.experiment.runner import dependency_versions
 from simsvc.experiment.store import ResultStore
 from simsvc.model.centre import simulate

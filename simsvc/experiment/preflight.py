@@ -25,7 +25,7 @@ import numpy as np
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.model.calendar import OpeningHours, duty_changes
+from simsvc.domain.calendar import OpeningHours, duty_changes
 from simsvc.model.demand import rate_pieces
 
 WEEK_S = 7 * 86_400.0

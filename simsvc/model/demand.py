@@ -13,8 +13,8 @@ import numpy as np
 
 from simsvc.config.schema import DAYS, DemandSpec, Scenario
 from simsvc.config.units import parse_clock
-from simsvc.model.calendar import DAY_S, weekday
-from simsvc.model.randomness import Streams
+from simsvc.domain.calendar import DAY_S, weekday
+from simsvc.domain.randomness import Streams
 
 
 @dataclass(frozen=True)

@@ -23,58 +23,36 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_right
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simsvc.config.customers import DAY_S, STAGES, Customers
-from simsvc.model import experience as xp
-from simsvc.model.randomness import SplitMix, Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, LOST
-
-if TYPE_CHECKING:
-    from simsvc.model.centre import ContactCentre
-
-NEED, SEARCH, EVALUATION, PURCHASE, USAGE, POST_PURCHASE, LOYALTY = range(7)
-
-# Customer status.
-ACTIVE, LOST_PROSPECT, CHURNED, LAPSED = range(4)
-STATUSES = ("active", "lost_prospect", "churned", "lapsed")
-
-# Journey events (one row each in journey_events): what happened to a customer when.
-ACQUIRED, STAGE, PURCHASED, DROPPED, CHURN, LAPSE, REFERRAL, CONTACT, FOLLOWUP = range(9)
-EVENTS = ("acquired", "stage", "purchase", "lost_prospect", "churn", "lapse", "referral", "contact",
-          "followup")
-# detail of ACQUIRED: how the customer came; of CHURN: when it was decided.
-SOURCES = ("initial", "acquisition", "referral")
-AT_EVALUATION, AFTER_CONTACT = 0, 1
+from simsvc.domain import experience as xp
+from simsvc.domain.randomness import SplitMix, Streams
+from simsvc.domain.journey import (
+    ACQUIRED,
+    ACTIVE,
+    AFTER_CONTACT,
+    AT_EVALUATION,
+    CHURN,
+    CHURNED,
+    CONTACT,
+    DROPPED,
+    FOLLOWUP,
+    LAPSE,
+    LAPSED,
+    LOST_PROSPECT,
+    LOYALTY,
+    NEED,
+    POST_PURCHASE,
+    PURCHASE,
+    PURCHASED,
+    REFERRAL,
+    STAGE,
+)
+from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
 _CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer generators from streams
-
-
-class EventBuffer:
-    """Columns of the journey-events table."""
-
-    def __init__(self) -> None:
-        self.time_s = array("d")
-        self.customer = array("q")
-        self.event = array("b")
-        self.stage = array("b")
-        self.detail = array("q")  # source, churn cause, issue id or referred customer id
-        self.value = array("d")  # purchase value, churn risk, …
-
-    def add(self, t: float, customer: int, event: int, stage: int, detail: int = -1, value: float = math.nan):
-        self.time_s.append(t)
-        self.customer.append(customer)
-        self.event.append(event)
-        self.stage.append(stage)
-        self.detail.append(detail)
-        self.value.append(value)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: np.array(getattr(self, name), dtype=dt) for name, dt in
-                (("time_s", np.float64), ("customer", np.int64), ("event", np.int8), ("stage", np.int8),
-                 ("detail", np.int64), ("value", np.float64))}
 
 
 def _pick(cum: list[float], u: float) -> int:
@@ -107,11 +85,15 @@ class _Segment:
 class Journey:
     """The customer population of one replication, attached to a contact centre."""
 
-    def __init__(self, centre: "ContactCentre", streams: Streams) -> None:
+    def __init__(self, centre, streams: Streams) -> None:
+        """``centre``: the contact centre the customers contact. The journey uses only its
+        public side (``scenario``, ``env``, ``rec``, ``channels``, ``open_issue``,
+        ``start_issue``) and does not import it: the centre builds the journey."""
         s = centre.scenario
         cust = s.customers
         self.centre = centre
         self.env = centre.env
+        self.at = centre.at  # the centre's checked scheduling path
         self.spec = cust
         self.root_seed = streams.root_seed
         self.replication = streams.replication
@@ -178,7 +160,7 @@ class Journey:
             n = rng.poisson(cust.acquisition * self.centre.scenario.horizon)
             times = np.sort(rng.random(n)) * self.centre.scenario.horizon
             for k, t in enumerate(times.tolist()):
-                self.env.timeout(t, (1, k)).callbacks.append(self._on_acquired)
+                self.at(t, (1, k), self._on_acquired)
 
     def _on_acquired(self, ev) -> None:
         self._enter(self._new_customer(ev._value, source=1), NEED)
@@ -222,7 +204,7 @@ class Journey:
         if self.proactive is not None:
             followup_delay = rng.draw(self.proactive.delay)  # one uniform, like the else branch
             if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
-                self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
+                self.at(followup_delay, c, self._on_followup)
         else:
             rng.random()  # the same count either way: adding a proactive block keeps every other draw
             followup_delay = 0.0
@@ -238,9 +220,9 @@ class Journey:
                 cs = self.centre.channels[ch]
                 draws = (rng.draw(cs.handling_dist[r]), rng.random(),
                          rng.draw(cs.patience_dist) if cs.patience_dist is not None else rng.random())
-                self.env.timeout(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws)
-                                 ).callbacks.append(self._on_stage_contact)
-        self.env.timeout(dwell, (c, stage, u[7])).callbacks.append(self._on_stage_end)
+                self.at(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws),
+                        self._on_stage_contact)
+        self.at(dwell, (c, stage, u[7]), self._on_stage_end)
 
     def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
         """When in the visit [now, now + dwell) the contact comes.
@@ -332,7 +314,7 @@ class Journey:
                 rng = self._generator(key)  # the referred person's own numbers, from the first
                 delay = rng.draw(self.spec.referrals.delay)
                 self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
-                self.env.timeout(delay, (key, rng, c)).callbacks.append(self._on_referred_arrives)
+                self.at(delay, (key, rng, c), self._on_referred_arrives)
 
     def _on_referred_arrives(self, ev) -> None:
         key, rng, parent = ev._value
@@ -351,7 +333,7 @@ class Journey:
             if self.c_followed_up[c] and u_suppress >= self.proactive.factor:
                 return  # a follow-up earlier in this cycle prevented this contact
             if self.pro_after_complaint and pro_again:
-                self.env.timeout(followup_delay, c).callbacks.append(self._on_followup)
+                self.at(followup_delay, c, self._on_followup)
         self._open(c, stage, ch, r, proactive=False, draws=draws)
 
     def _on_followup(self, ev) -> None:

@@ -3,7 +3,7 @@
 A customer experiences an *attempt* (a first contact, a redial, a repeat), which
 may pass through several legs (bot → chat escalation, a transfer between pools).
 This module groups the leg records into attempts and issues, and applies
-:mod:`simsvc.model.experience` to them. In forecast mode customers are anonymous:
+:mod:`simsvc.domain.experience` to them. In forecast mode customers are anonymous:
 each attempt starts from the scenario's prior satisfaction.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 
 from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
-from simsvc.model import experience as xp
-from simsvc.model.randomness import Streams
+from simsvc.domain import experience as xp
+from simsvc.domain.randomness import Streams
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
 from simsvc.observe.tables import effective_wait
 

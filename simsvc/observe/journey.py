@@ -1,7 +1,7 @@
 """Journey-mode tables: customers, journey events, the funnel, and customer metrics.
 
 Everything here is computed after the run from the journey's event records
-(:mod:`simsvc.model.journey`) and the customer view of the contacts
+(:mod:`simsvc.model.journey`, codes in :mod:`simsvc.domain.journey`) and the customer view of the contacts
 (:mod:`simsvc.observe.customer`). Counts cover the measurement window
 [warm-up, horizon]; a customer's lifetime value covers the whole run plus the
 expected future.
@@ -28,8 +28,8 @@ import pandas as pd
 
 from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
-from simsvc.model import experience as xp
-from simsvc.model.journey import (
+from simsvc.domain import experience as xp
+from simsvc.domain.journey import (
     ACQUIRED,
     ACTIVE,
     AFTER_CONTACT,
@@ -39,8 +39,6 @@ from simsvc.model.journey import (
     DROPPED,
     EVENTS,
     LAPSE,
-    LAPSED,
-    LOST_PROSPECT,
     PURCHASE,
     PURCHASED,
     SOURCES,

@@ -1,12 +1,16 @@
-"""Columnar buffers the model writes into while it runs.
+"""Columnar buffers the model writes into while it runs: the output contract of a run.
 
 One row per contact leg (a first contact, a redial, a repeat, an escalation from
-the bot or a transfer between pools), kept as plain Python lists indexed by the
-contact id, so the event loop appends and updates without touching pandas. The
-reducers in :mod:`simsvc.observe.tables` turn them into DataFrames.
+the bot or a transfer between pools), kept in ``array.array`` columns indexed by
+the contact id, so the event loop appends and updates without touching pandas;
+agents' busy and duty segments; and, in journey mode, the customers' events.
+The model writes these and knows nothing of how they are reduced; the reducers
+in :mod:`simsvc.observe.tables` (and ``customer``, ``journey``) turn them into
+DataFrames and never import the model.
 """
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass
 
@@ -38,8 +42,8 @@ class ContactBuffer:
     BLOCK = 8192
     # column: (array typecode, default while unknown, dtype in the output)
     COLUMNS = {
-        "issue": ("q", 0, np.int64), "attempt": ("h", 0, np.int16), "leg": ("h", 0, np.int16),
-        "origin": ("b", 0, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
+        "issue": ("q", 0, np.int64), "attempt": ("h", 1, np.int16), "leg": ("h", 1, np.int16),
+        "origin": ("b", NEW, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
         "arrival_s": ("d", 0.0, np.float64), "patience_s": ("d", np.nan, np.float64),
         "wait_s": ("d", np.nan, np.float64), "outcome": ("b", WAITING, np.int8),
         "pool": ("h", -1, np.int16), "agent": ("i", -1, np.int32),
@@ -93,6 +97,31 @@ class SegmentBuffer:
         return {name: np.array(getattr(self, name), dtype=dt) for name, dt in
                 (("start_s", np.float64), ("end_s", np.float64), ("channel", np.int16),
                  ("pool", np.int16), ("agent", np.int32))}
+
+
+class EventBuffer:
+    """Columns of the journey-events table (codes in :mod:`simsvc.domain.journey`)."""
+
+    def __init__(self) -> None:
+        self.time_s = array("d")
+        self.customer = array("q")
+        self.event = array("b")
+        self.stage = array("b")
+        self.detail = array("q")  # source, churn cause, issue id or referred customer id
+        self.value = array("d")  # purchase value, churn risk, …
+
+    def add(self, t: float, customer: int, event: int, stage: int, detail: int = -1, value: float = math.nan):
+        self.time_s.append(t)
+        self.customer.append(customer)
+        self.event.append(event)
+        self.stage.append(stage)
+        self.detail.append(detail)
+        self.value.append(value)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: np.array(getattr(self, name), dtype=dt) for name, dt in
+                (("time_s", np.float64), ("customer", np.int64), ("event", np.int8), ("stage", np.int8),
+                 ("detail", np.int64), ("value", np.float64))}
 
 
 @dataclass(frozen=True)

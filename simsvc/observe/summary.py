@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.special import stdtrit  # Student t quantile; far lighter to import than scipy.stats
 
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.model.calendar import scheduled_agent_seconds
+from simsvc.domain.calendar import scheduled_agent_seconds
 from simsvc.observe.records import (
     ABANDONED,
     ANSWERED,

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
+from simsvc.domain.calendar import scheduled_agent_seconds
 from simsvc.observe.daily import calendar_columns
-from simsvc.model.calendar import scheduled_agent_seconds
 from simsvc.observe.records import (
     ABANDONED,
     ANSWERED,

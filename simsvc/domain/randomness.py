@@ -67,6 +67,22 @@ class BlockSampler:
         self._i = i + 1
         return self._buf[i]
 
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` numbers at once: exactly what ``n`` calls would return, in order
+        (the same blocks are drawn), so a caller may pre-draw a stream nobody else uses."""
+        rest = self._buf[self._i:self._i + n]
+        self._i += len(rest)
+        parts = [np.asarray(rest, dtype=float)]
+        need = n - len(rest)
+        while need > 0:
+            block = np.asarray(self._draw(BLOCK), dtype=float)
+            used = min(need, BLOCK)
+            parts.append(block[:used])
+            need -= used
+            if need == 0:
+                self._buf, self._i = block.tolist(), used
+        return np.concatenate(parts)
+
 
 def draw(dist: object, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` draws (seconds) from a validated distribution config."""

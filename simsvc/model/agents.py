@@ -1,0 +1,271 @@
+"""Agent pools and routing: who takes which contact, and what an agent does when free.
+
+Routing: an idle agent takes the oldest contact from the highest-priority queue
+it is skilled for (queues of one skill entry share a priority level; async
+queues compare by due date). An arriving contact goes to the first pool, in the
+order of how high the queue stands in each pool's skills, with a free agent; a
+chat goes to that pool's least-loaded agent. Agents are integer ids (one per
+duty period: a person on one shift) into the centre's ``a_*`` lists.
+
+:class:`Routing` holds the centre's methods for this part of the event loop;
+:class:`~simsvc.model.centre.ContactCentre` mixes it in.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+
+from simsvc.config.references import skill_queues
+from simsvc.config.schema import AGENT_KINDS, Deterministic, Scenario
+from simsvc.domain.randomness import BlockSampler, Streams
+from simsvc.model.channels import ASYNC, CHAT, ChannelState, Queue
+from simsvc.observe.records import ANSWERED, REPEAT, TRANSFER, WAITING
+
+
+class PoolState:
+    """Run-time state of one agent pool."""
+
+    def __init__(self, index: int, name: str, handling_mult: float, resolution_mult: float,
+                 wrap: BlockSampler | float, max_concurrency: int):
+        self.index = index
+        self.name = name
+        self.levels: list[list[Queue]] = []
+        self.chat_levels: list[list[Queue]] = []
+        self.idle: deque[int] = deque()
+        # chat_load[k]: agents holding k chats (1 <= k) who may take another; dicts keep order.
+        self.chat_load: list[dict[int, None]] = [dict() for _ in range(max_concurrency + 1)]
+        self.on_duty: dict[int, None] = {}
+        self.handling_mult = handling_mult
+        self.resolution_mult = resolution_mult
+        # A fixed wrap-up is a number (no draw); otherwise a sampler and wrap_s is unused.
+        self.wrap: BlockSampler | None = None if isinstance(wrap, float) else wrap
+        self.wrap_s = wrap if isinstance(wrap, float) else 0.0
+
+
+def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
+                ) -> tuple[list[PoolState], dict[tuple[int, int], Queue]]:
+    """The pools with their skill levels, and the transfer queues keyed by (pool, channel)."""
+    reasons = list(s.reasons)
+    channel_names = list(s.channels)
+    pools: list[PoolState] = []
+    transfer_queue: dict[tuple[int, int], Queue] = {}
+    transfer_targets = {r.transfer.to for r in s.reasons.values() if r.transfer is not None}
+    max_conc = max([ch.concurrency for ch in channels] + [1])
+    for p, (name, cfg) in enumerate(s.agents.items()):
+        # A deterministic wrap-up draws nothing from its stream, so a constant is the same numbers.
+        wrap = (float(cfg.wrap_up.value) if isinstance(cfg.wrap_up, Deterministic)
+                else st.sampler(f"wrap/{name}", cfg.wrap_up))
+        pool = PoolState(p, name, cfg.proficiency.handling, cfg.proficiency.resolution, wrap, max_conc)
+        levels: list[list[Queue]] = []
+        if name in transfer_targets:
+            # Transferred contacts wait in the target pool's own queues, served first.
+            tq = []
+            for c, cn in enumerate(channel_names):
+                if channels[c].kind in AGENT_KINDS:
+                    target = s.channels[cn]
+                    offset = target.response_target if target.kind == ASYNC else 0.0
+                    q = Queue(f"transfer:{name}/{cn}", target.kind == CHAT, None, offset, channels[c].concurrency,
+                              channels[c].resolution)
+                    transfer_queue[(p, c)] = q
+                    tq.append(q)
+            levels.append(tq)
+        for entry in cfg.skills:
+            group = entry if isinstance(entry, list) else [entry]
+            level = []
+            for skill in group:
+                for cn, rn in skill_queues(s, skill):
+                    q = channels[channel_names.index(cn)].queues[reasons.index(rn)]
+                    if q not in level:
+                        level.append(q)
+            levels.append(level)
+        pool.levels = levels
+        pool.chat_levels = [[q for q in lv if q.chat] for lv in levels]
+        pool.chat_levels = [lv for lv in pool.chat_levels if lv]
+        pools.append(pool)
+    # Each queue lists the pools that serve it, best-placed first (rank of the
+    # queue's level in the pool's skills), then in declaration order.
+    serving: dict[int, list[tuple[int, int, PoolState]]] = {}
+    queues: dict[int, Queue] = {}
+    for pool in pools:
+        for rank, level in enumerate(pool.levels):
+            for q in level:
+                serving.setdefault(id(q), []).append((rank, pool.index, pool))
+                queues[id(q)] = q
+    for qid, entries in serving.items():
+        queues[qid].pools = [pool for _, _, pool in sorted(entries, key=lambda e: e[:2])]
+    return pools, transfer_queue
+
+
+class Routing:
+    """Agents taking contacts: answer now, take the next, hold chats, go idle or home."""
+
+    def _chat_slot(self, pool: PoolState, q: Queue) -> int:
+        """A chat agent of ``pool`` with room for one more chat from ``q`` (least loaded), or -1."""
+        loads = pool.chat_load
+        for k in range(1, min(q.concurrency, len(loads))):
+            if loads[k]:
+                a = next(iter(loads[k]))
+                del loads[k][a]
+                return a
+        return -1
+
+    def _serve(self, a: int, i: int, q: Queue, now: float) -> None:
+        """Agent ``a`` answers contact ``i`` (taken from queue ``q``) at ``now``."""
+        rec = self.rec
+        p = self.a_pool[a]
+        pool = self.pools[p]
+        r = rec.reason[i]
+        rec.outcome[i] = ANSWERED
+        rec.wait_s[i] = now - rec.arrival_s[i]
+        rec.pool[i] = p
+        rec.agent[i] = a
+        handle = rec.handle_draw[i] * pool.handling_mult
+        chat = q.chat
+        if chat:
+            c = rec.channel[i]
+            handle *= 1.0 + self.channels[c].slowdown * self.a_chats[a]
+        wrap = pool.wrap_s if pool.wrap is None else pool.wrap()
+        rec.handle_s[i] = handle
+        rec.wrap_s[i] = wrap
+
+        # What happens to the customer's issue, decided now, acted on when talk ends.
+        if not (self.any_transfer and self._transfers(i, r, p, handle)):
+            if rec.uniform_draw[i] < q.resolution[r] * pool.resolution_mult:
+                rec.resolved[i] = 1
+            else:
+                rec.resolved[i] = 0
+                self._maybe_repeat(rec.channel[i], r, rec.issue[i], rec.attempt[i], handle)
+            if self.journey is not None:  # the customer feels the contact when the talk ends
+                self.at(handle, i, self._on_attempt_end)
+
+        if chat:
+            held = self.a_chats[a]
+            if held == 0:
+                self.a_busy_since[a] = now
+                self.a_chat_channel[a] = c
+            self.a_chats[a] = held + 1
+            if not self.a_leaving[a] and held + 1 < q.concurrency:
+                pool.chat_load[held + 1][a] = None
+            self.at(handle + wrap, a, self._on_chat_end)
+        else:
+            # The busy segment [now, now + handle + wrap) is derived from the record at the end.
+            self.at(handle + wrap, a, self._on_free)
+
+    def _transfers(self, i: int, r: int, p: int, handle: float) -> bool:
+        """Whether contact ``i`` (reason ``r``, answered in pool ``p``) is handed to another pool
+        when the talk ends; if so, the transfer leg is on its way."""
+        p_transfer, to_pool = self.transfer[r]
+        rec = self.rec
+        if p_transfer > 0 and to_pool != p and rec.origin[i] != TRANSFER and self.u_transfer() < p_transfer:
+            c = rec.channel[i]
+            rec.transferred[i] = 1
+            rec.resolved[i] = 0
+            if self.journey is not None:
+                self.journey.carry(rec.issue[i], rec.attempt[i], c, rec.wait_s[i], False, True)
+            self._later(handle, c, r, rec.issue[i], rec.attempt[i], rec.leg[i] + 1, TRANSFER, to_pool)
+            return True
+        return False
+
+    def _maybe_repeat(self, c: int, r: int, issue: int, attempt: int, after: float) -> None:
+        if attempt >= self.max_attempts or self.u_repeat() >= self.repeat_p:
+            return
+        ch = self.channels[c]
+        nxt = c
+        if ch.switch_cum is not None:
+            nxt = int(np.searchsorted(ch.switch_cum, self.u_switch(), side="right"))
+            nxt = min(nxt, len(self.channels) - 1)
+        self._later(after + self.repeat_delay(), nxt, r, issue, attempt + 1, 1, REPEAT)
+
+    def _on_free(self, ev: simpy.events.Timeout) -> None:
+        """End of a (non-chat) contact and its wrap-up: the agent takes the next one or idles."""
+        a = ev._value
+        if self.a_leaving[a]:
+            self._available(a)  # goes home
+            return
+        pool = self.pools[self.a_pool[a]]
+        found = self._next_contact(pool, pool.levels, 0)
+        if found is None:
+            self.a_idle[a] = True
+            pool.idle.append(a)
+            return
+        i, q = found
+        self._serve(a, i, q, self.env._now)
+        if q.chat:
+            self._fill_chats(a, pool)
+
+    def _on_chat_end(self, ev: simpy.events.Timeout) -> None:
+        a = ev._value
+        pool = self.pools[self.a_pool[a]]
+        held = self.a_chats[a]
+        loads = pool.chat_load
+        if held < len(loads):
+            loads[held].pop(a, None)
+        held -= 1
+        self.a_chats[a] = held
+        if held == 0:
+            self.busy.add(self.a_busy_since[a], self.env.now, self.a_chat_channel[a], pool.index, a)
+            self._available(a)
+            return
+        if self.a_leaving[a]:
+            return
+        # Still chatting: may take more chats, nothing else.
+        loads[held][a] = None
+        self._fill_chats(a, pool)
+
+    def _available(self, a: int) -> None:
+        """Agent ``a`` has nothing in hand: take the next contact, go idle, or go home."""
+        pool = self.pools[self.a_pool[a]]
+        if self.a_leaving[a]:
+            self.a_leaving[a] = False
+            self.duty.add(self.a_duty_start[a], self.env.now, -1, pool.index, a)
+            return
+        found = self._next_contact(pool, pool.levels, 0)
+        if found is None:
+            self.a_idle[a] = True
+            pool.idle.append(a)
+        else:
+            i, q = found
+            self._serve(a, i, q, self.env.now)
+            if q.chat:
+                self._fill_chats(a, pool)
+
+    def _fill_chats(self, a: int, pool: PoolState) -> None:
+        """Give chat agent ``a`` waiting chats until its slots are full or none wait.
+
+        This keeps the routing invariant the arrival path relies on: while a
+        contact waits, no agent that could take it has room for it.
+        """
+        loads = pool.chat_load
+        now = self.env.now
+        while not self.a_leaving[a]:
+            held = self.a_chats[a]
+            found = self._next_contact(pool, pool.chat_levels, held)
+            if found is None:
+                return
+            if held < len(loads):
+                loads[held].pop(a, None)
+            i, q = found
+            self._serve(a, i, q, now)
+
+    def _next_contact(self, pool: PoolState, levels: list[list[Queue]], chats_held: int):
+        """The oldest waiting contact in the highest-priority level that has one."""
+        outcome = self.rec.outcome
+        arrival = self.rec.arrival_s
+        for level in levels:
+            best = None
+            best_key = 0.0
+            for q in level:
+                if q.n == 0 or (chats_held and chats_held >= q.concurrency):
+                    continue
+                items = q.items
+                while outcome[items[0]] != WAITING:
+                    items.popleft()  # abandoned while waiting
+                key = arrival[items[0]] + q.key_offset
+                if best is None or key < best_key:
+                    best, best_key = q, key
+            if best is not None:
+                best.n -= 1
+                return best.items.popleft(), best
+        return None

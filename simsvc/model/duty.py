@@ -1,0 +1,95 @@
+"""Duty and shifts: agents starting and ending duty, and the time segments they leave.
+
+The pools' schedules (interval staffing or shifts, after shrinkage) become a
+time-ordered list of duty changes (:func:`simsvc.domain.calendar.duty_changes`),
+each a SimPy ``Timeout`` with a callback. A starting agent gets a fresh id and
+takes work at once; an ending duty sends idle agents home first, then those
+holding fewest contacts, who finish what they hold and take nothing new.
+At the horizon every agent still on duty closes its duty (and chat busy) segment.
+
+:class:`DutyRoster` holds the centre's methods for this part of the event loop;
+:class:`~simsvc.model.centre.ContactCentre` mixes it in.
+"""
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from simsvc.domain.calendar import duty_changes
+from simsvc.model.channels import CHAT
+from simsvc.observe.records import ANSWERED
+
+
+class DutyRoster:
+    """Agents coming on and going off duty."""
+
+    def _schedule_duty(self) -> None:
+        """One event per start or end of duty, in time order (ends before starts at a tie)."""
+        changes = sorted(
+            (c for name, pool in self.scenario.agents.items() for c in duty_changes(self.scenario, name, pool)),
+            key=lambda c: (c.time_s, c.delta),
+        )
+        for change in changes:
+            self.at(change.time_s, change, self._on_duty_change)
+
+    def _on_duty_change(self, ev: simpy.events.Timeout) -> None:
+        change = ev._value
+        pool = self.pools[self.pool_names.index(change.pool)]
+        now = self.env.now
+        if change.delta > 0:
+            for _ in range(change.delta):
+                a = len(self.a_pool)
+                self.a_pool.append(pool.index)
+                self.a_group.append(change.group)
+                self.a_idle.append(False)
+                self.a_leaving.append(False)
+                self.a_chats.append(0)
+                self.a_duty_start.append(now)
+                self.a_busy_since.append(now)
+                self.a_chat_channel.append(-1)
+                pool.on_duty[a] = None
+                self._available(a)
+            return
+        # Ending duty: idle agents go at once, then those holding fewest contacts
+        # finish what they hold and go (they take nothing new).
+        candidates = [a for a in pool.on_duty if change.group is None or self.a_group[a] == change.group]
+        candidates.sort(key=lambda a: (not self.a_idle[a], self.a_chats[a] or (0 if self.a_idle[a] else 1)))
+        for a in candidates[: -change.delta]:
+            del pool.on_duty[a]
+            held = self.a_chats[a]
+            if held and held < len(pool.chat_load):
+                pool.chat_load[held].pop(a, None)
+            if self.a_idle[a]:
+                self.a_idle[a] = False  # its entry in pool.idle is skipped from now on
+                self.duty.add(self.a_duty_start[a], now, -1, pool.index, a)
+            else:
+                self.a_leaving[a] = True
+
+    def _busy_segments(self, c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Agents' busy segments: one per answered non-chat contact (answer to end of
+        wrap-up, taken from the record), plus chat agents' periods holding >= 1 chat."""
+        chat = np.array([ch.kind == CHAT for ch in self.channels])
+        m = (c["outcome"] == ANSWERED) & ~chat[c["channel"]]
+        start = c["arrival_s"][m] + c["wait_s"][m]
+        chats = self.busy.arrays()
+        return {
+            "start_s": np.concatenate([start, chats["start_s"]]),
+            "end_s": np.concatenate([start + c["handle_s"][m] + c["wrap_s"][m], chats["end_s"]]),
+            "channel": np.concatenate([c["channel"][m], chats["channel"]]),
+            "pool": np.concatenate([c["pool"][m], chats["pool"]]),
+            "agent": np.concatenate([c["agent"][m], chats["agent"]]),
+        }
+
+    def _finish_duty(self) -> None:
+        horizon = self.scenario.horizon
+        for pool in self.pools:
+            for a in pool.on_duty:
+                self.duty.add(self.a_duty_start[a], horizon, -1, pool.index, a)
+                if self.a_chats[a] > 0:
+                    self.busy.add(self.a_busy_since[a], horizon, self.a_chat_channel[a], pool.index, a)
+        # Agents who were leaving but still busy at the horizon are on duty too.
+        for a, leaving in enumerate(self.a_leaving):
+            if leaving:
+                self.duty.add(self.a_duty_start[a], horizon, -1, self.a_pool[a], a)
+                if self.a_chats[a] > 0:
+                    self.busy.add(self.a_busy_since[a], horizon, self.a_chat_channel[a], self.a_pool[a], a)

@@ -1,0 +1,70 @@
+"""The scheduling path: every event of the model goes through :func:`scheduler`.
+
+SimPy stays the scheduler: each event is a ``simpy.events.Timeout`` in the
+environment's queue, processed by ``env.run`` with its callback. The function
+returned by :func:`scheduler` builds that ``Timeout`` directly (what
+``env.timeout(delay, value).callbacks.append(callback)`` does, without two
+Python calls per event) and checks the delay on the way: a NaN or negative
+delay (a duration that slipped past validation, or a formula gone wrong) would
+corrupt the time order of SimPy's heap and end the run early and silently, so
+it raises :class:`~simsvc.domain.errors.SimulationError` naming the cause.
+"""
+from __future__ import annotations
+
+from heapq import heappush
+from typing import Any, Callable
+
+import simpy
+from simpy.events import NORMAL, Timeout
+
+from simsvc.domain.errors import SimulationError
+
+# What each callback's delay is, for the error message (callback name → cause).
+CAUSES = {
+    "_on_arrival": "time to the next arrival",
+    "_on_patience": "patience",
+    "_on_chase": "chase delay",
+    "_on_free": "handling plus wrap-up time",
+    "_on_chat_end": "chat handling plus wrap-up time",
+    "_on_attempt_end": "handling time",
+    "_on_bot_end": "bot session time",
+    "_on_later": "follow-up contact delay (redial, repeat, retry or transfer)",
+    "_on_duty_change": "time of a duty change",
+    "_on_acquired": "time of a customer acquisition",
+    "_on_stage_end": "stage dwell time",
+    "_on_stage_contact": "time of a stage contact",
+    "_on_followup": "proactive follow-up delay",
+    "_on_referred_arrives": "referral delay",
+}
+
+Schedule = Callable[[float, Any, Callable[[Timeout], None]], None]
+
+
+def scheduler(env: simpy.Environment) -> Schedule:
+    """``at(delay, value, callback)``: call ``callback(event)`` ``delay`` seconds from now,
+    with ``event._value == value``; NaN or negative delays raise SimulationError."""
+    queue = env._queue
+    eid = env._eid
+    new = object.__new__
+
+    def at(delay: float, value: Any, callback: Callable[[Timeout], None]) -> None:
+        if not delay >= 0.0:  # False for NaN as well as for negative delays
+            _bad_delay(env, delay, callback)
+        ev = new(Timeout)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = value
+        ev._ok = True
+        ev._delay = delay
+        heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
+
+    return at
+
+
+def _bad_delay(env: simpy.Environment, delay: float, callback: Callable) -> None:
+    name = getattr(callback, "__name__", repr(callback))
+    cause = CAUSES.get(name, name)
+    raise SimulationError(
+        f"the simulation stopped at t = {env.now:.3f} s: a {cause} of {delay!r} s reached the event loop "
+        "(delays must be finite and >= 0); a distribution or table produced it, check the scenario's "
+        "durations and rates")

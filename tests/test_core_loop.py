@@ -1,0 +1,105 @@
+"""The event loop's own guarantees: bad delays stop the run loudly; fast paths draw the same numbers.
+
+* A NaN or negative delay reaching the scheduling path raises SimulationError naming
+  the cause (and the CLI turns it into one line, exit 2, nothing written), instead of
+  corrupting SimPy's time order and ending the run early.
+* ``BlockSampler.take(n)`` returns exactly what ``n`` calls would.
+* Forecast arrivals' draws taken up front give the same records as drawing each on arrival.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simsvc.cli import main
+from simsvc.config.load import validate
+from simsvc.config.schema import Deterministic
+from simsvc.domain.errors import SimulationError
+from simsvc.domain.randomness import BLOCK, BlockSampler, Streams
+from simsvc.model.centre import ContactCentre, simulate
+from cli_helpers import assert_one_error_line
+
+QUEUE = {
+    "name": "loop", "seed": 3, "horizon": "4h", "interval": "1h",
+    "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "2min"},
+                           "redial": {"probability": 0.3, "delay": {"dist": "exponential", "mean": "5min"}}},
+                 "chat": {"kind": "chat", "concurrency": 2, "patience": {"dist": "exponential", "mean": "3min"}}},
+    "reasons": {"billing": {}, "tech": {}},
+    "demand": {"phone": {"rate": "120/h", "mix": {"billing": 0.6, "tech": 0.4}},
+               "chat": {"rate": "60/h", "mix": {"billing": 0.5, "tech": 0.5}}},
+    "handling": {"phone": {"dist": "exponential", "mean": "4min"},
+                 "chat": {"billing": {"dist": "lognormal", "mean": "5min", "cv": 0.8},
+                          "default": {"dist": "gamma", "mean": "6min", "cv": 0.5}}},
+    "resolution": {"phone": 0.8, "chat": 0.7},
+    "repeat": {"probability": 0.5, "delay": "30min"},
+    "agents": {"team": {"skills": ["phone", "chat"], "staffing": 7,
+                        "wrap_up": {"dist": "exponential", "mean": "30s"}}},
+}
+
+
+def _with(scenario, **fields):
+    """A copy of ``scenario`` with fields replaced *without* validation (values that slipped past it)."""
+    return scenario.model_copy(update=fields)
+
+
+def test_nan_handling_time_stops_the_run_with_the_cause():
+    s = validate(QUEUE)
+    nan = Deterministic.model_construct(dist="deterministic", value=math.nan)
+    bad = _with(s, handling={"phone": nan, "chat": s.handling["chat"]})
+    with pytest.raises(SimulationError, match=r"handling plus wrap-up time of nan s"):
+        simulate(bad, 1, 0)
+
+
+def test_negative_patience_stops_the_run_with_the_cause():
+    s = validate(QUEUE)
+    phone = s.channels["phone"].model_copy(
+        update={"patience": Deterministic.model_construct(dist="deterministic", value=-5.0)})
+    bad = _with(s, channels={"phone": phone, "chat": s.channels["chat"]},
+                agents={"team": s.agents["team"].model_copy(update={"staffing": 1})})
+    with pytest.raises(SimulationError, match=r"patience of -5.0 s"):
+        simulate(bad, 1, 0)
+
+
+def test_cli_turns_a_simulation_error_into_one_line_and_exit_2(tmp_path, monkeypatch):
+    scenario = tmp_path / "loop.yaml"
+    scenario.write_text("name: loop\nhorizon: 2h\nchannels: {phone: {kind: voice}}\n"
+                        "demand: {phone: {rate: 60/h}}\nhandling: {phone: {dist: exponential, mean: 4min}}\n"
+                        "agents: {team: {skills: [phone], staffing: 3}}\n")
+    # A distribution gone wrong after validation: every pre-drawn number is NaN.
+    monkeypatch.setattr(BlockSampler, "take", lambda self, n: np.full(n, np.nan))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(scenario), "-n", "1", "-w", "1", "--no-report", "-o", str(out)])
+    line = assert_one_error_line(result)
+    assert "simulation stopped" in line and " of nan s" in line
+    assert not out.exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=st.integers(0, 2 * BLOCK + 3), n=st.integers(0, 3 * BLOCK + 5))
+def test_take_is_n_calls(before, n):
+    one, other = Streams(7, 1).uniform("x"), Streams(7, 1).uniform("x")
+    expected = [one() for _ in range(before + n + 5)]
+    got = [other() for _ in range(before)] + other.take(n).tolist() + [other() for _ in range(5)]
+    assert got == expected
+
+
+class _DrawOnArrival(ContactCentre):
+    """The centre as it was: every arrival draws its own numbers when it arrives."""
+
+    def _predraw(self, arr):
+        return None
+
+
+def test_predrawn_arrivals_record_what_drawing_on_arrival_records():
+    s = validate(QUEUE)
+    fast = ContactCentre(s, 5, 2).run()
+    slow = _DrawOnArrival(s, 5, 2).run()
+    assert len(fast.contacts["issue"]) > 700
+    assert (fast.contacts["origin"] != 0).any()  # redials and repeats interleave with new issues
+    for name, column in slow.contacts.items():
+        np.testing.assert_array_equal(fast.contacts[name], column, err_msg=name)

@@ -1,0 +1,55 @@
+"""The core's dependencies run one way: model → observe → domain → config.
+
+Checked on the source (every ``import`` statement, including those inside
+functions), so a lazy import cannot hide a dependency running the wrong way.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "simsvc"
+
+# package → simsvc packages it must not import
+FORBIDDEN = {
+    "domain": {"model", "observe", "experiment", "report", "cli", "analytic"},
+    "observe": {"model", "experiment", "report", "cli"},
+    "model": {"experiment", "report", "cli"},
+}
+
+
+def _simsvc_imports(path: Path) -> set[str]:
+    """Top-level simsvc packages imported anywhere in the module at ``path``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "simsvc" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependencies_run_one_way(package):
+    modules = sorted((PKG / package).glob("*.py"))
+    assert modules, f"no modules in simsvc/{package}"
+    wrong = {m.name: sorted(_simsvc_imports(m) & FORBIDDEN[package]) for m in modules}
+    assert not {k: v for k, v in wrong.items() if v}
+
+
+def test_the_check_sees_a_wrong_way_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from simsvc.model.centre import simulate\n")
+    assert _simsvc_imports(bad) == {"model"}
+
+
+def test_model_modules_fit_in_one_sitting():
+    sizes = {m.name: len(m.read_text().splitlines()) for m in (PKG / "model").glob("*.py")}
+    assert max(sizes.values()) <= 450, sizes
