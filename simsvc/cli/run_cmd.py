@@ -26,7 +26,7 @@ from simsvc.cli._common import load_or_exit, no_report_option, set_option, text_
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
         overrides: tuple[str, ...], no_contacts: bool, no_report: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
-    from simsvc.experiment.output import default_out_dir, write_results
+    from simsvc.experiment.output import default_out_dir
     from simsvc.experiment.runner import default_workers
     from simsvc.experiment.runner import run as run_scenario
 
@@ -46,11 +46,12 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
         bar.update(done - bar.n)
 
     try:
+        # Each replication's tables are streamed into the folder as it finishes.
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
-                              keep_contacts=not no_contacts, progress=progress)
+                              keep_contacts=not no_contacts, progress=progress, out=out_dir)
     finally:
         bar.close()
-    path = write_results(result, out_dir)
+    path = result.path
     click.echo(summary_table(result.summary))
     if not result.journey.empty:
         click.echo("\n" + customers_table(result.journey))
