@@ -11,6 +11,10 @@ on the same (shared, loaded) machine. Prints, per round:
 * process arrivals/s — arrivals / wall time of the whole command (start-up,
   simulation, tables, Parquet, summary, report);
 * × tutorial        — that rate over the anchor's arrivals/s (target ≥ 5);
+* loop s, rest s    — the event loop's own time (``replication_wall_s`` in
+  manifest.json) and everything else the command spent (start-up, tables,
+  writing, report): the part this bench is about, since the loop's own speed is
+  measured against the anchors by ``bench_arrivals.py``;
 * peak RSS MB       — maximum resident memory of the command's process,
   also per million contacts (target ≤ 200 MB).
 
@@ -24,6 +28,7 @@ Usage: ``python bench/bench_process.py [--arrivals 1000000] [--anchor-arrivals 2
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -80,8 +85,6 @@ def run_in_child(args: list[str]) -> tuple[float, float, str]:
     """Run ``timed_run`` in a fresh Python so the peak RSS belongs to that one command."""
     code = ("import json, sys; sys.path.insert(0, %r); from bench_process import timed_run; "
             "print(json.dumps(timed_run(json.loads(sys.argv[1]))))" % str(Path(__file__).resolve().parent))
-    import json
-
     res = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
                          check=True)
     wall, peak, out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -111,8 +114,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         ref = Path(tmp) / "ref.yaml"
         ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))
-        print(f"{'round':<6}{'command':<26}{'wall s':>8}{'arrivals/s':>12}{'anchor/s':>10}"
-              f"{'x tutorial':>11}{'peak MB':>9}{'MB per 1M':>10}")
+        print(f"{'round':<6}{'command':<22}{'wall s':>7}{'loop s':>7}{'rest s':>7}{'arrivals/s':>11}"
+              f"{'anchor/s':>9}{'x tutorial':>11}{'peak MB':>8}{'MB per 1M':>10}")
         for r in range(args.rounds):
             for label, extra in (("run (write + report)", []), ("run --no-report", ["--no-report"])):
                 anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
@@ -121,9 +124,10 @@ def main() -> int:
                     cmd + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out), *extra])
                 anchor_after = tutorial(args.anchor_arrivals, seed=r + 1)
                 n = arrivals_of(stdout)
+                loop = sum(json.loads((out / "manifest.json").read_text())["replication_wall_s"])
                 anchor = (anchor_before + anchor_after) / 2
-                print(f"{r + 1:<6}{label:<26}{wall:>8.1f}{n / wall:>12,.0f}{anchor:>10,.0f}"
-                      f"{n / wall / anchor:>11.2f}{peak:>9.0f}{peak / (n / 1e6):>10.0f}", flush=True)
+                print(f"{r + 1:<6}{label:<22}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
+                      f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}", flush=True)
         if args.memory_reps:
             small = Path(tmp) / "small.yaml"
             small.write_text(SCENARIO.format(minutes=args.memory_arrivals * 0.6 / 60))
