@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 from simsvc.config.load import validate
-from simsvc.model.calendar import _changes, scheduled_agent_seconds
 from simsvc.observe.tables import _grid, scheduled_per_interval
+
+try:  # calendar arithmetic moves from model/ to the low-level domain/ package (issue 13)
+    from simsvc.domain.calendar import _changes, scheduled_agent_seconds
+except ImportError:
+    from simsvc.model.calendar import _changes, scheduled_agent_seconds
 
 STAFFING = {
     "constant": 7,
