@@ -66,6 +66,11 @@ def test_streamed_run_holds_no_table_and_reads_back_what_memory_holds(tmp_path: 
                                       check_exact=True)
     for name in ("summary.csv", "replications.csv"):
         assert (written / name).read_bytes() == (streamed.path / name).read_bytes()
+    # A streamed result written elsewhere is a copy of its folder.
+    copied = write_results(streamed, tmp_path / "copy")
+    assert streamed.path == tmp_path / "out"
+    for name in ("contacts", "intervals", "pools", "issues"):
+        assert (copied / f"{name}.parquet").read_bytes() == (streamed.path / f"{name}.parquet").read_bytes()
 
 
 def test_a_failed_streamed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

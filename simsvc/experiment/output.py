@@ -124,7 +124,7 @@ class ResultsWriter:
         """Write summary, manifest and scenario, close the tables and move the folder into place."""
         for writer in self.tables.values():
             writer.close()
-        if "intervals" not in self.tables:  # always present, as the output contract says
+        if not (self.tmp / "intervals.parquet").exists():  # always present, as the output contract says
             write_parquet(pd.DataFrame(), self.tmp / "intervals.parquet")
         result.summary.to_csv(self.tmp / "summary.csv", index=False, float_format="%.6g")
         if not result.journey.empty:
