@@ -8,7 +8,13 @@ take about 1-2 s. Prints both wall times, the speed-up and the efficiency
 (speed-up / workers), then checks that summary.csv, points.csv and
 comparison.csv are byte-identical; exits 1 if they are not.
 
-Usage: ``python bench/bench_parallel.py [--horizon 35d] [--variants 4] [--reps 10] [--workers 2]``
+With ``--run``, measures ``simsvc.run`` instead (what ``simsvc run --workers W``
+does): one scenario, ``--reps`` replications with every table streamed to a
+results folder, serially and with ``--workers`` processes; then checks that the
+two folders' summary.csv and replications.csv are byte-identical and their
+Parquet tables equal.
+
+Usage: ``python bench/bench_parallel.py [--horizon 35d] [--variants 4] [--reps 10] [--workers 2] [--run]``
 """
 from __future__ import annotations
 
@@ -30,7 +36,10 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=4, help="staffing levels 9, 10, ...")
     parser.add_argument("--reps", type=int, default=10, help="replications per variant")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--run", action="store_true", help="time simsvc.run (tables streamed) instead")
     args = parser.parse_args()
+    if args.run:
+        return bench_run(args)
 
     from simsvc.config.load import load_scenario
     from simsvc.experiment.design import Design, Variant, grid_variants
@@ -67,6 +76,35 @@ def main() -> int:
               f"(efficiency {speedup / args.workers:.0%})")
         same = {name: (Path(tmp) / "w1" / name).read_bytes() == (Path(tmp) / f"w{args.workers}" / name).read_bytes()
                 for name in OUTPUTS}
+        print("identical outputs: " + ", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()))
+    return 0 if all(same.values()) else 1
+
+
+def bench_run(args: argparse.Namespace) -> int:
+    """Serial vs parallel ``simsvc.run`` with every table written, and identical outputs."""
+    import pandas as pd
+
+    from simsvc.config.load import load_scenario
+    from simsvc.experiment.runner import run
+
+    scenario = load_scenario(args.scenario, (f"horizon={args.horizon}", "warmup=1d"))
+    print(f"{args.scenario}: horizon {args.horizon}, {args.reps} replications, tables streamed to a folder; "
+          f"load average before: {os.getloadavg()[0]:.2f} (other work on the machine distorts the figures)")
+    with tempfile.TemporaryDirectory(prefix="bench-parallel-run-") as tmp:
+        walls = {}
+        for workers in (1, args.workers):
+            t0 = time.perf_counter()
+            run(scenario, replications=args.reps, seed=1, workers=workers, out=Path(tmp) / f"w{workers}")
+            walls[workers] = time.perf_counter() - t0
+            print(f"workers={workers}: {walls[workers]:7.2f} s wall, {walls[workers] / args.reps:.3f} s per replication")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        speedup = walls[1] / walls[args.workers]
+        print(f"speed-up x{speedup:.2f} with {args.workers} workers (efficiency {speedup / args.workers:.0%})")
+        a, b = Path(tmp) / "w1", Path(tmp) / f"w{args.workers}"
+        same = {name: (a / name).read_bytes() == (b / name).read_bytes()
+                for name in ("summary.csv", "replications.csv")}
+        for file in sorted(a.glob("*.parquet")):
+            same[file.name] = pd.read_parquet(file).equals(pd.read_parquet(b / file.name))
         print("identical outputs: " + ", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()))
     return 0 if all(same.values()) else 1
 

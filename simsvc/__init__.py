@@ -8,6 +8,8 @@ The library API, for notebooks and scripts::
     result.summary          # channel, metric, mean, ci_low, ci_high, reps
     result.intervals        # per replication × interval × channel
     simsvc.write_results(result, "results/my-run")   # only when asked
+    # or stream each replication's tables to a folder as it finishes (flat memory):
+    result = simsvc.run(scenario, replications=50, seed=1, out="results/big-run")
 """
 from __future__ import annotations
 

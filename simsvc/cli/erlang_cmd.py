@@ -12,12 +12,15 @@ or find the staffing that meets targets::
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from simsvc.analytic import QueueMetrics, agents_needed, mmc, mmc_m, mmcc
-from simsvc.config.units import parse_duration, parse_rate
+if TYPE_CHECKING:
+    from simsvc.analytic import QueueMetrics
+
+# simsvc.analytic (scipy) and simsvc.config (pydantic) are imported where used, so
+# that `simsvc --help` does not pay for them (this module is imported to register it).
 
 _MODEL_NAMES = {"a": "erlang_a", "b": "erlang_b", "c": "erlang_c"}
 _MODEL_LABELS = {"erlang_a": "Erlang A (M/M/c+M)", "erlang_b": "Erlang B (M/M/c/c)",
@@ -26,11 +29,15 @@ _MODEL_LABELS = {"erlang_a": "Erlang A (M/M/c+M)", "erlang_b": "Erlang B (M/M/c/
 
 def _parse_duration(text: str) -> float:
     """``'20s'``, ``'4min'``, ``'1.5h'``, ``'90'`` (seconds) -> seconds."""
+    from simsvc.config.units import parse_duration
+
     return _with_value(parse_duration, text)
 
 
 def _parse_rate(text: str) -> float:
     """``'150/h'``, ``'2.5/min'``, ``'150'`` (per hour) -> per second."""
+    from simsvc.config.units import parse_rate
+
     return _with_value(parse_rate, text)
 
 
@@ -115,6 +122,8 @@ def _columns(threshold_s: float) -> list[tuple[str, Callable[[QueueMetrics], str
 
 
 def _table(rows: list[QueueMetrics | tuple[int, str]], threshold_s: float) -> str:
+    from simsvc.analytic import QueueMetrics
+
     cols = _columns(threshold_s)
     cells: list[list[str]] = []
     notes: dict[int, str] = {}
@@ -185,6 +194,8 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
     Give --agents to evaluate staffing levels, or one or more --target-* options
     (and no --agents) to find the smallest staffing meeting all of them.
     """
+    from simsvc.analytic import QueueMetrics, agents_needed, mmc, mmc_m, mmcc
+
     name = _MODEL_NAMES[(model or ("a" if patience is not None else "c")).lower()]
     if name == "erlang_a" and patience is None:
         raise click.UsageError("--model a (Erlang A) needs --patience, e.g. --patience 90s")

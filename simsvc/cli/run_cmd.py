@@ -54,7 +54,6 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
 def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
          overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool,
          written: list[Path]) -> None:
-    from simsvc.experiment.output import write_results
     from simsvc.experiment.runner import default_workers
     from simsvc.experiment.runner import run as run_scenario
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder, timestamped
@@ -79,11 +78,18 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
         bar.update(done - bar.n)
 
     try:
+        # Each replication's tables are streamed into the folder as it finishes.
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
-                              keep_contacts=not no_contacts, progress=progress)
+                              keep_contacts=not no_contacts, progress=progress, out=out_dir)
+    except OSError as exc:
+        fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
     finally:
         bar.close()
-    path = _write_or_rescue(result, out_dir, write_results)
+    path = result.path
+    if result.rescued is not None:
+        intended, reason = result.rescued
+        click.echo(f"warning: {intended}: cannot write the results ({reason}); "
+                   f"they were written to {path} instead", err=True)
     written.append(path)
     click.echo(summary_table(result.summary))
     worst = worst_day_lines(result)
@@ -96,27 +102,6 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     click.echo(f"results: {path}")
     if not no_report:
         write_report_or_warn(path)
-
-
-def _write_or_rescue(result, out_dir: Path, write_results) -> Path:
-    """Write the results; if that fails after the simulation, keep them elsewhere and say where."""
-    import tempfile
-
-    from simsvc.config.names import folder_name
-    from simsvc.experiment.safepath import timestamped
-
-    try:
-        return write_results(result, out_dir)
-    except OSError as first:
-        reason = first.strerror or str(first)
-        rescue = timestamped(Path(tempfile.gettempdir()) / "simsvc-rescue" / folder_name(result.scenario.name))
-        try:
-            path = write_results(result, rescue)
-        except OSError:
-            fail(f"{out_dir}: cannot write the results ({reason}), nor to {rescue}; nothing was kept")
-        click.echo(f"warning: {out_dir}: cannot write the results ({reason}); "
-                   f"they were written to {path} instead", err=True)
-        return path
 
 
 _COLUMNS = [

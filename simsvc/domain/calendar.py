@@ -90,13 +90,13 @@ def duty_changes(scenario: Scenario, name: str, pool: Pool) -> list[DutyChange]:
     """The pool's schedule as a time-ordered list of starts and ends of duty (after shrinkage)."""
     return [
         DutyChange(t, name, effective_delta, g)
-        for t, effective_delta, g in _changes(scenario, pool, pool.shrinkage)
+        for t, effective_delta, g in schedule_changes(scenario, pool, pool.shrinkage)
     ]
 
 
 def scheduled_agent_seconds(scenario: Scenario, pool: Pool, start: float, end: float) -> float:
     """Paid (scheduled, before shrinkage) agent-seconds in [start, end): the basis of cost."""
-    changes = _changes(scenario, pool, 0.0)
+    changes = schedule_changes(scenario, pool, 0.0)
     total, level, last = 0.0, 0, start
     for t, delta, _ in changes:
         t_clip = min(max(t, start), end)
@@ -107,7 +107,7 @@ def scheduled_agent_seconds(scenario: Scenario, pool: Pool, start: float, end: f
     return total
 
 
-def _changes(scenario: Scenario, pool: Pool, shrinkage: float) -> list[tuple[float, int, int | None]]:
+def schedule_changes(scenario: Scenario, pool: Pool, shrinkage: float) -> list[tuple[float, int, int | None]]:
     horizon = scenario.horizon
     staffing = pool.staffing
     out: list[tuple[float, int, int | None]] = []

@@ -1,6 +1,7 @@
 """Writing a run's results folder atomically.
 
-Everything is written into a hidden temporary folder beside the target and
+``run(..., out=folder)`` streams into a :class:`ResultsWriter` (one replication's
+tables at a time); :func:`write_results` writes a run held in memory. Everything is written into a hidden temporary folder beside the target and
 renamed into place at the end, so a results folder either exists complete or
 not at all (an interrupted or failed run leaves nothing half-written).
 """
@@ -14,9 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from simsvc.config.load import scenario_yaml
-from simsvc.experiment.runner import RunResult, release_memory
+from simsvc.experiment.runner import TABLES, RunResult, release_memory
+from simsvc.experiment.safepath import fsync_dir, fsync_tree
 
 FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
          "replications.csv", "manifest.json", "scenario.yaml")
@@ -41,48 +44,174 @@ def _json_default(value: object) -> object:
 
 
 def write_parquet(frame, path: Path, rows_per_group: int = 100_000) -> None:
-    """Write ``frame`` in row groups, so only one group at a time is converted to Arrow
-    (writing a million contacts in one go would briefly double their memory)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Write ``frame`` as one Parquet file (see :class:`TableWriter`)."""
+    writer = TableWriter(path, rows_per_group)
+    try:
+        writer.append(frame, allow_empty=True)
+    finally:
+        writer.close()
 
-    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
-    with pq.ParquetWriter(path, schema) as writer:
-        for start in range(0, max(len(frame), 1), rows_per_group):
-            chunk = frame.iloc[start:start + rows_per_group]
-            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+
+class TableWriter:
+    """One Parquet file written a frame at a time (each frame: one replication's rows).
+
+    The schema is fixed by the first frame; every later frame must have the same
+    columns and types (a run's replications do: categories come from the scenario).
+    Rows go out in groups of ``rows_per_group``, so only one group at a time is
+    converted to Arrow (converting a million contacts at once would double their memory).
+    """
+
+    def __init__(self, path: Path, rows_per_group: int = 100_000) -> None:
+        self.path = path
+        self.rows_per_group = rows_per_group
+        self._writer = None
+        self._schema = None
+
+    def append(self, frame, allow_empty: bool = False) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self._schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+            # Dictionary-encode the categorical columns only: trying it on every float
+            # column (pyarrow's default) triples the writing time and the file is larger.
+            categorical = [f.name for f in self._schema if pa.types.is_dictionary(f.type)]
+            self._writer = pq.ParquetWriter(self.path, self._schema, use_dictionary=categorical or False)
+        for start in range(0, max(len(frame), 1 if allow_empty else 0), self.rows_per_group):
+            chunk = frame.iloc[start:start + self.rows_per_group]
+            self._writer.write_table(pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False))
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class ResultsWriter:
+    """A results folder written while the run goes: each replication's tables are
+    appended to the Parquet files as it finishes, then summary, manifest and scenario.
+
+    Everything goes into a hidden temporary folder beside the target, renamed into
+    place by :meth:`finish`; :meth:`abort` removes it. The folder appears complete or
+    not at all.
+    """
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out = Path(out_dir)
+        if self.out.exists() and any(self.out.iterdir()):
+            raise FileExistsError(f"{self.out} already exists and is not empty; choose another --out")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
+        self.tables: dict[str, TableWriter] = {}
+
+    def add(self, tables: dict) -> None:
+        """Append one replication's tables (call in replication order)."""
+        for name, frame in tables.items():
+            if frame.empty:
+                continue  # nothing to add (or a table this run does not produce, e.g. with --no-contacts)
+            if name not in self.tables:
+                self.tables[name] = TableWriter(self.tmp / f"{name}.parquet")
+            self.tables[name].append(frame)
+        release_memory()
+
+    def finish(self, result: RunResult) -> Path:
+        """Write summary, manifest and scenario, close the tables and move the folder into place.
+
+        If that fails (disk full, folder gone read-only) after the simulation, what was
+        computed is not lost: it is copied to ``$TMPDIR/simsvc-rescue/<name>/<time>`` and
+        ``result.rescued`` says why; only if that fails too is the error raised.
+        """
+        try:
+            self._close_tables()
+            self._write_small_files(self.tmp, result)
+            fsync_tree(self.tmp)  # a power loss cannot leave half files under the final name
+            if self.out.exists():
+                self.out.rmdir()
+            os.replace(self.tmp, self.out)
+            fsync_dir(self.out.parent)
+        except OSError as first:
+            rescue = self._rescue(result)
+            if rescue is None:
+                raise
+            result.path = rescue
+            result.rescued = (self.out, first.strerror or str(first))
+            return rescue
+        result.path = self.out
+        return self.out
+
+    def _close_tables(self) -> None:
+        for writer in self.tables.values():
+            writer.close()
+        if not (self.tmp / "intervals.parquet").exists():  # always present, as the output contract says
+            write_parquet(pd.DataFrame(), self.tmp / "intervals.parquet")
+
+    @staticmethod
+    def _write_small_files(folder: Path, result: RunResult) -> None:
+        result.summary.to_csv(folder / "summary.csv", index=False, float_format="%.6g")
+        if not result.journey.empty:
+            result.journey.to_csv(folder / "journey.csv", index=False, float_format="%.6g")
+        if not result.daily.empty:
+            result.daily.to_csv(folder / "daily.csv", index=False, float_format="%.6g")
+        result.per_replication.to_csv(folder / "replications.csv", index=False, float_format="%.6g")
+        (folder / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
+        (folder / "manifest.json").write_text(
+            json.dumps(result.manifest, indent=2, default=_json_default), encoding="utf-8")
+
+    def _rescue(self, result: RunResult) -> Path | None:
+        """Copy what was written so far, plus the small files, out of harm's way."""
+        from simsvc.config.names import folder_name
+        from simsvc.experiment.safepath import timestamped
+
+        rescue = timestamped(Path(tempfile.gettempdir()) / "simsvc-rescue" / folder_name(result.scenario.name))
+        try:
+            rescue.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(self.tmp, rescue, ignore=shutil.ignore_patterns(*FILES[4:], "daily.csv",
+                                                                             "journey.csv"))
+            self._write_small_files(rescue, result)
+        except OSError:
+            shutil.rmtree(rescue, ignore_errors=True)
+            return None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return rescue
+
+    def abort(self) -> None:
+        for writer in self.tables.values():
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - removing the folder anyway
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def write_results(result: RunResult, out_dir: str | Path) -> Path:
-    """Write the results folder ``out_dir`` (which must not exist yet, or be empty)."""
+    """Write the results folder ``out_dir`` (which must not exist yet, or be empty).
+
+    A result already streamed to a folder (``run(..., out=...)``) is copied from it.
+    """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    release_memory()  # temporaries of the run are gone; start writing from a lean heap
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    if result.path is not None and out.resolve() == result.path.resolve():
+        return out
+    writer = ResultsWriter(out)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
-        for name, frame in (("contacts", result.contacts), ("intervals", result.intervals),
-                            ("pools", result.pools), ("issues", result.issues),
-                            ("customers", result.customers), ("journey_events", result.journey_events)):
-            if not frame.empty or name == "intervals":
-                write_parquet(frame, tmp / f"{name}.parquet")
-        result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
-        if not result.journey.empty:
-            result.journey.to_csv(tmp / "journey.csv", index=False, float_format="%.6g")
-        if not result.daily.empty:
-            result.daily.to_csv(tmp / "daily.csv", index=False, float_format="%.6g")
-        result.per_replication.to_csv(tmp / "replications.csv", index=False, float_format="%.6g")
-        (tmp / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
-        (tmp / "manifest.json").write_text(
-            json.dumps(result.manifest, indent=2, default=_json_default), encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        if result.path is not None:
+            for name in TABLES:
+                file = result.path / f"{name}.parquet"
+                if file.is_file():
+                    shutil.copyfile(file, writer.tmp / file.name)
+        else:
+            release_memory()  # temporaries of the run are gone; start writing from a lean heap
+            writer.add({name: result.table(name) for name in TABLES})
+        path = result.path
+        writer.finish(result)
+        result.path = path  # the result still reads from where it was streamed (or memory)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        writer.abort()
         raise
     return out

@@ -10,11 +10,12 @@ import os
 import platform
 import secrets
 import time
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pandas as pd
 
@@ -25,8 +26,8 @@ from simsvc.experiment.executors import process_pool
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
-from simsvc.observe.daily import daily_summary
 from simsvc.observe import tables
+from simsvc.observe.daily import daily_summary
 from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issues_frame
 
 
@@ -93,26 +94,55 @@ def release_memory() -> None:
         pass
 
 
-@dataclass
-class RunResult:
-    """Everything a run produced, as DataFrames; nothing is written until asked."""
+TABLES = ("contacts", "intervals", "pools", "issues", "customers", "journey_events")
 
-    scenario: Scenario
-    seed: int
-    replications: int
-    contacts: pd.DataFrame
-    intervals: pd.DataFrame
-    pools: pd.DataFrame
-    issues: pd.DataFrame
-    per_replication: pd.DataFrame
-    summary: pd.DataFrame
-    manifest: dict = field(default_factory=dict)
-    # Journey mode: customers, their events, and the funnel/segment table with CIs.
-    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
-    journey_events: pd.DataFrame = field(default_factory=pd.DataFrame)
-    journey: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # Per day after the warm-up × channel: KPIs with CIs (simsvc.observe.daily), written as daily.csv.
-    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+class RunResult:
+    """Everything a run produced; nothing is written unless asked.
+
+    The tables (``contacts``, ``intervals``, ``pools``, ``issues``, and in journey
+    mode ``customers``, ``journey_events``) are DataFrames over all replications.
+    A run given a results folder (``run(..., out=...)``) streamed them there one
+    replication at a time and holds none of them: each is read from its Parquet
+    file on first access (and kept). ``summary``, ``per_replication`` and
+    ``journey`` (the funnel/segment table with CIs) are always in memory.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, replications: int, per_replication: pd.DataFrame,
+                 summary: pd.DataFrame, manifest: dict | None = None, journey: pd.DataFrame | None = None,
+                 path: Path | None = None, daily: pd.DataFrame | None = None,
+                 **tables: pd.DataFrame) -> None:
+        unknown = set(tables) - set(TABLES)
+        if unknown:
+            raise TypeError(f"unknown tables {sorted(unknown)}; expected some of {TABLES}")
+        self.scenario = scenario
+        self.seed = seed
+        self.replications = replications
+        self.per_replication = per_replication
+        self.summary = summary
+        self.manifest = manifest if manifest is not None else {}
+        self.journey = journey if journey is not None else pd.DataFrame()
+        self.path = path  # the results folder the tables were streamed to, if any
+        self.rescued: tuple[Path, str] | None = None  # (intended folder, why it could not be written)
+        # Per day after the warm-up × channel: KPIs with CIs (simsvc.observe.daily), written as daily.csv.
+        self.daily = daily if daily is not None else pd.DataFrame()
+        self._tables: dict[str, pd.DataFrame] = dict(tables)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of :data:`TABLES`; empty when the run did not produce it."""
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; expected one of {TABLES}")
+        if name not in self._tables:
+            file = self.path / f"{name}.parquet" if self.path is not None else None
+            self._tables[name] = pd.read_parquet(file) if file is not None and file.is_file() else pd.DataFrame()
+        return self._tables[name]
+
+    contacts = property(lambda self: self.table("contacts"), doc="one row per contact leg")
+    intervals = property(lambda self: self.table("intervals"), doc="replication × interval × channel")
+    pools = property(lambda self: self.table("pools"), doc="replication × interval × agent pool")
+    issues = property(lambda self: self.table("issues"), doc="one row per customer issue")
+    customers = property(lambda self: self.table("customers"), doc="journey mode: one row per customer")
+    journey_events = property(lambda self: self.table("journey_events"), doc="journey mode: customer events")
 
     def metric(self, metric: str, channel: str = summ.ALL) -> float:
         """Mean of one summary metric (convenience for notebooks and tests)."""
@@ -137,53 +167,115 @@ def default_workers() -> int:
 
 def run(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
         workers: int = 1, keep_contacts: bool = True,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None, out: str | Path | None = None) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
     ``workers`` > 1 runs replications in local processes; results are identical
     to a serial run. ``progress(done, total)`` is called as replications finish.
+
+    Without ``out`` every table is kept in memory. With ``out`` (a results folder
+    that must not exist yet, or be empty) each replication's tables are appended to
+    the folder's Parquet files as soon as it finishes, in replication order, and
+    then dropped, so memory stays flat in the number of replications; the folder
+    appears complete, atomically, when the run ends (see :mod:`simsvc.experiment.output`).
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
     root = resolve_seed(scenario, seed)
     wall0 = time.perf_counter()
-    results: dict[int, ReplicationTables] = {}
+    if out is not None:
+        from simsvc.experiment.output import ResultsWriter
+
+        sink: _Sink = ResultsWriter(out)
+    else:
+        sink = _Memory()
+    try:
+        done: list[tuple[int, float]] = []   # (arrivals, simulation wall s) per replication
+        metrics: list[pd.DataFrame] = []
+        journey_rows: list[pd.DataFrame] = []
+        intervals: list[pd.DataFrame] = []   # small (interval × channel): kept for the per-day table
+        for res in _replications(scenario, root, reps, workers, keep_contacts, progress):
+            done.append((res.arrivals, res.sim_wall_s))
+            metrics.append(res.metrics)
+            journey_rows.append(res.journey)
+            intervals.append(res.intervals)
+            sink.add({name: getattr(res, name) for name in TABLES})
+            del res   # the replication's tables live on only in the sink
+        per_rep = pd.concat(metrics, ignore_index=True)
+        journey = _concat(journey_rows)
+        result = RunResult(
+            scenario=scenario, seed=root, replications=reps, per_replication=per_rep,
+            summary=summ.summarise(per_rep),
+            journey=summ.summarise(journey, keys=("segment", "stage", "metric")) if not journey.empty else None,
+        )
+        result.daily = daily_summary(scenario, _concat(intervals))
+        result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done)
+        sink.finish(result)
+    except BaseException:
+        sink.abort()
+        raise
+    return result
+
+
+class _Sink:
+    """Where each replication's tables go, in replication order."""
+
+    def add(self, tables: dict[str, pd.DataFrame]) -> None: ...
+    def finish(self, result: RunResult) -> None: ...
+    def abort(self) -> None: ...
+
+
+class _Memory(_Sink):
+    """Keeps every table in memory (a run without a results folder)."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+
+    def add(self, tables: dict[str, pd.DataFrame]) -> None:
+        for name, frame in tables.items():
+            self.frames[name].append(frame)
+
+    def finish(self, result: RunResult) -> None:
+        result._tables = {name: _concat(frames) for name, frames in self.frames.items()}
+        self.frames = {}
+
+    def abort(self) -> None:
+        self.frames = {}
+
+
+def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_contacts: bool,
+                  progress: Callable[[int, int], None] | None) -> Iterator[ReplicationTables]:
+    """Each replication's tables in replication order, from this process or local workers.
+
+    With workers, at most ``2 × workers`` replications are submitted or waiting to be
+    handed on at any time, so finished tables do not pile up in memory.
+    """
     if workers <= 1 or reps == 1:
         for r in range(reps):
-            results[r] = run_replication(scenario, root, r, keep_contacts)
+            yield run_replication(scenario, root, r, keep_contacts)
             if progress:
-                progress(len(results), reps)
-    else:
-        with process_pool(min(workers, reps)) as pool:  # workers end if this process dies
-            futures = [pool.submit(run_replication, scenario, root, r, keep_contacts) for r in range(reps)]
-            for fut in as_completed(futures):
+                progress(r + 1, reps)
+        return
+    n_workers = min(workers, reps)
+    with process_pool(n_workers) as pool:  # workers end if this process dies
+        running: set[Future] = set()
+        finished: dict[int, ReplicationTables] = {}
+        submitted = next_out = completed = 0
+        while next_out < reps:
+            while submitted < reps and len(running) + len(finished) < 2 * n_workers:
+                running.add(pool.submit(run_replication, scenario, root, submitted, keep_contacts))
+                submitted += 1
+            ready, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in ready:
                 res = fut.result()
-                results[res.replication] = res
+                finished[res.replication] = res
+                completed += 1
                 if progress:
-                    progress(len(results), reps)
-    ordered = [results[r] for r in range(reps)]
-    per_rep = pd.concat([r.metrics for r in ordered], ignore_index=True)
-    result = RunResult(
-        scenario=scenario,
-        seed=root,
-        replications=reps,
-        contacts=_concat([r.contacts for r in ordered]),
-        intervals=_concat([r.intervals for r in ordered]),
-        pools=_concat([r.pools for r in ordered]),
-        issues=_concat([r.issues for r in ordered]),
-        per_replication=per_rep,
-        summary=summ.summarise(per_rep),
-        customers=_concat([r.customers for r in ordered]),
-        journey_events=_concat([r.journey_events for r in ordered]),
-    )
-    journey_rows = _concat([r.journey for r in ordered])
-    if not journey_rows.empty:
-        result.journey = summ.summarise(journey_rows, keys=("segment", "stage", "metric"))
-    result.daily = daily_summary(scenario, result.intervals)
-    wall = time.perf_counter() - wall0
-    result.manifest = manifest(scenario, root, reps, workers, wall, ordered)
-    return result
+                    progress(completed, reps)
+            while next_out in finished:
+                yield finished.pop(next_out)
+                next_out += 1
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -204,7 +296,7 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: float,
-             results: list[ReplicationTables]) -> dict:
+             results: list[tuple[int, float]]) -> dict:
     """What is needed to reproduce a run: resolved scenario, hash, seeds, versions, timings."""
     return {
         "simsvc_version": __version__,
@@ -216,8 +308,8 @@ def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: flo
         "seeding": "numpy SeedSequence(root_seed, spawn_key=(replication, crc32(purpose)))",
         "workers": workers,
         "wall_s": round(wall_s, 3),
-        "arrivals": sum(r.arrivals for r in results),
-        "replication_wall_s": [round(r.sim_wall_s, 3) for r in results],
+        "arrivals": sum(arrivals for arrivals, _ in results),
+        "replication_wall_s": [round(wall, 3) for _, wall in results],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "dependencies": dependency_versions(),

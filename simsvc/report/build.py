@@ -128,7 +128,7 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
          "Share of real-time contacts whose wait is at most x: answered contacts (solid, wait "
          "until answered) and abandoned ones (dashed, time until abandoning), after the "
          "warm-up, all replications pooled. The dotted line is the service-level threshold.",
-         lambda: wait_distribution(_needs(run.contacts, "contacts.parquet is absent (the run "
+         lambda: wait_distribution(_needs(run.waits, "contacts.parquet is absent (the run "
                                           "was written with --no-contacts)"), run.channels)),
         ("backlog", "Backlog of async channels",
          "Contacts waiting at the end of each interval (mean over replications, 95 % CI band). "

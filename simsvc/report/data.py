@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -63,11 +64,17 @@ class RunData:
     channels: dict[str, ChannelInfo]
     intervals: pd.DataFrame | None = None
     pools: pd.DataFrame | None = None
-    contacts: pd.DataFrame | None = None
+    waits: pd.DataFrame | None = None   # wait_histogram of contacts.parquet (None when absent)
     problems: list[str] = field(default_factory=list)   # optional files that could not be read
     journey: pd.DataFrame | None = None       # journey.csv (journey mode)
     customers: pd.DataFrame | None = None     # customers.parquet, the columns the report reads
     journey_files: tuple[str, ...] = ()       # the journey outputs present in the folder
+
+    @property
+    def contacts(self) -> pd.DataFrame | None:
+        """The columns of ``contacts.parquet`` the report reads, loaded on demand (the report
+        itself plots :attr:`waits`, its histogram, and never loads them all)."""
+        return _optional_parquet(self.path / "contacts.parquet", [], _CONTACT_COLUMNS)
 
     @property
     def start_day(self) -> str:
@@ -237,7 +244,12 @@ def load_run(path: str | Path) -> RunData:
     for name in dict.fromkeys(summary["channel"].astype(str)):
         if name != "all" and name not in channels:
             channels[name] = ChannelInfo(name, "unknown", None)
-    contacts = _optional_parquet(path / "contacts.parquet", problems, _CONTACT_COLUMNS)
+    waits = None
+    if (path / "contacts.parquet").is_file():
+        try:
+            waits = wait_histogram_of_file(path / "contacts.parquet")
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds
+            problems.append(f"contacts.parquet could not be read ({_first_line(exc)})")
     journey = _optional_csv(path / "journey.csv", problems)
     if journey is not None:
         try:
@@ -252,10 +264,68 @@ def load_run(path: str | Path) -> RunData:
         path=path, summary=summary, manifest=manifest, scenario=scenario, channels=channels,
         intervals=_optional_parquet(path / "intervals.parquet", problems),
         pools=_optional_parquet(path / "pools.parquet", problems),
-        contacts=contacts, problems=problems, journey=journey,
+        waits=waits, problems=problems, journey=journey,
         customers=_optional_parquet(path / "customers.parquet", problems, list(_CUSTOMER_COLUMNS)),
         journey_files=tuple(f for f in JOURNEY_FILES if (path / f).is_file()),
     )
+
+
+# --------------------------------------------------------------------------- wait histogram
+WAIT_BIN_S = 1 / 16        # resolution of the wait histogram up to WAIT_COARSE_FROM_S ...
+WAIT_COARSE_FROM_S = 3600.0
+WAIT_COARSE_BIN_S = 60.0   # ... and beyond it (both powers of two apart: bin edges are exact)
+HISTOGRAM_COLUMNS = ["channel", "outcome", "wait_s", "count"]
+
+
+def wait_histogram(contacts: pd.DataFrame) -> pd.DataFrame:
+    """Waits of contacts after the warm-up, as counts per (channel, outcome, wait bin):
+    what the wait-distribution plot draws, in a few thousand rows however many
+    contacts there are.
+
+    ``wait_s`` is a bin's upper edge: waits are rounded up to the next multiple of
+    1/16 s (of 60 s beyond an hour), so a wait of exactly 0 stays 0, the curve moves
+    by at most 1/16 s, and "wait ≤ T" is exact for any whole-second threshold T.
+    """
+    df = contacts
+    keep = df["wait_s"].notna().to_numpy().copy()
+    if "in_warmup" in df.columns:
+        keep &= ~df["in_warmup"].to_numpy(dtype=bool)
+    channel = pd.Categorical(df["channel"])   # no copy when already categorical
+    outcome = pd.Categorical(df["outcome"])
+    wait = df["wait_s"].to_numpy(dtype=float)[keep]
+    upper = np.where(wait <= WAIT_COARSE_FROM_S, np.ceil(wait / WAIT_BIN_S) * WAIT_BIN_S,
+                     np.ceil(wait / WAIT_COARSE_BIN_S) * WAIT_COARSE_BIN_S)
+    # One integer key per (channel, outcome, bin), counted with one sort.
+    n_out = max(len(outcome.categories), 1)
+    bins = np.rint(upper / WAIT_BIN_S).astype(np.int64)
+    key = ((channel.codes[keep].astype(np.int64) * n_out + outcome.codes[keep]) << 40) + bins
+    key, count = np.unique(key, return_counts=True)
+    group = key >> 40
+    return pd.DataFrame({
+        "channel": np.asarray(channel.categories, dtype=object)[group // n_out].astype(str),
+        "outcome": np.asarray(outcome.categories, dtype=object)[group % n_out].astype(str),
+        "wait_s": (key & ((1 << 40) - 1)) * WAIT_BIN_S,
+        "count": count.astype(np.int64),
+    }, columns=HISTOGRAM_COLUMNS).sort_values(["channel", "outcome", "wait_s"], ignore_index=True)
+
+
+def wait_histogram_of_file(file: Path, batch_rows: int = 500_000) -> pd.DataFrame:
+    """:func:`wait_histogram` of a ``contacts.parquet``, read a batch of rows at a time
+    (four columns), so a run of millions of contacts is never held in memory."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    with pq.ParquetFile(file) as handle:
+        names = set(handle.schema_arrow.names)
+        columns = [c for c in _CONTACT_COLUMNS if c in names]
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
+            parts.append(wait_histogram(batch.to_pandas()))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                             zip(HISTOGRAM_COLUMNS, (str, str, float, np.int64))})
+    merged = pd.concat(parts, ignore_index=True)
+    return (merged.groupby(["channel", "outcome", "wait_s"], sort=True)["count"].sum()
+            .reset_index()[HISTOGRAM_COLUMNS])
 
 
 def load_experiment(path: str | Path) -> ExperimentData:

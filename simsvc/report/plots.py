@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from simsvc.report import style
-from simsvc.report.data import ChannelInfo, ordered_channels
+from simsvc.report.data import ChannelInfo, ordered_channels, wait_histogram
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -273,9 +273,19 @@ def pool_staffing(pools: pd.DataFrame, start_day: str | None = None) -> Figure:
 
 
 # --------------------------------------------------------------------------- waits
-def _ecdf(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    values = np.sort(values)
-    return np.searchsorted(values, grid, side="right") / values.size
+def _ecdf(values: np.ndarray, counts: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Share of the counted values at most each grid point (``values`` sorted)."""
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    return cum[np.searchsorted(values, grid, side="right")] / cum[-1]
+
+
+def _quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """``np.quantile`` (linear interpolation) of the values repeated ``counts`` times."""
+    cum = np.cumsum(counts)
+    h = (cum[-1] - 1) * q
+    lo = int(np.floor(h))
+    at = values[np.searchsorted(cum, [lo, min(lo + 1, cum[-1] - 1)], side="right")]
+    return float(at[0] + (h - lo) * (at[1] - at[0]))
 
 
 def wait_distribution(contacts: pd.DataFrame, channels: Mapping[str, ChannelInfo]) -> Figure:
@@ -283,15 +293,17 @@ def wait_distribution(contacts: pd.DataFrame, channels: Mapping[str, ChannelInfo
 
     Solid: wait until answered (answered contacts); dashed: time until
     abandoning (abandoned contacts). Contacts after the warm-up, all
-    replications pooled.
+    replications pooled. ``contacts`` is the contacts table (``channel, outcome,
+    wait_s, in_warmup``) or its :func:`~simsvc.report.data.wait_histogram`, which
+    is what the report passes: a few thousand counts, however large the run.
     """
     if contacts is None or contacts.empty:
         raise PlotSkipped("contacts.parquet is absent or empty")
     names = _channels_of(contacts, channels, "voice", "chat")
     if not names:
         raise PlotSkipped("the scenario has no real-time (voice or chat) channel")
-    df = _after_warmup(contacts)
-    df = df[df["channel"].astype(str).isin(names) & df["wait_s"].notna()]
+    hist = contacts if "count" in contacts.columns else wait_histogram(contacts)
+    df = hist[hist["channel"].astype(str).isin(names)]
     if df.empty:
         raise PlotSkipped("no real-time contacts after the warm-up")
     df = df.assign(channel=df["channel"].astype(str), outcome=df["outcome"].astype(str))
@@ -302,27 +314,32 @@ def wait_distribution(contacts: pd.DataFrame, channels: Mapping[str, ChannelInfo
         axes = _grid(fig, len(names), ncols)
         for ax, name in zip(axes, names):
             info, colour = channels[name], colours[name]
-            d = df[df["channel"] == name]
-            answered = d.loc[d["outcome"] == "answered", "wait_s"].to_numpy(dtype=float)
-            abandoned = d.loc[d["outcome"] == "abandoned", "wait_s"].to_numpy(dtype=float)
+            d = df[df["channel"] == name].sort_values("wait_s")
+            ans = d[d["outcome"] == "answered"]
+            abd = d[d["outcome"] == "abandoned"]
+            answered, n_answered = ans["wait_s"].to_numpy(dtype=float), ans["count"].to_numpy()
+            abandoned, n_abandoned = abd["wait_s"].to_numpy(dtype=float), abd["count"].to_numpy()
+            both = pd.concat([ans, abd]).sort_values("wait_s", kind="stable")
+            both_size = int(both["count"].sum())
             threshold = info.threshold_s or 0.0
-            both = np.concatenate([answered, abandoned])
-            x_max = max(2.5 * threshold, float(np.quantile(both, 0.99)) if both.size else 0.0, 1.0)
+            q99 = (_quantile(both["wait_s"].to_numpy(dtype=float), both["count"].to_numpy(), 0.99)
+                   if both_size else 0.0)
+            x_max = max(2.5 * threshold, q99, 1.0)
             grid = np.linspace(0.0, x_max, 400)
             within = ""
-            if threshold > 0 and answered.size:
-                share = f"{float(np.mean(answered <= threshold)):.1%}".replace("%", " %")
-                within = f"; {share} ≤ {style.duration_text(threshold)}"
-            if answered.size:
-                ax.plot(grid, _ecdf(answered, grid), color=colour, drawstyle="steps-post",
-                        label=f"answered (n = {answered.size:,}{within})")
-            if abandoned.size:
-                ax.plot(grid, _ecdf(abandoned, grid), color=style.ALL_COLOUR, ls="--", lw=1.1,
-                        drawstyle="steps-post", label=f"abandoned (n = {abandoned.size:,})")
+            if threshold > 0 and n_answered.sum():
+                share = n_answered[answered <= threshold].sum() / n_answered.sum()
+                within = f"; {f'{share:.1%}'.replace('%', ' %')} ≤ {style.duration_text(threshold)}"
+            if n_answered.sum():
+                ax.plot(grid, _ecdf(answered, n_answered, grid), color=colour, drawstyle="steps-post",
+                        label=f"answered (n = {int(n_answered.sum()):,}{within})")
+            if n_abandoned.sum():
+                ax.plot(grid, _ecdf(abandoned, n_abandoned, grid), color=style.ALL_COLOUR, ls="--",
+                        lw=1.1, drawstyle="steps-post", label=f"abandoned (n = {int(n_abandoned.sum()):,})")
             if threshold > 0:
                 ax.axvline(threshold, color=style.REFERENCE_COLOUR, ls=":", lw=1.3,
                            label=f"threshold {style.duration_text(threshold)}")
-            if not both.size:
+            if not both_size:
                 ax.text(0.5, 0.5, "no answered or abandoned contacts", transform=ax.transAxes,
                         ha="center", va="center", color=style.MUTED)
             ax.set_xlim(0, x_max)

@@ -1,0 +1,145 @@
+"""The whole `simsvc run` process against tutorial SimPy, measured side by side.
+
+Runs the issue's M/M/50+M reference (λ = 100/min, AHT 27 s, exponential patience
+2 min, about ``--arrivals`` arrivals, one replication, one worker) as a user does:
+``simsvc run ref.yaml --reps 1 --workers 1 --out DIR`` in a fresh process, with
+writing the results folder and the report (and once with ``--no-report``).
+Rounds are interleaved with the tutorial-style SimPy anchor
+(``anchors.tutorial``), so each ratio compares two measurements a moment apart
+on the same (shared, loaded) machine. Prints, per round:
+
+* process arrivals/s — arrivals / wall time of the whole command (start-up,
+  simulation, tables, Parquet, summary, report);
+* × tutorial        — that rate over the anchor's arrivals/s (target ≥ 5);
+* loop s, rest s    — the event loop's own time (``replication_wall_s`` in
+  manifest.json) and everything else the command spent (start-up, tables,
+  writing, report): the part this bench is about, since the loop's own speed is
+  measured against the anchors by ``bench_arrivals.py``;
+* peak RSS MB       — maximum resident memory of the command's process,
+  also per million contacts (target ≤ 200 MB).
+
+``--memory-reps 1 3`` adds a memory check on a smaller run: peak RSS of the
+same command with 1 and with 3 replications (it should stay flat, since each
+replication's tables are streamed to the folder and dropped).
+
+Usage: ``python bench/bench_process.py [--arrivals 1000000] [--anchor-arrivals 200000]
+[--rounds 2] [--memory-reps 1 3 --memory-arrivals 300000]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from anchors import tutorial  # noqa: E402
+
+SCENARIO = """name: mmc50m-reference
+seed: 1
+replications: 1
+horizon: {minutes}min
+channels:
+  phone:
+    kind: voice
+    patience: {{dist: exponential, mean: 2min}}
+demand:
+  phone: {{rate: 100/min}}
+handling:
+  phone: {{dist: exponential, mean: 27s}}
+resolution:
+  phone: 1.0
+agents:
+  team:
+    skills: [phone]
+    staffing: 50
+"""
+
+
+def simsvc_command() -> list[str]:
+    script = Path(sys.executable).parent / "simsvc"
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from simsvc.cli import main; main()"]
+
+
+def timed_run(args: list[str]) -> tuple[float, float, str]:
+    """(wall s, peak RSS MB, stdout) of one command in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    # Called in a fresh Python (run_in_child) whose only child is this command, so the
+    # largest resident size among its children is the command's own.
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err}")
+    return wall, peak_mb, out
+
+
+def run_in_child(args: list[str]) -> tuple[float, float, str]:
+    """Run ``timed_run`` in a fresh Python so the peak RSS belongs to that one command."""
+    code = ("import json, sys; sys.path.insert(0, %r); from bench_process import timed_run; "
+            "print(json.dumps(timed_run(json.loads(sys.argv[1]))))" % str(Path(__file__).resolve().parent))
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
+                         check=True)
+    wall, peak, out = json.loads(res.stdout.strip().splitlines()[-1])
+    return wall, peak, out
+
+
+def arrivals_of(stdout: str) -> int:
+    """The contacts count `simsvc run` prints ("1 replications, seed 1, 1,001,106 contacts, ...")."""
+    for line in stdout.splitlines():
+        if " contacts, " in line:
+            return int(line.split(" contacts, ")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    raise SystemExit("could not find the contacts count in simsvc's output:\n" + stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arrivals", type=int, default=1_000_000)
+    parser.add_argument("--anchor-arrivals", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--memory-reps", type=int, nargs="*", default=[])
+    parser.add_argument("--memory-arrivals", type=int, default=300_000)
+    args = parser.parse_args()
+    cmd = simsvc_command()
+    print(f"M/M/50+M reference, ~{args.arrivals:,} arrivals; anchor: tutorial SimPy, "
+          f"{args.anchor_arrivals:,} arrivals; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.2f} (other work on the machine moves absolute figures; ratios less)")
+    with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
+        ref = Path(tmp) / "ref.yaml"
+        ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))
+        print(f"{'round':<6}{'command':<22}{'wall s':>7}{'loop s':>7}{'rest s':>7}{'arrivals/s':>11}"
+              f"{'anchor/s':>9}{'x tutorial':>11}{'peak MB':>8}{'MB per 1M':>10}")
+        for r in range(args.rounds):
+            for label, extra in (("run (write + report)", []), ("run --no-report", ["--no-report"])):
+                anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
+                out = Path(tmp) / f"out-{r}-{len(extra)}"
+                wall, peak, stdout = run_in_child(
+                    cmd + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out), *extra])
+                anchor_after = tutorial(args.anchor_arrivals, seed=r + 1)
+                n = arrivals_of(stdout)
+                loop = sum(json.loads((out / "manifest.json").read_text())["replication_wall_s"])
+                anchor = (anchor_before + anchor_after) / 2
+                print(f"{r + 1:<6}{label:<22}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
+                      f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}", flush=True)
+        if args.memory_reps:
+            small = Path(tmp) / "small.yaml"
+            small.write_text(SCENARIO.format(minutes=args.memory_arrivals * 0.6 / 60))
+            print(f"\npeak RSS by replications (~{args.memory_arrivals:,} arrivals each, 1 worker, "
+                  "--no-report): streamed to the folder, it should stay flat")
+            for reps in args.memory_reps:
+                out = Path(tmp) / f"mem-{reps}"
+                wall, peak, _ = run_in_child(cmd + ["run", str(small), "--reps", str(reps), "--workers", "1",
+                                                    "--out", str(out), "--no-report"])
+                print(f"  {reps:>3} replications: peak {peak:6.0f} MB, {wall:6.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
