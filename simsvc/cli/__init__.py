@@ -31,5 +31,11 @@ def _register() -> None:
     main.add_command(results_cmd.results)
     main.add_command(trace_cmd.trace)
 
+    # Staffing plans (issue 9)
+    from simsvc.cli import requirements_cmd, staff_cmd
+
+    main.add_command(requirements_cmd.requirements)
+    main.add_command(staff_cmd.staff)
+
 
 _register()
