@@ -50,6 +50,8 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
                               keep_contacts=not no_contacts, progress=progress)
     finally:
         bar.close()
+    from simsvc.plan.requirements import required_columns  # issue 9: Erlang's answer beside the simulation
+    result.intervals, result.pools = required_columns(resolved, result.intervals, result.pools)
     path = write_results(result, out_dir)
     click.echo(summary_table(result.summary))
     if not result.journey.empty:

@@ -21,12 +21,14 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
               help="Root seed of the iterations (default: the scenario's); the confirmation uses seed + 1.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
               help="Local processes for replications (default: number of cores).")
+@click.option("--min-contacts", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Intervals with fewer contacts per replication are reported but not staffed for (noise).")
 @max_occupancy_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder to write (default: results/<scenario-name>/staff/<UTC timestamp>/).")
 def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int, confirm_reps: int,
-          max_iterations: int, seed: int | None, workers: int | None, max_occupancy: float | None,
-          out: str | None) -> None:
+          max_iterations: int, seed: int | None, workers: int | None, min_contacts: float,
+          max_occupancy: float | None, out: str | None) -> None:
     """Staff SCENARIO by simulation so every open interval meets every target.
 
     Starts from the Erlang requirement, simulates, raises intervals that miss and
@@ -51,7 +53,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     options = StaffOptions(replications=reps, confirm_replications=confirm_reps, max_iterations=max_iterations,
                            seed=seed, workers=workers or default_workers(),
                            pools=tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None,
-                           max_occupancy=max_occupancy)
+                           max_occupancy=max_occupancy, min_contacts=min_contacts)
     bar = tqdm(total=0, unit="rep", desc="iteration 1", file=sys.stderr, disable=None, leave=False,
                dynamic_ncols=True)
 
@@ -92,7 +94,8 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     for target, rows in v.groupby("target", sort=False):
         counts = rows["status"].value_counts()
         click.echo(f"{target}: met in {counts.get('met', 0)} of {len(rows)} intervals, uncertain "
-                   f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)} "
+                   f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)}, "
+                   f"few contacts {counts.get('few contacts', 0)} "
                    f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
     click.echo(f"scenario: {path / 'scenario.yaml'}")
     click.echo(f"results: {path}")

@@ -193,7 +193,7 @@ def channel_targets(targets: list[PlanTarget], channel: str, scenario: Scenario,
 
 
 def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: float | None = None,
-                 max_servers: int = 10000) -> pd.DataFrame:
+                 max_servers: int = 10000, untargeted: str = "error") -> pd.DataFrame:
     """Per pool × channel × interval (and per pool with channel ``all``) analytic agents.
 
     Columns: ``pool, channel, interval, start_s, day, clock, model, arrivals`` (expected
@@ -214,18 +214,22 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
         if ch.kind in REAL_TIME_KINDS:
             rate = np.where(_open_mask(scenario, channel, grid), rate, 0.0)
             goals = channel_targets(targets, channel, scenario, max_occupancy)
-            if not goals.any():
+            if not goals.any() and untargeted == "nan":
+                net = np.full(len(rate), np.nan)
+                model = ""
+            elif not goals.any():
                 raise PlanError(f"channel {channel!r} has no target: give --target 'service_level >= 0.8 "
                                 f"on {channel}' (or set channels.{channel}.service_level_target), "
                                 "or --max-occupancy")
-            patience = ch.patience.mean_s if ch.patience is not None else None
-            model = choose_model(patience, ch.queue_capacity)
-            try:
-                net = real_time_agents(rate, handle, goals, model=model, mean_patience_s=patience,
-                                       concurrency=getattr(ch, "concurrency", 1), max_servers=max_servers)
-            except ValueError as exc:
-                raise PlanError(f"pool {pool_name!r}, channel {channel!r}: {exc}") from None
-            net = net.astype(float)
+            else:
+                patience = ch.patience.mean_s if ch.patience is not None else None
+                model = choose_model(patience, ch.queue_capacity)
+                try:
+                    net = real_time_agents(rate, handle, goals, model=model, mean_patience_s=patience,
+                                           concurrency=getattr(ch, "concurrency", 1), max_servers=max_servers)
+                except ValueError as exc:
+                    raise PlanError(f"pool {pool_name!r}, channel {channel!r}: {exc}") from None
+                net = net.astype(float)
         else:
             model = "workload"
             net = async_agents(rate, handle, scenario.interval, ch.response_target, max_occupancy)
@@ -234,7 +238,7 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
         frames.append(pd.DataFrame({
             "pool": pool_name, "channel": channel, "interval": np.arange(len(net)), "start_s": grid[:-1],
             "day": days, "clock": clocks, "model": model, "arrivals": rate * length, "aht_s": handle,
-            "required_on_duty": net, "required_scheduled": gross_up(np.ceil(net - 1e-9), shrink),
+            "required_on_duty": net, "required_scheduled": _gross(net, shrink),
         }))
     for pool_name, net in totals.items():
         on_duty = np.ceil(net - 1e-9)
@@ -242,11 +246,20 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
             "pool": pool_name, "channel": ALL, "interval": np.arange(len(net)), "start_s": grid[:-1],
             "day": days, "clock": clocks, "model": "", "arrivals": np.nan, "aht_s": np.nan,
             "required_on_duty": on_duty,
-            "required_scheduled": gross_up(on_duty, scenario.agents[pool_name].shrinkage),
+            "required_scheduled": _gross(on_duty, scenario.agents[pool_name].shrinkage),
         }))
     df = pd.concat(frames, ignore_index=True)
-    df["required_scheduled"] = df["required_scheduled"].astype(np.int64)
+    if df["required_scheduled"].notna().all():
+        df["required_scheduled"] = df["required_scheduled"].astype(np.int64)
     return df
+
+
+def _gross(net: np.ndarray, shrinkage: float) -> np.ndarray:
+    """Scheduled agents for ``net`` on duty (NaN stays NaN)."""
+    known = np.isfinite(net)
+    out = np.full(len(net), np.nan)
+    out[known] = gross_up(np.ceil(net[known] - 1e-9), shrinkage)
+    return out
 
 
 def per_channel_on_duty(req: pd.DataFrame) -> pd.DataFrame:
@@ -265,3 +278,30 @@ def plan_totals(scenario: Scenario, req: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     total = {"pool": ALL, "peak_scheduled": "", "agent_hours": df["agent_hours"].sum(), "cost": df["cost"].sum()}
     return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+
+
+def required_columns(scenario: Scenario, intervals: pd.DataFrame, pools: pd.DataFrame
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``intervals`` and ``pools`` tables with a ``required_on_duty`` column each.
+
+    The agents on duty an Erlang calculator would staff for the scenario's own
+    ``service_level_target`` of each real-time channel (NaN for a channel without one,
+    and for a pool serving it), per channel (summed over pools) and per pool, so a run
+    shows where the analytic answer and the simulation disagree. Bots: NaN.
+    """
+    from simsvc.plan.targets import with_scenario_targets
+
+    if not scenario.demand or intervals.empty:
+        return intervals, pools
+    try:
+        req = requirements(scenario, with_scenario_targets([], scenario), untargeted="nan")
+    except PlanError:   # e.g. a target no staffing meets: the run itself is still valid
+        return intervals.assign(required_on_duty=np.nan), pools.assign(required_on_duty=np.nan)
+    per_channel = req[req["channel"] != ALL].groupby(["channel", "interval"])["required_on_duty"].sum(min_count=1)
+    per_pool = req[req["channel"] == ALL].set_index(["pool", "interval"])["required_on_duty"]
+    key = pd.MultiIndex.from_arrays([intervals["channel"].astype(str), intervals["interval"]])
+    intervals = intervals.assign(required_on_duty=per_channel.reindex(key).to_numpy())
+    if not pools.empty:
+        key = pd.MultiIndex.from_arrays([pools["pool"].astype(str), pools["interval"]])
+        pools = pools.assign(required_on_duty=per_pool.reindex(key).to_numpy())
+    return intervals, pools

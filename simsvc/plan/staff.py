@@ -19,8 +19,13 @@ One iteration
        achieved. A miss raises by at least one; a met interval is lowered only
        when that difference says at least one agent is spare ("comfortably
        met"); a step is at most ``max(3, 30 %)`` of the interval's agents.
-    3. An interval is never lowered to a level at which it was seen to miss
-       (a bracket that prevents raise/lower cycles).
+    3. While any interval misses, intervals are only raised; lowering happens in
+       iterations where every interval met its targets. An interval is never
+       lowered to a level at which it was seen to miss. Levels seen to miss only
+       rise, so raise/lower cycles die out: the staffing settles.
+    4. Intervals with fewer than ``min_contacts`` contacts per replication (the
+       last minutes before closing, a trickle at night) are reported but not
+       staffed for: their ratio is mostly noise (one late call is 0 % or 100 %).
 
 Multi-skill attribution
     Each target's channel belongs to one pool: among the pools being planned,
@@ -65,6 +70,7 @@ class StaffOptions:
     workers: int = 1
     pools: tuple[str, ...] | None = None  # pools to plan (default: every pool with work)
     max_occupancy: float | None = None
+    min_contacts: float = 5.0  # per replication: intervals with fewer are reported, not staffed for
 
 
 @dataclass
@@ -239,6 +245,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
             m = interval_metric(result.intervals, t)
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
             patience = ch.patience.mean_s if ch.patience is not None else None
+            m = m[m["contacts"] >= options.min_contacts * m["reps"]]
             for i, value, met in zip(m["interval"], m["value"], m["met"]):
                 cur = int(on_duty[pool][i])
                 key = (t, int(i))
@@ -258,7 +265,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                 if d > 0:
                     seen_miss[p][i] = max(seen_miss[p][i], cur)
                     new = cur + d
-                elif d < 0:
+                elif d < 0 and not missed:   # lower only once every interval is met
                     lowered = max(cur + d, seen_miss[p][i] + 1, int(floor[p][i]))
                     new = lowered if lowered < cur else new
                 if new != net[p][i]:
@@ -279,7 +286,8 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                   workers=options.workers, keep_contacts=False,
                   progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
     on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
-    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid)
+    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid,
+                                 options.min_contacts)
     return StaffResult(
         scenario=planned_scenario, plan=plan, analytic=analytic, on_duty=on_duty, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
@@ -292,7 +300,8 @@ def _better(t: PlanTarget, new: float, old: float) -> bool:
 
 
 def _verification(scenario: Scenario, targets: list[PlanTarget], intervals: pd.DataFrame,
-                  primary: dict[str, str], on_duty: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
+                  primary: dict[str, str], on_duty: dict[str, np.ndarray], grid: np.ndarray,
+                  min_contacts: float) -> pd.DataFrame:
     days, clocks = interval_labels(scenario, grid)
     frames = []
     for t in targets:
@@ -303,8 +312,12 @@ def _verification(scenario: Scenario, targets: list[PlanTarget], intervals: pd.D
             "day": days[m["interval"]], "clock": [clocks[i] for i in m["interval"]],
             "pool": pool, "on_duty": on_duty[pool][m["interval"]], "contacts": m["contacts"],
             "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-            "status": [status(t, v, lo, hi) for v, lo, hi in zip(m["value"], m["ci_low"], m["ci_high"])]}))
+            "status": [status(t, v, lo, hi) if c >= min_contacts * n else FEW
+                       for v, lo, hi, c, n in zip(m["value"], m["ci_low"], m["ci_high"], m["contacts"], m["reps"])]}))
     return pd.concat(frames, ignore_index=True)
+
+
+FEW = "few contacts"
 
 
 def status(t: PlanTarget, value: float, ci_low: float, ci_high: float) -> str:
