@@ -225,3 +225,24 @@ def test_written_plan_runs_as_it_is(tmp_path):
     req = pd.read_csv(out / "requirements.csv").query("channel == 'all'")
     assert [s.agents for s in steps] == list(req["required_scheduled"])
     assert planned.agents["team"].staffing.shifts is None and planned.name == "req_erlang"
+
+
+def test_run_writes_the_erlang_requirement_beside_the_simulation(tmp_path):
+    channels = {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "90s"},
+                          "service_level_target": 0.8},
+                "email": {"kind": "async", "response_target": "2h"}}
+    path = _scenario(tmp_path, horizon="6h", channels=channels,
+                     demand={"phone": {"rate": "150/h"}, "email": {"rate": "10/h"}},
+                     handling={"phone": {"dist": "exponential", "mean": "4min"},
+                               "email": {"dist": "exponential", "mean": "6min"}},
+                     agents={"team": {"skills": ["phone", "email"], "staffing": 12, "shrinkage": 0.2}})
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(path), "-n", "2", "-w", "1", "--no-contacts", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    intervals = pd.read_parquet(out / "intervals.parquet")
+    pools = pd.read_parquet(out / "pools.parquet")
+    erlang = agents_needed("a", 150 / 3600, 240, target_service_level=0.8, mean_patience_s=90)
+    assert set(intervals.loc[intervals["channel"] == "phone", "required_on_duty"]) == {erlang}
+    assert np.allclose(intervals.loc[intervals["channel"] == "email", "required_on_duty"], 1.0)  # 10/h x 6 min
+    assert set(pools["required_on_duty"]) == {erlang + 1}   # on duty: the pool's work rounded up
+    assert (out / "plots" / "staffing_required.png").is_file()

@@ -40,7 +40,7 @@ def _variant(tmp_path, name, **changes):
 def test_pointwise_stationary_regime_meets_target_and_agrees_with_erlang_a():
     """1-hour intervals, 4-minute AHT: each interval is nearly a stationary M/M/c+M queue."""
     scenario = load_scenario(SINUSOID)
-    result = _staff(scenario, [PHONE_SL], replications=8, confirm_replications=30, seed=11)
+    result = _staff(scenario, [PHONE_SL], replications=6, confirm_replications=20, seed=11)
     assert result.stable
     v = result.verification
     # Fresh replications (another seed): no interval clearly misses; almost all meet it outright.
@@ -53,26 +53,35 @@ def test_pointwise_stationary_regime_meets_target_and_agrees_with_erlang_a():
 
 @pytest.mark.slow
 def test_lag_regime_stays_time_stable_where_erlang_does_not(tmp_path):
-    """30-minute intervals and a 1-hour AHT: load lags the arrival rate (Feldman et al. 2008).
+    """30-minute intervals and a 1-hour AHT: the load lags the arrival rate (Feldman et al. 2008).
 
-    The per-interval Erlang A plan understaffs after the peak, when the contacts that
-    arrived at the peak are still being served; the iterative plan corrects it.
+    The per-interval Erlang A plan overstaffs while the rate rises and understaffs after
+    the peak, when the contacts that arrived at the peak are still being served; the
+    iterative plan moves agents accordingly and keeps the service level near the target.
     """
-    scenario = _variant(tmp_path, "lag", interval="30min", warmup="12h", horizon="2d",
-                        demand__phone__daily_volume=600,
-                        handling__phone={"dist": "exponential", "mean": "1h"},
-                        channels__phone__patience={"dist": "exponential", "mean": "10min"})
-    result = _staff(scenario, [PHONE_SL], replications=10, confirm_replications=30, seed=5, max_iterations=12)
-    isa = result.verification
     from simsvc.experiment.runner import run
     from simsvc.plan.metrics import interval_metric
     from simsvc.plan.scenarios import with_staffing
+    from simsvc.plan.staff import status
 
-    erlang_plan = with_staffing(scenario, result.analytic)
-    fresh = run(erlang_plan, replications=30, seed=result.confirm_seed, keep_contacts=False)
-    psa = interval_metric(fresh.intervals, result.targets[0])
-    assert (isa["status"] != "not met").mean() >= 0.9, isa
-    assert (isa["status"] == "met").mean() > psa["met"].mean() + 0.15, (isa["value"], psa["value"])
+    scenario = _variant(tmp_path, "lag", interval="30min", warmup="6h", horizon="1d",
+                        demand__phone__daily_volume=2400,
+                        handling__phone={"dist": "exponential", "mean": "1h"},
+                        channels__phone__patience={"dist": "exponential", "mean": "10min"})
+    result = _staff(scenario, [PHONE_SL], replications=10, confirm_replications=30, seed=5, max_iterations=10)
+    target = result.targets[0]
+    isa = result.verification
+    fresh = run(with_staffing(scenario, result.analytic), replications=30, seed=result.confirm_seed,
+                keep_contacts=False)
+    psa = interval_metric(fresh.intervals, target)
+    psa_status = [status(target, v, lo, hi) for v, lo, hi in zip(psa["value"], psa["ci_low"], psa["ci_high"])]
+    shortfall = lambda values: np.clip(0.8 - np.asarray(values), 0, None).mean()
+    assert (isa["status"] != "not met").mean() >= 0.9, isa["value"]
+    assert psa_status.count("not met") >= 4, psa["value"]          # Erlang misses after the peak ...
+    assert shortfall(isa["value"]) < 0.5 * shortfall(psa["value"])  # ... the iterative plan much less
+    gap = result.plan["team"] - result.analytic["team"]
+    rising, falling = slice(12, 24), slice(30, 48)                  # 06:00-12:00, 15:00-24:00
+    assert gap[rising].mean() < 0 < gap[falling].mean()
 
 
 def test_monotone_in_target_and_demand(tmp_path):

@@ -19,11 +19,17 @@ One iteration
        achieved. A miss raises by at least one; a met interval is lowered only
        when that difference says at least one agent is spare ("comfortably
        met"); a step is at most ``max(3, 30 %)`` of the interval's agents.
-    3. While any interval misses, intervals are only raised; lowering happens in
-       iterations where every interval met its targets. An interval is never
-       lowered to a level at which it was seen to miss. Levels seen to miss only
-       rise, so raise/lower cycles die out: the staffing settles.
-    4. Intervals with fewer than ``min_contacts`` contacts per replication (the
+    3. An interval that misses again steps twice as far (up to 8 times): the
+       lag of a time-varying queue makes the pointwise Erlang step too small.
+    4. While any interval misses, intervals are only raised; lowering (by half
+       the Erlang step, at least one agent) happens in iterations where every
+       interval met its targets. An interval is never lowered to a level at
+       which it was seen to miss. Levels seen to miss only rise, so raise/lower
+       cycles die out and the staffing settles. If ``max_iterations`` comes
+       first, the cheapest plan that met every target on the way is the answer
+       (``stable`` is False); if none did, the target is out of reach: a
+       PlanError names the best value reached.
+    5. Intervals with fewer than ``min_contacts`` contacts per replication (the
        last minutes before closing, a trickle at night) are reported but not
        staffed for: their ratio is mostly noise (one late call is 0 % or 100 %).
 
@@ -220,6 +226,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     floor = {p: np.ceil(pool_rows(p, ("async",)) - 1e-9).astype(np.int64) for p in planned}
     analytic = {p: gross_up(net[p], shrink[p]) for p in planned}
     seen_miss = {p: np.full(n, -1, dtype=np.int64) for p in planned}
+    streak = {p: np.zeros(n, dtype=np.int64) for p in planned}   # iterations in a row an interval missed
     best: dict[tuple[PlanTarget, int], tuple[float, int]] = {}  # best value reached, with on-duty agents
 
     handle = {}
@@ -230,6 +237,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     hours = np.diff(grid) / 3600.0
     iterations: list[Iteration] = []
     stable = False
+    cheapest_met: tuple[float, dict[str, np.ndarray]] | None = None  # (agent hours, schedule) meeting all
     for number in range(1, options.max_iterations + 1):
         plan = {p: gross_up(net[p], shrink[p]) for p in planned}
         planned_scenario = with_staffing(scenario, plan)
@@ -264,22 +272,28 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                 d, cur, new = int(step[p][i]), int(on_duty[p][i]), int(net[p][i])
                 if d > 0:
                     seen_miss[p][i] = max(seen_miss[p][i], cur)
-                    new = cur + d
-                elif d < 0 and not missed:   # lower only once every interval is met
-                    lowered = max(cur + d, seen_miss[p][i] + 1, int(floor[p][i]))
+                    streak[p][i] += 1
+                    new = cur + d * 2 ** min(streak[p][i] - 1, 3)   # a repeated miss: bigger steps
+                else:
+                    streak[p][i] = 0
+                if d < 0 and not missed:   # lower only once every interval is met, by half the step
+                    lowered = max(cur - max(1, -d // 2), seen_miss[p][i] + 1, int(floor[p][i]))
                     new = lowered if lowered < cur else new
                 if new != net[p][i]:
                     net[p][i] = new
                     changed += 1
-        iterations.append(Iteration(number, missed, checked, changed,
-                                    float(sum(plan[p] @ hours for p in planned))))
+        agent_hours = float(sum(plan[p] @ hours for p in planned))
+        iterations.append(Iteration(number, missed, checked, changed, agent_hours))
+        if not missed and (cheapest_met is None or agent_hours <= cheapest_met[0]):
+            cheapest_met = (agent_hours, plan)   # this iteration's schedule (net has moved on)
         if changed == 0:
             stable = True
             break
-    if not stable or iterations[-1].missed:
+    if cheapest_met is None:
         raise PlanError(_unreached_message(scenario, targets, best, grid, len(iterations)))
-
-    plan = {p: gross_up(net[p], shrink[p]) for p in planned}
+    # Stable: the last plan (it met everything and nothing moved). Else the cap came
+    # first: the cheapest plan that met every target on the way.
+    plan = {p: gross_up(net[p], shrink[p]) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
     confirm = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
