@@ -15,7 +15,7 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
               help="Replications per iteration (common random numbers: the same customers every iteration).")
 @click.option("--confirm-reps", type=click.IntRange(min=2), default=10, show_default=True,
               help="Fresh replications (another seed) that verify the plan found.")
-@click.option("--max-iterations", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--max-iterations", type=click.IntRange(min=1), default=15, show_default=True,
               help="Give up (exit 2, with the best value reached) if the staffing has not settled by then.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
               help="Root seed of the iterations (default: the scenario's); the confirmation uses seed + 1.")

@@ -71,7 +71,7 @@ Progress = Callable[[str, int, int], None]   # (stage, replications done, replic
 class StaffOptions:
     replications: int = 4          # per iteration (common random numbers)
     confirm_replications: int = 10  # fresh replications that verify the result
-    max_iterations: int = 10
+    max_iterations: int = 15
     seed: int | None = None
     workers: int = 1
     pools: tuple[str, ...] | None = None  # pools to plan (default: every pool with work)

@@ -40,17 +40,20 @@ def staffing_plan(staffing: pd.DataFrame, verification: pd.DataFrame, interval_s
             ax.set_ylabel("agents")
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         for ax, target in zip(axes[len(pools):], targets):
-            v = verification[verification["target"] == target].sort_values("interval")
-            x = (v["interval"].to_numpy() * interval_s + interval_s / 2) / DAY_S
+            v = verification[(verification["target"] == target) & (verification["status"] != "few contacts")]
+            # Every interval on the axis, NaN where there is no verdict: bands break over closed hours.
+            n = int(staffing["interval"].max()) + 1
+            v = v.set_index("interval").reindex(range(n))
+            x = (np.arange(n) * interval_s + interval_s / 2) / DAY_S
             ax.fill_between(x, v["ci_low"], v["ci_high"], color=style.ALL_COLOUR, alpha=style.BAND_ALPHA,
                             lw=0, label="95 % CI")
             ax.plot(x, v["value"], ".", color=style.ALL_COLOUR, ms=3, label="fresh replications")
-            miss = v["status"].isin(["uncertain", "not met"])
-            ax.plot(x[miss.to_numpy()], v["value"][miss], "x", color=style.HIGHLIGHT, ms=5, label="missed")
+            miss = v["status"].isin(["uncertain", "not met"]).to_numpy()
+            ax.plot(x[miss], v["value"].to_numpy()[miss], "x", color=style.HIGHLIGHT, ms=5,
+                    label="missed (uncertain or not met)")
             value = float(target.split()[2])
             ax.axhline(value, color=style.REFERENCE_COLOUR, ls="--", lw=1, label="target")
-            judged = v[v["status"] != "few contacts"]
-            met = (judged["status"] == "met").mean()
+            met = (v["status"].dropna() == "met").mean()
             ax.set_title(f"{target}: met in {met:.0%} of intervals with contacts".replace("%", " %"))
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axes[-1].set_xlabel("simulated time (days from time 0)")
