@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simsvc.analytic.erlang import agents_needed
+from simsvc.analytic.erlang import agents_needed, mmc, mmc_m, mmcc
 
 __all__ = ["RealTimeTargets", "real_time_agents", "async_agents", "gross_up", "choose_model"]
 
@@ -69,20 +69,52 @@ def real_time_agents(rate_per_s: np.ndarray, handle_s: np.ndarray, targets: Real
     handle = np.broadcast_to(np.asarray(handle_s, dtype=float), rate.shape)
     out = np.zeros(rate.shape, dtype=np.int64)
     cache: dict[tuple[float, float], int] = {}
+    previous: int | None = None
     for i, (lam, h) in enumerate(zip(rate, handle)):
         if lam <= 0.0:
             continue
         key = (_round_sig(lam), _round_sig(h))
         if key not in cache:
-            servers = agents_needed(
-                model, key[0], key[1], target_service_level=targets.service_level,
-                threshold_s=targets.threshold_s, target_asa_s=targets.asa_s,
-                target_abandon=targets.abandon_rate, target_occupancy_max=targets.occupancy_max,
-                mean_patience_s=mean_patience_s if model == "erlang_a" else None,
-                max_servers=max_servers)
-            cache[key] = math.ceil(servers / concurrency)
-        out[i] = cache[key]
+            cache[key] = _servers(model, key[0], key[1], targets, mean_patience_s, max_servers, previous)
+        previous = cache[key]
+        out[i] = math.ceil(previous / concurrency)
     return out
+
+
+def _meets(model: str, lam: float, handle: float, c: int, t: RealTimeTargets, patience: float | None) -> bool:
+    if model == "erlang_c" and lam * handle >= c:
+        return False   # unstable
+    if model == "erlang_a":
+        m = mmc_m(lam, handle, c, patience, t.threshold_s)
+    else:
+        m = (mmcc if model == "erlang_b" else mmc)(lam, handle, c, t.threshold_s)
+    return ((t.service_level is None or m.service_level >= t.service_level)
+            and (t.asa_s is None or m.asa_s <= t.asa_s)
+            and (t.abandon_rate is None or m.p_abandon + m.p_blocked <= t.abandon_rate)
+            and (t.occupancy_max is None or m.occupancy <= t.occupancy_max))
+
+
+def _servers(model: str, lam: float, handle: float, t: RealTimeTargets, patience: float | None,
+             max_servers: int, near: int | None) -> int:
+    """The fewest servers meeting ``t``: the same answer as :func:`agents_needed` (every
+    metric is monotone in servers), found by stepping from ``near`` (the previous
+    interval's answer, usually within an agent or two) instead of a fresh search."""
+    if near is not None and 1 <= near <= max_servers:
+        try:
+            if _meets(model, lam, handle, near, t, patience):
+                c = near
+                while c > 1 and _meets(model, lam, handle, c - 1, t, patience):
+                    c -= 1
+                return c
+            for c in range(near + 1, min(near + 4, max_servers) + 1):
+                if _meets(model, lam, handle, c, t, patience):
+                    return c
+        except ValueError:
+            pass   # e.g. an Erlang A chain too long: let the full search decide
+    return agents_needed(
+        model, lam, handle, target_service_level=t.service_level, threshold_s=t.threshold_s,
+        target_asa_s=t.asa_s, target_abandon=t.abandon_rate, target_occupancy_max=t.occupancy_max,
+        mean_patience_s=patience if model == "erlang_a" else None, max_servers=max_servers)
 
 
 def async_agents(rate_per_s: np.ndarray, handle_s: np.ndarray, interval_s: float,
