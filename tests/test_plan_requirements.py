@@ -248,3 +248,17 @@ def test_run_writes_the_erlang_requirement_beside_the_simulation(tmp_path):
 
     fig = staffed_required_busy(pools)   # the report's plot: staffed vs required vs busy
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["required (Erlang, on duty)", "busy"]
+
+
+@pytest.mark.parametrize("model, patience", [("erlang_a", 120.0), ("erlang_c", None), ("erlang_b", None)])
+def test_interval_search_gives_agents_needed_answers(model, patience):
+    """Stepping from the previous interval's answer finds the same staffing as a fresh search."""
+    from simsvc.analytic.requirements import RealTimeTargets, real_time_agents
+
+    rates = np.random.default_rng(1).uniform(0.001, 0.08, 25)   # 3.6/h .. 288/h, in random order
+    for goals in (RealTimeTargets(service_level=0.8), RealTimeTargets(abandon_rate=0.05, occupancy_max=0.85)):
+        got = real_time_agents(rates, 240.0, goals, model=model, mean_patience_s=patience)
+        expected = [agents_needed(model, lam, 240.0, target_service_level=goals.service_level,
+                                  target_abandon=goals.abandon_rate, target_occupancy_max=goals.occupancy_max,
+                                  mean_patience_s=patience) for lam in rates]
+        assert list(got) == expected
