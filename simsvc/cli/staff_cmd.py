@@ -16,7 +16,8 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
 @click.option("--confirm-reps", type=click.IntRange(min=2), default=10, show_default=True,
               help="Fresh replications (another seed) that verify the plan found.")
 @click.option("--max-iterations", type=click.IntRange(min=1), default=15, show_default=True,
-              help="Give up (exit 2, with the best value reached) if the staffing has not settled by then.")
+              help="Stop after this many iterations: the answer is then the cheapest plan that met every "
+                   "target on the way (exit 2, with the best value reached, if none did).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
               help="Root seed of the iterations (default: the scenario's); the confirmation uses seed + 1.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
@@ -87,6 +88,9 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     write_folder(path, files)
 
     click.echo(_iterations_text(iterations))
+    if not result.stable:
+        click.echo(f"the staffing had not settled after {len(result.iterations)} iterations: the plan is the "
+                   "cheapest one that met every target on the way (raise --max-iterations to go on lowering)")
     click.echo("")
     click.echo(pool_table(totals))
     click.echo("")
