@@ -36,6 +36,11 @@ def _register() -> None:
 
     main.add_command(fit_cmd.fit)
     main.add_command(backtest_cmd.backtest)
+    # Staffing plans (issue 9)
+    from simsvc.cli import requirements_cmd, staff_cmd
+
+    main.add_command(requirements_cmd.requirements)
+    main.add_command(staff_cmd.staff)
 
 
 _register()

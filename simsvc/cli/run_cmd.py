@@ -77,10 +77,13 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
 
+    from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
+
     try:
         # Each replication's tables are streamed into the folder as it finishes.
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
-                              keep_contacts=not no_contacts, progress=progress, out=out_dir)
+                              keep_contacts=not no_contacts, progress=progress, out=out_dir,
+                              extend_tables=required_columns_adder(resolved))
     except OSError as exc:
         fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
     finally:

@@ -167,7 +167,9 @@ def default_workers() -> int:
 
 def run(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
         workers: int = 1, keep_contacts: bool = True,
-        progress: Callable[[int, int], None] | None = None, out: str | Path | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None, out: str | Path | None = None,
+        extend_tables: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
+        ) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
     ``workers`` > 1 runs replications in local processes; results are identical
@@ -178,6 +180,10 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     the folder's Parquet files as soon as it finishes, in replication order, and
     then dropped, so memory stays flat in the number of replications; the folder
     appears complete, atomically, when the run ends (see :mod:`simsvc.experiment.output`).
+
+    ``extend_tables`` (optional) receives each replication's tables, by name, and returns
+    them with columns added (the ``run`` command adds Erlang's requirement this way);
+    it runs in this process, before the tables are kept or written.
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
@@ -200,7 +206,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
             intervals.append(res.intervals)
-            sink.add({name: getattr(res, name) for name in TABLES})
+            tables = {name: getattr(res, name) for name in TABLES}
+            sink.add(extend_tables(tables) if extend_tables is not None else tables)
             del res   # the replication's tables live on only in the sink
         per_rep = pd.concat(metrics, ignore_index=True)
         journey = _concat(journey_rows)

@@ -223,7 +223,7 @@ def scheduled_per_interval(changes: list[tuple[float, int, object]], grid: np.nd
     """Scheduled agent-seconds in each interval of ``grid``, from time-ordered schedule changes.
 
     One walk over changes and intervals together (linear in both), where calling
-    :func:`~simsvc.model.calendar.scheduled_agent_seconds` per interval re-expands
+    :func:`~simsvc.domain.calendar.scheduled_agent_seconds` per interval re-expands
     the whole schedule each time. Each interval's total is summed term by term in
     the same order as that function does, so the numbers are identical to the bit.
     """

@@ -155,6 +155,10 @@ def run_blocks(run: RunData, files: dict[str, bytes]) -> list[html.Block]:
     blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
     if blocks[-1].png is not None:
         blocks[-1].caption += _response_within_target(run)
+    # Issue 9: staffed vs the analytic requirement vs busy, per pool.
+    from simsvc.report.staffing_plots import STAFFING_CAPTION, staffed_required_busy
+    blocks.append(_block("staffing_required", "Agents staffed vs required (Erlang) vs busy per pool",
+                         STAFFING_CAPTION, lambda: staffed_required_busy(run.pools), files))
     return blocks
 
 

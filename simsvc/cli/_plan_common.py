@@ -1,0 +1,55 @@
+"""Options and output helpers shared by the planning commands (requirements, staff)."""
+from __future__ import annotations
+
+import click
+
+target_option = click.option(
+    "--target", "targets", multiple=True, metavar="'METRIC OP VALUE on CHANNEL'",
+    help="Per-interval target, e.g. 'service_level >= 0.8 on phone', 'abandon_rate <= 0.05 on chat', "
+         "'asa_s <= 30 on phone' (repeatable). Default: each real-time channel's service_level_target.")
+
+max_occupancy_option = click.option(
+    "--max-occupancy", type=click.FloatRange(0, 1, min_open=True), default=None,
+    help="Occupancy cap for the analytic requirement, e.g. 0.85 (real-time agents and async workload).")
+
+
+def fail(message: str) -> None:
+    """One clear line on stderr, exit status 2."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(2)
+
+
+def load_targets(scenario_path: str, texts: tuple[str, ...]):
+    """(scenario, targets) or exit 2 with one message."""
+    from simsvc.cli._common import load_or_exit
+    from simsvc.plan import PlanError
+    from simsvc.plan.targets import parse_targets, with_scenario_targets
+
+    scenario = load_or_exit(scenario_path)
+    try:
+        targets = with_scenario_targets(parse_targets(texts, scenario), scenario)
+    except PlanError as exc:
+        fail(str(exc))
+    return scenario, targets
+
+
+def out_dir_or_exit(out: str | None, scenario_name: str, kind: str):
+    from pathlib import Path
+
+    from simsvc.experiment.output import default_out_dir
+    from simsvc.plan.output import check_out_dir
+
+    path = Path(out) if out else default_out_dir(Path("results") / scenario_name, kind)
+    try:
+        return check_out_dir(path)
+    except FileExistsError as exc:
+        fail(str(exc))
+
+
+def pool_table(totals) -> str:
+    from simsvc.cli._common import text_table
+
+    rows = [list(totals.columns)]
+    for _, r in totals.iterrows():
+        rows.append([str(r.iloc[0])] + [f"{v:,.0f}" if isinstance(v, float) else str(v) for v in r.iloc[1:]])
+    return text_table(rows)

@@ -1,0 +1,43 @@
+"""`simsvc requirements`: the agents an Erlang calculator staffs, per pool × interval."""
+from __future__ import annotations
+
+import click
+
+from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@target_option
+@max_occupancy_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Folder to write (default: results/<scenario-name>/requirements/<UTC timestamp>/).")
+def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float | None, out: str | None) -> None:
+    """Analytic requirements of SCENARIO per pool × interval (Erlang A/C, async workload, shrinkage).
+
+    Writes requirements.csv (pool × channel × interval, and each pool's total as
+    channel 'all'), staffing_<pool>.csv and scenario.yaml: the Erlang plan as a
+    scenario that extends SCENARIO and runs as it is.
+    """
+    from simsvc.plan import PlanError
+    from simsvc.plan.output import write_folder
+    from simsvc.plan.requirements import plan_totals, requirements as compute
+    from simsvc.plan.scenarios import plan_files
+
+    resolved, goals = load_targets(scenario, targets)
+    path = out_dir_or_exit(out, resolved.name, "requirements")
+    try:
+        req = compute(resolved, goals, max_occupancy)
+        plan = {pool: rows.sort_values("interval")["required_scheduled"].to_numpy()
+                for pool, rows in req[req["channel"] == "all"].groupby("pool", sort=False)}
+        files = plan_files(resolved, scenario, path, plan, "erlang",
+                           f"Erlang requirements of {resolved.name} ({'; '.join(map(str, goals)) or 'no target'})")
+    except PlanError as exc:
+        fail(str(exc))
+    files["requirements.csv"] = req
+    write_folder(path, files)
+    click.echo("targets: " + ("; ".join(map(str, goals)) or "none")
+               + (f"; occupancy <= {max_occupancy:g}" if max_occupancy else ""))
+    click.echo(pool_table(plan_totals(resolved, req)))
+    click.echo(f"requirements: {path / 'requirements.csv'}")
+    click.echo(f"scenario: {path / 'scenario.yaml'}  (simsvc run it to see how the Erlang plan does)")

@@ -1,0 +1,138 @@
+"""`simsvc staff`: the fewest agents per pool × interval that meet per-interval targets in simulation."""
+from __future__ import annotations
+
+import click
+
+from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@target_option
+@click.option("--pools", default=None, metavar="A,B",
+              help="Pools to plan (default: every pool with work); the others keep the scenario's schedule.")
+@click.option("--reps", "-n", type=click.IntRange(min=2), default=4, show_default=True,
+              help="Replications per iteration (common random numbers: the same customers every iteration).")
+@click.option("--confirm-reps", type=click.IntRange(min=2), default=10, show_default=True,
+              help="Fresh replications (another seed) that verify the plan found.")
+@click.option("--max-iterations", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Stop after this many iterations: the answer is then the cheapest plan that met every "
+                   "target on the way (exit 2, with the best value reached, if none did).")
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
+              help="Root seed of the iterations (default: the scenario's); the confirmation uses seed + 1.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+              help="Local processes for replications (default: number of cores).")
+@click.option("--min-contacts", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Intervals with fewer contacts per replication are reported but not staffed for (noise).")
+@max_occupancy_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Folder to write (default: results/<scenario-name>/staff/<UTC timestamp>/).")
+def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int, confirm_reps: int,
+          max_iterations: int, seed: int | None, workers: int | None, min_contacts: float,
+          max_occupancy: float | None, out: str | None) -> None:
+    """Staff SCENARIO by simulation so every open interval meets every target.
+
+    Starts from the Erlang requirement, simulates, raises intervals that miss and
+    lowers those comfortably met until the staffing settles (Feldman, Mandelbaum,
+    Massey & Whitt 2008), then verifies with fresh replications. Writes
+    staffing_<pool>.csv, scenario.yaml (extends SCENARIO, runs as it is),
+    staffing.csv, verification.csv, iterations.csv, totals.csv, requirements.csv and
+    staffing.png.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    from simsvc.experiment.runner import default_workers
+    from simsvc.plan import PlanError
+    from simsvc.plan.output import write_folder
+    from simsvc.plan.scenarios import plan_files
+    from simsvc.plan.staff import StaffOptions, staff as run_staff
+
+    resolved, goals = load_targets(scenario, targets)
+    path = out_dir_or_exit(out, resolved.name, "staff")
+    options = StaffOptions(replications=reps, confirm_replications=confirm_reps, max_iterations=max_iterations,
+                           seed=seed, workers=workers or default_workers(),
+                           pools=tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None,
+                           max_occupancy=max_occupancy, min_contacts=min_contacts)
+    bar = tqdm(total=0, unit="rep", desc="iteration 1", file=sys.stderr, disable=None, leave=False,
+               dynamic_ncols=True)
+
+    current = {"stage": None, "base": 0, "total": 0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # Replications accumulate over iterations; the description names the stage.
+        if current["stage"] != stage:
+            current["base"] = current["total"]
+            current["total"] += total
+            current["stage"] = stage
+            bar.set_description_str(stage, refresh=False)
+            bar.total = current["total"]
+        bar.update(current["base"] + done - bar.n)
+
+    try:
+        result = run_staff(resolved, goals, options, progress)
+        files = plan_files(resolved, scenario, path, result.plan, "staffed",
+                           "Staffed by simulation: " + "; ".join(map(str, goals)))
+    except PlanError as exc:
+        bar.close()
+        fail(str(exc))
+    finally:
+        bar.close()
+    table = result.staffing_table(resolved)
+    totals = result.totals(resolved)
+    iterations = _iterations_frame(result)
+    files.update({"staffing.csv": table, "verification.csv": result.verification, "totals.csv": totals,
+                  "iterations.csv": iterations, "requirements.csv": result.requirements})
+    files.update(_plot(table, result.verification, resolved.interval))
+    write_folder(path, files)
+
+    click.echo(_iterations_text(iterations))
+    if not result.stable:
+        click.echo(f"the staffing had not settled after {len(result.iterations)} iterations: the plan is the "
+                   "cheapest one that met every target on the way (raise --max-iterations to go on lowering)")
+    click.echo("")
+    click.echo(pool_table(totals))
+    click.echo("")
+    v = result.verification
+    for target, rows in v.groupby("target", sort=False):
+        counts = rows["status"].value_counts()
+        click.echo(f"{target}: met in {counts.get('met', 0)} of {len(rows)} intervals, uncertain "
+                   f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)}, "
+                   f"few contacts {counts.get('few contacts', 0)} "
+                   f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
+    click.echo(f"scenario: {path / 'scenario.yaml'}")
+    click.echo(f"results: {path}")
+
+
+def _iterations_frame(result):
+    import pandas as pd
+
+    return pd.DataFrame([{"iteration": it.number, "replications": result.replications,
+                          "missed": it.missed, "checked": it.checked, "changed": it.changed,
+                          "agent_hours": it.agent_hours} for it in result.iterations])
+
+
+def _iterations_text(frame) -> str:
+    from simsvc.cli._common import text_table
+
+    rows = [["iteration", "replications", "intervals missed", "levels changed", "agent hours"]]
+    rows += [[str(r.iteration), str(r.replications), f"{r.missed} of {r.checked}", str(r.changed),
+              f"{r.agent_hours:,.0f}"] for r in frame.itertuples()]
+    return text_table(rows)
+
+
+def _plot(table, verification, interval_s: float) -> dict[str, bytes]:
+    from io import BytesIO
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from simsvc.report import style
+    from simsvc.report.staffing_plots import staffing_plan
+
+    fig = staffing_plan(table, verification, interval_s)
+    buf = BytesIO()
+    with style.context():
+        fig.savefig(buf, format="png", dpi=style.DPI, metadata={"Software": None})
+    return {"staffing.png": buf.getvalue()}

@@ -1,0 +1,70 @@
+"""Per-interval targets for planning: ``service_level >= 0.8 on phone``.
+
+The same text as experiment targets (:class:`simsvc.experiment.design.Target`), but
+only metrics that exist per interval and per real-time channel, each in its
+meaningful direction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simsvc.config.schema import REAL_TIME_KINDS, Scenario
+from simsvc.plan import PlanError
+
+#: metric -> the only sensible direction of its target
+PLAN_METRICS = {"service_level": ">=", "abandon_rate": "<=", "asa_s": "<="}
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    metric: str
+    channel: str
+    op: str
+    value: float
+
+    def met(self, value: float) -> bool:
+        return value >= self.value if self.op == ">=" else value <= self.value
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g} on {self.channel}"
+
+
+def parse_targets(texts: list[str] | tuple[str, ...], scenario: Scenario) -> list[PlanTarget]:
+    """Parse and check ``--target`` texts against the scenario; PlanError names the problem."""
+    from simsvc.experiment.design import Target
+
+    real_time = [n for n, ch in scenario.channels.items() if ch.kind in REAL_TIME_KINDS]
+    out: list[PlanTarget] = []
+    for text in texts:
+        try:
+            t = Target.parse(text)
+        except ValueError as exc:
+            raise PlanError(f"--target {text!r}: {exc}") from None
+        metric, channel = t.ref.metric, t.ref.channel
+        if metric not in PLAN_METRICS:
+            raise PlanError(f"--target {text!r}: {metric!r} is not a per-interval staffing metric; "
+                            f"use one of {', '.join(PLAN_METRICS)}")
+        if channel not in real_time:
+            what = "no channel" if channel == "all" else f"{channel!r} is not a real-time channel"
+            raise PlanError(f"--target {text!r}: {what}; name one with 'on CHANNEL' "
+                            f"(real-time channels: {', '.join(real_time) or 'none'})")
+        if t.op != PLAN_METRICS[metric]:
+            raise PlanError(f"--target {text!r}: {metric} targets are '{metric} {PLAN_METRICS[metric]} x'")
+        if metric in ("service_level", "abandon_rate") and not 0.0 <= t.value <= 1.0:
+            raise PlanError(f"--target {text!r}: {metric} is a share between 0 and 1, got {t.value:g}")
+        if t.value < 0:
+            raise PlanError(f"--target {text!r}: {metric} must be >= 0, got {t.value:g}")
+        if metric == "service_level" and t.value == 0:
+            raise PlanError(f"--target {text!r}: a service level of 0 is no target")
+        out.append(PlanTarget(metric, channel, t.op, t.value))
+    return out
+
+
+def with_scenario_targets(targets: list[PlanTarget], scenario: Scenario) -> list[PlanTarget]:
+    """Add each real-time channel's ``service_level_target`` where no --target names that channel."""
+    named = {t.channel for t in targets}
+    extra = [PlanTarget("service_level", name, ">=", ch.service_level_target)
+             for name, ch in scenario.channels.items()
+             if ch.kind in REAL_TIME_KINDS and name not in named
+             and getattr(ch, "service_level_target", None)]
+    return [*targets, *extra]
