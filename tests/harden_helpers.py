@@ -5,6 +5,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from cli_helpers import problem_lines
+
 from simsvc.cli import main
 
 TINY = """\
@@ -56,7 +58,7 @@ def one_error(result: Result, *fragments: str, code: int = 2) -> str:
     assert result.exit_code == code, (result.exit_code, result.output)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = problem_lines(result.stderr)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), lines[0]
     for fragment in fragments:

@@ -39,5 +39,5 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     click.echo("targets: " + ("; ".join(map(str, goals)) or "none")
                + (f"; occupancy <= {max_occupancy:g}" if max_occupancy else ""))
     click.echo(pool_table(plan_totals(resolved, req)))
-    click.echo(f"requirements: {path / 'requirements.csv'}")
+    click.echo(f"\nrequirements: {path / 'requirements.csv'}")
     click.echo(f"scenario: {path / 'scenario.yaml'}  (simsvc run it to see how the Erlang plan does)")
