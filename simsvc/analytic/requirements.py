@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -94,6 +95,9 @@ def _meets(model: str, lam: float, handle: float, c: int, t: RealTimeTargets, pa
             and (t.occupancy_max is None or m.occupancy <= t.occupancy_max))
 
 
+# Pure in its (hashable) arguments; a process that plans or runs the same scenario again
+# (each ``simsvc run`` adds the requirement column, a test session runs many) answers from memory.
+@lru_cache(maxsize=65536)
 def _servers(model: str, lam: float, handle: float, t: RealTimeTargets, patience: float | None,
              max_servers: int, near: int | None) -> int:
     """The fewest servers meeting ``t``: the same answer as :func:`agents_needed` (every
