@@ -265,7 +265,8 @@ def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_c
                 progress(r + 1, reps)
         return
     n_workers = min(workers, reps)
-    with process_pool(n_workers) as pool:  # workers end if this process dies
+    pool = process_pool(n_workers)  # workers end if this process dies
+    try:
         running: set[Future] = set()
         finished: dict[int, ReplicationTables] = {}
         submitted = next_out = completed = 0
@@ -283,6 +284,23 @@ def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_c
             while next_out in finished:
                 yield finished.pop(next_out)
                 next_out += 1
+    except BaseException:
+        # Ctrl-C, an error, or the consumer gave up (GeneratorExit): do not wait for
+        # replications still running; stop the workers now.
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop(pool) -> None:
+    """Shut a process pool down without waiting for its running tasks."""
+    processes = list(getattr(pool, "_processes", {}).values())  # CPython keeps them here
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
