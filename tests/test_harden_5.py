@@ -60,9 +60,7 @@ def test_unwritable_or_full_output_fails_before_simulating(tmp_path: Path, monke
 
 
 def test_a_failed_write_after_the_run_keeps_the_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import simsvc.experiment.output as output
-
-    real = output.os.replace
+    real = safepath.os.replace
     target = tmp_path / "out"
 
     def failing(src, dst, *args, **kwargs):
@@ -70,7 +68,7 @@ def test_a_failed_write_after_the_run_keeps_the_results(tmp_path: Path, monkeypa
             raise OSError(28, "No space left on device")
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(output.os, "replace", failing)
+    monkeypatch.setattr(safepath.os, "replace", failing)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     result = invoke("run", tiny(tmp_path), "-n", 1, "--no-report", "-o", target)

@@ -294,7 +294,7 @@ def scenario_text(res: FitResult) -> str:
 
 def write_fit(res: FitResult, out: str | Path, report: bool = True) -> Path:
     """Write the scenario folder: ``scenario.yaml``, its CSV tables, ``fit_report.html``."""
-    from simsvc.calibrate.tables import write_folder
+    from simsvc.experiment.safepath import write_folder
 
     files: dict = {"scenario.yaml": scenario_text(res), **res.tables}
     if report:

@@ -8,7 +8,6 @@ interval are exactly the estimate.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,36 +89,3 @@ def commented_yaml(data: dict, comments: dict[str, list[str]], header: list[str]
 
     emit(data, "", 0)
     return "\n".join(lines) + "\n"
-
-
-def write_folder(out: Path, files: dict[str, str | pd.DataFrame]) -> None:
-    """Write text files and CSV tables into ``out`` atomically (a temporary folder, then rename)."""
-    import os
-    import shutil
-    import tempfile
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for name, content in files.items():
-            target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, pd.DataFrame):
-                content.to_csv(target, index=False)
-            elif isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

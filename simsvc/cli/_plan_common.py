@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from simsvc.cli._common import fail
+
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="'METRIC OP VALUE on CHANNEL'",
     help="Per-interval target, e.g. 'service_level >= 0.8 on phone', 'abandon_rate <= 0.05 on chat', "
@@ -11,12 +13,6 @@ target_option = click.option(
 max_occupancy_option = click.option(
     "--max-occupancy", type=click.FloatRange(0, 1, min_open=True), default=None,
     help="Occupancy cap for the analytic requirement, e.g. 0.85 (real-time agents and async workload).")
-
-
-def fail(message: str) -> None:
-    """One clear line on stderr, exit status 2."""
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(2)
 
 
 def load_targets(scenario_path: str, texts: tuple[str, ...]):
@@ -34,14 +30,14 @@ def load_targets(scenario_path: str, texts: tuple[str, ...]):
 
 
 def out_dir_or_exit(out: str | None, scenario_name: str, kind: str):
+    """The output folder (default ``results/<scenario>/<kind>/<UTC time>``), new or empty, or exit 2."""
     from pathlib import Path
 
-    from simsvc.experiment.output import default_out_dir
-    from simsvc.plan.output import check_out_dir
+    from simsvc.experiment.safepath import RESULTS_ROOT, empty_or_new, results_folder, timestamped
 
-    path = Path(out) if out else default_out_dir(Path("results") / scenario_name, kind)
+    path = Path(out) if out else timestamped(results_folder(RESULTS_ROOT, scenario_name, kind))
     try:
-        return check_out_dir(path)
+        return empty_or_new(path)
     except FileExistsError as exc:
         fail(str(exc))
 

@@ -33,7 +33,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
     from simsvc.calibrate.backtest import backtest as run_backtest
     from simsvc.calibrate.fit import parse_days, scenario_text
     from simsvc.calibrate.logs import LogError
-    from simsvc.calibrate.tables import write_folder
+    from simsvc.experiment.safepath import write_folder
 
     t0 = time.perf_counter()
     out_dir = Path(out) if out else Path("results") / "backtest" / Path(log).stem

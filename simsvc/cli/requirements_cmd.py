@@ -20,7 +20,7 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     scenario that extends SCENARIO and runs as it is.
     """
     from simsvc.plan import PlanError
-    from simsvc.plan.output import write_folder
+    from simsvc.experiment.safepath import write_folder
     from simsvc.plan.requirements import plan_totals, requirements as compute
     from simsvc.plan.scenarios import plan_files
 
@@ -35,7 +35,7 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     except PlanError as exc:
         fail(str(exc))
     files["requirements.csv"] = req
-    write_folder(path, files)
+    write_folder(path, files, float_format="%.6g")
     click.echo("targets: " + ("; ".join(map(str, goals)) or "none")
                + (f"; occupancy <= {max_occupancy:g}" if max_occupancy else ""))
     click.echo(pool_table(plan_totals(resolved, req)))

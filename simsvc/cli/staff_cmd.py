@@ -45,7 +45,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
 
     from simsvc.experiment.runner import default_workers
     from simsvc.plan import PlanError
-    from simsvc.plan.output import write_folder
+    from simsvc.experiment.safepath import write_folder
     from simsvc.plan.scenarios import plan_files
     from simsvc.plan.staff import StaffOptions, staff as run_staff
 
@@ -85,7 +85,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     files.update({"staffing.csv": table, "verification.csv": result.verification, "totals.csv": totals,
                   "iterations.csv": iterations, "requirements.csv": result.requirements})
     files.update(_plot(table, result.verification, resolved.interval))
-    write_folder(path, files)
+    write_folder(path, files, float_format="%.6g")
 
     click.echo(_iterations_text(iterations))
     if not result.stable:

@@ -8,10 +8,8 @@ not at all (an interrupted or failed run leaves nothing half-written).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +17,10 @@ import pandas as pd
 
 from simsvc.config.load import scenario_yaml
 from simsvc.experiment.runner import TABLES, RunResult, release_memory
-from simsvc.experiment.safepath import fsync_dir, fsync_tree
+from simsvc.experiment.safepath import empty_or_new, place, temporary_beside
 
 FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
          "replications.csv", "manifest.json", "scenario.yaml")
-
-
-def default_out_dir(base: str | Path, scenario_name: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(base) / scenario_name / stamp
-    n = 1
-    while path.exists():
-        path = Path(base) / scenario_name / f"{stamp}-{n}"
-        n += 1
-    return path
 
 
 def _json_default(value: object) -> object:
@@ -101,14 +89,8 @@ class ResultsWriter:
     """
 
     def __init__(self, out_dir: str | Path) -> None:
-        self.out = Path(out_dir)
-        if self.out.exists() and any(self.out.iterdir()):
-            raise FileExistsError(f"{self.out} already exists and is not empty; choose another --out")
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
+        self.out = empty_or_new(out_dir)
+        self.tmp = temporary_beside(self.out)
         self.tables: dict[str, TableWriter] = {}
 
     def add(self, tables: dict) -> None:
@@ -131,11 +113,7 @@ class ResultsWriter:
         try:
             self._close_tables()
             self._write_small_files(self.tmp, result)
-            fsync_tree(self.tmp)  # a power loss cannot leave half files under the final name
-            if self.out.exists():
-                self.out.rmdir()
-            os.replace(self.tmp, self.out)
-            fsync_dir(self.out.parent)
+            place(self.tmp, self.out)
         except OSError as first:
             rescue = self._rescue(result)
             if rescue is None:

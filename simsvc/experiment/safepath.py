@@ -8,12 +8,15 @@ before any simulation starts: the folder's nearest existing parent must be
 writable and have room for a rough estimate of the output. The writers use
 :func:`fsync_file` and :func:`fsync_dir` so that a rename only ever publishes
 flushed data, and :func:`leftover_temporaries` finds the hidden temporary folders
-of writers that were killed.
+of writers that were killed. Every folder a command writes is built in a
+:func:`temporary_beside` folder and published by :func:`place` (directly, or
+through :func:`write_folder` for folders of small files).
 """
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -113,3 +116,52 @@ def leftover_temporaries(parent: str | Path) -> list[Path]:
     if not parent.is_dir():
         return []
     return sorted(p for p in parent.glob(".*.tmp") if p.is_dir())
+
+
+def empty_or_new(out: str | Path) -> Path:
+    """``out`` as a Path; FileExistsError unless it does not exist yet or is an empty folder."""
+    path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(f"{path} already exists and is not empty; choose another --out")
+    return path
+
+
+def temporary_beside(out: Path) -> Path:
+    """A new hidden ``.<name>.*.tmp`` folder next to ``out`` (where :func:`leftover_temporaries`
+    looks), with ordinary permissions (``mkdtemp`` makes it private)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    return tmp
+
+
+def place(tmp: Path, out: Path) -> None:
+    """Publish the finished folder ``tmp`` as ``out`` (absent or empty): flushed first,
+    so a power loss cannot leave half files under the final name."""
+    fsync_tree(tmp)
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    fsync_dir(out.parent)
+
+
+def write_folder(out: str | Path, files: dict, float_format: str | None = None) -> Path:
+    """Write ``files`` (name -> text, bytes or a DataFrame written as CSV) as the new folder
+    ``out``, atomically: everything appears at once or, on any failure, nothing."""
+    path = empty_or_new(out)
+    tmp = temporary_beside(path)
+    try:
+        for name, content in files.items():
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, (str, bytes)):
+                target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            else:
+                content.to_csv(target, index=False, float_format=float_format)
+        place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
