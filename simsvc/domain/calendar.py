@@ -81,6 +81,16 @@ class DutyChange:
     group: int | None
 
 
+def integrate_pieces(starts: np.ndarray, lengths: np.ndarray, values: np.ndarray,
+                     grid: np.ndarray) -> np.ndarray:
+    """∫ of a piecewise-constant function (pieces ``[start, start + length)`` at ``value``)
+    over each interval of ``grid``: arrivals from rates, agent-seconds from staffing levels."""
+    out = np.zeros(len(grid) - 1)
+    for a, n, v in zip(starts, lengths, values):
+        out += np.clip(np.minimum(grid[1:], a + n) - np.maximum(grid[:-1], a), 0.0, None) * v
+    return out
+
+
 def effective(agents: int, shrinkage: float) -> int:
     """Agents actually available out of ``agents`` scheduled (rounded to nearest)."""
     return int(np.floor(agents * (1.0 - shrinkage) + 0.5))

@@ -25,8 +25,8 @@ import numpy as np
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.domain.calendar import OpeningHours, duty_changes
-from simsvc.model.demand import rate_pieces
+from simsvc.domain.calendar import OpeningHours, duty_changes, integrate_pieces
+from simsvc.model.demand import expected_arrivals
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
@@ -36,15 +36,6 @@ def _grid(scenario: Scenario) -> np.ndarray:
     end = min(scenario.horizon, scenario.warmup + WEEK_S)
     n = int(np.ceil((end - scenario.warmup) / scenario.interval))
     return np.minimum(scenario.warmup + np.arange(n + 1) * scenario.interval, end)
-
-
-def _integrate(starts: np.ndarray, lengths: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """∫ of a piecewise-constant function over each interval of ``grid``."""
-    out = np.zeros(len(grid) - 1)
-    for a, n, v in zip(starts, lengths, values):
-        overlap = np.clip(np.minimum(grid[1:], a + n) - np.maximum(grid[:-1], a), 0.0, None)
-        out += overlap * v
-    return out
 
 
 def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarray:
@@ -57,7 +48,7 @@ def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarra
         starts = np.concatenate([[0.0], times[:-1]])
         lengths = np.diff(np.concatenate([[0.0], times]))
         lengths = np.where(np.isinf(lengths), 1e18, lengths)
-        total += _integrate(starts, lengths, level.astype(float), grid)
+        total += integrate_pieces(starts, lengths, level.astype(float), grid)
     return total / np.diff(grid)
 
 
@@ -134,8 +125,7 @@ def capacity_warnings(scenario: Scenario) -> list[str]:
         demand = scenario.demand.get(channel)
         arrivals = np.zeros(len(grid) - 1)
         if demand is not None:
-            pieces = rate_pieces(scenario, demand, np.ones(int(np.ceil(scenario.horizon / 86_400)) + 1))
-            arrivals = _integrate(pieces.start_s, pieces.length_s, pieces.rate_per_s, grid)
+            arrivals = expected_arrivals(scenario, demand, grid)
         work = _work_per_contact(scenario, channel, pools)
         if cfg.kind in REAL_TIME_KINDS:
             hours = OpeningHours(scenario, cfg.hours)

@@ -13,7 +13,7 @@ import numpy as np
 
 from simsvc.config.schema import DAYS, DemandSpec, Scenario
 from simsvc.config.units import parse_clock
-from simsvc.domain.calendar import DAY_S, weekday
+from simsvc.domain.calendar import DAY_S, integrate_pieces, weekday
 from simsvc.domain.randomness import Streams
 
 
@@ -105,6 +105,14 @@ class Arrivals:
     time_s: np.ndarray
     channel: np.ndarray  # index into the scenario's channel list
     reason: np.ndarray  # index into the scenario's reason list
+
+
+def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: np.ndarray) -> np.ndarray:
+    """Expected arrivals of ``spec`` in each interval of ``grid`` (seconds) with every
+    day's busyness factor at its mean of 1: the forecast a planner staffs for."""
+    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
+    pieces = rate_pieces(scenario, spec, np.ones(n_days))
+    return integrate_pieces(pieces.start_s, pieces.length_s, pieces.rate_per_s, grid)
 
 
 def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:

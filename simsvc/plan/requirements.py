@@ -72,24 +72,6 @@ def interval_labels(scenario: Scenario, grid: np.ndarray) -> tuple[np.ndarray, l
     return days, [f"{s // 3600:02d}:{(s % 3600) // 60:02d}" for s in secs]
 
 
-def _expected_rates(scenario: Scenario, grid: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean arrival rate per channel per interval (the forecast at busyness factor 1)."""
-    from simsvc.model.demand import rate_pieces
-
-    n_days = int(math.ceil(scenario.horizon / 86400))
-    out = {}
-    for name, spec in scenario.demand.items():
-        pieces = rate_pieces(scenario, spec, np.ones(n_days))
-        a = pieces.start_s
-        b = pieces.start_s + pieces.length_s
-        volume = np.zeros(len(grid) - 1)
-        for k in range(len(grid) - 1):
-            overlap = np.clip(np.minimum(b, grid[k + 1]) - np.maximum(a, grid[k]), 0.0, None)
-            volume[k] = float(np.sum(overlap * pieces.rate_per_s))
-        out[name] = volume / np.diff(grid)
-    return out
-
-
 def _reason_shares(scenario: Scenario, channel: str) -> dict[str, float]:
     reasons = list(scenario.reasons)
     mix = scenario.demand[channel].mix
@@ -136,7 +118,9 @@ def streams(scenario: Scenario, grid: np.ndarray) -> dict[tuple[str, str], Strea
     """Workload per (pool, channel), attributed as the module docstring says."""
     if not scenario.demand:
         raise PlanError("requirements need a forecast (demand:); this scenario is journey mode only")
-    rates = _expected_rates(scenario, grid)
+    from simsvc.model.demand import expected_arrivals
+
+    rates = {name: expected_arrivals(scenario, spec, grid) / np.diff(grid) for name, spec in scenario.demand.items()}
     by_queue: dict[tuple[str, str], np.ndarray] = {}  # (channel, reason) -> rate per interval
 
     def add(channel: str, reason: str, rate: np.ndarray) -> None:
