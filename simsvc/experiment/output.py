@@ -150,8 +150,7 @@ class ResultsWriter:
         rescue = timestamped(Path(tempfile.gettempdir()) / "simsvc-rescue" / folder_name(result.scenario.name))
         try:
             rescue.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(self.tmp, rescue, ignore=shutil.ignore_patterns(*FILES[4:], "daily.csv",
-                                                                             "journey.csv"))
+            shutil.copytree(self.tmp, rescue)  # the tables; the small files are (re)written next
             self._write_small_files(rescue, result)
         except OSError:
             shutil.rmtree(rescue, ignore_errors=True)
