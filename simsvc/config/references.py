@@ -161,6 +161,8 @@ def find_problems(s: Scenario) -> list[Problem]:
                     out.append((path, skill, f"channel/reason with a reason among {sorted(reasons)}"))
                 else:
                     skilled.add(channel)
+        if pool.reserve is not None:
+            out += _reserve_problems(s, p_name, pool)
         staffing = pool.staffing
         if not isinstance(staffing, int):
             for k, shift in enumerate(staffing.shifts or []):
@@ -179,6 +181,31 @@ def find_problems(s: Scenario) -> list[Problem]:
                 out.append((f"channels.{ch_name}", ch_name,
                             "a channel that some pool in agents has in its skills"))
     return out
+
+
+def _reserve_problems(s: Scenario, p_name: str, pool) -> list[Problem]:
+    """A reserve protects some, not all, of its pool's skills: otherwise it would be ignored."""
+    out: list[Problem] = []
+    served = {q for entry in pool.skills for skill in (entry if isinstance(entry, list) else [entry])
+              for q in skill_queues(s, skill)}
+    protected: set[tuple[str, str]] = set()
+    path = f"agents.{p_name}.reserve.protect"
+    for k, skill in enumerate(pool.reserve.protect):
+        channel, _, reason = skill.partition("/")
+        queues = set(skill_queues(s, skill)) if channel in s.channels and (not reason or reason in s.reasons) else set()
+        if not queues or not queues <= served:
+            out.append((f"{path}.{k}", skill, f"one of the pool's skills {_skill_names(pool)} "
+                        "(a channel, or channel/reason)"))
+        protected |= queues
+    if not out and protected >= served:
+        out.append((path, pool.reserve.protect,
+                    "skills that leave some of the pool's work outside the reserve (this protects all of it, "
+                    "so the reserve would never hold an agent back)"))
+    return out
+
+
+def _skill_names(pool) -> list[str]:
+    return [skill for entry in pool.skills for skill in (entry if isinstance(entry, list) else [entry])]
 
 
 def _reason_keys(path: str, mapping: dict, reasons: dict) -> list[Problem]:

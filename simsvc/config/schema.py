@@ -201,6 +201,9 @@ class Transfer(Base):
 
 class ReasonSpec(Base):
     transfer: Transfer | None = None
+    queue_credit: Duration = Field(
+        default=0.0, description="priority class: in a pool's priority level this reason's contacts are "
+        "compared by arrival time (async: due date) minus this credit; a credit longer than any wait is strict priority")
     kinds: dict[str, Probability] | None = Field(
         default=None, description="sub-kinds and their shares (complaint: product, service…); recorded per issue")
 
@@ -270,6 +273,17 @@ class Proficiency(Base):
 Skill = Union[str, list[str]]
 
 
+class Reserve(Base):
+    """Blending by threshold reservation: work outside ``protect`` is taken only while at least
+    ``agents`` other agents of the pool stay idle, so a phone call rarely waits for an email."""
+
+    agents: int = Field(ge=0, le=MAX_AGENTS, description="agents kept idle for the protected skills")
+    protect: list[str] = Field(min_length=1, description="skills (channel or channel/reason) the reserve is for")
+    lift_before_due: Duration = Field(
+        default=0.0, description="async work this close to its due date (arrival + response_target) "
+        "is taken despite the reserve; 0s: once it is overdue")
+
+
 class Pool(Base):
     """A pool of agents with the same skills, schedule and proficiency."""
 
@@ -279,6 +293,7 @@ class Pool(Base):
     wrap_up: Distribution = Field(default_factory=lambda: Deterministic(dist="deterministic", value=0.0))
     proficiency: Proficiency = Field(default_factory=Proficiency)
     cost_per_hour: float = Field(default=0.0, ge=0)
+    reserve: Reserve | None = Field(default=None, description="keep idle agents for real-time work (blending)")
 
 
 # --------------------------------------------------------------------------- experience

@@ -2,10 +2,21 @@
 
 Routing: an idle agent takes the oldest contact from the highest-priority queue
 it is skilled for (queues of one skill entry share a priority level; async
-queues compare by due date). An arriving contact goes to the first pool, in the
-order of how high the queue stands in each pool's skills, with a free agent; a
-chat goes to that pool's least-loaded agent. Agents are integer ids (one per
-duty period: a person on one shift) into the centre's ``a_*`` lists.
+queues compare by due date; a reason's ``queue_credit`` moves its contacts
+ahead by that much). An arriving contact goes to the first pool, in the order
+of how high the queue stands in each pool's skills, with a free agent; a chat
+goes to that pool's least-loaded agent. Agents are integer ids (one per duty
+period: a person on one shift) into the centre's ``a_*`` lists.
+
+Blending by threshold reservation (a pool's ``reserve``): an agent starts work
+outside the protected skills only while at least ``reserve.agents`` other agents
+of the pool stay idle, the threshold policy that is optimal or near-optimal for
+blending inbound calls with work that can wait (Bhulai & Koole 2003, "A queueing
+model for call blending in call centers"; Gans & Zhou 2003). An async contact
+within ``lift_before_due`` of its due date is taken despite the reserve, so a
+backlog cannot starve unseen: a timer wakes an idle agent for it. Held-back work
+breaks the "nobody waits while an agent idles" invariant only for the guarded
+queues, which the arrival path sends here (:meth:`Routing._reserved_arrival`).
 
 :class:`Routing` holds the centre's methods for this part of the event loop;
 :class:`~simsvc.model.centre.ContactCentre` mixes it in.
@@ -42,6 +53,9 @@ class PoolState:
         # A fixed wrap-up is a number (no draw); otherwise a sampler and wrap_s is unused.
         self.wrap: BlockSampler | None = None if isinstance(wrap, float) else wrap
         self.wrap_s = wrap if isinstance(wrap, float) else 0.0
+        # Blending reserve: queues held back -> lift_before_due (async) or None (real time).
+        self.guarded: dict[Queue, float | None] | None = None
+        self.reserve_agents = 0
 
 
 def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
@@ -53,6 +67,10 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
     transfer_queue: dict[tuple[int, int], Queue] = {}
     transfer_targets = {r.transfer.to for r in s.reasons.values() if r.transfer is not None}
     max_conc = max([ch.concurrency for ch in channels] + [1])
+    # Priority classes: within a level, queues compare by arrival (+ due offset) minus the credit.
+    for ch in channels:
+        for q, reason in zip(ch.queues, s.reasons.values()):
+            q.key_offset -= reason.queue_credit
     for p, (name, cfg) in enumerate(s.agents.items()):
         # A deterministic wrap-up draws nothing from its stream, so a constant is the same numbers.
         wrap = (float(cfg.wrap_up.value) if isinstance(cfg.wrap_up, Deterministic)
@@ -81,6 +99,8 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
                         level.append(q)
             levels.append(level)
         pool.levels = levels
+        if cfg.reserve is not None:
+            _guard(pool, s, cfg.reserve, channels, len(levels) - len(cfg.skills))
         pool.chat_levels = [[q for q in lv if q.chat] for lv in levels]
         pool.chat_levels = [lv for lv in pool.chat_levels if lv]
         pools.append(pool)
@@ -96,6 +116,27 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
     for qid, entries in serving.items():
         queues[qid].pools = [pool for _, _, pool in sorted(entries, key=lambda e: e[:2])]
     return pools, transfer_queue
+
+
+def _guard(pool: PoolState, s: Scenario, reserve, channels: list[ChannelState], first: int) -> None:
+    """Mark the queues of ``pool``'s skills (from level ``first``: transfer queues are never held
+    back) that its reserve does not protect."""
+    reasons = list(s.reasons)
+    channel_names = list(s.channels)
+    protected = {channels[channel_names.index(cn)].queues[reasons.index(rn)]
+                 for skill in reserve.protect for cn, rn in skill_queues(s, skill)}
+    pool.reserve_agents = reserve.agents
+    pool.guarded = {}
+    for level in pool.levels[first:]:
+        for q in level:
+            if q not in protected:
+                is_async = s.channels[q.name.split("/", 1)[0]].kind == ASYNC
+                pool.guarded[q] = reserve.lift_before_due if is_async else None
+
+
+def reserved_queues(pools: list[PoolState]) -> frozenset[Queue]:
+    """Queues some pool holds back by its reserve (the arrival path hands these to the routing)."""
+    return frozenset(q for pool in pools if pool.guarded for q in pool.guarded)
 
 
 class Routing:
@@ -250,9 +291,11 @@ class Routing:
             self._serve(a, i, q, now)
 
     def _next_contact(self, pool: PoolState, levels: list[list[Queue]], chats_held: int):
-        """The oldest waiting contact in the highest-priority level that has one."""
+        """The oldest waiting contact in the highest-priority level that has one
+        (and that the pool's reserve lets an agent with nothing in hand start)."""
         outcome = self.rec.outcome
         arrival = self.rec.arrival_s
+        guarded = None if chats_held else pool.guarded  # another chat does not use up an idle agent
         for level in levels:
             best = None
             best_key = 0.0
@@ -263,9 +306,79 @@ class Routing:
                 while outcome[items[0]] != WAITING:
                     items.popleft()  # abandoned while waiting
                 key = arrival[items[0]] + q.key_offset
+                if guarded and q in guarded and not self._reserve_lets(pool, guarded[q], key, 0):
+                    continue
                 if best is None or key < best_key:
                     best, best_key = q, key
             if best is not None:
                 best.n -= 1
                 return best.items.popleft(), best
         return None
+
+    # ------------------------------------------------------------------ blending reserve
+    def _reserve_lets(self, pool: PoolState, lift: float | None, key: float, taking: int) -> bool:
+        """Whether an agent of ``pool`` may start held-back work with queue key ``key`` now:
+        async work near its due date always; otherwise only while ``reserve_agents`` agents
+        stay idle besides the ``taking`` idle agent(s) who would start it."""
+        if lift is not None and key - lift <= self.env._now:
+            return True
+        needed = pool.reserve_agents + taking
+        if needed <= 0:
+            return True
+        a_idle = self.a_idle
+        for a in pool.idle:  # entries of agents gone home or busy are skipped
+            if a_idle[a]:
+                needed -= 1
+                if needed == 0:
+                    return True
+        return False
+
+    def _reserved_arrival(self, i: int, q: Queue, now: float) -> bool:
+        """Contact ``i`` arrives at queue ``q`` that some pool holds back: serve it if a pool
+        may (True); else it will queue, and async work arms the timer that lifts the reserve."""
+        if q.n == 0:
+            key = self.rec.arrival_s[i] + q.key_offset
+            a_idle = self.a_idle
+            for pool in q.pools:
+                guarded = pool.guarded
+                if not guarded or q not in guarded or self._reserve_lets(pool, guarded[q], key, 1):
+                    idle = pool.idle
+                    while idle:
+                        a = idle.popleft()
+                        if a_idle[a]:
+                            a_idle[a] = False
+                            self._serve(a, i, q, now)
+                            return True
+                if q.chat:
+                    a = self._chat_slot(pool, q)
+                    if a >= 0:
+                        self._serve(a, i, q, now)
+                        return True
+        due = self.rec.arrival_s[i] + q.key_offset
+        for lift in {pool.guarded[q] for pool in q.pools if pool.guarded and pool.guarded.get(q) is not None}:
+            self.at(max(0.0, due - lift - now), (i, q), self._on_due_near)
+        return False
+
+    def _on_due_near(self, ev: simpy.events.Timeout) -> None:
+        """Contact ``i`` is near its due date: if still waiting, an idle agent takes it
+        (or older work of its queue) despite the reserve."""
+        i, q = ev._value
+        if self.rec.outcome[i] != WAITING:
+            return
+        a_idle = self.a_idle
+        for pool in q.pools:
+            idle = pool.idle
+            while idle:
+                a = idle.popleft()
+                if a_idle[a]:
+                    a_idle[a] = False
+                    found = self._next_contact(pool, pool.levels, 0)
+                    if found is None:  # not this pool's turn yet: the agent stays idle, first in line
+                        a_idle[a] = True
+                        idle.appendleft(a)
+                        break
+                    j, qj = found
+                    self._serve(a, j, qj, self.env._now)
+                    if qj.chat:
+                        self._fill_chats(a, pool)
+                    return

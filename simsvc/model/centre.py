@@ -29,7 +29,7 @@ import simpy
 
 from simsvc.config.schema import Scenario
 from simsvc.domain.randomness import Streams
-from simsvc.model.agents import Routing, build_pools
+from simsvc.model.agents import Routing, build_pools, reserved_queues
 from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, forecast_arrivals
@@ -83,6 +83,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         s, st = self.scenario, self.streams
         self.channels: list[ChannelState] = build_channels(s, st)
         self.pools, self.transfer_queue = build_pools(s, st, self.channels)
+        self.reserved = reserved_queues(self.pools)
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -289,7 +290,10 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
             self._bot_start(i, ch, c)
             return
         q = ch.queues[r] if target_pool < 0 else self.transfer_queue[(target_pool, c)]
-        if q.n == 0:
+        if q in self.reserved:  # a pool's blending reserve may hold it back (model/agents.py)
+            if self._reserved_arrival(i, q, now):
+                return
+        elif q.n == 0:
             # Nobody is waiting, so an agent may be free (when someone waits, none is).
             a_idle = self.a_idle
             for pool in q.pools:
