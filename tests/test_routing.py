@@ -308,3 +308,24 @@ def test_bad_queue_credit_names_the_field():
     with pytest.raises(ScenarioError) as info:
         validate(credit("-5s"), "s.yaml")
     assert info.value.path == "reasons.vip.queue_credit"
+
+
+def test_check_and_run_refuse_a_bad_reserve_with_one_line(tmp_path):
+    # End to end: the bundled baseline with a reserve protecting a skill its pool lacks.
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from cli_helpers import assert_one_error_line
+
+    from simsvc.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {root / 'scenarios' / 'baseline.yaml'}\nname: bad\n"
+                   "agents:\n  generalists:\n    reserve: {agents: 3, protect: [chat]}\n")
+    out = tmp_path / "out"
+    for args in (["check", str(bad)], ["run", str(bad), "--reps", "1", "--out", str(out)]):
+        line = assert_one_error_line(CliRunner().invoke(main, args))
+        assert "bad.yaml" in line and "agents.generalists.reserve.protect.0 = 'chat'" in line
+        assert "['phone', 'email']" in line
+    assert not out.exists()
