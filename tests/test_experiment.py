@@ -248,8 +248,8 @@ def test_shipped_experiments_load() -> None:
     assert staffing.kind == "experiment"
     assert [v.name for v in staffing.variants] == ["baseline", "morning_boost", "wider_retry"]
     assert (staffing.replications, staffing.seed, staffing.independent_seeds) == (10, 2026, False)
-    assert staffing.targets == [Target(MetricRef("service_level", "phone"), ">=", 0.7),
-                                Target(MetricRef("abandon_rate", "phone"), "<=", 0.08)]
+    assert staffing.targets == [Target(MetricRef("service_level", "phone"), ">=", 0.8),
+                                Target(MetricRef("abandon_rate", "phone"), "<=", 0.05)]
     assert staffing.cost_metric == MetricRef("agent_cost", ALL)
     assert len({v.scenario_hash for v in staffing.variants}) == 3
 
