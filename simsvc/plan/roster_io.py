@@ -96,7 +96,7 @@ def shift_entries(roster: Roster) -> dict[str, list[dict]]:
             key = (col.start_s, col.length_s, col.break_s, col.break_len_s, int(agents))
             merged.setdefault(key, []).append(col.weekday)
         rows = []
-        for (start, length, brk, blen, agents), days in sorted(merged.items(), key=lambda kv: (min(kv[1]), kv[0])):
+        for (start, length, brk, blen, agents), days in sorted(merged.items(), key=lambda kv: (min(kv[1]), kv[0][0], kv[0][1], -1 if kv[0][2] is None else kv[0][2], kv[0][4])):
             rows.append({"days": sorted(days), "start_s": start, "length_s": length, "break_s": brk,
                          "break_len_s": blen, "agents": agents,
                          "paid_hours": (length - (blen if brk is not None else 0.0)) / 3600.0})
@@ -189,7 +189,7 @@ def coverage(rostered: Scenario, net: dict[str, np.ndarray]) -> pd.DataFrame:
     frames = []
     for pool, need in net.items():
         shrink = rostered.agents[pool].shrinkage
-        need = np.ceil(np.asarray(need, dtype=float) - 1e-9)
+        need = np.maximum(np.ceil(np.asarray(need, dtype=float) - 1e-9), 0.0)
         required = np.array([gross_agents(int(v), shrink) for v in need], dtype=float)
         scheduled = levels(rostered, pool, 0.0)
         on_duty = levels(rostered, pool, shrink)
@@ -239,3 +239,18 @@ def totals(scenario: Scenario, roster: Roster, cov: pd.DataFrame) -> pd.DataFram
                                       "repaired_intervals", "solve_s")}
     total["gap_to_lp"] = (total["cost"] - total["lp_bound"]) / total["lp_bound"] if total["lp_bound"] else 0.0
     return pd.concat([df, pd.DataFrame([{"pool": "all", **total, "status": ""}])], ignore_index=True)
+
+
+def roster_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | Path, roster: Roster,
+                 net: dict[str, np.ndarray], description: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """(file name -> content, coverage, totals) of a roster's output folder."""
+    from simsvc.report.roster_plots import png, roster_coverage
+
+    rostered = rostered_scenario(scenario, roster)
+    cov = coverage(rostered, net)
+    tot = totals(scenario, roster, cov)
+    files = {"shifts.yaml": shifts_yaml(scenario, roster),
+             "scenario.yaml": scenario_file(scenario, scenario_path, out_dir, roster, description),
+             "roster.csv": roster_table(roster), "coverage.csv": cov, "totals.csv": tot,
+             "coverage.png": png(roster_coverage(cov, scenario.interval))}
+    return files, cov, tot
