@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from simsvc.report import style
 
 DAY_S = 86400.0
+UNDER_COLOUR = "#B2182B"   # dark red: apart from every pool colour
 
 
 def roster_coverage(coverage: pd.DataFrame, interval_s: float) -> Figure:
@@ -25,7 +26,7 @@ def roster_coverage(coverage: pd.DataFrame, interval_s: float) -> Figure:
             sch = np.append(d["scheduled"].to_numpy(float), d["scheduled"].iloc[-1])
             ax.fill_between(x, req, sch, where=sch > req, step="post", color=colours[pool], alpha=0.25, lw=0,
                             label="over-staffed")
-            ax.fill_between(x, req, sch, where=sch < req, step="post", color=style.HIGHLIGHT, alpha=0.5, lw=0,
+            ax.fill_between(x, req, sch, where=sch < req, step="post", color=UNDER_COLOUR, alpha=0.7, lw=0,
                             label="under-staffed")
             ax.step(x, req, where="post", color=style.MUTED, ls="--", lw=1.0, label="required (scheduled)")
             ax.step(x, sch, where="post", color=colours[pool], lw=1.4, label="rostered (scheduled)")
