@@ -127,7 +127,7 @@ def _bad_rules(tmp_path, change) -> str:
 
 @pytest.mark.parametrize("change, fragment", [
     (lambda st: st.update(min_agents=5, max_agents=2),
-     "pools.team.shift_types[0] = {"),
+     "pools.team.shift_types[0].min_agents = 5: expected at most max_agents (2)"),
     (lambda st: st["lengths"].update(min="9h"), "pools.team.shift_types[0].lengths"),
     (lambda st: st["break"].update(length="5h"), "pools.team.shift_types[0].break"),
     (lambda st: st["lengths"].update(min="6h15min"), "pools.team.shift_types[0].lengths.min = '6.25h'"),

@@ -86,3 +86,54 @@ def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: fl
         click.echo("warning: some intervals are short of the requirement on duty: see coverage.csv", err=True)
     click.echo(f"\nshifts: {path / 'shifts.yaml'}")
     click.echo(f"scenario: {path / 'scenario.yaml'}  (simsvc run it to verify the roster by simulation)")
+
+
+def staff_with_shifts(scenario: str, resolved, goals, rules_path: str, options, path, progress) -> None:
+    """`simsvc staff --shifts RULES.yaml`: requirements → roster → simulate → raise, until the targets are met."""
+    import pandas as pd
+
+    from simsvc.experiment.safepath import write_folder
+    from simsvc.plan import PlanError
+    from simsvc.plan.roster_io import roster_files
+    from simsvc.plan.staff_shifts import staff_shifts
+
+    planned = list(options.pools) if options.pools else None
+    try:
+        if planned is None:
+            from simsvc.plan.requirements import requirements
+
+            planned = list(dict.fromkeys(requirements(resolved, goals, options.max_occupancy)["pool"]))
+        rules = load_rules_or_exit(rules_path, resolved, planned)
+        result = staff_shifts(resolved, goals, rules, options, progress=progress)
+        files, cov, tot = roster_files(resolved, scenario, path, result.roster, result.requirement,
+                                       "Shifts staffed by simulation: " + "; ".join(map(str, goals)))
+    except PlanError as exc:
+        fail(str(exc))
+    iterations = pd.DataFrame([{"iteration": it.number, "replications": result.replications,
+                                "missed": it.missed, "checked": it.checked, "raised": it.raised,
+                                "paid_hours": it.paid_hours, "cost": it.cost} for it in result.iterations])
+    files.update({"verification.csv": result.verification, "iterations.csv": iterations,
+                  "requirements.csv": result.requirements})
+    write_folder(path, files, float_format="%.6g")
+    from simsvc.cli._common import text_table
+
+    rows = [["iteration", "replications", "intervals missed", "requirements raised", "paid hours", "cost"]]
+    rows += [[str(r.iteration), str(r.replications), f"{r.missed} of {r.checked}", str(r.raised),
+              f"{r.paid_hours:,.1f}", f"{r.cost:,.0f}"] for r in iterations.itertuples()]
+    click.echo(text_table(rows))
+    if not result.met:
+        click.echo(f"warning: after {len(result.iterations)} iterations some intervals still miss their target; "
+                   "the plan written is the one with the fewest misses (raise --max-iterations, relax the target "
+                   "or widen the rules)", err=True)
+    click.echo("")
+    click.echo(totals_text(tot))
+    click.echo("")
+    for target, rows_ in result.verification.groupby("target", sort=False):
+        counts = rows_["status"].value_counts()
+        click.echo(f"{target}: met in {counts.get('met', 0)} of {len(rows_)} intervals, uncertain "
+                   f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)}, "
+                   f"few contacts {counts.get('few contacts', 0)} "
+                   f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
+    click.echo(f"shifts: {path / 'shifts.yaml'}")
+    click.echo(f"scenario: {path / 'scenario.yaml'}")
+    click.echo(f"results: {path}")

@@ -105,12 +105,6 @@ class ShiftType(Base):
         day_spec_days(text)   # raises ValueError with what is allowed
         return value
 
-    @model_validator(mode="after")
-    def _agents(self) -> "ShiftType":
-        if self.min_agents > self.max_agents:
-            raise ValueError(f"min_agents ({self.min_agents}) <= max_agents ({self.max_agents})")
-        return self
-
     def weekdays(self) -> list[int]:
         """Days of the week (0 = monday)."""
         text = self.days if isinstance(self.days, str) else ",".join(self.days)
@@ -212,6 +206,8 @@ def check_against(rules: Rules, scenario: Scenario, file: str, pools: list[str])
     for name, pool in rules.pools.items():
         for k, st in enumerate(pool.shift_types):
             where = f"pools.{name}.shift_types[{k}]"
+            if st.min_agents > st.max_agents:
+                raise bad(f"{where}.min_agents", st.min_agents, f"at most max_agents ({st.max_agents})")
             for field, value in (("starts.from", st.starts.from_), ("starts.to", st.starts.to)):
                 on_grid(f"{where}.{field}", parse_clock(value), value)
             on_grid(f"{where}.starts.every", st.starts.every, f"{st.starts.every / 60:g}min")
