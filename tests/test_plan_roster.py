@@ -110,7 +110,8 @@ def test_cli_writes_a_roster_that_runs_as_it_is(tmp_path):
     assert totals.loc["all", "cost"] >= totals.loc["all", "lp_bound"] - 1e-6
     loaded = load_scenario(out / "scenario.yaml")
     assert loaded.agents["team"].staffing.shifts is not None
-    run = runner.invoke(main, ["run", str(out / "scenario.yaml"), "--reps", "1", "--out", str(tmp_path / "run")])
+    run = runner.invoke(main, ["run", str(out / "scenario.yaml"), "--reps", "1", "-w", "1", "--no-report",
+                               "--out", str(tmp_path / "run")])
     assert run.exit_code == 0, run.output
     # The run's cost basis is the roster's paid hours.
     cov = pd.read_csv(out / "coverage.csv")
@@ -207,3 +208,35 @@ def test_baseline_roster_is_within_the_lp_bound():
         assert pr.cost <= pr.lp_bound * 1.02, (pr.pool, pr.cost, pr.lp_bound)
     cov = coverage(rostered_scenario(scenario, result), net)
     assert (cov["on_duty"] >= cov["required_on_duty"]).all()
+
+
+def test_staff_shifts_ends_with_a_shift_plan_meeting_the_target(tmp_path):
+    """Requirements → roster → simulate → raise → roster again: the answer is a shift plan
+    whose fresh replications meet the target (a one-day single-channel scenario, few reps)."""
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["staff", str(DAY), "--shifts", str(DAY_RULES), "--target",
+                                       "service_level >= 0.8 on phone", "--reps", "3", "--confirm-reps", "4",
+                                       "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    iterations = pd.read_csv(out / "iterations.csv")
+    assert iterations["missed"].iloc[-1] == 0
+    v = pd.read_csv(out / "verification.csv")
+    checked = v[v["status"] != "few contacts"]
+    assert len(checked) >= 20
+    assert (checked["status"] != "not met").all(), checked
+    assert (checked["status"] == "met").mean() >= 0.9, checked
+    # The plan is shifts, and it runs as it is.
+    loaded = load_scenario(out / "scenario.yaml")
+    assert loaded.agents["team"].staffing.shifts
+    # Raising requirements never makes the roster cheaper than the first (analytic) one.
+    assert (iterations["cost"].diff().dropna() >= -1e-6).all()
+
+
+def test_staff_shifts_iteration_cap_says_so_and_writes_the_best_plan(tmp_path):
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(
+        main, ["staff", str(DAY), "--shifts", str(DAY_RULES), "--target", "service_level >= 0.99 on phone",
+               "--reps", "2", "--confirm-reps", "2", "--max-iterations", "1", "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "after 1 iterations some intervals still miss" in result.stderr
+    assert (out / "shifts.yaml").is_file() and (out / "verification.csv").is_file()
