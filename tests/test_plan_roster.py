@@ -190,16 +190,18 @@ def test_staffing_csv_of_staff_is_read_as_on_duty(tmp_path):
 
 @pytest.mark.slow
 def test_baseline_roster_is_within_the_lp_bound():
-    """On the bundled baseline (digital and specialists; the generalists alone take a minute).
+    """On the bundled baseline and its rules (the specialists pool: the generalists alone
+    take a minute on a loaded machine, too long for the test budget).
 
-    The set-covering program's first solve lands on its LP bound (shift columns are
-    intervals of consecutive periods, so the LP is nearly integral). What it costs
-    beyond that comes from the simulator rounding shrinkage per shifts: entry
-    (round(x · 0.7) per entry): re-solving for the intervals that rounding leaves short
-    adds 1-2 % in a small pool (digital: 1-3 agents at night), so the total is held
-    to 2 %."""
+    The set-covering program's first solve lands on (within 1 % of) its LP bound: shift
+    columns are runs of consecutive intervals, so the LP is nearly integral. What the
+    final roster costs beyond that comes from the simulator rounding shrinkage per
+    shifts: entry (round(x · (1 − s)) per entry): re-solving for the intervals that
+    rounding leaves short. On the whole baseline that is +0.9 % in total (generalists
+    +0.9 %, digital +1.6 %: one to three agents at night, where one agent more is a
+    large share), measured and reported in the README; held here to 2 %."""
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
-    net = {p: v for p, v in _net(scenario).items() if p in ("digital", "specialists")}
+    net = {p: v for p, v in _net(scenario).items() if p == "specialists"}
     rules = parse_rules(yaml.safe_load((ROOT / "scenarios" / "baseline_roster_rules.yaml").read_text()), "r")
     result = roster(scenario, rules, net, RosterOptions(time_limit_s=60))
     for pr in result.pools.values():
