@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from simsvc.report import style
 
@@ -24,10 +25,14 @@ def roster_coverage(coverage: pd.DataFrame, interval_s: float) -> Figure:
             x = np.append(d["start_s"].to_numpy(float), d["start_s"].iloc[-1] + interval_s) / DAY_S
             req = np.append(d["required_scheduled"].to_numpy(float), d["required_scheduled"].iloc[-1])
             sch = np.append(d["scheduled"].to_numpy(float), d["scheduled"].iloc[-1])
-            ax.fill_between(x, req, sch, where=sch > req, step="post", color=colours[pool], alpha=0.25, lw=0,
-                            label="over-staffed")
-            ax.fill_between(x, req, sch, where=sch < req, step="post", color=UNDER_COLOUR, alpha=0.7, lw=0,
-                            label="under-staffed")
+            # One bar per interval between requirement and roster: visible even for a single interval.
+            start, r, k = x[:-1], req[:-1], sch[:-1]
+            width = interval_s / DAY_S
+            over, under = k > r, k < r
+            ax.bar(start[over], (k - r)[over], bottom=r[over], width=width, align="edge", color=colours[pool],
+                   alpha=0.3, lw=0)
+            ax.bar(start[under], (r - k)[under], bottom=k[under], width=width, align="edge", color=UNDER_COLOUR,
+                   alpha=0.7, lw=0)
             ax.step(x, req, where="post", color=style.MUTED, ls="--", lw=1.0, label="required (scheduled)")
             ax.step(x, sch, where="post", color=colours[pool], lw=1.4, label="rostered (scheduled)")
             hours = interval_s / 3600.0
@@ -36,7 +41,10 @@ def roster_coverage(coverage: pd.DataFrame, interval_s: float) -> Figure:
                          "required", color=colours[pool])
             ax.set_ylim(bottom=0)
             ax.set_ylabel("agents")
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            handles = ax.get_legend_handles_labels()[0] + [
+                Patch(color=colours[pool], alpha=0.3, label="over-staffed"),
+                Patch(color=UNDER_COLOUR, alpha=0.7, label="under-staffed")]
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axes[-1].set_xlabel("simulated time (days from time 0)")
         fig.suptitle("Roster coverage: required vs rostered agents per interval", x=0.01, ha="left")
     return fig
