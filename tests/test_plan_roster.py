@@ -185,7 +185,9 @@ def test_staffing_csv_of_staff_is_read_as_on_duty(tmp_path):
     path = tmp_path / "staffing.csv"
     pd.DataFrame({"pool": "team", "interval": np.arange(48), "scheduled": [gross_agents(int(v), 0.25) for v in net],
                   "on_duty": net}).to_csv(path, index=False)
-    assert np.array_equal(read_requirements(path, scenario)["team"], net)
+    net_read, gross_read = read_requirements(path, scenario)
+    assert np.array_equal(net_read["team"], net)
+    assert np.array_equal(gross_read["team"], [gross_agents(int(v), 0.25) for v in net])
 
 
 @pytest.mark.slow

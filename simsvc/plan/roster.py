@@ -157,12 +157,15 @@ def _label(scenario: Scenario, i: int) -> str:
 
 
 def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray,
-                options: RosterOptions = RosterOptions()) -> PoolRoster:
-    """The cheapest shifts for one pool that cover ``net`` agents on duty in every interval."""
+                options: RosterOptions = RosterOptions(), gross: np.ndarray | None = None) -> PoolRoster:
+    """The cheapest shifts for one pool that cover ``net`` agents on duty in every interval
+    (and ``gross`` scheduled; default ceil(net / (1 − shrinkage)))."""
     shrink = scenario.agents[pool].shrinkage
     rate = rules.cost_per_hour if rules.cost_per_hour is not None else scenario.agents[pool].cost_per_hour
     net = np.ceil(np.asarray(net, dtype=float) - 1e-9).astype(np.int64)
-    gross = np.array([gross_agents(v, shrink) for v in net], dtype=np.int64)
+    if gross is None:
+        gross = np.array([gross_agents(v, shrink) for v in net], dtype=np.int64)
+    gross = np.maximum(np.ceil(np.asarray(gross, dtype=float) - 1e-9).astype(np.int64), net)  # scheduled ≥ on duty
     columns = candidate_columns(scenario, rules)
     a, paid_s = coverage_matrix(scenario, columns)
     keep = np.flatnonzero(paid_s > 0)
@@ -245,9 +248,11 @@ def _check_coverable(scenario: Scenario, pool: str, a, x_max, y_max, gross, net)
 
 
 def roster(scenario: Scenario, rules: Rules, net: dict[str, np.ndarray],
-           options: RosterOptions = RosterOptions()) -> Roster:
-    """Roster every pool of ``net`` (agents on duty per interval) under its rules."""
+           options: RosterOptions = RosterOptions(), gross: dict[str, np.ndarray] | None = None) -> Roster:
+    """Roster every pool of ``net`` (agents on duty per interval) under its rules; ``gross``
+    (scheduled agents per interval) where known, else ceil(net / (1 − shrinkage))."""
     out = Roster()
     for pool, need in net.items():
-        out.pools[pool] = roster_pool(scenario, pool, rules.pools[pool], need, options)
+        out.pools[pool] = roster_pool(scenario, pool, rules.pools[pool], need, options,
+                                      (gross or {}).get(pool))
     return out

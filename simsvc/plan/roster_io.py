@@ -1,11 +1,14 @@
 """A roster in and out: requirements tables read, shifts written as the scenario's ``shifts:``.
 
 Requirements in
-    ``requirements.csv`` of ``simsvc requirements`` (rows with channel ``all``,
-    column ``required_on_duty``) or ``staffing.csv`` of ``simsvc staff`` (column
-    ``on_duty``). Both are read *net*: agents on duty after shrinkage; the gross
-    (scheduled) need is recomputed from the scenario's shrinkage so the roster
-    fits the scenario it will run in. Every pool must have every interval of the
+    ``requirements.csv`` of ``simsvc requirements`` (rows with channel ``all``:
+    ``required_on_duty`` net, ``required_scheduled`` gross) or ``staffing.csv`` of
+    ``simsvc staff`` (``on_duty`` net, ``scheduled`` gross). The net figure (agents
+    on duty after shrinkage) is what the roster must leave on duty in simulation;
+    the gross one (scheduled) is what it must schedule. Without a gross column it
+    is ceil(net / (1 − shrinkage)). Staff's ``scheduled`` can be below that (the
+    simulator rounds scheduled × (1 − shrinkage) to the nearest agent), which is
+    why the file's own gross is used. Every pool must have every interval of the
     scenario's grid, once.
 
 Shifts out
@@ -33,17 +36,18 @@ from simsvc.plan.requirements import interval_grid, interval_labels
 from simsvc.plan.roster import Roster
 
 
-def read_requirements(path: str | Path, scenario: Scenario) -> dict[str, np.ndarray]:
-    """Net agents on duty per pool × interval from a requirements or staffing CSV (PlanError if unusable)."""
+def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(net on duty, gross scheduled) per pool × interval from a requirements or staffing CSV
+    (PlanError if unusable; gross empty when the file has no scheduled column)."""
     file = str(path)
     try:
         df = pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise PlanError(f"{file}: not a readable CSV table ({exc})") from None
     if "required_on_duty" in df.columns and "channel" in df.columns:
-        df, column = df[df["channel"].astype(str) == "all"], "required_on_duty"
+        df, column, gross_column = df[df["channel"].astype(str) == "all"], "required_on_duty", "required_scheduled"
     elif "on_duty" in df.columns:
-        column = "on_duty"
+        column, gross_column = "on_duty", "scheduled"
     else:
         raise PlanError(f"{file}: columns {', '.join(map(str, df.columns))}: expected the requirements.csv of "
                         "simsvc requirements (pool, channel, interval, required_on_duty) or the staffing.csv "
@@ -54,6 +58,7 @@ def read_requirements(path: str | Path, scenario: Scenario) -> dict[str, np.ndar
     grid = interval_grid(scenario)
     n = len(grid) - 1
     out: dict[str, np.ndarray] = {}
+    gross: dict[str, np.ndarray] = {}
     for pool, rows in df.groupby(df["pool"].astype(str), sort=False):
         if pool not in scenario.agents:
             raise PlanError(f"{file}: pool {pool!r} is not a pool of scenario {scenario.name!r} "
@@ -82,9 +87,16 @@ def read_requirements(path: str | Path, scenario: Scenario) -> dict[str, np.ndar
             k = int(np.flatnonzero(~np.isfinite(values) | (values < 0))[0])
             raise PlanError(f"{file}: pool {pool!r}, interval {k}: {column} = {values[k]!r}: expected a number >= 0")
         out[pool] = values
+        if gross_column in rows.columns:
+            g = pd.to_numeric(rows[gross_column], errors="coerce").to_numpy()[order]
+            if not np.isfinite(g).all() or (g < 0).any():
+                k = int(np.flatnonzero(~np.isfinite(g) | (g < 0))[0])
+                raise PlanError(f"{file}: pool {pool!r}, interval {k}: {gross_column} = {g[k]!r}: "
+                                "expected a number >= 0")
+            gross[pool] = g
     if not out:
         raise PlanError(f"{file}: no requirement rows (pool totals have channel 'all')")
-    return out
+    return out, gross
 
 
 def shift_entries(roster: Roster) -> dict[str, list[dict]]:
@@ -180,7 +192,8 @@ def levels(scenario: Scenario, pool: str, shrinkage: float) -> np.ndarray:
     return integrate_pieces(starts, ends - starts, np.array(values, dtype=float), grid) / np.diff(grid)
 
 
-def coverage(rostered: Scenario, net: dict[str, np.ndarray]) -> pd.DataFrame:
+def coverage(rostered: Scenario, net: dict[str, np.ndarray],
+             gross: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """pool × interval: required and scheduled agents (gross and on duty), over and under."""
     from simsvc.plan.roster import gross_agents
 
@@ -190,7 +203,8 @@ def coverage(rostered: Scenario, net: dict[str, np.ndarray]) -> pd.DataFrame:
     for pool, need in net.items():
         shrink = rostered.agents[pool].shrinkage
         need = np.maximum(np.ceil(np.asarray(need, dtype=float) - 1e-9), 0.0)
-        required = np.array([gross_agents(int(v), shrink) for v in need], dtype=float)
+        required = (np.ceil(np.asarray(gross[pool], dtype=float) - 1e-9) if gross and pool in gross
+                    else np.array([gross_agents(int(v), shrink) for v in need], dtype=float))
         scheduled = levels(rostered, pool, 0.0)
         on_duty = levels(rostered, pool, shrink)
         frames.append(pd.DataFrame({
@@ -242,12 +256,13 @@ def totals(scenario: Scenario, roster: Roster, cov: pd.DataFrame) -> pd.DataFram
 
 
 def roster_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | Path, roster: Roster,
-                 net: dict[str, np.ndarray], description: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+                 net: dict[str, np.ndarray], description: str,
+                 gross: dict[str, np.ndarray] | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """(file name -> content, coverage, totals) of a roster's output folder."""
     from simsvc.report.roster_plots import png, roster_coverage
 
     rostered = rostered_scenario(scenario, roster)
-    cov = coverage(rostered, net)
+    cov = coverage(rostered, net, gross)
     tot = totals(scenario, roster, cov)
     files = {"shifts.yaml": shifts_yaml(scenario, roster),
              "scenario.yaml": scenario_file(scenario, scenario_path, out_dir, roster, description),
