@@ -68,15 +68,15 @@ def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: fl
 
     resolved = load_or_exit(scenario)
     try:
-        net, gross = read_requirements(requirements_csv, resolved)
+        net, _ = read_requirements(requirements_csv, resolved)   # net; gross = ceil(net / (1 − s))
     except PlanError as exc:
         fail(str(exc))
     rules = load_rules_or_exit(rules_path, resolved, list(net))
     path = out_dir_or_exit(out, resolved.name, "roster")
     try:
-        result = solve(resolved, rules, net, RosterOptions(time_limit_s=time_limit, mip_rel_gap=gap), gross)
+        result = solve(resolved, rules, net, RosterOptions(time_limit_s=time_limit, mip_rel_gap=gap))
         files, cov, tot = roster_files(resolved, scenario, path, result, net,
-                                       f"Rostered from {requirements_csv} under {rules_path}", gross)
+                                       f"Rostered from {requirements_csv} under {rules_path}")
     except PlanError as exc:
         fail(str(exc))
     write_folder(path, files, float_format="%.6g")

@@ -49,7 +49,7 @@ from simsvc.plan.rules import PoolRules, Rules
 
 
 #: Re-solves at most this many times for the shifts' rounding of shrinkage (see module doc).
-MAX_REPAIRS = 10
+MAX_REPAIRS = 30
 
 
 @dataclass(frozen=True)

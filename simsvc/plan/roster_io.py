@@ -2,13 +2,17 @@
 
 Requirements in
     ``requirements.csv`` of ``simsvc requirements`` (rows with channel ``all``:
-    ``required_on_duty`` net, ``required_scheduled`` gross) or ``staffing.csv`` of
-    ``simsvc staff`` (``on_duty`` net, ``scheduled`` gross). The net figure (agents
-    on duty after shrinkage) is what the roster must leave on duty in simulation;
-    the gross one (scheduled) is what it must schedule. Without a gross column it
-    is ceil(net / (1 − shrinkage)). Staff's ``scheduled`` can be below that (the
-    simulator rounds scheduled × (1 − shrinkage) to the nearest agent), which is
-    why the file's own gross is used. Every pool must have every interval of the
+    ``required_on_duty``) or ``staffing.csv`` of ``simsvc staff`` (``on_duty``),
+    read *net*: the agents on duty after shrinkage the roster must leave in
+    simulation. The gross (scheduled) need is ceil(net / (1 − shrinkage)) with
+    the scenario's shrinkage, as ``requirements`` computes it. Staff's
+    ``scheduled`` column can be lower (the simulator rounds a per-interval level
+    × (1 − shrinkage) to the nearest agent, so 1 scheduled gives 1 on duty at 30 %
+    shrinkage); a roster cannot count on that, because every shift entry rounds
+    on its own: used as the gross requirement it left the baseline's digital
+    pool short in ~100 intervals and cost 6 % more after repair than the LP bound.
+    The file's scheduled column is read (``gross``) but not covered.
+    Every pool must have every interval of the
     scenario's grid, once.
 
 Shifts out
