@@ -244,3 +244,21 @@ def test_staff_shifts_iteration_cap_says_so_and_writes_the_best_plan(tmp_path):
     assert result.exit_code == 0, result.output
     assert "after 1 iterations some intervals still miss" in result.stderr
     assert (out / "shifts.yaml").is_file() and (out / "verification.csv").is_file()
+
+
+def test_a_break_after_midnight_moves_the_rest_of_the_shift_to_the_next_weekday():
+    from simsvc.plan.roster_io import _schema_shifts
+
+    entry = {"days": [0, 6], "start_s": 20 * 3600.0, "length_s": 8 * 3600.0, "break_s": 4 * 3600.0,
+             "break_len_s": 1800.0, "agents": 2, "paid_hours": 7.5}
+    assert _schema_shifts(entry) == [
+        {"start": "20:00", "end": "00:00", "agents": 2, "days": ["mon", "sun"]},
+        {"start": "00:30", "end": "04:00", "agents": 2, "days": ["tue", "mon"]}]
+
+
+def test_rules_for_a_pool_the_scenario_lacks_name_it():
+    scenario = load_scenario(DAY)
+    data = yaml.safe_load(DAY_RULES.read_text())
+    data["pools"]["teem"] = data["pools"]["team"]
+    with pytest.raises(Exception, match=r"pools\.teem = 'teem': expected a pool of the scenario \(team\)"):
+        _rules(data, scenario)
