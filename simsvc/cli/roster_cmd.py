@@ -30,6 +30,15 @@ def load_rules_or_exit(path: str, scenario, pools: list[str]):
     return rules
 
 
+def coverage_png(cov, interval_s: float) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from simsvc.report.roster_plots import png, roster_coverage
+
+    return {"coverage.png": png(roster_coverage(cov, interval_s))}
+
+
 def totals_text(tot) -> str:
     from simsvc.cli._common import text_table
 
@@ -79,6 +88,7 @@ def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: fl
                                        f"Rostered from {requirements_csv} under {rules_path}")
     except PlanError as exc:
         fail(str(exc))
+    files.update(coverage_png(cov, resolved.interval))
     write_folder(path, files, float_format="%.6g")
     click.echo(totals_text(tot))
     under = cov.groupby("pool", sort=False)["under_on_duty"].sum()
@@ -114,6 +124,7 @@ def staff_with_shifts(scenario: str, resolved, goals, rules_path: str, options, 
                                 "paid_hours": it.paid_hours, "cost": it.cost} for it in result.iterations])
     files.update({"verification.csv": result.verification, "iterations.csv": iterations,
                   "requirements.csv": result.requirements})
+    files.update(coverage_png(cov, resolved.interval))
     write_folder(path, files, float_format="%.6g")
     from simsvc.cli._common import text_table
 

@@ -262,14 +262,11 @@ def totals(scenario: Scenario, roster: Roster, cov: pd.DataFrame) -> pd.DataFram
 def roster_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | Path, roster: Roster,
                  net: dict[str, np.ndarray], description: str,
                  gross: dict[str, np.ndarray] | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """(file name -> content, coverage, totals) of a roster's output folder."""
-    from simsvc.report.roster_plots import png, roster_coverage
-
+    """(file name -> content, coverage, totals) of a roster's output folder (the plot is the caller's)."""
     rostered = rostered_scenario(scenario, roster)
     cov = coverage(rostered, net, gross)
     tot = totals(scenario, roster, cov)
     files = {"shifts.yaml": shifts_yaml(scenario, roster),
              "scenario.yaml": scenario_file(scenario, scenario_path, out_dir, roster, description),
-             "roster.csv": roster_table(roster), "coverage.csv": cov, "totals.csv": tot,
-             "coverage.png": png(roster_coverage(cov, scenario.interval))}
+             "roster.csv": roster_table(roster), "coverage.csv": cov, "totals.csv": tot}
     return files, cov, tot

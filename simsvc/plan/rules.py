@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from simsvc.config.errors import ScenarioError
 from simsvc.config.fields import Base, Clock, Duration, PositiveDuration
 from simsvc.config.references import day_spec_days
-from simsvc.config.schema import DAYS, Scenario
+from simsvc.config.schema import Scenario
 from simsvc.config.units import parse_clock
 
 MAX_AGENTS_PER_SHIFT = 100_000
@@ -226,4 +226,4 @@ def check_against(rules: Rules, scenario: Scenario, file: str, pools: list[str])
                                   "before_end <= shift length)")
 
 
-__all__ = ["Rules", "PoolRules", "ShiftType", "load_rules", "parse_rules", "check_against", "DAYS"]
+__all__ = ["Rules", "PoolRules", "ShiftType", "load_rules", "parse_rules", "check_against"]
