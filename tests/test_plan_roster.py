@@ -262,3 +262,21 @@ def test_rules_for_a_pool_the_scenario_lacks_name_it():
     data["pools"]["teem"] = data["pools"]["team"]
     with pytest.raises(Exception, match=r"pools\.teem = 'teem': expected a pool of the scenario \(team\)"):
         _rules(data, scenario)
+
+
+def test_a_per_pool_staffing_table_is_a_requirement(tmp_path):
+    """POOL=FILE.csv: a `staffing: {csv:}` table (scheduled agents); on duty as the simulator rounds it."""
+    scenario = load_scenario(DAY)
+    path = tmp_path / "team.csv"
+    path.write_text("day,start,agents\nmon,00:00,0\nmon,08:00,10\nmon,12:00,6\nmon,20:00,0\n")
+    out = tmp_path / "roster"
+    result = CliRunner().invoke(main, ["roster", str(DAY), "--requirements", f"team={path}", "--rules",
+                                       str(DAY_RULES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cov = pd.read_csv(out / "coverage.csv")
+    assert list(cov["required_on_duty"][16:24]) == [8] * 8     # round(10 × 0.75)
+    assert list(cov["required_on_duty"][24:40]) == [5] * 16    # round(6 × 0.75) = round(4.5) = 5
+    assert (cov["on_duty"] >= cov["required_on_duty"]).all()
+    bad = CliRunner().invoke(main, ["roster", str(DAY), "--requirements", f"crew={path}", "--rules",
+                                    str(DAY_RULES), "--out", str(out / "x")])
+    assert "'crew' is not a pool" in assert_one_error_line(bad)

@@ -52,15 +52,16 @@ def totals_text(tot) -> str:
 
 @click.command(epilog=RULES_HELP)
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--requirements", "requirements_csv", required=True, type=click.Path(dir_okay=False),
-              help="requirements.csv of simsvc requirements, or staffing.csv of simsvc staff (agents on duty, "
-                   "net of shrinkage, per pool × interval).")
+@click.option("--requirements", "requirements_csv", required=True, multiple=True, metavar="[POOL=]FILE.csv",
+              help="requirements.csv of simsvc requirements or staffing.csv of simsvc staff (agents on duty, "
+                   "net of shrinkage, per pool × interval), or POOL=FILE.csv: one pool's staffing table "
+                   "(day,start,agents scheduled, as staffing: {csv:} loads). Repeatable, one source per pool.")
 @click.option("--rules", "rules_path", required=True, type=click.Path(dir_okay=False), help="Roster rules (YAML).")
 @time_limit_option
 @gap_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder to write (default: results/<scenario-name>/roster/<UTC timestamp>/).")
-def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: float, gap: float,
+def roster(scenario: str, requirements_csv: tuple[str, ...], rules_path: str, time_limit: float, gap: float,
            out: str | None) -> None:
     """Shifts for SCENARIO's pools that cover every interval's requirement at the least paid cost.
 
@@ -73,11 +74,11 @@ def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: fl
     from simsvc.experiment.safepath import write_folder
     from simsvc.plan import PlanError
     from simsvc.plan.roster import RosterOptions, roster as solve
-    from simsvc.plan.roster_io import read_requirements, roster_files
+    from simsvc.plan.roster_io import read_requirement_files, roster_files
 
     resolved = load_or_exit(scenario)
     try:
-        net, _ = read_requirements(requirements_csv, resolved)   # net; gross = ceil(net / (1 − s))
+        net = read_requirement_files(requirements_csv, resolved)   # net; gross = ceil(net / (1 − s))
     except PlanError as exc:
         fail(str(exc))
     rules = load_rules_or_exit(rules_path, resolved, list(net))
@@ -85,7 +86,7 @@ def roster(scenario: str, requirements_csv: str, rules_path: str, time_limit: fl
     try:
         result = solve(resolved, rules, net, RosterOptions(time_limit_s=time_limit, mip_rel_gap=gap))
         files, cov, tot = roster_files(resolved, scenario, path, result, net,
-                                       f"Rostered from {requirements_csv} under {rules_path}")
+                                       f"Rostered from {', '.join(requirements_csv)} under {rules_path}")
     except PlanError as exc:
         fail(str(exc))
     files.update(coverage_png(cov, resolved.interval))

@@ -270,3 +270,39 @@ def roster_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | P
              "scenario.yaml": scenario_file(scenario, scenario_path, out_dir, roster, description),
              "roster.csv": roster_table(roster), "coverage.csv": cov, "totals.csv": tot}
     return files, cov, tot
+
+
+def read_staffing_table(pool: str, path: str | Path, scenario: Scenario) -> np.ndarray:
+    """Net agents on duty per interval of a per-pool staffing CSV (``day,start,agents``, scheduled
+    agents, what ``staffing: {csv: ...}`` loads), read by the scenario loader and the simulator's
+    schedule reader: on duty = the simulator's round(scheduled × (1 − shrinkage))."""
+    from simsvc.config.errors import ScenarioError
+
+    if pool not in scenario.agents:
+        raise PlanError(f"--requirements {pool}={path}: {pool!r} is not a pool of scenario {scenario.name!r} "
+                        f"(pools: {', '.join(scenario.agents)})")
+    data = scenario_dict(scenario)
+    data["agents"][pool]["staffing"] = {"csv": str(Path(path).resolve())}
+    try:
+        staffed = validate(data, file=str(path))
+    except ScenarioError as exc:
+        raise PlanError(str(exc)) from None
+    return np.round(levels(staffed, pool, scenario.agents[pool].shrinkage))
+
+
+def read_requirement_files(specs: list[str] | tuple[str, ...], scenario: Scenario) -> dict[str, np.ndarray]:
+    """Net requirements per pool from ``FILE.csv`` (requirements or staffing tables with a pool
+    column) and ``POOL=FILE.csv`` (a per-pool staffing table); a pool given twice is an error."""
+    out: dict[str, np.ndarray] = {}
+    for spec in specs:
+        pool, sep, file = spec.partition("=")
+        if sep and not Path(spec).exists():
+            found = {pool: read_staffing_table(pool, file, scenario)}
+        else:
+            found = read_requirements(spec, scenario)[0]
+        twice = sorted(set(found) & set(out))
+        if twice:
+            raise PlanError(f"--requirements {spec}: pool {twice[0]!r} already has a requirement from an "
+                            "earlier --requirements")
+        out.update(found)
+    return out
