@@ -41,6 +41,9 @@ def _register() -> None:
 
     main.add_command(requirements_cmd.requirements)
     main.add_command(staff_cmd.staff)
+    from simsvc.cli import roster_cmd  # shifts from requirements (issue 9 item 3)
+
+    main.add_command(roster_cmd.roster)
 
 
 _register()

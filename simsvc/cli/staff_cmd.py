@@ -25,11 +25,14 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
 @click.option("--min-contacts", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Intervals with fewer contacts per replication are reported but not staffed for (noise).")
 @max_occupancy_option
+@click.option("--shifts", "shifts_rules", default=None, type=click.Path(dir_okay=False), metavar="RULES.yaml",
+              help="Plan shifts under these roster rules instead of per-interval staffing: requirements → "
+                   "roster → simulate → raise where an interval misses → roster again (see simsvc roster).")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder to write (default: results/<scenario-name>/staff/<UTC timestamp>/).")
 def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int, confirm_reps: int,
           max_iterations: int, seed: int | None, workers: int | None, min_contacts: float,
-          max_occupancy: float | None, out: str | None) -> None:
+          max_occupancy: float | None, shifts_rules: str | None, out: str | None) -> None:
     """Staff SCENARIO by simulation so every open interval meets every target.
 
     Starts from the Erlang requirement, simulates, raises intervals that miss and
@@ -70,6 +73,14 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
             bar.total = current["total"]
         bar.update(current["base"] + done - bar.n)
 
+    if shifts_rules is not None:   # shifts under roster rules (issue 9 item 3)
+        from simsvc.cli.roster_cmd import staff_with_shifts
+
+        try:
+            staff_with_shifts(scenario, resolved, goals, shifts_rules, options, path, progress)
+        finally:
+            bar.close()
+        return
     try:
         result = run_staff(resolved, goals, options, progress)
         files = plan_files(resolved, scenario, path, result.plan, "staffed",
