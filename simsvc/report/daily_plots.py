@@ -18,7 +18,7 @@ from simsvc.report.plots import PlotSkipped
 
 GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
                 "answered_within_threshold", "in_warmup"]
-CLOSED_COLOUR = "#E6E6E6"
+CLOSED_COLOUR = style.CLOSED_FILL
 # Red below 50 %, through amber, to green at 100 %: a planner reads the red cells first.
 SL_COLOURS = LinearSegmentedColormap.from_list("sl", ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0",
                                                      "#67A9CF", "#1A9850"])
@@ -29,7 +29,15 @@ def read_grid_columns(folder: Path) -> pd.DataFrame | None:
     path = Path(folder) / "intervals.parquet"
     if not path.is_file():
         return None
-    return pd.read_parquet(path, columns=GRID_COLUMNS)
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in (*GRID_COLUMNS, "pending_not_due") if c in present])
+
+
+def _not_due(iv: pd.DataFrame) -> pd.Series | int:
+    """Async contacts censored at the horizon (deadline after it): neither met nor missed."""
+    return iv["pending_not_due"] if "pending_not_due" in iv.columns else 0
 
 
 def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: float,
@@ -45,7 +53,7 @@ def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: 
     slot = (iv["start_s"] - day * 86400) // interval_s * interval_s
     frame = pd.DataFrame({"replication": iv["replication"].to_numpy(), "weekday": weekday.to_numpy(),
                           "slot": slot.to_numpy(),
-                          "open": (iv["offered"] - (iv["lost_closed"] if real_time else 0)).to_numpy(),
+                          "open": (iv["offered"] - (iv["lost_closed"] if real_time else _not_due(iv))).to_numpy(),
                           "within": iv["answered_within_threshold"].to_numpy()})
     g = frame.groupby(["replication", "weekday", "slot"])[["open", "within"]].sum()
     rate = (g["within"] / g["open"].where(g["open"] > 0)).groupby(level=["weekday", "slot"]).mean()
