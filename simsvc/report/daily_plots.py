@@ -150,7 +150,7 @@ def daily_section_html(run) -> str:
     """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
     from html import escape
 
-    from simsvc.report.html import _table, cell
+    from simsvc.report.page import _table, cell
 
     path = run.path / "daily.csv"
     if not path.is_file():
