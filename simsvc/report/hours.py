@@ -2,20 +2,26 @@
 
 A plot of service level by time of day pools every day after the warm-up; after
 closing there is nothing to measure, and a line at 0 % (or a gap nobody explains)
-misleads. These helpers read a channel's written ``hours`` (as in ``scenario.yaml``)
-and say, per slot of the day, whether the channel was closed on every pooled day.
+misleads. These helpers read a channel's written ``hours`` (as in ``scenario.yaml``),
+say per slot of the day whether the channel was closed on every pooled day, and
+shade those hours on the time-of-day plot (the heat map greys its closed cells).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
+import pandas as pd
 
 from simsvc.config.fields import DAYS
 from simsvc.config.references import day_spec_days
 from simsvc.config.units import parse_clock
 
+if TYPE_CHECKING:
+    from simsvc.report.data import ChannelInfo
+
 DAY_S = 86400.0
+HOUR_S = 3600.0
 
 
 def hours_key(hours: object) -> object:
@@ -72,3 +78,41 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Index ranges ``[i, j)`` of the consecutive True values in ``mask``."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def closed_by_time_of_day(df: pd.DataFrame, infos: list[ChannelInfo], step: float
+                           ) -> tuple[np.ndarray, np.ndarray, str, dict[str, np.ndarray]]:
+    """Slots of the day closed on every pooled day for every plotted channel; slots closed
+    only on some days or for some channels; a note of the weekdays closed all day; and per
+    channel, its slots closed on every pooled day."""
+    if "weekday" in df.columns:
+        weekdays = {DAYS.index(str(w)) for w in pd.unique(df["weekday"])}
+    else:  # intervals written before the calendar columns: day 0 taken as a Monday
+        weekdays = {int(d) % 7 for d in np.unique(df["start_s"] // DAY_S)}
+    every, some, by_days, own = None, None, {}, {}
+    for info in infos:
+        e, s, whole_days = closed_slots(info.hours, weekdays, step)
+        own[info.name] = e
+        every = e if every is None else every & e
+        some = (e | s) if some is None else some | e | s
+        if whole_days:
+            by_days.setdefault("/".join(whole_days), []).append(info.name)
+    note = "; ".join(f"{', '.join(names)} closed all {days}" for days, names in by_days.items())
+    return every, some & ~every, note, own
+
+
+def shade_closed(ax_sl, ax_asa, closed: tuple, step: float) -> None:
+    """Grey where every plotted channel is closed on every pooled day (nothing to measure);
+    lighter where only some days or some channels are closed, so their slots pool fewer days.
+    ``closed`` is what :func:`closed_by_time_of_day` returns."""
+    from simsvc.report import style  # matplotlib only when a plot is drawn
+
+    every, some, whole_days, _ = closed
+    for mask, colour, label in ((every, style.CLOSED_FILL, "closed every day"),
+                                (some, style.PART_CLOSED_FILL, "closed on some days or channels")):
+        for k, (i, j) in enumerate(runs(mask)):
+            for ax in (ax_sl, ax_asa):
+                ax.axvspan(i * step / HOUR_S, j * step / HOUR_S, color=colour, lw=0, zorder=0,
+                           label=label if ax is ax_sl and k == 0 else None)
+    if whole_days and (every.any() or some.any()):
+        ax_sl.plot([], [], ls="none", label=f"({whole_days}: not pooled)")

@@ -19,9 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from simsvc.report import style
-from simsvc.config.fields import DAYS
 from simsvc.report.data import ChannelInfo, ordered_channels, wait_histogram
-from simsvc.report.hours import closed_slots, runs
+from simsvc.report.hours import closed_by_time_of_day, shade_closed
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -113,7 +112,10 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
 
     Each replication's intervals are pooled by time of day over the days after
     the warm-up (SL = answered within threshold / offered, ASA = mean wait of
-    answered), then averaged over replications with a 95 % CI band. Each channel's
+    answered), then averaged over replications with a 95 % CI band. Hours when
+    every channel shown is closed on every pooled day are shaded (lighter where
+    only some days or channels close), and a channel's line is not drawn where it
+    is closed every day. Each channel's
     ``service_level_target`` is drawn in its colour; when no channel sets one, the
     ``reference`` line shows the conventional 80 %.
     """
@@ -142,7 +144,7 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
     first_h = math.floor(active.min() / HOUR_S)
     last_h = math.ceil((active.max() + step) / HOUR_S)
     days = int(np.unique(df["start_s"] // DAY_S).size)
-    closed = _closed_by_time_of_day(df, [channels[n] for n in names], step)
+    closed = closed_by_time_of_day(df, [channels[n] for n in names], step)
     if closed[0].any() or closed[1].any():
         first_h, last_h = 0, 24  # the whole day, so that closing hours show as closed
     reps = _n_reps(df)
@@ -156,6 +158,10 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
             label = f"{name} (SL: answered ≤ {style.duration_text(info.threshold_s)})"
             for ax, column, clip in ((ax_sl, "sl", (0.0, 1.0)), (ax_asa, "asa", (0.0, None))):
                 stats = across_replications(per_rep[per_rep["channel"] == name], ["tod"], column)
+                # Not drawn where the channel is closed every day: a transfer taken over after
+                # closing waits for the morning, which is not the service of an open line.
+                shut = closed[3][name]
+                stats = stats[~shut[(stats["tod"].to_numpy() // step).astype(int) % len(shut)]]
                 x = (stats["tod"].to_numpy() + step / 2) / HOUR_S
                 ax.plot(x, stats["mean"], color=colour, marker="o" if len(x) <= 48 else None, ms=3,
                         label=label if ax is ax_sl else name)
@@ -169,7 +175,7 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
             label = (f"{owners[0]} target {target:.0%}" if len(owners) == 1
                      else f"target {target:.0%} ({', '.join(owners)})")
             ax_sl.axhline(target, color=colour, ls="--", lw=1.1, label=label.replace("%", " %"))
-        _shade_closed(ax_sl, ax_asa, closed, step)
+        shade_closed(ax_sl, ax_asa, closed, step)
         if not targets:
             ax_sl.axhline(reference, color=style.REFERENCE_COLOUR, ls="--", lw=1.1,
                           label=f"{reference:.0%} reference".replace("%", " %"))
@@ -185,38 +191,6 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
         ax_asa.set_xlabel(f"time of day (midpoints of {_interval_text(step)} intervals)")
         style.format_clock_axis(ax_asa, first_h, last_h)
     return fig
-
-
-def _closed_by_time_of_day(df: pd.DataFrame, infos: list[ChannelInfo], step: float
-                           ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Slots of the day closed on every pooled day for every plotted channel; slots closed
-    only on some days or for some channels; and a note of the weekdays closed all day."""
-    if "weekday" in df.columns:
-        weekdays = {DAYS.index(str(w)) for w in pd.unique(df["weekday"])}
-    else:  # intervals written before the calendar columns: day 0 taken as a Monday
-        weekdays = {int(d) % 7 for d in np.unique(df["start_s"] // DAY_S)}
-    every, some, notes = None, None, []
-    for info in infos:
-        e, s, whole_days = closed_slots(info.hours, weekdays, step)
-        every = e if every is None else every & e
-        some = (e | s) if some is None else some | e | s
-        if whole_days:
-            notes.append(f"{info.name} closed all {'/'.join(whole_days)}")
-    return every, some & ~every, "; ".join(notes)
-
-
-def _shade_closed(ax_sl, ax_asa, closed: tuple[np.ndarray, np.ndarray, str], step: float) -> None:
-    """Grey where every plotted channel is closed on every pooled day (nothing to measure);
-    lighter where only some days or some channels are closed, so their slots pool fewer days."""
-    every, some, whole_days = closed
-    for mask, colour, label in ((every, style.CLOSED_FILL, "closed every day"),
-                                (some, style.PART_CLOSED_FILL, "closed on some days or channels")):
-        for k, (i, j) in enumerate(runs(mask)):
-            for ax in (ax_sl, ax_asa):
-                ax.axvspan(i * step / HOUR_S, j * step / HOUR_S, color=colour, lw=0, zorder=0,
-                           label=label if ax is ax_sl and k == 0 else None)
-    if whole_days and (every.any() or some.any()):
-        ax_sl.plot([], [], ls="none", label=f"({whole_days}: not pooled)")
 
 
 # --------------------------------------------------------------------------- volumes

@@ -14,11 +14,13 @@ from simsvc.report.page import Block, _facts, _finite, _problems, _swatch, _tabl
 
 # --------------------------------------------------------------------------- one run
 KPI_METRICS = ("offered", "answered", "abandon_rate", "service_level", "response_within_target",
-               "response_time_mean_s", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
+               "response_time_mean_s", "pending_not_due", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
                "containment_rate", "backlog_end", "agent_cost", "cost_per_contact")
 KPI_NOTES = {
     "service_level": "answered within the channel's threshold / offered; all: real-time channels",
-    "response_within_target": "async: answered within the response target / offered",
+    "response_within_target": "async: answered within the response target / offered, "
+                              "less those not yet due at the end",
+    "pending_not_due": "async: unanswered at the end with the deadline after it: neither met nor missed",
     "response_time_mean_s": "async: mean response time of answered contacts",
     "asa_s": "mean wait of answered contacts (async: response time); all: real-time channels",
     "abandon_rate": "abandoned / offered while open; all: real-time channels",

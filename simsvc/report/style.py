@@ -124,6 +124,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "wait_p90_s": ("90th percentile wait", "seconds"),
     "service_level": ("service level", "rate"),
     "response_within_target": ("answered within response target", "rate"),
+    "pending_not_due": ("unanswered at end, not yet due", "count"),
     "aht_s": ("AHT", "seconds"),
     "occupancy": ("occupancy", "rate"),
     "fcr": ("FCR", "rate"),
