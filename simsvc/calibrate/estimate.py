@@ -194,7 +194,26 @@ class KaplanMeier:
 
     def quantile(self, p: float) -> float:
         """Smallest time with F(t) ≥ p (nan when the curve never gets there)."""
-        idx = np.nonzero(1 - self.survival >= p - 1e-12)[0]
+        return self._first_below(self.survival, p)
+
+    def quantile_ci(self, p: float, z: float = 1.959964) -> tuple[float, float]:
+        """95 % interval of the ``p`` quantile: the times where the pointwise band of S(t)
+        crosses 1 − p (Brookmeyer–Crowley inversion; Greenwood variance on the log scale,
+        as R's ``survfit`` by default). The upper end is nan when the band's upper edge never
+        falls to 1 − p within the data (the data cannot bound it)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Greenwood: var(log S(t)) = Σ d / (n (n − d)) over event times up to t.
+            g = np.cumsum(self.events / (self.at_risk * (self.at_risk - self.events)))
+            half = z * np.sqrt(g)
+            upper = np.minimum(1.0, self.survival * np.exp(half))
+            lower = self.survival * np.exp(-half)
+        lower = np.where(np.isfinite(lower), lower, 0.0)  # S = 0 at the last time: log undefined
+        upper = np.where(np.isfinite(upper), upper, 1.0)
+        # The lower band of S reaches 1 − p first: that is the quantile's lower end.
+        return self._first_below(lower, p), self._first_below(upper, p)
+
+    def _first_below(self, survival: np.ndarray, p: float) -> float:
+        idx = np.nonzero(1 - survival >= p - 1e-12)[0]
         return float(self.times[idx[0]]) if len(idx) else float("nan")
 
 
@@ -252,14 +271,50 @@ def fit_patience(wait_s: np.ndarray, abandoned: np.ndarray, points: int = 80, ta
     value = {"dist": "empirical", "values": [float(round(v, 1)) for v in values],
              "weights": [float(round(w, 6)) for w in weights]}
     km_mean = float(np.sum(values * weights) / np.sum(weights))
+    quantiles = patience_quantiles(km, t_c, s_c, tail_mean)
     detail = {"exponential_mle_mean_s": round(exp_mean, 1), "exponential_mean_se_s": round(exp_mean / np.sqrt(k), 1),
               "km_median_s": km.quantile(0.5), "km_q25_s": km.quantile(0.25), "t_c_s": t_c,
               "survival_at_t_c": round(s_c, 4), "tail_mean_s": round(tail_mean, 1), "abandonments": k,
-              "mean_s": round(km_mean, 1), "km": km}
+              "mean_s": round(km_mean, 1), "km": km, "quantiles": quantiles}
     method = (f"Kaplan–Meier on {k:,} abandonments, {n - k:,} answered waits censored; curve to "
               f"{t_c:.0f}s (≥ {min_risk} at risk), S = {s_c:.3f} beyond it spread as an exponential tail "
               f"(mean {tail_mean:.0f}s); exponential MLE for comparison: mean {exp_mean:.0f}s")
     return Estimate(value, method, n, detail)
+
+
+PATIENCE_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def patience_quantiles(km: KaplanMeier, t_c: float, s_c: float, tail_mean: float,
+                       probs: tuple[float, ...] = PATIENCE_QUANTILES) -> list[dict]:
+    """Quantiles of the written patience with 95 % intervals where the data bounds them.
+
+    Up to ``t_c`` (enough contacts at risk) a quantile is the Kaplan–Meier one with its
+    Greenwood interval; beyond, it comes from the exponential tail that was written and
+    has no interval from the data (``source`` says which).
+    """
+    out = []
+    for p in probs:
+        if 1.0 - p >= s_c - 1e-12:
+            low, high = km.quantile_ci(p)
+            out.append({"p": p, "value_s": km.quantile(p), "ci_low_s": low, "ci_high_s": high,
+                        "source": "Kaplan–Meier"})
+        else:
+            value = t_c - tail_mean * np.log((1.0 - p) / s_c)
+            out.append({"p": p, "value_s": float(value), "ci_low_s": float("nan"), "ci_high_s": float("nan"),
+                        "source": "exponential tail"})
+    return out
+
+
+def quantiles_text(quantiles: list[dict]) -> str:
+    """``p10 12s [10, 15]; p50 95s [80, 110]; p90 900s (tail)`` for a comment line."""
+    def one(q: dict) -> str:
+        name = f"p{round(q['p'] * 100):d} {q['value_s']:.0f}s"
+        if q["source"] != "Kaplan–Meier":
+            return f"{name} (tail, no CI)"
+        high = "open" if np.isnan(q["ci_high_s"]) else f"{q['ci_high_s']:.0f}"
+        return f"{name} [{q['ci_low_s']:.0f}, {high}]"
+    return "; ".join(one(q) for q in quantiles)
 
 
 def _compress(times: np.ndarray, mass: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:

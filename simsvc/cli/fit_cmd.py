@@ -160,5 +160,7 @@ def summary_text(res) -> str:
         rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
                      f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f})",
                      f"{int(t['contacts'].sum()):,}"])
-    notes = [f"note: {n}" for n in res.notes]
+    from simsvc.calibrate.bands import verdict_text
+
+    notes = [f"note: {n}" for n in res.notes] + [f"hour bands: {verdict_text(t)}" for t in res.band_tests]
     return "\n".join(lines) + "\n" + text_table(rows) + ("\n" + "\n".join(notes) if notes else "")
