@@ -25,12 +25,12 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simsvc.calibrate.effective import scaled
 from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
 from simsvc.calibrate.logs import ContactLog
 from simsvc.calibrate.replay import METRICS, observed_hours, rates, replay_dict, simulate_hours
+from simsvc.observe.summary import summarise
 
 MIN_HOUR_CONTACTS = 100  # hours with fewer observed contacts over the test days are not scored
 VARIANTS = (("replay", "logged_in"), ("replay", "effective"), ("forecast", "effective"))
@@ -188,18 +188,19 @@ def _compare(obs: pd.DataFrame, sim: pd.DataFrame, erl: pd.DataFrame) -> pd.Data
     o = rates(pd.concat([obs, obs_all], ignore_index=True))
     s = rates(pd.concat([sim, sim_all], ignore_index=True))
     e = rates(pd.concat([erl, erl_all], ignore_index=True))
+    # Mean and 95 % t-interval over replications, as for every simulated metric (observe.summary).
+    long = s.melt(id_vars=["replication", "channel", "hour"], value_vars=list(METRICS), var_name="metric")
+    ci = summarise(long, keys=("channel", "hour", "metric")).set_index(["channel", "hour", "metric"])
     rows = []
     for metric in METRICS:
-        sm = s.groupby(["channel", "hour"])[metric].agg(["mean", "std", "count"])
         for r in o.itertuples():
-            key = (r.channel, r.hour)
+            key = (r.channel, r.hour, metric)
             observed = getattr(r, metric)
-            mean, sd, n = sm.loc[key] if key in sm.index else (np.nan, np.nan, 0)
-            half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+            mean, low, high = ci.loc[key, ["mean", "ci_low", "ci_high"]] if key in ci.index else (np.nan,) * 3
             er = e[(e["channel"] == r.channel) & (e["hour"] == r.hour)]
             erlang = float(er[metric].iloc[0]) if len(er) else np.nan
             rows.append({"channel": r.channel, "hour": r.hour, "metric": metric, "contacts": int(r.offered),
-                         "observed": observed, "predicted": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "observed": observed, "predicted": mean, "ci_low": low, "ci_high": high,
                          "abs_error": mean - observed, "rel_error": _rel(mean, observed),
                          "erlang_a": erlang, "erlang_abs_error": erlang - observed,
                          "erlang_rel_error": _rel(erlang, observed)})
