@@ -23,7 +23,6 @@ from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.tables import commented_yaml, demand_rows, staffing_rows
 
 MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
-WEEKDAY_SPEC = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 @dataclass(frozen=True)
@@ -85,19 +84,13 @@ def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None) -
 
 
 def _weekday_set(text: str, file: str) -> set[int]:
-    out: set[int] = set()
-    for part in text.lower().split(","):
-        a, _, b = part.strip().partition("-")
-        if a not in WEEKDAY_SPEC or (b and b not in WEEKDAY_SPEC):
-            raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed")
-        i, j = WEEKDAY_SPEC[a], WEEKDAY_SPEC[b or a]
-        k = i
-        while True:
-            out.add(k)
-            if k == j:
-                break
-            k = (k + 1) % 7
-    return out
+    """Weekdays (0 = mon) of ``sun-thu`` or ``mon,wed``, as the scenario's day specs read them."""
+    from simsvc.config.references import day_spec_days
+
+    try:
+        return set(day_spec_days(text))
+    except ValueError:
+        raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed") from None
 
 
 def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOptions(),
