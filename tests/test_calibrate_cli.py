@@ -7,6 +7,7 @@ it is looked up in $SIMSVC_SHARED_DATA, then <repo>/../shared/data, then
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,12 @@ def test_fit_writes_a_scenario_that_check_accepts(tmp_path):
                  "staffing_logged_in.csv", "fit_report.html", "plots/patience.png"):
         assert (out / name).is_file(), name
     assert not (out / "availability.csv").exists()
+    # Patience quantiles with their intervals beside the written distribution; hour bands tested.
+    text = (out / "scenario.yaml").read_text()
+    assert re.search(r"# quantiles with 95 % CI .*p50 \d+s \[\d+, (\d+|open)\]", text)
+    assert "hour band" in result.stdout and "by hour band" in text
+    report = (out / "fit_report.html").read_text()
+    assert "Patience quantiles" in report and "By hour band" in report and "Kruskal" in report
     check = invoke("check", out / "scenario.yaml", "--quiet")
     assert check.exit_code == 0, check.output
     again = invoke("fit", SYNTHETIC, "--out", out, "--no-effective")
