@@ -20,6 +20,7 @@ from simsvc.observe.tables import intervals_frame
 
 DAY = 86_400.0
 HORIZON = 2 * DAY
+DAYS_INDEX = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 
 SCENARIO = {
     "name": "by-hand",
@@ -143,3 +144,17 @@ def test_intervals_and_days_censor_the_email_not_yet_due():
     assert email_sl.to_dict() == pytest.approx({0: 1.0, 1: 0.5})
     pending = day[(day["channel"] == "email") & (day["metric"] == "pending_not_due")]
     assert pending.set_index("day")["value"].to_dict() == {0: 0.0, 1: 1.0}
+
+
+def test_heat_map_leaves_the_not_yet_due_email_grey_not_at_zero():
+    from simsvc.report.daily_plots import sl_grid
+
+    sc = validate(SCENARIO)
+    iv = intervals_frame(sc, _raw())
+    iv["in_warmup"] = False
+    grid = sl_grid(iv, "email", False, sc.interval, sc.start_day)
+    day1 = grid.loc[(DAYS_INDEX[sc.start_day] + 1) % 7]
+    slot = lambda t: (t - DAY) // sc.interval * sc.interval  # noqa: E731
+    assert np.isnan(day1[slot(1.5 * DAY)])          # only a censored email: no rate, grey
+    assert day1[slot(1.6 * DAY)] == 1.0             # answered in time after the deadline passed the horizon
+    assert day1[slot(DAY)] == 0.0                   # its deadline came and went: a miss

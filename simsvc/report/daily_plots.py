@@ -89,7 +89,8 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
                 spine.set_visible(False)
         cbar = fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01)
         cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
-        fig.suptitle("Service level by weekday and time of day (grey: closed or no contacts)")
+        fig.suptitle("Service level by weekday and time of day (grey: closed, no contacts, or for a "
+                     "backlog nothing due before the end)")
     return fig
 
 
