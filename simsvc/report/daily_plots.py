@@ -182,5 +182,7 @@ def daily_section_html(run) -> str:
     return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
             f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
             f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
-            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
+            f"channel's worst day by service level. An async contact still unanswered at the end whose "
+            f"deadline falls after it is neither met nor missed (<code>pending_not_due</code>), so the last "
+            f"days' response SL counts only what was due. From <code>daily.csv</code>.</p>"
             f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')
