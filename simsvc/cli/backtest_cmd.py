@@ -40,7 +40,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     contact_log = read_or_exit(log, columns)
-    progress = Progress()
+    progress = Progress(f"backtest of {Path(log).name}")
     variants = [v for v in VARIANTS if not modes or v[0] in modes]
     try:
         fd = parse_days(fit_days, contact_log, weekdays)

@@ -65,11 +65,15 @@ def read_or_exit(log: str, columns: str | None, date_from=None, date_to=None):
 
 
 class Progress:
-    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar)."""
+    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar);
+    elsewhere one line says what is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str) -> None:
+        from simsvc.cli._common import progress_notice
+
         self.tty = sys.stderr.isatty()
         self.stage = None
+        progress_notice(what)
 
     def __call__(self, what: str, i: int, n: int) -> None:
         if self.tty:
@@ -117,7 +121,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     contact_log = read_or_exit(log, columns, date_from, date_to)
-    progress = Progress()
+    progress = Progress(f"fit of {Path(log).name}")
     try:
         chosen = parse_days(days, contact_log, weekdays)
         res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
