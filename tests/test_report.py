@@ -221,6 +221,22 @@ def test_time_of_day_plot_shades_closed_hours_instead_of_drawing_them() -> None:
         assert not np.any((x < 8) | (x > 20)), f"{line.get_label()} drawn in closed hours"
 
 
+def test_heat_map_greys_a_channels_closed_hours() -> None:
+    import dataclasses
+
+    from simsvc.report.daily_plots import closed_as_missing, sl_grid
+
+    chat = dataclasses.replace(CHANNELS["chat"], hours={"mon-fri": "08:00-20:00", "sat": "08:00-12:00"})
+    intervals = synthetic_intervals()  # day 1 (after the warm-up) is a Tuesday from start_day mon
+    late = (intervals["channel"] == "chat") & (intervals["start_s"] % 86400 == 20 * 3600)
+    intervals.loc[late, ["offered", "lost_closed", "answered_within_threshold"]] = [3, 0, 0]
+    raw = sl_grid(intervals, "chat", True, 3600.0, "mon")
+    assert raw.loc[1, 20 * 3600] == 0.0            # three transfers after closing, none in time
+    grid = closed_as_missing(raw, chat)
+    assert np.isnan(grid.loc[1, 20 * 3600]) and grid.loc[1, 9 * 3600] == raw.loc[1, 9 * 3600]
+    assert closed_as_missing(raw, CHANNELS["email"]).equals(raw)  # backlogs keep every cell
+
+
 def test_service_level_targets_are_drawn_per_channel_else_the_80_reference() -> None:
     import dataclasses
 

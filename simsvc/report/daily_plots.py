@@ -62,13 +62,33 @@ def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: 
     return grid.reindex(index=sorted(grid.index), columns=slots)
 
 
+def closed_as_missing(grid: pd.DataFrame, info) -> pd.DataFrame:
+    """Cells of a real-time channel's closed hours (by its weekday's opening hours) set to NaN:
+    a transfer taken over after closing waits for the morning, which is not the service level
+    of an open line (the time-of-day plot leaves these hours out the same way)."""
+    if grid.empty or not info.real_time:
+        return grid
+    from simsvc.report.hours import open_span_by_weekday
+
+    spans = open_span_by_weekday(info.hours)
+    step = float(grid.columns[1] - grid.columns[0]) if len(grid.columns) > 1 else 86400.0
+    mid = grid.columns.to_numpy(dtype=float) + step / 2
+    out = grid.copy()
+    for weekday in out.index:
+        span = spans[int(weekday)]
+        closed = np.ones(len(mid), bool) if span is None else (mid < span[0]) | (mid >= span[1])
+        out.loc[weekday, closed] = np.nan
+    return out
+
+
 def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, interval_s: float,
                           start_day: str):
     """One panel per channel with a service level (bots have none): weekday × time of day."""
     if intervals is None:
         raise PlotSkipped("intervals.parquet is absent")
     shown = [info for info in channels.values() if info.kind != "bot"]
-    grids = [(info, sl_grid(intervals, info.name, info.real_time, interval_s, start_day)) for info in shown]
+    grids = [(info, closed_as_missing(sl_grid(intervals, info.name, info.real_time, interval_s, start_day),
+                                      info)) for info in shown]
     grids = [(info, g) for info, g in grids if not g.empty and g.notna().any().any()]
     if not grids:
         raise PlotSkipped("no channel with a service level after the warm-up")
@@ -89,8 +109,8 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
                 spine.set_visible(False)
         cbar = fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01)
         cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
-        fig.suptitle("Service level by weekday and time of day (grey: closed, no contacts, or for a "
-                     "backlog nothing due before the end)")
+        fig.suptitle("Service level by weekday and time of day\n(grey: closed, no contacts, or for a backlog "
+                     "nothing due before the end)")
     return fig
 
 
