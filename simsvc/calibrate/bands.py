@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simsvc.calibrate.estimate import MIN_SAMPLE, kaplan_meier
+from simsvc.calibrate.estimate import MIN_SAMPLE
+from simsvc.calibrate.patience import kaplan_meier
 
 HOUR_S = 3600.0
 BANDS = 4

@@ -17,6 +17,7 @@ import pandas as pd
 
 from simsvc.calibrate import agents as ag
 from simsvc.calibrate import estimate as est
+from simsvc.calibrate import patience as pt
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
@@ -151,7 +152,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         spec: dict = {"kind": kind}
         if kind != "async":
             try:
-                pat = est.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
+                pat = pt.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
                 E["patience"][ch] = pat
                 spec["patience"] = pat.value if o.patience == "km" else {
                     "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
@@ -210,7 +211,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
                 f"patience: {p.method}",
                 f"n = {p.n:,} waits; KM median {p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s",
                 "quantiles with 95 % CI (Kaplan–Meier, Greenwood on the log scale, Brookmeyer–Crowley): "
-                + est.quantiles_text(p.detail["quantiles"])]
+                + pt.quantiles_text(p.detail["quantiles"])]
         if fu["identified"] and spec["kind"] != "async":
             share = fu["redial_share"]
             delay = est.delay_distribution(fu["redial_delays_s"], "redial delay")
