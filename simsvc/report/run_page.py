@@ -14,10 +14,11 @@ from simsvc.report.page import Block, _facts, _finite, _problems, _swatch, _tabl
 
 # --------------------------------------------------------------------------- one run
 KPI_METRICS = ("offered", "answered", "abandon_rate", "service_level", "response_within_target",
-               "response_time_mean_s", "pending_not_due", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s", "occupancy", "fcr",
-               "containment_rate", "backlog_end", "agent_cost", "cost_per_contact")
+               "response_time_mean_s", "pending_not_due", "asa_s", "wait_mean_s", "wait_p90_s", "aht_s",
+               "occupancy", "fcr", "containment_rate", "backlog_end", "agent_cost", "cost_per_contact")
 KPI_NOTES = {
-    "service_level": "answered within the channel's threshold / offered; all: real-time channels",
+    "service_level": "answered within the channel's threshold / offered (async: less those not yet due "
+                     "at the end); all: real-time channels",
     "response_within_target": "async: answered within the response target / offered, "
                               "less those not yet due at the end",
     "pending_not_due": "async: unanswered at the end with the deadline after it: neither met nor missed",
