@@ -36,19 +36,23 @@ def hours_key(hours: object) -> object:
 def open_span_by_weekday(hours: object) -> dict[int, tuple[float, float] | None]:
     """Weekday (0 = mon) → (open, close) seconds after midnight, or None when closed all day.
 
-    Later entries override earlier ones, as in the model (``mon-sat`` then ``sat``).
+    Later entries override earlier ones, as in the model (``mon-sat`` then ``sat``). Hours
+    that cannot be read count as always open (nothing is shaded or hidden).
     """
     key = hours_key(hours)
     if key == "24/7":
         return {d: (0.0, DAY_S) for d in range(7)}
     out: dict[int, tuple[float, float] | None] = {d: None for d in range(7)}
-    for spec, span in key:  # type: ignore[union-attr]
-        value = None
-        if span.strip().lower() != "closed":
-            a, b = (parse_clock(p) for p in span.split("-", 1))
-            value = (a, b)
-        for d in day_spec_days(spec):
-            out[d] = value
+    try:
+        for spec, span in key:  # type: ignore[union-attr]
+            value = None
+            if span.strip().lower() != "closed":
+                a, b = (parse_clock(p) for p in span.split("-", 1))
+                value = (a, b)
+            for d in day_spec_days(spec):
+                out[d] = value
+    except (ValueError, TypeError):  # a hand-edited scenario.yaml: shade nothing rather than fail
+        return {d: (0.0, DAY_S) for d in range(7)}
     return out
 
 
