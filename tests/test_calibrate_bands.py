@@ -57,3 +57,14 @@ def test_bands_find_a_real_difference_and_not_a_spurious_one():
 def test_bands_need_enough_contacts():
     table, tests = by_hour_band(_contacts(60, 100.0, 60.0, seed=3), "phone")
     assert table.empty and tests == []
+
+
+def test_band_value_picks_the_hours_band_and_the_nearest_outside():
+    from simsvc.calibrate.bands import band_value
+
+    table, _ = by_hour_band(_contacts(6000, 200.0, 180.0, seed=1), "phone")
+    value = lambda h: band_value(table, "phone", "handling mean", h)  # noqa: E731
+    rows = table[table["quantity"] == "handling mean"].set_index("band")["value_s"]
+    assert value(9) == rows["08:00–11:00"] and value(15) == rows["14:00–17:00"]
+    assert value(3) == rows["08:00–11:00"] and value(22) == rows["17:00–20:00"]
+    assert band_value(table, "chat", "handling mean", 9) is None

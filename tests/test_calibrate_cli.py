@@ -62,7 +62,9 @@ def test_backtest_replay_prints_errors_and_writes_tables(tmp_path):
                     "--mode", "replay", "--out", out, *QUICK)
     assert result.exit_code == 0, result.output
     assert "replay / effective" in result.stdout and "Erlang A" in result.stdout
+    assert "by hour band, hourly abandonment MAE: replay / logged_in" in result.stdout
     hours = pd.read_csv(out / "backtest_hours.csv")
+    assert hours["erlang_a_bands"].notna().any()
     assert set(hours["metric"]) == {"abandon_rate", "wait_mean_s", "p_wait", "service_level"}
     assert set(hours["mode"]) == {"replay"} and (hours["contacts"] > 0).all()
     every = hours[hours["hour"] == -1]

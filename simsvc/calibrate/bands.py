@@ -132,9 +132,25 @@ def by_hour_band(contacts: pd.DataFrame, channel: str, bands: int = BANDS) -> tu
         tests.append(_verdict("patience", "log-rank", p, means, "exponential mean"))
     table = pd.DataFrame(rows, columns=["quantity", "band", "n", "value_s", "ci_low_s", "ci_high_s"])
     table.insert(0, "channel", channel)
+    bounds = {labels[i]: (int(edges[i] // HOUR_S), int(edges[i + 1] // HOUR_S)) for i in range(k)}
+    table["from_h"] = table["band"].map(lambda b: bounds[b][0])
+    table["to_h"] = table["band"].map(lambda b: bounds[b][1])
     for t in tests:
         t["channel"] = channel
     return table, tests
+
+
+def band_value(bands: pd.DataFrame, channel: str, quantity: str, hour: int) -> float | None:
+    """The band estimate of ``quantity`` for ``channel`` at clock ``hour`` (None when not estimated;
+    hours before the first band or after the last take the nearest band)."""
+    if bands is None or bands.empty:
+        return None
+    g = bands[(bands["channel"] == channel) & (bands["quantity"] == quantity)]
+    if g.empty:
+        return None
+    inside = g[(g["from_h"] <= hour) & (hour < g["to_h"])]
+    row = inside.iloc[0] if len(inside) else (g.iloc[0] if hour < g["from_h"].min() else g.iloc[-1])
+    return float(row["value_s"])
 
 
 def _verdict(quantity: str, test: str, p: float, values: list[float], measure: str) -> dict:
