@@ -25,9 +25,8 @@ import numpy as np
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.domain.calendar import OpeningHours, schedule_changes
+from simsvc.domain.calendar import OpeningHours, schedule_changes, scheduled_per_interval
 from simsvc.model.demand import expected_arrivals
-from simsvc.observe.tables import scheduled_per_interval
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted

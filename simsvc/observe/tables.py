@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
-from simsvc.domain.calendar import schedule_changes
+from simsvc.domain.calendar import schedule_changes, scheduled_per_interval
 from simsvc.observe.daily import calendar_columns
 from simsvc.observe.records import (
     ABANDONED,
@@ -234,33 +234,6 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     df = pd.concat(rows, ignore_index=True)
     df["pool"] = pd.Categorical(df["pool"], categories=list(scenario.agents))
     return df
-
-
-def scheduled_per_interval(changes: list[tuple[float, int, object]], grid: np.ndarray) -> np.ndarray:
-    """Scheduled agent-seconds in each interval of ``grid``, from time-ordered schedule changes.
-
-    One walk over changes and intervals together (linear in both), where calling
-    :func:`~simsvc.domain.calendar.scheduled_agent_seconds` per interval re-expands
-    the whole schedule each time. Each interval's total is summed term by term in
-    the same order as that function does, so the numbers are identical to the bit.
-    """
-    changes = sorted(changes, key=lambda c: c[0])  # stable: already in order, ties kept as given
-    out = np.empty(len(grid) - 1)
-    level, k, n = 0, 0, len(changes)
-    for i in range(len(grid) - 1):
-        a, b = grid[i], grid[i + 1]
-        while k < n and changes[k][0] <= a:  # before or at the interval's start: adds nothing
-            level += changes[k][1]
-            k += 1
-        total, last = 0.0, a
-        while k < n and changes[k][0] < b:
-            t = changes[k][0]
-            total += level * (t - last)
-            last = t
-            level += changes[k][1]
-            k += 1
-        out[i] = total + level * (b - last)
-    return out
 
 
 def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
