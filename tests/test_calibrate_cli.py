@@ -7,6 +7,7 @@ it is looked up in $SIMSVC_SHARED_DATA, then <repo>/../shared/data, then
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,12 @@ def test_fit_writes_a_scenario_that_check_accepts(tmp_path):
                  "staffing_logged_in.csv", "fit_report.html", "plots/patience.png"):
         assert (out / name).is_file(), name
     assert not (out / "availability.csv").exists()
+    # Patience quantiles with their intervals beside the written distribution; hour bands tested.
+    text = (out / "scenario.yaml").read_text()
+    assert re.search(r"# quantiles with 95 % CI .*p50 \d+s \[\d+, (\d+|open)\]", text)
+    assert "hour band" in result.stdout and "by hour band" in text
+    report = (out / "fit_report.html").read_text()
+    assert "Patience quantiles" in report and "By hour band" in report and "Kruskal" in report
     check = invoke("check", out / "scenario.yaml", "--quiet")
     assert check.exit_code == 0, check.output
     again = invoke("fit", SYNTHETIC, "--out", out, "--no-effective")
@@ -55,7 +62,9 @@ def test_backtest_replay_prints_errors_and_writes_tables(tmp_path):
                     "--mode", "replay", "--out", out, *QUICK)
     assert result.exit_code == 0, result.output
     assert "replay / effective" in result.stdout and "Erlang A" in result.stdout
+    assert "by hour band, hourly abandonment MAE: replay / logged_in" in result.stdout
     hours = pd.read_csv(out / "backtest_hours.csv")
+    assert hours["erlang_a_bands"].notna().any()
     assert set(hours["metric"]) == {"abandon_rate", "wait_mean_s", "p_wait", "service_level"}
     assert set(hours["mode"]) == {"replay"} and (hours["contacts"] > 0).all()
     every = hours[hours["hour"] == -1]

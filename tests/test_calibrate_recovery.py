@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import simsvc
-from simsvc.calibrate.estimate import kaplan_meier
+from simsvc.calibrate.patience import kaplan_meier
 from simsvc.calibrate.fit import FitOptions, fit, write_fit
 from simsvc.calibrate.logs import read_log
 

@@ -189,6 +189,54 @@ def test_service_level_pools_time_of_day_over_days_and_replications() -> None:
     assert min(x) > 8 and max(x) < 20, "closed hours are left out"
 
 
+def test_closed_slots_from_written_hours() -> None:
+    from simsvc.report.hours import closed_slots
+
+    hours = {"mon-fri": "08:00-20:00", "sat": "08:00-14:00", "sun": "closed"}
+    every, some, whole_days = closed_slots(hours, range(7), 3600.0)
+    assert np.flatnonzero(every).tolist() == [*range(8), *range(20, 24)]
+    assert np.flatnonzero(some).tolist() == list(range(14, 20))   # only Saturday closes at 14:00
+    assert whole_days == ["sun"]
+    every, some, _ = closed_slots("24/7", range(7), 1800.0)
+    assert not every.any() and not some.any()
+
+
+def test_time_of_day_plot_shades_closed_hours_instead_of_drawing_them() -> None:
+    import dataclasses
+
+    hours = {"mon-sun": "08:00-20:00"}
+    channels = {k: dataclasses.replace(v, hours=hours) if v.real_time else v for k, v in CHANNELS.items()}
+    intervals = synthetic_intervals()
+    # After closing, a contact transferred at 20:00 waits for the morning: SL 0 % in a closed slot.
+    late = (intervals["channel"] == "chat") & (intervals["start_s"] % 86400 == 20 * 3600)
+    intervals.loc[late, ["offered", "lost_closed", "answered_within_threshold"]] = [3, 0, 0]
+    fig = service_level_by_time_of_day(intervals, channels)
+    sl = fig.axes[0]
+    spans = sorted((round(p.get_x(), 6), round(p.get_x() + p.get_width(), 6)) for p in sl.patches)
+    assert spans == [(0.0, 8.0), (20.0, 24.0)]
+    assert "closed every day" in [t.get_text() for t in sl.get_legend().get_texts()]
+    assert sl.get_xlim() == (0.0, 24.0)
+    for line in (line for line in sl.lines if line.get_label().startswith(("phone", "chat"))):
+        x = np.asarray(line.get_xdata(), dtype=float)
+        assert not np.any((x < 8) | (x > 20)), f"{line.get_label()} drawn in closed hours"
+
+
+def test_heat_map_greys_a_channels_closed_hours() -> None:
+    import dataclasses
+
+    from simsvc.report.daily_plots import closed_as_missing, sl_grid
+
+    chat = dataclasses.replace(CHANNELS["chat"], hours={"mon-fri": "08:00-20:00", "sat": "08:00-12:00"})
+    intervals = synthetic_intervals()  # day 1 (after the warm-up) is a Tuesday from start_day mon
+    late = (intervals["channel"] == "chat") & (intervals["start_s"] % 86400 == 20 * 3600)
+    intervals.loc[late, ["offered", "lost_closed", "answered_within_threshold"]] = [3, 0, 0]
+    raw = sl_grid(intervals, "chat", True, 3600.0, "mon")
+    assert raw.loc[1, 20 * 3600] == 0.0            # three transfers after closing, none in time
+    grid = closed_as_missing(raw, chat)
+    assert np.isnan(grid.loc[1, 20 * 3600]) and grid.loc[1, 9 * 3600] == raw.loc[1, 9 * 3600]
+    assert closed_as_missing(raw, CHANNELS["email"]).equals(raw)  # backlogs keep every cell
+
+
 def test_service_level_targets_are_drawn_per_channel_else_the_80_reference() -> None:
     import dataclasses
 

@@ -61,6 +61,7 @@ INTERVAL_COLUMNS = {
     "lost_closed": "int64",
     "waiting_end": "int64",
     "answered_within_threshold": "int64",
+    "pending_not_due": "int64",
     "wait_sum_s": "float64",
     "asa_s": "float64",
     "service_level": "float64",
@@ -94,7 +95,7 @@ COMMON_METRICS = {"offered", "offered_new_issues", "answered", "abandoned", "con
 WAIT_METRICS = {"abandon_rate", "p_wait", "wait_mean_s", "asa_s", "wait_p90_s", "service_level", "aht_s"}
 # Abandonment and P(wait) do not apply to a backlog; nothing agent-related applies to a bot.
 ASYNC_METRICS = {"wait_mean_s", "asa_s", "wait_p90_s", "service_level", "aht_s", "occupancy",
-                 "response_within_target", "response_time_mean_s"}
+                 "response_within_target", "response_time_mean_s", "pending_not_due"}
 
 REPS = 3
 HOURS = 10

@@ -25,12 +25,12 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simsvc.calibrate.effective import scaled
 from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
 from simsvc.calibrate.logs import ContactLog
 from simsvc.calibrate.replay import METRICS, observed_hours, rates, replay_dict, simulate_hours
+from simsvc.observe.summary import summarise
 
 MIN_HOUR_CONTACTS = 100  # hours with fewer observed contacts over the test days are not scored
 VARIANTS = (("replay", "logged_in"), ("replay", "effective"), ("forecast", "effective"))
@@ -66,9 +66,10 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
             sim = simulate_hours(data, reps, seed)
             erl = erlang_hours(c, test_days, staff, res, thresholds)
+            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True)
         else:
-            sim, erl = _forecast(res, c, test_days, reps, seed, thresholds)
-        frames.append(_compare(obs, sim, erl).assign(mode=mode, staffing=staffing))
+            sim, erl, erl_bands = _forecast(res, c, test_days, reps, seed, thresholds)
+        frames.append(_compare(obs, sim, erl, erl_bands).assign(mode=mode, staffing=staffing))
         say(f"{mode} / {staffing}", k + 1, len(variants))
     hours = pd.concat(frames, ignore_index=True)
     return BacktestResult(res, test_days, hours, _summary(hours), reps)
@@ -127,11 +128,12 @@ def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed:
         wd = d.weekday()
         for r in lam[lam["wd"] == wd].itertuples():
             rows.append((str(r.channel), r.hour, r.n, float(agents.get((wd, r.hour), 0.0))))
-    erl = _erlang_rows(pd.DataFrame(rows, columns=["channel", "hour", "offered", "agents"]), res, thresholds)
-    return sim, erl
+    frame = pd.DataFrame(rows, columns=["channel", "hour", "offered", "agents"])
+    return sim, _erlang_rows(frame, res, thresholds), _erlang_rows(frame, res, thresholds, by_band=True)
 
 
-def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame:
+def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,
+                 by_band: bool = False) -> pd.DataFrame:
     """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour."""
     t = c[c["day"].isin(days)]
     lam = (t.assign(hour=(t["clock_s"] // 3600).astype(int))
@@ -141,16 +143,19 @@ def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResul
               .groupby(["day", "hour"])["agents"].sum() * per_hour).rename("agents").reset_index()
     rows = lam.merge(agents, on=["day", "hour"], how="left").fillna({"agents": 0.0})
     rows["channel"] = rows["channel"].astype(str)
-    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds)
+    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band)
 
 
-def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame:
+def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False) -> pd.DataFrame:
     """Erlang A counts (expected abandoned, waited, wait sum, within threshold) summed per channel × hour.
 
     Fractional agents interpolate linearly between the neighbouring whole numbers;
     with all channels sharing the agents, each channel sees the agents of its hour.
+    ``by_band``: mean handling and exponential patience of the hour's band (``res.bands``)
+    instead of one value for all hours, to measure what hour bands would be worth.
     """
     from simsvc.analytic.erlang import mmc_m
+    from simsvc.calibrate.bands import band_value
 
     out = []
     cache: dict = {}
@@ -158,6 +163,10 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame
         aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]
         pat = res.estimates["patience"].get(r.channel)
         patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
+        if by_band:
+            aht = band_value(res.bands, r.channel, "handling mean", r.hour) or aht
+            patience = (band_value(res.bands, r.channel, "patience exponential mean", r.hour) or patience
+                        if pat else patience)
         lam = r.offered / 3600.0
         a = max(float(r.agents), 0.0)
         lo = int(np.floor(a))
@@ -166,7 +175,7 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame
         for c_, wt in ((lo, 1 - w), (lo + 1, w)):
             if wt <= 0:
                 continue
-            key = (round(lam, 9), c_, r.channel)
+            key = (round(lam, 9), c_, r.channel, aht, patience)
             if key not in cache:
                 if c_ == 0:
                     cache[key] = np.array([1.0, patience, 1.0, 0.0])  # nobody there: everyone waits and abandons
@@ -179,30 +188,38 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds) -> pd.DataFrame
     return frame.groupby(["channel", "hour"], as_index=False).sum()
 
 
-def _compare(obs: pd.DataFrame, sim: pd.DataFrame, erl: pd.DataFrame) -> pd.DataFrame:
-    """Observed vs simulated (mean and CI over replications) vs Erlang A, per channel × hour and all hours."""
+def _compare(obs: pd.DataFrame, sim: pd.DataFrame, erl: pd.DataFrame, erl_bands: pd.DataFrame) -> pd.DataFrame:
+    """Observed vs simulated (mean and CI over replications) vs Erlang A (and Erlang A with hour-band
+    handling and patience), per channel × hour and all hours."""
     counts = ["offered", "abandoned", "waited", "wait_sum_s", "within"]
-    obs_all = obs.groupby("channel", as_index=False)[counts].sum().assign(hour=ALL_HOURS)
-    sim_all = sim.groupby(["replication", "channel"], as_index=False)[counts].sum().assign(hour=ALL_HOURS)
-    erl_all = erl.groupby("channel", as_index=False)[counts].sum().assign(hour=ALL_HOURS)
-    o = rates(pd.concat([obs, obs_all], ignore_index=True))
-    s = rates(pd.concat([sim, sim_all], ignore_index=True))
-    e = rates(pd.concat([erl, erl_all], ignore_index=True))
+
+    def with_all(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        every = frame.groupby(keys, as_index=False)[counts].sum().assign(hour=ALL_HOURS)
+        return rates(pd.concat([frame, every], ignore_index=True))
+
+    o = with_all(obs, ["channel"])
+    s = with_all(sim, ["replication", "channel"])
+    e = with_all(erl, ["channel"])
+    eb = with_all(erl_bands, ["channel"]).set_index(["channel", "hour"])
+    # Mean and 95 % t-interval over replications, as for every simulated metric (observe.summary).
+    long = s.melt(id_vars=["replication", "channel", "hour"], value_vars=list(METRICS), var_name="metric")
+    ci = summarise(long, keys=("channel", "hour", "metric")).set_index(["channel", "hour", "metric"])
     rows = []
     for metric in METRICS:
-        sm = s.groupby(["channel", "hour"])[metric].agg(["mean", "std", "count"])
         for r in o.itertuples():
-            key = (r.channel, r.hour)
+            key = (r.channel, r.hour, metric)
             observed = getattr(r, metric)
-            mean, sd, n = sm.loc[key] if key in sm.index else (np.nan, np.nan, 0)
-            half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+            mean, low, high = ci.loc[key, ["mean", "ci_low", "ci_high"]] if key in ci.index else (np.nan,) * 3
             er = e[(e["channel"] == r.channel) & (e["hour"] == r.hour)]
             erlang = float(er[metric].iloc[0]) if len(er) else np.nan
+            banded = float(eb.loc[(r.channel, r.hour), metric]) if (r.channel, r.hour) in eb.index else np.nan
             rows.append({"channel": r.channel, "hour": r.hour, "metric": metric, "contacts": int(r.offered),
-                         "observed": observed, "predicted": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "observed": observed, "predicted": mean, "ci_low": low, "ci_high": high,
                          "abs_error": mean - observed, "rel_error": _rel(mean, observed),
                          "erlang_a": erlang, "erlang_abs_error": erlang - observed,
-                         "erlang_rel_error": _rel(erlang, observed)})
+                         "erlang_rel_error": _rel(erlang, observed), "erlang_a_bands": banded,
+                         "erlang_bands_abs_error": banded - observed,
+                         "erlang_bands_rel_error": _rel(banded, observed)})
     return pd.DataFrame(rows)
 
 
@@ -223,5 +240,7 @@ def _summary(hours: pd.DataFrame) -> pd.DataFrame:
             "erlang_rel_error": every["erlang_rel_error"], "hours_scored": len(h),
             "hourly_mae": h["abs_error"].abs().mean(), "hourly_mae_rel": h["rel_error"].abs().mean(),
             "erlang_hourly_mae": h["erlang_abs_error"].abs().mean(),
-            "erlang_hourly_mae_rel": h["erlang_rel_error"].abs().mean()})
+            "erlang_hourly_mae_rel": h["erlang_rel_error"].abs().mean(),
+            "erlang_bands_rel_error": every["erlang_bands_rel_error"],
+            "erlang_bands_hourly_mae": h["erlang_bands_abs_error"].abs().mean()})
     return pd.DataFrame(rows)

@@ -1,8 +1,9 @@
-"""Estimators over a ``ContactLog``: demand, handling, patience, redials and repeats.
+"""Estimators over a ``ContactLog``: demand, handling, redials and repeats.
 
 Each estimator returns plain numbers with the method and the sample size, so the
-writer can put one comment line per estimate in the scenario. Staffing and pools
-(which need agent activity) are in :mod:`simsvc.calibrate.agents`.
+writer can put one comment line per estimate in the scenario. Patience (from censored
+waits) is in :mod:`simsvc.calibrate.patience`; staffing and pools (which need agent
+activity) are in :mod:`simsvc.calibrate.agents`.
 """
 from __future__ import annotations
 
@@ -180,99 +181,6 @@ def empirical_quantiles(x: np.ndarray, k: int) -> dict:
     """``k`` mid-quantiles of ``x`` as an equally weighted empirical distribution."""
     q = np.quantile(np.asarray(x, float), (np.arange(k) + 0.5) / k)
     return {"dist": "empirical", "values": [float(round(v, 1)) for v in q]}
-
-
-# --------------------------------------------------------------------------- patience
-@dataclass(frozen=True)
-class KaplanMeier:
-    """Survival of patience at the distinct abandonment times (events before censorings at ties)."""
-
-    times: np.ndarray
-    survival: np.ndarray
-    at_risk: np.ndarray
-    events: np.ndarray
-
-    def quantile(self, p: float) -> float:
-        """Smallest time with F(t) ≥ p (nan when the curve never gets there)."""
-        idx = np.nonzero(1 - self.survival >= p - 1e-12)[0]
-        return float(self.times[idx[0]]) if len(idx) else float("nan")
-
-
-def kaplan_meier(wait_s: np.ndarray, abandoned: np.ndarray) -> KaplanMeier:
-    """Kaplan–Meier estimate: an abandoner's wait is an observed patience, an answered
-    contact's wait a right-censored one."""
-    t = np.asarray(wait_s, float)
-    e = np.asarray(abandoned, bool)
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times, first = np.unique(t, return_index=True)
-    at_risk = len(t) - first
-    events = np.add.reduceat(e.astype(int), first) if len(t) else np.array([], int)
-    keep = events > 0
-    times, at_risk, events = times[keep], at_risk[keep], events[keep]
-    survival = np.cumprod(1.0 - events / at_risk)
-    return KaplanMeier(times, survival, at_risk, events)
-
-
-def fit_patience(wait_s: np.ndarray, abandoned: np.ndarray, points: int = 80, tail_points: int = 20) -> Estimate:
-    """Patience as an empirical distribution from Kaplan–Meier, with an exponential tail.
-
-    The KM curve is used while at least max(30, 1 % of contacts) are still at risk
-    (below that it is noise); the mass left there, S(t_c), is spread over
-    ``tail_points`` quantiles of an exponential beyond t_c whose rate is the
-    abandonments after t_c over the waiting time spent after t_c (the exponential MLE
-    of the tail). The curve up to t_c is compressed to ``points`` support points at
-    equal steps of probability. The exponential MLE of the whole (total wait /
-    abandonments) is kept for comparison.
-    """
-    t = np.asarray(wait_s, float)
-    e = np.asarray(abandoned, bool)
-    n, k = len(t), int(e.sum())
-    if k < MIN_SAMPLE:
-        raise ValueError(f"only {k} abandonments (need {MIN_SAMPLE})")
-    km = kaplan_meier(t, e)
-    exp_mean = float(t.sum() / k)
-    min_risk = max(30, int(0.01 * n))
-    ok = km.at_risk >= min_risk
-    tc_idx = int(np.nonzero(ok)[0][-1]) if ok.any() else 0
-    t_c = float(km.times[tc_idx])
-    s_c = float(km.survival[tc_idx])
-    beyond = t > t_c
-    tail_events = int((beyond & e).sum())
-    tail_exposure = float((t[beyond] - t_c).sum())
-    tail_mean = tail_exposure / tail_events if tail_events >= 5 else exp_mean
-    # Masses at the KM support points up to t_c, then compressed by probability steps.
-    F = 1.0 - km.survival[: tc_idx + 1]
-    mass = np.diff(np.concatenate([[0.0], F]))
-    values, weights = _compress(km.times[: tc_idx + 1], mass, points)
-    u = (np.arange(tail_points) + 0.5) / tail_points
-    tail_values = t_c - tail_mean * np.log(1 - u)
-    values = np.concatenate([values, tail_values])
-    weights = np.concatenate([weights, np.full(tail_points, s_c / tail_points)])
-    value = {"dist": "empirical", "values": [float(round(v, 1)) for v in values],
-             "weights": [float(round(w, 6)) for w in weights]}
-    km_mean = float(np.sum(values * weights) / np.sum(weights))
-    detail = {"exponential_mle_mean_s": round(exp_mean, 1), "exponential_mean_se_s": round(exp_mean / np.sqrt(k), 1),
-              "km_median_s": km.quantile(0.5), "km_q25_s": km.quantile(0.25), "t_c_s": t_c,
-              "survival_at_t_c": round(s_c, 4), "tail_mean_s": round(tail_mean, 1), "abandonments": k,
-              "mean_s": round(km_mean, 1), "km": km}
-    method = (f"Kaplan–Meier on {k:,} abandonments, {n - k:,} answered waits censored; curve to "
-              f"{t_c:.0f}s (≥ {min_risk} at risk), S = {s_c:.3f} beyond it spread as an exponential tail "
-              f"(mean {tail_mean:.0f}s); exponential MLE for comparison: mean {exp_mean:.0f}s")
-    return Estimate(value, method, n, detail)
-
-
-def _compress(times: np.ndarray, mass: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``points`` support points: group consecutive masses into equal-probability bins."""
-    if len(times) <= points:
-        return times.astype(float), mass
-    cum = np.cumsum(mass)
-    total = cum[-1]
-    bins = np.minimum((cum / total * points - 1e-9).astype(int), points - 1)
-    w = np.bincount(bins, weights=mass, minlength=points)
-    v = np.bincount(bins, weights=mass * times, minlength=points)
-    keep = w > 0
-    return v[keep] / w[keep], w[keep]
 
 
 # --------------------------------------------------------------------------- redials and repeats

@@ -17,12 +17,13 @@ import pandas as pd
 
 from simsvc.calibrate import agents as ag
 from simsvc.calibrate import estimate as est
+from simsvc.calibrate import patience as pt
+from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.tables import commented_yaml, demand_rows, staffing_rows
 
 MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
-WEEKDAY_SPEC = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class FitResult:
     estimates: dict
     staffing: pd.DataFrame  # logged-in: pool, day, start_s, agents, busy_agents, distinct_agents
     availability: Availability | None
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)  # handling, patience per hour band
+    band_tests: list = field(default_factory=list)              # does each differ by hour band?
     scenario: dict = field(default_factory=dict)
     comments: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
@@ -82,19 +85,13 @@ def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None) -
 
 
 def _weekday_set(text: str, file: str) -> set[int]:
-    out: set[int] = set()
-    for part in text.lower().split(","):
-        a, _, b = part.strip().partition("-")
-        if a not in WEEKDAY_SPEC or (b and b not in WEEKDAY_SPEC):
-            raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed")
-        i, j = WEEKDAY_SPEC[a], WEEKDAY_SPEC[b or a]
-        k = i
-        while True:
-            out.add(k)
-            if k == j:
-                break
-            k = (k + 1) % 7
-    return out
+    """Weekdays (0 = mon) of ``sun-thu`` or ``mon,wed``, as the scenario's day specs read them."""
+    from simsvc.config.references import day_spec_days
+
+    try:
+        return set(day_spec_days(text))
+    except ValueError:
+        raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed") from None
 
 
 def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOptions(),
@@ -155,7 +152,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         spec: dict = {"kind": kind}
         if kind != "async":
             try:
-                pat = est.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
+                pat = pt.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
                 E["patience"][ch] = pat
                 spec["patience"] = pat.value if o.patience == "km" else {
                     "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
@@ -164,13 +161,17 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
         channel_specs[ch] = spec
     behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling, "pools": plan.skills}
+    say("hour bands", 0, 1)
+    per_band = [by_hour_band(c, ch) for ch in channels if channel_specs[ch]["kind"] != "async"]
+    band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
+    band_tests = [test for _, tests in per_band for test in tests]
 
     availability = None
     if o.effective:
         availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
                                         reps=o.search_reps, seed=o.seed, by=o.availability_by,
                                         progress=lambda i, n: say("effective staffing", i, n))
-    result = FitResult(log, days, o, behaviour, E, staff, availability, notes=notes)
+    result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes)
     _scenario(result, c, volumes, fu, name or Path(log.file).stem)
     return result
 
@@ -206,8 +207,11 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
             comments[f"channels.{ch}.hours"] = [f"opening hours: {h.comment()}"]
         if ch in E["patience"]:
             p = E["patience"][ch]
-            comments[f"channels.{ch}.patience"] = [f"patience: {p.method}", f"n = {p.n:,} waits; KM median "
-                                                   f"{p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s"]
+            comments[f"channels.{ch}.patience"] = [
+                f"patience: {p.method}",
+                f"n = {p.n:,} waits; KM median {p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s",
+                "quantiles with 95 % CI (Kaplan–Meier, Greenwood on the log scale, Brookmeyer–Crowley): "
+                + pt.quantiles_text(p.detail["quantiles"])]
         if fu["identified"] and spec["kind"] != "async":
             share = fu["redial_share"]
             delay = est.delay_distribution(fu["redial_delays_s"], "redial delay")
@@ -243,7 +247,13 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         hc.append(f"{ch}{'/' + r if r else ''}: {h.method}; n = {h.n:,}; sample mean {h.detail['sample_mean_s']}s "
                   f"± {h.detail['mean_se_s']}s (se), cv {h.detail['sample_cv']}")
     comments["handling"] = ["handle time (talk, after proficiency) per channel × reason with ≥ "
-                            f"{MIN_REASON_HANDLING} answered contacts, else the channel's fit:"] + hc
+                            f"{MIN_REASON_HANDLING} answered contacts, else the channel's fit:"] + hc + [
+        verdict_text(t) + "; one distribution for all hours (the scenario has no hour bands)"
+        for t in res.band_tests if t["quantity"] == "handling"]
+    for t in res.band_tests:
+        if t["quantity"] == "patience" and f"channels.{t['channel']}.patience" in comments:
+            comments[f"channels.{t['channel']}.patience"].append(
+                verdict_text(t) + "; one distribution for all hours (the scenario has no hour bands)")
     rep = fu["repeat_share"]
     if fu["identified"]:
         data["resolution"] = {ch: round(1.0 - float(rep.value), 3) for ch in res.behaviour["channels"]}

@@ -85,6 +85,7 @@ def fit_report(res) -> dict[str, object]:
              "not in the log ends up in the effective availability.</li></ul>",
              "<h2>Estimates</h2>" + _table(est),
              "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
+    parts += _patience_quantiles(res) + _bands(res)
     if res.availability is not None:
         parts.append("<h2>Effective availability per hour</h2>" + _table(res.availability.table))
     for name, png in plots.items():
@@ -92,6 +93,42 @@ def fit_report(res) -> dict[str, object]:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>fit {html.escape(res.scenario['name'])}"
             f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     return {"fit_report.html": page, **{f"plots/{k}.png": v for k, v in plots.items()}}
+
+
+def _patience_quantiles(res) -> list[str]:
+    """Quantiles of the written patience with their 95 % intervals, per channel."""
+    rows = [(ch, f"p{round(q['p'] * 100)}", q["value_s"], q["ci_low_s"], q["ci_high_s"], q["source"])
+            for ch, p in res.estimates["patience"].items() for q in p.detail["quantiles"]]
+    if not rows:
+        return []
+    table = pd.DataFrame(rows, columns=["channel", "quantile", "patience s", "95 % CI low", "95 % CI high",
+                                        "from"])
+    return ["<h2>Patience quantiles</h2><p>Kaplan–Meier quantiles with 95&nbsp;% intervals (Greenwood variance "
+            "of log S(t), inverted as Brookmeyer and Crowley do: the times where the band crosses the level). "
+            "An open upper end (-) means the data cannot bound it; quantiles beyond the last point with enough "
+            "contacts at risk come from the exponential tail and have no interval.</p>" + _table(table)]
+
+
+def _bands(res) -> list[str]:
+    """Handling and patience per hour band, and whether they differ."""
+    if res.bands is None or res.bands.empty:
+        return ["<h2>By hour band</h2><p>Not estimated: too few contacts or abandonments per band "
+                "(each band needs 30).</p>"]
+    from simsvc.calibrate.bands import verdict_text
+
+    verdicts = "".join(f"<li>{html.escape(verdict_text(t))}</li>" for t in res.band_tests)
+    return ["<h2>By hour band</h2><p>Each channel's contacts on the fit days split into up to four bands of "
+            "the day holding about equal numbers of contacts. Handling: mean handle time with its t-interval, "
+            "Kruskal–Wallis test across bands. Patience: Kaplan–Meier median (Greenwood interval) and "
+            "exponential MLE mean (exact χ² interval), log-rank test across bands. With tens of thousands of "
+            "contacts small differences are significant: read the size beside the p-value.</p>"
+            f"<ul>{verdicts}</ul>" + _table(res.bands) +
+            "<p>The scenario holds one handling and one patience distribution per channel (and reason) for "
+            "all hours, so differences by band are not used by the model yet. Using them would need "
+            "a band field on <code>handling</code> and <code>patience</code> (distributions keyed by clock "
+            "spans, like <code>hours</code>), drawn by the contact's arrival time in the model (handling and "
+            "patience are drawn at arrival, so common random numbers are kept), and <code>fit</code> writing "
+            "the bands where the test says they differ.</p>"]
 
 
 def _arrivals_plot(res) -> bytes:

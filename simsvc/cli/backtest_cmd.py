@@ -40,7 +40,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     contact_log = read_or_exit(log, columns)
-    progress = Progress()
+    progress = Progress(f"backtest of {Path(log).name}")
     variants = [v for v in VARIANTS if not modes or v[0] in modes]
     try:
         fd = parse_days(fit_days, contact_log, weekdays)
@@ -66,6 +66,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
     click.echo(f"fit days {len(fd)}, test days {len(td)}, {reps} replications; errors are predicted − observed "
                f"over the test days (all hours), hourly MAE over hours with ≥ 100 contacts")
     click.echo(summary_table(result.summary))
+    click.echo(bands_line(result.summary))
     click.echo(f"\nresults: {out_dir}   ({time.perf_counter() - t0:.1f} s)")
     if not no_report:
         click.echo(f"report: {out_dir / 'report.html'}")
@@ -83,6 +84,19 @@ def summary_table(summary) -> str:
                      f"{f(r.hourly_mae)} ({_pct(r.hourly_mae_rel, False)})", f(r.erlang_a),
                      _pct(r.erlang_rel_error), f"{f(r.erlang_hourly_mae)} ({_pct(r.erlang_hourly_mae_rel, False)})"])
     return text_table(rows)
+
+
+def bands_line(summary) -> str:
+    """What hour-band handling and patience would be worth, measured with Erlang A (the model has
+    no hour bands yet): its hourly abandonment MAE with one value for all hours → with bands."""
+    import math
+
+    rows = summary[summary["metric"] == "abandon_rate"]
+    parts = [f"{r.mode} / {r.staffing} {r.erlang_hourly_mae:.3f} → {r.erlang_bands_hourly_mae:.3f}"
+             for r in rows.itertuples() if math.isfinite(r.erlang_bands_hourly_mae)]
+    if not parts:
+        return "Erlang A by hour band: not estimated (too few contacts per band)"
+    return "Erlang A with handling and patience by hour band, hourly abandonment MAE: " + ", ".join(parts)
 
 
 def _fmt(metric: str):

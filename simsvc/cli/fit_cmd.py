@@ -65,11 +65,15 @@ def read_or_exit(log: str, columns: str | None, date_from=None, date_to=None):
 
 
 class Progress:
-    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar)."""
+    """Stage and step on stderr, one rewritten line, on a terminal only (like the run progress bar);
+    elsewhere one line says what is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str) -> None:
+        from simsvc.cli._common import progress_notice
+
         self.tty = sys.stderr.isatty()
         self.stage = None
+        progress_notice(what)
 
     def __call__(self, what: str, i: int, n: int) -> None:
         if self.tty:
@@ -117,7 +121,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     contact_log = read_or_exit(log, columns, date_from, date_to)
-    progress = Progress()
+    progress = Progress(f"fit of {Path(log).name}")
     try:
         chosen = parse_days(days, contact_log, weekdays)
         res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
@@ -160,5 +164,7 @@ def summary_text(res) -> str:
         rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
                      f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f})",
                      f"{int(t['contacts'].sum()):,}"])
-    notes = [f"note: {n}" for n in res.notes]
+    from simsvc.calibrate.bands import verdict_text
+
+    notes = [f"note: {n}" for n in res.notes] + [f"hour bands: {verdict_text(t)}" for t in res.band_tests]
     return "\n".join(lines) + "\n" + text_table(rows) + ("\n" + "\n".join(notes) if notes else "")

@@ -25,7 +25,7 @@ import numpy as np
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.domain.calendar import OpeningHours, duty_changes, integrate_pieces
+from simsvc.domain.calendar import OpeningHours, schedule_changes, scheduled_per_interval
 from simsvc.model.demand import expected_arrivals
 
 WEEK_S = 7 * 86_400.0
@@ -42,13 +42,8 @@ def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarra
     """Mean agents on duty (after shrinkage) per interval, summed over ``pools``."""
     total = np.zeros(len(grid) - 1)
     for name in pools:
-        changes = sorted(duty_changes(scenario, name, scenario.agents[name]), key=lambda c: c.time_s)
-        times = np.array([c.time_s for c in changes] + [np.inf])
-        level = np.cumsum([0] + [c.delta for c in changes])  # level from times[k-1] to times[k]
-        starts = np.concatenate([[0.0], times[:-1]])
-        lengths = np.diff(np.concatenate([[0.0], times]))
-        lengths = np.where(np.isinf(lengths), 1e18, lengths)
-        total += integrate_pieces(starts, lengths, level.astype(float), grid)
+        pool = scenario.agents[name]
+        total += scheduled_per_interval(schedule_changes(scenario, pool, pool.shrinkage), grid)
     return total / np.diff(grid)
 
 

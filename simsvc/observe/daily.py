@@ -6,7 +6,8 @@ day and the worst half-hours. Everything here is computed from
 warm-up, with the same definitions as the summary:
 
 * ``service_level`` = answered within threshold / offered that found the channel
-  open (real-time), / offered (async); not for bots;
+  open (real-time), / offered less those still pending at the horizon with their
+  response deadline after it (async, ``pending_not_due``); not for bots;
 * ``abandon_rate`` = abandoned / offered that found the channel open (real-time only);
 * ``asa_s`` = mean wait of answered contacts (async: their response time);
 * ``occupancy`` = busy / staffed agent-seconds of the pools counted for the channel.
@@ -24,7 +25,7 @@ from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 DAY_S = 86_400.0
 
 DAILY_METRICS = ("offered", "answered", "abandoned", "lost", "lost_closed", "service_level",
-                 "abandon_rate", "asa_s", "occupancy")
+                 "abandon_rate", "asa_s", "occupancy", "pending_not_due")
 
 
 def calendar_columns(scenario: Scenario, start_s: np.ndarray) -> dict[str, object]:
@@ -44,10 +45,16 @@ def calendar_columns(scenario: Scenario, start_s: np.ndarray) -> dict[str, objec
     }
 
 
+def _pending(g: pd.DataFrame) -> pd.Series | float:
+    """Async legs censored at the horizon (``pending_not_due``); 0 in tables written before it."""
+    return g["pending_not_due"] if "pending_not_due" in g else 0.0
+
+
 def _rates(g: pd.DataFrame, real_time: bool, is_bot: bool) -> dict[str, float]:
     offered = float(g["offered"].sum())
     closed = float(g["lost_closed"].sum())
-    open_ = offered - closed if real_time else offered
+    pending = float(np.sum(_pending(g)))
+    open_ = offered - closed if real_time else offered - pending
     answered = float(g["answered"].sum())
     wait_answered = float((g["asa_s"].fillna(0.0) * g["answered"]).sum())
     staffed = float((g["agents_staffed"] * g["length_s"]).sum())
@@ -58,6 +65,8 @@ def _rates(g: pd.DataFrame, real_time: bool, is_bot: bool) -> dict[str, float]:
         out["service_level"] = float(g["answered_within_threshold"].sum()) / open_ if open_ > 0 else np.nan
         out["asa_s"] = wait_answered / answered if answered > 0 else np.nan
         out["occupancy"] = busy / staffed if staffed > 0 else np.nan
+    if not real_time and not is_bot:
+        out["pending_not_due"] = pending
     if real_time:
         out["abandon_rate"] = float(g["abandoned"].sum()) / open_ if open_ > 0 else np.nan
     return out
@@ -130,8 +139,10 @@ def _grids(scenario: Scenario, intervals: pd.DataFrame, channel: str,
     real_time = kind in REAL_TIME_KINDS
     keys = ["replication", "weekday", "time_of_day"]
     cols = ["offered", "lost_closed", "answered_within_threshold", "abandoned"]
+    if "pending_not_due" in iv:
+        cols.append("pending_not_due")
     g = iv.groupby(keys, observed=True)[cols].sum()
-    open_ = g["offered"] - (g["lost_closed"] if real_time else 0)
+    open_ = g["offered"] - (g["lost_closed"] if real_time else _pending(g))
     num = g["answered_within_threshold"] if metric == "service_level" else g["abandoned"]
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = (num / open_.where(open_ > 0)).rename("rate")

@@ -23,7 +23,7 @@ from simsvc.observe.records import (
     WAITING,
     RawRun,
 )
-from simsvc.observe.tables import _segments, effective_wait, occupancy_pools, thresholds
+from simsvc.observe.tables import _segments, effective_wait, not_yet_due, occupancy_pools, thresholds
 
 ALL = "all"
 
@@ -32,7 +32,7 @@ METRICS = (
     "offered", "offered_new_issues", "answered", "abandoned", "contained", "escalated", "lost",
     "lost_closed", "waiting_end", "transferred", "abandon_rate", "p_wait", "wait_mean_s", "asa_s",
     "wait_p90_s", "service_level", "aht_s", "occupancy", "fcr", "response_within_target",
-    "response_time_mean_s",
+    "response_time_mean_s", "pending_not_due",
     "containment_rate", "bot_time_mean_s", "backlog_end", "agent_cost", "cost_per_contact",
     "experience_mean", "satisfaction_mean", "csat", "csat_responses", "nps", "ces", "churn_risk",
     "expected_churn", "fcr_contact",
@@ -125,12 +125,13 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             })
         elif kind == "async":
             # A backlog's "wait" is its response time; nobody abandons, everyone is answered
-            # eventually, so abandonment and P(wait) do not apply.
+            # eventually, so abandonment and P(wait) do not apply. One still unanswered at the
+            # horizon whose deadline is after it is censored: neither met nor missed.
             metrics.update({
                 "wait_mean_s": float(np.mean(w)) if offered else np.nan,
                 "asa_s": float(np.mean(w[ans])) if answered else np.nan,
                 "wait_p90_s": float(np.quantile(w, 0.9)) if offered else np.nan,
-                "service_level": _ratio(np.sum(ans & (w <= threshold[m])), offered),
+                "service_level": _ratio(np.sum(ans & (w <= threshold[m])), offered - int(not_due[m].sum())),
             })
         if kind != "bot":
             metrics["aht_s"] = float(np.mean(work[m][ans])) if answered else np.nan
@@ -138,9 +139,11 @@ def replication_metrics(scenario: Scenario, run: RawRun,
         metrics["fcr"] = _ratio(*fcr)
         if kind == "async" or (kind is None and has_async):
             ans_a = ans[asy]
+            pending = int(not_due[m].sum())
             metrics["response_within_target"] = _ratio(np.sum(ans_a & (w[asy] <= threshold[m][asy])),
-                                                       int(asy.sum()))
+                                                       int(asy.sum()) - pending)
             metrics["response_time_mean_s"] = float(np.mean(w[asy][ans_a])) if ans_a.any() else np.nan
+            metrics["pending_not_due"] = pending
         if kind == "bot":
             metrics["containment_rate"] = _ratio(np.sum(out == CONTAINED), offered)
             metrics["bot_time_mean_s"] = float(np.mean(handle[m][out != WAITING])) if offered else np.nan
@@ -151,6 +154,7 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     closed = c["closed"][keep]
     real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS]) & ~closed
     is_async = np.isin(channel, [i for i, k in enumerate(kinds) if k == "async"])
+    not_due = not_yet_due(scenario, c)[keep]  # async, unanswered at the horizon, deadline after it
     has_real_time = any(k in REAL_TIME_KINDS for k in kinds)
     has_async = "async" in kinds
     threshold = thr[channel]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
-from simsvc.domain.calendar import schedule_changes
+from simsvc.domain.calendar import schedule_changes, scheduled_per_interval
 from simsvc.observe.daily import calendar_columns
 from simsvc.observe.records import (
     ABANDONED,
@@ -39,6 +39,18 @@ def effective_wait(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
     open_ = c["outcome"] == WAITING
     wait[open_] = scenario.horizon - c["arrival_s"][open_]
     return wait
+
+
+def not_yet_due(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
+    """Async legs still unanswered at the horizon whose response deadline falls after it.
+
+    Their response is censored: the run ended before they could be late, so they are
+    neither met nor missed and stay out of the response service level's denominator
+    (counted as ``pending_not_due``). One unanswered after its deadline is a miss.
+    """
+    async_channel = np.array([ch.kind == "async" for ch in scenario.channels.values()], dtype=bool)
+    deadline = c["arrival_s"] + thresholds(scenario)[c["channel"]]
+    return (c["outcome"] == WAITING) & async_channel[c["channel"]] & (deadline > scenario.horizon)
 
 
 def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -> pd.DataFrame:
@@ -127,6 +139,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     idx = np.minimum((c["arrival_s"] // scenario.interval).astype(np.int64), n_int - 1)
     wait = effective_wait(scenario, c)
     thr = thresholds(scenario)
+    pending = not_yet_due(scenario, c)
     outcome = c["outcome"]
     channel = c["channel"]
     queued_exit = np.where(outcome == WAITING, np.inf,
@@ -142,6 +155,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
         w = wait[m]
         ans = out == ANSWERED
         closed = c["closed"][m]
+        not_due = pending[m]
 
         def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
             return np.bincount(k[mask], weights=None if weights is None else weights[mask], minlength=n_int)
@@ -170,10 +184,13 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "lost_closed": per(closed),
                 "waiting_end": per(out == WAITING),
                 "answered_within_threshold": per(ans & (w <= thr[ch_i])),
+                "pending_not_due": per(not_due),
                 "wait_sum_s": per(all_, w),
                 "asa_s": np.where(answered > 0, wait_answered / answered, np.nan),
-                # Like the summary: contacts that found the channel closed are not in the denominator.
-                "service_level": np.where(per(~closed) > 0, per(ans & (w <= thr[ch_i])) / per(~closed), np.nan)
+                # Like the summary: contacts that found the channel closed, and async ones not
+                # yet due at the horizon, are not in the denominator.
+                "service_level": np.where(per(~closed & ~not_due) > 0,
+                                          per(ans & (w <= thr[ch_i])) / per(~closed & ~not_due), np.nan)
                 if cfg.kind != "bot" else np.nan,
                 "agents_staffed": staffed / length,
                 "busy_agent_s": busy,
@@ -183,7 +200,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
             }))
     df = pd.concat(rows, ignore_index=True)
     for col in ("offered", "answered", "abandoned", "contained", "escalated", "lost", "lost_closed",
-                "waiting_end", "answered_within_threshold", "backlog_end"):
+                "waiting_end", "answered_within_threshold", "pending_not_due", "backlog_end"):
         df[col] = df[col].astype(np.int64)
     df["channel"] = pd.Categorical(df["channel"], categories=list(scenario.channels))
     return df
@@ -217,33 +234,6 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     df = pd.concat(rows, ignore_index=True)
     df["pool"] = pd.Categorical(df["pool"], categories=list(scenario.agents))
     return df
-
-
-def scheduled_per_interval(changes: list[tuple[float, int, object]], grid: np.ndarray) -> np.ndarray:
-    """Scheduled agent-seconds in each interval of ``grid``, from time-ordered schedule changes.
-
-    One walk over changes and intervals together (linear in both), where calling
-    :func:`~simsvc.domain.calendar.scheduled_agent_seconds` per interval re-expands
-    the whole schedule each time. Each interval's total is summed term by term in
-    the same order as that function does, so the numbers are identical to the bit.
-    """
-    changes = sorted(changes, key=lambda c: c[0])  # stable: already in order, ties kept as given
-    out = np.empty(len(grid) - 1)
-    level, k, n = 0, 0, len(changes)
-    for i in range(len(grid) - 1):
-        a, b = grid[i], grid[i + 1]
-        while k < n and changes[k][0] <= a:  # before or at the interval's start: adds nothing
-            level += changes[k][1]
-            k += 1
-        total, last = 0.0, a
-        while k < n and changes[k][0] < b:
-            t = changes[k][0]
-            total += level * (t - last)
-            last = t
-            level += changes[k][1]
-            k += 1
-        out[i] = total + level * (b - last)
-    return out
 
 
 def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):

@@ -4,7 +4,8 @@ A metric per interval is a ratio pooled over replications (Σ numerator / Σ
 denominator): with few contacts per interval, a mean of per-replication ratios
 would be dominated by the noisiest replications. Its 95 % CI is the ratio
 estimator's (delta method over replications, t quantile). Contacts that found
-the channel closed are not in the denominator, as in the summary.
+the channel closed, and async ones not yet due at the horizon, are not in the
+denominator, as in the summary.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from simsvc.plan.targets import PlanTarget
 
 def _num_den(frame: pd.DataFrame, metric: str) -> tuple[pd.Series, pd.Series]:
     open_ = frame["offered"] - frame["lost_closed"]
+    if "pending_not_due" in frame:  # async: unanswered at the horizon but not yet due, censored
+        open_ = open_ - frame["pending_not_due"]
     if metric == "service_level":
         return frame["answered_within_threshold"], open_
     if metric == "abandon_rate":

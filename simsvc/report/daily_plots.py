@@ -18,7 +18,7 @@ from simsvc.report.plots import PlotSkipped
 
 GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
                 "answered_within_threshold", "in_warmup"]
-CLOSED_COLOUR = "#E6E6E6"
+CLOSED_COLOUR = style.CLOSED_FILL
 # Red below 50 %, through amber, to green at 100 %: a planner reads the red cells first.
 SL_COLOURS = LinearSegmentedColormap.from_list("sl", ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0",
                                                      "#67A9CF", "#1A9850"])
@@ -29,7 +29,15 @@ def read_grid_columns(folder: Path) -> pd.DataFrame | None:
     path = Path(folder) / "intervals.parquet"
     if not path.is_file():
         return None
-    return pd.read_parquet(path, columns=GRID_COLUMNS)
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in (*GRID_COLUMNS, "pending_not_due") if c in present])
+
+
+def _not_due(iv: pd.DataFrame) -> pd.Series | int:
+    """Async contacts censored at the horizon (deadline after it): neither met nor missed."""
+    return iv["pending_not_due"] if "pending_not_due" in iv.columns else 0
 
 
 def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: float,
@@ -45,7 +53,7 @@ def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: 
     slot = (iv["start_s"] - day * 86400) // interval_s * interval_s
     frame = pd.DataFrame({"replication": iv["replication"].to_numpy(), "weekday": weekday.to_numpy(),
                           "slot": slot.to_numpy(),
-                          "open": (iv["offered"] - (iv["lost_closed"] if real_time else 0)).to_numpy(),
+                          "open": (iv["offered"] - (iv["lost_closed"] if real_time else _not_due(iv))).to_numpy(),
                           "within": iv["answered_within_threshold"].to_numpy()})
     g = frame.groupby(["replication", "weekday", "slot"])[["open", "within"]].sum()
     rate = (g["within"] / g["open"].where(g["open"] > 0)).groupby(level=["weekday", "slot"]).mean()
@@ -54,13 +62,33 @@ def sl_grid(intervals: pd.DataFrame, channel: str, real_time: bool, interval_s: 
     return grid.reindex(index=sorted(grid.index), columns=slots)
 
 
+def closed_as_missing(grid: pd.DataFrame, info) -> pd.DataFrame:
+    """Cells of a real-time channel's closed hours (by its weekday's opening hours) set to NaN:
+    a transfer taken over after closing waits for the morning, which is not the service level
+    of an open line (the time-of-day plot leaves these hours out the same way)."""
+    if grid.empty or not info.real_time:
+        return grid
+    from simsvc.report.hours import open_span_by_weekday
+
+    spans = open_span_by_weekday(info.hours)
+    step = float(grid.columns[1] - grid.columns[0]) if len(grid.columns) > 1 else 86400.0
+    mid = grid.columns.to_numpy(dtype=float) + step / 2
+    out = grid.copy()
+    for weekday in out.index:
+        span = spans[int(weekday)]
+        closed = np.ones(len(mid), bool) if span is None else (mid < span[0]) | (mid >= span[1])
+        out.loc[weekday, closed] = np.nan
+    return out
+
+
 def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, interval_s: float,
                           start_day: str):
     """One panel per channel with a service level (bots have none): weekday × time of day."""
     if intervals is None:
         raise PlotSkipped("intervals.parquet is absent")
     shown = [info for info in channels.values() if info.kind != "bot"]
-    grids = [(info, sl_grid(intervals, info.name, info.real_time, interval_s, start_day)) for info in shown]
+    grids = [(info, closed_as_missing(sl_grid(intervals, info.name, info.real_time, interval_s, start_day),
+                                      info)) for info in shown]
     grids = [(info, g) for info, g in grids if not g.empty and g.notna().any().any()]
     if not grids:
         raise PlotSkipped("no channel with a service level after the warm-up")
@@ -81,7 +109,8 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
                 spine.set_visible(False)
         cbar = fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01)
         cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
-        fig.suptitle("Service level by weekday and time of day (grey: closed or no contacts)")
+        fig.suptitle("Service level by weekday and time of day\n(grey: closed, no contacts, or for a backlog "
+                     "nothing due before the end)")
     return fig
 
 
@@ -142,7 +171,7 @@ def daily_section_html(run) -> str:
     """Per-day KPI table from ``daily.csv`` (days × channel metrics, worst day per channel marked)."""
     from html import escape
 
-    from simsvc.report.html import _table, cell
+    from simsvc.report.page import _table, cell
 
     path = run.path / "daily.csv"
     if not path.is_file():
@@ -173,5 +202,7 @@ def daily_section_html(run) -> str:
     return (f'<section id="days"><h2>Per day</h2><p>Each day after the warm-up (day 0 is the first '
             f'simulated day), per channel: contacts offered, service level, and abandonment (real-time) or '
             f'mean response time (async), mean over replications with the 95&nbsp;% CI; ▼ marks each '
-            f"channel's worst day by service level. From <code>daily.csv</code>.</p>"
+            f"channel's worst day by service level. An async contact still unanswered at the end whose "
+            f"deadline falls after it is neither met nor missed (<code>pending_not_due</code>), so the last "
+            f"days' response SL counts only what was due. From <code>daily.csv</code>.</p>"
             f'<div style="font-size:.85em">{_table(head, rows, ["text"], classes)}</div></section>')

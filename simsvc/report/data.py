@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from simsvc.config.yamlio import load_yaml
+from simsvc.report.hours import hours_key
 
 SUMMARY_COLUMNS = ("channel", "metric", "mean", "ci_low", "ci_high", "reps")
 REAL_TIME_KINDS = ("voice", "chat")
@@ -43,6 +44,7 @@ class ChannelInfo:
     kind: str                     # voice | chat | bot | async | unknown
     threshold_s: float | None     # service-level threshold; async: response target
     target: float | None = None   # service_level_target (voice/chat), if the scenario sets one
+    hours: Any = "24/7"           # opening hours as written, hashable (report.hours.hours_key)
 
     @property
     def real_time(self) -> bool:
@@ -159,7 +161,8 @@ def channels_from_scenario(scenario: Any) -> dict[str, ChannelInfo]:
         threshold = _seconds(spec.get(field_name), _DEFAULT_THRESHOLD_S.get(kind))
         target = spec.get("service_level_target")
         out[str(name)] = ChannelInfo(str(name), kind, None if kind == "bot" else threshold,
-                                     float(target) if target is not None else None)
+                                     float(target) if target is not None else None,
+                                     hours_key(spec.get("hours", "24/7")))
     return out
 
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from simsvc.report import style
 from simsvc.report.data import ChannelInfo, ordered_channels, wait_histogram
+from simsvc.report.hours import closed_by_time_of_day, shade_closed
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -111,7 +112,10 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
 
     Each replication's intervals are pooled by time of day over the days after
     the warm-up (SL = answered within threshold / offered, ASA = mean wait of
-    answered), then averaged over replications with a 95 % CI band. Each channel's
+    answered), then averaged over replications with a 95 % CI band. Hours when
+    every channel shown is closed on every pooled day are shaded (lighter where
+    only some days or channels close), and a channel's line is not drawn where it
+    is closed every day. Each channel's
     ``service_level_target`` is drawn in its colour; when no channel sets one, the
     ``reference`` line shows the conventional 80 %.
     """
@@ -140,6 +144,9 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
     first_h = math.floor(active.min() / HOUR_S)
     last_h = math.ceil((active.max() + step) / HOUR_S)
     days = int(np.unique(df["start_s"] // DAY_S).size)
+    closed = closed_by_time_of_day(df, [channels[n] for n in names], step)
+    if closed[0].any() or closed[1].any():
+        first_h, last_h = 0, 24  # the whole day, so that closing hours show as closed
     reps = _n_reps(df)
     colours = style.channel_colours(channels)
 
@@ -151,6 +158,10 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
             label = f"{name} (SL: answered ≤ {style.duration_text(info.threshold_s)})"
             for ax, column, clip in ((ax_sl, "sl", (0.0, 1.0)), (ax_asa, "asa", (0.0, None))):
                 stats = across_replications(per_rep[per_rep["channel"] == name], ["tod"], column)
+                # Not drawn where the channel is closed every day: a transfer taken over after
+                # closing waits for the morning, which is not the service of an open line.
+                shut = closed[3][name]
+                stats = stats[~shut[(stats["tod"].to_numpy() // step).astype(int) % len(shut)]]
                 x = (stats["tod"].to_numpy() + step / 2) / HOUR_S
                 ax.plot(x, stats["mean"], color=colour, marker="o" if len(x) <= 48 else None, ms=3,
                         label=label if ax is ax_sl else name)
@@ -164,6 +175,7 @@ def service_level_by_time_of_day(intervals: pd.DataFrame, channels: Mapping[str,
             label = (f"{owners[0]} target {target:.0%}" if len(owners) == 1
                      else f"target {target:.0%} ({', '.join(owners)})")
             ax_sl.axhline(target, color=colour, ls="--", lw=1.1, label=label.replace("%", " %"))
+        shade_closed(ax_sl, ax_asa, closed, step)
         if not targets:
             ax_sl.axhline(reference, color=style.REFERENCE_COLOUR, ls="--", lw=1.1,
                           label=f"{reference:.0%} reference".replace("%", " %"))

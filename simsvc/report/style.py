@@ -25,6 +25,8 @@ REFERENCE_COLOUR = "#555555"    # target and reference lines
 HIGHLIGHT = "#D55E00"           # significant differences, the cheapest feasible point
 MUTED = "#9A9A9A"               # not significant / infeasible
 WARMUP_FILL = "#F2F2F2"
+CLOSED_FILL = "#E6E6E6"        # closed hours (heat map cells, time-of-day plot)
+PART_CLOSED_FILL = "#F4F4F4"   # closed on some of the pooled days, or for some channels
 BAND_ALPHA = 0.2                # CI bands
 
 # Journey mode (customers): fixed meanings, Okabe–Ito like the channels.
@@ -122,6 +124,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "wait_p90_s": ("90th percentile wait", "seconds"),
     "service_level": ("service level", "rate"),
     "response_within_target": ("answered within response target", "rate"),
+    "pending_not_due": ("unanswered at end, not yet due", "count"),
     "aht_s": ("AHT", "seconds"),
     "occupancy": ("occupancy", "rate"),
     "fcr": ("FCR", "rate"),
