@@ -32,7 +32,7 @@ from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, forecast_arrivals
 from simsvc.model.duty import DutyRoster
-from simsvc.model.events import scheduler
+from simsvc.model.events import rearmer, scheduler
 from simsvc.model.journey import Journey
 from simsvc.observe.records import (
     ABANDONED,
@@ -116,6 +116,8 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         wall0 = time.perf_counter()
         self._schedule_duty()
         self._chunk: list[tuple] = []
+        # One arrival is pending at a time, so one Timeout serves them all, re-armed by each.
+        self._arm_arrival = rearmer(self.env, self._on_arrival)
         self._k0 = 0  # arrival number of the chunk's first entry
         self._j = -1  # position of the current arrival in the chunk
         self._next_arrival()
@@ -131,7 +133,8 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
 
     def _next_arrival(self) -> None:
-        """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out."""
+        """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
+        (:meth:`_on_arrival` inlines the common case)."""
         j = self._j + 1
         chunk = self._chunk
         if j == len(chunk):
@@ -141,7 +144,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                 return
             j = 0
         self._j = j
-        self.at(chunk[j][0] - self.env._now, None, self._on_arrival)
+        self._arm_arrival(chunk[j][0] - self.env._now)
 
     def _arrival_chunk(self, k0: int) -> list[tuple]:
         """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples of plain Python numbers:
@@ -207,7 +210,12 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
             if patience == patience:
                 rec.patience_s[i] = patience
             self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now)
-        self._next_arrival()
+        j = self._j + 1
+        if j < len(self._chunk):
+            self._j = j
+            self._arm_arrival(self._chunk[j][0] - self.env._now)
+        else:
+            self._next_arrival()
 
     def open_issue(self) -> int:
         """A new issue id (journey mode opens issues itself)."""
