@@ -52,8 +52,12 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     steady_heap()
     raw = simulate(scenario, root_seed, replication)
     release_memory()  # the event loop's buffers are gone; give their pages back first
-    # The customer's view is large (arrays per attempt and per issue): take what the
-    # tables need from it and let it go before building the rest.
+    # Stages run in the order that keeps the fewest large arrays alive at once: the
+    # interval tables (full-length temporaries, small results) before the customer's
+    # view exists, and the view (arrays per attempt and per issue) let go as soon as
+    # the tables that need it are built.
+    intervals = tables.intervals_frame(scenario, raw)
+    pools = tables.pools_frame(scenario, raw)
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
     issues = issues_frame(scenario, raw, view) if keep_contacts else pd.DataFrame()
@@ -70,8 +74,8 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     release_memory()
     return ReplicationTables(
         replication=replication,
-        intervals=tables.intervals_frame(scenario, raw),
-        pools=tables.pools_frame(scenario, raw),
+        intervals=intervals,
+        pools=pools,
         issues=issues,
         metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows),
         contacts=tables.contacts_frame(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),

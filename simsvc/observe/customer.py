@@ -118,6 +118,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         transferred[a0:a1] = per_attempt(c["transferred"][rows].astype(np.int16))
         wait_ratio[a0:a1] = per_attempt(ratio)
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
+    del order, a_start, a_end  # the largest temporaries go before the scores are computed
     abandoned = np.isin(c["outcome"][last], (ABANDONED, LOST))
     attempt = c["attempt"][first]
 
@@ -148,15 +149,17 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     i_escalations = per_issue(escalated)
     i_ratio = per_issue(wait_ratio)
     i_attempts = attempt[i_end]
+    del i_end
     ces = xp.customer_effort(spec.survey, i_attempts - 1, i_transfers, i_escalations, i_ratio,
                              ~i_resolved, Streams(run.seed, run.replication).generator("survey/ces"))
     ces_responded = (Streams(run.seed, run.replication).generator("survey/ces_response")
                      .random(i_start.size) < spec.survey.response_rate) & i_finished
+    for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
+        score[~finished] = np.nan
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=c["channel"][first],
         a_arrival_s=c["arrival_s"][first], a_finished=finished, a_handled=handled, a_resolved=resolved,
-        experience=np.where(finished, s, np.float32(np.nan)), satisfaction=np.where(finished, sat, np.float32(np.nan)),
-        responded=responded, csat=csat, nps=nps, churn_risk=np.where(finished, risk, np.float32(np.nan)),
+        experience=s, satisfaction=sat, responded=responded, csat=csat, nps=nps, churn_risk=risk,
         i_issue=a_issue[i_start], i_channel=c["channel"][i_first], i_reason=c["reason"][i_first],
         i_arrival_s=c["arrival_s"][i_first], i_attempts=i_attempts, i_resolved=i_resolved,
         i_first_contact_resolved=resolved[i_start], i_transfers=i_transfers, i_escalations=i_escalations,
