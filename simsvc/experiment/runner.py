@@ -113,7 +113,8 @@ def steady_heap() -> None:
     by remapping instead of copying. The price is a page fault per fresh page of a
     large array (about +0.5 s of system time per million contacts); 1 MiB keeps the
     chunked reducers' temporaries in the heap, where they are reused (a 4 MiB
-    threshold lets the 1M-run peak back up by ~20 MB).
+    threshold lets the 1M-run peak back up by ~20 MB). The setting is process-wide and
+    stays (it changes only where large blocks come from, not what any code computes).
     """
     libc = _libc()
     if libc is not None:

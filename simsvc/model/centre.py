@@ -22,6 +22,7 @@ change does not reshuffle them (common random numbers across scenarios).
 from __future__ import annotations
 
 import time
+
 import numpy as np
 import simpy
 
