@@ -249,7 +249,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             intervals.append(res.intervals)
             tables = {name: getattr(res, name) for name in TABLES}
             sink.add(extend_tables(tables) if extend_tables is not None else tables)
-            del res   # the replication's tables live on only in the sink
+            del res, tables  # the replication's tables live on only in the sink (not while the next one runs)
         per_rep = pd.concat(metrics, ignore_index=True)
         journey = _concat(journey_rows)
         result = RunResult(
