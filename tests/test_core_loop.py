@@ -4,7 +4,9 @@
   the cause (and the CLI turns it into one line, exit 2, nothing written), instead of
   corrupting SimPy's time order and ending the run early.
 * ``BlockSampler.take(n)`` returns exactly what ``n`` calls would.
-* Forecast arrivals' draws taken up front give the same records as drawing each on arrival.
+* Forecast arrivals' draws taken a chunk at a time give the same records as drawing each on
+  arrival, whatever the chunk size; the customer view reduced a chunk of attempts at a time
+  does not depend on the chunk size either.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from simsvc.config.load import validate
 from simsvc.config.schema import Deterministic
 from simsvc.domain.errors import SimulationError
 from simsvc.domain.randomness import BLOCK, BlockSampler, Streams
+from simsvc.model import centre
 from simsvc.model.centre import ContactCentre, simulate
+from simsvc.observe import customer
 from cli_helpers import assert_one_error_line
 
 QUEUE = {
@@ -89,10 +93,13 @@ def test_take_is_n_calls(before, n):
 
 
 class _DrawOnArrival(ContactCentre):
-    """The centre as it was: every arrival draws its own numbers when it arrives."""
+    """The centre as it was: every arrival draws its own numbers when it arrives
+    (chunks of bare (time, channel, reason) entries send arrivals through ``_contact``)."""
 
-    def _predraw(self, arr):
-        return None
+    def _arrival_chunk(self, k0):
+        arr = self.arrivals
+        k1 = min(k0 + 7, len(arr.time_s))
+        return list(zip(arr.time_s[k0:k1].tolist(), arr.channel[k0:k1].tolist(), arr.reason[k0:k1].tolist()))
 
 
 def test_predrawn_arrivals_record_what_drawing_on_arrival_records():
@@ -103,3 +110,24 @@ def test_predrawn_arrivals_record_what_drawing_on_arrival_records():
     assert (fast.contacts["origin"] != 0).any()  # redials and repeats interleave with new issues
     for name, column in slow.contacts.items():
         np.testing.assert_array_equal(fast.contacts[name], column, err_msg=name)
+
+
+def test_arrival_chunk_size_does_not_change_the_records(monkeypatch):
+    s = validate(QUEUE)
+    default = ContactCentre(s, 5, 2).run()
+    monkeypatch.setattr(centre, "ARRIVAL_CHUNK", 5)
+    small = ContactCentre(s, 5, 2).run()
+    assert len(default.contacts["issue"]) > 5 * 100
+    for name, column in default.contacts.items():
+        np.testing.assert_array_equal(small.contacts[name], column, err_msg=name)
+
+
+def test_customer_view_does_not_depend_on_the_attempt_chunk(monkeypatch):
+    s = validate(QUEUE)
+    raw = ContactCentre(s, 5, 2).run()
+    whole = customer.customer_view(s, raw)
+    monkeypatch.setattr(customer, "ATTEMPT_CHUNK", 3)
+    chunked = customer.customer_view(s, raw)
+    assert whole.a_issue.size > 3 * 100 and (whole.a_attempt > 1).any()
+    for name in whole.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)

@@ -73,6 +73,29 @@ def test_streamed_run_holds_no_table_and_reads_back_what_memory_holds(tmp_path: 
         assert (copied / f"{name}.parquet").read_bytes() == (streamed.path / f"{name}.parquet").read_bytes()
 
 
+def test_a_streamed_run_lets_each_replication_go_before_the_next(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory flat in replications: once a replication's tables are written, nothing in
+    the run holds them while the next replication is simulated."""
+    import gc
+    import weakref
+
+    before: list[weakref.ref] = []
+    alive_at_start: list[bool] = []
+    real = runner.run_replication
+
+    def watched(*args, **kwargs):
+        gc.collect()
+        alive_at_start.append(any(ref() is not None for ref in before))
+        tables = real(*args, **kwargs)
+        before.append(weakref.ref(tables.contacts))
+        return tables
+
+    monkeypatch.setattr(runner, "run_replication", watched)
+    run(small("3h"), replications=3, seed=2, out=tmp_path / "out")
+    assert alive_at_start == [False, False, False]
+
+
 def test_a_failed_streamed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = runner.run_replication
 

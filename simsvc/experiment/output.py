@@ -68,6 +68,7 @@ class TableWriter:
         for start in range(0, max(len(frame), 1 if allow_empty else 0), self.rows_per_group):
             chunk = frame.iloc[start:start + self.rows_per_group]
             self._writer.write_table(pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False))
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed chunks otherwise
 
     @property
     def started(self) -> bool:

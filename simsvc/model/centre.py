@@ -22,7 +22,6 @@ change does not reshuffle them (common random numbers across scenarios).
 from __future__ import annotations
 
 import time
-from array import array
 
 import numpy as np
 import simpy
@@ -34,7 +33,7 @@ from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, forecast_arrivals
 from simsvc.model.duty import DutyRoster
-from simsvc.model.events import scheduler
+from simsvc.model.events import rearmer, scheduler
 from simsvc.model.journey import Journey
 from simsvc.observe.records import (
     ABANDONED,
@@ -53,6 +52,7 @@ from simsvc.observe.records import (
 )
 
 NAN = float("nan")
+ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
 class ContactCentre(Routing, BotSessions, DutyRoster):
@@ -117,85 +117,107 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
     def run(self) -> RawRun:
         wall0 = time.perf_counter()
         self._schedule_duty()
-        # Compact arrays (8 + 2 + 2 bytes an arrival) that index to plain Python numbers.
-        arr = self.arrivals
-        self._arr_t = array("d", arr.time_s.astype(np.float64).tobytes())
-        self._arr_c = array("h", arr.channel.astype(np.int16).tobytes())
-        self._arr_r = array("h", arr.reason.astype(np.int16).tobytes())
-        self._arr_draws = self._predraw(arr) if self.journey is None else None
-        self.arrivals = arr = None  # the arrays above are all the loop needs
-        self._k = 0
-        self._n_arrivals = len(self._arr_t)
-        if self._n_arrivals:
-            self.at(self._arr_t[0], None, self._on_arrival)
+        self._chunk: list[tuple] = []
+        # One arrival is pending at a time, so one Timeout serves them all, re-armed by each.
+        self._arm_arrival = rearmer(self.env, self._on_arrival)
+        self._k0 = 0  # arrival number of the chunk's first entry
+        self._j = -1  # position of the current arrival in the chunk
+        self._next_arrival()
         if self.journey is not None:
             self.journey.start()
         self.env.run(until=self.scenario.horizon)
         self._finish_duty()
-        self._arr_t = self._arr_c = self._arr_r = self._arr_draws = None
+        self.arrivals = self._chunk = None
         contacts = self.rec.arrays()
         self.rec = None  # free the event-loop buffers before the caller builds tables
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
 
-    def _predraw(self, arr: Arrivals) -> tuple[array, array, array]:
-        """Handling, resolution uniform and patience of every forecast arrival, drawn up front.
+    def _next_arrival(self) -> None:
+        """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
+        (:meth:`_on_arrival` inlines the common case)."""
+        j = self._j + 1
+        chunk = self._chunk
+        if j == len(chunk):
+            self._k0 += len(chunk)
+            chunk = self._chunk = self._arrival_chunk(self._k0)
+            if not chunk:
+                return
+            j = 0
+        self._j = j
+        self._arm_arrival(chunk[j][0] - self.env._now)
 
-        In forecast mode only new issues' first contacts draw from these streams, and
-        they arrive in a fixed order, so drawing each stream's numbers at once (in
-        the same blocks) gives every contact exactly the numbers it would have drawn
-        on arrival. Journey mode interleaves proactive contacts on the same streams,
-        so it draws on arrival instead.
+    def _arrival_chunk(self, k0: int) -> list[tuple]:
+        """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples of plain Python numbers:
+        (time, channel, reason) and, in forecast mode, their (handling, uniform, patience).
+
+        Handling, resolution uniform and patience of a forecast arrival are drawn here,
+        a chunk at a time. In forecast mode only new issues' first contacts draw from
+        these streams, and they arrive in a fixed order, so drawing each stream's
+        numbers for a chunk at once (``take`` hands out exactly the numbers one call
+        per contact would) gives every contact the numbers it would have drawn on
+        arrival, and memory holds one chunk, not the whole run. Journey mode
+        interleaves proactive contacts on the same streams, so it draws on arrival.
         """
-        n = len(arr.time_s)
+        arr = self.arrivals
+        k1 = min(k0 + ARRIVAL_CHUNK, len(arr.time_s))
+        if k0 >= k1:
+            return []
+        t = arr.time_s[k0:k1]
+        chan = arr.channel[k0:k1]
+        reason = arr.reason[k0:k1]
+        if self.journey is not None:
+            return list(zip(t.tolist(), chan.tolist(), reason.tolist()))
+        n = k1 - k0
         handle = np.empty(n)
         patience = np.full(n, NAN)
         for c, ch in enumerate(self.channels):
-            on_c = arr.channel == c
+            on_c = chan == c
             if not on_c.any():
                 continue
             for r, sampler in enumerate(ch.handling):
-                m = on_c & (arr.reason == r)
+                m = on_c & (reason == r)
                 handle[m] = sampler.take(int(m.sum()))
             if ch.patience is not None:
                 patience[on_c] = ch.patience.take(int(on_c.sum()))
         uniform = self.u_resolve.take(n)
-        return (array("d", handle.tobytes()), array("d", uniform.tobytes()), array("d", patience.tobytes()))
+        return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
+                        patience.tolist()))
 
     # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, _ev: object) -> None:
         """A new issue's first contact (forecast demand), then the next arrival."""
-        k = self._k
-        self._k = k + 1
         issue = self.n_issues
         self.n_issues = issue + 1
-        c = self._arr_c[k]
-        r = self._arr_r[k]
-        draws = self._arr_draws
-        if draws is None:  # journey mode: draws happen on arrival
-            self._contact(c, r, issue, 1, 1, NEW, -1)
+        a = self._chunk[self._j]
+        if len(a) == 3:  # journey mode: draws happen on arrival
+            self._contact(a[1], a[2], issue, 1, 1, NEW, -1)
         else:
-            # The row of a first contact whose numbers were drawn up front (see _predraw):
+            # The row of a first contact whose numbers were drawn with its chunk:
             # attempt, leg and origin keep the columns' defaults (1, 1, NEW).
+            _, c, r, handle, uniform, patience = a
+            now = self.env._now
             rec = self.rec
             i = rec.n
             if i == rec.capacity:
                 rec.grow()
             rec.n = i + 1
-            now = self.env._now
             rec.issue[i] = issue
             rec.channel[i] = c
             rec.reason[i] = r
             rec.arrival_s[i] = now
-            rec.handle_draw[i] = draws[0][k]
-            rec.uniform_draw[i] = draws[1][k]
-            patience = draws[2][k]
+            rec.handle_draw[i] = handle
+            rec.uniform_draw[i] = uniform
             if patience == patience:
                 rec.patience_s[i] = patience
             self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now)
-        if k + 1 < self._n_arrivals:
-            self.at(self._arr_t[k + 1] - self.env._now, None, self._on_arrival)
+        j = self._j + 1
+        if j < len(self._chunk):
+            self._j = j
+            self._arm_arrival(self._chunk[j][0] - self.env._now)
+        else:
+            self._next_arrival()
 
     def open_issue(self) -> int:
         """A new issue id (journey mode opens issues itself)."""

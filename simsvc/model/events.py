@@ -1,4 +1,5 @@
-"""The scheduling path: every event of the model goes through :func:`scheduler`.
+"""The scheduling path: every event of the model goes through :func:`scheduler` (or, for the
+chain of forecast arrivals, :func:`rearmer`, which checks the same way).
 
 SimPy stays the scheduler: each event is a ``simpy.events.Timeout`` in the
 environment's queue, processed by ``env.run`` with its callback. The function
@@ -59,6 +60,35 @@ def scheduler(env: simpy.Environment) -> Schedule:
         heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
 
     return at
+
+
+def rearmer(env: simpy.Environment, callback: Callable[[Timeout], None]) -> Callable[[float], None]:
+    """``arm(delay)``: schedule one reusable ``Timeout`` that calls ``callback`` ``delay``
+    seconds from now, checked like :func:`scheduler`'s events.
+
+    For a chain of events of which at most one is pending at a time (the next forecast
+    arrival, scheduled by the one before): SimPy is done with an event once its
+    callbacks have run, so the callback may arm the same object again instead of
+    building a new one. Arming it while it is still pending would corrupt the queue.
+    """
+    queue = env._queue
+    eid = env._eid
+    ev = object.__new__(Timeout)
+    ev.env = env
+    ev.callbacks = None
+    ev._value = None
+    ev._ok = True
+    ev._delay = 0.0
+    callbacks = [callback]
+
+    def arm(delay: float) -> None:
+        if not delay >= 0.0:
+            _bad_delay(env, delay, callback)
+        ev.callbacks = callbacks
+        ev._delay = delay
+        heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
+
+    return arm
 
 
 def _bad_delay(env: simpy.Environment, delay: float, callback: Callable) -> None:

@@ -18,7 +18,6 @@ from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
-from simsvc.observe.tables import effective_wait
 
 
 @dataclass(frozen=True)
@@ -65,15 +64,16 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
+
+
 def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     c = run.contacts
     spec = scenario.experience
     channels = list(scenario.channels.values())
-    expected = xp.expected_waits(scenario)
-    public = np.array([ch.kind == "async" and ch.public for ch in channels])
     # Waits in multiples of the channel's expected wait; float32 is ample for a score.
-    ratio = np.nan_to_num(effective_wait(scenario, c)).astype(np.float32)
-    ratio /= expected.astype(np.float32)[c["channel"]]
+    expected = xp.expected_waits(scenario).astype(np.float32)
+    public = np.array([ch.kind == "async" and ch.public for ch in channels])
 
     # Attempts: legs grouped by (issue, attempt), ordered by leg.
     akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
@@ -81,19 +81,45 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     a_start, a_end = _groups(akey[order])
     del akey
     first, last = order[a_start], order[a_end]
+    n_a = a_start.size
 
-    def per_attempt(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values[order], a_start) if a_start.size else np.empty(0)
+    # Per-attempt sums over the legs, a chunk of attempts at a time: each chunk's legs
+    # are a contiguous run of ``order``, and a sum over one attempt's legs is the same
+    # whichever chunk computes it, so the result does not depend on the chunk size.
+    finished = np.empty(n_a, dtype=bool)
+    resolved = np.empty(n_a, dtype=bool)
+    handled = np.empty(n_a, dtype=bool)
+    late_public = np.empty(n_a, dtype=bool)
+    escalated = np.empty(n_a, dtype=np.int16)
+    transferred = np.empty(n_a, dtype=np.int16)
+    wait_ratio = np.empty(n_a, dtype=np.float32)
+    for a0 in range(0, n_a, ATTEMPT_CHUNK):
+        a1 = min(a0 + ATTEMPT_CHUNK, n_a)
+        p0, p1 = int(a_start[a0]), int(a_end[a1 - 1]) + 1
+        rows = order[p0:p1]
+        starts = a_start[a0:a1] - p0
+        outcome = c["outcome"][rows]
+        channel = c["channel"][rows]
+        waiting = outcome == WAITING
+        # The effective wait (simsvc.observe.tables.effective_wait) of these legs.
+        wait = c["wait_s"][rows]
+        wait[waiting] = scenario.horizon - c["arrival_s"][rows][waiting]
+        ratio = np.nan_to_num(wait).astype(np.float32)
+        ratio /= expected[channel]
+        del wait
 
-    outcome_last = c["outcome"][last]
-    finished = per_attempt((c["outcome"] == WAITING).astype(np.int16)) == 0
-    resolved = per_attempt((c["resolved"] == 1).astype(np.int16)) > 0
-    abandoned = np.isin(outcome_last, (ABANDONED, LOST))
-    escalated = per_attempt((c["origin"] == ESCALATION).astype(np.int16))
-    transferred = per_attempt(c["transferred"].astype(np.int16))
-    wait_ratio = per_attempt(ratio)
-    late_public = per_attempt((public[c["channel"]] & (ratio > 1)).astype(np.int16)) > 0
-    del ratio
+        def per_attempt(values: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(values, starts)
+
+        finished[a0:a1] = per_attempt(waiting.astype(np.int16)) == 0
+        resolved[a0:a1] = per_attempt((c["resolved"][rows] == 1).astype(np.int16)) > 0
+        handled[a0:a1] = per_attempt(np.isin(outcome, (ANSWERED, CONTAINED)).astype(np.int16)) > 0
+        escalated[a0:a1] = per_attempt((c["origin"][rows] == ESCALATION).astype(np.int16))
+        transferred[a0:a1] = per_attempt(c["transferred"][rows].astype(np.int16))
+        wait_ratio[a0:a1] = per_attempt(ratio)
+        late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
+    del order, a_start, a_end  # the largest temporaries go before the scores are computed
+    abandoned = np.isin(c["outcome"][last], (ABANDONED, LOST))
     attempt = c["attempt"][first]
 
     s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
@@ -123,16 +149,17 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     i_escalations = per_issue(escalated)
     i_ratio = per_issue(wait_ratio)
     i_attempts = attempt[i_end]
+    del i_end
     ces = xp.customer_effort(spec.survey, i_attempts - 1, i_transfers, i_escalations, i_ratio,
                              ~i_resolved, Streams(run.seed, run.replication).generator("survey/ces"))
     ces_responded = (Streams(run.seed, run.replication).generator("survey/ces_response")
                      .random(i_start.size) < spec.survey.response_rate) & i_finished
-    handled = per_attempt(np.isin(c["outcome"], (ANSWERED, CONTAINED)).astype(np.int16)) > 0
+    for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
+        score[~finished] = np.nan
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=c["channel"][first],
         a_arrival_s=c["arrival_s"][first], a_finished=finished, a_handled=handled, a_resolved=resolved,
-        experience=np.where(finished, s, np.float32(np.nan)), satisfaction=np.where(finished, sat, np.float32(np.nan)),
-        responded=responded, csat=csat, nps=nps, churn_risk=np.where(finished, risk, np.float32(np.nan)),
+        experience=s, satisfaction=sat, responded=responded, csat=csat, nps=nps, churn_risk=risk,
         i_issue=a_issue[i_start], i_channel=c["channel"][i_first], i_reason=c["reason"][i_first],
         i_arrival_s=c["arrival_s"][i_first], i_attempts=i_attempts, i_resolved=i_resolved,
         i_first_contact_resolved=resolved[i_start], i_transfers=i_transfers, i_escalations=i_escalations,
@@ -232,7 +259,7 @@ def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.Data
         "in_warmup": view.i_arrival_s < scenario.warmup,
         "kind": issue_kinds(scenario, run, view.i_reason),
         **extra,
-    })
+    }, copy=False)  # the view's arrays are not changed afterwards: no copy
 
 
 def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:

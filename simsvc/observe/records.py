@@ -33,7 +33,8 @@ class ContactBuffer:
     """Columns of the contacts table, grown in blocks.
 
     Each column is an ``array.array`` (8 bytes or less per value, no Python
-    object per entry, converted to numpy without copying). The event loop
+    object per entry, converted to numpy without copying; the issue id is kept
+    in 4 bytes and widened when the run ends). The event loop
     writes a new contact's fixed fields by index and updates the others (wait,
     outcome, agent…) when they become known; growing every column by a block of
     defaults at once keeps per-contact work to a few stores.
@@ -42,7 +43,7 @@ class ContactBuffer:
     BLOCK = 8192
     # column: (array typecode, default while unknown, dtype in the output)
     COLUMNS = {
-        "issue": ("q", 0, np.int64), "attempt": ("h", 1, np.int16), "leg": ("h", 1, np.int16),
+        "issue": ("i", 0, np.int64), "attempt": ("h", 1, np.int16), "leg": ("h", 1, np.int16),
         "origin": ("b", NEW, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
         "arrival_s": ("d", 0.0, np.float64), "patience_s": ("d", np.nan, np.float64),
         "wait_s": ("d", np.nan, np.float64), "outcome": ("b", WAITING, np.int8),
@@ -72,8 +73,14 @@ class ContactBuffer:
     def arrays(self) -> dict[str, np.ndarray]:
         """Numpy views of the columns (no copy; the buffer must not grow afterwards)."""
         n = self.n
-        return {name: np.frombuffer(getattr(self, name), dtype=dtype)[:n]
+        return {name: _as(np.frombuffer(getattr(self, name), dtype=np.dtype(code))[:n], dtype)
                 for name, (code, _, dtype) in self.COLUMNS.items() if dtype is not None}
+
+
+def _as(values: np.ndarray, dtype: type) -> np.ndarray:
+    """``values`` as ``dtype``: a view when the buffer already holds it, else a copy (a
+    column kept narrower in the buffer than in the output, such as the issue id)."""
+    return values.view(dtype) if values.dtype.itemsize == np.dtype(dtype).itemsize else values.astype(dtype)
 
 
 class SegmentBuffer:
