@@ -27,9 +27,22 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
 @max_occupancy_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder to write (default: results/<scenario-name>/staff/<UTC timestamp>/).")
+# --objective profit (journey mode): the staffing level with the highest net value.
+@click.option("--objective", type=click.Choice(["targets", "profit"]), default="targets", show_default=True,
+              help="targets: the fewest agents meeting --target; profit (journey mode): the staffing level "
+                   "maximising net value = revenue - revenue lost to churn - agent cost.")
+@click.option("--vary-pools", default=None, metavar="A,B",
+              help="profit: pools whose staffing varies (default: every pool); the others keep theirs.")
+@click.option("--levels", default=None, metavar="START:STOP:STEP|F1,F2",
+              help="profit: factors scaling each varied pool's schedule, every shift's (step's) agents "
+                   "rounded half up (default 0.7:1.3:0.1; 1 = the scenario's own staffing, always included).")
+@click.option("--agents", "agent_counts", multiple=True, metavar="POOL=N1,N2,...",
+              help="profit, instead of --levels: constant scheduled agents per pool (repeatable; level k "
+                   "takes the k-th value of every pool).")
 def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int, confirm_reps: int,
           max_iterations: int, seed: int | None, workers: int | None, min_contacts: float,
-          max_occupancy: float | None, out: str | None) -> None:
+          max_occupancy: float | None, out: str | None, objective: str, vary_pools: str | None,
+          levels: str | None, agent_counts: tuple[str, ...]) -> None:
     """Staff SCENARIO by simulation so every open interval meets every target.
 
     Starts from the Erlang requirement, simulates, raises intervals that miss and
@@ -38,8 +51,25 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     staffing_<pool>.csv, scenario.yaml (extends SCENARIO, runs as it is),
     staffing.csv, verification.csv, iterations.csv, totals.csv, requirements.csv and
     staffing.png.
+
+    With --objective profit (journey mode) it evaluates staffing levels on common
+    random numbers instead and writes levels.csv, replications.csv, profit.png and
+    scenario.yaml (the best level).
     """
     import sys
+
+    if objective == "profit":
+        from simsvc.cli._plan_common import fail as _fail
+        from simsvc.cli.profit_cmd import staff_profit
+
+        if targets:
+            _fail("--target does not apply to --objective profit (it maximises net value); drop one of them")
+        staff_profit(scenario, vary_pools, levels, agent_counts, reps, seed, workers, out)
+        return
+    if vary_pools is not None or levels is not None or agent_counts:
+        from simsvc.cli._plan_common import fail as _fail
+
+        _fail("--vary-pools, --levels and --agents belong to --objective profit")
 
     from tqdm import tqdm
 
