@@ -178,7 +178,7 @@ def staffing_levels(scenario: Scenario, vary_pools: tuple[str, ...] | None = Non
     if len(set(pools)) != len(pools):
         raise PlanError(f"--vary-pools: a pool is named twice ({','.join(pools)})")
     own_staffing = {p: scaled_staffing(scenario.agents[p], 1.0) for p in pools}
-    own = Level("own", 1.0 if not agents else None, None, True, scenario, own_staffing)
+    own = Level("own" if agents else "x1", None if agents else 1.0, None, True, scenario, own_staffing)
     levels: list[Level] = []
     if agents:
         for k in range(len(next(iter(agents.values())))):
@@ -188,7 +188,7 @@ def staffing_levels(scenario: Scenario, vary_pools: tuple[str, ...] | None = Non
         return [own] + levels
     for f in factors if factors is not None else [round(0.7 + 0.1 * k, 9) for k in range(7)]:
         if f == 1.0:
-            levels.append(Level("x1", 1.0, None, True, scenario, own_staffing))
+            levels.append(own)
             continue
         name = f"x{f:g}"
         staffing = {p: scaled_staffing(scenario.agents[p], f) for p in pools}
