@@ -1,0 +1,164 @@
+"""Staffing by simulation for targets over the whole horizon (``simsvc staff --overall``).
+
+A target such as "service level ≥ 0.8 on phone" is read over every contact after
+the warm-up (answered within the threshold / offered while open, pooled over the
+intervals and the replications), not in every open interval.
+
+The plan searched is a *scaling of the Erlang plan*: pool p gets
+``ceil(f_p × Erlang on-duty agents)`` in every interval (never below its async
+workload), grossed up for shrinkage. Why a scaling rather than an offset: a
+horizon-level target is an average over contacts, so agents belong where the
+contacts are; scaling keeps the Erlang plan's time profile (its peaks, its quiet
+hours), whereas an offset would add as many agents at 07:00 as at the peak and pay
+for idle time. Only the targets' primary pools move (the attribution of
+:mod:`simsvc.plan.staff`); other planned pools keep the Erlang plan.
+
+Search: on common random numbers (the same customers in every iteration), each
+moving pool bisects its factor. Start at 1 (the Erlang plan); a pool whose targets
+are met moves down (×0.8 while no lower factor has been seen to miss), one that
+misses moves up (×1.25 while no higher factor has been seen to meet); once both a
+missing and a meeting factor are known, the midpoint. A pool settles when no
+plan with a different number of agents lies between its highest missing and its
+lowest meeting factor. The answer is the cheapest simulated plan that met every
+target; fresh replications (seed + 1) verify it. With several moving pools the
+bisections run side by side (each pool reads only its own targets), so the answer
+is the cheapest combination actually simulated, not a joint optimum.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from simsvc.analytic.requirements import gross_up
+from simsvc.config.schema import Scenario
+from simsvc.plan import PlanError
+from simsvc.plan.metrics import interval_metric
+from simsvc.plan.scenarios import with_staffing
+from simsvc.plan.staff import (Iteration, Progress, StaffOptions, StaffResult, _effective, _verification, plan_base,
+                               status)
+from simsvc.plan.targets import PlanTarget
+
+UP, DOWN = 1.25, 0.8
+MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
+
+
+def overall_metric(intervals: pd.DataFrame, target: PlanTarget) -> pd.Series:
+    """The target's metric over the whole horizon after the warm-up: ``value``, ``ci_low``,
+    ``ci_high``, ``contacts``, ``reps``, ``met`` (a ratio pooled over replications, delta-method CI)."""
+    m = interval_metric(intervals.assign(interval=0), target)
+    if m.empty:
+        raise PlanError(f"{target}: no {target.channel} contacts after the warm-up to measure it on")
+    return m.iloc[0]
+
+
+def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
+                  progress: Progress | None = None) -> StaffResult:
+    """The cheapest scaling of the Erlang plan whose simulation meets every target over the horizon."""
+    from simsvc.experiment.runner import resolve_seed, run
+
+    base = plan_base(scenario, targets, options)
+    movers = list(dict.fromkeys(base.primary[t.channel] for t in targets))
+    hours = np.diff(base.grid) / 3600.0
+
+    def plan_at(factors: dict[str, float]) -> dict[str, np.ndarray]:
+        out = {}
+        for p in base.planned:
+            if p not in factors:
+                out[p] = base.analytic[p]
+                continue
+            on_duty = np.maximum(np.ceil(factors[p] * base.net[p] - 1e-9), base.floor[p]).astype(np.int64)
+            out[p] = gross_up(on_duty, base.shrink[p])
+        return out
+
+    def same(p: str, f: float, g: float) -> bool:
+        return bool(np.array_equal(plan_at({p: f})[p], plan_at({p: g})[p]))
+
+    def between(p: str, low: float, high: float) -> float | None:
+        """A factor whose plan differs from both ends' (near the middle), None if none is left."""
+        a, b = low, high
+        while b - a > 1e-9:
+            mid = (a + b) / 2
+            if same(p, mid, low):
+                a = mid
+            elif same(p, mid, high):
+                b = mid
+            else:
+                return mid
+        return None
+
+    seed = resolve_seed(scenario, options.seed)
+    factor = {p: 1.0 for p in movers}
+    lo: dict[str, float | None] = {p: None for p in movers}   # highest factor seen to miss
+    hi: dict[str, float | None] = {p: None for p in movers}   # lowest factor seen to meet
+    best: dict[PlanTarget, float] = {}
+    iterations: list[Iteration] = []
+    cheapest: tuple[float, dict[str, np.ndarray], dict[str, float]] | None = None
+    stable = False
+    for number in range(1, options.max_iterations + 1):
+        plan = plan_at(factor)
+        result = run(with_staffing(scenario, plan), replications=options.replications, seed=seed,
+                     workers=options.workers, keep_contacts=False,
+                     progress=(lambda d, tot, k=number: progress(f"iteration {k}", d, tot)) if progress else None)
+        met_pool = {p: True for p in movers}
+        missed = 0
+        for t in targets:
+            value = float(overall_metric(result.intervals, t)["value"])
+            if t not in best or (value > best[t] if t.op == ">=" else value < best[t]):
+                best[t] = value
+            if not t.met(value):
+                met_pool[base.primary[t.channel]] = False
+                missed += 1
+        agent_hours = float(sum(plan[p] @ hours for p in base.planned))
+        if not missed and (cheapest is None or agent_hours <= cheapest[0]):
+            cheapest = (agent_hours, plan, dict(factor))
+        changed = 0
+        for p in movers:
+            f = factor[p]
+            if met_pool[p]:
+                hi[p] = f if hi[p] is None else min(hi[p], f)
+            else:
+                lo[p] = f if lo[p] is None else max(lo[p], f)
+            if hi[p] is None:
+                new = min(f * UP, MAX_FACTOR)
+            elif lo[p] is None:
+                new = max(f * DOWN, MIN_FACTOR)
+                if same(p, new, f):
+                    new = hi[p]   # the async floor (or the minimum) binds: nothing lower to try
+            else:
+                mid = between(p, lo[p], hi[p])
+                new = hi[p] if mid is None else mid
+            if not same(p, new, f):
+                changed += 1
+            factor[p] = new
+        iterations.append(Iteration(number, missed, len(targets), changed, agent_hours))
+        if changed == 0 and all(hi[p] is not None for p in movers):
+            stable = True
+            break
+    if cheapest is None:
+        detail = "; ".join(f"{t}: best reached {best[t]:.4g}" for t in targets if not t.met(best.get(t, math.nan)))
+        raise PlanError(f"no scaling of the Erlang plan met every target over the horizon after "
+                        f"{len(iterations)} iterations ({detail}). Raise --max-iterations, relax the target, "
+                        "or plan more pools with --pools")
+    _, plan, factors = cheapest
+    confirm_seed = seed + 1
+    confirm = run(with_staffing(scenario, plan), replications=options.confirm_replications, seed=confirm_seed,
+                  workers=options.workers, keep_contacts=False,
+                  progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
+    on_duty = {p: _effective(plan[p], base.shrink[p]) for p in base.planned}
+    rows = []
+    for t in targets:
+        m = overall_metric(confirm.intervals, t)
+        rows.append({"target": str(t), "channel": t.channel, "metric": t.metric, "pool": base.primary[t.channel],
+                     "factor": factors[base.primary[t.channel]], "contacts": m["contacts"], "value": m["value"],
+                     "ci_low": m["ci_low"], "ci_high": m["ci_high"],
+                     "status": status(t, m["value"], m["ci_low"], m["ci_high"])})
+    by_interval = _verification(scenario, targets, confirm.intervals, base.primary, on_duty, base.grid,
+                                options.min_contacts)
+    return StaffResult(
+        scenario=with_staffing(scenario, plan), plan=plan, analytic=base.analytic, on_duty=on_duty,
+        requirements=base.requirements, verification=pd.DataFrame(rows), iterations=iterations, targets=targets,
+        primary=base.primary, seed=seed, confirm_seed=confirm_seed, replications=options.replications,
+        confirm_replications=options.confirm_replications, stable=stable, interval_verification=by_interval,
+        factors=factors)
