@@ -73,6 +73,7 @@ def test_agent_counts_give_constant_staffing_per_pool():
     (lambda s: parse_factors("1.3:0.7:0.1"), "START <= STOP"),
     (lambda s: parse_factors(","), "no levels"),
     (lambda s: parse_factors("-1,1"), "not a scaling factor"),
+    (lambda s: staffing_levels(s, None, [1.0]), "other than 1"),
     (lambda s: parse_agents(("service=10,20", "specialists=1")), "same number of values"),
     (lambda s: parse_agents(("service=ten",)), "POOL=N1,N2"),
 ])

@@ -196,6 +196,9 @@ def staffing_levels(scenario: Scenario, vary_pools: tuple[str, ...] | None = Non
     if not any(lv.own for lv in levels):
         levels.append(own)
         levels.sort(key=lambda lv: lv.factor)
+    if len(levels) < 2:
+        raise PlanError("--levels: give at least one factor other than 1 (1 is the scenario's own staffing, "
+                        "always evaluated)")
     return levels
 
 
@@ -227,9 +230,7 @@ def evaluate(scenario: Scenario, levels: list[Level], replications: int | None =
     order = [lv.name for lv in levels]
     edge = len(levels) > 1 and order.index(best_name) in (0, len(order) - 1) and not any(
         lv.agents for lv in levels)
-    return ProfitResult(levels, table, per_rep, best, root, reps,
-                        tuple(next(lv for lv in levels if not lv.own).staffing) if len(levels) > 1 else (),
-                        edge)
+    return ProfitResult(levels, table, per_rep, best, root, reps, tuple(levels[0].staffing), edge)
 
 
 def level_table(scenario: Scenario, levels: list[Level], per_rep: pd.DataFrame) -> pd.DataFrame:
