@@ -14,7 +14,7 @@ Prints iterations (missed intervals, levels changed, agent hours), replications,
 minutes, the agent hours and cost of the Erlang plan and of the simulated plan, and
 the verification in fresh replications.
 
-Usage: ``python bench/bench_staff.py [--interval 15min] [--reps 4] [--confirm-reps 10] [--workers 2]``
+Usage: ``python bench/bench_staff.py [--interval 15min] [--reps 4] [--confirm-reps 10] [--workers 2] [--overall]``
 """
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ def main() -> int:
     parser.add_argument("--confirm-reps", type=int, default=10)
     parser.add_argument("--max-iterations", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--overall", action="store_true", help="targets over the whole horizon (staff --overall)")
     args = parser.parse_args()
 
     from simsvc.config.load import load_scenario
     from simsvc.experiment.runner import run
     from simsvc.plan.staff import StaffOptions, staff
+    from simsvc.plan.staff_overall import staff_overall
     from simsvc.plan.targets import with_scenario_targets
 
     import subprocess
@@ -69,7 +71,8 @@ def main() -> int:
             print(f"  {stage}: {total} replications, {time.perf_counter() - t1:6.1f} s", flush=True)
 
     t1 = time.perf_counter()
-    result = staff(scenario, targets, StaffOptions(replications=args.reps, confirm_replications=args.confirm_reps,
+    search = staff_overall if args.overall else staff
+    result = search(scenario, targets, StaffOptions(replications=args.reps, confirm_replications=args.confirm_reps,
                                                    max_iterations=args.max_iterations, workers=args.workers),
                    progress)
     wall = time.perf_counter() - t1
@@ -85,7 +88,10 @@ def main() -> int:
           f"= {wall / anchor:.1f} x the anchor; {wall / done['reps']:.1f} s per replication "
           f"= {wall / done['reps'] / one_rep:.2f} x a one-replication simsvc run")
     print(result.totals(scenario).to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
-    counts = result.verification["status"].value_counts()
+    if args.overall:
+        print(result.verification[["target", "pool", "factor", "value", "ci_low", "ci_high", "status"]]
+              .to_string(index=False))
+    counts = (result.interval_verification if args.overall else result.verification)["status"].value_counts()
     print("verification:", ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

@@ -131,3 +131,22 @@ def test_forecast_scenario_is_refused_for_profit(tmp_path):
 def test_profit_options_without_the_profit_objective_are_refused(tmp_path):
     res = _invoke("staff", _tiny(tmp_path), "--levels", "0.8,1.2", "-o", tmp_path / "out")
     assert "belong to --objective profit" in assert_one_error_line(res)
+
+
+@pytest.mark.slow
+def test_with_churn_feedback_more_staff_keeps_customers(tmp_path):
+    """The other side of the curve: with feedback on, a thin service pool loses customers
+    (churn after bad contacts) that a well-staffed one keeps, on common random numbers."""
+    from simsvc.plan.profit import evaluate
+
+    scenario = load_scenario(_tiny(tmp_path, feedback=True))
+    levels = staffing_levels(scenario, ("service",), [0.4, 2.0])
+    t = evaluate(scenario, levels, replications=4, seed=3).table.set_index("level")
+    assert t.loc["x2", "service_level"] > t.loc["x0.4", "service_level"]
+    # Paired differences to the own staffing (x1, service level ~95 %): the thin level loses more
+    # customers (CI excluding zero) and more future revenue (noisier: the value of who churns
+    # varies); doubling keeps more customers than the thin level.
+    assert t.loc["x0.4", "churned_diff_low"] > 0, t.T
+    assert t.loc["x0.4", "revenue_lost_to_churn_diff"] > 0, t.T
+    assert t.loc["x2", "churned"] < t.loc["x0.4", "churned"]
+    assert t.loc["x2", "agent_cost"] > t.loc["x1", "agent_cost"] > t.loc["x0.4", "agent_cost"]

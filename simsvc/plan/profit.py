@@ -184,6 +184,8 @@ def staffing_levels(scenario: Scenario, vary_pools: tuple[str, ...] | None = Non
         for k in range(len(next(iter(agents.values())))):
             counts = {p: agents[p][k] for p in pools}
             name = ",".join(f"{p}={n}" for p, n in counts.items())
+            if any(lv.name == name for lv in levels):
+                raise PlanError(f"--agents: the level {name} is given twice")
             levels.append(Level(name, None, counts, False, _with(scenario, counts, name), counts))
         return [own] + levels
     for f in factors if factors is not None else [round(0.7 + 0.1 * k, 9) for k in range(7)]:
