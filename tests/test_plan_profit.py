@@ -113,6 +113,7 @@ def test_without_churn_feedback_revenue_ignores_staffing_and_the_cheapest_level_
     (["--levels", ","], "no levels"),
     (["--levels", "0.8", "--agents", "service=3"], "either --levels"),
     (["--target", "service_level >= 0.8 on phone"], "--target does not apply"),
+    (["--overall", "--confirm-reps", "3"], "--confirm-reps, --every-interval/--overall do(es) not apply"),
 ])
 def test_bad_profit_input_is_one_line_and_writes_nothing(tmp_path, args, message):
     out = tmp_path / "out"

@@ -67,6 +67,13 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
 
         if targets:
             _fail("--target does not apply to --objective profit (it maximises net value); drop one of them")
+        ctx = click.get_current_context()
+        given = [f"--{n.replace('_', '-')}" if n != "every_interval" else "--every-interval/--overall" for n in ("pools", "confirm_reps", "max_iterations", "min_contacts",
+                                                     "max_occupancy", "every_interval")
+                 if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            _fail(f"{', '.join(given)} do(es) not apply to --objective profit (use --vary-pools, --levels "
+                  "or --agents, --reps)")
         staff_profit(scenario, vary_pools, levels, agent_counts, reps, seed, workers, out)
         return
     if vary_pools is not None or levels is not None or agent_counts:
