@@ -131,6 +131,8 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     files.update(_plot(table, by_interval, resolved.interval))
     write_folder(path, files, float_format="%.6g")
 
+    for note in result.warnings:
+        click.echo(note)
     click.echo(_iterations_text(iterations, "intervals missed" if every_interval else "targets missed"))
     if not result.stable:
         click.echo(f"the staffing had not settled after {len(result.iterations)} iterations: the plan is the "
@@ -142,7 +144,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     if not every_interval:
         for r in v.itertuples():
             click.echo(f"{r.target} over the horizon: {r.value:.4g} (95 % CI {r.ci_low:.4g} to {r.ci_high:.4g}), "
-                       f"{r.status}; {r.pool} at {r.factor:.3g} x the Erlang plan "
+                       f"{r.status}; {r.pool} at {r.factor:.3g} x the {r.of_plan} plan "
                        f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
     for target, rows in (v.groupby("target", sort=False) if every_interval else ()):
         counts = rows["status"].value_counts()

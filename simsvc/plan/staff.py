@@ -246,8 +246,11 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
 
 
 def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
-          progress: Progress | None = None) -> StaffResult:
-    """Find per pool × interval the fewest agents whose simulation meets every target (see module doc)."""
+          progress: Progress | None = None, confirm: bool = True) -> StaffResult:
+    """Find per pool × interval the fewest agents whose simulation meets every target (see module doc).
+
+    ``confirm=False`` skips the fresh replications (``verification`` is then empty):
+    for a caller that goes on from the plan, as ``--overall`` does."""
     from simsvc.experiment.runner import resolve_seed, run
 
     base = plan_base(scenario, targets, options)
@@ -324,12 +327,14 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     plan = {p: gross_up(net[p], shrink[p]) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
-    confirm = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
-                  workers=options.workers, keep_contacts=False,
-                  progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
     on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
-    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid,
-                                 options.min_contacts)
+    verification = pd.DataFrame()
+    if confirm:
+        fresh = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
+                    workers=options.workers, keep_contacts=False,
+                    progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
+        verification = _verification(scenario, targets, fresh.intervals, primary, on_duty, grid,
+                                     options.min_contacts)
     return StaffResult(
         scenario=planned_scenario, plan=plan, analytic=analytic, on_duty=on_duty, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
