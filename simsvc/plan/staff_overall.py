@@ -26,7 +26,11 @@ bisects its factor: ×0.8 while no lower factor has been seen to miss, then the
 midpoint between the highest missing and the lowest meeting factor (from the Erlang
 plan: ×1.25 up while missed as well). A pool settles when no plan with a different
 number of agents lies between them. The answer is the cheapest simulated plan that
-met every target; fresh replications (seed + 1) verify it. With several moving pools
+met every target with its whole 95 % CI (over the replications) on the right side:
+judged by the mean alone, the cheapest plan sits right at the threshold on its own
+common random numbers and reads below it on fresh ones (measured on the baseline:
+0.80 in the search, 0.76 on fresh replications); fresh replications (seed + 1)
+verify it. With several moving pools
 the bisections run side by side (each pool reads only its own targets), so the answer
 is the cheapest combination actually simulated, not a joint optimum.
 """
@@ -123,10 +127,13 @@ def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffO
         met_pool = {p: True for p in movers}
         missed = 0
         for t in targets:
-            value = float(overall_metric(result.intervals, t)["value"])
+            m = overall_metric(result.intervals, t)
+            value = float(m["value"])
             if t not in best or (value > best[t] if t.op == ">=" else value < best[t]):
                 best[t] = value
-            if not t.met(value):
+            # Met only when the whole 95 % CI meets it: a plan tuned to the threshold on its own
+            # common random numbers reads optimistic on fresh ones (see the module doc).
+            if not t.met(float(m["ci_low"] if t.op == ">=" else m["ci_high"])):
                 met_pool[base.primary[t.channel]] = False
                 missed += 1
         agent_hours = float(sum(plan[p] @ hours for p in base.planned))
