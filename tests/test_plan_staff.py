@@ -162,3 +162,49 @@ def test_existing_output_folder_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["staff", str(SINUSOID), "--target", PHONE_SL, "--out", str(out)])
     assert "already exists" in assert_one_error_line(result)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+# --------------------------------------------------------------------------- --overall
+def _overall(scenario, targets, **options):
+    from simsvc.plan.staff_overall import staff_overall
+
+    return staff_overall(scenario, parse_targets(targets, scenario), StaffOptions(**options))
+
+
+@pytest.mark.slow
+def test_overall_is_monotone_in_the_target_and_the_demand(tmp_path):
+    base = _variant(tmp_path, "omono", horizon="1d", warmup="1h")
+    busier = _variant(tmp_path, "obusier", horizon="1d", warmup="1h", demand__phone__daily_volume=3200)
+    opts = {"replications": 3, "confirm_replications": 2, "seed": 4}
+
+    def hours(scenario, target):
+        result = _overall(scenario, [target], **opts)
+        assert result.stable
+        return float(result.totals(scenario)["simulated_agent_hours"].iloc[-1])
+
+    low, mid, high = (hours(base, f"service_level >= {x} on phone") for x in (0.5, 0.8, 0.95))
+    assert low <= mid <= high and low < high
+    assert hours(busier, PHONE_SL) > mid
+
+
+def test_overall_costs_no_more_than_every_interval_and_writes_the_same_outputs(tmp_path):
+    """Meeting a target on average over the horizon is a weaker demand than meeting it in
+    every open interval, so on the same target, seed and replications it never costs more."""
+    scenario = _variant(tmp_path, "both", horizon="1d", warmup="1h")
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["staff", str(tmp_path / "both.yaml"), "--overall", "--target", PHONE_SL,
+                                       "--reps", "3", "--confirm-reps", "3", "--seed", "4", "-w", "1",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "over the horizon" in result.output
+    for name in ("scenario.yaml", "staffing_team.csv", "staffing.csv", "verification.csv", "totals.csv",
+                 "iterations.csv", "requirements.csv", "staffing.png", "verification_intervals.csv"):
+        assert (out / name).is_file(), name
+    v = pd.read_csv(out / "verification.csv")
+    assert list(v["target"]) == [PHONE_SL] and v["ci_low"].iloc[0] <= v["value"].iloc[0] <= v["ci_high"].iloc[0]
+    overall_h = pd.read_csv(out / "totals.csv")["simulated_agent_hours"].iloc[-1]
+    every = _staff(scenario, [PHONE_SL], replications=3, confirm_replications=2, seed=4)
+    every_h = float(every.totals(scenario)["simulated_agent_hours"].iloc[-1])
+    assert overall_h <= every_h
+    planned = load_scenario(out / "scenario.yaml")
+    assert [s.agents for s in planned.agents["team"].staffing.steps] == list(pd.read_csv(out / "staffing.csv")["scheduled"])

@@ -105,6 +105,10 @@ class StaffResult:
     confirm_replications: int
     stable: bool
     warnings: list[str] = field(default_factory=list)
+    # --overall: verification is one row per target (horizon level); these add the per-interval view
+    # of the same fresh replications and the scaling of the Erlang plan found per pool.
+    interval_verification: pd.DataFrame | None = None
+    factors: dict[str, float] | None = None
 
     def staffing_table(self, base: Scenario) -> pd.DataFrame:
         """pool × interval: analytic and simulated plans (scheduled), on duty, cost."""
@@ -190,11 +194,24 @@ def _primary_pools(scenario: Scenario, targets: list[PlanTarget], planned: list[
     return out
 
 
-def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
-          progress: Progress | None = None) -> StaffResult:
-    """Find per pool × interval the fewest agents whose simulation meets every target (see module doc)."""
-    from simsvc.experiment.runner import resolve_seed, run
+@dataclass
+class PlanBase:
+    """What both staffing searches start from: the Erlang plan and who moves for which target."""
 
+    grid: np.ndarray
+    n: int
+    requirements: pd.DataFrame
+    planned: list[str]
+    primary: dict[str, str]
+    streams: dict
+    shrink: dict[str, float]
+    net: dict[str, np.ndarray]      # Erlang agents on duty per planned pool × interval
+    floor: dict[str, np.ndarray]    # on duty that async work needs (never cut below)
+    analytic: dict[str, np.ndarray]  # the Erlang plan, scheduled
+
+
+def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions) -> PlanBase:
+    """The Erlang requirement, the pools planned and each target channel's primary pool (module doc)."""
     if not targets:
         raise PlanError("give at least one --target such as 'service_level >= 0.8 on phone' "
                         "(or set a channel's service_level_target)")
@@ -225,6 +242,20 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     net = {p: pool_rows(p).astype(np.int64) for p in planned}
     floor = {p: np.ceil(pool_rows(p, ("async",)) - 1e-9).astype(np.int64) for p in planned}
     analytic = {p: gross_up(net[p], shrink[p]) for p in planned}
+    return PlanBase(grid, n, req, planned, primary, st, shrink, net, floor, analytic)
+
+
+def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
+          progress: Progress | None = None, confirm: bool = True) -> StaffResult:
+    """Find per pool × interval the fewest agents whose simulation meets every target (see module doc).
+
+    ``confirm=False`` skips the fresh replications (``verification`` is then empty):
+    for a caller that goes on from the plan, as ``--overall`` does."""
+    from simsvc.experiment.runner import resolve_seed, run
+
+    base = plan_base(scenario, targets, options)
+    grid, n, req, planned, primary, st = base.grid, base.n, base.requirements, base.planned, base.primary, base.streams
+    shrink, net, floor, analytic = base.shrink, base.net, base.floor, base.analytic
     seen_miss = {p: np.full(n, -1, dtype=np.int64) for p in planned}
     streak = {p: np.zeros(n, dtype=np.int64) for p in planned}   # iterations in a row an interval missed
     best: dict[tuple[PlanTarget, int], tuple[float, int]] = {}  # best value reached, with on-duty agents
@@ -296,12 +327,14 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     plan = {p: gross_up(net[p], shrink[p]) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
-    confirm = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
-                  workers=options.workers, keep_contacts=False,
-                  progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
     on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
-    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid,
-                                 options.min_contacts)
+    verification = pd.DataFrame()
+    if confirm:
+        fresh = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
+                    workers=options.workers, keep_contacts=False,
+                    progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
+        verification = _verification(scenario, targets, fresh.intervals, primary, on_duty, grid,
+                                     options.min_contacts)
     return StaffResult(
         scenario=planned_scenario, plan=plan, analytic=analytic, on_duty=on_duty, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
