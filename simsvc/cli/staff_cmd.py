@@ -71,7 +71,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
         if targets:
             _fail("--target does not apply to --objective profit (it maximises net value); drop one of them")
         ctx = click.get_current_context()
-        given = [p.opts[-1] if len(p.opts) == 1 else "/".join(p.opts + p.secondary_opts)
+        given = ["/".join(p.opts + p.secondary_opts) if p.secondary_opts else p.opts[-1]
                  for p in ctx.command.params
                  if p.name in ("pools", "confirm_reps", "max_iterations", "min_contacts", "max_occupancy",
                                "shifts_rules", "every_interval")
