@@ -34,13 +34,11 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.schema import Scenario
-from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric, offered_rate
-from simsvc.plan.requirements import ALL, interval_grid, requirements, streams
 from simsvc.plan.roster import Roster, RosterOptions, roster
 from simsvc.plan.roster_io import levels, rostered_scenario
 from simsvc.plan.rules import Rules
-from simsvc.plan.staff import Progress, StaffOptions, _primary_pools, _verification, erlang_step
+from simsvc.plan.staff import Progress, StaffOptions, _verification, erlang_step, plan_base
 from simsvc.plan.targets import PlanTarget
 
 
@@ -78,28 +76,10 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
     """Shifts under ``rules`` whose simulation meets every target in every interval (see module doc)."""
     from simsvc.experiment.runner import resolve_seed, run
 
-    if not targets:
-        raise PlanError("give at least one --target such as 'service_level >= 0.8 on phone' "
-                        "(or set a channel's service_level_target)")
-    grid = interval_grid(scenario)
-    n = len(grid) - 1
-    req = requirements(scenario, targets, options.max_occupancy)
-    with_work = list(dict.fromkeys(req["pool"]))
-    planned = list(options.pools) if options.pools else with_work
-    unknown = [p for p in planned if p not in scenario.agents]
-    if unknown:
-        raise PlanError(f"--pools: {', '.join(map(repr, unknown))} is not a pool "
-                        f"(pools: {', '.join(scenario.agents)})")
-    totals = req[req["channel"] == ALL]
-    net = {}
-    for p in planned:
-        rows = totals[totals["pool"] == p]
-        net[p] = (rows.set_index("interval")["required_on_duty"].reindex(range(n), fill_value=0.0)
-                  .to_numpy(dtype=float).copy())
+    base = plan_base(scenario, targets, options)   # targets, pools and primary pools as `staff` has them
+    grid, n, req, planned, primary, st = base.grid, base.n, base.requirements, base.planned, base.primary, base.streams
+    net = {p: base.net[p].astype(float) for p in planned}   # the Erlang requirement, on duty
     analytic = {p: v.copy() for p, v in net.items()}
-    st = streams(scenario, grid)
-    work = {k: float(np.sum(v.work)) for k, v in st.items() if v.work is not None}
-    primary = _primary_pools(scenario, targets, planned, work)
     handle = {t.channel: st[(primary[t.channel], t.channel)].handle_s() for t in targets}
     seed = resolve_seed(scenario, options.seed)
     streak = {p: np.zeros(n, dtype=np.int64) for p in planned}
