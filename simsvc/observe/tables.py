@@ -49,8 +49,10 @@ def not_yet_due(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
     (counted as ``pending_not_due``). One unanswered after its deadline is a miss.
     """
     async_channel = np.array([ch.kind == "async" for ch in scenario.channels.values()], dtype=bool)
-    deadline = c["arrival_s"] + thresholds(scenario)[c["channel"]]
-    return (c["outcome"] == WAITING) & async_channel[c["channel"]] & (deadline > scenario.horizon)
+    out = (c["outcome"] == WAITING) & async_channel[c["channel"]]
+    idx = np.flatnonzero(out)  # the deadline only of those (no full-length float temporaries)
+    out[idx] = c["arrival_s"][idx] + thresholds(scenario)[c["channel"][idx]] > scenario.horizon
+    return out
 
 
 def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -> pd.DataFrame:
