@@ -134,41 +134,88 @@ def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarr
     return np.searchsorted(np.sort(entry), t, side="right") - np.searchsorted(np.sort(exit_), t, side="right")
 
 
-def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+_CHUNK = 1 << 16  # contact legs per slice in intervals_frame (bounded temporaries)
+
+_INTERVAL_COUNTS = ("offered", "answered", "abandoned", "contained", "escalated", "lost", "lost_closed",
+                    "waiting_end", "answered_within_threshold", "pending_not_due", "sl_denominator")
+
+
+def _interval_sums(scenario: Scenario, run: RawRun, n_int: int, grid: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Per channel, per interval of arrival: counts, wait sums and the backlog at each interval's end.
+
+    Built slice by slice over the contact legs, so that no full-length temporary exists.
+    Counts and backlogs add up exactly across slices; the wait sums are accumulated
+    leg by leg in record order (``np.add.at``), the same additions in the same order as
+    one ``np.bincount`` over all legs, hence the same floats.
+    """
     c = run.contacts
+    n = len(c["arrival_s"])
+    n_ch = len(scenario.channels)
+    thr = thresholds(scenario)
+    async_channel = np.array([ch.kind == "async" for ch in scenario.channels.values()], dtype=bool)
+    acc = [{**{k: np.zeros(n_int, dtype=np.int64) for k in (*_INTERVAL_COUNTS, "backlog_end")},
+            "wait_sum_s": np.zeros(n_int), "wait_answered": np.zeros(n_int)} for _ in range(n_ch)]
+    ends = grid[1:]
+    for s in range(0, n, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        arrival = c["arrival_s"][sl]
+        outcome = c["outcome"][sl]
+        channel = c["channel"][sl]
+        closed = c["closed"][sl]
+        idx = np.minimum((arrival // scenario.interval).astype(np.int64), n_int - 1)
+        waiting = outcome == WAITING
+        wait = c["wait_s"][sl].copy()  # effective_wait
+        wait[waiting] = scenario.horizon - arrival[waiting]
+        pending = waiting & async_channel[channel]  # not_yet_due
+        pending[pending] = arrival[pending] + thr[channel[pending]] > scenario.horizon
+        queued_exit = np.where(waiting, np.inf,
+                               np.where(np.isin(outcome, (ANSWERED, ABANDONED)), arrival + np.nan_to_num(wait), arrival))
+        for ch_i in range(n_ch):
+            m = channel == ch_i
+            if not m.any():
+                continue
+            a = acc[ch_i]
+            k = idx[m]
+            out = outcome[m]
+            w = wait[m]
+            ans = out == ANSWERED
+            cl = closed[m]
+            nd = pending[m]
+
+            def add(key: str, mask: np.ndarray) -> None:
+                a[key] += np.bincount(k[mask], minlength=n_int)
+
+            a["offered"] += np.bincount(k, minlength=n_int)
+            add("answered", ans)
+            add("abandoned", out == ABANDONED)
+            add("contained", out == CONTAINED)
+            add("escalated", out == ESCALATED)
+            add("lost", out == LOST)
+            add("lost_closed", cl)
+            add("waiting_end", out == WAITING)
+            add("answered_within_threshold", ans & (w <= thr[ch_i]))
+            add("pending_not_due", nd)
+            add("sl_denominator", ~cl & ~nd)
+            np.add.at(a["wait_sum_s"], k, w)
+            np.add.at(a["wait_answered"], k[ans], w[ans])
+            in_queue = m & (queued_exit > arrival)
+            a["backlog_end"] += _count_open(arrival[in_queue], queued_exit[in_queue], ends)
+    return acc
+
+
+def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     grid = _grid(scenario)
     n_int = len(grid) - 1
-    idx = np.minimum((c["arrival_s"] // scenario.interval).astype(np.int64), n_int - 1)
-    wait = effective_wait(scenario, c)
-    thr = thresholds(scenario)
-    pending = not_yet_due(scenario, c)
-    outcome = c["outcome"]
-    channel = c["channel"]
-    queued_exit = np.where(outcome == WAITING, np.inf,
-                           np.where(np.isin(outcome, (ANSWERED, ABANDONED)), c["arrival_s"] + np.nan_to_num(wait), c["arrival_s"]))
+    sums = _interval_sums(scenario, run, n_int, grid)
     staffed_by_pool = {p: _time_in_intervals(*_segments(run.duty, p), grid) for p in range(len(scenario.agents))}
     skilled = occupancy_pools(scenario)
     calendar = calendar_columns(scenario, grid[:-1])  # day, weekday, time_of_day of each interval
     rows = []
     for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
-        m = channel == ch_i
-        k = idx[m]
-        out = outcome[m]
-        w = wait[m]
-        ans = out == ANSWERED
-        closed = c["closed"][m]
-        not_due = pending[m]
-
-        def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            return np.bincount(k[mask], weights=None if weights is None else weights[mask], minlength=n_int)
-
-        all_ = np.ones(len(k), dtype=bool)
-        answered = per(ans)
-        wait_answered = per(ans, w)
+        s = sums[ch_i]
+        answered = s["answered"]
         busy = _time_in_intervals(*_segments(run.busy, None, ch_i), grid)
         staffed = sum((staffed_by_pool[p] for p in skilled[name]), np.zeros(n_int))
-        in_queue = m & (queued_exit > c["arrival_s"])
-        backlog = _count_open(c["arrival_s"][in_queue], queued_exit[in_queue], grid[1:])
         length = np.diff(grid)
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(pd.DataFrame({
@@ -177,27 +224,27 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "start_s": grid[:-1],
                 **calendar,
                 "channel": name,
-                "offered": per(all_),
+                "offered": s["offered"],
                 "answered": answered,
-                "abandoned": per(out == ABANDONED),
-                "contained": per(out == CONTAINED),
-                "escalated": per(out == ESCALATED),
-                "lost": per(out == LOST),
-                "lost_closed": per(closed),
-                "waiting_end": per(out == WAITING),
-                "answered_within_threshold": per(ans & (w <= thr[ch_i])),
-                "pending_not_due": per(not_due),
-                "wait_sum_s": per(all_, w),
-                "asa_s": np.where(answered > 0, wait_answered / answered, np.nan),
+                "abandoned": s["abandoned"],
+                "contained": s["contained"],
+                "escalated": s["escalated"],
+                "lost": s["lost"],
+                "lost_closed": s["lost_closed"],
+                "waiting_end": s["waiting_end"],
+                "answered_within_threshold": s["answered_within_threshold"],
+                "pending_not_due": s["pending_not_due"],
+                "wait_sum_s": s["wait_sum_s"],
+                "asa_s": np.where(answered > 0, s["wait_answered"] / answered, np.nan),
                 # Like the summary: contacts that found the channel closed, and async ones not
                 # yet due at the horizon, are not in the denominator.
-                "service_level": np.where(per(~closed & ~not_due) > 0,
-                                          per(ans & (w <= thr[ch_i])) / per(~closed & ~not_due), np.nan)
+                "service_level": np.where(s["sl_denominator"] > 0,
+                                          s["answered_within_threshold"] / s["sl_denominator"], np.nan)
                 if cfg.kind != "bot" else np.nan,
                 "agents_staffed": staffed / length,
                 "busy_agent_s": busy,
                 "occupancy": np.where(staffed > 0, busy / staffed, np.nan),
-                "backlog_end": backlog,
+                "backlog_end": s["backlog_end"],
                 "in_warmup": grid[:-1] < scenario.warmup,
             }))
     df = pd.concat(rows, ignore_index=True)
