@@ -43,7 +43,9 @@ METRICS = (
 
 
 def _clip_sum(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
-    return float(np.sum(np.clip(np.minimum(end, b) - np.maximum(start, a), 0.0, None)))
+    covered = np.minimum(end, b)
+    covered -= np.maximum(start, a)
+    return float(np.sum(np.clip(covered, 0.0, None, out=covered)))
 
 
 def _ratio(num: float, den: float) -> float:
@@ -246,21 +248,25 @@ def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> t
     """
     n_ch = len(scenario.channels)
     first = c["attempt"] == 1
-    issue = c["issue"][first]
-    if len(issue) == 0:
+    if not first.any():
         return np.zeros(n_ch), np.zeros(n_ch)
-    n_issues = int(issue.max()) + 1
+    n_issues = int(c["issue"][first].max()) + 1
+    # Boolean per issue, set by fancy assignment (same as a logical_or.at, without the copies).
     resolved = np.zeros(n_issues, dtype=bool)
     unknown = np.zeros(n_issues, dtype=bool)
-    np.logical_or.at(resolved, issue, c["resolved"][first] == 1)
-    np.logical_or.at(unknown, issue, c["resolved"][first] < 0)
+    resolved[c["issue"][first & (c["resolved"] == 1)]] = True
+    unknown[c["issue"][first & (c["resolved"] < 0)]] = True
     start = (c["leg"] == 1) & first
-    first_channel = np.full(n_issues, -1)
-    first_arrival = np.full(n_issues, -np.inf)
-    first_channel[c["issue"][start]] = c["channel"][start]
-    first_arrival[c["issue"][start]] = c["arrival_s"][start]
-    counted = (first_arrival >= scenario.warmup) & ~unknown & (first_channel >= 0)
-    num = np.bincount(first_channel[counted], weights=resolved[counted], minlength=n_ch)
+    start_issue = c["issue"][start]
+    first_channel = np.full(n_issues, -1, dtype=c["channel"].dtype)
+    first_channel[start_issue] = c["channel"][start]
+    counted = np.zeros(n_issues, dtype=bool)  # the issue's first leg arrived after the warm-up
+    counted[start_issue] = (c["arrival_s"] >= scenario.warmup)[start]
+    del start_issue
+    counted &= ~unknown
+    counted &= first_channel >= 0
+    # Whole counts, so exact as floats in any order of addition.
+    num = np.bincount(first_channel[counted & resolved], minlength=n_ch).astype(float)
     den = np.bincount(first_channel[counted], minlength=n_ch).astype(float)
     return num, den
 

@@ -119,14 +119,18 @@ def _grid(scenario: Scenario) -> np.ndarray:
 
 def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Total length of segments [start, end) falling in each interval of ``grid``."""
-    start = np.sort(np.clip(start, grid[0], grid[-1]))
-    end = np.sort(np.clip(end, grid[0], grid[-1]))
     # Cumulative covered time up to t: Σ max(0, t - start) - Σ max(0, t - end).
     def cum(points: np.ndarray) -> np.ndarray:
+        points = np.clip(points, grid[0], grid[-1])
+        points.sort()  # in place: one full-length temporary at a time
         k = np.searchsorted(points, grid, side="left")
-        sums = np.concatenate([[0.0], np.cumsum(points)])
-        return k * grid - sums[k]
-    return np.maximum(np.diff(cum(start) - cum(end)), 0.0)  # no -1e-16 from rounding
+        csum = np.cumsum(points, out=points)  # Σ of the k smallest is csum[k - 1]
+        sums = np.zeros(len(k))
+        sums[k > 0] = csum[k[k > 0] - 1]
+        return k * grid - sums
+    covered = cum(start)
+    covered -= cum(end)
+    return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -286,11 +290,15 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
 
 
 def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
-    m = np.ones(len(seg["start_s"]), dtype=bool)
+    """Start and end of the segments of ``pool`` and ``channel`` (None: any); read-only views
+    of the whole columns when every segment matches, copies otherwise."""
+    m = None
     if pool is not None:
-        m &= seg["pool"] == pool
+        m = seg["pool"] == pool
     if channel is not None:
-        m &= seg["channel"] == channel
+        m = seg["channel"] == channel if m is None else m & (seg["channel"] == channel)
+    if m is None or m.all():
+        return seg["start_s"], seg["end_s"]
     return seg["start_s"][m], seg["end_s"][m]
 
 
