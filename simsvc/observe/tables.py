@@ -71,6 +71,8 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
     answered = c["outcome"] == ANSWERED
     # Nullable columns built from values + mask (no Python object per row).
     resolved = pd.arrays.BooleanArray(c["resolved"] == 1, c["resolved"] < 0)
+    answered_s = c["arrival_s"] + c["wait_s"]  # NaN where not answered, in place: no second temporary
+    answered_s[~answered] = np.nan
     return pd.DataFrame({
         "replication": np.full(n, run.replication, dtype=np.int32),
         "contact_id": np.arange(n, dtype=np.int64),
@@ -83,7 +85,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
         "arrival_s": c["arrival_s"],
         "outcome": pd.Categorical.from_codes(c["outcome"], categories=list(OUTCOMES)),
         "wait_s": c["wait_s"],
-        "answered_s": np.where(answered, c["arrival_s"] + c["wait_s"], np.nan),
+        "answered_s": answered_s,
         "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
         "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32), c["agent"] < 0),
         "handle_s": c["handle_s"],
