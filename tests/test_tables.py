@@ -309,3 +309,20 @@ def test_same_seed_same_result_other_seed_differs(scenario, result):
     pd.testing.assert_frame_equal(again.contacts, result.contacts[result.contacts["replication"] == 0])
     other = run(scenario, replications=1, seed=6)
     assert not other.contacts["arrival_s"].equals(again.contacts["arrival_s"])
+
+
+def test_slicing_over_legs_does_not_change_results(scenario, monkeypatch):
+    """intervals_frame and replication_metrics work slice by slice over the contact legs;
+    tiny slices (many boundaries) give exactly the same tables as one slice for all."""
+    from simsvc.experiment.runner import simulate
+    from simsvc.observe import summary, tables
+
+    raw = simulate(scenario, scenario.seed, 0)
+    rows = [("phone", "csat", 0.5)]
+    whole_i = tables.intervals_frame(scenario, raw)
+    whole_m = summary.replication_metrics(scenario, raw, customer_rows=list(rows))
+    monkeypatch.setattr(tables, "_CHUNK", 7)
+    monkeypatch.setattr(summary, "_CHUNK", 7)
+    pd.testing.assert_frame_equal(tables.intervals_frame(scenario, raw), whole_i, check_exact=True)
+    pd.testing.assert_frame_equal(summary.replication_metrics(scenario, raw, customer_rows=list(rows)),
+                                  whole_m, check_exact=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit  # Student t quantile; far lighter to import than scipy.stats
 
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 from simsvc.domain.calendar import scheduled_agent_seconds
@@ -23,7 +22,7 @@ from simsvc.observe.records import (
     WAITING,
     RawRun,
 )
-from simsvc.observe.tables import _segments, effective_wait, not_yet_due, occupancy_pools, thresholds
+from simsvc.observe.tables import _segments, not_yet_due, occupancy_pools, thresholds
 
 ALL = "all"
 
@@ -44,11 +43,49 @@ METRICS = (
 
 
 def _clip_sum(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
-    return float(np.sum(np.clip(np.minimum(end, b) - np.maximum(start, a), 0.0, None)))
+    covered = np.minimum(end, b)
+    covered -= np.maximum(start, a)
+    return float(np.sum(np.clip(covered, 0.0, None, out=covered)))
 
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else np.nan
+
+
+def _effective_wait_of(scenario: Scenario, c: dict[str, np.ndarray], sel: np.ndarray,
+                       waiting: np.ndarray) -> np.ndarray:
+    """:func:`effective_wait` of the legs in ``sel`` only (same values, same order)."""
+    w = c["wait_s"][sel]
+    idx = np.flatnonzero(sel & waiting)
+    if len(idx):
+        w[waiting[sel]] = scenario.horizon - c["arrival_s"][idx]
+    return w
+
+
+_CHUNK = 1 << 16
+
+
+def _wait_flags(scenario: Scenario, c: dict[str, np.ndarray], waiting: np.ndarray,
+                thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per leg: effective wait > 0, and effective wait <= its channel's threshold.
+
+    Computed in slices so that no full-length float temporary exists.
+    """
+    n = len(waiting)
+    positive = np.empty(n, dtype=bool)
+    within = np.empty(n, dtype=bool)
+    for s in range(0, n, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        w = c["wait_s"][sl].copy()
+        o = waiting[sl]
+        w[o] = scenario.horizon - c["arrival_s"][sl][o]
+        np.greater(w, 0, out=positive[sl])
+        np.less_equal(w, thr[c["channel"][sl]], out=within[sl])
+    return positive, within
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x))
 
 
 def replication_metrics(scenario: Scenario, run: RawRun,
@@ -58,6 +95,9 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` (plus, in
     journey mode, :func:`simsvc.observe.journey.journey_metrics`) when the caller has
     computed them already.
+
+    Memory: every selection is a full-length boolean mask (one byte per leg); float
+    values are gathered only for the legs a mean or a quantile needs, one at a time.
     """
     from simsvc.observe.customer import customer_metrics, customer_view
 
@@ -70,12 +110,8 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             customer_rows += journey_metrics(scenario, CustomerTable(scenario, run, view))
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
-    arrival = c["arrival_s"][keep]
-    outcome = c["outcome"][keep]
-    channel = c["channel"][keep]
-    wait = effective_wait(scenario, c)[keep]
-    work = (c["handle_s"] + c["wrap_s"])[keep]
-    handle = c["handle_s"][keep]
+    outcome = c["outcome"]
+    channel = c["channel"]
     thr = thresholds(scenario)
     kinds = [ch.kind for ch in scenario.channels.values()]
     a, b = scenario.warmup, scenario.horizon
@@ -84,95 +120,113 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     serving = occupancy_pools(scenario)
     fcr_num, fcr_den = _first_contact_resolution(scenario, c)
     rows: list[tuple[str, str, float]] = []
+    waiting = outcome == WAITING
+    answered_leg = outcome == ANSWERED
+    positive, within = _wait_flags(scenario, c, waiting, thr)
 
-    def add_block(name: str, m: np.ndarray, real_time: np.ndarray, threshold: np.ndarray,
-                  busy: float, staffed: float, fcr: tuple[float, float], kind: str | None) -> None:
-        """One channel (``kind``) or the whole centre (``kind`` None).
+    def count(*masks: np.ndarray) -> int:
+        m = masks[0]
+        for x in masks[1:]:
+            m = m & x
+        return int(np.count_nonzero(m))
+
+    def wait_of(sel: np.ndarray) -> np.ndarray:
+        return _effective_wait_of(scenario, c, sel, waiting)
+
+    def add_block(name: str, m: np.ndarray, busy: float, staffed: float,
+                  fcr: tuple[float, float], kind: str | None) -> None:
+        """One channel (``kind``) or the whole centre (``kind`` None); ``m`` selects its kept legs.
 
         Real-time metrics (abandonment, waits, SL, ASA) count the real-time legs in
         ``m`` that found their channel open; response metrics count the async legs.
         A metric that does not apply (no such legs by kind) gets no row at all.
         """
-        out, w = outcome[m], wait[m]
-        offered = int(m.sum())
-        ans = out == ANSWERED
-        rt = real_time[m]
-        asy = is_async[m]
-        n_rt = int(rt.sum())
-        answered = int(ans.sum())
+        offered = count(m)
+        ans = m & answered_leg
+        answered = count(ans)
         metrics = {
             "offered": offered,
-            "offered_new_issues": int(np.sum(c["origin"][keep][m] == NEW)),
+            "offered_new_issues": count(m, c["origin"] == NEW),
             "answered": answered,
-            "abandoned": int(np.sum(out == ABANDONED)),
-            "contained": int(np.sum(out == CONTAINED)),
-            "escalated": int(np.sum(out == ESCALATED)),
-            "lost": int(np.sum(out == LOST)),
-            "lost_closed": int(np.sum(closed[m])),
-            "waiting_end": int(np.sum(out == WAITING)),
-            "transferred": int(np.sum(c["transferred"][keep][m])),
+            "abandoned": count(m, outcome == ABANDONED),
+            "contained": count(m, outcome == CONTAINED),
+            "escalated": count(m, outcome == ESCALATED),
+            "lost": count(m, outcome == LOST),
+            "lost_closed": count(m, closed),
+            "waiting_end": count(m, waiting),
+            "transferred": count(m, c["transferred"]),
         }
         real_time_applies = kind in REAL_TIME_KINDS or (kind is None and has_real_time)
         if real_time_applies:
-            ans_rt = ans[rt]
-            metrics.update({
-                "abandon_rate": _ratio(np.sum(out[rt] == ABANDONED), n_rt),
-                "p_wait": _ratio(np.sum(w[rt] > 0), n_rt),
-                "wait_mean_s": float(np.mean(w[rt])) if n_rt else np.nan,
-                "asa_s": float(np.mean(w[rt][ans_rt])) if ans_rt.any() else np.nan,
-                "wait_p90_s": float(np.quantile(w[rt], 0.9)) if n_rt else np.nan,
-                "service_level": _ratio(np.sum(ans_rt & (w[rt] <= threshold[m][rt])), n_rt),
-            })
+            rt = m & real_time
+            n_rt = count(rt)
+            ans_rt = rt & answered_leg
+            metrics["abandon_rate"] = _ratio(count(rt, outcome == ABANDONED), n_rt)
+            metrics["p_wait"] = _ratio(count(rt, positive), n_rt)
+            if n_rt:
+                w = wait_of(rt)
+                metrics["wait_mean_s"] = _mean(w)
+                metrics["asa_s"] = _mean(w[ans_rt[rt]]) if ans_rt.any() else np.nan
+                metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
+                del w
+            else:
+                metrics["wait_mean_s"] = np.nan
+                metrics["asa_s"] = np.nan
+                metrics["wait_p90_s"] = np.nan
+            metrics["service_level"] = _ratio(count(ans_rt, within), n_rt)
+            del rt, ans_rt
         elif kind == "async":
             # A backlog's "wait" is its response time; nobody abandons, everyone is answered
             # eventually, so abandonment and P(wait) do not apply. One still unanswered at the
             # horizon whose deadline is after it is censored: neither met nor missed.
-            metrics.update({
-                "wait_mean_s": float(np.mean(w)) if offered else np.nan,
-                "asa_s": float(np.mean(w[ans])) if answered else np.nan,
-                "wait_p90_s": float(np.quantile(w, 0.9)) if offered else np.nan,
-                "service_level": _ratio(np.sum(ans & (w <= threshold[m])), offered - int(not_due[m].sum())),
-            })
+            if offered:
+                w = wait_of(m)
+                metrics["wait_mean_s"] = _mean(w)
+                metrics["asa_s"] = _mean(w[answered_leg[m]]) if answered else np.nan
+                metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
+                del w
+            else:
+                metrics["wait_mean_s"] = np.nan
+                metrics["asa_s"] = np.nan
+                metrics["wait_p90_s"] = np.nan
+            metrics["service_level"] = _ratio(count(ans, within), offered - count(m, not_due))
         if kind != "bot":
-            metrics["aht_s"] = float(np.mean(work[m][ans])) if answered else np.nan
+            metrics["aht_s"] = _mean(c["handle_s"][ans] + c["wrap_s"][ans]) if answered else np.nan
             metrics["occupancy"] = _ratio(busy, staffed)
         metrics["fcr"] = _ratio(*fcr)
         if kind == "async" or (kind is None and has_async):
-            ans_a = ans[asy]
-            pending = int(not_due[m].sum())
-            metrics["response_within_target"] = _ratio(np.sum(ans_a & (w[asy] <= threshold[m][asy])),
-                                                       int(asy.sum()) - pending)
-            metrics["response_time_mean_s"] = float(np.mean(w[asy][ans_a])) if ans_a.any() else np.nan
+            asy = m & is_async
+            ans_a = asy & answered_leg
+            pending = count(m, not_due)
+            metrics["response_within_target"] = _ratio(count(ans_a, within), count(asy) - pending)
+            metrics["response_time_mean_s"] = _mean(wait_of(ans_a)) if ans_a.any() else np.nan
             metrics["pending_not_due"] = pending
         if kind == "bot":
-            metrics["containment_rate"] = _ratio(np.sum(out == CONTAINED), offered)
-            metrics["bot_time_mean_s"] = float(np.mean(handle[m][out != WAITING])) if offered else np.nan
+            metrics["containment_rate"] = _ratio(count(m, outcome == CONTAINED), offered)
+            metrics["bot_time_mean_s"] = _mean(c["handle_s"][m & ~waiting]) if offered else np.nan
         rows.extend((name, k, float(v)) for k, v in metrics.items())
 
     # Rates of real-time service (SL, abandonment, waits) count contacts that found the
     # channel open; those arriving while it was closed are counted as lost_closed.
-    closed = c["closed"][keep]
+    closed = c["closed"]
     real_time = np.isin(channel, [i for i, k in enumerate(kinds) if k in REAL_TIME_KINDS]) & ~closed
     is_async = np.isin(channel, [i for i, k in enumerate(kinds) if k == "async"])
-    not_due = not_yet_due(scenario, c)[keep]  # async, unanswered at the horizon, deadline after it
+    not_due = not_yet_due(scenario, c)  # async, unanswered at the horizon, deadline after it
     has_real_time = any(k in REAL_TIME_KINDS for k in kinds)
     has_async = "async" in kinds
-    threshold = thr[channel]
-    waiting_now = c["outcome"] == WAITING
     for i, (name, cfg) in enumerate(scenario.channels.items()):
-        m = channel == i
+        in_channel = channel == i
         busy = _clip_sum(*_segments(run.busy, None, i), a, b)
         staffed = sum(staffed_pool[p] for p in serving[name])
-        add_block(name, m, real_time, threshold, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
-        rows.append((name, "backlog_end", float(np.sum(waiting_now & (c["channel"] == i)))))
+        add_block(name, keep & in_channel, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
+        rows.append((name, "backlog_end", float(count(waiting, in_channel))))
     # The centre: real-time metrics over the real-time channels, response metrics over the
     # async ones, AHT over every answered leg, occupancy = busy / staffed over all pools.
-    add_block(ALL, np.ones(len(arrival), dtype=bool), real_time, threshold,
-              sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None)
-    rows.append((ALL, "backlog_end", float(np.sum(waiting_now))))
+    add_block(ALL, keep, sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None)
+    rows.append((ALL, "backlog_end", float(count(waiting))))
     cost = sum(scheduled_agent_seconds(scenario, pool, a, b) / 3600.0 * pool.cost_per_hour
                for pool in scenario.agents.values())
-    answered_all = float(np.sum(outcome == ANSWERED))
+    answered_all = float(count(keep, answered_leg))
     rows.append((ALL, "agent_cost", cost))
     rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
     rows.extend(customer_rows)
@@ -194,21 +248,25 @@ def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> t
     """
     n_ch = len(scenario.channels)
     first = c["attempt"] == 1
-    issue = c["issue"][first]
-    if len(issue) == 0:
+    if not first.any():
         return np.zeros(n_ch), np.zeros(n_ch)
-    n_issues = int(issue.max()) + 1
+    n_issues = int(c["issue"][first].max()) + 1
+    # Boolean per issue, set by fancy assignment (same as a logical_or.at, without the copies).
     resolved = np.zeros(n_issues, dtype=bool)
     unknown = np.zeros(n_issues, dtype=bool)
-    np.logical_or.at(resolved, issue, c["resolved"][first] == 1)
-    np.logical_or.at(unknown, issue, c["resolved"][first] < 0)
+    resolved[c["issue"][first & (c["resolved"] == 1)]] = True
+    unknown[c["issue"][first & (c["resolved"] < 0)]] = True
     start = (c["leg"] == 1) & first
-    first_channel = np.full(n_issues, -1)
-    first_arrival = np.full(n_issues, -np.inf)
-    first_channel[c["issue"][start]] = c["channel"][start]
-    first_arrival[c["issue"][start]] = c["arrival_s"][start]
-    counted = (first_arrival >= scenario.warmup) & ~unknown & (first_channel >= 0)
-    num = np.bincount(first_channel[counted], weights=resolved[counted], minlength=n_ch)
+    start_issue = c["issue"][start]
+    first_channel = np.full(n_issues, -1, dtype=c["channel"].dtype)
+    first_channel[start_issue] = c["channel"][start]
+    counted = np.zeros(n_issues, dtype=bool)  # the issue's first leg arrived after the warm-up
+    counted[start_issue] = (c["arrival_s"] >= scenario.warmup)[start]
+    del start_issue
+    counted &= ~unknown
+    counted &= first_channel >= 0
+    # Whole counts, so exact as floats in any order of addition.
+    num = np.bincount(first_channel[counted & resolved], minlength=n_ch).astype(float)
     den = np.bincount(first_channel[counted], minlength=n_ch).astype(float)
     return num, den
 
@@ -219,6 +277,8 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
 
     Groups keep the order in which they first appear in ``per_rep``.
     """
+    from scipy.special import stdtrit  # Student t quantile; lighter than scipy.stats, imported when needed
+
     def one(values: pd.Series) -> pd.Series:
         v = values.dropna().to_numpy(dtype=float)
         n = len(v)

@@ -49,8 +49,10 @@ def not_yet_due(scenario: Scenario, c: dict[str, np.ndarray]) -> np.ndarray:
     (counted as ``pending_not_due``). One unanswered after its deadline is a miss.
     """
     async_channel = np.array([ch.kind == "async" for ch in scenario.channels.values()], dtype=bool)
-    deadline = c["arrival_s"] + thresholds(scenario)[c["channel"]]
-    return (c["outcome"] == WAITING) & async_channel[c["channel"]] & (deadline > scenario.horizon)
+    out = (c["outcome"] == WAITING) & async_channel[c["channel"]]
+    idx = np.flatnonzero(out)  # the deadline only of those (no full-length float temporaries)
+    out[idx] = c["arrival_s"][idx] + thresholds(scenario)[c["channel"][idx]] > scenario.horizon
+    return out
 
 
 def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -> pd.DataFrame:
@@ -69,6 +71,8 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
     answered = c["outcome"] == ANSWERED
     # Nullable columns built from values + mask (no Python object per row).
     resolved = pd.arrays.BooleanArray(c["resolved"] == 1, c["resolved"] < 0)
+    answered_s = c["arrival_s"] + c["wait_s"]  # NaN where not answered, in place: no second temporary
+    answered_s[~answered] = np.nan
     return pd.DataFrame({
         "replication": np.full(n, run.replication, dtype=np.int32),
         "contact_id": np.arange(n, dtype=np.int64),
@@ -81,7 +85,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
         "arrival_s": c["arrival_s"],
         "outcome": pd.Categorical.from_codes(c["outcome"], categories=list(OUTCOMES)),
         "wait_s": c["wait_s"],
-        "answered_s": np.where(answered, c["arrival_s"] + c["wait_s"], np.nan),
+        "answered_s": answered_s,
         "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
         "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32), c["agent"] < 0),
         "handle_s": c["handle_s"],
@@ -117,14 +121,18 @@ def _grid(scenario: Scenario) -> np.ndarray:
 
 def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Total length of segments [start, end) falling in each interval of ``grid``."""
-    start = np.sort(np.clip(start, grid[0], grid[-1]))
-    end = np.sort(np.clip(end, grid[0], grid[-1]))
     # Cumulative covered time up to t: Σ max(0, t - start) - Σ max(0, t - end).
     def cum(points: np.ndarray) -> np.ndarray:
+        points = np.clip(points, grid[0], grid[-1])
+        points.sort()  # in place: one full-length temporary at a time
         k = np.searchsorted(points, grid, side="left")
-        sums = np.concatenate([[0.0], np.cumsum(points)])
-        return k * grid - sums[k]
-    return np.maximum(np.diff(cum(start) - cum(end)), 0.0)  # no -1e-16 from rounding
+        csum = np.cumsum(points, out=points)  # Σ of the k smallest is csum[k - 1]
+        sums = np.zeros(len(k))
+        sums[k > 0] = csum[k[k > 0] - 1]
+        return k * grid - sums
+    covered = cum(start)
+    covered -= cum(end)
+    return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -132,41 +140,88 @@ def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarr
     return np.searchsorted(np.sort(entry), t, side="right") - np.searchsorted(np.sort(exit_), t, side="right")
 
 
-def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
+_CHUNK = 1 << 16  # contact legs per slice in intervals_frame (bounded temporaries)
+
+_INTERVAL_COUNTS = ("offered", "answered", "abandoned", "contained", "escalated", "lost", "lost_closed",
+                    "waiting_end", "answered_within_threshold", "pending_not_due", "sl_denominator")
+
+
+def _interval_sums(scenario: Scenario, run: RawRun, n_int: int, grid: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Per channel, per interval of arrival: counts, wait sums and the backlog at each interval's end.
+
+    Built slice by slice over the contact legs, so that no full-length temporary exists.
+    Counts and backlogs add up exactly across slices; the wait sums are accumulated
+    leg by leg in record order (``np.add.at``), the same additions in the same order as
+    one ``np.bincount`` over all legs, hence the same floats.
+    """
     c = run.contacts
+    n = len(c["arrival_s"])
+    n_ch = len(scenario.channels)
+    thr = thresholds(scenario)
+    async_channel = np.array([ch.kind == "async" for ch in scenario.channels.values()], dtype=bool)
+    acc = [{**{k: np.zeros(n_int, dtype=np.int64) for k in (*_INTERVAL_COUNTS, "backlog_end")},
+            "wait_sum_s": np.zeros(n_int), "wait_answered": np.zeros(n_int)} for _ in range(n_ch)]
+    ends = grid[1:]
+    for s in range(0, n, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        arrival = c["arrival_s"][sl]
+        outcome = c["outcome"][sl]
+        channel = c["channel"][sl]
+        closed = c["closed"][sl]
+        idx = np.minimum((arrival // scenario.interval).astype(np.int64), n_int - 1)
+        waiting = outcome == WAITING
+        wait = c["wait_s"][sl].copy()  # effective_wait
+        wait[waiting] = scenario.horizon - arrival[waiting]
+        pending = waiting & async_channel[channel]  # not_yet_due
+        pending[pending] = arrival[pending] + thr[channel[pending]] > scenario.horizon
+        queued_exit = np.where(waiting, np.inf,
+                               np.where(np.isin(outcome, (ANSWERED, ABANDONED)), arrival + np.nan_to_num(wait), arrival))
+        for ch_i in range(n_ch):
+            m = channel == ch_i
+            if not m.any():
+                continue
+            a = acc[ch_i]
+            k = idx[m]
+            out = outcome[m]
+            w = wait[m]
+            ans = out == ANSWERED
+            cl = closed[m]
+            nd = pending[m]
+
+            def add(key: str, mask: np.ndarray) -> None:
+                a[key] += np.bincount(k[mask], minlength=n_int)
+
+            a["offered"] += np.bincount(k, minlength=n_int)
+            add("answered", ans)
+            add("abandoned", out == ABANDONED)
+            add("contained", out == CONTAINED)
+            add("escalated", out == ESCALATED)
+            add("lost", out == LOST)
+            add("lost_closed", cl)
+            add("waiting_end", out == WAITING)
+            add("answered_within_threshold", ans & (w <= thr[ch_i]))
+            add("pending_not_due", nd)
+            add("sl_denominator", ~cl & ~nd)
+            np.add.at(a["wait_sum_s"], k, w)
+            np.add.at(a["wait_answered"], k[ans], w[ans])
+            in_queue = m & (queued_exit > arrival)
+            a["backlog_end"] += _count_open(arrival[in_queue], queued_exit[in_queue], ends)
+    return acc
+
+
+def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     grid = _grid(scenario)
     n_int = len(grid) - 1
-    idx = np.minimum((c["arrival_s"] // scenario.interval).astype(np.int64), n_int - 1)
-    wait = effective_wait(scenario, c)
-    thr = thresholds(scenario)
-    pending = not_yet_due(scenario, c)
-    outcome = c["outcome"]
-    channel = c["channel"]
-    queued_exit = np.where(outcome == WAITING, np.inf,
-                           np.where(np.isin(outcome, (ANSWERED, ABANDONED)), c["arrival_s"] + np.nan_to_num(wait), c["arrival_s"]))
+    sums = _interval_sums(scenario, run, n_int, grid)
     staffed_by_pool = {p: _time_in_intervals(*_segments(run.duty, p), grid) for p in range(len(scenario.agents))}
     skilled = occupancy_pools(scenario)
     calendar = calendar_columns(scenario, grid[:-1])  # day, weekday, time_of_day of each interval
     rows = []
     for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
-        m = channel == ch_i
-        k = idx[m]
-        out = outcome[m]
-        w = wait[m]
-        ans = out == ANSWERED
-        closed = c["closed"][m]
-        not_due = pending[m]
-
-        def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            return np.bincount(k[mask], weights=None if weights is None else weights[mask], minlength=n_int)
-
-        all_ = np.ones(len(k), dtype=bool)
-        answered = per(ans)
-        wait_answered = per(ans, w)
+        s = sums[ch_i]
+        answered = s["answered"]
         busy = _time_in_intervals(*_segments(run.busy, None, ch_i), grid)
         staffed = sum((staffed_by_pool[p] for p in skilled[name]), np.zeros(n_int))
-        in_queue = m & (queued_exit > c["arrival_s"])
-        backlog = _count_open(c["arrival_s"][in_queue], queued_exit[in_queue], grid[1:])
         length = np.diff(grid)
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(pd.DataFrame({
@@ -175,27 +230,27 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
                 "start_s": grid[:-1],
                 **calendar,
                 "channel": name,
-                "offered": per(all_),
+                "offered": s["offered"],
                 "answered": answered,
-                "abandoned": per(out == ABANDONED),
-                "contained": per(out == CONTAINED),
-                "escalated": per(out == ESCALATED),
-                "lost": per(out == LOST),
-                "lost_closed": per(closed),
-                "waiting_end": per(out == WAITING),
-                "answered_within_threshold": per(ans & (w <= thr[ch_i])),
-                "pending_not_due": per(not_due),
-                "wait_sum_s": per(all_, w),
-                "asa_s": np.where(answered > 0, wait_answered / answered, np.nan),
+                "abandoned": s["abandoned"],
+                "contained": s["contained"],
+                "escalated": s["escalated"],
+                "lost": s["lost"],
+                "lost_closed": s["lost_closed"],
+                "waiting_end": s["waiting_end"],
+                "answered_within_threshold": s["answered_within_threshold"],
+                "pending_not_due": s["pending_not_due"],
+                "wait_sum_s": s["wait_sum_s"],
+                "asa_s": np.where(answered > 0, s["wait_answered"] / answered, np.nan),
                 # Like the summary: contacts that found the channel closed, and async ones not
                 # yet due at the horizon, are not in the denominator.
-                "service_level": np.where(per(~closed & ~not_due) > 0,
-                                          per(ans & (w <= thr[ch_i])) / per(~closed & ~not_due), np.nan)
+                "service_level": np.where(s["sl_denominator"] > 0,
+                                          s["answered_within_threshold"] / s["sl_denominator"], np.nan)
                 if cfg.kind != "bot" else np.nan,
                 "agents_staffed": staffed / length,
                 "busy_agent_s": busy,
                 "occupancy": np.where(staffed > 0, busy / staffed, np.nan),
-                "backlog_end": backlog,
+                "backlog_end": s["backlog_end"],
                 "in_warmup": grid[:-1] < scenario.warmup,
             }))
     df = pd.concat(rows, ignore_index=True)
@@ -237,11 +292,15 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
 
 
 def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
-    m = np.ones(len(seg["start_s"]), dtype=bool)
+    """Start and end of the segments of ``pool`` and ``channel`` (None: any); read-only views
+    of the whole columns when every segment matches, copies otherwise."""
+    m = None
     if pool is not None:
-        m &= seg["pool"] == pool
+        m = seg["pool"] == pool
     if channel is not None:
-        m &= seg["channel"] == channel
+        m = seg["channel"] == channel if m is None else m & (seg["channel"] == channel)
+    if m is None or m.all():
+        return seg["start_s"], seg["end_s"]
     return seg["start_s"][m], seg["end_s"][m]
 
 
