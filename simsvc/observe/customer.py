@@ -139,14 +139,16 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     a_issue = c["issue"][first]
     i_start, i_end = _groups(a_issue)
 
-    def per_issue(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values, i_start) if i_start.size else np.empty(0)
+    def per_issue(values: np.ndarray, dtype=None) -> np.ndarray:
+        return np.add.reduceat(values, i_start, dtype=dtype) if i_start.size else np.empty(0, dtype=dtype)
 
-    i_first = first[i_start]
     i_finished = per_issue((~finished).astype(np.int16)) == 0
     i_resolved = per_issue(resolved.astype(np.int16)) > 0
-    i_transfers = per_issue(transferred)
-    i_escalations = per_issue(escalated)
+    # Summed in int16, the dtype of the attempts' counts and of the issues table's columns:
+    # the same values as an int64 sum cast to int16, at a quarter of the memory.
+    i_transfers = per_issue(transferred, np.int16)
+    i_escalations = per_issue(escalated, np.int16)
+    del transferred, escalated, late_public, abandoned
     i_ratio = per_issue(wait_ratio)
     i_attempts = attempt[i_end]
     del i_end
@@ -156,13 +158,25 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
                      .random(i_start.size) < spec.survey.response_rate) & i_finished
     for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
         score[~finished] = np.nan
+    # The remaining columns one at a time, each index let go once its columns are built.
+    i_first = first[i_start]
+    a_channel = c["channel"][first]
+    a_arrival_s = c["arrival_s"][first]
+    del first
+    i_channel = c["channel"][i_first]
+    i_reason = c["reason"][i_first]
+    i_arrival_s = c["arrival_s"][i_first]
+    del i_first
+    i_issue = a_issue[i_start]
+    i_first_contact_resolved = resolved[i_start]
+    del i_start
     return CustomerView(
-        last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=c["channel"][first],
-        a_arrival_s=c["arrival_s"][first], a_finished=finished, a_handled=handled, a_resolved=resolved,
+        last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
+        a_arrival_s=a_arrival_s, a_finished=finished, a_handled=handled, a_resolved=resolved,
         experience=s, satisfaction=sat, responded=responded, csat=csat, nps=nps, churn_risk=risk,
-        i_issue=a_issue[i_start], i_channel=c["channel"][i_first], i_reason=c["reason"][i_first],
-        i_arrival_s=c["arrival_s"][i_first], i_attempts=i_attempts, i_resolved=i_resolved,
-        i_first_contact_resolved=resolved[i_start], i_transfers=i_transfers, i_escalations=i_escalations,
+        i_issue=i_issue, i_channel=i_channel, i_reason=i_reason,
+        i_arrival_s=i_arrival_s, i_attempts=i_attempts, i_resolved=i_resolved,
+        i_first_contact_resolved=i_first_contact_resolved, i_transfers=i_transfers, i_escalations=i_escalations,
         i_wait_ratio=i_ratio, i_finished=i_finished, i_ces_responded=ces_responded, i_ces=ces,
     )
 
