@@ -14,11 +14,20 @@ from simsvc.observe.records import ESCALATION
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def run_and_view():
-    s = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+def _run_and_view(name: str):
+    s = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
     raw = ContactCentre(s, 7, 0).run()
     return s, raw, customer.customer_view(s, raw)
+
+
+@pytest.fixture(scope="module")
+def run_and_view():
+    return _run_and_view("baseline")  # transfers, escalations, redials: attempts of several legs
+
+
+@pytest.fixture(scope="module")
+def single_leg_run_and_view():
+    return _run_and_view("erlang_a_check")  # every leg its own attempt and issue
 
 
 def test_issue_transfer_and_escalation_counts_match_the_legs(run_and_view):
@@ -34,8 +43,9 @@ def test_issue_transfer_and_escalation_counts_match_the_legs(run_and_view):
     np.testing.assert_array_equal(view.i_escalations, escalations.astype(np.int64))
 
 
-def test_view_issue_columns_come_from_each_issue_first_leg(run_and_view):
-    _, raw, view = run_and_view
+@pytest.mark.parametrize("which", ["run_and_view", "single_leg_run_and_view"])
+def test_view_issue_columns_come_from_each_issue_first_leg(which, request):
+    _, raw, view = request.getfixturevalue(which)
     c = raw.contacts
     first = {}
     for row in np.lexsort((c["leg"], c["attempt"], c["issue"]))[::-1]:
@@ -45,3 +55,19 @@ def test_view_issue_columns_come_from_each_issue_first_leg(run_and_view):
     np.testing.assert_array_equal(view.i_reason, c["reason"][rows])
     np.testing.assert_array_equal(view.i_arrival_s, c["arrival_s"][rows])
     assert np.all(np.diff(view.i_issue) > 0)
+
+
+def test_single_leg_attempts_share_the_record_columns_read_only(single_leg_run_and_view, run_and_view):
+    _, raw, view = single_leg_run_and_view
+    c = raw.contacts
+    assert view.a_issue.size == c["issue"].size == view.i_issue.size
+    for name, column in [("a_issue", "issue"), ("a_attempt", "attempt"), ("a_channel", "channel"),
+                         ("a_arrival_s", "arrival_s"), ("i_issue", "issue"), ("i_channel", "channel"),
+                         ("i_reason", "reason"), ("i_arrival_s", "arrival_s")]:
+        values = getattr(view, name)
+        assert np.shares_memory(values, c[column]) and not values.flags.writeable, name
+        np.testing.assert_array_equal(values, c[column][view.last_leg], err_msg=name)
+    with pytest.raises(ValueError):
+        view.a_arrival_s[0] = 0.0  # the records cannot be changed through the view
+    _, raw, view = run_and_view  # attempts of several legs: copies, as before
+    assert not np.shares_memory(view.a_arrival_s, raw.contacts["arrival_s"]) and view.a_arrival_s.flags.writeable

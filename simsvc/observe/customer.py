@@ -64,6 +64,13 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+def _shared(values: np.ndarray) -> np.ndarray:
+    """A read-only view of a record column (no copy; a write through it raises)."""
+    out = values.view()
+    out.flags.writeable = False
+    return out
+
+
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
 
 
@@ -82,6 +89,12 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     del akey
     first, last = order[a_start], order[a_end]
     n_a = a_start.size
+    # Every leg its own attempt, in record order (first is then 0, 1, 2…): the attempts'
+    # columns taken at ``first`` are the record's columns, shared rather than copied.
+    legs_are_attempts = n_a == order.size and bool(np.all(first[1:] > first[:-1]))
+
+    def at_first(values: np.ndarray) -> np.ndarray:
+        return _shared(values) if legs_are_attempts else values[first]
 
     # Per-attempt sums over the legs, a chunk of attempts at a time: each chunk's legs
     # are a contiguous run of ``order``, and a sum over one attempt's legs is the same
@@ -120,7 +133,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
     del order, a_start, a_end  # the largest temporaries go before the scores are computed
     abandoned = np.isin(c["outcome"][last], (ABANDONED, LOST))
-    attempt = c["attempt"][first]
+    attempt = at_first(c["attempt"])
 
     s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
                             escalated > 0, transferred > 0, late_public)
@@ -136,7 +149,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     responded &= finished
 
     # Issues: attempts grouped by issue (they are already in issue order).
-    a_issue = c["issue"][first]
+    a_issue = at_first(c["issue"])
     i_start, i_end = _groups(a_issue)
 
     def per_issue(values: np.ndarray, dtype=None) -> np.ndarray:
@@ -159,15 +172,19 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
         score[~finished] = np.nan
     # The remaining columns one at a time, each index let go once its columns are built.
-    i_first = first[i_start]
-    a_channel = c["channel"][first]
-    a_arrival_s = c["arrival_s"][first]
-    del first
-    i_channel = c["channel"][i_first]
-    i_reason = c["reason"][i_first]
-    i_arrival_s = c["arrival_s"][i_first]
-    del i_first
-    i_issue = a_issue[i_start]
+    a_channel = at_first(c["channel"])
+    a_arrival_s = at_first(c["arrival_s"])
+    if legs_are_attempts and i_start.size == n_a:  # and every attempt its own issue
+        i_channel, i_reason, i_arrival_s, i_issue = (_shared(c[k]) for k in ("channel", "reason", "arrival_s", "issue"))
+        del first
+    else:
+        i_first = first[i_start]
+        del first
+        i_channel = c["channel"][i_first]
+        i_reason = c["reason"][i_first]
+        i_arrival_s = c["arrival_s"][i_first]
+        del i_first
+        i_issue = a_issue[i_start]
     i_first_contact_resolved = resolved[i_start]
     del i_start
     return CustomerView(
