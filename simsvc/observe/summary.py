@@ -133,6 +133,17 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     def wait_of(sel: np.ndarray) -> np.ndarray:
         return _effective_wait_of(scenario, c, sel, waiting)
 
+    def wait_metrics(metrics: dict, sel: np.ndarray, answered_in_sel: np.ndarray) -> None:
+        """Mean wait, ASA and p90 wait of the legs ``sel`` (NaN without legs); ``answered_in_sel``
+        marks the answered ones among them. ASA is taken before the quantile overwrites the waits."""
+        if not sel.any():
+            metrics.update(wait_mean_s=np.nan, asa_s=np.nan, wait_p90_s=np.nan)
+            return
+        w = wait_of(sel)
+        metrics["wait_mean_s"] = _mean(w)
+        metrics["asa_s"] = _mean(w[answered_in_sel]) if answered_in_sel.any() else np.nan
+        metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
+
     def add_block(name: str, m: np.ndarray, busy: float, staffed: float,
                   fcr: tuple[float, float], kind: str | None) -> None:
         """One channel (``kind``) or the whole centre (``kind`` None); ``m`` selects its kept legs.
@@ -163,32 +174,14 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             ans_rt = rt & answered_leg
             metrics["abandon_rate"] = _ratio(count(rt, outcome == ABANDONED), n_rt)
             metrics["p_wait"] = _ratio(count(rt, positive), n_rt)
-            if n_rt:
-                w = wait_of(rt)
-                metrics["wait_mean_s"] = _mean(w)
-                metrics["asa_s"] = _mean(w[ans_rt[rt]]) if ans_rt.any() else np.nan
-                metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
-                del w
-            else:
-                metrics["wait_mean_s"] = np.nan
-                metrics["asa_s"] = np.nan
-                metrics["wait_p90_s"] = np.nan
+            wait_metrics(metrics, rt, ans_rt[rt])
             metrics["service_level"] = _ratio(count(ans_rt, within), n_rt)
             del rt, ans_rt
         elif kind == "async":
             # A backlog's "wait" is its response time; nobody abandons, everyone is answered
             # eventually, so abandonment and P(wait) do not apply. One still unanswered at the
             # horizon whose deadline is after it is censored: neither met nor missed.
-            if offered:
-                w = wait_of(m)
-                metrics["wait_mean_s"] = _mean(w)
-                metrics["asa_s"] = _mean(w[answered_leg[m]]) if answered else np.nan
-                metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
-                del w
-            else:
-                metrics["wait_mean_s"] = np.nan
-                metrics["asa_s"] = np.nan
-                metrics["wait_p90_s"] = np.nan
+            wait_metrics(metrics, m, answered_leg[m])
             metrics["service_level"] = _ratio(count(ans, within), offered - count(m, not_due))
         if kind != "bot":
             metrics["aht_s"] = _mean(c["handle_s"][ans] + c["wrap_s"][ans]) if answered else np.nan
