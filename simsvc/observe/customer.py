@@ -152,8 +152,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     a_issue = at_first(c["issue"])
     i_start, i_end = _groups(a_issue)
 
-    def per_issue(values: np.ndarray, dtype=None) -> np.ndarray:
-        return np.add.reduceat(values, i_start, dtype=dtype) if i_start.size else np.empty(0, dtype=dtype)
+    def per_issue(values: np.ndarray, dtype=None, starts: np.ndarray = i_start) -> np.ndarray:
+        return np.add.reduceat(values, starts, dtype=dtype) if starts.size else np.empty(0, dtype=dtype)
 
     i_finished = per_issue((~finished).astype(np.int16)) == 0
     i_resolved = per_issue(resolved.astype(np.int16)) > 0
@@ -186,7 +186,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         del i_first
         i_issue = a_issue[i_start]
     i_first_contact_resolved = resolved[i_start]
-    del i_start
+    del per_issue, i_start  # per_issue holds i_start too
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
         a_arrival_s=a_arrival_s, a_finished=finished, a_handled=handled, a_resolved=resolved,
