@@ -1,6 +1,11 @@
 """Assertions shared by the CLI tests."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+from typing import Callable
+
 from click.testing import Result
 
 
@@ -22,3 +27,15 @@ def assert_one_error_line(result: Result, code: int = 2) -> str:
     assert lines[0].startswith("error: "), lines[0]
     assert result.stdout == ""
     return lines[0]
+
+
+def interrupt(proc: subprocess.Popen, ready: Callable[[], None], timeout_s: float = 60) -> tuple[str, str]:
+    """Press Ctrl-C on ``proc`` (its own process group) once ``ready()`` returns, and return
+    its (stdout, stderr). A process still alive afterwards, or after a failing ``ready``, is killed."""
+    try:
+        ready()
+        os.killpg(proc.pid, signal.SIGINT)
+        return proc.communicate(timeout=timeout_s)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from cli_helpers import assert_one_error_line
+from cli_helpers import assert_one_error_line, interrupt
 from simsvc.cli import main
 from simsvc.experiment.design import Target, load_experiment
 
@@ -283,13 +283,7 @@ def test_ctrl_c_exits_130_and_keeps_replications(tmp_path: Path, workers: str) -
     out = tmp_path / "interrupted"
     args = (*KILL_ARGS[:-1], workers)
     proc = start(args, out)
-    try:
-        wait_for_reps(proc, out, 3)
-        os.killpg(proc.pid, signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    stdout, stderr = interrupt(proc, lambda: wait_for_reps(proc, out, 3))
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert "Traceback" not in stdout

@@ -6,7 +6,6 @@ errors listing the known fields, several problems of one file reported at once.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import interrupt
 from harden_helpers import TINY, invoke, one_error, tiny, write
 from simsvc.config.errors import ScenarioError
 from simsvc.config.load import load_scenario
@@ -142,14 +142,12 @@ def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path
     proc = subprocess.Popen([*_cli(), "run", str(f), "-n", "400", "-w", workers, "--no-report", "--set", "horizon=20d",
                              "-o", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        time.sleep(6)  # past the imports and loading: simulating
+
+    def simulating() -> None:
+        time.sleep(6)  # past the imports and loading
         assert proc.poll() is None
-        os.killpg(proc.pid, signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+
+    stdout, stderr = interrupt(proc, simulating)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith(("\r", "tiny"))]

@@ -147,15 +147,23 @@ def test_contradictory_rules_one_message_with_field_path(tmp_path, change, fragm
     assert not out.exists()
 
 
-def test_no_shift_covers_a_night_requirement(tmp_path):
-    scenario = load_scenario(DAY)
-    req = pd.read_csv(_write_requirements(tmp_path, scenario))
-    req.loc[(req["channel"] == "all") & (req["clock"] == "03:00"), "required_on_duty"] = 1
-    path = tmp_path / "night.csv"
+def _roster_on_edited_requirements(tmp_path, edit, name: str):
+    """Run `simsvc roster` on the one-day scenario's requirements.csv after ``edit``; (result, out folder)."""
+    req = edit(pd.read_csv(_write_requirements(tmp_path, load_scenario(DAY))))
+    path = tmp_path / name
     req.to_csv(path, index=False)
     out = tmp_path / "roster"
     result = CliRunner().invoke(main, ["roster", str(DAY), "--requirements", str(path), "--rules",
                                        str(DAY_RULES), "--out", str(out)])
+    return result, out
+
+
+def test_no_shift_covers_a_night_requirement(tmp_path):
+    def night(req):
+        req.loc[(req["channel"] == "all") & (req["clock"] == "03:00"), "required_on_duty"] = 1
+        return req
+
+    result, out = _roster_on_edited_requirements(tmp_path, night, "night.csv")
     line = assert_one_error_line(result)
     assert "pool 'team'" in line and "03:00" in line and "no shift" in line, line
     assert not out.exists()
@@ -167,13 +175,7 @@ def test_no_shift_covers_a_night_requirement(tmp_path):
     (lambda df: df.drop(columns=["required_on_duty"]), "expected the requirements.csv"),
 ])
 def test_bad_requirements_csv_one_message(tmp_path, edit, fragment):
-    scenario = load_scenario(DAY)
-    req = edit(pd.read_csv(_write_requirements(tmp_path, scenario)))
-    path = tmp_path / "bad.csv"
-    req.to_csv(path, index=False)
-    out = tmp_path / "roster"
-    result = CliRunner().invoke(main, ["roster", str(DAY), "--requirements", str(path), "--rules",
-                                       str(DAY_RULES), "--out", str(out)])
+    result, out = _roster_on_edited_requirements(tmp_path, edit, "bad.csv")
     line = assert_one_error_line(result)
     assert fragment in line and "bad.csv" in line, line
     assert not out.exists()
@@ -266,7 +268,6 @@ def test_rules_for_a_pool_the_scenario_lacks_name_it():
 
 def test_a_per_pool_staffing_table_is_a_requirement(tmp_path):
     """POOL=FILE.csv: a `staffing: {csv:}` table (scheduled agents); on duty as the simulator rounds it."""
-    scenario = load_scenario(DAY)
     path = tmp_path / "team.csv"
     path.write_text("day,start,agents\nmon,00:00,0\nmon,08:00,10\nmon,12:00,6\nmon,20:00,0\n")
     out = tmp_path / "roster"
