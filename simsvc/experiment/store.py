@@ -148,6 +148,8 @@ class ResultStore:
             placed = True
             fsync_dir(target.parent)
         except BaseException:
+            # Ctrl-C may land between the rename and ``placed = True``: the file is then in place.
+            placed = placed or not Path(tmp).exists() and target.exists()
             if not placed:
                 Path(tmp).unlink(missing_ok=True)
             raise
