@@ -143,11 +143,18 @@ def test_ctrl_c_in_run_exits_130_with_one_line_and_writes_nothing(tmp_path: Path
                              "-o", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
-    def simulating() -> None:
-        time.sleep(6)  # past the imports and loading
+    seen: list[str] = []
+
+    def simulating() -> None:  # the notice is printed once the scenario is loaded, just before the run
+        while not any(line.startswith("running ") for line in seen):
+            line = proc.stderr.readline()
+            assert line, "the process ended before it started simulating"
+            seen.append(line)
+        time.sleep(0.5)
         assert proc.poll() is None
 
     stdout, stderr = interrupt(proc, simulating)
+    stderr = "".join(seen) + stderr
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith(("\r", "tiny"))]
