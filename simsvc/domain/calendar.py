@@ -284,11 +284,16 @@ def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) ->
     """Whole agents on and off duty realising the fractional level of :func:`on_duty_pieces`.
 
     A piece at level n + r (0 < r < 1) over length L keeps n agents on duty all
-    of it and one more for r·L, a window at a uniform random offset that wraps
-    around the piece's end (so every instant has that agent with probability
-    exactly r). On-duty agent-seconds are n·L + r·L in every draw, not only on
-    average. The offsets come from ``rng``, one uniform per reporting interval
-    drawn up front, so a change in one interval moves no other interval's window.
+    of it and one more for one stretch of r·L starting at a uniform random point
+    of [0, (1 − r)·L]. On-duty agent-seconds are n·L + r·L in every draw, not
+    only on average. One stretch, not a window wrapping round the piece's end
+    (which would cover every instant with probability exactly r), because each
+    end of duty that finds the agent busy adds the rest of that contact to the
+    time on duty (the shift-end rule): a wrapped window ends twice as often and
+    measured +3.5 % on-duty time against +2.8 % (10 × 0.64 agents at 77 %
+    occupancy, 5-minute calls). The offsets come from ``rng``, one uniform per
+    reporting interval drawn up front, so a change in one interval moves no
+    other interval's stretch.
     """
     interval = float(scenario.interval)
     offsets = rng.random(int(np.ceil(scenario.horizon / interval)) + 1)
@@ -306,15 +311,9 @@ def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) ->
         if r <= _WHOLE:
             continue
         length = b - a
-        start = a + offsets[int(a // interval)] * length
-        end = start + r * length
+        start = a + offsets[int(a // interval)] * (1.0 - r) * length
         add(start, 1)
-        if end <= b:
-            add(end, -1)
-        else:  # wraps: from start to the piece's end, and from the piece's start on
-            add(b, -1)
-            add(a, 1)
-            add(a + (end - b), -1)
+        add(min(start + r * length, b), -1)
     horizon = scenario.horizon
     return [(t, d) for t, d in sorted(events.items()) if d and t < horizon]
 
