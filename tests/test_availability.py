@@ -14,12 +14,15 @@ import copy
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simsvc
 from simsvc.analytic.erlang import mmc_m
 from simsvc.cli import main
 from simsvc.config.errors import ScenarioError
 from simsvc.config.load import load_scenario, validate
+from simsvc.config.schema import Scenario
 from simsvc.domain.calendar import (
     availability_per_interval,
     fractional_duty,
@@ -42,7 +45,7 @@ BASE = {
 }
 
 
-def scenario(availability=None, **pool) -> simsvc.Scenario:
+def scenario(availability=None, **pool) -> Scenario:
     data = copy.deepcopy(BASE)
     data["agents"]["team"].update(pool)
     if availability is not None:
@@ -55,7 +58,7 @@ def steps(*rows) -> dict:
 
 
 # --------------------------------------------------------------------------- schema
-def _error(data: dict, tmp_path=None) -> ScenarioError:
+def _error(data: dict) -> ScenarioError:
     with pytest.raises(ScenarioError) as info:
         validate(data)
     return info.value
@@ -123,6 +126,34 @@ def test_on_duty_agent_seconds_are_scheduled_times_availability_exactly():
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    agents=st.lists(st.integers(0, 30), min_size=1, max_size=4),
+    shares=st.lists(st.floats(0.0, 1.0, allow_subnormal=False), min_size=1, max_size=4),
+    minutes=st.lists(st.integers(0, 24 * 60 - 1), min_size=4, max_size=4, unique=True),
+    shrinkage=st.sampled_from([0.0, 0.15]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_property_on_duty_seconds_are_exact_for_any_steps(agents, shares, minutes, shrinkage, seed):
+    """Any staffing and availability steps (off the 15-minute grid too), any draw: whole agents,
+    never below zero, and per interval exactly scheduled × (1 − shrinkage) × availability."""
+    clock = [f"{m // 60:02d}:{m % 60:02d}" for m in minutes]
+    s = scenario(steps(*[("all", clock[k], a) for k, a in enumerate(shares)]),
+                 staffing={"steps": [{"start": clock[-1 - k], "agents": n} for k, n in enumerate(agents)]},
+                 shrinkage=shrinkage)
+    pool = s.agents["team"]
+    grid = np.arange(0, s.horizon + 1, s.interval)
+    # Every change is on a whole minute: per minute both levels are constant, so the product is exact.
+    minute = np.arange(0, s.horizon + 1, 60.0)
+    product = (scheduled_per_interval(schedule_changes(s, pool, 0.0), minute) * (1 - shrinkage)
+               * availability_per_interval(s, pool, minute))
+    expected = product.reshape(len(grid) - 1, -1).sum(axis=1)
+    changes = fractional_duty(s, pool, np.random.default_rng(seed))
+    assert all(isinstance(d, int) for _, d in changes) and min(np.cumsum([0] + [d for _, d in changes])) >= 0
+    got = scheduled_per_interval([(t, d, None) for t, d in changes], grid)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
 def test_the_run_reports_those_seconds_on_duty_when_nobody_overruns():
     """With zero handling nobody is busy at an end of duty, so pools.parquet's staffed
     agent-seconds are the schedule's: 10 × 0.64 = 6.4, then 10 × 0.25 = 2.5 agents."""
@@ -138,7 +169,7 @@ def test_the_run_reports_those_seconds_on_duty_when_nobody_overruns():
 
 
 # --------------------------------------------------------------------------- closed forms
-def _contacts(s: simsvc.Scenario, seed: int = 11):
+def _contacts(s: Scenario, seed: int = 11):
     return simsvc.run(s, replications=2, seed=seed).contacts.reset_index(drop=True)
 
 
