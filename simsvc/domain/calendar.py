@@ -289,7 +289,7 @@ def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) ->
     only on average. One stretch, not a window wrapping round the piece's end
     (which would cover every instant with probability exactly r), because each
     end of duty that finds the agent busy adds the rest of that contact to the
-    time on duty (the shift-end rule): a wrapped window ends twice as often and
+    time on duty (the shift-end rule): a wrapped window ends more often and
     measured +3.5 % on-duty time against +2.8 % (10 × 0.64 agents at 77 %
     occupancy, 5-minute calls). The offsets come from ``rng``, one uniform per
     reporting interval drawn up front, so a change in one interval moves no
