@@ -12,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -130,3 +131,28 @@ def test_fitted_scenario_loads_round_trips_runs_and_has_a_report(fitted, tmp_pat
     c = res.log.contacts
     observed = (c["day"].dt.day_of_week < 2).sum() / 2  # the log has two of each
     assert abs(result.metric("offered", "phone") - observed) < 0.15 * observed
+
+
+def test_fitted_staffing_is_whole_agents_and_availability_per_interval(fitted):
+    """fit writes whole scheduled agents and the fraction as the pool's availability (no
+    sub-interval steps): the on-duty level the simulator runs in each weekday × interval
+    is the fit days' mean effective staffing, to the rounding of availability (3 decimals)."""
+    from simsvc.domain.calendar import on_duty_pieces
+
+    res, path = fitted
+    scenario = simsvc.load_scenario(path)
+    pool = scenario.agents["general"]
+    assert all(s.start.count(":") == 1 for s in pool.staffing.steps)  # HH:MM: interval starts only
+    assert all(0 <= s.availability <= 1 for s in pool.availability.steps)
+    eff = res.effective_staffing()
+    n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
+    mean = eff.assign(wd=eff["day"].dt.day_of_week).groupby(["wd", "start_s"])["agents"].sum()
+    mean = mean / mean.index.get_level_values("wd").map(n_wd)
+    level = {a: (x, b - a) for a, b, x in on_duty_pieces(scenario, pool)}  # scenario starts on a monday
+    got = np.array([level[wd * 86400 + s][0] for wd, s in mean.index])
+    assert all(level[wd * 86400 + s][1] == 900 for wd, s in mean.index)  # one piece per interval
+    heads = {a: x for a, _, x in on_duty_pieces(scenario, pool.model_copy(update={"availability": None}))}
+    scheduled = np.array([heads[wd * 86400 + s] for wd, s in mean.index])
+    assert (np.abs(got - mean.to_numpy()) <= 0.0005 * scheduled + 1e-9).all()
+    assert (got % 1 > 0.01).sum() > 50  # fractional agents are kept, not rounded
+    assert "# availability per interval = effective agents / scheduled agents" in path.read_text()

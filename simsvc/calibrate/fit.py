@@ -21,7 +21,7 @@ from simsvc.calibrate import patience as pt
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
-from simsvc.calibrate.tables import commented_yaml, demand_rows, staffing_rows
+from simsvc.calibrate.tables import commented_yaml, demand_rows, scheduled_and_availability
 
 MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
 
@@ -266,19 +266,31 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     for pool, skills in res.behaviour["pools"].items():
         n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
         s = eff[eff["pool"] == pool].assign(day=lambda x: x["day"].dt.day_of_week)
-        wk = s.groupby(["day", "start_s"], as_index=False)["agents"].sum()
+        wk = s.groupby(["day", "start_s"], as_index=False)[["agents", "distinct_agents"]].sum()
         wk["agents"] = wk["agents"] / wk["day"].map(n_wd)
-        rows = staffing_rows(wk, o.interval_s, weekdays)
-        rows["day"] = rows["day"].map(lambda w: est.WEEKDAYS[w])
+        wk["heads"] = wk["distinct_agents"] / wk["day"].map(n_wd)
+        rows, avail = scheduled_and_availability(wk, o.interval_s, weekdays, decimals=3)
+        for t in (rows, avail):
+            t["day"] = t["day"].map(lambda w: est.WEEKDAYS[w])
         tables[f"staffing_{pool}.csv"] = rows
-        pools[pool] = {"skills": skills, "staffing": {"csv": f"staffing_{pool}.csv"}}
+        tables[f"availability_{pool}.csv"] = avail
+        pools[pool] = {"skills": skills, "staffing": {"csv": f"staffing_{pool}.csv"},
+                       "availability": {"csv": f"availability_{pool}.csv"}}
         raw = res.staffing[res.staffing["pool"] == pool]
-        comments[f"agents.{pool}"] = [
-            f"staffing: agents present (serving, or between services < {o.presence_gap_s / 60:g} min apart) "
-            f"per interval, mean over the fit days of each weekday"
-            + (", × the effective-availability factor of the hour (availability.csv)" if res.availability else "")
-            + f"; logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} agents "
-            f"per interval when present; fractions of an agent are written as part of the interval"]
+        comments[f"agents.{pool}.staffing"] = [
+            "staffing: agents seen serving in the interval (distinct agents, mean over the fit days of each "
+            f"weekday, rounded up); n = {len(raw):,} pool-day-intervals with agents, "
+            f"{raw.groupby('day')['distinct_agents'].max().mean():.1f} agents at a day's busiest interval"]
+        comments[f"agents.{pool}.availability"] = [
+            "availability per interval = effective agents / scheduled agents, kept fractional (the model keeps "
+            "a fraction of an agent as that share of the interval)",
+            f"effective agents = agents present (serving, or between services < {o.presence_gap_s / 60:g} min apart; "
+            f"logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} when present)"
+            + (f" × the effective-availability factor of the hour (availability.csv): found by simulation, "
+               f"bisection ({res.availability.steps} steps × {res.availability.reps} replications of the "
+               f"{len(res.days)} fit days) to the observed abandonment of each hour, "
+               f"n = {int(res.availability.table['contacts'].sum()):,} contacts"
+               if res.availability else " (no effective-staffing search: --no-effective)")]
     data["agents"] = pools
     if res.availability is not None:
         tables["availability.csv"] = res.availability.table

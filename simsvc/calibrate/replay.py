@@ -4,8 +4,10 @@ A replay scenario numbers the chosen days 0, 1, 2… (absolute days, so weekdays
 not matter), takes each day's observed contacts per interval as its demand
 (Poisson around them, reason mix of those days), and the given staffing per pool ×
 day × interval. Redials and repeats are not modelled: the observed arrivals already
-contain them. It is built in memory (inline ``volumes`` and ``steps``) and
-validated like any scenario.
+contain them. Fractional staffing is carried as whole scheduled agents (agents
+seen in the interval) and an ``availability`` per interval (see
+:func:`~simsvc.calibrate.tables.scheduled_and_availability`). It is built in
+memory (inline ``volumes`` and ``steps``) and validated like any scenario.
 """
 from __future__ import annotations
 
@@ -13,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from simsvc.calibrate.estimate import DAY_S, shares
-from simsvc.calibrate.tables import demand_rows, staffing_rows
+from simsvc.calibrate.tables import demand_rows, scheduled_and_availability
 
 HOUR_S = 3600.0
 
 
 def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
                 interval_s: float, name: str, seed: int = 1) -> dict:
-    """Scenario data for ``days`` of ``contacts`` with ``staffing`` (pool, day, start_s, agents)."""
+    """Scenario data for ``days`` of ``contacts`` with ``staffing`` (pool, day, start_s, agents and,
+    where known, distinct_agents: the agents seen, scheduled in the replay)."""
     index = {d: i for i, d in enumerate(days)}
     c = contacts[contacts["day"].isin(days)]
     demand = {}
@@ -37,10 +40,15 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     for pool, skills in behaviour["pools"].items():
         s = staffing[(staffing["pool"] == pool) & staffing["day"].isin(days)]
         s = s.assign(day=s["day"].map(index))
-        rows = staffing_rows(s, interval_s, list(range(len(days))))
+        if "distinct_agents" in s:
+            s = s.assign(heads=s["distinct_agents"])
+        rows, avail = scheduled_and_availability(s, interval_s, list(range(len(days))))
         agents[pool] = {"skills": skills,
                         "staffing": {"steps": [{"day": int(r.day), "start": r.start, "agents": int(r.agents)}
-                                               for r in rows.itertuples()]}}
+                                               for r in rows.itertuples()]},
+                        "availability": {"steps": [{"day": int(r.day), "start": r.start,
+                                                    "availability": float(r.availability)}
+                                                   for r in avail.itertuples()]}}
     channels = {ch: {k: v for k, v in spec.items() if k not in ("redial", "hours")}
                 for ch, spec in behaviour["channels"].items()}
     return {

@@ -1,10 +1,12 @@
-"""Scenario tables and YAML text: demand and staffing CSVs, commented YAML.
+"""Scenario tables and YAML text: demand, staffing and availability CSVs, commented YAML.
 
 Staffing is fractional in the data (an agent present for part of an interval)
-while the schema counts whole agents. A fraction is written as time: 6.4 agents
-over a 15-minute interval become 7 agents for the first 40 % of the interval and 6
-for the rest (staffing steps may start at ``HH:MM:SS``), so agent-seconds per
-interval are exactly the estimate.
+while the schema schedules whole agents. :func:`scheduled_and_availability`
+writes it as whole scheduled agents (the agents seen in the interval) and an
+availability per interval (the pool's ``availability`` field): 6.4 effective
+agents of 9 seen are 9 scheduled at availability 0.711, which the simulator runs
+as 6 agents on duty all interval and a 7th for a random 40 % of it.
+:func:`staffing_rows` (fractions as sub-interval steps) is the older form.
 """
 from __future__ import annotations
 
@@ -47,6 +49,42 @@ def staffing_rows(frame: pd.DataFrame, interval_s: float, days: list) -> pd.Data
     frame = pd.DataFrame(rows, columns=["day", "start", "agents"])
     # A level holds until the next step: drop repeats (every day keeps its midnight row).
     same = (frame["agents"] == frame["agents"].shift()) & (frame["day"] == frame["day"].shift())
+    return frame[~same.to_numpy()].reset_index(drop=True)
+
+
+def scheduled_and_availability(frame: pd.DataFrame, interval_s: float, days: list,
+                               decimals: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``day, start, agents`` and ``day, start, availability`` steps covering ``days``.
+
+    ``frame`` has ``day, start_s, agents`` (effective, fractional) and optionally
+    ``heads`` (agents seen in the interval). Scheduled = the larger of heads and
+    agents, rounded up to whole agents; availability = agents / scheduled (1 where
+    nobody is scheduled), to ``decimals`` if given. Intervals missing from
+    ``frame`` have no agents; a step repeating the level before it is left out.
+    """
+    per_day = int(DAY_S // interval_s)
+    grid = pd.MultiIndex.from_product([days, np.arange(per_day) * interval_s], names=["day", "start_s"])
+    keys = ["day", "start_s"]
+    agents = np.maximum(frame.groupby(keys)["agents"].sum().reindex(grid, fill_value=0.0).to_numpy(), 0.0)
+    heads = (frame.groupby(keys)["heads"].sum().reindex(grid, fill_value=0.0).to_numpy()
+             if "heads" in frame else agents)
+    scheduled = np.maximum(np.ceil(heads - 1e-9), np.ceil(agents - 1e-9)).astype(np.int64)
+    availability = np.minimum(agents / np.maximum(scheduled, 1), 1.0)
+    if decimals is not None:
+        availability = np.round(availability, decimals)
+    day = [d for d, _ in grid]
+    # Where nobody is scheduled availability does not matter: keep the level before (fewer steps).
+    availability = (pd.Series(np.where(scheduled > 0, availability, np.nan))
+                    .groupby(np.asarray(day, dtype=object)).ffill().fillna(1.0).to_numpy())
+    start = [clock(t) for _, t in grid]
+    return (_steps(pd.DataFrame({"day": day, "start": start, "agents": scheduled})),
+            _steps(pd.DataFrame({"day": day, "start": start, "availability": availability})))
+
+
+def _steps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows repeating the level before them on the same day (a level holds until the next step)."""
+    value = frame.columns[-1]
+    same = (frame[value] == frame[value].shift()) & (frame["day"] == frame["day"].shift())
     return frame[~same.to_numpy()].reset_index(drop=True)
 
 

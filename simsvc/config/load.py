@@ -64,6 +64,9 @@ def _csv_tables(data: dict[str, Any]):
         staffing = pool.get("staffing") if isinstance(pool, dict) else None
         if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str):
             yield staffing, f"agents.{name}.staffing", "steps", ("day", "start", "agents")
+        availability = pool.get("availability") if isinstance(pool, dict) else None
+        if isinstance(availability, dict) and isinstance(availability.get("csv"), str):
+            yield availability, f"agents.{name}.availability", "steps", ("day", "start", "availability")
 
 
 def _absolutise_csv(data: dict[str, Any], base: Path) -> None:
@@ -175,6 +178,10 @@ def _table_cell(file: str, line: int, column: str, text: str) -> Any:
         if not (number >= 0 and number.is_integer()):
             raise ScenarioError(file, where, text, "a whole number of agents >= 0")
         return int(number)
+    if column == "availability":
+        if not 0 <= number <= 1:
+            raise ScenarioError(file, where, text, "a share of scheduled agent-time from 0 to 1")
+        return number
     if not number >= 0 or number == float("inf"):
         raise ScenarioError(file, where, text, "a finite number >= 0")
     return number

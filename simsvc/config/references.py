@@ -163,6 +163,8 @@ def find_problems(s: Scenario) -> list[Problem]:
                     skilled.add(channel)
         if pool.reserve is not None:
             out += _reserve_problems(s, p_name, pool)
+        if pool.availability is not None:
+            out += _availability_problems(p_name, pool.availability.steps or [])
         staffing = pool.staffing
         if not isinstance(staffing, int):
             for k, shift in enumerate(staffing.shifts or []):
@@ -180,6 +182,25 @@ def find_problems(s: Scenario) -> list[Problem]:
             if _receives_contacts(s, ch_name):
                 out.append((f"channels.{ch_name}", ch_name,
                             "a channel that some pool in agents has in its skills"))
+    return out
+
+
+def _availability_problems(p_name: str, steps: list) -> list[Problem]:
+    """Availability steps are keyed all by day number or all by weekday (``all``), one per slot."""
+    out: list[Problem] = []
+    path = f"agents.{p_name}.availability.steps"
+    numbered = [isinstance(st.day, int) for st in steps]
+    if any(numbered) and not all(numbered):
+        k = numbered.index(not numbered[0])
+        out.append((f"{path}.{k}.day", steps[k].day, "days of one kind in a pool's availability: all day numbers "
+                    f"(0, 1, 2…) or all weekdays/all, like step {0} ({steps[0].day!r})"))
+    seen: dict[tuple, int] = {}
+    for k, st in enumerate(steps):
+        slot = (st.day, parse_clock(st.start))
+        if slot in seen:
+            out.append((f"{path}.{k}", f"{st.day} {st.start}", f"one step per day and start (step {seen[slot]} "
+                        "has the same)"))
+        seen.setdefault(slot, k)
     return out
 
 

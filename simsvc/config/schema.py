@@ -265,6 +265,33 @@ class Staffing(Base):
         return self
 
 
+class AvailabilityStep(Base):
+    """From ``start`` on ``day``, this share of the pool's scheduled agents is available (until the next step)."""
+
+    day: DayName | Annotated[int, Field(ge=0, le=100_000)] | Literal["all"] = "all"
+    start: Clock
+    availability: float = Field(ge=0.0, le=1.0, description="share of scheduled agent-time on duty, 0..1")
+
+
+class Availability(Base):
+    """Availability per interval (inline steps or CSV ``day,start,availability``).
+
+    On duty = scheduled × (1 − shrinkage) × availability, kept fractional: 6.4
+    means 6 agents all interval and a 7th for a random 40 % of it. Before the
+    first step the availability is 1; a step holds until the next one, as
+    staffing steps do.
+    """
+
+    steps: list[AvailabilityStep] | None = None
+    csv: str | None = Field(default=None, description="file with columns day,start,availability")
+
+    @model_validator(mode="after")
+    def _loaded(self) -> "Availability":
+        if self.steps is None:
+            raise ValueError("steps, or csv" if self.csv is None else "csv was given but its table was not loaded")
+        return self
+
+
 class Proficiency(Base):
     handling: float = Field(default=1.0, gt=0, description="handling-time multiplier")
     resolution: float = Field(default=1.0, ge=0, description="resolution-probability multiplier")
@@ -290,6 +317,8 @@ class Pool(Base):
     skills: list[Skill] = Field(min_length=1, description="channels (or channel/reason) in priority order")
     staffing: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | Staffing
     shrinkage: float = Field(default=0.0, ge=0.0, lt=1.0)
+    availability: Availability | None = Field(
+        default=None, description="availability per interval (× (1 − shrinkage)); fractional agents kept, not rounded")
     wrap_up: Distribution = Field(default_factory=lambda: Deterministic(dist="deterministic", value=0.0))
     proficiency: Proficiency = Field(default_factory=Proficiency)
     cost_per_hour: float = Field(default=0.0, ge=0)

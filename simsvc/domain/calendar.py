@@ -96,8 +96,17 @@ def effective(agents: int, shrinkage: float) -> int:
     return int(np.floor(agents * (1.0 - shrinkage) + 0.5))
 
 
-def duty_changes(scenario: Scenario, name: str, pool: Pool) -> list[DutyChange]:
-    """The pool's schedule as a time-ordered list of starts and ends of duty (after shrinkage)."""
+def duty_changes(scenario: Scenario, name: str, pool: Pool,
+                 rng: np.random.Generator | None = None) -> list[DutyChange]:
+    """The pool's schedule as a time-ordered list of starts and ends of duty (after shrinkage).
+
+    A pool with ``availability`` needs ``rng`` (its own stream): it places each
+    interval's fractional agent (see :func:`fractional_duty`).
+    """
+    if pool.availability is not None:
+        if rng is None:
+            raise ValueError(f"pool {name!r} has availability per interval: its duty needs a random stream")
+        return [DutyChange(t, name, d, None) for t, d in fractional_duty(scenario, pool, rng)]
     return [
         DutyChange(t, name, effective_delta, g)
         for t, effective_delta, g in schedule_changes(scenario, pool, pool.shrinkage)
@@ -159,12 +168,16 @@ def schedule_changes(scenario: Scenario, pool: Pool, shrinkage: float) -> list[t
     return out
 
 
-def _step_levels(scenario: Scenario, steps: list, n_days: int) -> list[tuple[float, int]]:
-    """Expand steps keyed by weekday, absolute day or ``all`` into (time, agents) levels."""
+def _step_levels(scenario: Scenario, steps: list, n_days: int, field: str = "agents",
+                 initial: float = 0) -> list[tuple[float, float]]:
+    """Expand steps keyed by weekday, absolute day or ``all`` into (time, ``field``) levels.
+
+    Before the first step the level is ``initial`` (0 agents; availability 1).
+    """
     absolute = [s for s in steps if isinstance(s.day, int)]
     if absolute:
         period = max(s.day for s in absolute) + 1
-        base = sorted((s.day * DAY_S + parse_clock(s.start), s.agents) for s in absolute)
+        base = sorted((s.day * DAY_S + parse_clock(s.start), getattr(s, field)) for s in absolute)
         levels = []
         for rep in range(int(np.ceil(n_days / period)) + 1):
             levels.extend((rep * period * DAY_S + t, a) for t, a in base)
@@ -173,9 +186,9 @@ def _step_levels(scenario: Scenario, steps: list, n_days: int) -> list[tuple[flo
     for s in steps:
         days = range(7) if s.day == "all" else [DAYS.index(s.day)]
         for d in days:
-            per_weekday[d].append((parse_clock(s.start), s.agents))
+            per_weekday[d].append((parse_clock(s.start), getattr(s, field)))
     levels = []
-    last = 0
+    last = initial
     for d in range(n_days):
         todays = sorted(per_weekday[weekday(scenario, d)])
         if not todays or todays[0][0] > 0:
@@ -212,3 +225,109 @@ def scheduled_per_interval(changes: list[tuple[float, int, object]], grid: np.nd
             k += 1
         out[i] = total + level * (b - last)
     return out
+
+
+# --------------------------------------------------------------------------- availability per interval
+def on_duty_pieces(scenario: Scenario, pool: Pool) -> list[tuple[float, float, float]]:
+    """Expected agents on duty as pieces ``(start_s, end_s, level)`` over [0, horizon).
+
+    level = scheduled × (1 − shrinkage) × availability, fractional (not rounded).
+    Pieces are cut at every reporting interval and at every change of the
+    schedule or the availability, so each holds one level within one interval.
+    """
+    horizon, interval = scenario.horizon, scenario.interval
+    n_days = int(np.ceil(horizon / DAY_S)) + 1
+    scheduled = schedule_changes(scenario, pool, 0.0)
+    steps = pool.availability.steps if pool.availability is not None else []
+    avail = [(0.0, 1.0)] + [(t, float(a)) for t, a in _step_levels(scenario, steps, n_days, "availability", 1.0)]
+    avail.sort(key=lambda c: c[0])  # stable: a step at 0 follows (and overrides) the default
+    cuts = {0.0, float(horizon)}
+    cuts.update(float(t) for t, _, _ in scheduled if 0 < t < horizon)
+    cuts.update(float(t) for t, _ in avail if 0 < t < horizon)
+    cuts.update(np.arange(1, int(np.ceil(horizon / interval))) * float(interval))
+    edges = sorted(c for c in cuts if c <= horizon)
+    keep = 1.0 - pool.shrinkage
+    out = []
+    level, k, f, j = 0, 0, 1.0, 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        while k < len(scheduled) and scheduled[k][0] <= a:
+            level += scheduled[k][1]
+            k += 1
+        while j < len(avail) and avail[j][0] <= a:
+            f = avail[j][1]
+            j += 1
+        out.append((a, b, level * keep * f))
+    return out
+
+
+def on_duty_changes(scenario: Scenario, pool: Pool) -> list[tuple[float, float, None]]:
+    """Changes of the expected on-duty level (what :func:`scheduled_per_interval` integrates).
+
+    Without availability: the schedule after shrinkage, rounded to whole agents,
+    as the simulator runs it; with availability: the fractional level.
+    """
+    if pool.availability is None:
+        return schedule_changes(scenario, pool, pool.shrinkage)
+    out, last = [], 0.0
+    for a, _, x in on_duty_pieces(scenario, pool):
+        if x != last:
+            out.append((a, x - last, None))
+            last = x
+    return out
+
+
+# A level within this of a whole number is that number (float fuzz of scheduled × availability).
+_WHOLE = 1e-9
+
+
+def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) -> list[tuple[float, int]]:
+    """Whole agents on and off duty realising the fractional level of :func:`on_duty_pieces`.
+
+    A piece at level n + r (0 < r < 1) over length L keeps n agents on duty all
+    of it and one more for one stretch of r·L starting at a uniform random point
+    of [0, (1 − r)·L]. On-duty agent-seconds are n·L + r·L in every draw, not
+    only on average. One stretch, not a window wrapping round the piece's end
+    (which would cover every instant with probability exactly r), because each
+    end of duty that finds the agent busy adds the rest of that contact to the
+    time on duty (the shift-end rule): a wrapped window ends more often and
+    measured +3.5 % on-duty time against +2.8 % (10 × 0.64 agents at 77 %
+    occupancy, 5-minute calls). The offsets come from ``rng``, one uniform per
+    reporting interval drawn up front, so a change in one interval moves no
+    other interval's stretch.
+    """
+    interval = float(scenario.interval)
+    offsets = rng.random(int(np.ceil(scenario.horizon / interval)) + 1)
+    events: dict[float, int] = {}
+
+    def add(t: float, d: int) -> None:
+        events[t] = events.get(t, 0) + d
+
+    for a, b, x in on_duty_pieces(scenario, pool):
+        n = int(np.floor(x + _WHOLE))
+        r = x - n
+        if n:
+            add(a, n)
+            add(b, -n)
+        if r <= _WHOLE:
+            continue
+        length = b - a
+        start = a + offsets[int(a // interval)] * (1.0 - r) * length
+        add(start, 1)
+        add(min(start + r * length, b), -1)
+    horizon = scenario.horizon
+    return [(t, d) for t, d in sorted(events.items()) if d and t < horizon]
+
+
+def availability_per_interval(scenario: Scenario, pool: Pool, grid: np.ndarray) -> np.ndarray:
+    """Mean availability of each interval of ``grid`` (1 where the pool has none): the
+    factor between scheduled and on duty beside ``1 − shrinkage``."""
+    if pool.availability is None:
+        return np.ones(len(grid) - 1)
+    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
+    levels = [(0.0, 1.0)] + _step_levels(scenario, pool.availability.steps, n_days, "availability", 1.0)
+    levels.sort(key=lambda c: c[0])
+    changes, last = [], 0.0
+    for t, a in levels:
+        changes.append((t, float(a) - last, None))
+        last = float(a)
+    return scheduled_per_interval(changes, grid) / np.diff(grid)

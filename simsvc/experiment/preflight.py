@@ -25,7 +25,7 @@ import numpy as np
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.domain.calendar import OpeningHours, schedule_changes, scheduled_per_interval
+from simsvc.domain.calendar import OpeningHours, on_duty_changes, scheduled_per_interval
 from simsvc.model.demand import expected_arrivals
 
 WEEK_S = 7 * 86_400.0
@@ -39,11 +39,11 @@ def _grid(scenario: Scenario) -> np.ndarray:
 
 
 def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarray:
-    """Mean agents on duty (after shrinkage) per interval, summed over ``pools``."""
+    """Mean agents on duty (after shrinkage and availability) per interval, summed over ``pools``."""
     total = np.zeros(len(grid) - 1)
     for name in pools:
         pool = scenario.agents[name]
-        total += scheduled_per_interval(schedule_changes(scenario, pool, pool.shrinkage), grid)
+        total += scheduled_per_interval(on_duty_changes(scenario, pool), grid)
     return total / np.diff(grid)
 
 

@@ -1,7 +1,7 @@
 """Duty and shifts: agents starting and ending duty, and the time segments they leave.
 
-The pools' schedules (interval staffing or shifts, after shrinkage) become a
-time-ordered list of duty changes (:func:`simsvc.domain.calendar.duty_changes`),
+The pools' schedules (interval staffing or shifts, after shrinkage and
+availability per interval) become a time-ordered list of duty changes (:func:`simsvc.domain.calendar.duty_changes`),
 each a SimPy ``Timeout`` with a callback. A starting agent gets a fresh id and
 takes work at once; an ending duty sends idle agents home first, then those
 holding fewest contacts, who finish what they hold and take nothing new.
@@ -26,11 +26,17 @@ class DutyRoster:
     def _schedule_duty(self) -> None:
         """One event per start or end of duty, in time order (ends before starts at a tie)."""
         changes = sorted(
-            (c for name, pool in self.scenario.agents.items() for c in duty_changes(self.scenario, name, pool)),
+            (c for name, pool in self.scenario.agents.items()
+             for c in duty_changes(self.scenario, name, pool, self._availability_stream(name, pool))),
             key=lambda c: (c.time_s, c.delta),
         )
         for change in changes:
             self.at(change.time_s, change, self._on_duty_change)
+
+    def _availability_stream(self, name: str, pool) -> np.random.Generator | None:
+        """A pool with availability per interval places its fractional agents with a stream
+        of its own, so CRN holds: other pools, arrivals and patience draw nothing from it."""
+        return self.streams.generator(f"availability/{name}") if pool.availability is not None else None
 
     def _on_duty_change(self, ev: simpy.events.Timeout) -> None:
         change = ev._value

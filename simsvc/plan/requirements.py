@@ -23,7 +23,9 @@ Per stream, per interval
     A real-time channel needs nobody in an interval in which it is closed.
 
 Pool total: Σ streams (async unrounded) rounded up = agents on duty; scheduled
-agents = ceil(on duty / (1 − shrinkage)).
+agents = ceil(on duty / ((1 − shrinkage) × availability)), with the pool's mean
+availability in the interval (1 without ``availability``); an interval with
+availability 0 cannot be staffed: its scheduled requirement is NaN.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ import pandas as pd
 
 from simsvc.analytic.requirements import RealTimeTargets, async_agents, choose_model, gross_up, real_time_agents
 from simsvc.config.schema import AGENT_KINDS, REAL_TIME_KINDS, Scenario
+from simsvc.domain.calendar import availability_per_interval
 from simsvc.plan import PlanError
 from simsvc.plan.targets import PlanTarget
 
@@ -182,13 +185,14 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
 
     Columns: ``pool, channel, interval, start_s, day, clock, model, arrivals`` (expected
     contacts in the interval), ``aht_s``, ``required_on_duty`` (net agents; fractional
-    for async channels), ``required_scheduled`` (grossed up for the pool's shrinkage).
+    for async channels), ``required_scheduled`` (grossed up for the pool's shrinkage and availability).
     """
     grid = interval_grid(scenario)
     length = np.diff(grid)
     days, clocks = interval_labels(scenario, grid)
     frames = []
     totals: dict[str, np.ndarray] = {}
+    avail: dict[str, np.ndarray] = {}
     for (pool_name, channel), st in sorted(streams(scenario, grid).items(),
                                            key=lambda kv: (list(scenario.agents).index(kv[0][0]),
                                                            list(scenario.channels).index(kv[0][1]))):
@@ -218,11 +222,13 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
             model = "workload"
             net = async_agents(rate, handle, scenario.interval, ch.response_target, max_occupancy)
         shrink = scenario.agents[pool_name].shrinkage
+        if pool_name not in avail:
+            avail[pool_name] = availability_per_interval(scenario, scenario.agents[pool_name], grid)
         totals[pool_name] = totals.get(pool_name, np.zeros(len(net))) + net
         frames.append(pd.DataFrame({
             "pool": pool_name, "channel": channel, "interval": np.arange(len(net)), "start_s": grid[:-1],
             "day": days, "clock": clocks, "model": model, "arrivals": rate * length, "aht_s": handle,
-            "required_on_duty": net, "required_scheduled": _gross(net, shrink),
+            "required_on_duty": net, "required_scheduled": _gross(net, shrink, avail[pool_name]),
         }))
     for pool_name, net in totals.items():
         on_duty = np.ceil(net - 1e-9)
@@ -230,7 +236,7 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
             "pool": pool_name, "channel": ALL, "interval": np.arange(len(net)), "start_s": grid[:-1],
             "day": days, "clock": clocks, "model": "", "arrivals": np.nan, "aht_s": np.nan,
             "required_on_duty": on_duty,
-            "required_scheduled": _gross(on_duty, scenario.agents[pool_name].shrinkage),
+            "required_scheduled": _gross(on_duty, scenario.agents[pool_name].shrinkage, avail[pool_name]),
         }))
     df = pd.concat(frames, ignore_index=True)
     if df["required_scheduled"].notna().all():
@@ -238,11 +244,23 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
     return df
 
 
-def _gross(net: np.ndarray, shrinkage: float) -> np.ndarray:
-    """Scheduled agents for ``net`` on duty (NaN stays NaN)."""
+def _gross(net: np.ndarray, shrinkage: float, availability: np.ndarray) -> np.ndarray:
+    """Scheduled agents for ``net`` on duty: ceil(net / ((1 − shrinkage) × availability)).
+
+    NaN stays NaN; so is a need in an interval with availability 0 (no schedule meets it).
+    """
     known = np.isfinite(net)
     out = np.full(len(net), np.nan)
-    out[known] = gross_up(np.ceil(net[known] - 1e-9), shrinkage)
+    need = np.ceil(net[known] - 1e-9)
+    if np.all(availability == 1.0):  # the plain shrinkage gross-up, to the bit
+        out[known] = gross_up(need, shrinkage)
+        return out
+    a = availability[known]
+    gross = np.full(len(need), np.nan)
+    gross[need <= 0] = 0.0
+    ok = (need > 0) & (a > 0)
+    gross[ok] = gross_up(need[ok] / a[ok], shrinkage)
+    out[known] = gross
     return out
 
 

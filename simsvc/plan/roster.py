@@ -250,6 +250,9 @@ def roster(scenario: Scenario, rules: Rules, net: dict[str, np.ndarray],
            options: RosterOptions = RosterOptions(), gross: dict[str, np.ndarray] | None = None) -> Roster:
     """Roster every pool of ``net`` (agents on duty per interval) under its rules; ``gross``
     (scheduled agents per interval) where known, else ceil(net / (1 − shrinkage))."""
+    from simsvc.plan import no_availability
+
+    no_availability(scenario, list(net), "roster")
     out = Roster()
     for pool, need in net.items():
         out.pools[pool] = roster_pool(scenario, pool, rules.pools[pool], need, options,

@@ -58,7 +58,7 @@ import pandas as pd
 from simsvc.analytic.erlang import agents_needed
 from simsvc.analytic.requirements import gross_up
 from simsvc.config.schema import Scenario
-from simsvc.plan import PlanError
+from simsvc.plan import PlanError, no_availability
 from simsvc.plan.metrics import interval_metric, offered_rate
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
@@ -224,6 +224,7 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
     if unknown:
         raise PlanError(f"--pools: {', '.join(map(repr, unknown))} is not a pool "
                         f"(pools: {', '.join(scenario.agents)})")
+    no_availability(scenario, planned, "staff")
     st = streams(scenario, grid)
     work = {k: float(np.sum(v.work)) for k, v in st.items() if v.work is not None}
     primary = _primary_pools(scenario, targets, planned, work)
