@@ -174,8 +174,11 @@ def patience_by_class(contacts: pd.DataFrame, classes: dict[str, str]) -> pd.Dat
 
 def class_hour_counts(contacts: pd.DataFrame, classes: dict[str, str], thresholds: dict[str, float],
                       replication: bool) -> pd.DataFrame:
-    """Counts per (replication ×) ``channel:class`` × hour, as the back-test compares them."""
+    """Counts per (replication ×) ``channel:class`` × hour, as the back-test compares them.
+
+    Log contacts carry their class; simulated ones (``replication``) get it from their reason."""
     c = contacts[contacts["outcome"].isin(["answered", "abandoned"])]
+    label = c["reason"].astype(str).map(classes) if replication else c["class"].astype(str)
     if replication:
         hour = (c["arrival_s"].to_numpy() % 86400.0) // 3600.0
     else:
@@ -183,7 +186,7 @@ def class_hour_counts(contacts: pd.DataFrame, classes: dict[str, str], threshold
     wait = c["wait_s"].fillna(0).to_numpy(float)
     ch = c["channel"].astype(str)
     frame = pd.DataFrame({
-        "channel": (ch + ":" + c["reason"].astype(str).map(classes).fillna(NO_CLASS)).to_numpy(),
+        "channel": (ch + ":" + label.fillna(NO_CLASS)).to_numpy(),
         "hour": hour.astype(int), "offered": 1, "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int),
         "waited": (wait > 0).astype(int), "wait_sum_s": wait,
         "within": ((c["outcome"] == "answered").to_numpy() & (wait <= ch.map(thresholds).to_numpy())).astype(int)})
