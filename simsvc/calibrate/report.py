@@ -85,7 +85,7 @@ def fit_report(res) -> dict[str, object]:
              "not in the log ends up in the effective availability.</li></ul>",
              "<h2>Estimates</h2>" + _table(est),
              "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
-    parts += _patience_quantiles(res) + _bands(res)
+    parts += _patience_quantiles(res) + _bands(res) + _classes(res)
     if res.availability is not None:
         parts.append("<h2>Effective availability per hour</h2>" + _table(res.availability.table))
     for name, png in plots.items():
@@ -93,6 +93,20 @@ def fit_report(res) -> dict[str, object]:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>fit {html.escape(res.scenario['name'])}"
             f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     return {"fit_report.html": page, **{f"plots/{k}.png": v for k, v in plots.items()}}
+
+
+def _classes(res) -> list[str]:
+    """Routing classes: each class's queue credit and what it reproduces on the fit days."""
+    if res.credits is None:
+        return []
+    t = res.credits.table.copy()
+    pat = res.estimates["classes"]["patience_mle_s"]
+    t["patience_mle_s"] = t["class"].map(pat)
+    return ["<h2>Routing classes</h2><p>One reason per (reason, class), sharing the pools. Each class's "
+            "<code>queue_credit</code> is bisected so that the fit days, replayed with their own arrivals and "
+            "staffing, reproduce its mean wait relative to the class that waits longest (credit 0). The "
+            "scenario keeps one patience per channel; each class's exponential-MLE patience is shown beside "
+            "it.</p>" + _table(t)]
 
 
 def _patience_quantiles(res) -> list[str]:
