@@ -60,6 +60,13 @@ def test_fit_recovers_the_queue_credit_of_a_class(tmp_path, truth_s):
     spec = res.scenario["reasons"]["vip"]
     assert (spec == {}) if res.credits.credit_s["vip"] == 0 else spec == {
         "queue_credit": f"{res.credits.credit_s['vip']:.0f}s"}
+    if truth_s:  # the folder is written (with the report's class table) and runs as it is
+        from simsvc.calibrate.fit import write_fit
+        from simsvc.config.load import load_scenario
+
+        scenario = load_scenario(write_fit(res, tmp_path / "out"))
+        assert scenario.reasons["vip"].queue_credit == res.credits.credit_s["vip"]
+        assert "Routing classes" in (tmp_path / "out" / "fit_report.html").read_text()
 
 
 def test_classes_split_reasons_and_share_the_pools(tmp_path):
