@@ -29,11 +29,12 @@ def _scenario(credit_s: float) -> dict:
     }
 
 
-def _log_csv(path, credit_s: float) -> None:
+def _log_csv(path, credit_s: float, days: int = 1) -> None:
     import simsvc
     from simsvc.config.load import validate
 
-    c = simsvc.run(validate(_scenario(credit_s), "test"), replications=1, seed=11).contacts
+    data = {**_scenario(credit_s), "horizon": f"{days}d"}
+    c = simsvc.run(validate(data, "test"), replications=1, seed=11).contacts
     c = c[c["outcome"].isin(["answered", "abandoned"])]
     answered = (c["outcome"] == "answered").to_numpy()
     pd.DataFrame({
@@ -116,3 +117,31 @@ def test_class_values_map_and_its_errors(tmp_path):
     bad = _write(tmp_path, ["2026-01-05 08:00:00,answered,3,gold star"], "arrival_time,outcome,wait_s,class")
     with pytest.raises(LogError, match=r"row 2 column class \(class\) = 'gold star'"):
         read_log(bad)
+
+
+def test_backtest_reports_each_class_and_bad_class_values_exit_2(tmp_path):
+    """End to end from the CLI: per-class rows beside the channel; an unmapped class value is one message."""
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+
+    log = tmp_path / "log.csv"
+    _log_csv(log, 120.0, days=2)
+    runner = CliRunner()
+    out = tmp_path / "bt"
+    result = runner.invoke(main, ["backtest", str(log), "--fit-days", "1", "--test-days", "2", "--reps", "2",
+                                  "--mode", "replay", "--search-steps", "3", "--search-reps", "1", "--no-report",
+                                  "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "phone:vip" in result.output and "phone:std" in result.output
+    summary = pd.read_csv(out / "backtest_summary.csv")
+    vip = summary[(summary["channel"] == "phone:vip") & (summary["staffing"] == "effective")].set_index("metric")
+    std = summary[(summary["channel"] == "phone:std") & (summary["staffing"] == "effective")].set_index("metric")
+    # the credited class waits less, observed and replayed alike
+    assert vip.loc["wait_mean_s", "observed"] < std.loc["wait_mean_s", "observed"]
+    assert vip.loc["wait_mean_s", "predicted"] < std.loc["wait_mean_s", "predicted"]
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text("columns:\n  class: {column: class, values: {vip: gold}}\n")
+    result = runner.invoke(main, ["fit", str(log), "--columns", str(cmap), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2 and not (tmp_path / "f").exists()
+    assert "column class (class) = 'std': expected one of the mapped values ['vip']" in result.output
