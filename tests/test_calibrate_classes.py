@@ -130,10 +130,10 @@ def test_backtest_reports_each_class_and_bad_class_values_exit_2(tmp_path):
     runner = CliRunner()
     out = tmp_path / "bt"
     result = runner.invoke(main, ["backtest", str(log), "--fit-days", "1", "--test-days", "2", "--reps", "2",
-                                  "--mode", "replay", "--search-steps", "3", "--search-reps", "1", "--no-report",
-                                  "--out", str(out)])
+                                  "--mode", "replay", "--search-steps", "3", "--search-reps", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "phone:vip" in result.output and "phone:std" in result.output
+    assert (out / "plots" / "backtest_classes.png").is_file()
     summary = pd.read_csv(out / "backtest_summary.csv")
     vip = summary[(summary["channel"] == "phone:vip") & (summary["staffing"] == "effective")].set_index("metric")
     std = summary[(summary["channel"] == "phone:std") & (summary["staffing"] == "effective")].set_index("metric")
