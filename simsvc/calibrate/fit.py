@@ -3,8 +3,9 @@
 The pipeline: choose the fit days → pools and logged-in staffing from agent
 activity → demand (new issues per weekday × interval), busyness, opening hours →
 handling per channel (× reason) → patience (Kaplan–Meier) → redials and repeats →
-effective staffing by simulation of the fit days → scenario YAML with a comment per
-estimate, CSV tables, and a fit report.
+routing classes' queue credits (calibrate/classes.py; with a class column, reasons are
+reason × class) → effective staffing by simulation of the fit days → scenario YAML
+with a comment per estimate, CSV tables, and a fit report.
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     c = log.contacts[log.contacts["day"].isin(days)].copy()
     channels = sorted(c["channel"].astype(str).unique())
     reasons = sorted(c["reason"].astype(str).unique())
-    classes = cl.class_of(c) if "base_reason" in c else {}
+    classes = cl.class_of(c) if "base_reason" in c and cl.has_classes(c) else {}
     notes: list[str] = []
     E: dict = {}
     say("pools and staffing", 0, 1)
