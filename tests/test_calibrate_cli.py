@@ -85,19 +85,24 @@ def test_bank_backtest_replay(tmp_path):
 
     Holds the figures the README reports within a margin (a regression guard,
     not a pinned number): effective staffing predicts abandonment and mean wait
-    within ±60 % over all hours and P(wait), SL within ±20 %, hourly abandonment
-    MAE below 0.05; logged-in agents predict too little waiting.
+    within ±50 % over all hours and P(wait), SL within ±20 %, hourly abandonment
+    MAE below 0.045; logged-in agents predict too little waiting. The column map
+    derives two routing classes from the priority: the anonymous callers get a
+    queue credit, and each class is reported on its own.
     """
     out = tmp_path / "bank"
     result = invoke("backtest", bank_log(), "--columns", DATA / "anonymous_bank_columns.yaml",
                     "--fit-days", "1-15", "--test-days", "16-31", "--weekdays", "sun-thu", "--reps", "2",
                     "--mode", "replay", "--out", out)
     assert result.exit_code == 0, result.output
-    s = pd.read_csv(out / "backtest_summary.csv").set_index(["staffing", "metric"])
+    summary = pd.read_csv(out / "backtest_summary.csv")
+    assert {"phone:anonymous", "phone:identified"} <= set(summary["channel"])
+    s = summary[summary["channel"] == "phone"].set_index(["staffing", "metric"])
     eff = s.loc["effective"]
-    assert abs(eff.loc["abandon_rate", "rel_error"]) < 0.6 and abs(eff.loc["wait_mean_s", "rel_error"]) < 0.6
+    assert abs(eff.loc["abandon_rate", "rel_error"]) < 0.5 and abs(eff.loc["wait_mean_s", "rel_error"]) < 0.5
     assert abs(eff.loc["p_wait", "rel_error"]) < 0.2 and abs(eff.loc["service_level", "rel_error"]) < 0.2
-    assert eff.loc["abandon_rate", "hourly_mae"] < 0.05
+    assert eff.loc["abandon_rate", "hourly_mae"] < 0.045
     assert s.loc[("logged_in", "p_wait"), "rel_error"] < 0
     scenario = (out / "fit" / "scenario.yaml").read_text()
+    assert "PS_anonymous: {queue_credit:" in scenario and "PS_identified: {}" in scenario
     assert "only_in" in scenario and "too thin to estimate" in scenario  # the internet team is thin in 1–15

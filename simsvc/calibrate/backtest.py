@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from simsvc.calibrate import classes as cl
 from simsvc.calibrate.effective import scaled
 from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
 from simsvc.calibrate.logs import ContactLog
@@ -54,9 +55,13 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
     if overlap:
         raise ValueError(f"fit and test days overlap ({len(overlap)} days)")
     res = fit(log, fit_days, options, progress=progress)
-    c = log.contacts
+    c = res.log.contacts  # classed: one reason per (reason, routing class) when the log has classes
+    classes = res.behaviour.get("classes", {})
     thresholds = {ch: _threshold(spec) for ch, spec in res.behaviour["channels"].items()}
     obs = observed_hours(c, test_days, thresholds)
+    if classes:  # per class too, as channel "phone:<class>" (no Erlang A: it has no classes)
+        obs = pd.concat([obs, cl.class_hour_counts(c[c["day"].isin(test_days)], classes, thresholds, False)],
+                        ignore_index=True)
     frames = []
     for k, (mode, staffing) in enumerate(variants):
         say(f"{mode} / {staffing}", k, len(variants))
@@ -64,7 +69,7 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
             staff = _test_staffing(res, c, test_days, staffing == "effective")
             data = replay_dict(res.behaviour, c, staff, test_days, options.interval_s,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
-            sim = simulate_hours(data, reps, seed)
+            sim = _simulate(data, reps, seed, classes)
             erl = erlang_hours(c, test_days, staff, res, thresholds)
             erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True)
         else:
@@ -95,8 +100,10 @@ def _agent_pools(res: FitResult, c: pd.DataFrame, days: list) -> dict[str, str]:
     """Test-day agents keep their fitted pool; agents first seen on test days go by the same rule."""
     from simsvc.calibrate.agents import find_pools
 
-    known = find_pools(c[c["day"].isin(res.days)], multi_reason=len(res.behaviour["reasons"]) > 1).agent_pool
-    later = find_pools(c[c["day"].isin(days)], multi_reason=len(res.behaviour["reasons"]) > 1).agent_pool
+    c = cl.base_view(c)  # pools are over the original reasons (routing classes share the agents)
+    multi = c["reason"].nunique() > 1
+    known = find_pools(c[c["day"].isin(res.days)], multi_reason=multi).agent_pool
+    later = find_pools(c[c["day"].isin(days)], multi_reason=multi).agent_pool
     pools = set(res.behaviour["pools"])
     return {a: known.get(a, p if p in pools else "general") for a, p in later.items()}
 
@@ -112,7 +119,7 @@ def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_fit(res, tmp + "/fit", report=False)
         scenario = load_scenario(path, [f"horizon={span}d", f"start_day={WEEKDAYS[first.weekday()]}"])
-    sim = simulate_hours(scenario, reps, seed, keep_days=keep)
+    sim = _simulate(scenario, reps, seed, res.behaviour.get("classes", {}), keep_days=keep)
     # Erlang A on the forecast: the fit days' mean arrivals and effective agents of the same weekday × hour.
     fit_c = c[c["day"].isin(res.days)]
     n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
@@ -130,6 +137,25 @@ def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed:
             rows.append((str(r.channel), r.hour, r.n, float(agents.get((wd, r.hour), 0.0))))
     frame = pd.DataFrame(rows, columns=["channel", "hour", "offered", "agents"])
     return sim, _erlang_rows(frame, res, thresholds), _erlang_rows(frame, res, thresholds, by_band=True)
+
+
+def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | None = None) -> pd.DataFrame:
+    """Simulated counts per replication × channel × hour, and per ``channel:class`` when there are classes."""
+    if not classes:
+        return simulate_hours(data, reps, seed, keep_days)
+    from simsvc.calibrate.estimate import DAY_S
+    from simsvc.calibrate.replay import hour_counts, simulate_contacts
+    from simsvc.config.load import validate
+
+    scenario = validate(data, file=f"<replay {data['name']}>") if isinstance(data, dict) else data
+    thresholds = {ch: float(scenario.channels[ch].service_level_threshold) for ch in scenario.channels}
+    frames = []
+    for r in range(reps):
+        contacts = simulate_contacts(scenario, seed, r)
+        if keep_days is not None:
+            contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+        frames += [hour_counts(contacts, scenario), cl.class_hour_counts(contacts, classes, thresholds, True)]
+    return pd.concat(frames, ignore_index=True)
 
 
 def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,

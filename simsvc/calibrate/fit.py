@@ -3,8 +3,9 @@
 The pipeline: choose the fit days → pools and logged-in staffing from agent
 activity → demand (new issues per weekday × interval), busyness, opening hours →
 handling per channel (× reason) → patience (Kaplan–Meier) → redials and repeats →
-effective staffing by simulation of the fit days → scenario YAML with a comment per
-estimate, CSV tables, and a fit report.
+routing classes' queue credits (calibrate/classes.py; with a class column, reasons are
+reason × class) → effective staffing by simulation of the fit days → scenario YAML
+with a comment per estimate, CSV tables, and a fit report.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pandas as pd
 from simsvc.calibrate import agents as ag
 from simsvc.calibrate import estimate as est
 from simsvc.calibrate import patience as pt
+from simsvc.calibrate import classes as cl
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
@@ -36,6 +38,8 @@ class FitOptions:
     availability_by: str = "hour"  # or "all": one factor for every hour
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
+    classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
+    credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2
     seed: int = 1
@@ -56,6 +60,7 @@ class FitResult:
     comments: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    credits: cl.Credits | None = None  # queue credit per routing class (calibrate/classes.py)
 
     def effective_staffing(self) -> pd.DataFrame:
         return scaled(self.staffing, self.availability) if self.availability else self.staffing
@@ -100,13 +105,16 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     o = options
     days = days or log.days
     say = progress or (lambda what, i, n: None)
+    log = cl.classed(log) if o.classes else log  # one reason per (reason, routing class)
     c = log.contacts[log.contacts["day"].isin(days)].copy()
     channels = sorted(c["channel"].astype(str).unique())
     reasons = sorted(c["reason"].astype(str).unique())
+    classes = cl.class_of(c) if "base_reason" in c and cl.has_classes(c) else {}
     notes: list[str] = []
     E: dict = {}
     say("pools and staffing", 0, 1)
-    plan = ag.find_pools(c, multi_reason=len(reasons) > 1)
+    # Pools come from the original reasons: the routing classes share the agents.
+    plan = ag.find_pools(cl.base_view(c), multi_reason=cl.base_view(c)["reason"].nunique() > 1)
     staff = ag.presence(c, plan, o.interval_s, o.presence_gap_s, o.staffing_basis) if c["agent"].notna().any() else None
     if staff is None or staff.empty:
         raise LogError(log.file, "agent", "(no agent ids)", "an agent column naming who answered, to estimate staffing")
@@ -160,18 +168,34 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                 notes.append(f"channel {ch}: no patience fitted ({exc}); callers never abandon")
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
         channel_specs[ch] = spec
-    behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling, "pools": plan.skills}
+    behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling,
+                 "pools": cl.expand_skills(plan.skills, c)}
+    if classes:
+        behaviour["classes"] = classes
+        E["classes"] = cl.patience_by_class(c, classes).join(cl.wait_by_class(c, classes)[["wait_mean_s", "p_wait"]])
     say("hour bands", 0, 1)
     per_band = [by_hour_band(c, ch) for ch in channels if channel_specs[ch]["kind"] != "async"]
     band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
     band_tests = [test for _, tests in per_band for test in tests]
 
+    credits = None
+    if classes:  # queue credits fitted with (a first, coarse) effective availability in place
+        base = staff
+        if o.effective:
+            first = fit_availability(behaviour, c, staff, days, o.interval_s, steps=max(3, o.search_steps // 2),
+                                     reps=1, seed=o.seed, by=o.availability_by,
+                                     progress=lambda i, n: say("effective staffing (first pass)", i, n))
+            base = scaled(staff, first)
+        credits = cl.fit_credits(behaviour, c, base, days, o.interval_s, steps=o.credit_steps, reps=o.search_reps,
+                                 seed=o.seed, progress=lambda i, n: say("queue credits", i, n))
+        behaviour["reason_specs"] = credits.reason_specs(classes)
     availability = None
-    if o.effective:
+    if o.effective:  # with the classes' credits in place
         availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
                                         reps=o.search_reps, seed=o.seed, by=o.availability_by,
                                         progress=lambda i, n: say("effective staffing", i, n))
-    result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes)
+    result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes,
+                       credits=credits)
     _scenario(result, c, volumes, fu, name or Path(log.file).stem)
     return result
 
@@ -240,7 +264,9 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     cv = E["daily_cv"]
     data["demand_uncertainty"] = {"daily_cv": float(cv.value), "shared": True}
     comments["demand_uncertainty"] = [f"daily_cv: {cv.comment()} (days)"]
-    data["reasons"] = {r: {} for r in res.behaviour["reasons"]}
+    data["reasons"] = {r: dict(res.behaviour.get("reason_specs", {}).get(r, {})) for r in res.behaviour["reasons"]}
+    if res.credits is not None:
+        comments["reasons"] = cl.credit_comments(res.credits, E["classes"])
     data["handling"] = res.behaviour["handling"]
     hc = []
     for (ch, r), h in E["handling"].items():

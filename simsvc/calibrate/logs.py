@@ -14,7 +14,10 @@ Defaults (no map needed): a column named ``arrival_time`` (or ``arrival``,
 default one reason); ``wait_s`` (or ``wait``, ``queue_time``, ``wait_time``);
 ``outcome`` (or ``status``, ``result``); ``handle_s`` (or ``handle_time``,
 ``talk_time``); ``wrap_s`` (or ``wrap_time``, ``acw``); ``agent`` (or ``agent_id``);
-``customer_id`` (or ``customer``, ``caller_id``). Durations are seconds or
+``customer_id`` (or ``customer``, ``caller_id``); ``class`` (or ``routing_class``,
+``customer_class``; default one class): a routing class, given as a column or as
+``{column: C, values: {log value: class}}`` to derive it (every value must be mapped).
+Durations are seconds or
 ``H:MM:SS``. Outcome words: answered/served/handled/agent → answered,
 abandoned/abandon/hang/hangup/hung_up → abandoned, anything else → other.
 """
@@ -38,6 +41,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "agent": ("agent", "agent_id", "agent_name", "server"),
     "customer_id": ("customer_id", "customer", "caller_id", "ani"),
     "queue_entry": ("queue_entry", "queue_start", "q_start"),
+    "class": ("class", "routing_class", "customer_class"),
 }
 REQUIRED = ("arrival", "outcome", "wait_s")
 OUTCOME_WORDS = {
@@ -46,7 +50,8 @@ OUTCOME_WORDS = {
     "hung_up": "abandoned", "abandoned_queue": "abandoned",
 }
 COLUMNS = ("row", "day", "clock_s", "channel", "reason", "outcome", "wait_s", "handle_s", "wrap_s",
-           "agent", "customer_id")
+           "agent", "customer_id", "class")
+NO_CLASS = "all"  # the class of every contact when the log has no class column
 
 
 @dataclass
@@ -171,6 +176,7 @@ def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
         out[role] = _duration(raw, roles.get(role), role, file) if role in roles else (0.0 if role == "wrap_s" else np.nan)
     out["agent"] = _optional(raw, roles.get("agent"), cmap.missing.get("agent", []))
     out["customer_id"] = _optional(raw, roles.get("customer_id"), cmap.missing.get("customer_id", []))
+    out["class"] = _classes(raw, roles.get("class"), file)
     queued = None
     if "queue_entry" in roles:
         q = raw[_col(roles["queue_entry"])].str.strip()
@@ -200,7 +206,7 @@ def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
         raise LogError(file, "rows in the window", window, "at least one answered or abandoned contact "
                        f"(set aside: {set_aside or 'none'})")
     out = out.sort_values(["day", "clock_s"], kind="stable").reset_index(drop=True)
-    for c in ("channel", "reason", "outcome"):
+    for c in ("channel", "reason", "outcome", "class"):
         out[c] = out[c].astype("category")
     return ContactLog(file=file, contacts=out[list(COLUMNS)], set_aside=set_aside, rows_read=n,
                       roles={k: str(v) for k, v in roles.items()})
@@ -211,6 +217,42 @@ def _date(text: str, option: str, file: str) -> pd.Timestamp:
         return pd.Timestamp(str(text)).normalize()
     except ValueError:
         raise LogError(file, option, text, "a date YYYY-MM-DD") from None
+
+
+def _classes(raw: pd.DataFrame, spec: Any, file: str) -> pd.Series:
+    """Routing class per row: a column's values, or a column's values mapped by ``values``.
+
+    Class names become parts of reason names, so they must be letters, digits or ``_``;
+    a value the map does not name (or an empty one) is an error naming its row.
+    """
+    if spec is None:
+        return pd.Series(NO_CLASS, index=raw.index)
+    if isinstance(spec, dict) and "column" not in spec:
+        raise LogError(file, "columns.class", spec, "a column name or {column: C, values: {log value: class}}")
+    col = _col(spec)
+    text = raw[col].str.strip()
+    where = f"column {col} (class)"
+    if isinstance(spec, dict) and "values" in spec:
+        values = spec["values"]
+        if not isinstance(values, dict) or not values:
+            raise LogError(file, "columns.class.values", values, "a mapping {log value: class name}")
+        mapping = {str(k): str(v) for k, v in values.items()}
+        for name in mapping.values():
+            if not name.replace("_", "").isalnum():
+                raise LogError(file, "columns.class.values", name, "class names of letters, digits and _")
+        classes = text.map(mapping)
+        bad = classes.isna().to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LogError(file, f"row {i + 2} {where}", text.iloc[i],
+                           f"one of the mapped values {sorted(mapping)} ({int(bad.sum())} rows are not)")
+        return classes
+    bad = ~text.str.fullmatch(r"[A-Za-z0-9_]+").to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise LogError(file, f"row {i + 2} {where}", text.iloc[i],
+                       "a class name of letters, digits and _ (or a columns.class.values map)")
+    return text
 
 
 def _spec_columns(spec: Any) -> list[str]:

@@ -54,7 +54,8 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     return {
         "name": name, "seed": seed, "horizon": f"{len(days)}d", "interval": f"{int(interval_s)}s",
         "channels": channels, "demand": demand,
-        "reasons": {r: {} for r in behaviour["reasons"]},
+        # Hook for routing classes (calibrate/classes.py): each reason's queue credit, if any.
+        "reasons": {r: dict(behaviour.get("reason_specs", {}).get(r, {})) for r in behaviour["reasons"]},
         "handling": behaviour["handling"], "agents": agents,
     }
 

@@ -85,7 +85,7 @@ def fit_report(res) -> dict[str, object]:
              "not in the log ends up in the effective availability.</li></ul>",
              "<h2>Estimates</h2>" + _table(est),
              "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
-    parts += _patience_quantiles(res) + _bands(res)
+    parts += _patience_quantiles(res) + _bands(res) + _classes(res)
     if res.availability is not None:
         parts.append("<h2>Effective availability per hour</h2>" + _table(res.availability.table))
     for name, png in plots.items():
@@ -93,6 +93,20 @@ def fit_report(res) -> dict[str, object]:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>fit {html.escape(res.scenario['name'])}"
             f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     return {"fit_report.html": page, **{f"plots/{k}.png": v for k, v in plots.items()}}
+
+
+def _classes(res) -> list[str]:
+    """Routing classes: each class's queue credit and what it reproduces on the fit days."""
+    if res.credits is None:
+        return []
+    t = res.credits.table.copy()
+    pat = res.estimates["classes"]["patience_mle_s"]
+    t["patience_mle_s"] = t["class"].map(pat)
+    return ["<h2>Routing classes</h2><p>One reason per (reason, class), sharing the pools. Each class's "
+            "<code>queue_credit</code> is bisected so that the fit days, replayed with their own arrivals and "
+            "staffing, reproduce its mean wait relative to the class that waits longest (credit 0). The "
+            "scenario keeps one patience per channel; each class's exponential-MLE patience is shown beside "
+            "it.</p>" + _table(t)]
 
 
 def _patience_quantiles(res) -> list[str]:
@@ -250,8 +264,30 @@ def backtest_plot(hours: pd.DataFrame, min_contacts: int = 100) -> bytes:
     return _png(fig)
 
 
+def class_plot(hours: pd.DataFrame, min_contacts: int = 100) -> bytes:
+    """Per routing class (rows ``channel:class``): observed vs replay / effective, abandonment and mean wait."""
+    fig, axes = _figure(1, 2, 3.0)
+    h = hours[hours["channel"].str.contains(":", regex=False) & (hours["hour"] >= 0)
+              & (hours["contacts"] >= min_contacts) & (hours["mode"] == "replay") & (hours["staffing"] == "effective")]
+    for k, metric in enumerate(("abandon_rate", "wait_mean_s")):
+        ax = axes[0][k]
+        for j, (cls, g) in enumerate(h[h["metric"] == metric].groupby("channel", sort=True)):
+            g = g.sort_values("hour")
+            ax.plot(g["hour"], g["observed"], color=PALETTE[j], marker="o", ms=3, label=f"{cls} observed")
+            ax.plot(g["hour"], g["predicted"], color=PALETTE[j], ls="--", label=f"{cls} replay / effective")
+        ax.set_title(f"{metric} by hour and class (hours with ≥ {min_contacts} contacts of the class)", fontsize=9)
+        ax.set_xlabel("hour of day")
+        if k == 0:
+            ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def backtest_report(result, command: str = "") -> dict[str, object]:
-    png = backtest_plot(result.hours)
+    classed = result.hours["channel"].str.contains(":", regex=False)
+    png = backtest_plot(result.hours[~classed])
+    plots = {"plots/backtest.png": png}
+    if classed.any():
+        plots["plots/backtest_classes.png"] = class_plot(result.hours)
     summary = result.summary.copy()
     parts = ["<h1>Back-test</h1>",
              f"<p>{html.escape(command)}</p>",
@@ -261,6 +297,9 @@ def backtest_report(result, command: str = "") -> dict[str, object]:
              "forecast: the fitted scenario as written. Hourly errors over hours with ≥ 100 observed contacts.</p>",
              "<h2>All hours, and hourly mean absolute errors</h2>" + _table(summary),
              "<h2>Observed vs predicted by hour</h2>" + _img(png, "backtest")]
+    if classed.any():
+        parts.append("<h2>By routing class (rows channel:class; Erlang A has no classes)</h2>"
+                     + _img(plots["plots/backtest_classes.png"], "backtest by class"))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>backtest</title><style>{CSS}</style>"
             f"</head><body>{''.join(parts)}</body></html>")
-    return {"report.html": page, "plots/backtest.png": png}
+    return {"report.html": page, **plots}

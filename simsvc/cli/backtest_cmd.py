@@ -100,7 +100,10 @@ def bands_line(summary) -> str:
 
 
 def _fmt(metric: str):
-    return (lambda x: f"{x:.1f}") if metric.endswith("_s") else (lambda x: f"{x:.3f}")
+    import math
+
+    digits = 1 if metric.endswith("_s") else 3
+    return lambda x: f"{x:.{digits}f}" if x is not None and math.isfinite(x) else "-"
 
 
 def _pct(x: float, signed: bool = True) -> str:

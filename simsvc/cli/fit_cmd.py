@@ -43,6 +43,9 @@ def log_options(fn):
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
                      help="Replications per step of the effective-staffing search."),
+        click.option("--classes/--no-classes", "classes", default=True, show_default=True,
+                     help="With a class column: one reason per (reason, class), each class with a fitted queue "
+                          "credit; --no-classes ignores the column."),
         click.option("--weekdays", default=None, metavar="DAYS",
                      help="Use only these weekdays, e.g. sun-thu or mon,wed."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
@@ -93,7 +96,7 @@ def fit_options(o: dict, effective: bool = True):
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
-                      patience=o["patience"],
+                      patience=o["patience"], classes=o["classes"],
                       seed=o["seed"])
 
 
@@ -155,6 +158,10 @@ def summary_text(res) -> str:
     for ch, p in res.estimates["patience"].items():
         rows.append(["patience", ch, f"KM median {p.detail['km_median_s']:.0f}s; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
+    if res.credits is not None:
+        for r in res.credits.table.itertuples():
+            rows.append(["queue credit", f"class {r[1]}", f"{r.credit_s:.0f}s (mean wait {r.observed_wait_s:.0f}s "
+                         f"observed, {r.simulated_wait_s:.0f}s replayed)", f"{r.contacts:,}"])
     fu = res.estimates["follow_ups"]
     rows.append(["redial share", "all", f"{fu['redial_share'].value:.3f}", f"{fu['redial_share'].n:,}"])
     rows.append(["1 - FCR", "all", f"{fu['repeat_share'].value:.3f}", f"{fu['repeat_share'].n:,}"])

@@ -1,0 +1,212 @@
+"""Routing classes: contacts of one channel and pool that the agents do not take in
+arrival order (priority customers, identified callers, call-backs).
+
+A log with a ``class`` column (see :mod:`simsvc.calibrate.logs`) is fitted with one
+reason per (reason, class), named ``<reason>_<class>`` (or ``<class>`` when the log
+has no reasons): each gets its own share of the demand and, where the data supports
+it, its own handling. The pools stay those of the original reasons (a skill
+``phone/PS`` becomes ``[[phone/PS_anonymous, phone/PS_identified]]``: one priority
+level), so the classes share the agents.
+
+How the agents favour one class is fitted as a ``queue_credit`` per class (a contact
+with credit c is queued as if it had arrived c seconds earlier): the class with the
+longest observed mean wait (all arrivals) is the reference with credit 0; every other
+class's credit is bisected so that the fit days, replayed with their own arrivals and
+staffing, reproduce its observed mean wait relative to the reference class's. Patience
+stays one distribution per channel (the scenario has no patience per reason); each
+class's exponential-MLE patience is reported beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from simsvc.calibrate.logs import NO_CLASS, ContactLog
+
+MAX_CREDIT_S = 1800.0  # a credit longer than any wait is strict priority
+MIN_CLASS_CONTACTS = 200  # a class with fewer contacts on the fit days gets no credit of its own
+
+
+def has_classes(contacts: pd.DataFrame) -> bool:
+    return "class" in contacts and contacts["class"].astype(str).nunique() > 1
+
+
+def classed(log: ContactLog) -> ContactLog:
+    """The log with one reason per (reason, class) and the original in ``base_reason``
+    (the log itself when it has one class or is classed already)."""
+    c = log.contacts
+    if "base_reason" in c or not has_classes(c):
+        return log
+    base = c["reason"].astype(str)
+    cls = c["class"].astype(str)
+    one_reason = base.nunique() == 1 and log.roles.get("reason") is None
+    reason = cls if one_reason else base + "_" + cls
+    out = c.assign(base_reason=c["reason"], reason=reason.astype("category"))
+    return ContactLog(log.file, out, log.set_aside, log.rows_read, log.roles)
+
+
+def base_view(contacts: pd.DataFrame) -> pd.DataFrame:
+    """The contacts with their original reasons (for pools, which the classes share)."""
+    return contacts.assign(reason=contacts["base_reason"]) if "base_reason" in contacts else contacts
+
+
+def class_of(contacts: pd.DataFrame) -> dict[str, str]:
+    """Reason → class, for classed contacts."""
+    pairs = contacts[["reason", "class"]].astype(str).drop_duplicates()
+    return dict(zip(pairs["reason"], pairs["class"]))
+
+
+def expand_skills(skills: dict[str, list], contacts: pd.DataFrame) -> dict[str, list]:
+    """Skills over original reasons → skills over classed reasons, classes at one priority level."""
+    if "base_reason" not in contacts:
+        return skills
+    pairs = contacts[["base_reason", "reason"]].astype(str).drop_duplicates()
+    split = pairs.groupby("base_reason")["reason"].apply(sorted).to_dict()
+    out = {}
+    for pool, entries in skills.items():
+        new = []
+        for entry in entries:
+            ch, _, reason = entry.partition("/")
+            if reason and reason in split:
+                parts = [f"{ch}/{r}" for r in split[reason]]
+                new.append(parts[0] if len(parts) == 1 else parts)
+            else:
+                new.append(entry)
+        out[pool] = new
+    return out
+
+
+def wait_by_class(contacts: pd.DataFrame, classes: dict[str, str]) -> pd.DataFrame:
+    """Per class: contacts, mean wait of all arrivals, P(wait > 0), abandonment."""
+    w = contacts["wait_s"].fillna(0).to_numpy(float)
+    frame = pd.DataFrame({"class": contacts["reason"].astype(str).map(classes).to_numpy(), "wait_s": w,
+                          "waited": w > 0, "abandoned": (contacts["outcome"] == "abandoned").to_numpy()})
+    return frame.groupby("class").agg(contacts=("wait_s", "size"), wait_mean_s=("wait_s", "mean"),
+                                      p_wait=("waited", "mean"), abandon_rate=("abandoned", "mean"))
+
+
+@dataclass(frozen=True)
+class Credits:
+    """Queue credit per class (seconds), with what it was fitted to."""
+
+    credit_s: dict[str, float]
+    table: pd.DataFrame  # class, credit_s, contacts, observed/simulated wait and ratio
+    reference: str
+    steps: int
+    reps: int
+
+    def reason_specs(self, classes: dict[str, str]) -> dict[str, dict]:
+        """``reasons.<r>`` entries carrying each class's credit (whole seconds)."""
+        return {r: {"queue_credit": f"{int(round(self.credit_s.get(k, 0.0)))}s"}
+                for r, k in classes.items() if round(self.credit_s.get(k, 0.0)) > 0}
+
+
+def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
+                interval_s: float, *, steps: int = 7, reps: int = 2, seed: int = 1,
+                progress: Callable[[int, int], None] | None = None) -> Credits:
+    """Bisect each class's queue credit on the fit days (see the module docstring)."""
+    from simsvc.calibrate.replay import replay_dict, simulate_contacts
+    from simsvc.config.load import validate
+
+    classes = behaviour["classes"]
+    c = contacts[contacts["day"].isin(days)]
+    obs = wait_by_class(c, classes)
+    reference = str(obs["wait_mean_s"].idxmax())
+    names = [k for k in obs.index if k != reference]
+    target = (obs.loc[names, "wait_mean_s"] / max(obs.loc[reference, "wait_mean_s"], 1e-9)).to_numpy()
+    fixed = obs.loc[names, "contacts"].to_numpy() < MIN_CLASS_CONTACTS
+    lo, hi = np.zeros(len(names)), np.full(len(names), MAX_CREDIT_S)
+    sim = obs.assign(wait_mean_s=np.nan)
+    for step in range(steps):
+        credit = np.where(fixed, 0.0, (lo + hi) / 2)
+        sim = _simulate(behaviour, c, staffing, days, interval_s, dict(zip(names, credit)), reps, seed,
+                        replay_dict, simulate_contacts, validate)
+        ratio = (sim.loc[names, "wait_mean_s"] / max(sim.loc[reference, "wait_mean_s"], 1e-9)).to_numpy()
+        more = ratio > target  # the class still waits too long relative to the reference: more credit
+        lo, hi = np.where(more, credit, lo), np.where(more, hi, credit)
+        if progress:
+            progress(step + 1, steps)
+    credit = np.where(fixed, 0.0, (lo + hi) / 2)
+    credit = np.where(credit < MAX_CREDIT_S / 2 ** steps, 0.0, credit)  # bisected down to its floor: none
+    credits = {reference: 0.0, **{k: float(round(v)) for k, v in zip(names, credit)}}
+    table = pd.DataFrame({
+        "class": list(obs.index), "credit_s": [credits[k] for k in obs.index],
+        "contacts": obs["contacts"].to_numpy(), "observed_wait_s": obs["wait_mean_s"].round(1).to_numpy(),
+        "simulated_wait_s": sim["wait_mean_s"].reindex(obs.index).round(1).to_numpy(),
+        "observed_p_wait": obs["p_wait"].round(3).to_numpy(),
+        "simulated_p_wait": sim["p_wait"].reindex(obs.index).round(3).to_numpy(),
+        "observed_abandon": obs["abandon_rate"].round(4).to_numpy(),
+        "simulated_abandon": sim["abandon_rate"].reindex(obs.index).round(4).to_numpy(),
+        "fitted": ["reference (longest wait)" if k == reference else
+                   "too few contacts: none" if k in set(np.array(names)[fixed]) else "mean wait ratio"
+                   for k in obs.index]})
+    return Credits(credits, table, reference, steps, reps)
+
+
+def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed, replay_dict, simulate_contacts,
+              validate) -> pd.DataFrame:
+    """The fit days replayed with these credits: per class wait, P(wait), abandonment (reps pooled)."""
+    specs = {r: ({"queue_credit": float(credit.get(k, 0.0))} if credit.get(k, 0.0) > 0 else {})
+             for r, k in behaviour["classes"].items()}
+    data = replay_dict({**behaviour, "reason_specs": specs}, c, staffing, days, interval_s,
+                       name="queue-credit-search", seed=seed)
+    scenario = validate(data, file="<replay queue-credit-search>")
+    frames = []
+    for r in range(reps):
+        sim = simulate_contacts(scenario, seed, r)
+        frames.append(sim[sim["outcome"].isin(["answered", "abandoned"])])
+    return wait_by_class(pd.concat(frames, ignore_index=True), behaviour["classes"])
+
+
+def patience_by_class(contacts: pd.DataFrame, classes: dict[str, str]) -> pd.DataFrame:
+    """Exponential-MLE patience per class (total wait / abandonments), for the report."""
+    w = contacts["wait_s"].fillna(0).to_numpy(float)
+    frame = pd.DataFrame({"class": contacts["reason"].astype(str).map(classes).to_numpy(), "wait_s": w,
+                          "abandoned": (contacts["outcome"] == "abandoned").to_numpy()})
+    g = frame.groupby("class").agg(contacts=("wait_s", "size"), wait_sum_s=("wait_s", "sum"),
+                                   abandoned=("abandoned", "sum"))
+    g["patience_mle_s"] = (g["wait_sum_s"] / g["abandoned"].where(g["abandoned"] > 0)).round(0)
+    return g
+
+
+def class_hour_counts(contacts: pd.DataFrame, classes: dict[str, str], thresholds: dict[str, float],
+                      replication: bool) -> pd.DataFrame:
+    """Counts per (replication ×) ``channel:class`` × hour, as the back-test compares them.
+
+    Log contacts carry their class; simulated ones (``replication``) get it from their reason."""
+    c = contacts[contacts["outcome"].isin(["answered", "abandoned"])]
+    label = c["reason"].astype(str).map(classes) if replication else c["class"].astype(str)
+    if replication:
+        hour = (c["arrival_s"].to_numpy() % 86400.0) // 3600.0
+    else:
+        hour = c["clock_s"].to_numpy() // 3600.0
+    wait = c["wait_s"].fillna(0).to_numpy(float)
+    ch = c["channel"].astype(str)
+    frame = pd.DataFrame({
+        "channel": (ch + ":" + label.fillna(NO_CLASS)).to_numpy(),
+        "hour": hour.astype(int), "offered": 1, "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int),
+        "waited": (wait > 0).astype(int), "wait_sum_s": wait,
+        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= ch.map(thresholds).to_numpy())).astype(int)})
+    keys = ["channel", "hour"]
+    if replication:
+        frame.insert(0, "replication", c["replication"].to_numpy())
+        keys = ["replication", *keys]
+    return frame.groupby(keys, as_index=False).sum()
+
+
+def credit_comments(credits: Credits, by_class: pd.DataFrame) -> list[str]:
+    """Comment lines for ``reasons``: the class rule, each class's credit and what it reproduces."""
+    lines = ["one reason per (reason, routing class); queue_credit per class: bisected so that the fit days, "
+             f"replayed ({credits.reps} replications × {credits.steps} steps), reproduce each class's mean wait "
+             f"relative to the class with the longest wait ({credits.reference}, credit 0)"]
+    for r in credits.table.itertuples():
+        p = by_class.loc[r[1]] if r[1] in by_class.index else None
+        lines.append(f"class {r[1]}: credit {r.credit_s:.0f}s; n = {r.contacts:,}; mean wait observed "
+                     f"{r.observed_wait_s:.0f}s, replayed {r.simulated_wait_s:.0f}s; P(wait) observed "
+                     f"{r.observed_p_wait:.2f}, replayed {r.simulated_p_wait:.2f}"
+                     + (f"; exponential-MLE patience {p['patience_mle_s']:.0f}s (the scenario keeps one per "
+                        "channel)" if p is not None and np.isfinite(p["patience_mle_s"]) else ""))
+    return lines

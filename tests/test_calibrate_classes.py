@@ -1,0 +1,147 @@
+"""Routing classes in `fit`: a class column becomes reasons with a fitted queue credit.
+
+The log is simulated here by simsvc from a known scenario (one day, one pool, two
+classes, one of them with a queue credit), written as a CSV with a ``class`` column,
+read back and fitted; the fitted credit must be near the truth, and zero where the
+truth is zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simsvc.calibrate.fit import FitOptions, fit
+from simsvc.calibrate.logs import ColumnMap, LogError, read_log
+
+FIRST_DAY = pd.Timestamp("2026-01-05")
+
+
+def _scenario(credit_s: float) -> dict:
+    return {
+        "name": "classes-truth", "seed": 5, "horizon": "1d",
+        "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": 400}}},
+        # 7 agents, 170 s handling: offered load 6.6 Erlang, so most callers queue.
+        "demand": {"phone": {"rate": "140/h", "mix": {"vip": 0.3, "std": 0.7}}},
+        "reasons": {"vip": {"queue_credit": credit_s}, "std": {}},
+        "handling": {"phone": {"dist": "exponential", "mean": 170}},
+        "agents": {"team": {"skills": ["phone"], "staffing": 7}},
+    }
+
+
+def _log_csv(path, credit_s: float, days: int = 1) -> None:
+    import simsvc
+    from simsvc.config.load import validate
+
+    data = {**_scenario(credit_s), "horizon": f"{days}d"}
+    c = simsvc.run(validate(data, "test"), replications=1, seed=11).contacts
+    c = c[c["outcome"].isin(["answered", "abandoned"])]
+    answered = (c["outcome"] == "answered").to_numpy()
+    pd.DataFrame({
+        "arrival_time": (FIRST_DAY + pd.to_timedelta(c["arrival_s"].round(1), unit="s")).dt.strftime(
+            "%Y-%m-%d %H:%M:%S"),
+        "wait_s": c["wait_s"].round(1).to_numpy(), "outcome": c["outcome"].astype(str).to_numpy(),
+        "handle_s": np.where(answered, c["handle_s"].round(1), np.nan),
+        "agent": np.where(answered, "a" + c["agent"].astype("Int64").astype(str), ""),
+        "class": c["reason"].astype(str).to_numpy(),
+    }).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("truth_s", [0.0, 120.0])
+def test_fit_recovers_the_queue_credit_of_a_class(tmp_path, truth_s):
+    path = tmp_path / "log.csv"
+    _log_csv(path, truth_s)
+    log = read_log(path)
+    assert set(log.contacts["class"].astype(str)) == {"vip", "std"}
+    res = fit(log, options=FitOptions(effective=False, credit_steps=6, search_reps=2))
+    assert res.behaviour["classes"] == {"vip": "vip", "std": "std"}  # no reason column: classes are the reasons
+    assert res.credits.reference == "std"
+    # Bisection resolution 1800 / 2^6 = 28 s; the sampling error of one day's class wait ratio is similar.
+    assert abs(res.credits.credit_s["vip"] - truth_s) <= 45.0, res.credits.table
+    spec = res.scenario["reasons"]["vip"]
+    assert (spec == {}) if res.credits.credit_s["vip"] == 0 else spec == {
+        "queue_credit": f"{res.credits.credit_s['vip']:.0f}s"}
+    if truth_s:  # the folder is written (with the report's class table) and runs as it is
+        from simsvc.calibrate.fit import write_fit
+        from simsvc.config.load import load_scenario
+
+        scenario = load_scenario(write_fit(res, tmp_path / "out"))
+        assert scenario.reasons["vip"].queue_credit == res.credits.credit_s["vip"]
+        assert "Routing classes" in (tmp_path / "out" / "fit_report.html").read_text()
+
+
+def test_classes_split_reasons_and_share_the_pools(tmp_path):
+    """With reasons and classes, reasons are reason × class and a dedicated pool keeps both classes
+    of its reason at one priority level; the written scenario loads."""
+    from simsvc.calibrate import classes as cl
+
+    c = pd.DataFrame({"reason": ["PS", "PS", "IN", "IN"], "class": ["a", "b", "a", "b"]})
+    c = c.assign(base_reason=c["reason"], reason=c["reason"] + "_" + c["class"])
+    skills = cl.expand_skills({"only_in": ["phone/IN"], "general": ["phone"]}, c)
+    assert skills == {"only_in": [["phone/IN_a", "phone/IN_b"]], "general": ["phone"]}
+
+
+def test_no_classes_option_ignores_the_column(tmp_path):
+    path = tmp_path / "log.csv"
+    _log_csv(path, 0.0)
+    res = fit(read_log(path), options=FitOptions(effective=False, classes=False))
+    assert res.credits is None and res.behaviour["reasons"] == ["general"]
+
+
+def _write(tmp_path, rows: list[str], header="arrival_time,outcome,wait_s,priority") -> str:
+    p = tmp_path / "log.csv"
+    p.write_text("\n".join([header, *rows]) + "\n")
+    return str(p)
+
+
+def test_class_values_map_and_its_errors(tmp_path):
+    rows = ["2026-01-05 08:00:00,answered,3,0", "2026-01-05 08:01:00,abandoned,30,2"]
+    path = _write(tmp_path, rows)
+    cmap = ColumnMap(columns={"class": {"column": "priority", "values": {0: "anonymous", 2: "priority"}}})
+    log = read_log(path, cmap)
+    assert list(log.contacts["class"].astype(str)) == ["anonymous", "priority"]
+    # a value the map does not name: row and value, and the values mapped
+    with pytest.raises(LogError) as e:
+        read_log(path, ColumnMap(columns={"class": {"column": "priority", "values": {0: "anonymous"}}}))
+    assert "row 3 column priority (class)" in str(e.value) and "'2'" in str(e.value) and "['0']" in str(e.value)
+    # a class name that cannot be part of a reason name
+    with pytest.raises(LogError, match="class names of letters, digits and _"):
+        read_log(path, ColumnMap(columns={"class": {"column": "priority", "values": {0: "a b", 2: "c"}}}))
+    # a map without a column
+    with pytest.raises(LogError, match=r"columns.class"):
+        read_log(path, ColumnMap(columns={"class": {"values": {0: "a"}}}))
+    # a missing class column: the columns found are named
+    with pytest.raises(LogError, match=r"column 'tier' \(for class\).*found \['arrival_time'"):
+        read_log(path, ColumnMap(columns={"class": "tier"}))
+    # a plain class column with a value that is not a name
+    bad = _write(tmp_path, ["2026-01-05 08:00:00,answered,3,gold star"], "arrival_time,outcome,wait_s,class")
+    with pytest.raises(LogError, match=r"row 2 column class \(class\) = 'gold star'"):
+        read_log(bad)
+
+
+def test_backtest_reports_each_class_and_bad_class_values_exit_2(tmp_path):
+    """End to end from the CLI: per-class rows beside the channel; an unmapped class value is one message."""
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+
+    log = tmp_path / "log.csv"
+    _log_csv(log, 120.0, days=2)
+    runner = CliRunner()
+    out = tmp_path / "bt"
+    result = runner.invoke(main, ["backtest", str(log), "--fit-days", "1", "--test-days", "2", "--reps", "2",
+                                  "--mode", "replay", "--search-steps", "3", "--search-reps", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "phone:vip" in result.output and "phone:std" in result.output
+    assert (out / "plots" / "backtest_classes.png").is_file()
+    summary = pd.read_csv(out / "backtest_summary.csv")
+    vip = summary[(summary["channel"] == "phone:vip") & (summary["staffing"] == "effective")].set_index("metric")
+    std = summary[(summary["channel"] == "phone:std") & (summary["staffing"] == "effective")].set_index("metric")
+    # the credited class waits less, observed and replayed alike
+    assert vip.loc["wait_mean_s", "observed"] < std.loc["wait_mean_s", "observed"]
+    assert vip.loc["wait_mean_s", "predicted"] < std.loc["wait_mean_s", "predicted"]
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text("columns:\n  class: {column: class, values: {vip: gold}}\n")
+    result = runner.invoke(main, ["fit", str(log), "--columns", str(cmap), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2 and not (tmp_path / "f").exists()
+    assert "column class (class) = 'std': expected one of the mapped values ['vip']" in result.output
