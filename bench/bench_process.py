@@ -18,12 +18,17 @@ on the same (shared, loaded) machine. Prints, per round:
 * peak RSS MB       — maximum resident memory of the command's process,
   also per million contacts (target ≤ 200 MB).
 
+``--startup 7`` adds the start-up of ``simsvc --help`` and ``simsvc check ref.yaml``
+(target ≤ 0.5 s each): wall and CPU (user + system) time of each command in a fresh
+process, fastest and median of that many runs (the fastest is the least disturbed by
+other work on the machine).
+
 ``--memory-reps 1 3`` adds a memory check on a smaller run: peak RSS of the
 same command with 1 and with 3 replications (it should stay flat, since each
 replication's tables are streamed to the folder and dropped).
 
 Usage: ``python bench/bench_process.py [--arrivals 1000000] [--anchor-arrivals 200000]
-[--rounds 2] [--memory-reps 1 3 --memory-arrivals 300000]``
+[--rounds 2] [--startup 7] [--memory-reps 1 3 --memory-arrivals 300000]``
 """
 from __future__ import annotations
 
@@ -91,6 +96,21 @@ def run_in_child(args: list[str]) -> tuple[float, float, str]:
     return wall, peak, out
 
 
+def startup(args: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``runs`` fresh runs of one command."""
+    import resource
+
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        walls.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return walls, cpus
+
+
 def arrivals_of(stdout: str) -> int:
     """The contacts count `simsvc run` prints ("1 replications, seed 1, 1,001,106 contacts, ...")."""
     for line in stdout.splitlines():
@@ -104,6 +124,7 @@ def main() -> int:
     parser.add_argument("--arrivals", type=int, default=1_000_000)
     parser.add_argument("--anchor-arrivals", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--startup", type=int, default=0, help="runs of --help and check to time")
     parser.add_argument("--memory-reps", type=int, nargs="*", default=[])
     parser.add_argument("--memory-arrivals", type=int, default=300_000)
     args = parser.parse_args()
@@ -128,6 +149,12 @@ def main() -> int:
                 anchor = (anchor_before + anchor_after) / 2
                 print(f"{r + 1:<6}{label:<22}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
                       f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}", flush=True)
+        if args.startup:
+            print(f"\nstart-up, {args.startup} fresh runs each (target <= 0.5 s): fastest / median")
+            for label, extra in (("simsvc --help", ["--help"]), ("simsvc check ref.yaml", ["check", str(ref)])):
+                walls, cpus = startup(cmd + extra, args.startup)
+                print(f"  {label:<22} wall {min(walls):5.2f} / {sorted(walls)[len(walls) // 2]:5.2f} s, "
+                      f"CPU {min(cpus):5.2f} / {sorted(cpus)[len(cpus) // 2]:5.2f} s")
         if args.memory_reps:
             small = Path(tmp) / "small.yaml"
             small.write_text(SCENARIO.format(minutes=args.memory_arrivals * 0.6 / 60))

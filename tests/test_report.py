@@ -643,3 +643,28 @@ def test_importing_simsvc_does_not_load_matplotlib() -> None:
     code = ("import sys, simsvc, simsvc.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report renders its figures in parallel processes; the files must not depend on it."""
+    from simsvc.report import build, style
+
+    def figures() -> list[Figure]:
+        out = []
+        for k in range(3):
+            fig = style.new_figure(rows=1, height=2.0, width=4.0)
+            ax = fig.add_subplot()
+            ax.plot(np.arange(50), np.sin(np.arange(50) / (k + 2)), label=f"series {k}")
+            ax.set_title(f"figure {k}")
+            ax.legend()
+            out.append(fig)
+        return out
+
+    monkeypatch.setattr(build, "RENDER_PROCESSES", 1)
+    serial = build.render_all(figures())
+    monkeypatch.setattr(build, "RENDER_PROCESSES", 2)
+    parallel = build.render_all(figures())
+    assert len(parallel) == 3 and all(png[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg[:2000]
+                                      for png, svg in parallel)
+    assert parallel == serial
+    assert build._FIGURES == []  # the forked processes' figures are let go

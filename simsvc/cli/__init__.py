@@ -17,33 +17,22 @@ def main() -> None:
     """simsvc: simulate a customer-service operation."""
 
 
-def _register() -> None:
-    # Imported here so `simsvc --help` stays fast and modules stay independent.
-    from simsvc.cli import check_cmd, erlang_cmd, report_cmd, run_cmd
-    from simsvc.cli import compare_cmd, experiment_cmd, results_cmd, sweep_cmd, trace_cmd
-
-    main.add_command(run_cmd.run)
-    main.add_command(check_cmd.check)
-    main.add_command(erlang_cmd.erlang)
-    main.add_command(report_cmd.report)
-    main.add_command(compare_cmd.compare)
-    main.add_command(sweep_cmd.sweep)
-    main.add_command(experiment_cmd.experiment)
-    main.add_command(results_cmd.results)
-    main.add_command(trace_cmd.trace)
-
-    from simsvc.cli import backtest_cmd, fit_cmd  # calibration from contact logs (issue 10)
-
-    main.add_command(fit_cmd.fit)
-    main.add_command(backtest_cmd.backtest)
-    # Staffing plans (issue 9)
-    from simsvc.cli import requirements_cmd, staff_cmd
-
-    main.add_command(requirements_cmd.requirements)
-    main.add_command(staff_cmd.staff)
-    from simsvc.cli import roster_cmd  # shifts from requirements (issue 9 item 3)
-
-    main.add_command(roster_cmd.roster)
-
-
-_register()
+# Each command's module is imported only when that command runs (or `--help` lists the
+# commands): `simsvc check` does not pay for importing the others. Name -> "module:function".
+COMMANDS = {
+    "run": "run_cmd:run",
+    "check": "check_cmd:check",
+    "erlang": "erlang_cmd:erlang",
+    "report": "report_cmd:report",
+    "compare": "compare_cmd:compare",
+    "sweep": "sweep_cmd:sweep",
+    "experiment": "experiment_cmd:experiment",
+    "results": "results_cmd:results",
+    "trace": "trace_cmd:trace",
+    "fit": "fit_cmd:fit",  # calibration from contact logs (issue 10)
+    "backtest": "backtest_cmd:backtest",
+    "requirements": "requirements_cmd:requirements",  # staffing plans (issue 9)
+    "staff": "staff_cmd:staff",
+    "roster": "roster_cmd:roster",  # shifts from requirements (issue 9 item 3)
+}
+main.lazy_commands.update(COMMANDS)

@@ -31,7 +31,26 @@ def echo_scenario_error(exc) -> None:
 
 
 class CommandGroup(click.Group):
-    """The top-level group: a run that stops on its own bad numbers (SimulationError) is one line, exit 2."""
+    """The top-level group: a run that stops on its own bad numbers (SimulationError) is one line, exit 2.
+
+    Commands are registered by name as ``"module:function"`` in ``lazy_commands`` (modules
+    of :mod:`simsvc.cli`) and imported on first use, so start-up imports one command only.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx, name: str):
+        if name not in self.commands and name in self.lazy_commands:
+            import importlib
+
+            module, attr = self.lazy_commands[name].split(":")
+            self.add_command(getattr(importlib.import_module(f"simsvc.cli.{module}"), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         from simsvc.domain.errors import SimulationError

@@ -97,24 +97,51 @@ def churn_risk(churn: ChurnSpec, satisfaction):
     return logistic(np.float32(base) + np.float32(churn.sensitivity) * (np.float32(churn.reference) - s))
 
 
+# Survey answers are drawn a slice at a time: the float64 temporaries of one slice instead of
+# several full-length ones (a million answers would need ~30 MB more at the peak). Each draw
+# (response, CSAT noise, NPS noise) still takes its whole column from the stream before the
+# next one starts, and numpy's Generator gives the same numbers whether n values are drawn at
+# once or in consecutive slices, so the answers are identical to drawing everything at once.
+ANSWER_SLICE = 1 << 16
+
+
+def _slices(n: int):
+    return (slice(start, min(start + ANSWER_SLICE, n)) for start in range(0, n, ANSWER_SLICE))
+
+
 def survey_answers(survey: Survey, satisfaction, rng: np.random.Generator):
     """(responded, CSAT 1–5, NPS 0–10) for each satisfaction value; answers only where responded."""
-    s = np.asarray(satisfaction, dtype=float)
+    s = np.asarray(satisfaction).reshape(-1)
     n = s.size
-    responded = rng.random(n) < survey.response_rate
-    csat = np.clip(np.rint(1 + 4 * s + survey.csat_noise * rng.standard_normal(n)), 1, 5)
-    nps = np.clip(np.rint(10 * s + survey.nps_noise * rng.standard_normal(n)), 0, 10)
-    return responded, csat.astype(np.int8), nps.astype(np.int8)
+    responded = np.empty(n, dtype=bool)
+    csat = np.empty(n, dtype=np.int8)
+    nps = np.empty(n, dtype=np.int8)
+    for sl in _slices(n):
+        responded[sl] = rng.random(sl.stop - sl.start) < survey.response_rate
+    for sl in _slices(n):
+        x = 1 + 4 * s[sl].astype(float) + survey.csat_noise * rng.standard_normal(sl.stop - sl.start)
+        csat[sl] = np.clip(np.rint(x), 1, 5)
+    for sl in _slices(n):
+        x = 10 * s[sl].astype(float) + survey.nps_noise * rng.standard_normal(sl.stop - sl.start)
+        nps[sl] = np.clip(np.rint(x), 0, 10)
+    shape = np.shape(satisfaction)
+    return responded.reshape(shape), csat.reshape(shape), nps.reshape(shape)
 
 
 def customer_effort(survey: Survey, earlier_attempts, transfers, escalations, wait_ratio, unresolved,
                     rng: np.random.Generator):
-    """CES answers on 1–7 (7 = the business made it very easy) for each issue."""
-    effort = (np.asarray(earlier_attempts) + 0.5 * np.asarray(transfers) + 0.5 * np.asarray(escalations)
-              + 0.5 * np.minimum(wait_ratio, 4.0) + np.asarray(unresolved, dtype=float))
-    n = effort.size
-    return np.clip(np.rint(7 - survey.ces_effort * effort + survey.ces_noise * rng.standard_normal(n)),
-                   1, 7).astype(np.int8)
+    """CES answers on 1–7 (7 = the business made it very easy) for each issue (a slice at a time)."""
+    columns = [np.asarray(v).reshape(-1) for v in (earlier_attempts, transfers, escalations, wait_ratio,
+                                                    unresolved)]
+    n = max(c.size for c in columns)
+    attempts, tr, esc, ratio, open_ = (np.broadcast_to(c, (n,)) for c in columns)
+    out = np.empty(n, dtype=np.int8)
+    for sl in _slices(n):
+        effort = (attempts[sl] + 0.5 * tr[sl] + 0.5 * esc[sl] + 0.5 * np.minimum(ratio[sl], 4.0)
+                  + open_[sl].astype(float))
+        out[sl] = np.clip(np.rint(7 - survey.ces_effort * effort
+                                  + survey.ces_noise * rng.standard_normal(sl.stop - sl.start)), 1, 7)
+    return out
 
 
 def csat_score(answers: np.ndarray) -> float:

@@ -272,19 +272,22 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
     """
     from scipy.special import stdtrit  # Student t quantile; lighter than scipy.stats, imported when needed
 
-    def one(values: pd.Series) -> pd.Series:
-        v = values.dropna().to_numpy(dtype=float)
+    keys = list(keys)
+    values = per_rep["value"].to_numpy(dtype=float)
+    # One pass of numpy per group (the same operations on the same values as before, so the
+    # same floats), without a pandas Series per group: ~100 groups cost milliseconds, not ~0.5 s.
+    first, stats = [], []
+    for positions in per_rep.groupby(keys, sort=False).indices.values():
+        v = values[positions]
+        v = v[~np.isnan(v)]
         n = len(v)
         mean = float(v.mean()) if n else np.nan
-        if n >= 2:
-            half = stdtrit(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n)
-        else:
-            half = np.nan
-        return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "reps": n})
-
-    keys = list(keys)
+        half = stdtrit(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
+        first.append(positions[0])
+        stats.append((mean, mean - half, mean + half, n))
+    out = per_rep[keys].iloc[first].reset_index(drop=True)
+    for i, name in enumerate(("mean", "ci_low", "ci_high", "reps")):
+        out[name] = np.array([row[i] for row in stats], dtype=int if name == "reps" else float)
     orders = {k: {v: i for i, v in enumerate(dict.fromkeys(per_rep[k]))} for k in keys}
-    out = per_rep.groupby(keys, sort=False)["value"].apply(one).unstack().reset_index()
-    out["reps"] = out["reps"].astype(int)
     out = out.sort_values(keys, key=lambda s: s.map(orders[s.name]))
     return out[[*keys, "mean", "ci_low", "ci_high", "reps"]].reset_index(drop=True)
