@@ -96,6 +96,8 @@ class _DrawOnArrival(ContactCentre):
     """The centre as it was: every arrival draws its own numbers when it arrives
     (chunks of bare (time, channel, reason) entries send arrivals through ``_contact``)."""
 
+    _on_arrival = ContactCentre._on_arrival_drawing
+
     def _arrival_chunk(self, k0):
         arr = self.arrivals
         k1 = min(k0 + 7, len(arr.time_s))
