@@ -32,7 +32,7 @@ from simsvc.config.schema import Scenario
 from simsvc.domain.randomness import Streams
 from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
-from simsvc.model.channels import BOT, ChannelState, build_channels
+from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
 from simsvc.model.demand import Arrivals, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
@@ -91,6 +91,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         for pool in self.pools:  # a pool's blending reserve may hold these back (model/agents.py)
             for q in pool.guarded or ():
                 q.reserved = True
+        # direct[c][r]: the queue a new contact of channel c, reason r joins when nothing but
+        # free agents decides its way (always open, served by agents, no reserve, no chat), so
+        # the arrival path finds it an agent itself; None where _route must decide.
+        self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
+                       or [None] * len(self.reason_names) for ch in self.channels]
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -123,7 +128,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.on_free = [self._on_free]
         self.on_chat_end = [self._on_chat_end]
         self.on_patience = [self._on_patience]
-        self.n_issues = 0
+        self.n_issues = 0  # opened in journey mode (forecast-mode arrivals carry their issue id)
 
     # ------------------------------------------------------------------ run
     def run(self) -> RawRun:
@@ -163,7 +168,8 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
 
     def _arrival_chunk(self, k0: int) -> list[tuple]:
         """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples of plain Python numbers:
-        (time, channel, reason) and, in forecast mode, their (handling, uniform, patience).
+        (time, channel, reason) and, in forecast mode, their (handling, uniform, patience)
+        and issue id (in forecast mode only these arrivals open issues, in order).
 
         Handling, resolution uniform and patience of a forecast arrival are drawn here,
         a chunk at a time. In forecast mode only new issues' first contacts draw from
@@ -196,15 +202,13 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                 patience[on_c] = ch.patience.take(int(on_c.sum()))
         uniform = self.u_resolve.take(n)
         return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
-                        patience.tolist()))
+                        patience.tolist(), range(k0, k1)))
 
     # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, ev: simpy.events.Timeout) -> None:
         """A new issue's first contact (forecast demand, its numbers drawn with its chunk),
         then the next arrival."""
-        _, c, r, handle, uniform, patience = ev._value
-        issue = self.n_issues
-        self.n_issues = issue + 1
+        _, c, r, handle, uniform, patience, issue = ev._value
         now = self.env._now
         rec = self.rec
         i = rec.n
@@ -218,7 +222,26 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         rec.arrival_s[i] = now
         if patience == patience:
             rec.patience_s[i] = patience
-        self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now, handle, uniform)
+        q = self.direct[c][r]
+        if q is None:
+            self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now, handle, uniform)
+        elif q.n:  # someone waits, so no agent who could take it is free
+            self._wait(i, self.channels[c], c, r, issue, 1, q, patience, handle, uniform)
+        else:  # the first agent still idle in the pools serving q (what _route does, inlined)
+            a_idle = self.a_idle
+            for pool in q.pools:
+                idle = pool.idle
+                while idle:
+                    a = idle.popleft()
+                    if a_idle[a]:
+                        a_idle[a] = False
+                        self._serve(a, pool, i, r, q, now, handle, uniform)
+                        break
+                else:
+                    continue  # nobody idle in this pool
+                break  # served
+            else:
+                self._wait(i, self.channels[c], c, r, issue, 1, q, patience, handle, uniform)
         a = next(self._upcoming, None)
         if a is None:
             self._next_arrival()
@@ -349,6 +372,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                     if a >= 0:
                         self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
+        self._wait(i, ch, c, r, issue, attempt, q, patience, handle, uniform)
+
+    def _wait(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, q: Queue,
+              patience: float, handle: float, uniform: float) -> None:
+        """Contact ``i`` finds no agent: it joins queue ``q`` (or is lost if ``q`` is full)."""
         if q.capacity is not None and q.n >= q.capacity:
             rec = self.rec
             rec.outcome[i] = LOST
