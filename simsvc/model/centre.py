@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from heapq import heappush
 
-import numpy as np
 import simpy
 from simpy.events import NORMAL
 
@@ -33,7 +32,7 @@ from simsvc.domain.randomness import Streams
 from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
-from simsvc.model.demand import Arrivals, forecast_arrivals
+from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.journey import Journey
@@ -167,42 +166,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         arm(self.env, self._arrival, a[0] - self.env._now, self.on_arrival)
 
     def _arrival_chunk(self, k0: int) -> list[tuple]:
-        """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples of plain Python numbers:
-        (time, channel, reason) and, in forecast mode, their (handling, uniform, patience)
-        and issue id (in forecast mode only these arrivals open issues, in order).
-
-        Handling, resolution uniform and patience of a forecast arrival are drawn here,
-        a chunk at a time. In forecast mode only new issues' first contacts draw from
-        these streams, and they arrive in a fixed order, so drawing each stream's
-        numbers for a chunk at once (``take`` hands out exactly the numbers one call
-        per contact would) gives every contact the numbers it would have drawn on
-        arrival, and memory holds one chunk, not the whole run. Journey mode
-        interleaves proactive contacts on the same streams, so it draws on arrival.
-        """
-        arr = self.arrivals
-        k1 = min(k0 + ARRIVAL_CHUNK, len(arr.time_s))
-        if k0 >= k1:
-            return []
-        t = arr.time_s[k0:k1]
-        chan = arr.channel[k0:k1]
-        reason = arr.reason[k0:k1]
-        if self.journey is not None:
-            return list(zip(t.tolist(), chan.tolist(), reason.tolist()))
-        n = k1 - k0
-        handle = np.empty(n)
-        patience = np.full(n, NAN)
-        for c, ch in enumerate(self.channels):
-            on_c = chan == c
-            if not on_c.any():
-                continue
-            for r, sampler in enumerate(ch.handling):
-                m = on_c & (reason == r)
-                handle[m] = sampler.take(int(m.sum()))
-            if ch.patience is not None:
-                patience[on_c] = ch.patience.take(int(on_c.sum()))
-        uniform = self.u_resolve.take(n)
-        return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
-                        patience.tolist(), range(k0, k1)))
+        """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples (:func:`~simsvc.model.demand.arrival_chunk`):
+        forecast mode pre-draws their numbers, journey mode draws on arrival."""
+        k1 = min(k0 + ARRIVAL_CHUNK, len(self.arrivals.time_s))
+        return arrival_chunk(self.arrivals, k0, k1, None if self.journey is not None else self.channels,
+                             self.u_resolve)
 
     # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, ev: simpy.events.Timeout) -> None:
