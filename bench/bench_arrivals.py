@@ -10,6 +10,8 @@ so that both see the same machine load. Prints, per round:
 * callback /s  — minimal callback-driven SimPy (``Timeout`` + callbacks, deque, lazy reneging);
 * simsvc loop /s — simsvc's event loop with full records (``sim_wall_s`` of one replication);
 * × tutorial, × callback — simsvc loop speed over each anchor (the figures that count);
+* × cb CPU    — the same over the callback anchor per CPU second (``process_time``), which
+  moves less with a shared machine's load (time spent waiting for a core is not counted);
 * run /s       — the whole replication: loop, tables and summary (no writing);
 * peak MB, MB per 1M — simsvc process's peak RSS, and scaled to 1M contact legs.
 
@@ -34,6 +36,16 @@ SIMSVC = r"""
 import json, resource, sys, time
 from simsvc.config.load import validate
 from simsvc.experiment.runner import run_replication
+from simsvc.model import centre
+
+# The loop's CPU time: ContactCentre.run timed by process_time (the window of its wall_s).
+_run, cpu = centre.ContactCentre.run, {}
+def _timed_run(self):
+    c0 = time.process_time()
+    raw = _run(self)
+    cpu["s"] = time.process_time() - c0
+    return raw
+centre.ContactCentre.run = _timed_run
 
 n = int(sys.argv[1])
 scenario = validate({
@@ -47,7 +59,7 @@ scenario = validate({
 })
 t0 = time.perf_counter()
 t = run_replication(scenario, 1, 0)
-print(json.dumps({"legs": t.arrivals, "sim_s": t.sim_wall_s, "run_s": time.perf_counter() - t0,
+print(json.dumps({"legs": t.arrivals, "sim_s": t.sim_wall_s, "cpu_s": cpu["s"], "run_s": time.perf_counter() - t0,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -55,8 +67,9 @@ ANCHOR = r"""
 import json, resource, sys
 sys.path.insert(0, sys.argv[3])
 import anchors
-rate = getattr(anchors, sys.argv[1])(int(sys.argv[2]))
-print(json.dumps({"rate": rate, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+rate, cpu_rate = getattr(anchors, sys.argv[1])(int(sys.argv[2]), both=True)
+print(json.dumps({"rate": rate, "cpu_rate": cpu_rate,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -81,15 +94,18 @@ def main() -> None:
     trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
     print(f"reference M/M/50+M, {args.arrivals:,} arrivals (tutorial anchor: {args.tutorial_arrivals:,})")
     print(f"{'round':<6}{'code':<22}{'tutorial /s':>12}{'callback /s':>12}{'simsvc loop /s':>15}"
-          f"{'× tutorial':>11}{'× callback':>11}{'run /s':>10}{'peak MB':>9}{'MB per 1M':>10}")
+          f"{'× tutorial':>11}{'× callback':>11}{'× cb CPU':>9}{'run /s':>10}{'peak MB':>9}{'MB per 1M':>10}")
     for k in range(args.rounds):
         tut = _child(ANCHOR, ["tutorial", str(args.tutorial_arrivals), here])["rate"]
-        cb = _child(ANCHOR, ["callback", str(args.arrivals), here])["rate"]
+        cb_run = _child(ANCHOR, ["callback", str(args.arrivals), here])
+        cb = cb_run["rate"]
         for label, tree in trees:
             r = _child(SIMSVC, [str(args.arrivals)], tree)
             loop = r["legs"] / r["sim_s"]
+            loop_cpu = r["legs"] / r["cpu_s"]
             print(f"{k + 1:<6}{label[-21:]:<22}{tut:>12,.0f}{cb:>12,.0f}{loop:>15,.0f}{loop / tut:>11.2f}"
-                  f"{loop / cb:>11.2f}{r['legs'] / r['run_s']:>10,.0f}{r['peak_mb']:>9.0f}"
+                  f"{loop / cb:>11.2f}{loop_cpu / cb_run['cpu_rate']:>9.2f}{r['legs'] / r['run_s']:>10,.0f}"
+                  f"{r['peak_mb']:>9.0f}"
                   f"{r['peak_mb'] * 1e6 / r['legs']:>10.0f}", flush=True)
 
 

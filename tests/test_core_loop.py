@@ -96,6 +96,8 @@ class _DrawOnArrival(ContactCentre):
     """The centre as it was: every arrival draws its own numbers when it arrives
     (chunks of bare (time, channel, reason) entries send arrivals through ``_contact``)."""
 
+    _on_arrival = ContactCentre._on_arrival_drawing
+
     def _arrival_chunk(self, k0):
         arr = self.arrivals
         k1 = min(k0 + 7, len(arr.time_s))
@@ -131,3 +133,69 @@ def test_customer_view_does_not_depend_on_the_attempt_chunk(monkeypatch):
     assert whole.a_issue.size > 3 * 100 and (whole.a_attempt > 1).any()
     for name in whole.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+
+
+# Two pools sharing one phone queue (each pool's only queue), redials, wrap-up: the
+# arrival path's inlined routing and the finishing agent's single-queue look both run.
+SHARED = {
+    "name": "shared", "seed": 4, "horizon": "3h", "interval": "1h",
+    "channels": {"phone": {"kind": "voice", "patience": {"dist": "exponential", "mean": "90s"},
+                           "redial": {"probability": 0.4, "delay": {"dist": "exponential", "mean": "3min"}}}},
+    "demand": {"phone": {"rate": "150/h"}},
+    "handling": {"phone": {"dist": "exponential", "mean": "3min"}},
+    "resolution": {"phone": 0.7},
+    "repeat": {"probability": 0.5, "delay": "20min"},
+    "agents": {"front": {"skills": ["phone"], "staffing": 4},
+               "back": {"skills": ["phone"], "staffing": 3, "wrap_up": {"dist": "exponential", "mean": "40s"},
+                        "proficiency": {"handling": 1.2}}},
+}
+
+
+class _GeneralPaths(ContactCentre):
+    """The centre without its fast paths: every arrival goes through ``_route`` and every
+    finishing agent through the general ``_next_contact`` search."""
+
+    def _build(self):
+        super()._build()
+        self.direct = [[None] * len(self.reason_names) for _ in self.channels]
+        for pool in self.pools:
+            pool.only = None
+
+
+@pytest.mark.parametrize("scenario", [SHARED, QUEUE], ids=["shared-queue", "phone-and-chat"])
+def test_fast_paths_record_what_the_general_paths_record(scenario):
+    s = validate(scenario)
+    fast = ContactCentre(s, 9, 1)
+    assert scenario is QUEUE or (fast.direct[0][0] is not None and all(p.only for p in fast.pools))
+    fast = fast.run()
+    general = _GeneralPaths(s, 9, 1).run()
+    c = fast.contacts
+    assert (c["outcome"] == 2).any() and (c["origin"] != 0).any() and len(np.unique(c["pool"])) >= 2
+    for name, column in general.contacts.items():
+        np.testing.assert_array_equal(c[name], column, err_msg=name)
+
+
+def test_contact_buffer_keeps_values_and_defaults_across_growth():
+    from simsvc.observe.records import ContactBuffer, UNKNOWN
+    rec = ContactBuffer()
+    n = ContactBuffer.BLOCK + 5
+    for i in range(n):
+        if i == rec.capacity:
+            rec.grow()
+        rec.n = i + 1
+        rec.issue[i] = 2**31 - 1 - i
+        rec.agent[i] = i
+        rec.arrival_s[i] = i * 0.5
+        if i % 3 == 0:
+            rec.outcome[i] = 3
+            rec.resolved[i] = 1
+            rec.wait_s[i] = 1.25
+    a = rec.arrays()
+    assert a["issue"].dtype == np.int64 and a["issue"][0] == 2**31 - 1 and a["issue"][-1] == 2**31 - n
+    assert a["agent"].tolist() == list(range(n)) and a["arrival_s"][-1] == (n - 1) * 0.5
+    every3 = np.arange(n) % 3 == 0
+    assert (a["outcome"][every3] == 3).all() and (a["outcome"][~every3] == 0).all()
+    assert (a["resolved"][~every3] == UNKNOWN).all() and a["resolved"].dtype == np.int8
+    assert np.isnan(a["wait_s"][~every3]).all() and (a["wait_s"][every3] == 1.25).all()
+    assert a["transferred"].dtype == np.bool_ and not a["transferred"].any()
+    assert (a["attempt"] == 1).all() and (a["pool"] == -1).all()

@@ -24,14 +24,17 @@ queues, which the arrival path sends here (:meth:`Routing._reserved_arrival`).
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, Timeout
 
 from simsvc.config.references import skill_queues
 from simsvc.config.schema import AGENT_KINDS, Deterministic, Scenario
 from simsvc.domain.randomness import BlockSampler, Streams
 from simsvc.model.channels import ASYNC, CHAT, ChannelState, Queue
+from simsvc.model.events import bad_delay, reusable
 from simsvc.observe.records import ANSWERED, REPEAT, TRANSFER, WAITING
 
 
@@ -56,6 +59,9 @@ class PoolState:
         # Blending reserve: queues held back -> lift_before_due (async) or None (real time).
         self.guarded: dict[Queue, float | None] | None = None
         self.reserve_agents = 0
+        # The pool's only queue when it has one, no reserve and no chat (set by build_pools):
+        # an agent who finishes a contact looks there without the general search.
+        self.only: Queue | None = None
 
 
 def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
@@ -103,6 +109,9 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
             _guard(pool, s, cfg.reserve, channels, len(levels) - len(cfg.skills))
         pool.chat_levels = [[q for q in lv if q.chat] for lv in levels]
         pool.chat_levels = [lv for lv in pool.chat_levels if lv]
+        queues_of_pool = [q for lv in levels for q in lv]
+        if len(queues_of_pool) == 1 and pool.guarded is None and not queues_of_pool[0].chat:
+            pool.only = queues_of_pool[0]
         pools.append(pool)
     # Each queue lists the pools that serve it, best-placed first (rank of the
     # queue's level in the pool's skills), then in declaration order.
@@ -140,7 +149,12 @@ def reserved_queues(pools: list[PoolState]) -> frozenset[Queue]:
 
 
 class Routing:
-    """Agents taking contacts: answer now, take the next, hold chats, go idle or home."""
+    """Agents taking contacts: answer now, take the next, hold chats, go idle or home.
+
+    A waiting contact is a queue entry ``(i, reason, handle_draw, resolution_uniform, queue)``:
+    the row number, its reason and the two numbers its service needs (drawn on arrival, kept
+    out of the record), with its queue, so the same tuple is the value of its patience event.
+    """
 
     def _chat_slot(self, pool: PoolState, q: Queue) -> int:
         """A chat agent of ``pool`` with room for one more chat from ``q`` (least loaded), or -1."""
@@ -152,17 +166,16 @@ class Routing:
                 return a
         return -1
 
-    def _serve(self, a: int, i: int, q: Queue, now: float) -> None:
-        """Agent ``a`` answers contact ``i`` (taken from queue ``q``) at ``now``."""
+    def _serve(self, a: int, pool: PoolState, i: int, r: int, q: Queue, now: float, handle: float,
+               uniform: float) -> None:
+        """Agent ``a`` of ``pool`` answers contact ``i`` (reason ``r``, taken from queue ``q``) at
+        ``now``; ``handle`` and ``uniform`` are the contact's handling draw and resolution uniform."""
         rec = self.rec
-        p = self.a_pool[a]
-        pool = self.pools[p]
-        r = rec.reason[i]
         rec.outcome[i] = ANSWERED
         rec.wait_s[i] = now - rec.arrival_s[i]
-        rec.pool[i] = p
+        rec.pool[i] = pool.index
         rec.agent[i] = a
-        handle = rec.handle_draw[i] * pool.handling_mult
+        handle *= pool.handling_mult
         chat = q.chat
         if chat:
             c = rec.channel[i]
@@ -172,8 +185,8 @@ class Routing:
         rec.wrap_s[i] = wrap
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
-        if not (self.any_transfer and self._transfers(i, r, p, handle)):
-            if rec.uniform_draw[i] < q.resolution[r] * pool.resolution_mult:
+        if not (self.any_transfer and self._transfers(i, r, pool.index, handle)):
+            if uniform < q.resolution[r] * pool.resolution_mult:
                 rec.resolved[i] = 1
             else:
                 rec.resolved[i] = 0
@@ -181,6 +194,7 @@ class Routing:
             if self.journey is not None:  # the customer feels the contact when the talk ends
                 self.at(handle, i, self._on_attempt_end)
 
+        delay = handle + wrap
         if chat:
             held = self.a_chats[a]
             if held == 0:
@@ -189,10 +203,25 @@ class Routing:
             self.a_chats[a] = held + 1
             if not self.a_leaving[a] and held + 1 < q.concurrency:
                 pool.chat_load[held + 1][a] = None
-            self.at(handle + wrap, a, self._on_chat_end)
+            self.post(delay, a, self.on_chat_end)
         else:
+            # The agent's own Timeout, re-armed (events.arm, inlined): it has no other pending.
             # The busy segment [now, now + handle + wrap) is derived from the record at the end.
-            self.at(handle + wrap, a, self._on_free)
+            try:
+                ev = self.a_timer[a]
+            except IndexError:
+                ev = self._new_timers(a)
+            if not delay >= 0.0:
+                bad_delay(self.env, delay, self._on_free)
+            ev.callbacks = self.on_free
+            heappush(self.env_queue, (now + delay, NORMAL, next(self.env_eid), ev))
+
+    def _new_timers(self, a: int) -> Timeout:
+        """End-of-service timers for agents up to ``a`` (agents come on duty with fresh ids)."""
+        timers = self.a_timer
+        for b in range(len(timers), a + 1):
+            timers.append(reusable(self.env, (b, self.pools[self.a_pool[b]])))
+        return timers[a]
 
     def _transfers(self, i: int, r: int, p: int, handle: float) -> bool:
         """Whether contact ``i`` (reason ``r``, answered in pool ``p``) is handed to another pool
@@ -221,20 +250,31 @@ class Routing:
 
     def _on_free(self, ev: simpy.events.Timeout) -> None:
         """End of a (non-chat) contact and its wrap-up: the agent takes the next one or idles."""
-        a = ev._value
+        a, pool = ev._value
         if self.a_leaving[a]:
             self._available(a)  # goes home
             return
-        pool = self.pools[self.a_pool[a]]
-        found = self._next_contact(pool, pool.levels, 0)
-        if found is None:
-            self.a_idle[a] = True
-            pool.idle.append(a)
-            return
-        i, q = found
-        self._serve(a, i, q, self.env._now)
-        if q.chat:
-            self._fill_chats(a, pool)
+        q = pool.only
+        if q is not None:  # one queue, no reserve, no chat: the oldest live entry, if any
+            if q.n:
+                items = q.items
+                outcome = self.rec.outcome
+                while outcome[items[0][0]] != WAITING:
+                    items.popleft()  # abandoned while waiting
+                q.n -= 1
+                i, r, handle, uniform, _ = items.popleft()
+                self._serve(a, pool, i, r, q, self.env._now, handle, uniform)
+                return
+        else:
+            found = self._next_contact(pool, pool.levels, 0)
+            if found is not None:
+                i, r, handle, uniform, q = found
+                self._serve(a, pool, i, r, q, self.env._now, handle, uniform)
+                if q.chat:
+                    self._fill_chats(a, pool)
+                return
+        self.a_idle[a] = True
+        pool.idle.append(a)
 
     def _on_chat_end(self, ev: simpy.events.Timeout) -> None:
         a = ev._value
@@ -267,8 +307,8 @@ class Routing:
             self.a_idle[a] = True
             pool.idle.append(a)
         else:
-            i, q = found
-            self._serve(a, i, q, self.env.now)
+            i, r, handle, uniform, q = found
+            self._serve(a, pool, i, r, q, self.env.now, handle, uniform)
             if q.chat:
                 self._fill_chats(a, pool)
 
@@ -287,12 +327,13 @@ class Routing:
                 return
             if held < len(loads):
                 loads[held].pop(a, None)
-            i, q = found
-            self._serve(a, i, q, now)
+            i, r, handle, uniform, q = found
+            self._serve(a, pool, i, r, q, now, handle, uniform)
 
     def _next_contact(self, pool: PoolState, levels: list[list[Queue]], chats_held: int):
-        """The oldest waiting contact in the highest-priority level that has one
-        (and that the pool's reserve lets an agent with nothing in hand start)."""
+        """The queue entry of the oldest waiting contact in the highest-priority level that has
+        one (and that the pool's reserve lets an agent with nothing in hand start), taken off
+        its queue; None if there is none."""
         outcome = self.rec.outcome
         arrival = self.rec.arrival_s
         guarded = None if chats_held else pool.guarded  # another chat does not use up an idle agent
@@ -303,16 +344,16 @@ class Routing:
                 if q.n == 0 or (chats_held and chats_held >= q.concurrency):
                     continue
                 items = q.items
-                while outcome[items[0]] != WAITING:
+                while outcome[items[0][0]] != WAITING:
                     items.popleft()  # abandoned while waiting
-                key = arrival[items[0]] + q.key_offset
+                key = arrival[items[0][0]] + q.key_offset
                 if guarded and q in guarded and not self._reserve_lets(pool, guarded[q], key, 0):
                     continue
                 if best is None or key < best_key:
                     best, best_key = q, key
             if best is not None:
                 best.n -= 1
-                return best.items.popleft(), best
+                return best.items.popleft()
         return None
 
     # ------------------------------------------------------------------ blending reserve
@@ -333,7 +374,7 @@ class Routing:
                     return True
         return False
 
-    def _reserved_arrival(self, i: int, q: Queue, now: float) -> bool:
+    def _reserved_arrival(self, i: int, r: int, q: Queue, now: float, handle: float, uniform: float) -> bool:
         """Contact ``i`` arrives at queue ``q`` that some pool holds back: serve it if a pool
         may (True); else it will queue, and async work arms the timer that lifts the reserve."""
         if q.n == 0:
@@ -347,12 +388,12 @@ class Routing:
                         a = idle.popleft()
                         if a_idle[a]:
                             a_idle[a] = False
-                            self._serve(a, i, q, now)
+                            self._serve(a, pool, i, r, q, now, handle, uniform)
                             return True
                 if q.chat:
                     a = self._chat_slot(pool, q)
                     if a >= 0:
-                        self._serve(a, i, q, now)
+                        self._serve(a, pool, i, r, q, now, handle, uniform)
                         return True
         due = self.rec.arrival_s[i] + q.key_offset
         for lift in {pool.guarded[q] for pool in q.pools if pool.guarded and pool.guarded.get(q) is not None}:
@@ -377,8 +418,8 @@ class Routing:
                         a_idle[a] = True
                         idle.appendleft(a)
                         break
-                    j, qj = found
-                    self._serve(a, j, qj, self.env._now)
+                    j, r, handle, uniform, qj = found
+                    self._serve(a, pool, j, r, qj, self.env._now, handle, uniform)
                     if qj.chat:
                         self._fill_chats(a, pool)
                     return

@@ -19,7 +19,9 @@ from simsvc.observe.records import CONTAINED, ESCALATED, ESCALATION
 class BotSessions:
     """Bot sessions of the contact centre."""
 
-    def _bot_start(self, i: int, ch: ChannelState, c: int) -> None:
+    def _bot_start(self, i: int, ch: ChannelState, c: int, handle: float, uniform: float) -> None:
+        """Contact ``i`` starts a session lasting its handling draw ``handle``; its resolution
+        uniform ``uniform`` decides containment when the session ends."""
         rec = self.rec
         rec.wait_s[i] = 0.0
         if ch.capacity is not None and self.in_bot[c] >= ch.capacity:
@@ -27,15 +29,14 @@ class BotSessions:
             self._bot_end(i, contained=False)
             return
         self.in_bot[c] += 1
-        handle = rec.handle_draw[i]
         rec.handle_s[i] = handle
-        self.at(handle, i, self._on_bot_end)
+        self.at(handle, (i, uniform), self._on_bot_end)
 
     def _on_bot_end(self, ev: simpy.events.Timeout) -> None:
-        i = ev._value
+        i, uniform = ev._value
         c = self.rec.channel[i]
         self.in_bot[c] -= 1
-        self._bot_end(i, self.rec.uniform_draw[i] < self.channels[c].containment[self.rec.reason[i]])
+        self._bot_end(i, uniform < self.channels[c].containment[self.rec.reason[i]])
 
     def _bot_end(self, i: int, contained: bool) -> None:
         rec = self.rec

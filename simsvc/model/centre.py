@@ -22,18 +22,19 @@ change does not reshuffle them (common random numbers across scenarios).
 from __future__ import annotations
 
 import time
+from heapq import heappush
 
-import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from simsvc.config.schema import Scenario
 from simsvc.domain.randomness import Streams
-from simsvc.model.agents import Routing, build_pools, reserved_queues
+from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
-from simsvc.model.channels import BOT, ChannelState, build_channels
-from simsvc.model.demand import Arrivals, forecast_arrivals
+from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
+from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
-from simsvc.model.events import rearmer, scheduler
+from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.journey import Journey
 from simsvc.observe.records import (
     ABANDONED,
@@ -66,6 +67,9 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.streams = Streams(root_seed, replication)
         self.env = simpy.Environment()
         self.at = scheduler(self.env)  # at(delay, value, callback): the one checked scheduling path
+        self.post = poster(self.env)  # the same for the loop's own callbacks, as shared lists
+        self.env_queue = self.env._queue  # where _serve re-arms an agent's end of service
+        self.env_eid = self.env._eid
         self.rec = ContactBuffer()
         self.busy = SegmentBuffer()
         self.duty = SegmentBuffer()
@@ -83,7 +87,14 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         s, st = self.scenario, self.streams
         self.channels: list[ChannelState] = build_channels(s, st)
         self.pools, self.transfer_queue = build_pools(s, st, self.channels)
-        self.reserved = reserved_queues(self.pools)
+        for pool in self.pools:  # a pool's blending reserve may hold these back (model/agents.py)
+            for q in pool.guarded or ():
+                q.reserved = True
+        # direct[c][r]: the queue a new contact of channel c, reason r joins when nothing but
+        # free agents decides its way (always open, served by agents, no reserve, no chat), so
+        # the arrival path finds it an agent itself; None where _route must decide.
+        self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
+                       or [None] * len(self.reason_names) for ch in self.channels]
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -110,24 +121,30 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self.a_duty_start: list[float] = []
         self.a_busy_since: list[float] = []
         self.a_chat_channel: list[int] = []
+        self.a_timer: list[simpy.events.Timeout] = []  # each agent's end of service (model/agents.py)
         self.in_bot = [0] * len(self.channels)
-        self.n_issues = 0
+        # Each kind of event's callback list, made once (SimPy only reads it).
+        self.on_free = [self._on_free]
+        self.on_chat_end = [self._on_chat_end]
+        self.on_patience = [self._on_patience]
+        self.n_issues = 0  # opened in journey mode (forecast-mode arrivals carry their issue id)
 
     # ------------------------------------------------------------------ run
     def run(self) -> RawRun:
         wall0 = time.perf_counter()
         self._schedule_duty()
-        self._chunk: list[tuple] = []
-        # One arrival is pending at a time, so one Timeout serves them all, re-armed by each.
-        self._arm_arrival = rearmer(self.env, self._on_arrival)
-        self._k0 = 0  # arrival number of the chunk's first entry
-        self._j = -1  # position of the current arrival in the chunk
+        # One arrival is pending at a time, so one Timeout serves them all, re-armed by each
+        # with the next arrival's tuple as its value. The handler is chosen here, once.
+        self._arrival = reusable(self.env, None)
+        self.on_arrival = [self._on_arrival if self.journey is None else self._on_arrival_drawing]
+        self._k0 = 0  # arrival number of the next chunk's first entry
+        self._upcoming = iter(())  # the rest of the current chunk of arrivals
         self._next_arrival()
         if self.journey is not None:
             self.journey.start()
         self.env.run(until=self.scenario.horizon)
         self._finish_duty()
-        self.arrivals = self._chunk = None
+        self.arrivals = self._upcoming = None
         contacts = self.rec.arrays()
         self.rec = None  # free the event-loop buffers before the caller builds tables
         journey = self.journey.arrays() if self.journey is not None else None
@@ -137,87 +154,80 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
     def _next_arrival(self) -> None:
         """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
         (:meth:`_on_arrival` inlines the common case)."""
-        j = self._j + 1
-        chunk = self._chunk
-        if j == len(chunk):
-            self._k0 += len(chunk)
-            chunk = self._chunk = self._arrival_chunk(self._k0)
+        a = next(self._upcoming, None)
+        if a is None:
+            chunk = self._arrival_chunk(self._k0)
             if not chunk:
                 return
-            j = 0
-        self._j = j
-        self._arm_arrival(chunk[j][0] - self.env._now)
+            self._k0 += len(chunk)
+            self._upcoming = iter(chunk)
+            a = next(self._upcoming)
+        self._arrival._value = a
+        arm(self.env, self._arrival, a[0] - self.env._now, self.on_arrival)
 
     def _arrival_chunk(self, k0: int) -> list[tuple]:
-        """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples of plain Python numbers:
-        (time, channel, reason) and, in forecast mode, their (handling, uniform, patience).
-
-        Handling, resolution uniform and patience of a forecast arrival are drawn here,
-        a chunk at a time. In forecast mode only new issues' first contacts draw from
-        these streams, and they arrive in a fixed order, so drawing each stream's
-        numbers for a chunk at once (``take`` hands out exactly the numbers one call
-        per contact would) gives every contact the numbers it would have drawn on
-        arrival, and memory holds one chunk, not the whole run. Journey mode
-        interleaves proactive contacts on the same streams, so it draws on arrival.
-        """
-        arr = self.arrivals
-        k1 = min(k0 + ARRIVAL_CHUNK, len(arr.time_s))
-        if k0 >= k1:
-            return []
-        t = arr.time_s[k0:k1]
-        chan = arr.channel[k0:k1]
-        reason = arr.reason[k0:k1]
-        if self.journey is not None:
-            return list(zip(t.tolist(), chan.tolist(), reason.tolist()))
-        n = k1 - k0
-        handle = np.empty(n)
-        patience = np.full(n, NAN)
-        for c, ch in enumerate(self.channels):
-            on_c = chan == c
-            if not on_c.any():
-                continue
-            for r, sampler in enumerate(ch.handling):
-                m = on_c & (reason == r)
-                handle[m] = sampler.take(int(m.sum()))
-            if ch.patience is not None:
-                patience[on_c] = ch.patience.take(int(on_c.sum()))
-        uniform = self.u_resolve.take(n)
-        return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
-                        patience.tolist()))
+        """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples (:func:`~simsvc.model.demand.arrival_chunk`):
+        forecast mode pre-draws their numbers, journey mode draws on arrival."""
+        k1 = min(k0 + ARRIVAL_CHUNK, len(self.arrivals.time_s))
+        return arrival_chunk(self.arrivals, k0, k1, None if self.journey is not None else self.channels,
+                             self.u_resolve)
 
     # ------------------------------------------------------------------ arrivals
-    def _on_arrival(self, _ev: object) -> None:
-        """A new issue's first contact (forecast demand), then the next arrival."""
-        issue = self.n_issues
-        self.n_issues = issue + 1
-        a = self._chunk[self._j]
-        if len(a) == 3:  # journey mode: draws happen on arrival
-            self._contact(a[1], a[2], issue, 1, 1, NEW, -1)
-        else:
-            # The row of a first contact whose numbers were drawn with its chunk:
-            # attempt, leg and origin keep the columns' defaults (1, 1, NEW).
-            _, c, r, handle, uniform, patience = a
-            now = self.env._now
-            rec = self.rec
-            i = rec.n
-            if i == rec.capacity:
-                rec.grow()
-            rec.n = i + 1
-            rec.issue[i] = issue
-            rec.channel[i] = c
-            rec.reason[i] = r
-            rec.arrival_s[i] = now
-            rec.handle_draw[i] = handle
-            rec.uniform_draw[i] = uniform
-            if patience == patience:
-                rec.patience_s[i] = patience
-            self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now)
-        j = self._j + 1
-        if j < len(self._chunk):
-            self._j = j
-            self._arm_arrival(self._chunk[j][0] - self.env._now)
-        else:
+    def _on_arrival(self, ev: simpy.events.Timeout) -> None:
+        """A new issue's first contact (forecast demand, its numbers drawn with its chunk),
+        then the next arrival."""
+        _, c, r, handle, uniform, patience, issue = ev._value
+        now = self.env._now
+        rec = self.rec
+        i = rec.n
+        if i == rec.capacity:
+            rec.grow()
+        rec.n = i + 1
+        # attempt, leg and origin keep the columns' defaults (1, 1, NEW).
+        rec.issue[i] = issue
+        rec.channel[i] = c
+        rec.reason[i] = r
+        rec.arrival_s[i] = now
+        if patience == patience:
+            rec.patience_s[i] = patience
+        q = self.direct[c][r]
+        if q is None:
+            self._route(i, self.channels[c], c, r, issue, 1, -1, patience, now, handle, uniform)
+        elif q.n:  # someone waits, so no agent who could take it is free
+            self._wait(i, self.channels[c], c, r, issue, 1, q, patience, handle, uniform)
+        else:  # the first agent still idle in the pools serving q (what _route does, inlined)
+            a_idle = self.a_idle
+            for pool in q.pools:
+                idle = pool.idle
+                while idle:
+                    a = idle.popleft()
+                    if a_idle[a]:
+                        a_idle[a] = False
+                        self._serve(a, pool, i, r, q, now, handle, uniform)
+                        break
+                else:
+                    continue  # nobody idle in this pool
+                break  # served
+            else:
+                self._wait(i, self.channels[c], c, r, issue, 1, q, patience, handle, uniform)
+        a = next(self._upcoming, None)
+        if a is None:
             self._next_arrival()
+            return
+        # The next arrival on the same Timeout (events.arm, inlined).
+        delay = a[0] - now
+        if not delay >= 0.0:
+            bad_delay(self.env, delay, self._on_arrival)
+        ev._value = a
+        ev.callbacks = self.on_arrival
+        heappush(self.env_queue, (now + delay, NORMAL, next(self.env_eid), ev))
+
+    def _on_arrival_drawing(self, ev: simpy.events.Timeout) -> None:
+        """A new issue's first contact from the forecast that draws its numbers on arrival
+        (journey mode, where customers' contacts share the streams)."""
+        _, c, r = ev._value
+        self._contact(c, r, self.open_issue(), 1, 1, NEW, -1)
+        self._next_arrival()
 
     def open_issue(self) -> int:
         """A new issue id (journey mode opens issues itself)."""
@@ -292,28 +302,27 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                     patience = ch.patience_follow()
         elif ch.patience is None:
             patience = NAN  # a journey customer draws a placeholder where the channel has none
-        rec.handle_draw[i] = handle
-        rec.uniform_draw[i] = uniform
         if patience == patience:
             if journey is not None:
                 patience *= journey.patience_factor(issue)  # the customer's segment
             rec.patience_s[i] = patience
 
-        self._route(i, ch, c, r, issue, attempt, target_pool, patience, now)
+        self._route(i, ch, c, r, issue, attempt, target_pool, patience, now, handle, uniform)
 
     def _route(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, target_pool: int,
-               patience: float, now: float) -> None:
-        """Send recorded contact ``i`` where its channel sends it: closed, bot, an agent, or the queue."""
+               patience: float, now: float, handle: float, uniform: float) -> None:
+        """Send recorded contact ``i`` where its channel sends it: closed, bot, an agent, or the
+        queue (with its handling draw and resolution uniform, which its service needs)."""
         # A transfer continues a contact already in progress, so closing time does not stop it.
         if not ch.always_open and target_pool < 0 and not ch.hours.is_open(now):
             self._closed(i, ch, c, r, issue, attempt)
             return
         if ch.kind == BOT:
-            self._bot_start(i, ch, c)
+            self._bot_start(i, ch, c, handle, uniform)
             return
         q = ch.queues[r] if target_pool < 0 else self.transfer_queue[(target_pool, c)]
-        if q in self.reserved:  # a pool's blending reserve may hold it back (model/agents.py)
-            if self._reserved_arrival(i, q, now):
+        if q.reserved:  # a pool's blending reserve may hold it back (model/agents.py)
+            if self._reserved_arrival(i, r, q, now, handle, uniform):
                 return
         elif q.n == 0:
             # Nobody is waiting, so an agent may be free (when someone waits, none is).
@@ -324,13 +333,18 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                     a = idle.popleft()
                     if a_idle[a]:
                         a_idle[a] = False
-                        self._serve(a, i, q, now)
+                        self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
                 if q.chat:
                     a = self._chat_slot(pool, q)
                     if a >= 0:
-                        self._serve(a, i, q, now)
+                        self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
+        self._wait(i, ch, c, r, issue, attempt, q, patience, handle, uniform)
+
+    def _wait(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, q: Queue,
+              patience: float, handle: float, uniform: float) -> None:
+        """Contact ``i`` finds no agent: it joins queue ``q`` (or is lost if ``q`` is full)."""
         if q.capacity is not None and q.n >= q.capacity:
             rec = self.rec
             rec.outcome[i] = LOST
@@ -341,10 +355,11 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                 self.journey.attempt_end(i)
             self._maybe_redial(ch, c, r, issue, attempt)
             return
-        q.items.append(i)
+        entry = (i, r, handle, uniform, q)
+        q.items.append(entry)
         q.n += 1
         if patience == patience:  # not NaN: this channel's customers can abandon
-            self.at(patience, (i, q), self._on_patience)
+            self.post(patience, entry, self.on_patience)
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
             self.at(ch.chase_after, i, self._on_chase)
 
@@ -365,7 +380,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
 
     # ------------------------------------------------------------------ waiting
     def _on_patience(self, ev: simpy.events.Timeout) -> None:
-        i, q = ev._value
+        i, _, _, _, q = ev._value  # its queue entry
         rec = self.rec
         if rec.outcome[i] != WAITING:
             return  # answered before patience ran out

@@ -26,12 +26,14 @@ VOICE, CHAT, BOT, ASYNC = "voice", "chat", "bot", "async"
 class Queue:
     """Contacts waiting for an agent: one per (channel, reason), plus transfer queues."""
 
-    __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency", "resolution")
+    __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency", "resolution",
+                 "reserved")
 
     def __init__(self, name: str, chat: bool, capacity: int | None, key_offset: float, concurrency: int,
                  resolution: list[float]):
         self.name = name
-        self.items: deque[int] = deque()
+        # Entries (row, handling draw, resolution uniform, this queue): see model/agents.Routing.
+        self.items: deque[tuple] = deque()
         self.n = 0  # live (not yet abandoned) contacts in items
         self.chat = chat
         self.capacity = capacity
@@ -39,6 +41,7 @@ class Queue:
         self.key_offset = key_offset  # response target for async (due-date order), else 0
         self.concurrency = concurrency
         self.resolution = resolution  # the channel's chance to resolve, by reason
+        self.reserved = False  # some pool's blending reserve holds it back (model/agents.py)
 
 
 class ChannelState:

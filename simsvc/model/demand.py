@@ -8,13 +8,17 @@ for piecewise-constant rates and costs nothing inside the event loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simsvc.config.schema import DAYS, DemandSpec, Scenario
 from simsvc.config.units import parse_clock
 from simsvc.domain.calendar import DAY_S, integrate_pieces, weekday
-from simsvc.domain.randomness import Streams
+from simsvc.domain.randomness import BlockSampler, Streams
+
+if TYPE_CHECKING:
+    from simsvc.model.channels import ChannelState
 
 
 @dataclass(frozen=True)
@@ -136,3 +140,40 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     t_all = np.concatenate(times)
     order = np.argsort(t_all, kind="stable")
     return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order])
+
+
+def arrival_chunk(arr: Arrivals, k0: int, k1: int, channels: list[ChannelState] | None,
+                  u_resolve: BlockSampler) -> list[tuple]:
+    """Arrivals ``k0`` to ``k1`` as tuples of plain Python numbers for the event loop:
+    (time, channel, reason), and with ``channels`` (forecast mode) their (handling,
+    resolution uniform, patience) and issue id (there only these arrivals open issues, in order).
+
+    The numbers are drawn here, a chunk at a time. In forecast mode only new issues'
+    first contacts draw from these streams, and they arrive in a fixed order, so
+    drawing each stream's numbers for a chunk at once (``take`` hands out exactly the
+    numbers one call per contact would) gives every contact the numbers it would have
+    drawn on arrival, and memory holds one chunk, not the whole run. Journey mode
+    interleaves proactive contacts on the same streams, so it draws on arrival.
+    """
+    if k0 >= k1:
+        return []
+    t = arr.time_s[k0:k1]
+    chan = arr.channel[k0:k1]
+    reason = arr.reason[k0:k1]
+    if channels is None:
+        return list(zip(t.tolist(), chan.tolist(), reason.tolist()))
+    n = k1 - k0
+    handle = np.empty(n)
+    patience = np.full(n, np.nan)
+    for c, ch in enumerate(channels):
+        on_c = chan == c
+        if not on_c.any():
+            continue
+        for r, sampler in enumerate(ch.handling):
+            m = on_c & (reason == r)
+            handle[m] = sampler.take(int(m.sum()))
+        if ch.patience is not None:
+            patience[on_c] = ch.patience.take(int(on_c.sum()))
+    uniform = u_resolve.take(n)
+    return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
+                    patience.tolist(), range(k0, k1)))

@@ -1,5 +1,7 @@
-"""The scheduling path: every event of the model goes through :func:`scheduler` (or, for the
-chain of forecast arrivals, :func:`rearmer`, which checks the same way).
+"""The scheduling path: every event of the model goes through :func:`scheduler` (or
+:func:`poster`, its twin for the event loop's own callbacks, or :func:`arm` for a
+:func:`reusable` Timeout: the chain of forecast arrivals, an agent's end of service;
+the hot path inlines ``arm``), and each checks the delay the same way.
 
 SimPy stays the scheduler: each event is a ``simpy.events.Timeout`` in the
 environment's queue, processed by ``env.run`` with its callback. The function
@@ -39,6 +41,7 @@ CAUSES = {
 }
 
 Schedule = Callable[[float, Any, Callable[[Timeout], None]], None]
+Callbacks = list  # a one-callback list made once and shared by every event of that kind
 
 
 def scheduler(env: simpy.Environment) -> Schedule:
@@ -50,7 +53,7 @@ def scheduler(env: simpy.Environment) -> Schedule:
 
     def at(delay: float, value: Any, callback: Callable[[Timeout], None]) -> None:
         if not delay >= 0.0:  # False for NaN as well as for negative delays
-            _bad_delay(env, delay, callback)
+            bad_delay(env, delay, callback)
         ev = new(Timeout)
         ev.env = env
         ev.callbacks = [callback]
@@ -62,36 +65,60 @@ def scheduler(env: simpy.Environment) -> Schedule:
     return at
 
 
-def rearmer(env: simpy.Environment, callback: Callable[[Timeout], None]) -> Callable[[float], None]:
-    """``arm(delay)``: schedule one reusable ``Timeout`` that calls ``callback`` ``delay``
-    seconds from now, checked like :func:`scheduler`'s events.
+def poster(env: simpy.Environment) -> Callable[[float, Any, Callbacks], None]:
+    """``post(delay, value, callbacks)``: :func:`scheduler`'s ``at`` for callbacks given as a
+    one-element list made once (``[self._on_patience]``) and shared by every event of that kind.
 
-    For a chain of events of which at most one is pending at a time (the next forecast
-    arrival, scheduled by the one before): SimPy is done with an event once its
-    callbacks have run, so the callback may arm the same object again instead of
-    building a new one. Arming it while it is still pending would corrupt the queue.
+    SimPy only reads an event's callback list (and drops it once the event is processed),
+    so sharing one list saves building a bound method and a list per event on the hot path.
     """
     queue = env._queue
     eid = env._eid
-    ev = object.__new__(Timeout)
-    ev.env = env
-    ev.callbacks = None
-    ev._value = None
-    ev._ok = True
-    ev._delay = 0.0
-    callbacks = [callback]
+    new = object.__new__
 
-    def arm(delay: float) -> None:
+    def post(delay: float, value: Any, callbacks: Callbacks) -> None:
         if not delay >= 0.0:
-            _bad_delay(env, delay, callback)
+            bad_delay(env, delay, callbacks[0])
+        ev = new(Timeout)
+        ev.env = env
         ev.callbacks = callbacks
+        ev._value = value
+        ev._ok = True
         ev._delay = delay
         heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
 
-    return arm
+    return post
 
 
-def _bad_delay(env: simpy.Environment, delay: float, callback: Callable) -> None:
+def reusable(env: simpy.Environment, value: Any) -> Timeout:
+    """A ``Timeout`` that is armed again and again with :func:`arm`, one pending at a time.
+
+    SimPy is done with an event once its callbacks have run (the callback may arm it
+    again), so where at most one event of a chain is pending — the next forecast arrival,
+    scheduled by the one before; the end of service of an agent serving one contact at a
+    time — one object serves the whole chain. Arming it while pending would corrupt the queue.
+    """
+    ev = object.__new__(Timeout)
+    ev.env = env
+    ev.callbacks = None
+    ev._value = value
+    ev._ok = True
+    ev._delay = 0.0
+    return ev
+
+
+def arm(env: simpy.Environment, ev: Timeout, delay: float, callbacks: Callbacks) -> None:
+    """Schedule the :func:`reusable` ``ev`` (not pending) ``delay`` seconds from now, checked
+    like :func:`scheduler` (the hot path inlines these few lines)."""
+    if not delay >= 0.0:
+        bad_delay(env, delay, callbacks[0])
+    ev.callbacks = callbacks
+    ev._delay = delay
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+
+
+def bad_delay(env: simpy.Environment, delay: float, callback: Callable) -> None:
+    """Raise the SimulationError for a NaN or negative ``delay`` meant for ``callback``."""
     name = getattr(callback, "__name__", repr(callback))
     cause = CAUSES.get(name, name)
     raise SimulationError(

@@ -32,16 +32,21 @@ UNKNOWN = -1
 class ContactBuffer:
     """Columns of the contacts table, grown in blocks.
 
-    Each column is an ``array.array`` (8 bytes or less per value, no Python
-    object per entry, converted to numpy without copying; the issue id is kept
-    in 4 bytes and widened when the run ends). The event loop
-    writes a new contact's fixed fields by index and updates the others (wait,
-    outcome, agent…) when they become known; growing every column by a block of
-    defaults at once keeps per-contact work to a few stores.
+    Each column is a typed buffer (8 bytes or less per value, no Python object per
+    entry, converted to numpy without copying; the issue id is kept in 4 bytes and
+    widened when the run ends). The event loop writes a new contact's fixed fields by
+    index and updates the others (wait, outcome, agent…) when they become known;
+    growing every column by a block of defaults at once keeps per-contact work to a
+    few stores, and the stores are the cheapest Python has for the type: 1-byte codes
+    live in a ``bytearray`` (negative defaults stored as their two's complement, read
+    back as int8; at run time they only ever receive values 0..127, codes and flags),
+    and the other columns are ``array.array`` written through a ``memoryview`` (the
+    array's own item assignment parses a format string on every store), except
+    ``arrival_s``, which the loop reads on every answer and an array reads faster.
     """
 
     BLOCK = 8192
-    # column: (array typecode, default while unknown, dtype in the output)
+    # column: (typecode, default while unknown, dtype in the output)
     COLUMNS = {
         "issue": ("i", 0, np.int64), "attempt": ("h", 1, np.int16), "leg": ("h", 1, np.int16),
         "origin": ("b", NEW, np.int8), "channel": ("h", 0, np.int16), "reason": ("h", 0, np.int16),
@@ -53,28 +58,44 @@ class ContactBuffer:
         "transferred": ("b", 0, np.bool_),  # handed to another pool after this leg
         "blocked": ("b", 0, np.bool_),  # lost because the queue was full
         "closed": ("b", 0, np.bool_),  # lost (or retried) because the channel was closed
-        # Per-contact draws the model needs later (not part of the output).
-        "handle_draw": ("d", 0.0, None), "uniform_draw": ("d", 0.0, None),
     }
 
     def __init__(self) -> None:
         self.n = 0
         self.capacity = 0
-        self._blocks = {name: array(code, [default]) * self.BLOCK
-                        for name, (code, default, _) in self.COLUMNS.items()}
-        for name, (code, _, _) in self.COLUMNS.items():
-            setattr(self, name, array(code))
+        self._store: dict[str, array | bytearray] = {}
+        self._blocks: dict[str, array | bytes] = {}
+        for name, (code, default, _) in self.COLUMNS.items():
+            if code == "b":
+                self._store[name] = bytearray()
+                self._blocks[name] = bytes([default & 0xFF]) * self.BLOCK
+            else:
+                self._store[name] = array(code)
+                self._blocks[name] = array(code, [default]) * self.BLOCK
+        self._expose()
+
+    def _expose(self) -> None:
+        """Set each column's attribute to the object the event loop writes through."""
+        for name, store in self._store.items():
+            setattr(self, name, memoryview(store) if isinstance(store, array) and name != "arrival_s"
+                    else store)
 
     def grow(self) -> None:
-        for name, block in self._blocks.items():
-            getattr(self, name).extend(block)
+        """Add a block of default rows to every column (the loop's references to the
+        columns must be taken again afterwards: the views are new)."""
+        for name, store in self._store.items():
+            view = getattr(self, name)
+            if isinstance(view, memoryview):
+                view.release()  # an array cannot grow while a view of it exists
+            store.extend(self._blocks[name])
+        self._expose()
         self.capacity += self.BLOCK
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Numpy views of the columns (no copy; the buffer must not grow afterwards)."""
         n = self.n
-        return {name: _as(np.frombuffer(getattr(self, name), dtype=np.dtype(code))[:n], dtype)
-                for name, (code, _, dtype) in self.COLUMNS.items() if dtype is not None}
+        return {name: _as(np.frombuffer(self._store[name], dtype=np.dtype(code))[:n], dtype)
+                for name, (code, _, dtype) in self.COLUMNS.items()}
 
 
 def _as(values: np.ndarray, dtype: type) -> np.ndarray:
