@@ -196,3 +196,83 @@ class SplitMix:
                     return value
             return dist.values[-1]
         raise TypeError(f"unknown distribution {dist!r}")
+
+
+# --------------------------------------------------------------------------- counter-based, vectorised
+# SplitMix64's n-th output of the stream that starts at state h is mix64(h + (n + 1)·γ): each number
+# depends only on (h, n), so a customer's numbers can be drawn in any order and in blocks with
+# numpy, many customers at once, and a customer keeps its own numbers (common random numbers).
+_U64 = np.uint64
+_NP_GAMMA = _U64(_GAMMA)
+_NP_M1, _NP_M2 = _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = _U64(30), _U64(27), _U64(31), _U64(11)
+
+
+def key_hash(*key: int, start: int = 0) -> int:
+    """The stream state :class:`SplitMix` starts from for ``key`` (continuing from ``start``)."""
+    h = start
+    for part in key:
+        h = _mix64((h ^ (int(part) & _M64)) + _GAMMA & _M64)
+    return h
+
+
+def key_hashes(start: int, last: np.ndarray) -> np.ndarray:
+    """``key_hash(k, start=start)`` for every ``k`` of ``last`` (uint64), vectorised."""
+    with np.errstate(over="ignore"):
+        return _np_mix64((_U64(start) ^ last.astype(_U64)) + _NP_GAMMA)
+
+
+def _np_mix64(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> _S30)) * _NP_M1
+    z = (z ^ (z >> _S27)) * _NP_M2
+    return z ^ (z >> _S31)
+
+
+def uniforms_at(h: np.ndarray, n: np.ndarray | int) -> np.ndarray:
+    """Number ``n`` (uniform on [0, 1), 53 bits) of each stream ``h`` (uint64 arrays or an int ``n``)."""
+    with np.errstate(over="ignore"):
+        z = _np_mix64(h + (np.asarray(n, dtype=_U64) + _U64(1)) * _NP_GAMMA)
+    return (z >> _S11).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def uniform_at(h: int, n: int) -> float:
+    """Scalar :func:`uniforms_at`."""
+    return (_mix64((h + (n + 1) * _GAMMA) & _M64) >> 11) * (1.0 / (1 << 53))
+
+
+def quantiles(dist: object, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a validated distribution config at uniforms ``u`` (seconds), vectorised."""
+    if isinstance(dist, Exponential):
+        return -dist.mean * np.log1p(-u)
+    if isinstance(dist, Deterministic):
+        return np.full(u.shape, float(dist.value))
+    if isinstance(dist, Uniform):
+        return dist.low + u * (dist.high - dist.low)
+    from scipy import special  # journey mode only: keep it out of the start-up path
+
+    if isinstance(dist, Lognormal):
+        sigma = math.sqrt(math.log1p(dist.cv**2))
+        return dist.mean * np.exp(sigma * special.ndtri(u) - sigma * sigma / 2)
+    if isinstance(dist, Gamma):
+        shape = 1.0 / dist.cv**2
+        return special.gammaincinv(shape, u) * (dist.mean / shape)
+    if isinstance(dist, Empirical):
+        cum = np.cumsum(dist.weights or [1.0] * len(dist.values))
+        idx = np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1)
+        return np.asarray(dist.values, dtype=float)[idx]
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+def poisson_at(mean: float, u: float) -> int:
+    """Poisson count at uniform ``u`` by inversion (the small means journey mode uses)."""
+    k, p = 0, math.exp(-mean)
+    cum = p
+    while u > cum and k < 1000:
+        k += 1
+        p *= mean / k
+        cum += p
+    return k
+
+
+def normal_at(u: float) -> float:
+    return _STD_NORMAL.inv_cdf(max(u, 1e-300))

@@ -1,34 +1,38 @@
 """Journey mode: customers moving through the service cycle and contacting the centre.
 
-Each customer is a small state machine driven by SimPy callbacks (no process per
-customer): enter a stage → draw its dwell time and whether (and when, why, on
-which channel) the stage makes a contact → at the end of the stage move on, drop
-out (before purchase), churn or stay (at the end of post-purchase), buy again or
-lapse (at the end of loyalty). Contacts go into the same
-:class:`~simsvc.model.centre.ContactCentre` as forecast demand; when an attempt
-ends the centre calls :meth:`Journey.attempt_end`, which scores the experience,
-updates the customer's satisfaction (S ← ω·S + (1 − ω)·s) and draws churn.
+A customer enters a stage, stays its dwell time, maybe makes one contact (when, why,
+on which channel), and at the end of the stage moves on, drops out (before purchase),
+churns or stays (at the end of post-purchase), buys again or lapses (at the end of
+loyalty). Contacts go into the same :class:`~simsvc.model.centre.ContactCentre` as
+forecast demand; when an attempt ends the centre calls :meth:`Journey.attempt_end`,
+which scores the experience, updates the customer's satisfaction
+(S ← ω·S + (1 − ω)·s) and draws churn.
+
+Only churn and referrals depend on the centre, so a customer's visits are drawn
+ahead, in batches (:mod:`~simsvc.model.journey_lives`), and the event loop sees one
+event per moment where the centre matters ("points": the customer's contacts, the
+evaluation at the end of post-purchase, follow-up calls), chained per customer.
+Stage, purchase, drop-out and lapse records are written after the run, up to the
+customer's churn.
 
 Randomness, for common random numbers across scenarios: every customer owns a
-generator seeded from its identity (initial k, acquired k, or the j-th referral
-of a parent), and draws a fixed set of numbers per stage visit, so a staffing
-change moves a customer's life only where its outcomes really differ (it
-churned, or did not). A stage contact's handling time, patience and resolution
-draw are the customer's too. Follow-up legs (redials, repeats), proactive
-follow-up calls and churn after a contact draw from the centre's named streams
-(``churn/after_contact`` for the last), so their alignment is approximate.
+counter-based stream keyed by its identity (initial k, acquired k, or the j-th
+referral of a parent), and every number has a fixed place in it (segment, placement,
+then a block per stage visit), so a staffing change moves a customer's life only
+where its outcomes really differ (it churned, or did not). A stage contact's handling
+time, patience and resolution draw are the customer's too. Follow-up legs (redials,
+repeats), proactive follow-up calls and churn after a contact draw from the centre's
+named streams (``churn/after_contact`` for the last), so their alignment is approximate.
 """
 from __future__ import annotations
 
-import math
 from array import array
 from bisect import bisect_right
 
 import numpy as np
 
-from simsvc.config.customers import DAY_S, STAGES, Customers
+from simsvc.config.customers import STAGES, Customers
 from simsvc.domain import experience as xp
-from simsvc.domain.randomness import SplitMix, Streams
 from simsvc.domain.journey import (
     ACQUIRED,
     ACTIVE,
@@ -39,7 +43,6 @@ from simsvc.domain.journey import (
     CONTACT,
     DROPPED,
     FOLLOWUP,
-    LAPSE,
     LAPSED,
     LOST_PROSPECT,
     LOYALTY,
@@ -50,14 +53,22 @@ from simsvc.domain.journey import (
     REFERRAL,
     STAGE,
 )
+from simsvc.domain.randomness import (
+    Streams,
+    key_hash,
+    key_hashes,
+    normal_at,
+    poisson_at,
+    quantiles,
+    uniform_at,
+)
+from simsvc.model import journey_lives as lives
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
-_CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer generators from streams
-
-
-def _pick(cum: list[float], u: float) -> int:
-    """Index drawn by uniform ``u`` from cumulative shares ``cum`` (shares need not sum to 1)."""
-    return min(bisect_right(cum, u * cum[-1]), len(cum) - 1)
+_CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer streams from named streams
+_NEVER = float("inf")
+# Order of journey events at the same moment for the same customer (time order otherwise).
+_RANK = np.array([0, 1, 2, 4, 4, 4, 3, 4, 4])  # acquired, stage, purchase, …, referral (after loyalty's entry)
 
 
 class _Segment:
@@ -66,10 +77,7 @@ class _Segment:
     def __init__(self, cust: Customers, name: str, channel_index: dict[str, int], experience) -> None:
         seg = cust.segments[name]
         self.name = name
-        self.dwell = [cust.dwell_for(name, s) for s in STAGES]
-        self.drop_out = [cust.drop_out_for(name, s) for s in STAGES[:3]]
         self.value = seg.purchase_value
-        self.repeat = seg.repeat_purchase
         self.patience_factor = seg.patience_factor
         self.anchoring = seg.anchoring if seg.anchoring is not None else experience.anchoring
         self.prior = seg.prior_satisfaction if seg.prior_satisfaction is not None else experience.prior_satisfaction
@@ -77,9 +85,7 @@ class _Segment:
         self.churn_evaluation = seg.churn.at_evaluation
         pref = cust.channel_preference(name)
         self.channels = [channel_index[c] for c in pref]
-        self.channel_cum = np.cumsum(list(pref.values())).tolist()
-        self.contact_p = [min(1.0, cust.stage_contacts(s).contact_probability * seg.contact_factor)
-                          for s in STAGES]
+        self.channel_cum = np.cumsum(list(pref.values()))
 
 
 class Journey:
@@ -95,45 +101,72 @@ class Journey:
         self.env = centre.env
         self.at = centre.at  # the centre's checked scheduling path
         self.spec = cust
+        self.horizon = float(s.horizon)
         self.root_seed = streams.root_seed
         self.replication = streams.replication
         self.experience = s.experience
         self.feedback = cust.feedback
         channel_index = {c: i for i, c in enumerate(s.channels)}
         reason_index = {r: i for i, r in enumerate(s.reasons)}
-        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()]).tolist()
-        self.segments = [_Segment(cust, n, channel_index, s.experience) for n in cust.segments]
+        self.reason_names = list(s.reasons)
+        names = list(cust.segments)
+        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()])
+        self.segments = [_Segment(cust, n, channel_index, s.experience) for n in names]
+        # Tables the batch draws index by segment and stage (see journey_lives).
+        self.dwell_table = [cust.dwell_for(n, st) for n in names for st in STAGES]
+        self.drop_table = np.array([[cust.drop_out_for(n, st) for st in STAGES[:3]] for n in names])
+        self.repeat_table = np.array([cust.segments[n].repeat_purchase for n in names])
+        self.contact_table = np.array([[min(1.0, cust.stage_contacts(st).contact_probability
+                                            * cust.segments[n].contact_factor) for st in STAGES] for n in names])
         self.stage_reasons = []  # per stage: (reason indices, cumulative shares)
         for stage in STAGES:
             mix = {r: p for r, p in cust.stage_contacts(stage).reasons.items() if r in reason_index}
-            self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values())).tolist()))
-        hours = cust.contact_hours
-        self.contact_hours = list(hours) if hours is not None else None
-        self.hours_cum = np.cumsum(hours).tolist() if hours is not None else None
-        self.initial_stages = [STAGES.index(st) for st in cust.initial_stages]
-        self.initial_cum = np.cumsum(list(cust.initial_stages.values())).tolist()
+            self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values()))))
+        self.stage_has_reasons = np.array([len(ids) > 0 for ids, _ in self.stage_reasons])
+        self.handling_table = [d for ch in centre.channels for d in ch.handling_dist]
+        self.patience_table = [ch.patience_dist for ch in centre.channels]
+        self.contact_hours = list(cust.contact_hours) if cust.contact_hours is not None else None
+        self.initial_stages = np.array([STAGES.index(st) for st in cust.initial_stages])
+        self.initial_cum = np.cumsum(list(cust.initial_stages.values()))
         pro = cust.proactive
         self.proactive = pro
+        self.pro_after_purchase = pro is not None and "purchase" in pro.after
         if pro is not None:
             self.pro_channel = channel_index[pro.channel]
             self.pro_reason = reason_index[pro.reason]
             self.pro_reduces = {reason_index[r] for r in pro.reduces}
-            self.pro_after_purchase = "purchase" in pro.after
             self.pro_after_complaint = "complaint" in pro.after
         self.u_churn = streams.uniform("churn/after_contact")
         self.expected_wait = xp.expected_waits(s).tolist()
         self.public = [ch.kind == "async" and ch.public for ch in s.channels.values()]
         self.weights = s.experience.weights
 
-        # Customers (columns indexed by customer id).
-        self.c_key: list[tuple] = []
-        self.c_rng: list[SplitMix] = []
-        self.c_segment = array("h")
-        self.c_stage = array("b")
-        self.c_status = array("b")
-        self.c_sat = array("d")
-        self.c_followed_up = array("b")  # a proactive follow-up reached them since the last purchase
-        self.c_parent = array("q")  # the promoter who referred them, or -1
+        # Customers (lists indexed by customer id): who they are, their drawn life, their state.
+        self.c_hash: list[int] = []
+        self.c_segment: list[int] = []
+        self.c_source: list[int] = []
+        self.c_parent: list[int] = []  # the promoter who referred them, or -1
+        self.c_t0: list[float] = []
+        self.c_visits: list[int] = []  # first visit's index in v_t; the visits end at the next customer's
+        self.c_nat_t: list[float] = []  # drawn drop-out or lapse (inf: none before the horizon)
+        self.c_nat_status: list[int] = []
+        self.c_nat_event: list[int] = []
+        self.c_nat_stage: list[int] = []
+        self.c_status: list[int] = []  # ACTIVE until the centre's service churns them
+        self.c_end_t: list[float] = []  # when that happened (inf: never)
+        self.c_sat: list[float] = []
+        self.c_followup_t: list[float] = []  # last answered proactive follow-up
+        self.c_point: list[int] = []  # next point (index into p_*)
+        self.c_points_end: list[int] = []
+        self.v_t: list[float] = []  # visits of all customers, by customer then time
+        self.v_stage: list[int] = []
+        self.p_t: list[float] = []  # points of all customers, by customer then time
+        self.p_kind: list[int] = []
+        self.p_ref: list[int] = []  # contact index (contact points) or visit number (evaluations)
+        self.k_cols = ("stage", "channel", "reason", "handle", "resolve_u", "patience", "suppress_u", "again",
+                       "followup_delay", "cycle")
+        self.k: dict[str, list] = {name: [] for name in self.k_cols}
+        self._pending: list[tuple[int, int, float]] = []  # referrals on their way: (stream, parent, arrival)
         self.events = EventBuffer()
         # Issues the journey opened: customer and stage of each (issue ids are the centre's).
         self.issue_customer: dict[int, int] = {}
@@ -146,201 +179,159 @@ class Journey:
         self.leg_churn_risk = array("f")
         self._carry: dict[tuple[int, int], list] = {}  # (issue, attempt) → [wait ratio, escalated, transferred, late]
 
+    def contact_delays(self, now, dwell, u_time, u_hour) -> np.ndarray:
+        return lives.contact_delays(self.contact_hours, now, dwell, u_time, u_hour)
+
     # ------------------------------------------------------------------ population
     def start(self) -> None:
-        """Create the initial population at time 0 and schedule acquisitions."""
+        """Draw the lives of the initial population and of every acquisition, and start them."""
         cust = self.spec
-        for k in range(cust.initial):
-            c = self._new_customer((0, k), source=0)
-            u = self.c_rng[c].random()
-            stage = self.initial_stages[_pick(self.initial_cum, u)]
-            self._enter(c, stage)
+        prefix = (self.root_seed, self.replication, _CUSTOMER_KEY)
+        h0 = key_hashes(key_hash(*prefix, 0), np.arange(cust.initial, dtype=np.uint64))
+        stage0 = self.initial_stages[lives.pick(self.initial_cum, lives.uniforms_at(h0, lives.U_PLACE))]
+        hs, stages, t0s, sources = [h0], [stage0], [np.zeros(cust.initial)], [np.zeros(cust.initial, int)]
         if cust.acquisition > 0:
             rng = Streams(self.root_seed, self.replication).generator("acquisition")
-            n = rng.poisson(cust.acquisition * self.centre.scenario.horizon)
-            times = np.sort(rng.random(n)) * self.centre.scenario.horizon
-            for k, t in enumerate(times.tolist()):
-                self.at(t, (1, k), self._on_acquired)
+            n = rng.poisson(cust.acquisition * self.horizon)
+            times = np.sort(rng.random(n)) * self.horizon
+            hs.append(key_hashes(key_hash(*prefix, 1), np.arange(n, dtype=np.uint64)))
+            stages.append(np.full(n, NEED))
+            t0s.append(times)
+            sources.append(np.ones(n, int))
+        h = np.concatenate(hs)
+        self._register(h, np.concatenate(stages), np.concatenate(t0s), np.concatenate(sources),
+                       np.full(h.size, -1))
 
-    def _on_acquired(self, ev) -> None:
-        self._enter(self._new_customer(ev._value, source=1), NEED)
+    def _register(self, h: np.ndarray, stage0: np.ndarray, t0: np.ndarray, source: np.ndarray,
+                  parent: np.ndarray) -> None:
+        """New customers (ids in order), their lives drawn at once, their first points scheduled."""
+        first = len(self.c_hash)
+        seg = lives.pick(self.segment_cum, lives.uniforms_at(h, lives.U_SEGMENT))
+        life = lives.draw_lives(self, h, seg, stage0, t0)
+        n = h.size
+        vis, pts = life["visits"], life["points"]
+        self.c_hash += h.tolist()
+        self.c_segment += seg.tolist()
+        self.c_source += source.tolist()
+        self.c_parent += parent.tolist()
+        self.c_t0 += t0.tolist()
+        self.c_visits += (len(self.v_t) + np.searchsorted(vis["who"], np.arange(n))).tolist()
+        self.c_nat_t += life["end_t"].tolist()
+        kind = life["end_kind"]
+        self.c_nat_event += kind.tolist()
+        self.c_nat_status += np.where(kind == DROPPED, LOST_PROSPECT, LAPSED).tolist()
+        self.c_nat_stage += life["end_stage"].tolist()
+        self.c_status += [ACTIVE] * n
+        self.c_end_t += [_NEVER] * n
+        self.c_sat += [self.segments[g].prior for g in seg.tolist()]
+        self.c_followup_t += [-_NEVER] * n
+        self.v_t += vis["t"].tolist()
+        self.v_stage += vis["stage"].tolist()
+        p0 = len(self.p_t)
+        bounds = (p0 + np.searchsorted(pts["who"], np.arange(n + 1))).tolist()
+        self.c_point += bounds[:-1]
+        self.c_points_end += bounds[1:]
+        self.p_t += pts["t"].tolist()
+        self.p_kind += pts["kind"].tolist()
+        k0 = len(self.k["stage"])
+        self.p_ref += np.where(pts["kind"] == lives.CONTACT_POINT, pts["ref"] + k0, pts["ref"]).tolist()
+        for name in self.k_cols:
+            self.k[name] += life["contacts"][name].tolist()
+        now, at, on_point = self.env._now, self.at, self._on_point
+        for c in range(first, first + n):
+            p = self.c_point[c]
+            if p < self.c_points_end[c]:
+                at(self.p_t[p] - now, c, on_point)
 
-    def _generator(self, key: tuple) -> SplitMix:
-        return SplitMix(self.root_seed, self.replication, _CUSTOMER_KEY, *key)
-
-    def _new_customer(self, key: tuple, source: int, rng: SplitMix | None = None,
-                      parent: int = -1) -> int:
-        """Register a customer arriving now; its first draw picks its segment."""
-        c = len(self.c_key)
-        rng = rng if rng is not None else self._generator(key)
-        u = rng.random()
-        segment = _pick(self.segment_cum, u)
-        self.c_key.append(key)
-        self.c_rng.append(rng)
-        self.c_segment.append(segment)
-        self.c_stage.append(-1)
-        self.c_status.append(ACTIVE)
-        self.c_sat.append(self.segments[segment].prior)
-        self.c_followed_up.append(0)
-        self.c_parent.append(parent)
-        self.events.add(self.env._now, c, ACQUIRED, -1, source)
-        return c
-
-    # ------------------------------------------------------------------ stages
-    def _enter(self, c: int, stage: int) -> None:
-        now = self.env._now
-        seg = self.segments[self.c_segment[c]]
-        rng = self.c_rng[c]
-        self.c_stage[c] = stage
-        self.events.add(now, c, STAGE, stage)
-        if stage == PURCHASE:
-            self.events.add(now, c, PURCHASED, stage, -1, seg.value)
-            self.c_followed_up[c] = 0
-        # A fixed set of draws per visit (common random numbers): dwell, then
-        # contact?, when, reason, channel, complaint suppressed?, follow-up?, stage-end decision.
-        dwell = rng.draw(seg.dwell[stage])
-        u = rng.random8()
-        u_hour = rng.random()
-        if self.proactive is not None:
-            followup_delay = rng.draw(self.proactive.delay)  # one uniform, like the else branch
-            if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
-                self.at(followup_delay, c, self._on_followup)
-        else:
-            rng.random()  # the same count either way: adding a proactive block keeps every other draw
-            followup_delay = 0.0
-        if u[0] < seg.contact_p[stage]:
-            reasons, cum = self.stage_reasons[stage]
-            if len(reasons):
-                r = reasons[_pick(cum, u[2])]
-                ch = seg.channels[_pick(seg.channel_cum, u[3])]
-                pro_again = u[5] < (self.proactive.probability if self.proactive is not None else 0.0)
-                delay = self._contact_delay(now, dwell, u[1], u_hour)
-                # The contact's own numbers (handling, resolution, patience), drawn now from the
-                # customer's stream: three draws whenever there is a contact.
-                cs = self.centre.channels[ch]
-                draws = (rng.draw(cs.handling_dist[r]), rng.random(),
-                         rng.draw(cs.patience_dist) if cs.patience_dist is not None else rng.random())
-                self.at(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws),
-                        self._on_stage_contact)
-        self.at(dwell, (c, stage, u[7]), self._on_stage_end)
-
-    def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
-        """When in the visit [now, now + dwell) the contact comes.
-
-        Without contact_hours, a uniform moment. With them, the moment has density
-        proportional to the hour's weight: a visit of a day or more keeps the day of a
-        uniform moment and takes the hour from the profile (shifted by a day when that
-        falls outside the visit); a shorter visit draws exactly from the profile
-        restricted to the hours it covers.
-        """
-        cum = self.hours_cum
-        if cum is None:
-            return u_time * dwell
-        if dwell >= DAY_S:
-            tod = self._hour_quantile(u_hour * cum[-1])
-            t = math.floor((now + u_time * dwell) / DAY_S) * DAY_S + tod
-            if t < now:
-                t += DAY_S
-            if t >= now + dwell:
-                t -= DAY_S
-            return min(max(t - now, 0.0), dwell)
-        # Short visit: the hour pieces it covers, weighted by the profile.
-        weights = self.contact_hours
-        pieces = []
-        t, end = now, now + dwell
-        while t < end:
-            h = int((t % DAY_S) // 3600)
-            stop = min(end, (math.floor(t / 3600) + 1) * 3600.0)
-            pieces.append((t, stop, weights[h] * (stop - t)))
-            t = stop
-        total = sum(p[2] for p in pieces)
-        if total <= 0:
-            return u_time * dwell
-        target = u_hour * total
-        for a, b, w in pieces:
-            if target < w:
-                return a - now + (b - a) * target / w
-            target -= w
-        return dwell * u_time
-
-    def _hour_quantile(self, target: float) -> float:
-        """Seconds after midnight at which the cumulative hourly weight reaches ``target``."""
-        cum = self.hours_cum
-        h = min(bisect_right(cum, target), 23)
-        below = cum[h - 1] if h else 0.0
-        frac = (target - below) / (cum[h] - below) if cum[h] > below else 0.5
-        return (h + frac) * 3600.0
-
-    def _on_stage_end(self, ev) -> None:
-        c, stage, u = ev._value
-        if self.c_status[c] != ACTIVE or self.c_stage[c] != stage:
+    def _on_referral_due(self, _ev) -> None:
+        """The first referral of those on their way arrives: draw all their lives at once."""
+        if not self._pending:
             return
-        seg = self.segments[self.c_segment[c]]
-        now = self.env._now
-        if stage < PURCHASE:
-            if u < seg.drop_out[stage]:
-                self.c_status[c] = LOST_PROSPECT
-                self.events.add(now, c, DROPPED, stage)
-            else:
-                self._enter(c, stage + 1)
-        elif stage == POST_PURCHASE:
-            self._evaluate(c, seg, u)
-        elif stage == LOYALTY:
-            if u < seg.repeat:
-                self._enter(c, PURCHASE)
-            else:
-                self.c_status[c] = LAPSED
-                self.events.add(now, c, LAPSE, stage)
-        else:
-            self._enter(c, stage + 1)
+        h, parent, t0 = zip(*self._pending)
+        self._pending = []
+        n = len(h)
+        self._register(np.array(h, dtype=np.uint64), np.full(n, NEED), np.array(t0), np.full(n, 2),
+                       np.array(parent))
 
-    def _evaluate(self, c: int, seg: _Segment, u: float) -> None:
-        """End of post-purchase: the customer decides whether to stay; promoters refer others."""
-        now = self.env._now
-        rng = self.c_rng[c]
-        sat = self.c_sat[c]
-        risk = xp.churn_risk_one(seg.churn_evaluation, sat)
-        # Drawn whatever happens, so the customer's later draws line up across scenarios.
-        z = rng.normal()
-        n_referred = rng.poisson(self.spec.referrals.per_promoter)
-        if self.feedback and u < risk:
-            self._churn(c, AT_EVALUATION, risk)
-            return
-        self._enter(c, LOYALTY)
-        promoter = round(10 * sat + self.experience.survey.nps_noise * z) >= 9
-        if self.feedback and promoter:
-            for j in range(n_referred):
-                key = (2, *self.c_key[c], j)
-                rng = self._generator(key)  # the referred person's own numbers, from the first
-                delay = rng.draw(self.spec.referrals.delay)
-                self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
-                self.at(delay, (key, rng, c), self._on_referred_arrives)
-
-    def _on_referred_arrives(self, ev) -> None:
-        key, rng, parent = ev._value
-        self._enter(self._new_customer(key, source=2, rng=rng, parent=parent), NEED)
-
-    def _churn(self, c: int, cause: int, risk: float) -> None:
-        self.c_status[c] = CHURNED
-        self.events.add(self.env._now, c, CHURN, self.c_stage[c], cause, risk)
-
-    # ------------------------------------------------------------------ contacts
-    def _on_stage_contact(self, ev) -> None:
-        c, stage, ch, r, u_suppress, pro_again, followup_delay, draws = ev._value
-        if self.c_status[c] != ACTIVE or self.c_stage[c] != stage:
-            return
-        if self.proactive is not None and r in self.pro_reduces:
-            if self.c_followed_up[c] and u_suppress >= self.proactive.factor:
-                return  # a follow-up earlier in this cycle prevented this contact
-            if self.pro_after_complaint and pro_again:
-                self.at(followup_delay, c, self._on_followup)
-        self._open(c, stage, ch, r, proactive=False, draws=draws)
-
-    def _on_followup(self, ev) -> None:
+    # ------------------------------------------------------------------ points
+    def _on_point(self, ev) -> None:
+        """A moment of customer ``c``'s life where the centre matters; then the next one."""
         c = ev._value
         if self.c_status[c] != ACTIVE:
             return
-        self._open(c, self.c_stage[c], self.pro_channel, self.pro_reason, proactive=True)
+        p = self.c_point[c]
+        kind = self.p_kind[p]
+        if kind == lives.CONTACT_POINT:
+            self._stage_contact(c, self.p_ref[p])
+        elif kind == lives.EVALUATE:
+            self._evaluate(c, self.p_ref[p])
+        else:
+            self._followup(c)
+        p += 1
+        self.c_point[c] = p
+        if p < self.c_points_end[c] and self.c_status[c] == ACTIVE:
+            self.at(self.p_t[p] - self.env._now, c, self._on_point)
+
+    def stage_at(self, c: int, t: float) -> int:
+        """The stage customer ``c`` is in at time ``t`` (from its drawn visits)."""
+        lo = self.c_visits[c]
+        hi = self.c_visits[c + 1] if c + 1 < len(self.c_visits) else len(self.v_t)
+        return self.v_stage[max(bisect_right(self.v_t, t, lo, hi) - 1, lo)]
+
+    def status(self, c: int) -> int:
+        """Customer ``c``'s status now: churned by the centre, or its drawn drop-out or lapse."""
+        s = self.c_status[c]
+        if s == ACTIVE and self.env._now >= self.c_nat_t[c]:
+            return self.c_nat_status[c]
+        return s
+
+    def _evaluate(self, c: int, v: int) -> None:
+        """End of post-purchase: the customer decides whether to stay; promoters refer others."""
+        now = self.env._now
+        seg = self.segments[self.c_segment[c]]
+        sat = self.c_sat[c]
+        h = self.c_hash[c]
+        base = 2 + lives.PER_VISIT * v
+        risk = xp.churn_risk_one(seg.churn_evaluation, sat)
+        if self.feedback and uniform_at(h, base + lives.U_END) < risk:
+            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE)
+            return
+        z = normal_at(uniform_at(h, base + lives.U_NORMAL))
+        if not (self.feedback and round(10 * sat + self.experience.survey.nps_noise * z) >= 9):
+            return  # only promoters refer
+        referrals = self.spec.referrals
+        for j in range(poisson_at(referrals.per_promoter, uniform_at(h, base + lives.U_REFERRALS))):
+            hr = key_hash(2, j, start=h)  # the referred person's own stream
+            delay = float(quantiles(referrals.delay, np.array([uniform_at(hr, lives.U_PLACE)]))[0])
+            self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
+            if now + delay < self.horizon:
+                self._pending.append((hr, c, now + delay))
+                self.at(delay, None, self._on_referral_due)
+
+    def _churn(self, c: int, cause: int, risk: float, stage: int) -> None:
+        now = self.env._now
+        self.c_status[c] = CHURNED
+        self.c_end_t[c] = now
+        self.events.add(now, c, CHURN, stage, cause, risk)
+
+    # ------------------------------------------------------------------ contacts
+    def _stage_contact(self, c: int, k: int) -> None:
+        kc = self.k
+        r = kc["reason"][k]
+        if self.proactive is not None and r in self.pro_reduces:
+            if self.c_followup_t[c] >= kc["cycle"][k] and kc["suppress_u"][k] >= self.proactive.factor:
+                return  # a follow-up earlier in this cycle prevented this contact
+            if self.pro_after_complaint and kc["again"][k]:
+                self.at(kc["followup_delay"][k], c, self._on_followup)
+        self._open(c, kc["stage"][k], kc["channel"][k], r, False,
+                   (kc["handle"][k], kc["resolve_u"][k], kc["patience"][k]))
+
+    def _on_followup(self, ev) -> None:
+        self._followup(ev._value)
+
+    def _followup(self, c: int) -> None:
+        if self.status(c) == ACTIVE:
+            self._open(c, self.stage_at(c, self.env._now), self.pro_channel, self.pro_reason, True)
 
     def _open(self, c: int, stage: int, ch: int, r: int, proactive: bool,
               draws: tuple[float, float, float] | None = None) -> None:
@@ -360,7 +351,7 @@ class Journey:
             return True  # a forecast-mode issue beside the population
         if continuing:
             return True  # an escalation or transfer of an attempt already under way
-        status = self.c_status[c]
+        status = self.status(c)
         return status == ACTIVE or status == LAPSED
 
     def patience_factor(self, issue: int) -> float:
@@ -404,27 +395,69 @@ class Journey:
         self.leg_experience.append(s)
         self.leg_satisfaction.append(sat)
         self.leg_churn_risk.append(risk)
+        now = self.env._now
         if issue in self.issue_proactive and outcome == ANSWERED:
-            self.c_followed_up[c] = 1
-        if self.feedback and self.c_status[c] == ACTIVE and u < risk:
-            if self.c_stage[c] < PURCHASE:  # a prospect put off by the contact: lost, not churned
+            self.c_followup_t[c] = now
+        if self.feedback and u < risk and self.status(c) == ACTIVE:
+            stage = self.stage_at(c, now)
+            if stage < PURCHASE:  # a prospect put off by the contact: lost, not churned
                 self.c_status[c] = LOST_PROSPECT
-                self.events.add(self.env._now, c, DROPPED, self.c_stage[c], AFTER_CONTACT, risk)
+                self.c_end_t[c] = now
+                self.events.add(now, c, DROPPED, stage, AFTER_CONTACT, risk)
             else:
-                self._churn(c, AFTER_CONTACT, risk)
+                self._churn(c, AFTER_CONTACT, risk, stage)
 
     # ------------------------------------------------------------------ results
+    def _records(self) -> dict[str, np.ndarray]:
+        """The journey events: those of the loop, and the drawn ones (arrival, stage entries,
+        purchases, drop-outs, lapses) up to each customer's churn, in time order."""
+        n = len(self.c_hash)
+        loop = self.events.arrays()
+        cut = np.minimum(np.array(self.c_end_t), self.horizon)
+        v_t = np.array(self.v_t)
+        v_stage = np.array(self.v_stage, dtype=np.int8)
+        v_who = np.repeat(np.arange(n), np.diff(np.append(self.c_visits, v_t.size)))
+        seen = v_t < cut[v_who]
+        buy = seen & (v_stage == PURCHASE)
+        value = np.array([seg.value for seg in self.segments])[np.array(self.c_segment, dtype=np.int64)]
+        nat_t = np.array(self.c_nat_t)
+        ended = (np.array(self.c_status) == ACTIVE) & (nat_t < self.horizon)
+        none = np.full(n, -1)
+        parts = [
+            (loop["time_s"], loop["customer"], loop["event"], loop["stage"], loop["detail"], loop["value"]),
+            (np.array(self.c_t0), np.arange(n), np.full(n, ACQUIRED), none, np.array(self.c_source),
+             np.full(n, np.nan)),
+            (v_t[seen], v_who[seen], np.full(int(seen.sum()), STAGE), v_stage[seen], v_who[seen] * 0 - 1,
+             np.full(int(seen.sum()), np.nan)),
+            (v_t[buy], v_who[buy], np.full(int(buy.sum()), PURCHASED), v_stage[buy], v_who[buy] * 0 - 1,
+             value[v_who[buy]]),
+            (nat_t[ended], np.flatnonzero(ended), np.array(self.c_nat_event)[ended],
+             np.array(self.c_nat_stage)[ended], none[ended], np.full(int(ended.sum()), np.nan)),
+        ]
+        cols = [np.concatenate(c) for c in zip(*parts)]
+        order = np.lexsort((_RANK[cols[2]], cols[1], cols[0]))
+        names = (("time_s", np.float64), ("customer", np.int64), ("event", np.int8), ("stage", np.int8),
+                 ("detail", np.int64), ("value", np.float64))
+        records = {name: col[order].astype(dt) for (name, dt), col in zip(names, cols)}
+        stage_end = np.full(n, -1, dtype=np.int8)
+        last = np.flatnonzero(seen)
+        stage_end[v_who[last]] = v_stage[last]  # visits are in time order: the last one wins
+        status = np.array(self.c_status, dtype=np.int8)
+        status[ended] = np.array(self.c_nat_status, dtype=np.int8)[ended]
+        return records, stage_end, status
+
     def arrays(self) -> dict[str, object]:
+        events, stage_end, status = self._records()
         issues = np.fromiter(self.issue_customer.keys(), dtype=np.int64, count=len(self.issue_customer))
         return {
-            "events": self.events.arrays(),
+            "events": events,
             "customers": {
                 "segment": np.array(self.c_segment, dtype=np.int16),
-                "status": np.array(self.c_status, dtype=np.int8),
-                "stage": np.array(self.c_stage, dtype=np.int8),
+                "status": status,
+                "stage": stage_end,
                 "satisfaction": np.array(self.c_sat, dtype=np.float64),
                 "parent": np.array(self.c_parent, dtype=np.int64),
-                "source": np.array([k[0] for k in self.c_key], dtype=np.int8),
+                "source": np.array(self.c_source, dtype=np.int8),
             },
             "issues": {
                 "issue": issues,
