@@ -26,6 +26,7 @@ named streams (``churn/after_contact`` for the last), so their alignment is appr
 """
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_right
 
@@ -63,12 +64,24 @@ from simsvc.domain.randomness import (
     uniform_at,
 )
 from simsvc.model import journey_lives as lives
+from simsvc.model.journey_lives import CONTACT_POINT, EVALUATE
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
 _CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer streams from named streams
 _NEVER = float("inf")
+_SWEEP_S = 86400.0
 # Order of journey events at the same moment for the same customer (time order otherwise).
 _RANK = np.array([0, 1, 2, 4, 4, 4, 3, 4, 4])  # acquired, stage, purchase, …, referral (after loyalty's entry)
+
+
+def _risk(churn):
+    """``risk(satisfaction)``: :func:`~simsvc.domain.experience.churn_risk_one` for one churn spec,
+    with its constants resolved once (the same arithmetic, so the same numbers)."""
+    base = churn.base_risk
+    if not 0 < base < 1:
+        return lambda _s, p=float(base): p
+    logit, k, ref, exp = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference, math.exp
+    return lambda s: 1.0 / (1.0 + exp(-(logit + k * (ref - s))))
 
 
 class _Segment:
@@ -81,8 +94,8 @@ class _Segment:
         self.patience_factor = seg.patience_factor
         self.anchoring = seg.anchoring if seg.anchoring is not None else experience.anchoring
         self.prior = seg.prior_satisfaction if seg.prior_satisfaction is not None else experience.prior_satisfaction
-        self.churn_contact = seg.churn.after_contact or experience.churn
-        self.churn_evaluation = seg.churn.at_evaluation
+        self.contact_risk = _risk(seg.churn.after_contact or experience.churn)
+        self.evaluation_risk = _risk(seg.churn.at_evaluation)
         pref = cust.channel_preference(name)
         self.channels = [channel_index[c] for c in pref]
         self.channel_cum = np.cumsum(list(pref.values()))
@@ -131,12 +144,14 @@ class Journey:
         pro = cust.proactive
         self.proactive = pro
         self.pro_after_purchase = pro is not None and "purchase" in pro.after
+        self.pro_reduces: set[int] = set()
         if pro is not None:
             self.pro_channel = channel_index[pro.channel]
             self.pro_reason = reason_index[pro.reason]
             self.pro_reduces = {reason_index[r] for r in pro.reduces}
             self.pro_after_complaint = "complaint" in pro.after
         self.u_churn = streams.uniform("churn/after_contact")
+        self.nps_noise = s.experience.survey.nps_noise
         self.expected_wait = xp.expected_waits(s).tolist()
         self.public = [ch.kind == "async" and ch.public for ch in s.channels.values()]
         self.weights = s.experience.weights
@@ -163,9 +178,9 @@ class Journey:
         self.p_t: list[float] = []  # points of all customers, by customer then time
         self.p_kind: list[int] = []
         self.p_ref: list[int] = []  # contact index (contact points) or visit number (evaluations)
-        self.k_cols = ("stage", "channel", "reason", "handle", "resolve_u", "patience", "suppress_u", "again",
-                       "followup_delay", "cycle")
-        self.k: dict[str, list] = {name: [] for name in self.k_cols}
+        # Stage contacts: (stage, channel, reason, handling, resolution uniform, patience,
+        # suppression uniform, follow-up after a complaint?, its delay, start of the purchase cycle).
+        self.k_rows: list[tuple] = []
         self._pending: list[tuple[int, int, float]] = []  # referrals on their way: (stream, parent, arrival)
         self.events = EventBuffer()
         # Issues the journey opened: customer and stage of each (issue ids are the centre's).
@@ -199,6 +214,12 @@ class Journey:
             t0s.append(times)
             sources.append(np.ones(n, int))
         h = np.concatenate(hs)
+        # Referrals on their way are drawn together, at daily sweeps (one arriving before the
+        # next sweep is drawn when it arrives): small batches cost numpy's per-call overhead.
+        self._next_sweep = _NEVER
+        if self.feedback and cust.referrals.per_promoter > 0 and _SWEEP_S < self.horizon:
+            self._next_sweep = _SWEEP_S
+            self.at(_SWEEP_S, None, self._on_sweep)
         self._register(h, np.concatenate(stages), np.concatenate(t0s), np.concatenate(sources),
                        np.full(h.size, -1))
 
@@ -233,18 +254,23 @@ class Journey:
         self.c_points_end += bounds[1:]
         self.p_t += pts["t"].tolist()
         self.p_kind += pts["kind"].tolist()
-        k0 = len(self.k["stage"])
+        k0 = len(self.k_rows)
         self.p_ref += np.where(pts["kind"] == lives.CONTACT_POINT, pts["ref"] + k0, pts["ref"]).tolist()
-        for name in self.k_cols:
-            self.k[name] += life["contacts"][name].tolist()
+        self.k_rows += zip(*(col.tolist() for col in life["contacts"].values()))
         now, at, on_point = self.env._now, self.at, self._on_point
         for c in range(first, first + n):
             p = self.c_point[c]
             if p < self.c_points_end[c]:
                 at(self.p_t[p] - now, c, on_point)
 
+    def _on_sweep(self, _ev) -> None:
+        self._next_sweep += _SWEEP_S
+        if self._next_sweep < self.horizon:
+            self.at(_SWEEP_S, None, self._on_sweep)
+        self._on_referral_due(None)
+
     def _on_referral_due(self, _ev) -> None:
-        """The first referral of those on their way arrives: draw all their lives at once."""
+        """A sweep, or a referral that arrives before the next: draw all pending lives at once."""
         if not self._pending:
             return
         h, parent, t0 = zip(*self._pending)
@@ -257,19 +283,20 @@ class Journey:
     def _on_point(self, ev) -> None:
         """A moment of customer ``c``'s life where the centre matters; then the next one."""
         c = ev._value
-        if self.c_status[c] != ACTIVE:
+        status = self.c_status
+        if status[c] != ACTIVE:
             return
         p = self.c_point[c]
         kind = self.p_kind[p]
-        if kind == lives.CONTACT_POINT:
+        if kind == CONTACT_POINT:
             self._stage_contact(c, self.p_ref[p])
-        elif kind == lives.EVALUATE:
+        elif kind == EVALUATE:
             self._evaluate(c, self.p_ref[p])
         else:
             self._followup(c)
         p += 1
         self.c_point[c] = p
-        if p < self.c_points_end[c] and self.c_status[c] == ACTIVE:
+        if p < self.c_points_end[c] and status[c] == ACTIVE:
             self.at(self.p_t[p] - self.env._now, c, self._on_point)
 
     def stage_at(self, c: int, t: float) -> int:
@@ -292,12 +319,14 @@ class Journey:
         sat = self.c_sat[c]
         h = self.c_hash[c]
         base = 2 + lives.PER_VISIT * v
-        risk = xp.churn_risk_one(seg.churn_evaluation, sat)
-        if self.feedback and uniform_at(h, base + lives.U_END) < risk:
+        if not self.feedback:
+            return  # nobody churns at evaluation or refers others
+        risk = seg.evaluation_risk(sat)
+        if uniform_at(h, base + lives.U_END) < risk:
             self._churn(c, AT_EVALUATION, risk, POST_PURCHASE)
             return
         z = normal_at(uniform_at(h, base + lives.U_NORMAL))
-        if not (self.feedback and round(10 * sat + self.experience.survey.nps_noise * z) >= 9):
+        if round(10 * sat + self.nps_noise * z) < 9:
             return  # only promoters refer
         referrals = self.spec.referrals
         for j in range(poisson_at(referrals.per_promoter, uniform_at(h, base + lives.U_REFERRALS))):
@@ -306,7 +335,8 @@ class Journey:
             self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
             if now + delay < self.horizon:
                 self._pending.append((hr, c, now + delay))
-                self.at(delay, None, self._on_referral_due)
+                if now + delay < self._next_sweep:
+                    self.at(delay, None, self._on_referral_due)
 
     def _churn(self, c: int, cause: int, risk: float, stage: int) -> None:
         now = self.env._now
@@ -316,15 +346,13 @@ class Journey:
 
     # ------------------------------------------------------------------ contacts
     def _stage_contact(self, c: int, k: int) -> None:
-        kc = self.k
-        r = kc["reason"][k]
-        if self.proactive is not None and r in self.pro_reduces:
-            if self.c_followup_t[c] >= kc["cycle"][k] and kc["suppress_u"][k] >= self.proactive.factor:
+        stage, ch, r, handle, resolve_u, patience, suppress_u, again, followup_delay, cycle = self.k_rows[k]
+        if r in self.pro_reduces:
+            if self.c_followup_t[c] >= cycle and suppress_u >= self.proactive.factor:
                 return  # a follow-up earlier in this cycle prevented this contact
-            if self.pro_after_complaint and kc["again"][k]:
-                self.at(kc["followup_delay"][k], c, self._on_followup)
-        self._open(c, kc["stage"][k], kc["channel"][k], r, False,
-                   (kc["handle"][k], kc["resolve_u"][k], kc["patience"][k]))
+            if self.pro_after_complaint and again:
+                self.at(followup_delay, c, self._on_followup)
+        self._open(c, stage, ch, r, False, (handle, resolve_u, patience))
 
     def _on_followup(self, ev) -> None:
         self._followup(ev._value)
@@ -389,7 +417,7 @@ class Journey:
         w = seg.anchoring
         sat = w * self.c_sat[c] + (1.0 - w) * s  # anchoring and adjustment (experience.update_satisfaction)
         self.c_sat[c] = sat
-        risk = xp.churn_risk_one(seg.churn_contact, sat)
+        risk = seg.contact_risk(sat)
         u = self.u_churn()
         self.leg_row.append(i)
         self.leg_experience.append(s)

@@ -39,6 +39,12 @@ def u_visit(h: np.ndarray, visit: np.ndarray | int, which: int) -> np.ndarray:
     return uniforms_at(h, 2 + PER_VISIT * np.asarray(visit, dtype=np.uint64) + which)
 
 
+def u_block(h: np.ndarray, visit: np.ndarray, which: tuple[int, ...]) -> np.ndarray:
+    """Uniforms ``which`` of visit ``visit`` of each stream ``h``, one column each, in one call."""
+    return uniforms_at(h[..., None], 2 + PER_VISIT * visit.astype(np.uint64)[..., None]
+                       + np.asarray(which, dtype=np.uint64))
+
+
 def pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Indices drawn by uniforms ``u`` from cumulative shares ``cum`` (need not sum to 1)."""
     return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1)
@@ -55,48 +61,70 @@ def by_group(code: np.ndarray, dists: list, u: np.ndarray) -> np.ndarray:
     return out
 
 
+ROUND = 4  # visits drawn per customer and round in a large batch (a small one draws 16: one round)
+
+
 def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.ndarray) -> dict:
     """Every visit (up to the horizon, a drop-out or a lapse) of the batch's customers.
 
     ``j`` is the :class:`~simsvc.model.journey.Journey` (its resolved tables); the batch is
-    given by stream states ``h``, segments, first stages and arrival times. Returns flat
-    arrays: visits (batch index, number, start, stage, dwell; sorted by customer, then
-    number), the natural end of each customer (time or inf, event code, stage), contacts
-    and points (sorted by customer, time, kind).
+    given by stream states ``h``, segments, first stages and arrival times. Draws
+    :data:`ROUND` visits per customer at once (the stage order is fixed, so a whole
+    stretch of life is one vector operation), keeps them up to the first end, and draws
+    again for those who are still going. Returns flat arrays: visits (batch index,
+    number, start, end, stage; sorted by customer, then number), the natural end of each
+    customer (time or inf, event code, stage), contacts and points (sorted by customer,
+    time, kind).
     """
     horizon = j.horizon
     n = h.size
-    vis = {"who": [], "v": [], "t": [], "stage": [], "dwell": [], "cycle": []}
+    vis = {"who": [], "v": [], "t": [], "end": [], "stage": [], "cycle": []}
     end_t = np.full(n, np.inf)
     end_kind = np.full(n, -1, dtype=np.int8)
     end_stage = np.full(n, -1, dtype=np.int8)
     alive = np.arange(n)
-    t, stage = t0.astype(float).copy(), stage0.astype(np.int64).copy()
+    t, stage_first = t0.astype(float).copy(), stage0.astype(np.int64).copy()
+    v_first = np.zeros(n, dtype=np.int64)
     last_buy = np.full(n, -1.0)  # start of the customer's latest purchase visit (-1: none yet)
-    v = 0
+    per_round = ROUND if n > 64 else 4 * ROUND  # few customers: fewer rounds, each costs little
+    steps = np.arange(per_round)
     while alive.size:
-        hh, sg, st, tt = h[alive], seg[alive], stage[alive], t[alive]
-        dwell = by_group(sg * 7 + st, j.dwell_table, u_visit(hh, v, U_DWELL))
-        buy = st == PURCHASE
-        last_buy[alive[buy]] = tt[buy]
-        for key, col in (("who", alive), ("v", np.full(alive.size, v)), ("t", tt), ("stage", st),
-                         ("dwell", dwell), ("cycle", last_buy[alive])):
-            vis[key].append(col)
-        end = tt + dwell
-        u_end = u_visit(hh, v, U_END)
+        m = alive.size
+        hh, sg = h[alive][:, None], seg[alive][:, None]
+        vv = v_first[alive][:, None] + steps
+        k = stage_first[alive][:, None] + steps
+        st = np.where(k <= LOYALTY, k, PURCHASE + (k - PURCHASE) % 4)
+        u = u_block(np.broadcast_to(hh, vv.shape), vv, (U_DWELL, U_END))
+        dwell = by_group((sg * 7 + st).ravel(), j.dwell_table, u[..., 0].ravel()).reshape(m, per_round)
+        end = t[alive][:, None] + np.cumsum(dwell, axis=1)
+        start = np.concatenate([t[alive][:, None], end[:, :-1]], axis=1)
+        u_end = u[..., 1]
         drop = (st < PURCHASE) & (u_end < j.drop_table[sg, np.minimum(st, PURCHASE - 1)])
         lapse = (st == LOYALTY) & (u_end >= j.repeat_table[sg])
-        stop = (drop | lapse) & (end < horizon)
-        idx = alive[stop]
-        end_t[idx] = end[stop]
-        end_kind[idx] = np.where(drop[stop], DROPPED, LAPSE)
-        end_stage[idx] = st[stop]
-        go = ~(drop | lapse) & (end < horizon)
+        stop = ((drop | lapse) & (end < horizon)) | (end >= horizon)
+        stopped = stop.any(axis=1)
+        last = np.where(stopped, stop.argmax(axis=1), per_round - 1)
+        keep = steps <= last[:, None]
+        # Start of the latest purchase visit, carried along the stretch (for the follow-up rule).
+        buy_t = np.where(st == PURCHASE, start, -1.0)
+        buy_t[:, 0] = np.maximum(buy_t[:, 0], last_buy[alive])
+        cycle = np.maximum.accumulate(buy_t, axis=1)
+        rows = np.broadcast_to(alive[:, None], (m, per_round))
+        for key, col in (("who", rows), ("v", vv), ("t", start), ("end", end), ("stage", st), ("cycle", cycle)):
+            vis[key].append(col[keep])
+        r = np.arange(m)
+        natural = stopped & (drop | lapse)[r, last] & (end[r, last] < horizon)
+        idx = alive[natural]
+        end_t[idx] = end[r, last][natural]
+        end_kind[idx] = np.where(drop[r, last][natural], DROPPED, LAPSE)
+        end_stage[idx] = st[r, last][natural]
+        go = ~stopped
         alive = alive[go]
-        t[alive] = end[go]
-        stage[alive] = np.where(st[go] == LOYALTY, PURCHASE, st[go] + 1)
-        v += 1
-    flat = {k: np.concatenate(c) if c else np.empty(0) for k, c in vis.items()}
+        t[alive] = end[go, -1]
+        stage_first[alive] = np.where(st[go, -1] == LOYALTY, PURCHASE, st[go, -1] + 1)
+        v_first[alive] += per_round
+        last_buy[alive] = cycle[go, -1]
+    flat = {k: np.concatenate(c) for k, c in vis.items()}
     order = np.lexsort((flat["v"], flat["who"]))
     flat = {k: c[order] for k, c in flat.items()}
     out = {"visits": flat, "end_t": end_t, "end_kind": end_kind, "end_stage": end_stage}
@@ -107,31 +135,32 @@ def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.nda
 def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> dict:
     """The contacts the visits make, and the moments the event loop must see."""
     horizon = j.horizon
-    who, v, t, st, dwell = vis["who"], vis["v"], vis["t"], vis["stage"], vis["dwell"]
+    who, v, t, st, end = vis["who"], vis["v"], vis["t"], vis["stage"], vis["end"]
+    dwell = end - t
     hv, sv = h[who], seg[who]
     # Contacts: at most one per visit, at a moment within it.
     yes = (u_visit(hv, v, U_CONTACT) < j.contact_table[sv, st]) & j.stage_has_reasons[st]
     k = np.flatnonzero(yes)
     hk, vk, sk, tk, stk = hv[k], v[k], sv[k], t[k], st[k]
-    delay = j.contact_delays(tk, dwell[k], u_visit(hk, vk, U_TIME), u_visit(hk, vk, U_HOUR))
-    when = tk + delay
+    u = u_block(hk, vk, tuple(range(PER_VISIT)))
+    when = tk + j.contact_delays(tk, dwell[k], u[:, U_TIME], u[:, U_HOUR])
     keep = when < horizon
-    k, hk, vk, sk, tk, stk, when = k[keep], hk[keep], vk[keep], sk[keep], tk[keep], stk[keep], when[keep]
+    k, sk, stk, when, u = k[keep], sk[keep], stk[keep], when[keep], u[keep]
     reason = np.empty(k.size, dtype=np.int64)
-    u_r = u_visit(hk, vk, U_REASON)
+    u_r = u[:, U_REASON]
     for s in np.unique(stk).tolist():
         m = stk == s
         ids, cum = j.stage_reasons[s]
         reason[m] = np.asarray(ids)[pick(cum, u_r[m])]
     channel = np.empty(k.size, dtype=np.int64)
-    u_c = u_visit(hk, vk, U_CHANNEL)
+    u_c = u[:, U_CHANNEL]
     for g in np.unique(sk).tolist():
         m = sk == g
         segment = j.segments[g]
         channel[m] = np.asarray(segment.channels)[pick(segment.channel_cum, u_c[m])]
     n_reasons = len(j.reason_names)
-    handle = by_group(channel * n_reasons + reason, j.handling_table, u_visit(hk, vk, U_HANDLE))
-    u_p = u_visit(hk, vk, U_PATIENCE)
+    handle = by_group(channel * n_reasons + reason, j.handling_table, u[:, U_HANDLE])
+    u_p = u[:, U_PATIENCE]
     patience = u_p.copy()  # a channel without patience keeps the uniform as a placeholder
     for c in np.unique(channel).tolist():
         if j.patience_table[c] is not None:
@@ -140,18 +169,21 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
     pro = j.proactive
     p_pro = pro.probability if pro is not None else 0.0
     contacts = {"stage": stk, "channel": channel, "reason": reason, "handle": handle,
-                "resolve_u": u_visit(hk, vk, U_RESOLVE), "patience": patience,
-                "suppress_u": u_visit(hk, vk, U_SUPPRESS), "again": u_visit(hk, vk, U_PRO_AGAIN) < p_pro,
-                "followup_delay": (quantiles(pro.delay, u_visit(hk, vk, U_PRO_DELAY)) if pro is not None
+                "resolve_u": u[:, U_RESOLVE], "patience": patience,
+                "suppress_u": u[:, U_SUPPRESS], "again": u[:, U_PRO_AGAIN] < p_pro,
+                "followup_delay": (quantiles(pro.delay, u[:, U_PRO_DELAY]) if pro is not None
                                    else np.zeros(k.size)),
                 "cycle": vis["cycle"][k]}
     # Evaluations at the end of post-purchase; follow-up calls after a purchase.
-    e = np.flatnonzero((st == POST_PURCHASE) & (t + dwell < horizon))
+    e = np.flatnonzero((st == POST_PURCHASE) & (end < horizon))
     parts = [(who[k], when, np.full(k.size, CONTACT_POINT), np.arange(k.size)),
-             (who[e], t[e] + dwell[e], np.full(e.size, EVALUATE), v[e])]
+             (who[e], end[e], np.full(e.size, EVALUATE), v[e])]
     if pro is not None and j.pro_after_purchase:
-        b = np.flatnonzero((st == PURCHASE) & (u_visit(hv, v, U_PRO_BUY) < p_pro))
-        at = t[b] + quantiles(pro.delay, u_visit(hv[b], v[b], U_PRO_DELAY))
+        b = np.flatnonzero(st == PURCHASE)
+        ub = u_block(hv[b], v[b], (U_PRO_BUY, U_PRO_DELAY))
+        called = ub[:, 0] < p_pro
+        b = b[called]
+        at = t[b] + quantiles(pro.delay, ub[called, 1])
         ok = (at < horizon) & (at < end_t[who[b]])  # a lapsed customer gets no call
         parts.append((who[b][ok], at[ok], np.full(int(ok.sum()), FOLLOWUP_POINT), np.zeros(int(ok.sum()))))
     pw, pt, pk, pr = (np.concatenate(c) for c in zip(*parts))
