@@ -58,7 +58,6 @@ from simsvc.domain.randomness import (
     Streams,
     key_hash,
     key_hashes,
-    normal_at,
     poisson_at,
     quantiles,
     uniform_at,
@@ -70,6 +69,7 @@ from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 _CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer streams from named streams
 _NEVER = float("inf")
 _SWEEP_S = 86400.0
+_SQRT2 = math.sqrt(2.0)
 # Order of journey events at the same moment for the same customer (time order otherwise).
 _RANK = np.array([0, 1, 2, 4, 4, 4, 3, 4, 4])  # acquired, stage, purchase, …, referral (after loyalty's entry)
 
@@ -313,21 +313,24 @@ class Journey:
         return s
 
     def _evaluate(self, c: int, v: int) -> None:
-        """End of post-purchase: the customer decides whether to stay; promoters refer others."""
+        """End of post-purchase: the customer decides whether to stay; promoters refer others.
+        (Without feedback nothing happens here, and the lives have no evaluation points.)"""
         now = self.env._now
-        seg = self.segments[self.c_segment[c]]
         sat = self.c_sat[c]
         h = self.c_hash[c]
         base = 2 + lives.PER_VISIT * v
-        if not self.feedback:
-            return  # nobody churns at evaluation or refers others
-        risk = seg.evaluation_risk(sat)
+        risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
         if uniform_at(h, base + lives.U_END) < risk:
             self._churn(c, AT_EVALUATION, risk, POST_PURCHASE)
             return
-        z = normal_at(uniform_at(h, base + lives.U_NORMAL))
-        if round(10 * sat + self.nps_noise * z) < 9:
-            return  # only promoters refer
+        # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
+        noise = self.nps_noise
+        if noise > 0:
+            promoter = uniform_at(h, base + lives.U_NORMAL) > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
+        else:
+            promoter = round(10 * sat) >= 9
+        if not promoter:
+            return
         referrals = self.spec.referrals
         for j in range(poisson_at(referrals.per_promoter, uniform_at(h, base + lives.U_REFERRALS))):
             hr = key_hash(2, j, start=h)  # the referred person's own stream

@@ -175,7 +175,7 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
                                    else np.zeros(k.size)),
                 "cycle": vis["cycle"][k]}
     # Evaluations at the end of post-purchase; follow-up calls after a purchase.
-    e = np.flatnonzero((st == POST_PURCHASE) & (end < horizon))
+    e = np.flatnonzero((st == POST_PURCHASE) & (end < horizon) & j.feedback)  # without feedback: nothing to decide
     parts = [(who[k], when, np.full(k.size, CONTACT_POINT), np.arange(k.size)),
              (who[e], end[e], np.full(e.size, EVALUATE), v[e])]
     if pro is not None and j.pro_after_purchase:
