@@ -63,6 +63,7 @@ from simsvc.domain.randomness import (
     uniform_at,
 )
 from simsvc.model import journey_lives as lives
+from simsvc.model.events import rearmer
 from simsvc.model.journey_lives import CONTACT_POINT, EVALUATE
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
@@ -257,11 +258,30 @@ class Journey:
         k0 = len(self.k_rows)
         self.p_ref += np.where(pts["kind"] == lives.CONTACT_POINT, pts["ref"] + k0, pts["ref"]).tolist()
         self.k_rows += zip(*(col.tolist() for col in life["contacts"].values()))
-        now, at, on_point = self.env._now, self.at, self._on_point
-        for c in range(first, first + n):
-            p = self.c_point[c]
-            if p < self.c_points_end[c]:
-                at(self.p_t[p] - now, c, on_point)
+        starts = np.flatnonzero(np.diff(bounds) > 0)  # customers with at least one point
+        first_t = pts["t"][np.searchsorted(pts["who"], starts)]
+        order = np.argsort(first_t, kind="stable")
+        self._admit((first_t[order]).tolist(), (starts[order] + first).tolist())
+
+    def _admit(self, times: list[float], customers: list[int]) -> None:
+        """Start the point chains of customers (first points ``times``, in order) with one
+        re-armed event walking through them, rather than an event each waiting in the queue."""
+        if not customers:
+            return
+        state = [0]
+        arm = rearmer(self.env, lambda _ev: step())
+        point = self._point
+
+        def step() -> None:
+            i, now = state[0], self.env._now
+            while i < len(times) and times[i] <= now:
+                point(customers[i])
+                i += 1
+            state[0] = i
+            if i < len(times):
+                arm(times[i] - now)
+
+        arm(times[0] - self.env._now)
 
     def _on_sweep(self, _ev) -> None:
         self._next_sweep += _SWEEP_S
@@ -281,8 +301,10 @@ class Journey:
 
     # ------------------------------------------------------------------ points
     def _on_point(self, ev) -> None:
+        self._point(ev._value)
+
+    def _point(self, c: int) -> None:
         """A moment of customer ``c``'s life where the centre matters; then the next one."""
-        c = ev._value
         status = self.c_status
         if status[c] != ACTIVE:
             return
