@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from statistics import NormalDist
 from typing import Callable
 
 import numpy as np
@@ -25,7 +24,6 @@ from simsvc.config.schema import (
 )
 
 BLOCK = 2048
-_STD_NORMAL = NormalDist()
 
 
 class Streams:
@@ -107,95 +105,18 @@ def draw(dist: object, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- per-customer streams
+# Journey mode gives each customer a SplitMix64 stream keyed by its identity (initial k,
+# acquired k, j-th referral of a parent), so a staffing change does not reshuffle other
+# customers' lives (common random numbers). A stream is one 64-bit integer, cheap to keep
+# for populations of 100,000 customers; SplitMix64 passes BigCrush.
 _M64 = (1 << 64) - 1
 _GAMMA = 0x9E3779B97F4A7C15
-_TWO_M32 = 1.0 / (1 << 32)
 
 
 def _mix64(z: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
     return z ^ (z >> 31)
-
-
-class SplitMix:
-    """A tiny reproducible generator (SplitMix64) for one customer's own numbers.
-
-    Journey mode gives each customer a stream keyed by its identity, so a staffing
-    change does not reshuffle other customers' lives (common random numbers).
-    A numpy Generator costs ~20 µs to create and ~200 bytes to keep; this costs
-    ~2 µs and one integer, which matters for populations of 100,000 customers.
-    SplitMix64 passes BigCrush and is what xoshiro generators are seeded with.
-    """
-
-    __slots__ = ("state",)
-
-    def __init__(self, *key: int) -> None:
-        h = 0
-        for part in key:
-            h = _mix64((h ^ (int(part) & _M64)) + _GAMMA & _M64)
-        self.state = h
-
-    def random(self) -> float:
-        """Uniform on [0, 1), 53-bit resolution."""
-        self.state = z = (self.state + _GAMMA) & _M64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64  # _mix64, inlined: this is the hot path
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
-
-    def random8(self) -> tuple[float, ...]:
-        """Eight uniforms on [0, 1) with 32-bit resolution, two from each 64-bit output."""
-        out = []
-        s = self.state
-        for _ in range(4):
-            s = (s + _GAMMA) & _M64
-            z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-            z ^= z >> 31
-            out.append((z >> 32) * _TWO_M32)
-            out.append((z & 0xFFFFFFFF) * _TWO_M32)
-        self.state = s
-        return tuple(out)
-
-    def normal(self) -> float:
-        return _STD_NORMAL.inv_cdf(max(self.random(), 1e-300))
-
-    def poisson(self, mean: float) -> int:
-        """Poisson count by inversion (fine for the small means journey mode uses)."""
-        u, k, p = self.random(), 0, math.exp(-mean)
-        cum = p
-        while u > cum and k < 1000:
-            k += 1
-            p *= mean / k
-            cum += p
-        return k
-
-    def draw(self, dist: object) -> float:
-        """One draw from a validated distribution config, by inversion (one uniform each)."""
-        u = self.random()
-        if isinstance(dist, Exponential):
-            return -dist.mean * math.log1p(-u)
-        if isinstance(dist, Deterministic):
-            return dist.value
-        if isinstance(dist, Uniform):
-            return dist.low + u * (dist.high - dist.low)
-        if isinstance(dist, Lognormal):
-            sigma = math.sqrt(math.log1p(dist.cv**2))
-            return dist.mean * math.exp(sigma * _STD_NORMAL.inv_cdf(max(u, 1e-300)) - sigma * sigma / 2)
-        if isinstance(dist, Gamma):
-            from scipy.special import gammaincinv
-
-            shape = 1.0 / dist.cv**2
-            return float(gammaincinv(shape, u)) * dist.mean / shape
-        if isinstance(dist, Empirical):
-            weights = dist.weights or [1.0] * len(dist.values)
-            target, cum = u * sum(weights), 0.0
-            for value, w in zip(dist.values, weights):
-                cum += w
-                if target < cum:
-                    return value
-            return dist.values[-1]
-        raise TypeError(f"unknown distribution {dist!r}")
 
 
 # --------------------------------------------------------------------------- counter-based, vectorised
@@ -237,7 +158,10 @@ def uniforms_at(h: np.ndarray, n: np.ndarray | int) -> np.ndarray:
 
 def uniform_at(h: int, n: int) -> float:
     """Scalar :func:`uniforms_at`."""
-    return (_mix64((h + (n + 1) * _GAMMA) & _M64) >> 11) * (1.0 / (1 << 53))
+    z = (h + (n + 1) * _GAMMA) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64  # _mix64, inlined
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
 
 
 def quantiles(dist: object, u: np.ndarray) -> np.ndarray:
@@ -273,6 +197,3 @@ def poisson_at(mean: float, u: float) -> int:
         cum += p
     return k
 
-
-def normal_at(u: float) -> float:
-    return _STD_NORMAL.inv_cdf(max(u, 1e-300))

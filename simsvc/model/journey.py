@@ -155,7 +155,19 @@ class Journey:
         self.nps_noise = s.experience.survey.nps_noise
         self.expected_wait = xp.expected_waits(s).tolist()
         self.public = [ch.kind == "async" and ch.public for ch in s.channels.values()]
-        self.weights = s.experience.weights
+        self.weights = w = s.experience.weights
+        # experience.experience_score_one with the weights resolved once (the same arithmetic).
+        base, wait, cap, aband, unres, rep, esc, tra, pub = (
+            w.base, w.wait, w.wait_cap, w.abandoned, w.unresolved, w.repeat, w.escalated, w.transferred,
+            w.public_late)
+        exp = math.exp
+
+        def score(ratio, abandoned, resolved, attempt, escalated, transferred, public_late) -> float:
+            x = (base + wait * min(ratio, cap) + aband * abandoned + unres * (not abandoned and not resolved)
+                 + rep * (attempt - 1) + esc * escalated + tra * transferred + pub * public_late)
+            return 1.0 / (1.0 + exp(-x))
+
+        self._score = score
 
         # Customers (lists indexed by customer id): who they are, their drawn life, their state.
         self.c_hash: list[int] = []
@@ -433,12 +445,16 @@ class Journey:
         attempt = rec.attempt[i]
         channel = rec.channel[i]
         ratio = rec.wait_s[i] / self.expected_wait[channel]
-        acc = self._carry.pop((issue, attempt), None) or [0.0, False, False, False]
         outcome = rec.outcome[i]
+        late = self.public[channel] and ratio > 1
+        acc = self._carry.pop((issue, attempt), None) if self._carry else None
+        if acc is None:
+            s = self._score(ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1, attempt,
+                            False, False, late)
+        else:
+            s = self._score(acc[0] + ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1,
+                            attempt, acc[1], acc[2], acc[3] or late)
         seg = self.segments[self.c_segment[c]]
-        s = xp.experience_score_one(
-            self.weights, acc[0] + ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1,
-            attempt, acc[1], acc[2], acc[3] or (self.public[channel] and ratio > 1))
         w = seg.anchoring
         sat = w * self.c_sat[c] + (1.0 - w) * s  # anchoring and adjustment (experience.update_satisfaction)
         self.c_sat[c] = sat
