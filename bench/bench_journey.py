@@ -11,6 +11,7 @@ Prints, per size:
 * sim s          — the event loop (journey and contact centre together);
 * visits/s       — stage visits per second of event loop;
 * total s        — simulation plus tables, summary and customers table;
+* CPU s          — the process's CPU time over that total (less sensitive to a busy machine);
 * peak RSS MB    — maximum resident memory of the process.
 
 ``--tree PATH`` runs the same sizes with simsvc from another checkout as well (e.g. the code
@@ -49,9 +50,9 @@ s = s.model_copy(update={
     "customers": cust.model_copy(update={"initial": round(cust.initial * scale),
                                          "acquisition": cust.acquisition * scale}),
     "agents": agents})
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 tables = run_replication(s, 1, 0)
-total = time.perf_counter() - t0
+total, cpu = time.perf_counter() - t0, time.process_time() - c0
 ev = tables.journey_events
 print(json.dumps({
     "scale": scale,
@@ -60,6 +61,7 @@ print(json.dumps({
     "legs": int(len(tables.contacts)),
     "sim_s": tables.sim_wall_s,
     "total_s": total,
+    "cpu_s": cpu,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
@@ -74,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
     print(f"{'code':<22}{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
-          f"{'visits/s':>9} {'total s':>8} {'peak RSS MB':>11}")
+          f"{'visits/s':>9} {'total s':>8} {'CPU s':>6} {'peak RSS MB':>11}")
     for scale in args.scales:
         for label, tree in trees:
             env = dict(os.environ)
@@ -85,7 +87,7 @@ def main() -> None:
             r = json.loads(out.strip().splitlines()[-1])
             print(f"{label[-21:]:<22}{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} "
                   f"{r['legs']:>12,} {r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} "
-                  f"{r['total_s']:>8.1f} {r['peak_mb']:>11.0f}", flush=True)
+                  f"{r['total_s']:>8.1f} {r['cpu_s']:>6.1f} {r['peak_mb']:>11.0f}", flush=True)
 
 
 if __name__ == "__main__":

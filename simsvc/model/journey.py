@@ -72,7 +72,10 @@ _NEVER = float("inf")
 _SWEEP_S = 86400.0
 _SQRT2 = math.sqrt(2.0)
 # Order of journey events at the same moment for the same customer (time order otherwise).
-_RANK = np.array([0, 1, 2, 4, 4, 4, 3, 4, 4])  # acquired, stage, purchase, …, referral (after loyalty's entry)
+# Arrival, stage entry, purchase, referral (after loyalty's entry), contact, then endings (after the
+# contact that caused them). Indexed by event code: acquired, stage, purchase, lost_prospect, churn,
+# lapse, referral, contact, followup.
+_RANK = np.array([0, 1, 2, 5, 5, 5, 3, 4, 4])
 
 
 def _risk(churn):
@@ -200,6 +203,7 @@ class Journey:
         self.issue_customer: dict[int, int] = {}
         self.issue_stage: dict[int, int] = {}
         self.issue_proactive: set[int] = set()
+        self.issue_time = array("d")
         # In-loop scores of finished attempts, keyed by the attempt's last leg.
         self.leg_row = array("q")
         self.leg_experience = array("f")
@@ -403,9 +407,9 @@ class Journey:
         issue = self.centre.open_issue()
         self.issue_customer[issue] = c
         self.issue_stage[issue] = stage
+        self.issue_time.append(self.env._now)  # its "contact" or "followup" record is written at the end
         if proactive:
             self.issue_proactive.add(issue)
-        self.events.add(self.env._now, c, FOLLOWUP if proactive else CONTACT, stage, issue)
         self.centre.start_issue(ch, r, issue, proactive, draws)
 
     def may_contact(self, issue: int, continuing: bool) -> bool:
@@ -477,7 +481,7 @@ class Journey:
                 self._churn(c, AFTER_CONTACT, risk, stage)
 
     # ------------------------------------------------------------------ results
-    def _records(self) -> dict[str, np.ndarray]:
+    def _records(self, issues: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The journey events: those of the loop, and the drawn ones (arrival, stage entries,
         purchases, drop-outs, lapses) up to each customer's churn, in time order."""
         n = len(self.c_hash)
@@ -494,6 +498,8 @@ class Journey:
         none = np.full(n, -1)
         parts = [
             (loop["time_s"], loop["customer"], loop["event"], loop["stage"], loop["detail"], loop["value"]),
+            (np.array(self.issue_time), issues["customer"], np.where(issues["proactive"], FOLLOWUP, CONTACT),
+             issues["stage"], issues["issue"], np.full(issues["issue"].size, np.nan)),
             (np.array(self.c_t0), np.arange(n), np.full(n, ACQUIRED), none, np.array(self.c_source),
              np.full(n, np.nan)),
             (v_t[seen], v_who[seen], np.full(int(seen.sum()), STAGE), v_stage[seen], v_who[seen] * 0 - 1,
@@ -516,8 +522,14 @@ class Journey:
         return records, stage_end, status
 
     def arrays(self) -> dict[str, object]:
-        events, stage_end, status = self._records()
         issues = np.fromiter(self.issue_customer.keys(), dtype=np.int64, count=len(self.issue_customer))
+        table = {
+            "issue": issues,
+            "customer": np.fromiter(self.issue_customer.values(), dtype=np.int64, count=issues.size),
+            "stage": np.fromiter(self.issue_stage.values(), dtype=np.int8, count=issues.size),
+            "proactive": np.isin(issues, np.fromiter(self.issue_proactive, dtype=np.int64)),
+        }
+        events, stage_end, status = self._records(table)
         return {
             "events": events,
             "customers": {
@@ -528,12 +540,7 @@ class Journey:
                 "parent": np.array(self.c_parent, dtype=np.int64),
                 "source": np.array(self.c_source, dtype=np.int8),
             },
-            "issues": {
-                "issue": issues,
-                "customer": np.fromiter(self.issue_customer.values(), dtype=np.int64, count=issues.size),
-                "stage": np.fromiter(self.issue_stage.values(), dtype=np.int8, count=issues.size),
-                "proactive": np.isin(issues, np.fromiter(self.issue_proactive, dtype=np.int64)),
-            },
+            "issues": table,
             "attempts": {
                 "leg_row": np.array(self.leg_row, dtype=np.int64),
                 "experience": np.array(self.leg_experience, dtype=np.float32),
