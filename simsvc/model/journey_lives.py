@@ -61,6 +61,7 @@ def by_group(code: np.ndarray, dists: list, u: np.ndarray) -> np.ndarray:
     return out
 
 
+MIN_DWELL_S = 1e-6
 ROUND = 4  # visits drawn per customer and round in a large batch (a small one draws 16: one round)
 
 
@@ -96,6 +97,9 @@ def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.nda
         st = np.where(k <= LOYALTY, k, PURCHASE + (k - PURCHASE) % 4)
         u = u_block(np.broadcast_to(hh, vv.shape), vv, (U_DWELL, U_END))
         dwell = by_group((sg * 7 + st).ravel(), j.dwell_table, u[..., 0].ravel()).reshape(m, per_round)
+        # At least a microsecond: a heavy-tailed dwell (gamma, cv 2) can be so short that start +
+        # dwell == start in floating point, and a visit must end after it starts (and after its contact).
+        dwell = np.maximum(dwell, MIN_DWELL_S)
         end = t[alive][:, None] + np.cumsum(dwell, axis=1)
         start = np.concatenate([t[alive][:, None], end[:, :-1]], axis=1)
         u_end = u[..., 1]
@@ -143,7 +147,8 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
     k = np.flatnonzero(yes)
     hk, vk, sk, tk, stk = hv[k], v[k], sv[k], t[k], st[k]
     u = u_block(hk, vk, tuple(range(PER_VISIT)))
-    when = tk + j.contact_delays(tk, dwell[k], u[:, U_TIME], u[:, U_HOUR])
+    # Strictly inside the visit, also where rounding would put it on the next visit's start.
+    when = np.minimum(tk + j.contact_delays(tk, dwell[k], u[:, U_TIME], u[:, U_HOUR]), np.nextafter(end[k], 0.0))
     keep = when < horizon
     k, sk, stk, when, u = k[keep], sk[keep], stk[keep], when[keep], u[keep]
     reason = np.empty(k.size, dtype=np.int64)
