@@ -491,23 +491,26 @@ def test_expected_new_issues_shape_and_refusals():
         expected_new_issues(validate(d))
 
 
+# Exponential and deterministic dwell are covered by the fast expected-volume test. The kinds
+# whose "contact before the horizon" needs the general CDF formula share one run (they were three:
+# one simulation instead of three, the same checks): each is the dwell of two stages, and each
+# stage (and segment × stage) is held to the expected volume, so a wrong sampler for one kind shows
+# in its own stages and in the entries downstream. Gamma with cv 2 puts much mass near zero (visits
+# of a microsecond: a contact must still fall inside its visit).
+SLOW_DWELL = {"need_awareness": "lognormal", "information_search": "gamma", "evaluation": "empirical",
+              "purchase": "lognormal", "usage": "gamma", "post_purchase": "empirical", "loyalty": "lognormal"}
+
+
 @pytest.mark.slow
-# Exponential and deterministic dwell are covered by the fast expected-volume test; these are
-# the distributions whose "contact before the horizon" needs the general CDF formula.
-@pytest.mark.parametrize("kind", ["lognormal", "gamma", "empirical"])
-def test_expected_new_issues_match_simulation_closely(kind):
-    def dist(days: float) -> dict:
+def test_expected_new_issues_match_simulation_closely():
+    def dist(kind: str, days: float) -> dict:
         if kind == "lognormal":
             return {"dist": "lognormal", "mean": f"{days}d", "cv": 1.5}
         if kind == "gamma":
             return {"dist": "gamma", "mean": f"{days}d", "cv": 2.0}
-        if kind == "uniform":
-            return {"dist": "uniform", "low": "6h", "high": f"{2 * days - 0.25}d"}
-        if kind == "empirical":
-            return {"dist": "empirical", "values": ["3h", f"{days}d", "3d"], "weights": [1, 2, 1]}
-        return exp(f"{days}d")
+        return {"dist": "empirical", "values": ["3h", f"{days}d", "3d"], "weights": [1, 2, 1]}
 
-    sc = validate(volume_scenario({s: dist(d) for s, d in STAGE_DAYS.items()}, "20d", 4000, "400/d"))
+    sc = validate(volume_scenario({s: dist(SLOW_DWELL[s], d) for s, d in STAGE_DAYS.items()}, "20d", 4000, "400/d"))
     reps = 12
     expected = expected_new_issues(sc)
     sim, _ = simulated_contacts(sc, reps, seed=23)
