@@ -12,8 +12,11 @@ Only churn and referrals depend on the centre, so a customer's visits are drawn
 ahead, in batches (:mod:`~simsvc.model.journey_lives`), and the event loop sees one
 event per moment where the centre matters ("points": the customer's contacts, the
 evaluation at the end of post-purchase, follow-up calls), chained per customer.
-Stage, purchase, drop-out and lapse records are written after the run, up to the
-customer's churn.
+Stage, purchase, drop-out, lapse and contact records are written after the run, up to
+the customer's churn (:mod:`~simsvc.model.journey_population`, which also creates the
+customers: the initial population and every acquisition at the start, referrals in
+daily sweeps). A contact is opened with the handling, resolution and patience numbers
+the customer drew, at a moment strictly inside its visit (a dwell is at least 1 µs).
 
 Randomness, for common random numbers across scenarios: every customer owns a
 counter-based stream keyed by its identity (initial k, acquired k, or the j-th
