@@ -10,13 +10,16 @@ Prints, per size:
 * contact legs   — rows of contacts.parquet;
 * sim s          — the event loop (journey and contact centre together);
 * visits/s       — stage visits per second of event loop;
+* loop CPU s     — the event loop's CPU time, and visits per CPU second (on a shared, busy
+                   machine the CPU figures compare code; the wall-clock ones also measure the load);
 * total s        — simulation plus tables, summary and customers table;
+* CPU s          — the process's CPU time over that total;
 * peak RSS MB    — maximum resident memory of the process.
 
 ``--tree PATH`` runs the same sizes with simsvc from another checkout as well (e.g. the code
 before a change, ``git worktree add /tmp/before <commit>``), side by side, size by size.
 
-Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1] [--tree /tmp/before]``
+Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1] [--tree /tmp/before] [--rounds 3]``
 """
 from __future__ import annotations
 
@@ -33,6 +36,19 @@ CHILD = r"""
 import json, resource, sys, time
 from simsvc.config.load import load_scenario
 from simsvc.experiment.runner import run_replication
+from simsvc.model import centre as _centre
+
+_run, _loop = _centre.ContactCentre.run, {}
+
+
+def _timed_run(self):  # the event loop's CPU time (robust to a busy machine, unlike its wall time)
+    c0 = time.process_time()
+    out = _run(self)
+    _loop["cpu_s"] = time.process_time() - c0
+    return out
+
+
+_centre.ContactCentre.run = _timed_run
 
 scale = float(sys.argv[1])
 s = load_scenario(sys.argv[2])
@@ -49,9 +65,9 @@ s = s.model_copy(update={
     "customers": cust.model_copy(update={"initial": round(cust.initial * scale),
                                          "acquisition": cust.acquisition * scale}),
     "agents": agents})
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 tables = run_replication(s, 1, 0)
-total = time.perf_counter() - t0
+total, cpu = time.perf_counter() - t0, time.process_time() - c0
 ev = tables.journey_events
 print(json.dumps({
     "scale": scale,
@@ -60,6 +76,8 @@ print(json.dumps({
     "legs": int(len(tables.contacts)),
     "sim_s": tables.sim_wall_s,
     "total_s": total,
+    "cpu_s": cpu,
+    "loop_cpu_s": _loop["cpu_s"],
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
@@ -71,21 +89,25 @@ def main() -> None:
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "journey_baseline.yaml"))
     parser.add_argument("--tree", type=Path, action="append", default=[],
                         help="another checkout to measure side by side (repeatable)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the whole table, interleaving the trees (the machine's load drifts)")
     args = parser.parse_args()
     trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
     print(f"{'code':<22}{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
-          f"{'visits/s':>9} {'total s':>8} {'peak RSS MB':>11}")
-    for scale in args.scales:
-        for label, tree in trees:
-            env = dict(os.environ)
-            if tree is not None:
-                env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
-            out = subprocess.run([sys.executable, "-c", CHILD, str(scale), args.scenario], env=env,
-                                 check=True, capture_output=True, text=True, cwd=tree or ROOT).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            print(f"{label[-21:]:<22}{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} "
-                  f"{r['legs']:>12,} {r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} "
-                  f"{r['total_s']:>8.1f} {r['peak_mb']:>11.0f}", flush=True)
+          f"{'visits/s':>9} {'loop CPU s':>10} {'visits/CPU s':>12} {'total s':>8} {'CPU s':>6} "
+          f"{'peak RSS MB':>11}")
+    runs = [(scale, label, tree) for _ in range(args.rounds) for scale in args.scales for label, tree in trees]
+    for scale, label, tree in runs:
+        env = dict(os.environ)
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
+        out = subprocess.run([sys.executable, "-c", CHILD, str(scale), args.scenario], env=env,
+                             check=True, capture_output=True, text=True, cwd=tree or ROOT).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{label[-21:]:<22}{r['scale']:>5g} {r['customers']:>10,} {r['stage_visits']:>12,} "
+              f"{r['legs']:>12,} {r['sim_s']:>7.1f} {r['stage_visits'] / r['sim_s']:>9,.0f} "
+              f"{r['loop_cpu_s']:>10.1f} {r['stage_visits'] / r['loop_cpu_s']:>12,.0f} "
+              f"{r['total_s']:>8.1f} {r['cpu_s']:>6.1f} {r['peak_mb']:>11.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,63 +1,78 @@
 """Journey mode: customers moving through the service cycle and contacting the centre.
 
-Each customer is a small state machine driven by SimPy callbacks (no process per
-customer): enter a stage → draw its dwell time and whether (and when, why, on
-which channel) the stage makes a contact → at the end of the stage move on, drop
-out (before purchase), churn or stay (at the end of post-purchase), buy again or
-lapse (at the end of loyalty). Contacts go into the same
-:class:`~simsvc.model.centre.ContactCentre` as forecast demand; when an attempt
-ends the centre calls :meth:`Journey.attempt_end`, which scores the experience,
-updates the customer's satisfaction (S ← ω·S + (1 − ω)·s) and draws churn.
+A customer enters a stage, stays its dwell time, maybe makes one contact (when, why,
+on which channel), and at the end of the stage moves on, drops out (before purchase),
+churns or stays (at the end of post-purchase), buys again or lapses (at the end of
+loyalty). Contacts go into the same :class:`~simsvc.model.centre.ContactCentre` as
+forecast demand; when an attempt ends the centre calls :meth:`Journey.attempt_end`,
+which scores the experience, updates the customer's satisfaction
+(S ← ω·S + (1 − ω)·s) and draws churn.
+
+Only churn and referrals depend on the centre, so a customer's visits are drawn
+ahead, in batches (:mod:`~simsvc.model.journey_lives`), and the event loop sees one
+event per moment where the centre matters ("points": the customer's contacts, the
+evaluation at the end of post-purchase, follow-up calls), chained per customer.
+Stage, purchase, drop-out, lapse and contact records are written after the run, up to
+the customer's churn (:mod:`~simsvc.model.journey_population`, which also creates the
+customers: the initial population and every acquisition at the start, referrals in
+daily sweeps). A contact is opened with the handling, resolution and patience numbers
+the customer drew, at a moment strictly inside its visit (a dwell is at least 1 µs).
 
 Randomness, for common random numbers across scenarios: every customer owns a
-generator seeded from its identity (initial k, acquired k, or the j-th referral
-of a parent), and draws a fixed set of numbers per stage visit, so a staffing
-change moves a customer's life only where its outcomes really differ (it
-churned, or did not). A stage contact's handling time, patience and resolution
-draw are the customer's too. Follow-up legs (redials, repeats), proactive
-follow-up calls and churn after a contact draw from the centre's named streams
-(``churn/after_contact`` for the last), so their alignment is approximate.
+counter-based stream keyed by its identity (initial k, acquired k, or the j-th
+referral of a parent), and every number has a fixed place in it (segment, placement,
+then a block per stage visit), so a staffing change moves a customer's life only
+where its outcomes really differ (it churned, or did not). A stage contact's handling
+time, patience and resolution draw are the customer's too. Follow-up legs (redials,
+repeats), proactive follow-up calls and churn after a contact draw from the centre's
+named streams (``churn/after_contact`` for the last), so their alignment is approximate.
 """
 from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_right
 
 import numpy as np
 
-from simsvc.config.customers import DAY_S, STAGES, Customers
+from simsvc.config.customers import STAGES, Customers
 from simsvc.domain import experience as xp
-from simsvc.domain.randomness import SplitMix, Streams
 from simsvc.domain.journey import (
-    ACQUIRED,
     ACTIVE,
     AFTER_CONTACT,
     AT_EVALUATION,
     CHURN,
     CHURNED,
-    CONTACT,
     DROPPED,
-    FOLLOWUP,
-    LAPSE,
     LAPSED,
     LOST_PROSPECT,
     LOYALTY,
-    NEED,
     POST_PURCHASE,
     PURCHASE,
-    PURCHASED,
     REFERRAL,
-    STAGE,
 )
+from simsvc.domain.randomness import (
+    Streams,
+    key_hash,
+    poisson_at,
+    quantiles,
+    uniform_at,
+)
+from simsvc.model import journey_lives as lives
+from simsvc.model.journey_lives import CONTACT_POINT, EVALUATE
+from simsvc.model.journey_population import Population
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 
-_CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer generators from streams
+_SQRT2 = math.sqrt(2.0)
 
 
-def _pick(cum: list[float], u: float) -> int:
-    """Index drawn by uniform ``u`` from cumulative shares ``cum`` (shares need not sum to 1)."""
-    return min(bisect_right(cum, u * cum[-1]), len(cum) - 1)
+def _risk(churn):
+    """``risk(satisfaction)``: :func:`~simsvc.domain.experience.churn_risk_one` for one churn spec,
+    with its constants resolved once (the same arithmetic, so the same numbers)."""
+    base = churn.base_risk
+    if not 0 < base < 1:
+        return lambda _s, p=float(base): p
+    logit, k, ref, exp = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference, math.exp
+    return lambda s: 1.0 / (1.0 + exp(-(logit + k * (ref - s))))
 
 
 class _Segment:
@@ -66,23 +81,18 @@ class _Segment:
     def __init__(self, cust: Customers, name: str, channel_index: dict[str, int], experience) -> None:
         seg = cust.segments[name]
         self.name = name
-        self.dwell = [cust.dwell_for(name, s) for s in STAGES]
-        self.drop_out = [cust.drop_out_for(name, s) for s in STAGES[:3]]
         self.value = seg.purchase_value
-        self.repeat = seg.repeat_purchase
         self.patience_factor = seg.patience_factor
         self.anchoring = seg.anchoring if seg.anchoring is not None else experience.anchoring
         self.prior = seg.prior_satisfaction if seg.prior_satisfaction is not None else experience.prior_satisfaction
-        self.churn_contact = seg.churn.after_contact or experience.churn
-        self.churn_evaluation = seg.churn.at_evaluation
+        self.contact_risk = _risk(seg.churn.after_contact or experience.churn)
+        self.evaluation_risk = _risk(seg.churn.at_evaluation)
         pref = cust.channel_preference(name)
         self.channels = [channel_index[c] for c in pref]
-        self.channel_cum = np.cumsum(list(pref.values())).tolist()
-        self.contact_p = [min(1.0, cust.stage_contacts(s).contact_probability * seg.contact_factor)
-                          for s in STAGES]
+        self.channel_cum = np.cumsum(list(pref.values()))
 
 
-class Journey:
+class Journey(Population):
     """The customer population of one replication, attached to a contact centre."""
 
     def __init__(self, centre, streams: Streams) -> None:
@@ -95,50 +105,92 @@ class Journey:
         self.env = centre.env
         self.at = centre.at  # the centre's checked scheduling path
         self.spec = cust
+        self.horizon = float(s.horizon)
         self.root_seed = streams.root_seed
         self.replication = streams.replication
         self.experience = s.experience
         self.feedback = cust.feedback
         channel_index = {c: i for i, c in enumerate(s.channels)}
         reason_index = {r: i for i, r in enumerate(s.reasons)}
-        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()]).tolist()
-        self.segments = [_Segment(cust, n, channel_index, s.experience) for n in cust.segments]
+        self.reason_names = list(s.reasons)
+        names = list(cust.segments)
+        self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()])
+        self.segments = [_Segment(cust, n, channel_index, s.experience) for n in names]
+        # Tables the batch draws index by segment and stage (see journey_lives).
+        self.dwell_table = [cust.dwell_for(n, st) for n in names for st in STAGES]
+        self.drop_table = np.array([[cust.drop_out_for(n, st) for st in STAGES[:3]] for n in names])
+        self.repeat_table = np.array([cust.segments[n].repeat_purchase for n in names])
+        self.contact_table = np.array([[min(1.0, cust.stage_contacts(st).contact_probability
+                                            * cust.segments[n].contact_factor) for st in STAGES] for n in names])
         self.stage_reasons = []  # per stage: (reason indices, cumulative shares)
         for stage in STAGES:
             mix = {r: p for r, p in cust.stage_contacts(stage).reasons.items() if r in reason_index}
-            self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values())).tolist()))
-        hours = cust.contact_hours
-        self.contact_hours = list(hours) if hours is not None else None
-        self.hours_cum = np.cumsum(hours).tolist() if hours is not None else None
-        self.initial_stages = [STAGES.index(st) for st in cust.initial_stages]
-        self.initial_cum = np.cumsum(list(cust.initial_stages.values())).tolist()
+            self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values()))))
+        self.stage_has_reasons = np.array([len(ids) > 0 for ids, _ in self.stage_reasons])
+        self.handling_table = [d for ch in centre.channels for d in ch.handling_dist]
+        self.patience_table = [ch.patience_dist for ch in centre.channels]
+        self.contact_hours = list(cust.contact_hours) if cust.contact_hours is not None else None
+        self.initial_stages = np.array([STAGES.index(st) for st in cust.initial_stages])
+        self.initial_cum = np.cumsum(list(cust.initial_stages.values()))
         pro = cust.proactive
         self.proactive = pro
+        self.pro_after_purchase = pro is not None and "purchase" in pro.after
+        self.pro_reduces: set[int] = set()
         if pro is not None:
             self.pro_channel = channel_index[pro.channel]
             self.pro_reason = reason_index[pro.reason]
             self.pro_reduces = {reason_index[r] for r in pro.reduces}
-            self.pro_after_purchase = "purchase" in pro.after
             self.pro_after_complaint = "complaint" in pro.after
         self.u_churn = streams.uniform("churn/after_contact")
+        self.nps_noise = s.experience.survey.nps_noise
         self.expected_wait = xp.expected_waits(s).tolist()
         self.public = [ch.kind == "async" and ch.public for ch in s.channels.values()]
-        self.weights = s.experience.weights
+        self.weights = w = s.experience.weights
+        # experience.experience_score_one with the weights resolved once (the same arithmetic).
+        base, wait, cap, aband, unres, rep, esc, tra, pub = (
+            w.base, w.wait, w.wait_cap, w.abandoned, w.unresolved, w.repeat, w.escalated, w.transferred,
+            w.public_late)
+        exp = math.exp
 
-        # Customers (columns indexed by customer id).
-        self.c_key: list[tuple] = []
-        self.c_rng: list[SplitMix] = []
-        self.c_segment = array("h")
-        self.c_stage = array("b")
-        self.c_status = array("b")
-        self.c_sat = array("d")
-        self.c_followed_up = array("b")  # a proactive follow-up reached them since the last purchase
-        self.c_parent = array("q")  # the promoter who referred them, or -1
+        def score(ratio, abandoned, resolved, attempt, escalated, transferred, public_late) -> float:
+            x = (base + wait * min(ratio, cap) + aband * abandoned + unres * (not abandoned and not resolved)
+                 + rep * (attempt - 1) + esc * escalated + tra * transferred + pub * public_late)
+            return 1.0 / (1.0 + exp(-x))
+
+        self._score = score
+
+        # Customers (lists indexed by customer id): who they are, their drawn life, their state.
+        self.c_hash: list[int] = []
+        self.c_segment: list[int] = []
+        self.c_source: list[int] = []
+        self.c_parent: list[int] = []  # the promoter who referred them, or -1
+        self.c_t0: list[float] = []
+        self.c_visits: list[int] = []  # first visit's index in v_t; the visits end at the next customer's
+        self.c_nat_t: list[float] = []  # drawn drop-out or lapse (inf: none before the horizon)
+        self.c_nat_status: list[int] = []
+        self.c_nat_event: list[int] = []
+        self.c_nat_stage: list[int] = []
+        self.c_status: list[int] = []  # ACTIVE until the centre's service churns them
+        self.c_end_t: list[float] = []  # when that happened (inf: never)
+        self.c_sat: list[float] = []
+        self.c_followup_t: list[float] = []  # last answered proactive follow-up
+        self.c_point: list[int] = []  # next point (index into p_*)
+        self.c_points_end: list[int] = []
+        self.v_t: list[float] = []  # visits of all customers, by customer then time
+        self.v_stage: list[int] = []
+        self.p_t: list[float] = []  # points of all customers, by customer then time
+        self.p_kind: list[int] = []
+        self.p_ref: list[int] = []  # contact index (contact points) or visit number (evaluations)
+        # Stage contacts: (stage, channel, reason, handling, resolution uniform, patience,
+        # suppression uniform, follow-up after a complaint?, its delay, start of the purchase cycle).
+        self.k_rows: list[tuple] = []
+        self._pending: list[tuple[int, int, float]] = []  # referrals on their way: (stream, parent, arrival)
         self.events = EventBuffer()
         # Issues the journey opened: customer and stage of each (issue ids are the centre's).
         self.issue_customer: dict[int, int] = {}
         self.issue_stage: dict[int, int] = {}
         self.issue_proactive: set[int] = set()
+        self.issue_time = array("d")
         # In-loop scores of finished attempts, keyed by the attempt's last leg.
         self.leg_row = array("q")
         self.leg_experience = array("f")
@@ -146,210 +198,91 @@ class Journey:
         self.leg_churn_risk = array("f")
         self._carry: dict[tuple[int, int], list] = {}  # (issue, attempt) → [wait ratio, escalated, transferred, late]
 
-    # ------------------------------------------------------------------ population
-    def start(self) -> None:
-        """Create the initial population at time 0 and schedule acquisitions."""
-        cust = self.spec
-        for k in range(cust.initial):
-            c = self._new_customer((0, k), source=0)
-            u = self.c_rng[c].random()
-            stage = self.initial_stages[_pick(self.initial_cum, u)]
-            self._enter(c, stage)
-        if cust.acquisition > 0:
-            rng = Streams(self.root_seed, self.replication).generator("acquisition")
-            n = rng.poisson(cust.acquisition * self.centre.scenario.horizon)
-            times = np.sort(rng.random(n)) * self.centre.scenario.horizon
-            for k, t in enumerate(times.tolist()):
-                self.at(t, (1, k), self._on_acquired)
+    def contact_delays(self, now, dwell, u_time, u_hour) -> np.ndarray:
+        return lives.contact_delays(self.contact_hours, now, dwell, u_time, u_hour)
 
-    def _on_acquired(self, ev) -> None:
-        self._enter(self._new_customer(ev._value, source=1), NEED)
+    # ------------------------------------------------------------------ points
+    def _on_point(self, ev) -> None:
+        self._point(ev._value)
 
-    def _generator(self, key: tuple) -> SplitMix:
-        return SplitMix(self.root_seed, self.replication, _CUSTOMER_KEY, *key)
-
-    def _new_customer(self, key: tuple, source: int, rng: SplitMix | None = None,
-                      parent: int = -1) -> int:
-        """Register a customer arriving now; its first draw picks its segment."""
-        c = len(self.c_key)
-        rng = rng if rng is not None else self._generator(key)
-        u = rng.random()
-        segment = _pick(self.segment_cum, u)
-        self.c_key.append(key)
-        self.c_rng.append(rng)
-        self.c_segment.append(segment)
-        self.c_stage.append(-1)
-        self.c_status.append(ACTIVE)
-        self.c_sat.append(self.segments[segment].prior)
-        self.c_followed_up.append(0)
-        self.c_parent.append(parent)
-        self.events.add(self.env._now, c, ACQUIRED, -1, source)
-        return c
-
-    # ------------------------------------------------------------------ stages
-    def _enter(self, c: int, stage: int) -> None:
-        now = self.env._now
-        seg = self.segments[self.c_segment[c]]
-        rng = self.c_rng[c]
-        self.c_stage[c] = stage
-        self.events.add(now, c, STAGE, stage)
-        if stage == PURCHASE:
-            self.events.add(now, c, PURCHASED, stage, -1, seg.value)
-            self.c_followed_up[c] = 0
-        # A fixed set of draws per visit (common random numbers): dwell, then
-        # contact?, when, reason, channel, complaint suppressed?, follow-up?, stage-end decision.
-        dwell = rng.draw(seg.dwell[stage])
-        u = rng.random8()
-        u_hour = rng.random()
-        if self.proactive is not None:
-            followup_delay = rng.draw(self.proactive.delay)  # one uniform, like the else branch
-            if stage == PURCHASE and self.pro_after_purchase and u[6] < self.proactive.probability:
-                self.at(followup_delay, c, self._on_followup)
-        else:
-            rng.random()  # the same count either way: adding a proactive block keeps every other draw
-            followup_delay = 0.0
-        if u[0] < seg.contact_p[stage]:
-            reasons, cum = self.stage_reasons[stage]
-            if len(reasons):
-                r = reasons[_pick(cum, u[2])]
-                ch = seg.channels[_pick(seg.channel_cum, u[3])]
-                pro_again = u[5] < (self.proactive.probability if self.proactive is not None else 0.0)
-                delay = self._contact_delay(now, dwell, u[1], u_hour)
-                # The contact's own numbers (handling, resolution, patience), drawn now from the
-                # customer's stream: three draws whenever there is a contact.
-                cs = self.centre.channels[ch]
-                draws = (rng.draw(cs.handling_dist[r]), rng.random(),
-                         rng.draw(cs.patience_dist) if cs.patience_dist is not None else rng.random())
-                self.at(delay, (c, stage, ch, r, u[4], pro_again, followup_delay, draws),
-                        self._on_stage_contact)
-        self.at(dwell, (c, stage, u[7]), self._on_stage_end)
-
-    def _contact_delay(self, now: float, dwell: float, u_time: float, u_hour: float) -> float:
-        """When in the visit [now, now + dwell) the contact comes.
-
-        Without contact_hours, a uniform moment. With them, the moment has density
-        proportional to the hour's weight: a visit of a day or more keeps the day of a
-        uniform moment and takes the hour from the profile (shifted by a day when that
-        falls outside the visit); a shorter visit draws exactly from the profile
-        restricted to the hours it covers.
-        """
-        cum = self.hours_cum
-        if cum is None:
-            return u_time * dwell
-        if dwell >= DAY_S:
-            tod = self._hour_quantile(u_hour * cum[-1])
-            t = math.floor((now + u_time * dwell) / DAY_S) * DAY_S + tod
-            if t < now:
-                t += DAY_S
-            if t >= now + dwell:
-                t -= DAY_S
-            return min(max(t - now, 0.0), dwell)
-        # Short visit: the hour pieces it covers, weighted by the profile.
-        weights = self.contact_hours
-        pieces = []
-        t, end = now, now + dwell
-        while t < end:
-            h = int((t % DAY_S) // 3600)
-            stop = min(end, (math.floor(t / 3600) + 1) * 3600.0)
-            pieces.append((t, stop, weights[h] * (stop - t)))
-            t = stop
-        total = sum(p[2] for p in pieces)
-        if total <= 0:
-            return u_time * dwell
-        target = u_hour * total
-        for a, b, w in pieces:
-            if target < w:
-                return a - now + (b - a) * target / w
-            target -= w
-        return dwell * u_time
-
-    def _hour_quantile(self, target: float) -> float:
-        """Seconds after midnight at which the cumulative hourly weight reaches ``target``."""
-        cum = self.hours_cum
-        h = min(bisect_right(cum, target), 23)
-        below = cum[h - 1] if h else 0.0
-        frac = (target - below) / (cum[h] - below) if cum[h] > below else 0.5
-        return (h + frac) * 3600.0
-
-    def _on_stage_end(self, ev) -> None:
-        c, stage, u = ev._value
-        if self.c_status[c] != ACTIVE or self.c_stage[c] != stage:
+    def _point(self, c: int) -> None:
+        """A moment of customer ``c``'s life where the centre matters; then the next one."""
+        status = self.c_status
+        if status[c] != ACTIVE:
             return
-        seg = self.segments[self.c_segment[c]]
-        now = self.env._now
-        if stage < PURCHASE:
-            if u < seg.drop_out[stage]:
-                self.c_status[c] = LOST_PROSPECT
-                self.events.add(now, c, DROPPED, stage)
-            else:
-                self._enter(c, stage + 1)
-        elif stage == POST_PURCHASE:
-            self._evaluate(c, seg, u)
-        elif stage == LOYALTY:
-            if u < seg.repeat:
-                self._enter(c, PURCHASE)
-            else:
-                self.c_status[c] = LAPSED
-                self.events.add(now, c, LAPSE, stage)
+        p = self.c_point[c]
+        kind = self.p_kind[p]
+        if kind == CONTACT_POINT:
+            self._stage_contact(c, self.p_ref[p])
+        elif kind == EVALUATE:
+            self._evaluate(c, self.p_ref[p])
         else:
-            self._enter(c, stage + 1)
+            self._followup(c)
+        p += 1
+        self.c_point[c] = p
+        if p < self.c_points_end[c] and status[c] == ACTIVE:
+            self.at(self.p_t[p] - self.env._now, c, self._on_point)
 
-    def _evaluate(self, c: int, seg: _Segment, u: float) -> None:
-        """End of post-purchase: the customer decides whether to stay; promoters refer others."""
+    def _evaluate(self, c: int, v: int) -> None:
+        """End of post-purchase: the customer decides whether to stay; promoters refer others.
+        (Without feedback nothing happens here, and the lives have no evaluation points.)"""
         now = self.env._now
-        rng = self.c_rng[c]
         sat = self.c_sat[c]
-        risk = xp.churn_risk_one(seg.churn_evaluation, sat)
-        # Drawn whatever happens, so the customer's later draws line up across scenarios.
-        z = rng.normal()
-        n_referred = rng.poisson(self.spec.referrals.per_promoter)
-        if self.feedback and u < risk:
-            self._churn(c, AT_EVALUATION, risk)
+        h = self.c_hash[c]
+        base = 2 + lives.PER_VISIT * v
+        risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
+        if uniform_at(h, base + lives.U_END) < risk:
+            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE)
             return
-        self._enter(c, LOYALTY)
-        promoter = round(10 * sat + self.experience.survey.nps_noise * z) >= 9
-        if self.feedback and promoter:
-            for j in range(n_referred):
-                key = (2, *self.c_key[c], j)
-                rng = self._generator(key)  # the referred person's own numbers, from the first
-                delay = rng.draw(self.spec.referrals.delay)
-                self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
-                self.at(delay, (key, rng, c), self._on_referred_arrives)
+        # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
+        noise = self.nps_noise
+        if noise > 0:
+            promoter = uniform_at(h, base + lives.U_NORMAL) > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
+        else:
+            promoter = round(10 * sat) >= 9
+        if not promoter:
+            return
+        referrals = self.spec.referrals
+        for j in range(poisson_at(referrals.per_promoter, uniform_at(h, base + lives.U_REFERRALS))):
+            hr = key_hash(2, j, start=h)  # the referred person's own stream
+            delay = float(quantiles(referrals.delay, np.array([uniform_at(hr, lives.U_PLACE)]))[0])
+            self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
+            if now + delay < self.horizon:
+                self._pending.append((hr, c, now + delay))
+                if now + delay < self._next_sweep:
+                    self.at(delay, None, self._on_referral_due)
 
-    def _on_referred_arrives(self, ev) -> None:
-        key, rng, parent = ev._value
-        self._enter(self._new_customer(key, source=2, rng=rng, parent=parent), NEED)
-
-    def _churn(self, c: int, cause: int, risk: float) -> None:
+    def _churn(self, c: int, cause: int, risk: float, stage: int) -> None:
+        now = self.env._now
         self.c_status[c] = CHURNED
-        self.events.add(self.env._now, c, CHURN, self.c_stage[c], cause, risk)
+        self.c_end_t[c] = now
+        self.events.add(now, c, CHURN, stage, cause, risk)
 
     # ------------------------------------------------------------------ contacts
-    def _on_stage_contact(self, ev) -> None:
-        c, stage, ch, r, u_suppress, pro_again, followup_delay, draws = ev._value
-        if self.c_status[c] != ACTIVE or self.c_stage[c] != stage:
-            return
-        if self.proactive is not None and r in self.pro_reduces:
-            if self.c_followed_up[c] and u_suppress >= self.proactive.factor:
+    def _stage_contact(self, c: int, k: int) -> None:
+        stage, ch, r, handle, resolve_u, patience, suppress_u, again, followup_delay, cycle = self.k_rows[k]
+        if r in self.pro_reduces:
+            if self.c_followup_t[c] >= cycle and suppress_u >= self.proactive.factor:
                 return  # a follow-up earlier in this cycle prevented this contact
-            if self.pro_after_complaint and pro_again:
+            if self.pro_after_complaint and again:
                 self.at(followup_delay, c, self._on_followup)
-        self._open(c, stage, ch, r, proactive=False, draws=draws)
+        self._open(c, stage, ch, r, False, (handle, resolve_u, patience))
 
     def _on_followup(self, ev) -> None:
-        c = ev._value
-        if self.c_status[c] != ACTIVE:
-            return
-        self._open(c, self.c_stage[c], self.pro_channel, self.pro_reason, proactive=True)
+        self._followup(ev._value)
+
+    def _followup(self, c: int) -> None:
+        if self.status(c) == ACTIVE:
+            self._open(c, self.stage_at(c, self.env._now), self.pro_channel, self.pro_reason, True)
 
     def _open(self, c: int, stage: int, ch: int, r: int, proactive: bool,
               draws: tuple[float, float, float] | None = None) -> None:
         issue = self.centre.open_issue()
         self.issue_customer[issue] = c
         self.issue_stage[issue] = stage
+        self.issue_time.append(self.env._now)  # its "contact" or "followup" record is written at the end
         if proactive:
             self.issue_proactive.add(issue)
-        self.events.add(self.env._now, c, FOLLOWUP if proactive else CONTACT, stage, issue)
         self.centre.start_issue(ch, r, issue, proactive, draws)
 
     def may_contact(self, issue: int, continuing: bool) -> bool:
@@ -360,7 +293,7 @@ class Journey:
             return True  # a forecast-mode issue beside the population
         if continuing:
             return True  # an escalation or transfer of an attempt already under way
-        status = self.c_status[c]
+        status = self.status(c)
         return status == ACTIVE or status == LAPSED
 
     def patience_factor(self, issue: int) -> float:
@@ -389,53 +322,33 @@ class Journey:
         attempt = rec.attempt[i]
         channel = rec.channel[i]
         ratio = rec.wait_s[i] / self.expected_wait[channel]
-        acc = self._carry.pop((issue, attempt), None) or [0.0, False, False, False]
         outcome = rec.outcome[i]
+        late = self.public[channel] and ratio > 1
+        acc = self._carry.pop((issue, attempt), None) if self._carry else None
+        if acc is None:
+            s = self._score(ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1, attempt,
+                            False, False, late)
+        else:
+            s = self._score(acc[0] + ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1,
+                            attempt, acc[1], acc[2], acc[3] or late)
         seg = self.segments[self.c_segment[c]]
-        s = xp.experience_score_one(
-            self.weights, acc[0] + ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1,
-            attempt, acc[1], acc[2], acc[3] or (self.public[channel] and ratio > 1))
         w = seg.anchoring
         sat = w * self.c_sat[c] + (1.0 - w) * s  # anchoring and adjustment (experience.update_satisfaction)
         self.c_sat[c] = sat
-        risk = xp.churn_risk_one(seg.churn_contact, sat)
+        risk = seg.contact_risk(sat)
         u = self.u_churn()
         self.leg_row.append(i)
         self.leg_experience.append(s)
         self.leg_satisfaction.append(sat)
         self.leg_churn_risk.append(risk)
+        now = self.env._now
         if issue in self.issue_proactive and outcome == ANSWERED:
-            self.c_followed_up[c] = 1
-        if self.feedback and self.c_status[c] == ACTIVE and u < risk:
-            if self.c_stage[c] < PURCHASE:  # a prospect put off by the contact: lost, not churned
+            self.c_followup_t[c] = now
+        if self.feedback and u < risk and self.status(c) == ACTIVE:
+            stage = self.stage_at(c, now)
+            if stage < PURCHASE:  # a prospect put off by the contact: lost, not churned
                 self.c_status[c] = LOST_PROSPECT
-                self.events.add(self.env._now, c, DROPPED, self.c_stage[c], AFTER_CONTACT, risk)
+                self.c_end_t[c] = now
+                self.events.add(now, c, DROPPED, stage, AFTER_CONTACT, risk)
             else:
-                self._churn(c, AFTER_CONTACT, risk)
-
-    # ------------------------------------------------------------------ results
-    def arrays(self) -> dict[str, object]:
-        issues = np.fromiter(self.issue_customer.keys(), dtype=np.int64, count=len(self.issue_customer))
-        return {
-            "events": self.events.arrays(),
-            "customers": {
-                "segment": np.array(self.c_segment, dtype=np.int16),
-                "status": np.array(self.c_status, dtype=np.int8),
-                "stage": np.array(self.c_stage, dtype=np.int8),
-                "satisfaction": np.array(self.c_sat, dtype=np.float64),
-                "parent": np.array(self.c_parent, dtype=np.int64),
-                "source": np.array([k[0] for k in self.c_key], dtype=np.int8),
-            },
-            "issues": {
-                "issue": issues,
-                "customer": np.fromiter(self.issue_customer.values(), dtype=np.int64, count=issues.size),
-                "stage": np.fromiter(self.issue_stage.values(), dtype=np.int8, count=issues.size),
-                "proactive": np.isin(issues, np.fromiter(self.issue_proactive, dtype=np.int64)),
-            },
-            "attempts": {
-                "leg_row": np.array(self.leg_row, dtype=np.int64),
-                "experience": np.array(self.leg_experience, dtype=np.float32),
-                "satisfaction": np.array(self.leg_satisfaction, dtype=np.float32),
-                "churn_risk": np.array(self.leg_churn_risk, dtype=np.float32),
-            },
-        }
+                self._churn(c, AFTER_CONTACT, risk, stage)
