@@ -40,7 +40,8 @@ class GapChoice:
                  for r in self.scores.itertuples()]
         return [f"presence gap {self.gap_s / 60:g} min chosen by an inner back-test on the fit days (availability "
                 f"fitted on {span(self.inner_fit_days)}, replayed on {span(self.inner_test_days)}, "
-                f"{self.reps} replication{'s' if self.reps != 1 else ''}); hourly abandonment MAE per gap: " + ", ".join(parts)
+                f"{self.reps} replication{'s' if self.reps != 1 else ''}); hourly abandonment MAE per gap: "
+                + ", ".join(parts)
                 + "; least MAE wins, ties (at 0.001) go to the larger gap"]
 
 
