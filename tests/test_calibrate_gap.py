@@ -61,3 +61,12 @@ def test_bad_presence_gap_is_one_clear_message(tmp_path, value):
     assert result.exit_code == 2
     assert "--presence-gap" in result.output and repr(value) in result.output and "auto" in result.output
     assert not out.exists()
+
+
+def test_auto_on_one_fit_day_stops_with_a_message(tmp_path):
+    out = tmp_path / "fitted"
+    result = CliRunner().invoke(main, ["fit", str(SYNTHETIC), "--out", str(out), "--days", "1",
+                                       "--presence-gap", "auto"])
+    assert result.exit_code == 2
+    assert "--presence-gap = 'auto'" in result.output and "at least 2 fit days" in result.output
+    assert not out.exists()
