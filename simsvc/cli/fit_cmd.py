@@ -22,6 +22,45 @@ def duration_option(name: str, default: str, help: str):
     return click.option(name, default=default, show_default=True, callback=parse, help=help)
 
 
+def gap_option():
+    """``--presence-gap``: a duration, or ``auto`` (chosen by an inner back-test on the fit days)."""
+    def parse(ctx, param, value):
+        from simsvc.config.units import parse_duration
+
+        if str(value).strip().lower() == "auto":
+            return "auto"
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: a duration > 0 (e.g. 15min) or auto ({exc})") from None
+        if seconds <= 0:
+            raise click.BadParameter(f"{value!r}: a duration > 0 (e.g. 15min) or auto")
+        return seconds
+
+    return click.option("--presence-gap", default="30min", show_default=True, callback=parse, metavar="DURATION|auto",
+                        help="An agent is logged in between two services less than this apart; auto: chosen "
+                             "among 10/15/20/30/45 min by an inner back-test on the fit days (halves in time order).")
+
+
+def resolve_gap(shared: dict, contact_log, days: list, progress):
+    """With ``--presence-gap auto``: choose it on ``days`` (see calibrate/gap.py), print the
+    inner scores, and put the choice in ``shared``; returns the choice (None otherwise)."""
+    if shared["presence_gap"] != "auto":
+        return None
+    from simsvc.calibrate.gap import choose_gap, scores_text
+    from simsvc.calibrate.logs import LogError
+
+    try:
+        choice = choose_gap(contact_log, days, fit_options({**shared, "presence_gap": 1800.0}),
+                            reps=shared["search_reps"], progress=progress)
+    except ValueError as exc:  # too few days or contacts to choose on
+        raise LogError(contact_log.file, "--presence-gap", "auto", str(exc)) from None
+    progress.done()
+    click.echo(scores_text(choice))
+    shared["presence_gap"] = choice.gap_s
+    return choice
+
+
 def log_options(fn):
     """Options shared by `fit` and `backtest`: how to read the log and what to estimate."""
     options = [
@@ -30,8 +69,7 @@ def log_options(fn):
         duration_option("--interval", "15min", "Interval of the demand and staffing tables."),
         duration_option("--redial-window", "1h", "A contact within this time after abandoning is a redial."),
         duration_option("--repeat-window", "1d", "A contact within this time after an answered one is a repeat."),
-        duration_option("--presence-gap", "30min",
-                        "An agent is logged in between two services less than this apart."),
+        gap_option(),
         click.option("--staffing-basis", type=click.Choice(["present", "distinct_hour"]), default="present",
                      show_default=True, help="Logged-in agents: present between services, or every agent "
                                              "seen serving in the hour for the whole hour."),
@@ -127,7 +165,10 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     progress = Progress(f"fit of {Path(log).name}")
     try:
         chosen = parse_days(days, contact_log, weekdays)
+        gap = resolve_gap(shared, contact_log, chosen, progress)
         res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
+        if gap is not None:
+            res.notes.extend(gap.notes())
     except LogError as exc:
         progress.done()
         click.echo(f"error: {exc}", err=True)
