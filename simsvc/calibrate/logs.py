@@ -242,17 +242,19 @@ def _classes(raw: pd.DataFrame, spec: Any, file: str) -> pd.Series:
                 raise LogError(file, "columns.class.values", name, "class names of letters, digits and _")
         classes = text.map(mapping)
         bad = classes.isna().to_numpy()
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise LogError(file, f"row {i + 2} {where}", text.iloc[i],
-                           f"one of the mapped values {sorted(mapping)} ({int(bad.sum())} rows are not)")
+        _stop_at_first(bad, file, where, text,
+                       f"one of the mapped values {sorted(mapping)} ({int(bad.sum())} rows are not)")
         return classes
     bad = ~text.str.fullmatch(r"[A-Za-z0-9_]+").to_numpy()
+    _stop_at_first(bad, file, where, text, "a class name of letters, digits and _ (or a columns.class.values map)")
+    return text
+
+
+def _stop_at_first(bad: np.ndarray, file: str, where: str, text: pd.Series, allowed: str) -> None:
+    """A LogError naming the first row flagged in ``bad`` (row 1 is the header), if any."""
     if bad.any():
         i = int(np.argmax(bad))
-        raise LogError(file, f"row {i + 2} {where}", text.iloc[i],
-                       "a class name of letters, digits and _ (or a columns.class.values map)")
-    return text
+        raise LogError(file, f"row {i + 2} {where}", text.iloc[i], allowed)
 
 
 def _spec_columns(spec: Any) -> list[str]:
@@ -292,10 +294,8 @@ def _arrival(raw: pd.DataFrame, spec: Any, cmap: ColumnMap, file: str) -> pd.Ser
         where = _col(spec)
     stamp = pd.to_datetime(text, format=fmt, errors="coerce")
     bad = stamp.isna().to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise LogError(file, f"row {i + 2} column {where}", text.iloc[i],
-                       f"a date and time in the format {fmt!r} ({int(bad.sum())} rows fail)")
+    _stop_at_first(bad, file, f"column {where}", text,
+                   f"a date and time in the format {fmt!r} ({int(bad.sum())} rows fail)")
     return stamp
 
 
@@ -308,11 +308,8 @@ def _duration(raw: pd.DataFrame, spec: Any, role: str, file: str) -> pd.Series:
         parts = text[clock].str.split(":", expand=True).apply(pd.to_numeric, errors="coerce")
         weights = [3600, 60, 1][-parts.shape[1]:]
         seconds[clock] = (parts * weights).sum(axis=1, min_count=parts.shape[1])
-    bad = (seconds.isna() & (text != "")).to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise LogError(file, f"row {i + 2} column {_col(spec)} ({role})", text.iloc[i],
-                       "a duration in seconds or H:MM:SS")
+    _stop_at_first((seconds.isna() & (text != "")).to_numpy(), file, f"column {_col(spec)} ({role})", text,
+                   "a duration in seconds or H:MM:SS")
     neg = (seconds < 0).to_numpy()
     if neg.any():
         i = int(np.argmax(neg))
