@@ -141,11 +141,7 @@ def _guard(pool: PoolState, s: Scenario, reserve, channels: list[ChannelState], 
             if q not in protected:
                 is_async = s.channels[q.name.split("/", 1)[0]].kind == ASYNC
                 pool.guarded[q] = reserve.lift_before_due if is_async else None
-
-
-def reserved_queues(pools: list[PoolState]) -> frozenset[Queue]:
-    """Queues some pool holds back by its reserve (the arrival path hands these to the routing)."""
-    return frozenset(q for pool in pools if pool.guarded for q in pool.guarded)
+                q.reserved = True  # the arrival path hands it to the routing (Routing._reserved_arrival)
 
 
 class Routing:

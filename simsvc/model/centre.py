@@ -87,9 +87,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         s, st = self.scenario, self.streams
         self.channels: list[ChannelState] = build_channels(s, st)
         self.pools, self.transfer_queue = build_pools(s, st, self.channels)
-        for pool in self.pools:  # a pool's blending reserve may hold these back (model/agents.py)
-            for q in pool.guarded or ():
-                q.reserved = True
         # direct[c][r]: the queue a new contact of channel c, reason r joins when nothing but
         # free agents decides its way (always open, served by agents, no reserve, no chat), so
         # the arrival path finds it an agent itself; None where _route must decide.
