@@ -130,7 +130,7 @@ _S30, _S27, _S31, _S11 = _U64(30), _U64(27), _U64(31), _U64(11)
 
 
 def key_hash(*key: int, start: int = 0) -> int:
-    """The stream state :class:`SplitMix` starts from for ``key`` (continuing from ``start``)."""
+    """The state of the SplitMix64 stream keyed by ``key`` (continuing from ``start``)."""
     h = start
     for part in key:
         h = _mix64((h ^ (int(part) & _M64)) + _GAMMA & _M64)
