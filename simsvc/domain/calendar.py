@@ -236,11 +236,8 @@ def on_duty_pieces(scenario: Scenario, pool: Pool) -> list[tuple[float, float, f
     schedule or the availability, so each holds one level within one interval.
     """
     horizon, interval = scenario.horizon, scenario.interval
-    n_days = int(np.ceil(horizon / DAY_S)) + 1
     scheduled = schedule_changes(scenario, pool, 0.0)
-    steps = pool.availability.steps if pool.availability is not None else []
-    avail = [(0.0, 1.0)] + [(t, float(a)) for t, a in _step_levels(scenario, steps, n_days, "availability", 1.0)]
-    avail.sort(key=lambda c: c[0])  # stable: a step at 0 follows (and overrides) the default
+    avail = _availability_levels(scenario, pool)
     cuts = {0.0, float(horizon)}
     cuts.update(float(t) for t, _, _ in scheduled if 0 < t < horizon)
     cuts.update(float(t) for t, _ in avail if 0 < t < horizon)
@@ -323,11 +320,18 @@ def availability_per_interval(scenario: Scenario, pool: Pool, grid: np.ndarray) 
     factor between scheduled and on duty beside ``1 − shrinkage``."""
     if pool.availability is None:
         return np.ones(len(grid) - 1)
-    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
-    levels = [(0.0, 1.0)] + _step_levels(scenario, pool.availability.steps, n_days, "availability", 1.0)
-    levels.sort(key=lambda c: c[0])
     changes, last = [], 0.0
-    for t, a in levels:
-        changes.append((t, float(a) - last, None))
-        last = float(a)
+    for t, a in _availability_levels(scenario, pool):
+        changes.append((t, a - last, None))
+        last = a
     return scheduled_per_interval(changes, grid) / np.diff(grid)
+
+
+def _availability_levels(scenario: Scenario, pool: Pool) -> list[tuple[float, float]]:
+    """The pool's availability as time-ordered (time, level) steps over the horizon: 1 from
+    time 0 (and before its first step), then each step's value."""
+    steps = pool.availability.steps if pool.availability is not None else []
+    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
+    levels = [(0.0, 1.0)] + [(t, float(a)) for t, a in _step_levels(scenario, steps, n_days, "availability", 1.0)]
+    levels.sort(key=lambda c: c[0])  # stable: a step at 0 follows (and overrides) the default
+    return levels
