@@ -108,9 +108,6 @@ def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
                 interval_s: float, *, steps: int = 7, reps: int = 2, seed: int = 1,
                 progress: Callable[[int, int], None] | None = None) -> Credits:
     """Bisect each class's queue credit on the fit days (see the module docstring)."""
-    from simsvc.calibrate.replay import replay_dict, simulate_contacts
-    from simsvc.config.load import validate
-
     classes = behaviour["classes"]
     c = contacts[contacts["day"].isin(days)]
     obs = wait_by_class(c, classes)
@@ -122,8 +119,7 @@ def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     sim = obs.assign(wait_mean_s=np.nan)
     for step in range(steps):
         credit = np.where(fixed, 0.0, (lo + hi) / 2)
-        sim = _simulate(behaviour, c, staffing, days, interval_s, dict(zip(names, credit)), reps, seed,
-                        replay_dict, simulate_contacts, validate)
+        sim = _simulate(behaviour, c, staffing, days, interval_s, dict(zip(names, credit)), reps, seed)
         ratio = (sim.loc[names, "wait_mean_s"] / max(sim.loc[reference, "wait_mean_s"], 1e-9)).to_numpy()
         more = ratio > target  # the class still waits too long relative to the reference: more credit
         lo, hi = np.where(more, credit, lo), np.where(more, hi, credit)
@@ -146,9 +142,11 @@ def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     return Credits(credits, table, reference, steps, reps)
 
 
-def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed, replay_dict, simulate_contacts,
-              validate) -> pd.DataFrame:
+def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed) -> pd.DataFrame:
     """The fit days replayed with these credits: per class wait, P(wait), abandonment (reps pooled)."""
+    from simsvc.calibrate.replay import replay_dict, simulate_contacts
+    from simsvc.config.load import validate
+
     specs = {r: ({"queue_credit": float(credit.get(k, 0.0))} if credit.get(k, 0.0) > 0 else {})
              for r, k in behaviour["classes"].items()}
     data = replay_dict({**behaviour, "reason_specs": specs}, c, staffing, days, interval_s,
@@ -177,24 +175,16 @@ def class_hour_counts(contacts: pd.DataFrame, classes: dict[str, str], threshold
     """Counts per (replication ×) ``channel:class`` × hour, as the back-test compares them.
 
     Log contacts carry their class; simulated ones (``replication``) get it from their reason."""
+    from simsvc.calibrate.replay import count_hours
+
     c = contacts[contacts["outcome"].isin(["answered", "abandoned"])]
     label = c["reason"].astype(str).map(classes) if replication else c["class"].astype(str)
     if replication:
         hour = (c["arrival_s"].to_numpy() % 86400.0) // 3600.0
     else:
         hour = c["clock_s"].to_numpy() // 3600.0
-    wait = c["wait_s"].fillna(0).to_numpy(float)
-    ch = c["channel"].astype(str)
-    frame = pd.DataFrame({
-        "channel": (ch + ":" + label.fillna(NO_CLASS)).to_numpy(),
-        "hour": hour.astype(int), "offered": 1, "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int),
-        "waited": (wait > 0).astype(int), "wait_sum_s": wait,
-        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= ch.map(thresholds).to_numpy())).astype(int)})
-    keys = ["channel", "hour"]
-    if replication:
-        frame.insert(0, "replication", c["replication"].to_numpy())
-        keys = ["replication", *keys]
-    return frame.groupby(keys, as_index=False).sum()
+    channel = (c["channel"].astype(str) + ":" + label.fillna(NO_CLASS)).to_numpy()
+    return count_hours(c, channel, hour, thresholds, replication)
 
 
 def credit_comments(credits: Credits, by_class: pd.DataFrame) -> list[str]:

@@ -94,27 +94,31 @@ def hour_counts(contacts: pd.DataFrame, scenario) -> pd.DataFrame:
     c = contacts[contacts["outcome"].isin(["answered", "abandoned"])]
     thr = {ch: float(scenario.channels[ch].service_level_threshold) for ch in scenario.channels}
     hour = (c["arrival_s"].to_numpy() % DAY_S) // HOUR_S
-    wait = c["wait_s"].to_numpy()
-    frame = pd.DataFrame({
-        "replication": c["replication"].to_numpy(), "channel": c["channel"].astype(str).to_numpy(),
-        "hour": hour.astype(int), "offered": 1, "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int),
-        "waited": (wait > 0).astype(int), "wait_sum_s": wait,
-        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= c["channel"].astype(str).map(thr).to_numpy()))
-        .astype(int)})
-    return frame.groupby(["replication", "channel", "hour"], as_index=False).sum()
+    return count_hours(c, c["channel"].astype(str).to_numpy(), hour, thr, replication=True)
 
 
 def observed_hours(contacts: pd.DataFrame, days: list, thresholds: dict[str, float]) -> pd.DataFrame:
     """The same counts from the log for ``days``, per channel × hour of day."""
     c = contacts[contacts["day"].isin(days)]
-    wait = c["wait_s"].fillna(0).to_numpy()
-    ch = c["channel"].astype(str)
+    return count_hours(c, c["channel"].astype(str).to_numpy(), c["clock_s"].to_numpy() // HOUR_S, thresholds)
+
+
+def count_hours(c: pd.DataFrame, label: np.ndarray, hour: np.ndarray, thresholds: dict[str, float],
+                replication: bool = False) -> pd.DataFrame:
+    """Offered, abandoned, waited, wait sum and answered within the channel's threshold, summed
+    per (replication ×) ``label`` (written as ``channel``) × ``hour`` for the contacts ``c``."""
+    wait = c["wait_s"].fillna(0).to_numpy(float)
     frame = pd.DataFrame({
-        "channel": ch.to_numpy(), "hour": (c["clock_s"].to_numpy() // HOUR_S).astype(int), "offered": 1,
+        "channel": label, "hour": hour.astype(int), "offered": 1,
         "abandoned": (c["outcome"] == "abandoned").to_numpy().astype(int), "waited": (wait > 0).astype(int),
         "wait_sum_s": wait,
-        "within": ((c["outcome"] == "answered").to_numpy() & (wait <= ch.map(thresholds).to_numpy())).astype(int)})
-    return frame.groupby(["channel", "hour"], as_index=False).sum()
+        "within": ((c["outcome"] == "answered").to_numpy()
+                   & (wait <= c["channel"].astype(str).map(thresholds).to_numpy())).astype(int)})
+    keys = ["channel", "hour"]
+    if replication:
+        frame.insert(0, "replication", c["replication"].to_numpy())
+        keys = ["replication", *keys]
+    return frame.groupby(keys, as_index=False).sum()
 
 
 def rates(counts: pd.DataFrame) -> pd.DataFrame:
