@@ -7,39 +7,36 @@ from pathlib import Path
 import click
 
 
-def duration_option(name: str, default: str, help: str):
+def duration_option(name: str, default: str, help: str, words: tuple[str, ...] = (), metavar: str | None = None):
+    """A duration option (seconds > 0); ``words`` are accepted as they are (e.g. ``auto``)."""
+    def bad(value: str, why: str | None) -> click.BadParameter:
+        if not words:
+            return click.BadParameter(why or "a duration > 0, e.g. 15min")
+        return click.BadParameter(f"{value!r}: a duration > 0 (e.g. 15min) or {' or '.join(words)}"
+                                  + (f" ({why})" if why else ""))
+
     def parse(ctx, param, value):
         from simsvc.config.units import parse_duration
 
+        if str(value).strip().lower() in words:
+            return str(value).strip().lower()
         try:
             seconds = parse_duration(value)
         except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
+            raise bad(value, str(exc)) from None
         if seconds <= 0:
-            raise click.BadParameter("a duration > 0, e.g. 15min")
+            raise bad(value, None)
         return seconds
 
-    return click.option(name, default=default, show_default=True, callback=parse, help=help)
+    return click.option(name, default=default, show_default=True, callback=parse, help=help, metavar=metavar)
 
 
 def gap_option():
     """``--presence-gap``: a duration, or ``auto`` (chosen by an inner back-test on the fit days)."""
-    def parse(ctx, param, value):
-        from simsvc.config.units import parse_duration
-
-        if str(value).strip().lower() == "auto":
-            return "auto"
-        try:
-            seconds = parse_duration(value)
-        except ValueError as exc:
-            raise click.BadParameter(f"{value!r}: a duration > 0 (e.g. 15min) or auto ({exc})") from None
-        if seconds <= 0:
-            raise click.BadParameter(f"{value!r}: a duration > 0 (e.g. 15min) or auto")
-        return seconds
-
-    return click.option("--presence-gap", default="30min", show_default=True, callback=parse, metavar="DURATION|auto",
-                        help="An agent is logged in between two services less than this apart; auto: chosen "
-                             "among 10/15/20/30/45 min by an inner back-test on the fit days (halves in time order).")
+    return duration_option("--presence-gap", "30min",
+                           "An agent is logged in between two services less than this apart; auto: chosen "
+                           "among 10/15/20/30/45 min by an inner back-test on the fit days (halves in time order).",
+                           words=("auto",), metavar="DURATION|auto")
 
 
 def resolve_gap(shared: dict, contact_log, days: list, progress):
