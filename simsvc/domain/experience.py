@@ -77,10 +77,17 @@ def experience_score_one(w: ExperienceWeights, wait_ratio: float, abandoned: boo
 
 def churn_risk_one(churn: ChurnSpec, satisfaction: float) -> float:
     """:func:`churn_risk` for one customer, in plain Python."""
-    if not 0 < churn.base_risk < 1:
-        return float(churn.base_risk)
-    x = math.log(churn.base_risk / (1.0 - churn.base_risk)) + churn.sensitivity * (churn.reference - satisfaction)
-    return 1.0 / (1.0 + math.exp(-x))
+    return churn_risk_of(churn)(satisfaction)
+
+
+def churn_risk_of(churn: ChurnSpec):
+    """``risk(satisfaction)`` of :func:`churn_risk_one` with the spec's constants resolved once
+    (journey mode calls it after every contact)."""
+    base = churn.base_risk
+    if not 0 < base < 1:
+        return lambda _s, p=float(base): p
+    logit, k, ref, exp = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference, math.exp
+    return lambda s: 1.0 / (1.0 + exp(-(logit + k * (ref - s))))
 
 
 def update_satisfaction(satisfaction, experience, anchoring: float):

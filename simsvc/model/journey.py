@@ -65,16 +65,6 @@ from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 _SQRT2 = math.sqrt(2.0)
 
 
-def _risk(churn):
-    """``risk(satisfaction)``: :func:`~simsvc.domain.experience.churn_risk_one` for one churn spec,
-    with its constants resolved once (the same arithmetic, so the same numbers)."""
-    base = churn.base_risk
-    if not 0 < base < 1:
-        return lambda _s, p=float(base): p
-    logit, k, ref, exp = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference, math.exp
-    return lambda s: 1.0 / (1.0 + exp(-(logit + k * (ref - s))))
-
-
 class _Segment:
     """Run-time parameters of one segment, resolved once."""
 
@@ -85,8 +75,8 @@ class _Segment:
         self.patience_factor = seg.patience_factor
         self.anchoring = seg.anchoring if seg.anchoring is not None else experience.anchoring
         self.prior = seg.prior_satisfaction if seg.prior_satisfaction is not None else experience.prior_satisfaction
-        self.contact_risk = _risk(seg.churn.after_contact or experience.churn)
-        self.evaluation_risk = _risk(seg.churn.at_evaluation)
+        self.contact_risk = xp.churn_risk_of(seg.churn.after_contact or experience.churn)
+        self.evaluation_risk = xp.churn_risk_of(seg.churn.at_evaluation)
         pref = cust.channel_preference(name)
         self.channels = [channel_index[c] for c in pref]
         self.channel_cum = np.cumsum(list(pref.values()))
