@@ -6,11 +6,14 @@ the log shows. Dedicated pools come first in the scenario, so their contacts go 
 them before the general agents (an arriving contact goes to the first pool in file
 order among those that rank it highest).
 
-Staffing: an agent is counted as present from the start of a service to its end,
-and between two services less than ``gap_s`` apart (a logged-in agent waiting for
-the next contact). Present agent-seconds per interval / interval length is the
-*logged-in* staffing of that interval, fractional. Busy agent-seconds (handling +
-wrap-up) are kept beside it.
+Staffing (``basis``): by default (``present``) an agent is counted as present from
+the start of a service to its end, and between two services less than ``gap_s``
+apart (a logged-in agent waiting for the next contact). Present agent-seconds per
+interval / interval length is the *logged-in* staffing of that interval,
+fractional. ``distinct_hour`` is the issue's "distinct agents seen in the log": an
+agent who served in an hour counts as one whole agent for that hour (per pool);
+``distinct_interval`` the same per interval. Busy agent-seconds (handling + wrap-up)
+are kept beside it.
 """
 from __future__ import annotations
 
@@ -24,6 +27,18 @@ from simsvc.calibrate.estimate import DAY_S, absolute_s
 DEDICATED_SHARE = 0.95
 MIN_AGENT_CONTACTS = 20
 GENERAL = "general"
+
+
+def _intervals_per_hour(interval_s: float) -> int:
+    if interval_s > 3600 or 3600 % interval_s:
+        raise ValueError(f"an interval that divides an hour (e.g. 15min, 30min, 1h) to count agents seen per "
+                         f"hour (got {interval_s:g} s)")
+    return int(3600 // interval_s)
+
+
+# Logged-in staffing bases: how many agent-seconds of presence each agent contributes.
+SEEN_BASES = {"distinct_hour": _intervals_per_hour, "distinct_interval": lambda interval_s: 1}
+BASES = ("present", *SEEN_BASES)
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,9 @@ def presence(contacts: pd.DataFrame, plan: PoolPlan, interval_s: float, gap_s: f
     Columns: ``pool, day`` (date), ``start_s``, ``agents`` (present agent-seconds /
     interval), ``busy_agents`` (busy agent-seconds / interval), ``distinct_agents``.
     """
+    if basis not in BASES:
+        raise ValueError(f"staffing basis {basis!r}: one of {', '.join(BASES)}")
+    per = SEEN_BASES[basis](interval_s) if basis in SEEN_BASES else 0  # intervals per "seen" block
     c = contacts[contacts["agent"].notna() & (contacts["outcome"] == "answered")]
     day0 = contacts["day"].min()
     start = absolute_s(contacts)[contacts.index.get_indexer(c.index)] + c["wait_s"].fillna(0).to_numpy()
@@ -83,27 +101,28 @@ def presence(contacts: pd.DataFrame, plan: PoolPlan, interval_s: float, gap_s: f
     agent = c["agent"].astype(str).to_numpy()
     frame = pd.DataFrame({"agent": agent, "start": start, "end": end}).sort_values(["agent", "start"])
     busy = _overlap(frame["start"].to_numpy(), frame["end"].to_numpy(), frame["agent"].to_numpy(), interval_s)
-    # Presence: merge services of one agent separated by less than gap_s.
-    spans = []
-    for a, g in frame.groupby("agent", sort=False):
-        s, e = g["start"].to_numpy(), np.maximum.accumulate(g["end"].to_numpy())
-        brk = np.nonzero(s[1:] - e[:-1] > gap_s)[0]
-        starts = np.concatenate([[s[0]], s[brk + 1]])
-        ends = np.concatenate([e[brk], [e[-1]]])
-        spans.append(pd.DataFrame({"agent": a, "start": starts, "end": ends}))
-    spans = pd.concat(spans, ignore_index=True)
-    present = _overlap(spans["start"].to_numpy(), spans["end"].to_numpy(), spans["agent"].to_numpy(), interval_s)
-    table = present.rename(columns={"seconds": "present_s"}).merge(
-        busy.rename(columns={"seconds": "busy_s"}), on=["agent", "slot"], how="left").fillna({"busy_s": 0.0})
-    if basis == "distinct_hour":
-        # Every agent seen serving in an hour counts as present for the whole hour.
-        per_hour = int(3600 // interval_s)
-        seen = busy[busy["seconds"] > 0].assign(hour=lambda x: x["slot"] // per_hour)[["agent", "hour"]]
+    busy_s = busy.rename(columns={"seconds": "busy_s"})
+    if basis in SEEN_BASES:
+        # The issue's "distinct agents seen in the log": every agent who served (any part
+        # of a service) in an hour, or an interval, counts as one whole agent for all of it.
+        seen = busy[busy["seconds"] > 0].assign(block=lambda x: x["slot"] // per)[["agent", "block"]]
         seen = seen.drop_duplicates()
-        slots = seen.loc[seen.index.repeat(per_hour)].copy()
-        slots["slot"] = slots["hour"] * per_hour + np.tile(np.arange(per_hour), len(seen))
-        table = slots[["agent", "slot"]].assign(present_s=interval_s).merge(
-            busy.rename(columns={"seconds": "busy_s"}), on=["agent", "slot"], how="left").fillna({"busy_s": 0.0})
+        slots = seen.loc[seen.index.repeat(per)].copy()
+        slots["slot"] = slots["block"] * per + np.tile(np.arange(per), len(seen))
+        present = slots[["agent", "slot"]].assign(present_s=float(interval_s))
+    else:
+        # Presence: merge services of one agent separated by less than gap_s.
+        spans = []
+        for a, g in frame.groupby("agent", sort=False):
+            s, e = g["start"].to_numpy(), np.maximum.accumulate(g["end"].to_numpy())
+            brk = np.nonzero(s[1:] - e[:-1] > gap_s)[0]
+            starts = np.concatenate([[s[0]], s[brk + 1]])
+            ends = np.concatenate([e[brk], [e[-1]]])
+            spans.append(pd.DataFrame({"agent": a, "start": starts, "end": ends}))
+        spans = pd.concat(spans, ignore_index=True)
+        present = _overlap(spans["start"].to_numpy(), spans["end"].to_numpy(), spans["agent"].to_numpy(),
+                           interval_s).rename(columns={"seconds": "present_s"})
+    table = present.merge(busy_s, on=["agent", "slot"], how="left").fillna({"busy_s": 0.0})
     # One agent's overlapping records (a log anomaly) must not make busy exceed present.
     table["busy_s"] = np.minimum(table["busy_s"], table["present_s"])
     table["pool"] = table["agent"].map(plan.agent_pool)

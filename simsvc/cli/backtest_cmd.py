@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli.fit_cmd import Progress, fit_options, log_options, read_or_exit, resolve_gap
+from simsvc.cli.fit_cmd import Progress, check_basis, fit_options, log_options, read_or_exit, resolve_gap
 
 METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p_wait": "P(wait)",
                  "service_level": "SL"}
@@ -39,6 +39,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
     out_dir = Path(out) if out else Path("results") / "backtest" / Path(log).stem
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+    check_basis(shared)
     contact_log = read_or_exit(log, columns)
     progress = Progress(f"backtest of {Path(log).name}")
     variants = [v for v in VARIANTS if not modes or v[0] in modes]

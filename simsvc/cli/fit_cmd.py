@@ -67,9 +67,10 @@ def log_options(fn):
         duration_option("--redial-window", "1h", "A contact within this time after abandoning is a redial."),
         duration_option("--repeat-window", "1d", "A contact within this time after an answered one is a repeat."),
         gap_option(),
-        click.option("--staffing-basis", type=click.Choice(["present", "distinct_hour"]), default="present",
-                     show_default=True, help="Logged-in agents: present between services, or every agent "
-                                             "seen serving in the hour for the whole hour."),
+        click.option("--staffing-basis", type=click.Choice(["present", "distinct_hour", "distinct_interval"]),
+                     default="present", show_default=True,
+                     help="Logged-in agents: present between services (--presence-gap), or every agent seen "
+                          "serving in the hour (interval) as one whole agent for the whole hour (interval)."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
@@ -123,10 +124,19 @@ class Progress:
             click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
 
+def check_basis(o: dict) -> None:
+    """``distinct_hour`` counts agents per hour: the interval must divide an hour (exit 2 otherwise)."""
+    if o["staffing_basis"] == "distinct_hour" and (o["interval"] > 3600 or 3600 % o["interval"]):
+        raise click.BadParameter(f"distinct_hour counts agents per hour: it needs an --interval that divides an "
+                                 f"hour (e.g. 15min, 30min, 1h), got {o['interval']:g} s",
+                                 param_hint="--staffing-basis")
+
+
 def fit_options(o: dict, effective: bool = True):
     """FitOptions from the shared options (a dict of their values)."""
     from simsvc.calibrate.fit import FitOptions
 
+    check_basis(o)
     return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
@@ -158,6 +168,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     out_dir = Path(out) if out else Path("fitted") / Path(log).stem
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
+    check_basis(shared)
     contact_log = read_or_exit(log, columns, date_from, date_to)
     progress = Progress(f"fit of {Path(log).name}")
     try:
