@@ -66,7 +66,18 @@ def test_bad_presence_gap_is_one_clear_message(tmp_path, value):
 def test_auto_on_one_fit_day_stops_with_a_message(tmp_path):
     out = tmp_path / "fitted"
     result = CliRunner().invoke(main, ["fit", str(SYNTHETIC), "--out", str(out), "--days", "1",
-                                       "--presence-gap", "auto"])
+                                       "--staffing-basis", "present", "--presence-gap", "auto"])
     assert result.exit_code == 2
     assert "--presence-gap = 'auto'" in result.output and "at least 2 fit days" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["auto", "15min"])
+def test_a_presence_gap_without_the_present_basis_is_refused(tmp_path, value):
+    """The default basis (distinct_hour) has no gap: a gap given for it would be ignored, so it is refused."""
+    out = tmp_path / "fitted"
+    result = CliRunner().invoke(main, ["fit", str(SYNTHETIC), "--out", str(out), "--presence-gap", value])
+    assert result.exit_code == 2
+    assert "--presence-gap" in result.output and "only with --staffing-basis present" in result.output
+    assert "distinct_hour" in result.output
     assert not out.exists()

@@ -41,6 +41,13 @@ SEEN_BASES = {"distinct_hour": _intervals_per_hour, "distinct_interval": lambda 
 BASES = ("present", *SEEN_BASES)
 
 
+def basis_text(basis: str, gap_s: float) -> str:
+    """What the logged-in staffing counts, for the scenario's comments and the fit report."""
+    if basis == "present":
+        return f"agents present (serving, or between services < {gap_s / 60:g} min apart)"
+    return f"agents seen serving in the {'hour' if basis == 'distinct_hour' else 'interval'}, each a whole agent for it"
+
+
 @dataclass(frozen=True)
 class PoolPlan:
     """Pools found in the log: name → skills, agent → pool, and notes for the report."""

@@ -33,8 +33,11 @@ class FitOptions:
     interval_s: float = 900.0
     redial_window_s: float = 3600.0
     repeat_window_s: float = 86400.0
-    presence_gap_s: float = 1800.0
-    staffing_basis: str = "present"  # or "distinct_hour": every agent seen serving in the hour
+    presence_gap_s: float = 1800.0  # only for staffing_basis "present"
+    # Logged-in agents (calibrate/agents.py): "distinct_hour", every agent seen serving in the
+    # hour as one whole agent for it (the hand calibration); "distinct_interval", the
+    # same per interval; "present", from a service to the next less than presence_gap_s apart.
+    staffing_basis: str = "distinct_hour"
     availability_by: str = "hour"  # or "all": one factor for every hour
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
@@ -310,7 +313,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         comments[f"agents.{pool}.availability"] = [
             "availability per interval = effective agents / scheduled agents, kept fractional (the model keeps "
             "a fraction of an agent as that share of the interval)",
-            f"effective agents = agents present (serving, or between services < {o.presence_gap_s / 60:g} min apart; "
+            f"effective agents = {ag.basis_text(o.staffing_basis, o.presence_gap_s)} ("
             f"logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} when present)"
             + (f" × the effective-availability factor of the hour (availability.csv): found by simulation, "
                f"bisection ({res.availability.steps} steps × {res.availability.reps} replications of the "

@@ -62,7 +62,8 @@ def choose_gap(log, days: list, options, grid=GRID_S, reps: int = 2,
     """Pick the presence gap among ``grid`` (seconds) by the inner back-test described above.
 
     ``options`` are the fit's options (a ``FitOptions``); only the presence gap varies,
-    and the effective-availability search is always on (the score is the *replay /
+    the staffing basis is ``present`` (the only one with a gap), and the
+    effective-availability search is always on (the score is the *replay /
     effective* prediction). Raises ``ValueError`` when the second half has no hour with
     enough contacts to be scored.
     """
@@ -74,7 +75,8 @@ def choose_gap(log, days: list, options, grid=GRID_S, reps: int = 2,
     for k, gap_s in enumerate(sorted(grid)):
         what = f"presence gap {gap_s / 60:g} min ({k + 1}/{len(grid)})"
         inner = backtest(log, first, second, reps=reps, seed=options.seed,
-                         options=replace(options, presence_gap_s=float(gap_s), effective=True),
+                         options=replace(options, presence_gap_s=float(gap_s), staffing_basis="present",
+                                         effective=True),
                          variants=(("replay", "effective"),), progress=lambda s, i, n: say(f"{what}: {s}", i, n))
         channels = set(inner.fit.behaviour["channels"])  # not the per-class rows
         s = inner.summary

@@ -228,7 +228,7 @@ def _staffing_plot(res) -> bytes:
         ax = axes[k][0]
         s = res.staffing[res.staffing["pool"] == pool]
         e = eff[eff["pool"] == pool]
-        for col, frame, label, colour in (("agents", s, "logged-in (present)", PALETTE[0]),
+        for col, frame, label, colour in (("agents", s, "logged-in", PALETTE[0]),
                                           ("busy_agents", s, "busy", PALETTE[1]),
                                           ("agents", e, "effective", PALETTE[2])):
             m = frame.groupby("start_s")[col].sum() / n

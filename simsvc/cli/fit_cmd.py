@@ -34,7 +34,8 @@ def duration_option(name: str, default: str, help: str, words: tuple[str, ...] =
 def gap_option():
     """``--presence-gap``: a duration, or ``auto`` (chosen by an inner back-test on the fit days)."""
     return duration_option("--presence-gap", "30min",
-                           "An agent is logged in between two services less than this apart; auto: chosen "
+                           "With --staffing-basis present: an agent is logged in between two services less "
+                           "than this apart; auto: chosen "
                            "among 10/15/20/30/45 min by an inner back-test on the fit days (halves in time order).",
                            words=("auto",), metavar="DURATION|auto")
 
@@ -68,9 +69,9 @@ def log_options(fn):
         duration_option("--repeat-window", "1d", "A contact within this time after an answered one is a repeat."),
         gap_option(),
         click.option("--staffing-basis", type=click.Choice(["present", "distinct_hour", "distinct_interval"]),
-                     default="present", show_default=True,
-                     help="Logged-in agents: present between services (--presence-gap), or every agent seen "
-                          "serving in the hour (interval) as one whole agent for the whole hour (interval)."),
+                     default="distinct_hour", show_default=True,
+                     help="Logged-in agents: every agent seen serving in the hour (interval) as one whole agent "
+                          "for it, or present: from a service to the next less than --presence-gap apart."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
@@ -125,7 +126,15 @@ class Progress:
 
 
 def check_basis(o: dict) -> None:
-    """``distinct_hour`` counts agents per hour: the interval must divide an hour (exit 2 otherwise)."""
+    """``distinct_hour`` counts agents per hour: the interval must divide an hour; a presence gap
+    given on the command line needs the ``present`` basis, the only one that uses it (exit 2 otherwise)."""
+    from click.core import ParameterSource
+
+    given = click.get_current_context().get_parameter_source("presence_gap") != ParameterSource.DEFAULT
+    if given and o["staffing_basis"] != "present":
+        raise click.BadParameter(f"{o['presence_gap'] if o['presence_gap'] == 'auto' else 'a gap'} applies only "
+                                 f"with --staffing-basis present (it is {o['staffing_basis']}, which counts the "
+                                 "agents seen serving and has no gap)", param_hint="--presence-gap")
     if o["staffing_basis"] == "distinct_hour" and (o["interval"] > 3600 or 3600 % o["interval"]):
         raise click.BadParameter(f"distinct_hour counts agents per hour: it needs an --interval that divides an "
                                  f"hour (e.g. 15min, 30min, 1h), got {o['interval']:g} s",
@@ -136,7 +145,6 @@ def fit_options(o: dict, effective: bool = True):
     """FitOptions from the shared options (a dict of their values)."""
     from simsvc.calibrate.fit import FitOptions
 
-    check_basis(o)
     return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
