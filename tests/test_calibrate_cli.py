@@ -48,6 +48,7 @@ def test_fit_writes_a_scenario_that_check_accepts(tmp_path):
     text = (out / "scenario.yaml").read_text()
     assert re.search(r"# quantiles with 95 % CI .*p50 \d+s \[\d+, (\d+|open)\]", text)
     assert "hour band" in result.stdout and "by hour band" in text
+    assert "# note: logged-in staffing (staffing basis distinct_hour): agents seen serving in the hour" in text
     report = (out / "fit_report.html").read_text()
     assert "Patience quantiles" in report and "By hour band" in report and "Kruskal" in report
     check = invoke("check", out / "scenario.yaml", "--quiet")

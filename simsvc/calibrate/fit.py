@@ -122,6 +122,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     if staff is None or staff.empty:
         raise LogError(log.file, "agent", "(no agent ids)", "an agent column naming who answered, to estimate staffing")
     notes += plan.notes + ag.thin_pools(staff, c, plan, days)
+    notes.append(f"logged-in staffing (staffing basis {o.staffing_basis}): "
+                 f"{ag.basis_text(o.staffing_basis, o.presence_gap_s)}")
 
     say("demand", 0, 1)
     fu = est.follow_ups(c, o.redial_window_s, o.repeat_window_s, by_reason=len(reasons) > 1)
