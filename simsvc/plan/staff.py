@@ -56,10 +56,10 @@ import numpy as np
 import pandas as pd
 
 from simsvc.analytic.erlang import agents_needed
-from simsvc.analytic.requirements import gross_up
 from simsvc.config.schema import Scenario
-from simsvc.plan import PlanError, no_availability
+from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric, offered_rate
+from simsvc.plan.on_duty import availability, check_available, on_duty_of, scheduled_for, whole
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
 from simsvc.plan.targets import PlanTarget
@@ -111,17 +111,21 @@ class StaffResult:
     factors: dict[str, float] | None = None
 
     def staffing_table(self, base: Scenario) -> pd.DataFrame:
-        """pool × interval: analytic and simulated plans (scheduled), on duty, cost."""
+        """pool × interval: analytic and simulated plans (scheduled), availability, on duty, cost.
+
+        ``on_duty`` = round(scheduled × (1 − shrinkage)) without availability, and
+        scheduled × (1 − shrinkage) × ``availability`` (fractional) with it."""
         grid = interval_grid(base)
         days, clocks = interval_labels(base, grid)
         hours = np.diff(grid) / 3600.0
         rows = []
         for pool, scheduled in self.plan.items():
             rate = base.agents[pool].cost_per_hour
+            avail = availability(base, pool, grid)
             rows.append(pd.DataFrame({
                 "pool": pool, "interval": np.arange(len(scheduled)), "start_s": grid[:-1], "day": days,
                 "clock": clocks, "analytic_scheduled": self.analytic[pool], "scheduled": scheduled,
-                "on_duty": self.on_duty[pool], "agent_hours": scheduled * hours,
+                "availability": avail if avail is not None else 1.0, "on_duty": self.on_duty[pool], "agent_hours": scheduled * hours,
                 "cost": scheduled * hours * rate}))
         return pd.concat(rows, ignore_index=True)
 
@@ -142,11 +146,6 @@ class StaffResult:
         df = pd.DataFrame(rows)
         total = df.drop(columns="pool").sum().to_dict()
         return pd.concat([df, pd.DataFrame([{"pool": ALL, **total}])], ignore_index=True)
-
-
-def _effective(scheduled: np.ndarray, shrinkage: float) -> np.ndarray:
-    """Agents on duty the simulator derives from a schedule (round to nearest, as in the model)."""
-    return np.floor(scheduled * (1.0 - shrinkage) + 0.5).astype(np.int64)
 
 
 _GUIDE_KEYS = {"service_level": "target_service_level", "abandon_rate": "target_abandon",
@@ -205,9 +204,24 @@ class PlanBase:
     primary: dict[str, str]
     streams: dict
     shrink: dict[str, float]
+    avail: dict[str, np.ndarray | None]  # mean availability per planned pool × interval (None: none)
     net: dict[str, np.ndarray]      # Erlang agents on duty per planned pool × interval
     floor: dict[str, np.ndarray]    # on duty that async work needs (never cut below)
     analytic: dict[str, np.ndarray]  # the Erlang plan, scheduled
+
+    @property
+    def closed(self) -> dict[str, np.ndarray]:
+        """Per planned pool, the intervals with availability 0: nobody is on duty whatever is
+        scheduled, so they are not staffed for (a need there is refused up front)."""
+        return {p: (a <= 0) if a is not None else np.zeros(self.n, dtype=bool) for p, a in self.avail.items()}
+
+    def scheduled(self, pool: str, net: np.ndarray) -> np.ndarray:
+        """The fewest scheduled agents leaving ``net`` on duty (shrinkage and availability)."""
+        return scheduled_for(net, self.shrink[pool], self.avail[pool])
+
+    def on_duty(self, pool: str, scheduled: np.ndarray) -> np.ndarray:
+        """Agents on duty the simulator derives from ``scheduled`` (fractional with availability)."""
+        return on_duty_of(scheduled, self.shrink[pool], self.avail[pool])
 
 
 def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions) -> PlanBase:
@@ -224,7 +238,6 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
     if unknown:
         raise PlanError(f"--pools: {', '.join(map(repr, unknown))} is not a pool "
                         f"(pools: {', '.join(scenario.agents)})")
-    no_availability(scenario, planned, "staff")
     st = streams(scenario, grid)
     work = {k: float(np.sum(v.work)) for k, v in st.items() if v.work is not None}
     primary = _primary_pools(scenario, targets, planned, work)
@@ -240,10 +253,14 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
         return rows.groupby("interval")["required_on_duty"].sum().reindex(range(n), fill_value=0.0).to_numpy()
 
     shrink = {p: scenario.agents[p].shrinkage for p in planned}
+    avail = {p: availability(scenario, p, grid) for p in planned}
     net = {p: pool_rows(p).astype(np.int64) for p in planned}
+    for p in planned:
+        check_available(scenario, p, net[p], avail[p], grid, "staff")
     floor = {p: np.ceil(pool_rows(p, ("async",)) - 1e-9).astype(np.int64) for p in planned}
-    analytic = {p: gross_up(net[p], shrink[p]) for p in planned}
-    return PlanBase(grid, n, req, planned, primary, st, shrink, net, floor, analytic)
+    # The Erlang plan grossed up as `requirements` does: ceil(net / ((1 − s) × a)).
+    analytic = {p: scheduled_for(net[p], shrink[p], avail[p]) for p in planned}
+    return PlanBase(grid, n, req, planned, primary, st, shrink, avail, net, floor, analytic)
 
 
 def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
@@ -256,7 +273,8 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
 
     base = plan_base(scenario, targets, options)
     grid, n, req, planned, primary, st = base.grid, base.n, base.requirements, base.planned, base.primary, base.streams
-    shrink, net, floor, analytic = base.shrink, base.net, base.floor, base.analytic
+    net, floor, analytic = base.net, base.floor, base.analytic
+    closed = base.closed
     seen_miss = {p: np.full(n, -1, dtype=np.int64) for p in planned}
     streak = {p: np.zeros(n, dtype=np.int64) for p in planned}   # iterations in a row an interval missed
     best: dict[tuple[PlanTarget, int], tuple[float, int]] = {}  # best value reached, with on-duty agents
@@ -271,12 +289,14 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     stable = False
     cheapest_met: tuple[float, dict[str, np.ndarray]] | None = None  # (agent hours, schedule) meeting all
     for number in range(1, options.max_iterations + 1):
-        plan = {p: gross_up(net[p], shrink[p]) for p in planned}
+        plan = {p: base.scheduled(p, net[p]) for p in planned}
         planned_scenario = with_staffing(scenario, plan)
         result = run(planned_scenario, replications=options.replications, seed=seed, workers=options.workers,
                      keep_contacts=False,
                      progress=(lambda d, tot, k=number: progress(f"iteration {k}", d, tot)) if progress else None)
-        on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
+        # Whole agents on duty: the search's variable (with availability the fractional
+        # agent beyond ceil(net / ((1 − s) × a)) × (1 − s) × a ≥ net is dropped: it equals net).
+        on_duty = {p: whole(base.on_duty(p, plan[p])) for p in planned}
         step = {p: np.full(n, np.iinfo(np.int64).min, dtype=np.int64) for p in planned}
         missed = checked = 0
         for t in targets:
@@ -285,7 +305,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
             m = interval_metric(result.intervals, t)
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
             patience = ch.patience.mean_s if ch.patience is not None else None
-            m = m[m["contacts"] >= options.min_contacts * m["reps"]]
+            m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~closed[pool][m["interval"]]]
             for i, value, met in zip(m["interval"], m["value"], m["met"]):
                 cur = int(on_duty[pool][i])
                 key = (t, int(i))
@@ -325,17 +345,17 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
         raise PlanError(_unreached_message(scenario, targets, best, grid, len(iterations)))
     # Stable: the last plan (it met everything and nothing moved). Else the cap came
     # first: the cheapest plan that met every target on the way.
-    plan = {p: gross_up(net[p], shrink[p]) for p in planned} if stable else cheapest_met[1]
+    plan = {p: base.scheduled(p, net[p]) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
-    on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
+    on_duty = {p: base.on_duty(p, plan[p]) for p in planned}
     verification = pd.DataFrame()
     if confirm:
         fresh = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
                     workers=options.workers, keep_contacts=False,
                     progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
         verification = _verification(scenario, targets, fresh.intervals, primary, on_duty, grid,
-                                     options.min_contacts)
+                                     options.min_contacts, closed)
     return StaffResult(
         scenario=planned_scenario, plan=plan, analytic=analytic, on_duty=on_duty, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
@@ -349,23 +369,26 @@ def _better(t: PlanTarget, new: float, old: float) -> bool:
 
 def _verification(scenario: Scenario, targets: list[PlanTarget], intervals: pd.DataFrame,
                   primary: dict[str, str], on_duty: dict[str, np.ndarray], grid: np.ndarray,
-                  min_contacts: float) -> pd.DataFrame:
+                  min_contacts: float, closed: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     days, clocks = interval_labels(scenario, grid)
     frames = []
     for t in targets:
         m = interval_metric(intervals, t)
         pool = primary[t.channel]
+        shut = closed[pool][m["interval"]] if closed else np.zeros(len(m), dtype=bool)
         frames.append(pd.DataFrame({
             "target": str(t), "channel": t.channel, "metric": t.metric, "interval": m["interval"],
             "day": days[m["interval"]], "clock": [clocks[i] for i in m["interval"]],
             "pool": pool, "on_duty": on_duty[pool][m["interval"]], "contacts": m["contacts"],
             "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-            "status": [status(t, v, lo, hi) if c >= min_contacts * n else FEW
-                       for v, lo, hi, c, n in zip(m["value"], m["ci_low"], m["ci_high"], m["contacts"], m["reps"])]}))
+            "status": [UNAVAILABLE if x else status(t, v, lo, hi) if c >= min_contacts * n else FEW
+                       for v, lo, hi, c, n, x in zip(m["value"], m["ci_low"], m["ci_high"], m["contacts"], m["reps"],
+                                                     shut)]}))
     return pd.concat(frames, ignore_index=True)
 
 
 FEW = "few contacts"
+UNAVAILABLE = "availability 0"   # the pool's availability is 0: nobody can be put on duty
 
 
 def status(t: PlanTarget, value: float, ci_low: float, ci_high: float) -> str:
