@@ -33,6 +33,16 @@ One iteration
        last minutes before closing, a trickle at night) are reported but not
        staffed for: their ratio is mostly noise (one late call is 0 % or 100 %).
 
+Pools with availability per interval
+    The search moves whole agents *on duty* (what a target needs, whatever the
+    availability) and simulates the fewest *scheduled* agents that put them on
+    duty, ceil(net / ((1 − shrinkage) × availability)) as ``requirements``
+    grosses up (:mod:`simsvc.plan.on_duty`); the simulator then keeps scheduled ×
+    (1 − shrinkage) × availability on duty, fractional. The written plan is the
+    scheduled agents; its scenario extends the input, availability included.
+    A need in an interval with availability 0 is refused up front; such an
+    interval is never staffed for (status ``availability 0``).
+
 Multi-skill attribution
     Each target's channel belongs to one pool: among the pools being planned,
     the one that carries most of that channel's analytic workload (its primary

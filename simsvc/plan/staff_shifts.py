@@ -22,6 +22,10 @@ One iteration
     Finally the plan is confirmed with ``confirm_replications`` fresh
     replications (seed + 1), as ``simsvc staff`` does.
 
+For a pool with availability per interval the on-duty level read back is the
+simulator's fractional one, so raising it by d raises the scheduled requirement
+by ceil(d / ((1 − shrinkage) × availability)) (:mod:`simsvc.plan.roster`).
+
 Attribution of a channel's miss to a pool is ``simsvc staff``'s: the planned
 pool that carries most of the channel's analytic workload.
 """
