@@ -178,3 +178,18 @@ def test_fit_staff_run_reproduces_the_search_on_the_written_scenario(tmp_path):
     both = v.merge(m, on="interval", suffixes=("_staff", "_run"))
     assert len(both) == len(v) > 10
     assert both["value_run"].to_numpy() == pytest.approx(both["value_staff"].to_numpy())
+
+
+def test_verification_marks_intervals_with_availability_0(tmp_path):
+    """An interval whose pool has availability 0 is reported as such, never as met or missed."""
+    from simsvc.plan.verification import UNAVAILABLE, verification
+
+    s = _sinusoid(tmp_path, "v", True)
+    target = parse_targets([PHONE_SL], s)[0]
+    rows = [{"channel": "phone", "in_warmup": False, "interval": i, "replication": r, "offered": 20,
+             "lost_closed": 0, "answered_within_threshold": 10, "abandoned": 5, "answered": 15, "asa_s": 30.0}
+            for i in (2, 3) for r in (0, 1)]
+    grid = np.arange(25) * 3600.0
+    closed = {"team": np.isin(np.arange(24), [3])}
+    v = verification(s, [target], pd.DataFrame(rows), {"phone": "team"}, {"team": np.zeros(24)}, grid, 5.0, closed)
+    assert list(v["status"]) == ["not met", UNAVAILABLE]

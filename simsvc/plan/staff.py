@@ -73,6 +73,7 @@ from simsvc.plan.on_duty import availability, check_available, on_duty_of, sched
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
 from simsvc.plan.targets import PlanTarget
+from simsvc.plan.verification import FEW, UNAVAILABLE, status, verification as _verification  # noqa: F401
 
 Progress = Callable[[str, int, int], None]   # (stage, replications done, replications in the stage)
 
@@ -375,39 +376,6 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
 
 def _better(t: PlanTarget, new: float, old: float) -> bool:
     return new > old if t.op == ">=" else new < old
-
-
-def _verification(scenario: Scenario, targets: list[PlanTarget], intervals: pd.DataFrame,
-                  primary: dict[str, str], on_duty: dict[str, np.ndarray], grid: np.ndarray,
-                  min_contacts: float, closed: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    days, clocks = interval_labels(scenario, grid)
-    frames = []
-    for t in targets:
-        m = interval_metric(intervals, t)
-        pool = primary[t.channel]
-        shut = closed[pool][m["interval"]] if closed else np.zeros(len(m), dtype=bool)
-        frames.append(pd.DataFrame({
-            "target": str(t), "channel": t.channel, "metric": t.metric, "interval": m["interval"],
-            "day": days[m["interval"]], "clock": [clocks[i] for i in m["interval"]],
-            "pool": pool, "on_duty": on_duty[pool][m["interval"]], "contacts": m["contacts"],
-            "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-            "status": [UNAVAILABLE if x else status(t, v, lo, hi) if c >= min_contacts * n else FEW
-                       for v, lo, hi, c, n, x in zip(m["value"], m["ci_low"], m["ci_high"], m["contacts"], m["reps"],
-                                                     shut)]}))
-    return pd.concat(frames, ignore_index=True)
-
-
-FEW = "few contacts"
-UNAVAILABLE = "availability 0"   # the pool's availability is 0: nobody can be put on duty
-
-
-def status(t: PlanTarget, value: float, ci_low: float, ci_high: float) -> str:
-    """``met`` (the estimate meets the target), ``not met`` (its whole 95 % CI misses it),
-    else ``uncertain`` (a miss within the noise of the fresh replications)."""
-    if t.met(value):
-        return "met"
-    wrong_side = ci_high < t.value if t.op == ">=" else ci_low > t.value
-    return "not met" if wrong_side else "uncertain"
 
 
 def _unreached_message(scenario: Scenario, targets: list[PlanTarget], best: dict, grid: np.ndarray,

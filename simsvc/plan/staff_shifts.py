@@ -103,7 +103,7 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
             ch = scenario.channels[t.channel]
             pool = primary[t.channel]
             m = interval_metric(result.intervals, t)
-            m = m[m["contacts"] >= options.min_contacts * m["reps"]]
+            m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~base.closed[pool][m["interval"]]]
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
             patience = ch.patience.mean_s if ch.patience is not None else None
             for i, value, ok in zip(m["interval"], m["value"], m["met"]):
@@ -138,7 +138,8 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
     confirm = run(rostered, replications=options.confirm_replications, seed=confirm_seed, workers=options.workers,
                   keep_contacts=False, progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
     on_duty = {p: _on_duty(rostered, p) for p in planned}
-    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid, options.min_contacts)
+    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid, options.min_contacts,
+                                 base.closed)
     return ShiftStaffResult(
         scenario=rostered, roster=plan, requirement=requirement, analytic=analytic, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
