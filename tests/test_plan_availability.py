@@ -193,3 +193,29 @@ def test_verification_marks_intervals_with_availability_0(tmp_path):
     closed = {"team": np.isin(np.arange(24), [3])}
     v = verification(s, [target], pd.DataFrame(rows), {"phone": "team"}, {"team": np.zeros(24)}, grid, 5.0, closed)
     assert list(v["status"]) == ["not met", UNAVAILABLE]
+
+
+@pytest.mark.slow
+def test_overall_and_shifts_plan_scheduled_agents_with_availability(tmp_path):
+    from simsvc.plan.roster_io import pool_on_duty
+    from simsvc.plan.staff_overall import staff_overall
+    from simsvc.plan.staff_shifts import staff_shifts
+
+    s = _sinusoid(tmp_path, "variants", True)
+    targets = parse_targets([PHONE_SL], s)
+    opts = StaffOptions(replications=3, confirm_replications=4, seed=3, workers=1, max_iterations=6)
+    a = np.where(np.isin(np.arange(24), np.arange(24)[LOW]), 0.6, 1.0)
+    overall = staff_overall(s, targets, opts)
+    assert overall.on_duty["team"] == pytest.approx(overall.plan["team"] * (1 - SHRINK) * a)
+    assert overall.verification["status"].iloc[0] in ("met", "uncertain"), overall.verification
+    assert overall.scenario.agents["team"].availability is not None
+    rules = parse_rules({"pools": {"team": {"shift_types": [
+        {"name": "day", "days": "all", "starts": {"from": "00:00", "to": "23:00", "every": "1h"},
+         "lengths": {"min": "4h", "max": "8h", "step": "1h"}, "max_agents": 60}]}}}, "rules.yaml")
+    shifts = staff_shifts(s, targets, rules, opts)
+    rostered = shifts.scenario
+    assert rostered.agents["team"].availability is not None
+    on_duty = pool_on_duty(rostered, "team")
+    # The roster covers the (raised) on-duty requirement as the simulator reads it, with availability.
+    assert (on_duty >= shifts.requirement["team"] - 1e-9).all()
+    assert (shifts.verification["status"] != "not met").mean() >= 0.9, shifts.verification
