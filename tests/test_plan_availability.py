@@ -219,3 +219,26 @@ def test_overall_and_shifts_plan_scheduled_agents_with_availability(tmp_path):
     # The roster covers the (raised) on-duty requirement as the simulator reads it, with availability.
     assert (on_duty >= shifts.requirement["team"] - 1e-9).all()
     assert (shifts.verification["status"] != "not met").mean() >= 0.9, shifts.verification
+
+
+def test_roster_reads_a_staffing_table_back_to_its_schedule(tmp_path):
+    """A staff table's fractional on duty, written to 6 digits, gives back the schedule it came from."""
+    data = yaml.safe_load((DATA / "roster_day.yaml").read_text(encoding="utf-8"))
+    data["agents"]["team"]["shrinkage"] = 0.23
+    data["agents"]["team"]["availability"] = {"steps": [{"start": "00:00", "availability": 0.9695}]}
+    path = tmp_path / "day_b.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    s = load_scenario(path)
+    scheduled = np.where((np.arange(48) >= 16) & (np.arange(48) < 40), 17, 0)
+    table = pd.DataFrame({"pool": "team", "interval": np.arange(48), "scheduled": scheduled,
+                          "on_duty": scheduled * 0.77 * 0.9695})
+    table.to_csv(tmp_path / "staffing.csv", index=False, float_format="%.6g")   # as staff writes it
+    assert "12.6908" in (tmp_path / "staffing.csv").read_text()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((DATA / "roster_day_rules.yaml").read_text(), encoding="utf-8")
+    out = CliRunner().invoke(main, ["roster", str(path), "--requirements", str(tmp_path / "staffing.csv"),
+                                    "--rules", str(rules), "--out", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    cov = pd.read_csv(tmp_path / "r" / "coverage.csv")
+    assert (cov["required_scheduled"].to_numpy() == scheduled).all()
+    assert cov["under_on_duty"].sum() == 0

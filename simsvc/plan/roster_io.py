@@ -106,9 +106,26 @@ def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, n
                 raise PlanError(f"{file}: pool {pool!r}, interval {k}: {gross_column} = {g[k]!r}: "
                                 "expected a number >= 0")
             gross[pool] = g
+            out[pool] = _exact_on_duty(scenario, pool, values, g, grid)
     if not out:
         raise PlanError(f"{file}: no requirement rows (pool totals have channel 'all')")
     return out, gross
+
+
+def _exact_on_duty(scenario: Scenario, pool: str, on_duty: np.ndarray, scheduled: np.ndarray,
+                   grid: np.ndarray) -> np.ndarray:
+    """A staffing table's fractional on duty, as the simulator had it, where the file rounded it.
+
+    With availability, ``on_duty`` = scheduled × (1 − s) × a is written to 6 significant
+    digits; read back and grossed up it can land a hair above ``scheduled`` and cost an
+    agent (17 × 0.77 × 0.9695 = 12.690755 is written 12.6908). Where the file's value is
+    that product within the rounding, the product is used."""
+    avail = availability(scenario, pool, grid)
+    if avail is None:
+        return on_duty
+    exact = scheduled * (1.0 - scenario.agents[pool].shrinkage) * avail
+    close = np.isfinite(exact) & (np.abs(on_duty - exact) <= 1e-5 * np.maximum(1.0, np.abs(exact)))
+    return np.where(close, exact, on_duty)
 
 
 def shift_entries(roster: Roster) -> dict[str, list[dict]]:
