@@ -101,9 +101,14 @@ def test_staff_and_roster_name_an_interval_with_availability_0_and_a_need(tmp_pa
          "lengths": {"min": "4h", "max": "8h", "step": "1h"}}]}}}, "rules.yaml")
     with pytest.raises(PlanError, match=r"roster: pool 'team', day 0 03:00 \(interval 3\)"):
         roster(s, rules, {"team": net})
-    # From the CLI: `requirements` writes the need (its scheduled figure empty), `roster` names the interval.
-    req = tmp_path / "req.csv"
-    requirements(s, targets).to_csv(req, index=False)
+    # From the CLI: `requirements` writes the need (its scheduled figure empty; its Erlang plan schedules
+    # nobody there, and says so), `roster` names the interval.
+    erlang = CliRunner().invoke(main, ["requirements", str(path), "--target", PHONE_SL, "--out", str(tmp_path / "q")])
+    assert erlang.exit_code == 0, erlang.output
+    assert "warning: pool 'team', day 0 03:00 (interval 3): agents needed" in erlang.stderr
+    assert "0,03:00,0\n" in (tmp_path / "q" / "staffing_team.csv").read_text()
+    assert load_scenario(tmp_path / "q" / "scenario.yaml").agents["team"].availability is not None
+    req = tmp_path / "q" / "requirements.csv"
     rules_path = tmp_path / "rules.yaml"
     rules_path.write_text(yaml.safe_dump({"pools": {"team": {"shift_types": [
         {"name": "day", "days": "all", "starts": {"from": "00:00", "to": "23:00", "every": "1h"},
