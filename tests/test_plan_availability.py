@@ -247,3 +247,20 @@ def test_roster_reads_a_staffing_table_back_to_its_schedule(tmp_path):
     cov = pd.read_csv(tmp_path / "r" / "coverage.csv")
     assert (cov["required_scheduled"].to_numpy() == scheduled).all()
     assert cov["under_on_duty"].sum() == 0
+
+
+def test_profit_levels_scale_the_schedule_and_keep_the_availability(tmp_path):
+    from simsvc.plan.profit import parse_factors, staffing_levels
+
+    doc = {"extends": str(ROOT / "scenarios" / "journey_baseline.yaml"), "name": "journey_a",
+           "agents": {"service": {"availability": {"steps": [
+               {"start": "00:00", "availability": 0.9}, {"start": "12:00", "availability": 0.7}]}}}}
+    path = tmp_path / "journey_a.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    s = load_scenario(path)
+    levels = staffing_levels(s, ("service",), parse_factors("0.8,1.2"))
+    own = [s_.agents for s_ in s.agents["service"].staffing.shifts]
+    for level in levels:
+        pool = level.scenario.agents["service"]
+        assert pool.availability == s.agents["service"].availability
+        assert [x.agents for x in pool.staffing.shifts] == [int(v * level.factor + 0.5) for v in own]
