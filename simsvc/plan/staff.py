@@ -34,12 +34,15 @@ One iteration
        staffed for: their ratio is mostly noise (one late call is 0 % or 100 %).
 
 Pools with availability per interval
-    The search moves whole agents *on duty* (what a target needs, whatever the
-    availability) and simulates the fewest *scheduled* agents that put them on
-    duty, ceil(net / ((1 − shrinkage) × availability)) as ``requirements``
-    grosses up (:mod:`simsvc.plan.on_duty`); the simulator then keeps scheduled ×
-    (1 − shrinkage) × availability on duty, fractional. The written plan is the
-    scheduled agents; its scenario extends the input, availability included.
+    The simulator keeps scheduled × (1 − shrinkage) × availability on duty,
+    fractional, so every scheduled agent counts: the search variable is the
+    *scheduled* agents. It starts from ceil(net / ((1 − s) × a)), as
+    ``requirements`` grosses up (:mod:`simsvc.plan.on_duty`); Erlang's step (in
+    agents on duty) becomes ceil(step / ((1 − s) × a)) scheduled up, and a
+    lowering of m on duty max(1, floor(m / ((1 − s) × a))) scheduled down. (Without
+    availability the search moves whole agents on duty: the simulator rounds them,
+    so scheduled levels between two on-duty counts are the same plan.) The written
+    plan is the scheduled agents; its scenario extends the input, availability included.
     A need in an interval with availability 0 is refused up front; such an
     interval is never staffed for (status ``availability 0``).
 
@@ -69,7 +72,7 @@ from simsvc.analytic.erlang import agents_needed
 from simsvc.config.schema import Scenario
 from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric, offered_rate
-from simsvc.plan.on_duty import availability, check_available, on_duty_of, scheduled_for, whole
+from simsvc.plan.on_duty import FUZZ, availability, check_available, on_duty_of, scheduled_for, whole
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
 from simsvc.plan.targets import PlanTarget
@@ -286,6 +289,13 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     grid, n, req, planned, primary, st = base.grid, base.n, base.requirements, base.planned, base.primary, base.streams
     net, floor, analytic = base.net, base.floor, base.analytic
     closed = base.closed
+    # A pool with availability is searched in scheduled agents (every one adds (1 − s) × a on
+    # duty); the others in whole agents on duty, as the simulator rounds them (module doc).
+    scheduled = {p: analytic[p].copy() for p in planned if base.avail[p] is not None}
+
+    def plan_of(p: str) -> np.ndarray:
+        return scheduled[p].copy() if p in scheduled else base.scheduled(p, net[p])
+
     seen_miss = {p: np.full(n, -1, dtype=np.int64) for p in planned}
     streak = {p: np.zeros(n, dtype=np.int64) for p in planned}   # iterations in a row an interval missed
     best: dict[tuple[PlanTarget, int], tuple[float, int]] = {}  # best value reached, with on-duty agents
@@ -300,13 +310,12 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     stable = False
     cheapest_met: tuple[float, dict[str, np.ndarray]] | None = None  # (agent hours, schedule) meeting all
     for number in range(1, options.max_iterations + 1):
-        plan = {p: base.scheduled(p, net[p]) for p in planned}
+        plan = {p: plan_of(p) for p in planned}
         planned_scenario = with_staffing(scenario, plan)
         result = run(planned_scenario, replications=options.replications, seed=seed, workers=options.workers,
                      keep_contacts=False,
                      progress=(lambda d, tot, k=number: progress(f"iteration {k}", d, tot)) if progress else None)
-        # Whole agents on duty: the search's variable (with availability the fractional
-        # agent beyond ceil(net / ((1 − s) × a)) × (1 − s) × a ≥ net is dropped: it equals net).
+        # Whole agents on duty (with availability the fractional agent dropped): what a step is sized on.
         on_duty = {p: whole(base.on_duty(p, plan[p])) for p in planned}
         step = {p: np.full(n, np.iinfo(np.int64).min, dtype=np.int64) for p in planned}
         missed = checked = 0
@@ -331,6 +340,10 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                 missed += not met
         changed = 0
         for p in planned:
+            if p in scheduled:
+                changed += _move_scheduled(scheduled[p], step[p], base.avail[p] * (1.0 - base.shrink[p]),
+                                           seen_miss[p], streak[p], base.scheduled(p, floor[p]), bool(missed))
+                continue
             for i in np.flatnonzero(step[p] != np.iinfo(np.int64).min):
                 d, cur, new = int(step[p][i]), int(on_duty[p][i]), int(net[p][i])
                 if d > 0:
@@ -356,7 +369,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
         raise PlanError(_unreached_message(scenario, targets, best, grid, len(iterations)))
     # Stable: the last plan (it met everything and nothing moved). Else the cap came
     # first: the cheapest plan that met every target on the way.
-    plan = {p: base.scheduled(p, net[p]) for p in planned} if stable else cheapest_met[1]
+    plan = {p: plan_of(p) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
     on_duty = {p: base.on_duty(p, plan[p]) for p in planned}
@@ -372,6 +385,33 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
         confirm_seed=confirm_seed, replications=options.replications,
         confirm_replications=options.confirm_replications, stable=stable)
+
+
+def _move_scheduled(scheduled: np.ndarray, step: np.ndarray, keep: np.ndarray, seen_miss: np.ndarray,
+                    streak: np.ndarray, lowest: np.ndarray, missed: bool) -> int:
+    """Apply one iteration's steps (agents on duty) to a pool with availability, in scheduled
+    agents: ``keep`` = (1 − s) × a is what one scheduled agent adds on duty. A raise of d on
+    duty is ceil(d / keep) scheduled (doubled on repeated misses, as for the other pools); a
+    lowering of m on duty (half the step, at least one) is max(1, floor(m / keep)) scheduled,
+    never to a level seen to miss nor below the async workload. Returns the levels changed."""
+    changed = 0
+    for i in np.flatnonzero(step != np.iinfo(np.int64).min):
+        d, cur = int(step[i]), int(scheduled[i])
+        new = cur
+        if d > 0:
+            seen_miss[i] = max(seen_miss[i], cur)
+            streak[i] += 1
+            new = cur + math.ceil(d * 2 ** min(streak[i] - 1, 3) / keep[i] - FUZZ)
+        else:
+            streak[i] = 0
+        if d < 0 and not missed:
+            m = max(1, -d // 2)
+            lowered = max(cur - max(1, math.floor(m / keep[i] + FUZZ)), seen_miss[i] + 1, int(lowest[i]))
+            new = min(lowered, cur)
+        if new != cur:
+            scheduled[i] = new
+            changed += 1
+    return changed
 
 
 def _better(t: PlanTarget, new: float, old: float) -> bool:
