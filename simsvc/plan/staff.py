@@ -139,8 +139,8 @@ class StaffResult:
             rows.append(pd.DataFrame({
                 "pool": pool, "interval": np.arange(len(scheduled)), "start_s": grid[:-1], "day": days,
                 "clock": clocks, "analytic_scheduled": self.analytic[pool], "scheduled": scheduled,
-                "availability": avail if avail is not None else 1.0, "on_duty": self.on_duty[pool], "agent_hours": scheduled * hours,
-                "cost": scheduled * hours * rate}))
+                "availability": avail if avail is not None else 1.0, "on_duty": self.on_duty[pool],
+                "agent_hours": scheduled * hours, "cost": scheduled * hours * rate}))
         return pd.concat(rows, ignore_index=True)
 
     def totals(self, base: Scenario) -> pd.DataFrame:
