@@ -76,7 +76,7 @@ from simsvc.plan.on_duty import FUZZ, availability, check_available, on_duty_of,
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
 from simsvc.plan.targets import PlanTarget
-from simsvc.plan.verification import FEW, UNAVAILABLE, status, verification as _verification  # noqa: F401
+from simsvc.plan.verification import status, verification as _verification  # noqa: F401 (status: re-exported)
 
 Progress = Callable[[str, int, int], None]   # (stage, replications done, replications in the stage)
 
