@@ -33,7 +33,6 @@ from simsvc.domain.calendar import (
 from simsvc.domain.randomness import Streams
 from simsvc.experiment.preflight import capacity_warnings
 from simsvc.model.centre import simulate
-from simsvc.plan import PlanError
 from simsvc.plan.requirements import requirements
 
 BASE = {
@@ -226,14 +225,3 @@ def test_requirements_gross_up_and_preflight_read_availability():
     pieces = on_duty_pieces(s, s.agents["team"])
     assert pieces[0][2] == pytest.approx(6.4) and pieces[-1][2] == pytest.approx(5.0)
 
-
-def test_staff_and_roster_refuse_a_pool_with_availability_rather_than_ignore_it():
-    from simsvc.plan.roster import roster
-    from simsvc.plan.staff import StaffOptions, plan_base
-    from simsvc.plan.targets import parse_targets
-
-    s = scenario(steps(("all", "00:00", 0.64)))
-    with pytest.raises(PlanError, match="availability per interval"):
-        plan_base(s, parse_targets(["service_level >= 0.8 on phone"], s), StaffOptions())
-    with pytest.raises(PlanError, match="availability per interval"):
-        roster(s, None, {"team": np.zeros(96)})

@@ -19,6 +19,8 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     channel 'all'), staffing_<pool>.csv and scenario.yaml: the Erlang plan as a
     scenario that extends SCENARIO and runs as it is.
     """
+    import numpy as np
+
     from simsvc.plan import PlanError
     from simsvc.experiment.safepath import write_folder
     from simsvc.plan.requirements import plan_totals, requirements as compute
@@ -28,8 +30,19 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     path = out_dir_or_exit(out, resolved.name, "requirements")
     try:
         req = compute(resolved, goals, max_occupancy)
-        plan = {pool: rows.sort_values("interval")["required_scheduled"].to_numpy()
-                for pool, rows in req[req["channel"] == "all"].groupby("pool", sort=False)}
+        plan, unplannable = {}, []
+        for pool, rows in req[req["channel"] == "all"].groupby("pool", sort=False):
+            rows = rows.sort_values("interval")
+            scheduled = rows["required_scheduled"].to_numpy(dtype=float)
+            # NaN: agents needed where availability is 0; no schedule puts anyone on duty there.
+            gap = rows[np.isnan(scheduled)]
+            if len(gap):
+                first = gap.iloc[0]
+                more = f" and {len(gap) - 1} more" if len(gap) > 1 else ""
+                unplannable.append(f"pool {pool!r}, day {first['day']} {first['clock']} (interval "
+                                   f"{first['interval']}){more}: agents needed on duty but availability 0, "
+                                   "so the Erlang plan schedules nobody there")
+            plan[pool] = np.nan_to_num(scheduled, nan=0.0).astype(np.int64)
         files = plan_files(resolved, scenario, path, plan, "erlang",
                            f"Erlang requirements of {resolved.name} ({'; '.join(map(str, goals)) or 'no target'})")
     except PlanError as exc:
@@ -39,5 +52,7 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     click.echo("targets: " + ("; ".join(map(str, goals)) or "none")
                + (f"; occupancy <= {max_occupancy:g}" if max_occupancy else ""))
     click.echo(pool_table(plan_totals(resolved, req)))
+    for note in unplannable:
+        click.echo(f"warning: {note}", err=True)
     click.echo(f"\nrequirements: {path / 'requirements.csv'}")
     click.echo(f"scenario: {path / 'scenario.yaml'}  (simsvc run it to see how the Erlang plan does)")

@@ -144,7 +144,9 @@ def staff_with_shifts(scenario: str, resolved, goals, rules_path: str, options, 
         counts = rows_["status"].value_counts()
         click.echo(f"{target}: met in {counts.get('met', 0)} of {len(rows_)} intervals, uncertain "
                    f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)}, "
-                   f"few contacts {counts.get('few contacts', 0)} "
+                   f"few contacts {counts.get('few contacts', 0)}"
+                   + (f", availability 0 {counts['availability 0']}" if counts.get("availability 0") else "")
+                   + " "
                    f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
     click.echo(f"shifts: {path / 'shifts.yaml'}")
     click.echo(f"scenario: {path / 'scenario.yaml'}")

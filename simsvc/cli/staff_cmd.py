@@ -166,7 +166,9 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
         counts = rows["status"].value_counts()
         click.echo(f"{target}: met in {counts.get('met', 0)} of {len(rows)} intervals, uncertain "
                    f"{counts.get('uncertain', 0)}, not met {counts.get('not met', 0)}, "
-                   f"few contacts {counts.get('few contacts', 0)} "
+                   f"few contacts {counts.get('few contacts', 0)}"
+                   + (f", availability 0 {counts['availability 0']}" if counts.get("availability 0") else "")
+                   + " "
                    f"({result.confirm_replications} fresh replications, seed {result.confirm_seed})")
     click.echo(f"scenario: {path / 'scenario.yaml'}")
     click.echo(f"results: {path}")

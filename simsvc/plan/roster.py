@@ -26,6 +26,14 @@ Net and gross
     The LP bound is the relaxation of the first program: a valid lower bound
     for the repaired one too (its feasible set only shrinks).
 
+Pools with availability per interval
+    The simulator keeps such a pool's on-duty level fractional, x · (1 − s) · a
+    in an interval with availability a, summed over the shifts (no per-entry
+    rounding). The gross requirement is ceil(net / ((1 − s) · a)) (net may be
+    fractional: a staffing table's on-duty level), and the read-back is
+    (Σ scheduled) · (1 − s) · a ≥ net: the gross cover implies it, so no repair is
+    needed. An interval with a = 0 and a need is refused with one message.
+
 Objective: paid cost = Σ paid hours within the horizon × cost per paid hour.
 Solved with ``scipy.optimize.milp`` (HiGHS) under a time limit and a relative
 gap; the LP relaxation's optimum is reported beside it as the lower bound.
@@ -43,6 +51,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from simsvc.config.schema import DAYS, Scenario
 from simsvc.domain.calendar import DAY_S, effective, weekday
 from simsvc.plan import PlanError
+from simsvc.plan.on_duty import availability, check_available, scheduled_for
 from simsvc.plan.requirements import interval_grid, interval_labels
 from simsvc.plan.rules import PoolRules, Rules
 
@@ -88,7 +97,7 @@ class PoolRoster:
     pool: str
     columns: list[Column]
     agents: np.ndarray       # scheduled agents per column
-    on_duty_floor: np.ndarray  # round(agents · (1 − s)) per column
+    on_duty_floor: np.ndarray  # round(agents · (1 − s)) per column (with availability: agents · (1 − s), × a)
     cost: float
     paid_hours: float
     lp_bound: float
@@ -158,13 +167,23 @@ def _label(scenario: Scenario, i: int) -> str:
 def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray,
                 options: RosterOptions = RosterOptions(), gross: np.ndarray | None = None) -> PoolRoster:
     """The cheapest shifts for one pool that cover ``net`` agents on duty in every interval
-    (and ``gross`` scheduled; default ceil(net / (1 − shrinkage)))."""
+    (and ``gross`` scheduled; default ceil(net / ((1 − shrinkage) × availability)))."""
     shrink = scenario.agents[pool].shrinkage
     rate = rules.cost_per_hour if rules.cost_per_hour is not None else scenario.agents[pool].cost_per_hour
-    net = np.ceil(np.asarray(net, dtype=float) - 1e-9).astype(np.int64)
+    grid = interval_grid(scenario)
+    avail = availability(scenario, pool, grid)
+    if avail is None:
+        net = np.ceil(np.asarray(net, dtype=float) - 1e-9).astype(np.int64)
+        computed = np.array([gross_agents(v, shrink) for v in net], dtype=np.int64)
+    else:   # on duty is fractional: keep the need as given (see the module doc)
+        net = np.maximum(np.asarray(net, dtype=float), 0.0)
+        check_available(scenario, pool, net, avail, grid, "roster")
+        computed = scheduled_for(net, shrink, avail)
     if gross is None:
-        gross = np.array([gross_agents(v, shrink) for v in net], dtype=np.int64)
-    gross = np.maximum(np.ceil(np.asarray(gross, dtype=float) - 1e-9).astype(np.int64), net)  # scheduled ≥ on duty
+        gross = computed
+    # scheduled ≥ on duty (and with availability ≥ what leaves net on duty)
+    gross = np.maximum(np.ceil(np.asarray(gross, dtype=float) - 1e-9).astype(np.int64),
+                       np.ceil(net - 1e-9).astype(np.int64) if avail is None else computed)
     columns = candidate_columns(scenario, rules)
     a, paid_s = coverage_matrix(scenario, columns)
     keep = np.flatnonzero(paid_s > 0)
@@ -172,8 +191,14 @@ def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray
     a, paid_s = a[:, keep], paid_s[keep]
     m = len(columns)
     x_max = np.array([c.max_agents for c in columns], dtype=float)
-    y_max = np.array([effective(int(c.max_agents), shrink) for c in columns], dtype=float)
-    _check_coverable(scenario, pool, a, x_max, y_max, gross, net)
+
+    def on_duty_of(x: np.ndarray) -> np.ndarray:
+        """Agents on duty per interval as the simulator reads shifts of ``x`` agents each."""
+        if avail is None:
+            return a @ np.array([effective(int(v), shrink) for v in x], dtype=float)
+        return (a @ np.asarray(x, dtype=float)) * (1.0 - shrink) * avail
+
+    _check_coverable(scenario, pool, a @ x_max, on_duty_of(x_max), gross, net)
     if m == 0 or not gross.any():
         return PoolRoster(pool, [], np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0, 0.0, 0.0, 0.0,
                           "nothing to cover", 0.0, m, first_cost=0.0)
@@ -197,11 +222,10 @@ def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray
         x = np.round(res.x).astype(np.int64)
         if round_ == 0:
             first_cost = float(cost @ x)
-        on_duty = a @ np.array([effective(int(v), shrink) for v in x], dtype=float)
-        short = net - on_duty
-        if (short <= 0).all():
+        short = net - on_duty_of(x)
+        if (short <= 1e-9).all():
             break
-        need = np.where(short > 0, np.maximum(need, a @ x) + short, need).astype(np.int64)
+        need = np.where(short > 1e-9, np.maximum(need, a @ x) + np.ceil(short - 1e-9), need).astype(np.int64)
     else:
         raise PlanError(f"pool {pool!r}: after {MAX_REPAIRS} rounds the shifts' rounding of shrinkage still "
                         "leaves intervals short of the net requirement; report this with the rules file")
@@ -219,7 +243,8 @@ def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray
     mip_bound = float(mip_bound) if mip_bound is not None and (need == gross).all() else float("nan")
     return PoolRoster(
         pool=pool, columns=[columns[j] for j in used], agents=x[used],
-        on_duty_floor=np.array([effective(int(v), shrink) for v in x[used]], dtype=np.int64),
+        on_duty_floor=(np.array([effective(int(v), shrink) for v in x[used]], dtype=np.int64) if avail is None
+                       else x[used] * (1.0 - shrink)),
         cost=float(cost[used] @ x[used]), paid_hours=float(paid_s[used] @ x[used] / 3600.0),
         lp_bound=lp_bound, mip_bound=mip_bound, status=status, solve_s=solve_s, n_columns=m,
         repairs=int((need > gross).sum()), first_cost=first_cost)
@@ -232,27 +257,23 @@ def gross_agents(net: int, shrinkage: float) -> int:
     return int(gross_up(np.array([net]), shrinkage)[0]) if net > 0 else 0
 
 
-def _check_coverable(scenario: Scenario, pool: str, a, x_max, y_max, gross, net) -> None:
-    """One clear message for the first interval that no allowed shift can cover."""
-    cap_x = a @ x_max
-    cap_y = a @ y_max
+def _check_coverable(scenario: Scenario, pool: str, cap_x, cap_y, gross, net) -> None:
+    """One clear message for the first interval that no allowed shift can cover (``cap_x``: most
+    agents on shift under the rules' max_agents, ``cap_y``: most on duty)."""
     for i in range(len(gross)):
         if gross[i] > 0 and cap_x[i] == 0:
             raise PlanError(f"pool {pool!r}, {_label(scenario, i)}: {gross[i]} agents required but no shift "
                             "of the rules covers this interval (widen starts, lengths or days)")
-        if gross[i] > cap_x[i] or net[i] > cap_y[i]:
+        if gross[i] > cap_x[i] or net[i] > cap_y[i] + 1e-9:
             raise PlanError(f"pool {pool!r}, {_label(scenario, i)}: {gross[i]} agents required "
-                            f"({net[i]} on duty) but the rules' max_agents allow at most {int(cap_x[i])} on "
+                            f"({net[i]:g} on duty) but the rules' max_agents allow at most {int(cap_x[i])} on "
                             "shift then (raise max_agents or allow more shift types)")
 
 
 def roster(scenario: Scenario, rules: Rules, net: dict[str, np.ndarray],
            options: RosterOptions = RosterOptions(), gross: dict[str, np.ndarray] | None = None) -> Roster:
     """Roster every pool of ``net`` (agents on duty per interval) under its rules; ``gross``
-    (scheduled agents per interval) where known, else ceil(net / (1 − shrinkage))."""
-    from simsvc.plan import no_availability
-
-    no_availability(scenario, list(net), "roster")
+    (scheduled agents per interval) where known, else ceil(net / ((1 − shrinkage) × availability))."""
     out = Roster()
     for pool, need in net.items():
         out.pools[pool] = roster_pool(scenario, pool, rules.pools[pool], need, options,

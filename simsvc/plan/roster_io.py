@@ -13,7 +13,12 @@ Requirements in
     pool short in ~100 intervals and cost 6 % more after repair than the LP bound.
     The file's scheduled column is read (``gross``) but not covered.
     Every pool must have every interval of the
-    scenario's grid, once.
+    scenario's grid, once. For a pool with availability per interval the
+    simulator keeps on duty fractional (scheduled × (1 − s) × a, no per-entry
+    rounding), so the gross need is ceil(net / ((1 − s) × a)) and a staffing
+    table's fractional on-duty level is read as it is; a requirements table's
+    ``required_scheduled`` may be empty where a = 0 (the roster then names the
+    interval if it needs agents).
 
 Shifts out
     One ``shifts:`` entry per rostered shift and the weekdays it is worked (days
@@ -36,6 +41,7 @@ from simsvc.config.load import scenario_dict, validate
 from simsvc.config.schema import DAYS, Scenario, Staffing
 from simsvc.domain.calendar import DAY_S, integrate_pieces, schedule_changes
 from simsvc.plan import PlanError
+from simsvc.plan.on_duty import availability, on_duty_levels, scheduled_for
 from simsvc.plan.requirements import interval_grid, interval_labels
 from simsvc.plan.roster import Roster
 
@@ -93,14 +99,33 @@ def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, n
         out[pool] = values
         if gross_column in rows.columns:
             g = pd.to_numeric(rows[gross_column], errors="coerce").to_numpy()[order]
-            if not np.isfinite(g).all() or (g < 0).any():
-                k = int(np.flatnonzero(~np.isfinite(g) | (g < 0))[0])
+            # Empty where availability is 0 (`requirements` writes NaN: no schedule meets a need there).
+            blank_ok = np.isnan(g) & (scenario.agents[pool].availability is not None)
+            if not (np.isfinite(g) | blank_ok).all() or (g < 0).any():
+                k = int(np.flatnonzero(~(np.isfinite(g) | blank_ok) | (g < 0))[0])
                 raise PlanError(f"{file}: pool {pool!r}, interval {k}: {gross_column} = {g[k]!r}: "
                                 "expected a number >= 0")
             gross[pool] = g
+            out[pool] = _exact_on_duty(scenario, pool, values, g, grid)
     if not out:
         raise PlanError(f"{file}: no requirement rows (pool totals have channel 'all')")
     return out, gross
+
+
+def _exact_on_duty(scenario: Scenario, pool: str, on_duty: np.ndarray, scheduled: np.ndarray,
+                   grid: np.ndarray) -> np.ndarray:
+    """A staffing table's fractional on duty, as the simulator had it, where the file rounded it.
+
+    With availability, ``on_duty`` = scheduled × (1 − s) × a is written to 6 significant
+    digits; read back and grossed up it can land a hair above ``scheduled`` and cost an
+    agent (17 × 0.77 × 0.9695 = 12.690755 is written 12.6908). Where the file's value is
+    that product within the rounding, the product is used."""
+    avail = availability(scenario, pool, grid)
+    if avail is None:
+        return on_duty
+    exact = scheduled * (1.0 - scenario.agents[pool].shrinkage) * avail
+    close = np.isfinite(exact) & (np.abs(on_duty - exact) <= 1e-5 * np.maximum(1.0, np.abs(exact)))
+    return np.where(close, exact, on_duty)
 
 
 def shift_entries(roster: Roster) -> dict[str, list[dict]]:
@@ -196,6 +221,14 @@ def levels(scenario: Scenario, pool: str, shrinkage: float) -> np.ndarray:
     return integrate_pieces(starts, ends - starts, np.array(values, dtype=float), grid) / np.diff(grid)
 
 
+def pool_on_duty(scenario: Scenario, pool: str) -> np.ndarray:
+    """Mean agents on duty per interval as the simulator runs the pool's schedule: rounded per
+    shift entry without availability, scheduled × (1 − s) × availability (fractional) with it."""
+    if scenario.agents[pool].availability is None:
+        return levels(scenario, pool, scenario.agents[pool].shrinkage)
+    return on_duty_levels(scenario, pool, interval_grid(scenario))
+
+
 def coverage(rostered: Scenario, net: dict[str, np.ndarray],
              gross: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """pool × interval: required and scheduled agents (gross and on duty), over and under."""
@@ -206,17 +239,24 @@ def coverage(rostered: Scenario, net: dict[str, np.ndarray],
     frames = []
     for pool, need in net.items():
         shrink = rostered.agents[pool].shrinkage
-        need = np.maximum(np.ceil(np.asarray(need, dtype=float) - 1e-9), 0.0)
+        avail = availability(rostered, pool, grid)
+        if avail is None:
+            need = np.maximum(np.ceil(np.asarray(need, dtype=float) - 1e-9), 0.0)
+            computed = np.array([gross_agents(int(v), shrink) for v in need], dtype=float)
+        else:   # fractional on duty: the need as given, grossed up by availability
+            need = np.maximum(np.asarray(need, dtype=float), 0.0)
+            computed = scheduled_for(need, shrink, avail).astype(float)
         required = (np.ceil(np.asarray(gross[pool], dtype=float) - 1e-9) if gross and pool in gross
-                    else np.array([gross_agents(int(v), shrink) for v in need], dtype=float))
+                    else computed)
         scheduled = levels(rostered, pool, 0.0)
-        on_duty = levels(rostered, pool, shrink)
+        on_duty = pool_on_duty(rostered, pool)
+        short = need - on_duty
         frames.append(pd.DataFrame({
             "pool": pool, "interval": np.arange(len(need)), "start_s": grid[:-1], "day": days, "clock": clocks,
             "required_scheduled": required, "scheduled": scheduled,
             "over": np.maximum(scheduled - required, 0.0), "under": np.maximum(required - scheduled, 0.0),
             "required_on_duty": need, "on_duty": on_duty,
-            "under_on_duty": np.maximum(need - on_duty, 0.0)}))
+            "under_on_duty": np.where(short > 1e-9, short, 0.0)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -275,7 +315,8 @@ def roster_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | P
 def read_staffing_table(pool: str, path: str | Path, scenario: Scenario) -> np.ndarray:
     """Net agents on duty per interval of a per-pool staffing CSV (``day,start,agents``, scheduled
     agents, what ``staffing: {csv: ...}`` loads), read by the scenario loader and the simulator's
-    schedule reader: on duty = the simulator's round(scheduled × (1 − shrinkage))."""
+    schedule reader: on duty = the simulator's round(scheduled × (1 − shrinkage)), or with
+    availability its fractional scheduled × (1 − shrinkage) × availability."""
     from simsvc.config.errors import ScenarioError
 
     if pool not in scenario.agents:
@@ -287,6 +328,8 @@ def read_staffing_table(pool: str, path: str | Path, scenario: Scenario) -> np.n
         staffed = validate(data, file=str(path))
     except ScenarioError as exc:
         raise PlanError(str(exc)) from None
+    if scenario.agents[pool].availability is not None:
+        return pool_on_duty(staffed, pool)
     return np.round(levels(staffed, pool, scenario.agents[pool].shrinkage))
 
 

@@ -33,6 +33,19 @@ One iteration
        last minutes before closing, a trickle at night) are reported but not
        staffed for: their ratio is mostly noise (one late call is 0 % or 100 %).
 
+Pools with availability per interval
+    The simulator keeps scheduled × (1 − shrinkage) × availability on duty,
+    fractional, so every scheduled agent counts: the search variable is the
+    *scheduled* agents. It starts from ceil(net / ((1 − s) × a)), as
+    ``requirements`` grosses up (:mod:`simsvc.plan.on_duty`); Erlang's step (in
+    agents on duty) becomes ceil(step / ((1 − s) × a)) scheduled up, and a
+    lowering of m on duty max(1, floor(m / ((1 − s) × a))) scheduled down. (Without
+    availability the search moves whole agents on duty: the simulator rounds them,
+    so scheduled levels between two on-duty counts are the same plan.) The written
+    plan is the scheduled agents; its scenario extends the input, availability included.
+    A need in an interval with availability 0 is refused up front; such an
+    interval is never staffed for (status ``availability 0``).
+
 Multi-skill attribution
     Each target's channel belongs to one pool: among the pools being planned,
     the one that carries most of that channel's analytic workload (its primary
@@ -56,13 +69,14 @@ import numpy as np
 import pandas as pd
 
 from simsvc.analytic.erlang import agents_needed
-from simsvc.analytic.requirements import gross_up
 from simsvc.config.schema import Scenario
-from simsvc.plan import PlanError, no_availability
+from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric, offered_rate
+from simsvc.plan.on_duty import FUZZ, availability, check_available, on_duty_of, scheduled_for, whole
 from simsvc.plan.requirements import ALL, interval_grid, interval_labels, requirements, streams
 from simsvc.plan.scenarios import with_staffing
 from simsvc.plan.targets import PlanTarget
+from simsvc.plan.verification import status, verification as _verification  # noqa: F401 (status: re-exported)
 
 Progress = Callable[[str, int, int], None]   # (stage, replications done, replications in the stage)
 
@@ -111,18 +125,22 @@ class StaffResult:
     factors: dict[str, float] | None = None
 
     def staffing_table(self, base: Scenario) -> pd.DataFrame:
-        """pool × interval: analytic and simulated plans (scheduled), on duty, cost."""
+        """pool × interval: analytic and simulated plans (scheduled), availability, on duty, cost.
+
+        ``on_duty`` = round(scheduled × (1 − shrinkage)) without availability, and
+        scheduled × (1 − shrinkage) × ``availability`` (fractional) with it."""
         grid = interval_grid(base)
         days, clocks = interval_labels(base, grid)
         hours = np.diff(grid) / 3600.0
         rows = []
         for pool, scheduled in self.plan.items():
             rate = base.agents[pool].cost_per_hour
+            avail = availability(base, pool, grid)
             rows.append(pd.DataFrame({
                 "pool": pool, "interval": np.arange(len(scheduled)), "start_s": grid[:-1], "day": days,
                 "clock": clocks, "analytic_scheduled": self.analytic[pool], "scheduled": scheduled,
-                "on_duty": self.on_duty[pool], "agent_hours": scheduled * hours,
-                "cost": scheduled * hours * rate}))
+                "availability": avail if avail is not None else 1.0, "on_duty": self.on_duty[pool],
+                "agent_hours": scheduled * hours, "cost": scheduled * hours * rate}))
         return pd.concat(rows, ignore_index=True)
 
     def totals(self, base: Scenario) -> pd.DataFrame:
@@ -142,11 +160,6 @@ class StaffResult:
         df = pd.DataFrame(rows)
         total = df.drop(columns="pool").sum().to_dict()
         return pd.concat([df, pd.DataFrame([{"pool": ALL, **total}])], ignore_index=True)
-
-
-def _effective(scheduled: np.ndarray, shrinkage: float) -> np.ndarray:
-    """Agents on duty the simulator derives from a schedule (round to nearest, as in the model)."""
-    return np.floor(scheduled * (1.0 - shrinkage) + 0.5).astype(np.int64)
 
 
 _GUIDE_KEYS = {"service_level": "target_service_level", "abandon_rate": "target_abandon",
@@ -205,9 +218,24 @@ class PlanBase:
     primary: dict[str, str]
     streams: dict
     shrink: dict[str, float]
+    avail: dict[str, np.ndarray | None]  # mean availability per planned pool × interval (None: none)
     net: dict[str, np.ndarray]      # Erlang agents on duty per planned pool × interval
     floor: dict[str, np.ndarray]    # on duty that async work needs (never cut below)
     analytic: dict[str, np.ndarray]  # the Erlang plan, scheduled
+
+    @property
+    def closed(self) -> dict[str, np.ndarray]:
+        """Per planned pool, the intervals with availability 0: nobody is on duty whatever is
+        scheduled, so they are not staffed for (a need there is refused up front)."""
+        return {p: (a <= 0) if a is not None else np.zeros(self.n, dtype=bool) for p, a in self.avail.items()}
+
+    def scheduled(self, pool: str, net: np.ndarray) -> np.ndarray:
+        """The fewest scheduled agents leaving ``net`` on duty (shrinkage and availability)."""
+        return scheduled_for(net, self.shrink[pool], self.avail[pool])
+
+    def on_duty(self, pool: str, scheduled: np.ndarray) -> np.ndarray:
+        """Agents on duty the simulator derives from ``scheduled`` (fractional with availability)."""
+        return on_duty_of(scheduled, self.shrink[pool], self.avail[pool])
 
 
 def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions) -> PlanBase:
@@ -224,7 +252,6 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
     if unknown:
         raise PlanError(f"--pools: {', '.join(map(repr, unknown))} is not a pool "
                         f"(pools: {', '.join(scenario.agents)})")
-    no_availability(scenario, planned, "staff")
     st = streams(scenario, grid)
     work = {k: float(np.sum(v.work)) for k, v in st.items() if v.work is not None}
     primary = _primary_pools(scenario, targets, planned, work)
@@ -240,10 +267,14 @@ def plan_base(scenario: Scenario, targets: list[PlanTarget], options: StaffOptio
         return rows.groupby("interval")["required_on_duty"].sum().reindex(range(n), fill_value=0.0).to_numpy()
 
     shrink = {p: scenario.agents[p].shrinkage for p in planned}
+    avail = {p: availability(scenario, p, grid) for p in planned}
     net = {p: pool_rows(p).astype(np.int64) for p in planned}
+    for p in planned:
+        check_available(scenario, p, net[p], avail[p], grid, "staff")
     floor = {p: np.ceil(pool_rows(p, ("async",)) - 1e-9).astype(np.int64) for p in planned}
-    analytic = {p: gross_up(net[p], shrink[p]) for p in planned}
-    return PlanBase(grid, n, req, planned, primary, st, shrink, net, floor, analytic)
+    # The Erlang plan grossed up as `requirements` does: ceil(net / ((1 − s) × a)).
+    analytic = {p: scheduled_for(net[p], shrink[p], avail[p]) for p in planned}
+    return PlanBase(grid, n, req, planned, primary, st, shrink, avail, net, floor, analytic)
 
 
 def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions = StaffOptions(),
@@ -256,7 +287,15 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
 
     base = plan_base(scenario, targets, options)
     grid, n, req, planned, primary, st = base.grid, base.n, base.requirements, base.planned, base.primary, base.streams
-    shrink, net, floor, analytic = base.shrink, base.net, base.floor, base.analytic
+    net, floor, analytic = base.net, base.floor, base.analytic
+    closed = base.closed
+    # A pool with availability is searched in scheduled agents (every one adds (1 − s) × a on
+    # duty); the others in whole agents on duty, as the simulator rounds them (module doc).
+    scheduled = {p: analytic[p].copy() for p in planned if base.avail[p] is not None}
+
+    def plan_of(p: str) -> np.ndarray:
+        return scheduled[p].copy() if p in scheduled else base.scheduled(p, net[p])
+
     seen_miss = {p: np.full(n, -1, dtype=np.int64) for p in planned}
     streak = {p: np.zeros(n, dtype=np.int64) for p in planned}   # iterations in a row an interval missed
     best: dict[tuple[PlanTarget, int], tuple[float, int]] = {}  # best value reached, with on-duty agents
@@ -271,12 +310,13 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
     stable = False
     cheapest_met: tuple[float, dict[str, np.ndarray]] | None = None  # (agent hours, schedule) meeting all
     for number in range(1, options.max_iterations + 1):
-        plan = {p: gross_up(net[p], shrink[p]) for p in planned}
+        plan = {p: plan_of(p) for p in planned}
         planned_scenario = with_staffing(scenario, plan)
         result = run(planned_scenario, replications=options.replications, seed=seed, workers=options.workers,
                      keep_contacts=False,
                      progress=(lambda d, tot, k=number: progress(f"iteration {k}", d, tot)) if progress else None)
-        on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
+        # Whole agents on duty (with availability the fractional agent dropped): what a step is sized on.
+        on_duty = {p: whole(base.on_duty(p, plan[p])) for p in planned}
         step = {p: np.full(n, np.iinfo(np.int64).min, dtype=np.int64) for p in planned}
         missed = checked = 0
         for t in targets:
@@ -285,7 +325,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
             m = interval_metric(result.intervals, t)
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
             patience = ch.patience.mean_s if ch.patience is not None else None
-            m = m[m["contacts"] >= options.min_contacts * m["reps"]]
+            m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~closed[pool][m["interval"]]]
             for i, value, met in zip(m["interval"], m["value"], m["met"]):
                 cur = int(on_duty[pool][i])
                 key = (t, int(i))
@@ -300,6 +340,10 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                 missed += not met
         changed = 0
         for p in planned:
+            if p in scheduled:
+                changed += _move_scheduled(scheduled[p], step[p], base.avail[p] * (1.0 - base.shrink[p]),
+                                           seen_miss[p], streak[p], base.scheduled(p, floor[p]), bool(missed))
+                continue
             for i in np.flatnonzero(step[p] != np.iinfo(np.int64).min):
                 d, cur, new = int(step[p][i]), int(on_duty[p][i]), int(net[p][i])
                 if d > 0:
@@ -325,17 +369,17 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
         raise PlanError(_unreached_message(scenario, targets, best, grid, len(iterations)))
     # Stable: the last plan (it met everything and nothing moved). Else the cap came
     # first: the cheapest plan that met every target on the way.
-    plan = {p: gross_up(net[p], shrink[p]) for p in planned} if stable else cheapest_met[1]
+    plan = {p: plan_of(p) for p in planned} if stable else cheapest_met[1]
     planned_scenario = with_staffing(scenario, plan)
     confirm_seed = seed + 1
-    on_duty = {p: _effective(plan[p], shrink[p]) for p in planned}
+    on_duty = {p: base.on_duty(p, plan[p]) for p in planned}
     verification = pd.DataFrame()
     if confirm:
         fresh = run(planned_scenario, replications=options.confirm_replications, seed=confirm_seed,
                     workers=options.workers, keep_contacts=False,
                     progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
         verification = _verification(scenario, targets, fresh.intervals, primary, on_duty, grid,
-                                     options.min_contacts)
+                                     options.min_contacts, closed)
     return StaffResult(
         scenario=planned_scenario, plan=plan, analytic=analytic, on_duty=on_duty, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
@@ -343,38 +387,35 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
         confirm_replications=options.confirm_replications, stable=stable)
 
 
+def _move_scheduled(scheduled: np.ndarray, step: np.ndarray, keep: np.ndarray, seen_miss: np.ndarray,
+                    streak: np.ndarray, lowest: np.ndarray, missed: bool) -> int:
+    """Apply one iteration's steps (agents on duty) to a pool with availability, in scheduled
+    agents: ``keep`` = (1 − s) × a is what one scheduled agent adds on duty. A raise of d on
+    duty is ceil(d / keep) scheduled (doubled on repeated misses, as for the other pools); a
+    lowering of m on duty (half the step, at least one) is max(1, floor(m / keep)) scheduled,
+    never to a level seen to miss nor below the async workload. Returns the levels changed."""
+    changed = 0
+    for i in np.flatnonzero(step != np.iinfo(np.int64).min):
+        d, cur = int(step[i]), int(scheduled[i])
+        new = cur
+        if d > 0:
+            seen_miss[i] = max(seen_miss[i], cur)
+            streak[i] += 1
+            new = cur + math.ceil(d * 2 ** min(streak[i] - 1, 3) / keep[i] - FUZZ)
+        else:
+            streak[i] = 0
+        if d < 0 and not missed:
+            m = max(1, -d // 2)
+            lowered = max(cur - max(1, math.floor(m / keep[i] + FUZZ)), seen_miss[i] + 1, int(lowest[i]))
+            new = min(lowered, cur)
+        if new != cur:
+            scheduled[i] = new
+            changed += 1
+    return changed
+
+
 def _better(t: PlanTarget, new: float, old: float) -> bool:
     return new > old if t.op == ">=" else new < old
-
-
-def _verification(scenario: Scenario, targets: list[PlanTarget], intervals: pd.DataFrame,
-                  primary: dict[str, str], on_duty: dict[str, np.ndarray], grid: np.ndarray,
-                  min_contacts: float) -> pd.DataFrame:
-    days, clocks = interval_labels(scenario, grid)
-    frames = []
-    for t in targets:
-        m = interval_metric(intervals, t)
-        pool = primary[t.channel]
-        frames.append(pd.DataFrame({
-            "target": str(t), "channel": t.channel, "metric": t.metric, "interval": m["interval"],
-            "day": days[m["interval"]], "clock": [clocks[i] for i in m["interval"]],
-            "pool": pool, "on_duty": on_duty[pool][m["interval"]], "contacts": m["contacts"],
-            "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-            "status": [status(t, v, lo, hi) if c >= min_contacts * n else FEW
-                       for v, lo, hi, c, n in zip(m["value"], m["ci_low"], m["ci_high"], m["contacts"], m["reps"])]}))
-    return pd.concat(frames, ignore_index=True)
-
-
-FEW = "few contacts"
-
-
-def status(t: PlanTarget, value: float, ci_low: float, ci_high: float) -> str:
-    """``met`` (the estimate meets the target), ``not met`` (its whole 95 % CI misses it),
-    else ``uncertain`` (a miss within the noise of the fresh replications)."""
-    if t.met(value):
-        return "met"
-    wrong_side = ci_high < t.value if t.op == ">=" else ci_low > t.value
-    return "not met" if wrong_side else "uncertain"
 
 
 def _unreached_message(scenario: Scenario, targets: list[PlanTarget], best: dict, grid: np.ndarray,

@@ -41,13 +41,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from simsvc.analytic.requirements import gross_up
 from simsvc.config.schema import Scenario
 from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric
 from simsvc.plan.scenarios import with_staffing
-from simsvc.plan.staff import (Iteration, Progress, StaffOptions, StaffResult, _effective, _verification, plan_base,
-                               staff, status)
+from simsvc.plan.staff import (Iteration, Progress, StaffOptions, StaffResult, _verification, plan_base, staff,
+                               status)
 from simsvc.plan.targets import PlanTarget
 
 UP, DOWN = 1.25, 0.8
@@ -81,7 +80,7 @@ def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffO
     except PlanError:
         shape, start_met = base.analytic, False
         notes.append("no plan met every target in every interval: scaled the Erlang plan instead")
-    lowest = {p: gross_up(base.floor[p], base.shrink[p]) for p in base.planned}
+    lowest = {p: base.scheduled(p, base.floor[p]) for p in base.planned}
 
     def plan_at(factors: dict[str, float]) -> dict[str, np.ndarray]:
         out = {}
@@ -172,7 +171,7 @@ def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffO
     confirm = run(with_staffing(scenario, plan), replications=options.confirm_replications, seed=confirm_seed,
                   workers=options.workers, keep_contacts=False,
                   progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
-    on_duty = {p: _effective(plan[p], base.shrink[p]) for p in base.planned}
+    on_duty = {p: base.on_duty(p, plan[p]) for p in base.planned}
     rows = []
     for t in targets:
         m = overall_metric(confirm.intervals, t)
@@ -182,7 +181,7 @@ def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffO
                      "ci_low": m["ci_low"], "ci_high": m["ci_high"],
                      "status": status(t, m["value"], m["ci_low"], m["ci_high"])})
     by_interval = _verification(scenario, targets, confirm.intervals, base.primary, on_duty, base.grid,
-                                options.min_contacts)
+                                options.min_contacts, base.closed)
     return StaffResult(
         scenario=with_staffing(scenario, plan), plan=plan, analytic=base.analytic, on_duty=on_duty,
         requirements=base.requirements, verification=pd.DataFrame(rows), iterations=iterations, targets=targets,

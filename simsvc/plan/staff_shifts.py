@@ -22,6 +22,10 @@ One iteration
     Finally the plan is confirmed with ``confirm_replications`` fresh
     replications (seed + 1), as ``simsvc staff`` does.
 
+For a pool with availability per interval the on-duty level read back is the
+simulator's fractional one, so raising it by d raises the scheduled requirement
+by ceil(d / ((1 − shrinkage) × availability)) (:mod:`simsvc.plan.roster`).
+
 Attribution of a channel's miss to a pool is ``simsvc staff``'s: the planned
 pool that carries most of the channel's analytic workload.
 """
@@ -36,7 +40,7 @@ import pandas as pd
 from simsvc.config.schema import Scenario
 from simsvc.plan.metrics import interval_metric, offered_rate
 from simsvc.plan.roster import Roster, RosterOptions, roster
-from simsvc.plan.roster_io import levels, rostered_scenario
+from simsvc.plan.roster_io import pool_on_duty, rostered_scenario
 from simsvc.plan.rules import Rules
 from simsvc.plan.staff import Progress, StaffOptions, _verification, erlang_step, plan_base
 from simsvc.plan.targets import PlanTarget
@@ -92,14 +96,14 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
         result = run(rostered, replications=options.replications, seed=seed, workers=options.workers,
                      keep_contacts=False,
                      progress=(lambda d, tot, k=number: progress(f"iteration {k}", d, tot)) if progress else None)
-        on_duty = {p: np.round(levels(rostered, p, scenario.agents[p].shrinkage)).astype(np.int64) for p in planned}
+        on_duty = {p: _on_duty(rostered, p) for p in planned}
         step = {p: np.zeros(n, dtype=np.int64) for p in planned}
         missed = checked = 0
         for t in targets:
             ch = scenario.channels[t.channel]
             pool = primary[t.channel]
             m = interval_metric(result.intervals, t)
-            m = m[m["contacts"] >= options.min_contacts * m["reps"]]
+            m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~base.closed[pool][m["interval"]]]
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
             patience = ch.patience.mean_s if ch.patience is not None else None
             for i, value, ok in zip(m["interval"], m["value"], m["met"]):
@@ -107,7 +111,7 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
                 if ok:
                     continue
                 missed += 1
-                cur = int(on_duty[pool][i])
+                cur = on_duty[pool][i]
                 d = erlang_step(t, value, float(lam.get(i, 0.0)), float(handle[t.channel][i]),
                                 ch.service_level_threshold, patience, getattr(ch, "concurrency", 1))
                 d = int(min(max(d, 1), max(3, math.ceil(0.3 * cur))))
@@ -133,10 +137,21 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
     confirm_seed = seed + 1
     confirm = run(rostered, replications=options.confirm_replications, seed=confirm_seed, workers=options.workers,
                   keep_contacts=False, progress=(lambda d, tot: progress("confirm", d, tot)) if progress else None)
-    on_duty = {p: np.round(levels(rostered, p, scenario.agents[p].shrinkage)).astype(np.int64) for p in planned}
-    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid, options.min_contacts)
+    on_duty = {p: _on_duty(rostered, p) for p in planned}
+    verification = _verification(scenario, targets, confirm.intervals, primary, on_duty, grid, options.min_contacts,
+                                 base.closed)
     return ShiftStaffResult(
         scenario=rostered, roster=plan, requirement=requirement, analytic=analytic, requirements=req,
         verification=verification, iterations=iterations, targets=targets, primary=primary, seed=seed,
         confirm_seed=confirm_seed, replications=options.replications,
         confirm_replications=options.confirm_replications, met=met)
+
+
+def _on_duty(rostered: Scenario, pool: str) -> np.ndarray:
+    """Agents on duty per interval as the simulator runs the roster: whole agents (rounded mean)
+    without availability; with it the fractional level, so that raising it by d agents raises
+    the gross requirement ceil(on duty / ((1 − s) × a)) by ceil(d / ((1 − s) × a)) exactly."""
+    level = pool_on_duty(rostered, pool)
+    if rostered.agents[pool].availability is None:
+        return np.round(level).astype(np.int64)
+    return level
