@@ -87,7 +87,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
         "wait_s": c["wait_s"],
         "answered_s": answered_s,
         "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
-        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32), c["agent"] < 0),
+        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32, copy=False), c["agent"] < 0),
         "handle_s": c["handle_s"],
         "wrap_s": c["wrap_s"],
         "resolved": resolved,
