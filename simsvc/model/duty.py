@@ -106,6 +106,7 @@ class BusySegments(Mapping):
     """
 
     _KEYS = ("start_s", "end_s", "channel", "pool", "agent")
+    SLICE = 1 << 16  # legs read at a time
 
     def __init__(self, contacts: dict[str, np.ndarray], answered: np.ndarray, chats: dict[str, np.ndarray]):
         self._contacts = contacts
@@ -115,16 +116,23 @@ class BusySegments(Mapping):
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._KEYS:
             raise KeyError(key)
-        c, m = self._contacts, self._answered
-        if key in ("start_s", "end_s"):
-            values = c["arrival_s"][m]
-            values += c["wait_s"][m]
-            if key == "end_s":
-                values += c["handle_s"][m]
-                values += c["wrap_s"][m]
-        else:
-            values = c[key][m]
-        return np.concatenate([values, self._chats[key]])
+        c, m, chats = self._contacts, self._answered, self._chats
+        terms = {"start_s": ("arrival_s", "wait_s"),
+                 "end_s": ("arrival_s", "wait_s", "handle_s", "wrap_s")}.get(key, (key,))
+        n = int(np.count_nonzero(m))
+        out = np.empty(n + len(chats[key]), dtype=chats[key].dtype)
+        # A slice of legs at a time into the one output: no full-length temporaries.
+        at = 0
+        for s in range(0, m.size, self.SLICE):
+            sl = slice(s, s + self.SLICE)
+            sel = m[sl]
+            values = c[terms[0]][sl][sel]
+            for term in terms[1:]:  # the same additions in the same order for every leg
+                values += c[term][sl][sel]
+            out[at:at + values.size] = values
+            at += values.size
+        out[at:] = chats[key]
+        return out
 
     def __iter__(self):
         return iter(self._KEYS)

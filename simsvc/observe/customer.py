@@ -305,9 +305,10 @@ def issue_kinds(scenario: Scenario, run: RawRun, reason: np.ndarray) -> pd.Categ
         for k in (spec.kinds or {}):
             if k not in labels:
                 labels.append(k)
-    codes = np.full(reason.size, -1, dtype=np.int16)
+    code_type = np.int8 if len(labels) < 127 else np.int16  # the codes pandas keeps (no second copy)
+    codes = np.full(reason.size, -1, dtype=code_type)
     shares = [(r, np.cumsum(list(spec.kinds.values())), np.array([labels.index(k) for k in spec.kinds],
-                                                                  dtype=np.int16))
+                                                                  dtype=code_type))
               for r, spec in enumerate(scenario.reasons.values()) if spec.kinds]
     if shares:
         rng = Streams(run.seed, run.replication).generator("issue_kind")
