@@ -88,3 +88,23 @@ def test_single_leg_contact_columns_are_the_view_arrays_and_the_placed_values(si
         np.testing.assert_array_equal(shared[name].to_numpy(dtype=float, na_value=np.nan),
                                       placed[name].to_numpy(dtype=float, na_value=np.nan), err_msg=name)
         assert not np.shares_memory(shared[name]._mask, shared["csat" if name == "nps" else "nps"]._mask)
+
+
+def test_single_leg_tables_columns_do_not_share_memory(single_leg_run_and_view):
+    """Sharing arrays saves memory only where no two columns of one table would change together."""
+    from simsvc.observe.tables import contacts_frame
+
+    s, raw, view = single_leg_run_and_view
+    extra = customer.contact_columns(view, raw.contacts["issue"].size)
+    for frame in (customer.issues_frame(s, raw, view), contacts_frame(s, raw, extra=extra)):
+        arrays = {}
+        for name in frame.columns:
+            a = frame[name].array
+            for part in ("_ndarray", "_data", "_mask"):
+                if isinstance(getattr(a, part, None), np.ndarray):
+                    arrays[f"{name}.{part}"] = getattr(a, part)
+        names = sorted(arrays)
+        assert len(names) >= len(frame.columns)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                assert not np.shares_memory(arrays[a], arrays[b]), (a, b)

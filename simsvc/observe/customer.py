@@ -223,7 +223,9 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         i_arrival_s = c["arrival_s"][i_first]
         del i_first
         i_issue = a_issue[i_start]
-    i_first_contact_resolved = resolved if single else resolved[i_start]
+    # A copy even when every attempt is its own issue: ``resolved`` is the issues table's
+    # ``resolved`` column too, and two columns on one array would change together.
+    i_first_contact_resolved = resolved.copy() if single else resolved[i_start]
     del per_issue, i_start  # per_issue holds i_start too
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
