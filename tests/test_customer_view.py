@@ -71,3 +71,40 @@ def test_single_leg_attempts_share_the_record_columns_read_only(single_leg_run_a
         view.a_arrival_s[0] = 0.0  # the records cannot be changed through the view
     _, raw, view = run_and_view  # attempts of several legs: copies, as before
     assert not np.shares_memory(view.a_arrival_s, raw.contacts["arrival_s"]) and view.a_arrival_s.flags.writeable
+
+
+def test_single_leg_contact_columns_are_the_view_arrays_and_the_placed_values(single_leg_run_and_view):
+    import dataclasses
+
+    _, raw, view = single_leg_run_and_view
+    n = raw.contacts["issue"].size
+    shared = customer.contact_columns(view, n)
+    placed = customer.contact_columns(dataclasses.replace(view, legs_are_attempts=False), n)  # the general path
+    assert view.legs_are_attempts and np.shares_memory(shared["experience"], view.experience)
+    for name in ("experience", "satisfaction", "churn_risk"):
+        assert shared[name].dtype == placed[name].dtype == np.float32
+        np.testing.assert_array_equal(shared[name], placed[name], err_msg=name)
+    for name in ("csat", "nps"):
+        np.testing.assert_array_equal(shared[name].to_numpy(dtype=float, na_value=np.nan),
+                                      placed[name].to_numpy(dtype=float, na_value=np.nan), err_msg=name)
+        assert not np.shares_memory(shared[name]._mask, shared["csat" if name == "nps" else "nps"]._mask)
+
+
+def test_single_leg_tables_columns_do_not_share_memory(single_leg_run_and_view):
+    """Sharing arrays saves memory only where no two columns of one table would change together."""
+    from simsvc.observe.tables import contacts_frame
+
+    s, raw, view = single_leg_run_and_view
+    extra = customer.contact_columns(view, raw.contacts["issue"].size)
+    for frame in (customer.issues_frame(s, raw, view), contacts_frame(s, raw, extra=extra)):
+        arrays = {}
+        for name in frame.columns:
+            a = frame[name].array
+            for part in ("_ndarray", "_data", "_mask"):
+                if isinstance(getattr(a, part, None), np.ndarray):
+                    arrays[f"{name}.{part}"] = getattr(a, part)
+        names = sorted(arrays)
+        assert len(names) >= len(frame.columns)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                assert not np.shares_memory(arrays[a], arrays[b]), (a, b)

@@ -116,15 +116,22 @@ def _slices(n: int):
     return (slice(start, min(start + ANSWER_SLICE, n)) for start in range(0, n, ANSWER_SLICE))
 
 
+def responses(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """Whether each of ``n`` people answers a survey sent with response ``rate``, drawn a slice
+    at a time (the same numbers as ``rng.random(n) < rate``, without its 8 bytes per person)."""
+    out = np.empty(n, dtype=bool)
+    for sl in _slices(n):
+        np.less(rng.random(sl.stop - sl.start), rate, out=out[sl])
+    return out
+
+
 def survey_answers(survey: Survey, satisfaction, rng: np.random.Generator):
     """(responded, CSAT 1–5, NPS 0–10) for each satisfaction value; answers only where responded."""
     s = np.asarray(satisfaction).reshape(-1)
     n = s.size
-    responded = np.empty(n, dtype=bool)
+    responded = responses(rng, n, survey.response_rate)
     csat = np.empty(n, dtype=np.int8)
     nps = np.empty(n, dtype=np.int8)
-    for sl in _slices(n):
-        responded[sl] = rng.random(sl.stop - sl.start) < survey.response_rate
     for sl in _slices(n):
         x = 1 + 4 * s[sl].astype(float) + survey.csat_noise * rng.standard_normal(sl.stop - sl.start)
         csat[sl] = np.clip(np.rint(x), 1, 5)

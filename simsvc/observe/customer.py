@@ -53,15 +53,49 @@ class CustomerView:
     i_finished: np.ndarray
     i_ces_responded: np.ndarray
     i_ces: np.ndarray
+    # Every leg its own attempt, in record order (``last_leg`` is 0, 1, 2…): per-leg columns
+    # are then the attempts' arrays themselves.
+    legs_are_attempts: bool = False
 
 
 def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (inclusive) positions of runs of equal sorted keys."""
-    if keys.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).astype(np.int32)
-    ends = np.r_[starts[1:], np.int32(keys.size)] - 1
+    """Start and end (inclusive) positions of runs of equal sorted keys (int32), found a
+    slice at a time (``np.flatnonzero`` of the whole would be 8 bytes per key)."""
+    n = keys.size
+    if n == 0:
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
+    parts = [np.zeros(1, dtype=np.int32)]
+    for s in range(1, n, GROUP_CHUNK):
+        e = min(s + GROUP_CHUNK, n)
+        parts.append((np.flatnonzero(keys[s:e] != keys[s - 1:e - 1]) + s).astype(np.int32))
+    starts = np.concatenate(parts)
+    del parts
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - 1
+    ends[-1] = n - 1
     return starts, ends
+
+
+def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values: int,
+               dtype=None) -> np.ndarray:
+    """``ufunc.reduceat(values, starts)`` a chunk of groups at a time.
+
+    ``reduceat`` copies its indices to 8-byte integers and sums small integers in 8 bytes
+    unless told otherwise; a chunk at a time bounds those temporaries. Each group's
+    reduction runs over the same values in the same order whichever chunk holds it,
+    so the result does not depend on the chunk size. ``n_values`` is ``values.size``
+    (the end of the last group); when every group has one value, the values are the result.
+    """
+    out_dtype = dtype or values.dtype
+    if starts.size == n_values:
+        return values.astype(out_dtype, copy=False)
+    out = np.empty(starts.size, dtype=out_dtype)
+    for g0 in range(0, starts.size, ATTEMPT_CHUNK):
+        g1 = min(g0 + ATTEMPT_CHUNK, starts.size)
+        p0 = int(starts[g0])
+        p1 = int(starts[g1]) if g1 < starts.size else n_values
+        ufunc.reduceat(values[p0:p1], (starts[g0:g1] - p0).astype(np.intp), dtype=dtype, out=out[g0:g1])
+    return out
 
 
 def _shared(values: np.ndarray) -> np.ndarray:
@@ -72,6 +106,7 @@ def _shared(values: np.ndarray) -> np.ndarray:
 
 
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
+GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
 
 
 def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
@@ -151,30 +186,33 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # Issues: attempts grouped by issue (they are already in issue order).
     a_issue = at_first(c["issue"])
     i_start, i_end = _groups(a_issue)
+    n_i = i_start.size
+    single = n_i == n_a  # every attempt its own issue: the per-issue reductions are the attempts' values
 
-    def per_issue(values: np.ndarray, dtype=None, starts: np.ndarray = i_start) -> np.ndarray:
-        return np.add.reduceat(values, starts, dtype=dtype) if starts.size else np.empty(0, dtype=dtype)
+    def per_issue(values: np.ndarray, ufunc: np.ufunc = np.add, dtype=None) -> np.ndarray:
+        return _per_group(ufunc, values, i_start, n_a, dtype)
 
-    i_finished = per_issue((~finished).astype(np.int16)) == 0
-    i_resolved = per_issue(resolved.astype(np.int16)) > 0
+    i_finished = per_issue(finished, np.logical_and)
+    i_resolved = per_issue(resolved, np.logical_or)
     # Summed in int16, the dtype of the attempts' counts and of the issues table's columns:
     # the same values as an int64 sum cast to int16, at a quarter of the memory.
-    i_transfers = per_issue(transferred, np.int16)
-    i_escalations = per_issue(escalated, np.int16)
+    i_transfers = per_issue(transferred, dtype=np.int16)
+    i_escalations = per_issue(escalated, dtype=np.int16)
     del transferred, escalated, late_public, abandoned
     i_ratio = per_issue(wait_ratio)
-    i_attempts = attempt[i_end]
+    i_attempts = attempt if single else attempt[i_end]
     del i_end
     ces = xp.customer_effort(spec.survey, i_attempts - 1, i_transfers, i_escalations, i_ratio,
                              ~i_resolved, Streams(run.seed, run.replication).generator("survey/ces"))
-    ces_responded = (Streams(run.seed, run.replication).generator("survey/ces_response")
-                     .random(i_start.size) < spec.survey.response_rate) & i_finished
+    ces_responded = xp.responses(Streams(run.seed, run.replication).generator("survey/ces_response"),
+                                 n_i, spec.survey.response_rate)
+    ces_responded &= i_finished
     for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
         score[~finished] = np.nan
     # The remaining columns one at a time, each index let go once its columns are built.
     a_channel = at_first(c["channel"])
     a_arrival_s = at_first(c["arrival_s"])
-    if legs_are_attempts and i_start.size == n_a:  # and every attempt its own issue
+    if legs_are_attempts and single:
         i_channel, i_reason, i_arrival_s, i_issue = (_shared(c[k]) for k in ("channel", "reason", "arrival_s", "issue"))
         del first
     else:
@@ -185,7 +223,9 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         i_arrival_s = c["arrival_s"][i_first]
         del i_first
         i_issue = a_issue[i_start]
-    i_first_contact_resolved = resolved[i_start]
+    # A copy even when every attempt is its own issue: ``resolved`` is the issues table's
+    # ``resolved`` column too, and two columns on one array would change together.
+    i_first_contact_resolved = resolved.copy() if single else resolved[i_start]
     del per_issue, i_start  # per_issue holds i_start too
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
@@ -195,6 +235,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         i_arrival_s=i_arrival_s, i_attempts=i_attempts, i_resolved=i_resolved,
         i_first_contact_resolved=i_first_contact_resolved, i_transfers=i_transfers, i_escalations=i_escalations,
         i_wait_ratio=i_ratio, i_finished=i_finished, i_ces_responded=ces_responded, i_ces=ces,
+        legs_are_attempts=legs_are_attempts,
     )
 
 
@@ -224,13 +265,22 @@ def _journey_scores(run: RawRun, last: np.ndarray, s, sat, risk, finished):
 
 
 def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
-    """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere."""
+    """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere.
+
+    When every leg is its own attempt, the attempts' arrays are the columns (no copy).
+    """
+    same_rows = view.legs_are_attempts and view.last_leg.size == n_legs
+
     def place_float(values: np.ndarray) -> np.ndarray:
+        if same_rows:
+            return values.astype(np.float32, copy=False)
         full = np.full(n_legs, np.nan, dtype=np.float32)
         full[view.last_leg] = values
         return full
 
     def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray:
+        if same_rows:  # each column its own mask: pandas may set a value in place
+            return pd.arrays.IntegerArray(values.astype(np.int8, copy=False), ~view.responded)
         full = np.zeros(n_legs, dtype=np.int8)
         missing = np.ones(n_legs, dtype=bool)
         full[view.last_leg] = values
@@ -247,21 +297,35 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
 
 
 def issue_kinds(scenario: Scenario, run: RawRun, reason: np.ndarray) -> pd.Categorical:
-    """Sub-kind of each issue (complaint: product, service…) drawn from its reason's shares."""
+    """Sub-kind of each issue (complaint: product, service…) drawn from its reason's shares.
+
+    The uniforms are drawn a slice at a time (the same numbers as one draw of all), and
+    not at all when no reason has kinds (the stream serves nothing else).
+    """
     labels: list[str] = []
     for spec in scenario.reasons.values():
         for k in (spec.kinds or {}):
             if k not in labels:
                 labels.append(k)
-    codes = np.full(reason.size, -1, dtype=np.int16)
-    u = Streams(run.seed, run.replication).generator("issue_kind").random(reason.size)
-    for r, spec in enumerate(scenario.reasons.values()):
-        if spec.kinds:
-            m = reason == r
-            cum = np.cumsum(list(spec.kinds.values()))
-            pick = np.minimum(np.searchsorted(cum / cum[-1], u[m], side="right"), len(cum) - 1)
-            codes[m] = np.array([labels.index(k) for k in spec.kinds], dtype=np.int16)[pick]
+    code_type = np.int8 if len(labels) < 127 else np.int16  # the codes pandas keeps (no second copy)
+    codes = np.full(reason.size, -1, dtype=code_type)
+    shares = [(r, np.cumsum(list(spec.kinds.values())), np.array([labels.index(k) for k in spec.kinds],
+                                                                  dtype=code_type))
+              for r, spec in enumerate(scenario.reasons.values()) if spec.kinds]
+    if shares:
+        rng = Streams(run.seed, run.replication).generator("issue_kind")
+        for start in range(0, reason.size, KIND_SLICE):
+            sl = slice(start, min(start + KIND_SLICE, reason.size))
+            u = rng.random(sl.stop - sl.start)
+            part, out = reason[sl], codes[sl]
+            for r, cum, kind_codes in shares:
+                m = part == r
+                pick = np.minimum(np.searchsorted(cum / cum[-1], u[m], side="right"), len(cum) - 1)
+                out[m] = kind_codes[pick]
     return pd.Categorical.from_codes(codes, categories=labels)
+
+
+KIND_SLICE = 1 << 16
 
 
 def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.DataFrame:
@@ -279,14 +343,14 @@ def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.Data
         "channel": pd.Categorical.from_codes(view.i_channel, categories=list(scenario.channels)),
         "reason": pd.Categorical.from_codes(view.i_reason, categories=list(scenario.reasons)),
         "arrival_s": view.i_arrival_s,
-        "attempts": view.i_attempts.astype(np.int16),
+        "attempts": view.i_attempts.astype(np.int16, copy=False),
         "resolved": view.i_resolved,
         "resolved_first_contact": view.i_first_contact_resolved,
-        "transfers": view.i_transfers.astype(np.int16),
-        "escalations": view.i_escalations.astype(np.int16),
+        "transfers": view.i_transfers.astype(np.int16, copy=False),
+        "escalations": view.i_escalations.astype(np.int16, copy=False),
         "wait_ratio": view.i_wait_ratio,
         "finished": view.i_finished,
-        "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8), ~view.i_ces_responded),
+        "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8, copy=False), ~view.i_ces_responded),
         "in_warmup": view.i_arrival_s < scenario.warmup,
         "kind": issue_kinds(scenario, run, view.i_reason),
         **extra,

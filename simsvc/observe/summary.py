@@ -22,7 +22,7 @@ from simsvc.observe.records import (
     WAITING,
     RawRun,
 )
-from simsvc.observe.tables import _segments, not_yet_due, occupancy_pools, thresholds
+from simsvc.observe.tables import _segment_column, _segment_mask, not_yet_due, occupancy_pools, thresholds
 
 ALL = "all"
 
@@ -42,9 +42,20 @@ METRICS = (
 )
 
 
-def _clip_sum(start: np.ndarray, end: np.ndarray, a: float, b: float) -> float:
-    covered = np.minimum(end, b)
-    covered -= np.maximum(start, a)
+def _clip_sum_of(seg: dict[str, np.ndarray], m: np.ndarray | None, a: float, b: float) -> float:
+    """Total length inside [a, b] of the segments ``m`` of ``seg`` (None: all).
+
+    The ends are read first and let go before the starts are read (busy segments are
+    derived from the record on each read), and each segment's covered length is computed
+    a slice at a time into one array, then summed at once: the same float as the
+    whole-array expression ``clip(min(end, b) - max(start, a), 0)`` summed.
+    """
+    covered = np.minimum(_segment_column(seg, "end_s", m), b)
+    start = _segment_column(seg, "start_s", m)
+    for s in range(0, len(covered), _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        covered[sl] -= np.maximum(start[sl], a)
+    del start
     return float(np.sum(np.clip(covered, 0.0, None, out=covered)))
 
 
@@ -84,6 +95,13 @@ def _wait_flags(scenario: Scenario, c: dict[str, np.ndarray], waiting: np.ndarra
     return positive, within
 
 
+def _handle_and_wrap(c: dict[str, np.ndarray], sel: np.ndarray) -> np.ndarray:
+    """``handle_s + wrap_s`` of the legs ``sel``, summed in place (two temporaries, not three)."""
+    out = c["handle_s"][sel]
+    out += c["wrap_s"][sel]
+    return out
+
+
 def _mean(x: np.ndarray) -> float:
     return float(np.mean(x))
 
@@ -115,8 +133,8 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     thr = thresholds(scenario)
     kinds = [ch.kind for ch in scenario.channels.values()]
     a, b = scenario.warmup, scenario.horizon
-    staffed_pool = [_clip_sum(*_segments(run.duty, p), a, b) for p in range(len(scenario.agents))]
-    busy_pool = [_clip_sum(*_segments(run.busy, p), a, b) for p in range(len(scenario.agents))]
+    staffed_pool = [_clip_sum_of(run.duty, _segment_mask(run.duty, p), a, b) for p in range(len(scenario.agents))]
+    busy_pool = [_clip_sum_of(run.busy, _segment_mask(run.busy, p), a, b) for p in range(len(scenario.agents))]
     serving = occupancy_pools(scenario)
     fcr_num, fcr_den = _first_contact_resolution(scenario, c)
     rows: list[tuple[str, str, float]] = []
@@ -184,7 +202,7 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             wait_metrics(metrics, m, answered_leg[m])
             metrics["service_level"] = _ratio(count(ans, within), offered - count(m, not_due))
         if kind != "bot":
-            metrics["aht_s"] = _mean(c["handle_s"][ans] + c["wrap_s"][ans]) if answered else np.nan
+            metrics["aht_s"] = _mean(_handle_and_wrap(c, ans)) if answered else np.nan
             metrics["occupancy"] = _ratio(busy, staffed)
         metrics["fcr"] = _ratio(*fcr)
         if kind == "async" or (kind is None and has_async):
@@ -209,7 +227,7 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     has_async = "async" in kinds
     for i, (name, cfg) in enumerate(scenario.channels.items()):
         in_channel = channel == i
-        busy = _clip_sum(*_segments(run.busy, None, i), a, b)
+        busy = _clip_sum_of(run.busy, _segment_mask(run.busy, None, i), a, b)
         staffed = sum(staffed_pool[p] for p in serving[name])
         add_block(name, keep & in_channel, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
         rows.append((name, "backlog_end", float(count(waiting, in_channel))))

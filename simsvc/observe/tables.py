@@ -87,7 +87,7 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
         "wait_s": c["wait_s"],
         "answered_s": answered_s,
         "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
-        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32), c["agent"] < 0),
+        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32, copy=False), c["agent"] < 0),
         "handle_s": c["handle_s"],
         "wrap_s": c["wrap_s"],
         "resolved": resolved,
@@ -294,14 +294,22 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
 def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
     """Start and end of the segments of ``pool`` and ``channel`` (None: any); read-only views
     of the whole columns when every segment matches, copies otherwise."""
+    m = _segment_mask(seg, pool, channel)
+    return _segment_column(seg, "start_s", m), _segment_column(seg, "end_s", m)
+
+
+def _segment_mask(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
+    """Which segments belong to ``pool`` and ``channel`` (None: any); None when all do."""
     m = None
     if pool is not None:
         m = seg["pool"] == pool
     if channel is not None:
         m = seg["channel"] == channel if m is None else m & (seg["channel"] == channel)
-    if m is None or m.all():
-        return seg["start_s"], seg["end_s"]
-    return seg["start_s"][m], seg["end_s"][m]
+    return None if m is None or m.all() else m
+
+
+def _segment_column(seg: dict[str, np.ndarray], key: str, m: np.ndarray | None) -> np.ndarray:
+    return seg[key] if m is None else seg[key][m]
 
 
 def occupancy_pools(scenario: Scenario) -> dict[str, list[int]]:

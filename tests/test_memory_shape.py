@@ -1,0 +1,83 @@
+"""The memory-saving shapes of the reducers give the same values as the plain expressions.
+
+Issue 13 (peak memory per million contacts): busy segments are derived from the record
+when read, reductions run a slice at a time, and per-leg columns share the customer
+view's arrays. These tests pin that each shortcut is value-identical (bit for bit) to
+the whole-array expression it replaces; they measure no time and no memory.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simsvc.domain import experience as xp
+from simsvc.model.duty import BusySegments
+from simsvc.observe import customer as cv
+from simsvc.observe.summary import _clip_sum_of
+
+
+def _record(n: int, seed: int = 1) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = {k: rng.random(n) * 100 for k in ("arrival_s", "wait_s", "handle_s", "wrap_s")}
+    c["channel"] = rng.integers(0, 3, n).astype(np.int16)
+    c["pool"] = rng.integers(0, 2, n).astype(np.int16)
+    c["agent"] = rng.integers(0, 50, n).astype(np.int32)
+    return c
+
+
+def test_busy_segments_read_from_the_record_equal_the_concatenated_columns():
+    n = 3 * BusySegments.SLICE + 17  # several slices and a partial one
+    c = _record(n)
+    answered = np.random.default_rng(2).random(n) < 0.7
+    chats = {"start_s": np.array([1.0, 2.0]), "end_s": np.array([3.0, 4.0]), "channel": np.array([1, 2], np.int16),
+             "pool": np.array([0, 1], np.int16), "agent": np.array([3, 4], np.int32)}
+    busy = BusySegments(c, answered, chats)
+    start = c["arrival_s"][answered] + c["wait_s"][answered]
+    expected = {"start_s": np.concatenate([start, chats["start_s"]]),
+                "end_s": np.concatenate([start + c["handle_s"][answered] + c["wrap_s"][answered], chats["end_s"]])}
+    for key in ("channel", "pool", "agent"):
+        expected[key] = np.concatenate([c[key][answered], chats[key]])
+    assert list(busy) == list(expected)
+    for key, values in expected.items():
+        assert busy[key].dtype == values.dtype
+        assert np.array_equal(busy[key], values), key
+    with pytest.raises(KeyError):
+        busy["wait_s"]
+
+
+def test_clip_sum_in_slices_is_the_whole_array_float():
+    rng = np.random.default_rng(3)
+    start = rng.random(200_001) * 1000
+    seg = {"start_s": start, "end_s": start + rng.exponential(30, start.size)}
+    m = rng.random(start.size) < 0.5
+    for mask in (None, m):
+        s = seg["start_s"] if mask is None else seg["start_s"][mask]
+        e = seg["end_s"] if mask is None else seg["end_s"][mask]
+        whole = float(np.sum(np.clip(np.minimum(e, 900.0) - np.maximum(s, 100.0), 0.0, None)))
+        assert _clip_sum_of(seg, mask, 100.0, 900.0) == whole
+
+
+@pytest.mark.parametrize("sizes", [[1] * 50, [1, 3, 2, 1, 5] * 40_000, [7]])
+def test_groups_and_chunked_reductions_match_reduceat(sizes):
+    keys = np.repeat(np.arange(len(sizes)) * 3, sizes)
+    starts, ends = cv._groups(keys)
+    assert np.array_equal(starts, np.cumsum([0] + sizes[:-1]))
+    assert np.array_equal(ends, np.cumsum(sizes) - 1)
+    rng = np.random.default_rng(4)
+    ratio = rng.random(keys.size).astype(np.float32)
+    flags = rng.random(keys.size) < 0.3
+    counts = rng.integers(0, 3, keys.size).astype(np.int16)
+    n = keys.size
+    assert np.array_equal(cv._per_group(np.add, ratio, starts, n), np.add.reduceat(ratio, starts))
+    assert np.array_equal(cv._per_group(np.logical_or, flags, starts, n),
+                          np.add.reduceat(flags.astype(np.int16), starts) > 0)
+    assert np.array_equal(cv._per_group(np.logical_and, flags, starts, n),
+                          np.add.reduceat((~flags).astype(np.int16), starts) == 0)
+    assert np.array_equal(cv._per_group(np.add, counts, starts, n, np.int16),
+                          np.add.reduceat(counts, starts).astype(np.int16))
+
+
+def test_survey_responses_in_slices_are_one_draw():
+    n = 3 * xp.ANSWER_SLICE + 5
+    a = xp.responses(np.random.default_rng(5), n, 0.3)
+    assert np.array_equal(a, np.random.default_rng(5).random(n) < 0.3)
