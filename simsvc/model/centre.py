@@ -9,11 +9,13 @@ marked, and the queue skips marked heads when an agent next looks. A patience
 timer is armed only for callers who actually queue.
 
 The rooms: channels and their queues (:mod:`~simsvc.model.channels`), agent
-pools and routing (:mod:`~simsvc.model.agents`), the bot
-(:mod:`~simsvc.model.bot`), duty and shifts (:mod:`~simsvc.model.duty`), and
-customers on their journey (:mod:`~simsvc.model.journey`, journey mode only).
-This module holds what every contact goes through: arrival, the open/closed
-check, queueing, patience, redials, and the record of the leg.
+pools and routing (:mod:`~simsvc.model.agents`), a pool's blending reserve
+(:mod:`~simsvc.model.reserve`), follow-up legs: redials, repeats, retries,
+chases (:mod:`~simsvc.model.followups`), the bot (:mod:`~simsvc.model.bot`),
+duty and shifts (:mod:`~simsvc.model.duty`), and customers on their journey
+(:mod:`~simsvc.model.journey`, journey mode only). This module holds what every
+contact goes through: arrival, the open/closed check, queueing, patience, and
+the record of the leg.
 
 Per-contact random numbers (handling time, patience, a resolution uniform) are
 drawn when the contact arrives, from streams named by purpose, so a staffing
@@ -35,16 +37,15 @@ from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
+from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
+from simsvc.model.reserve import Reserve
 from simsvc.observe.records import (
     ABANDONED,
-    CHASE,
     ESCALATION,
     LOST,
     NEW,
     OUTBOUND,
-    REDIAL,
-    RETRY,
     TRANSFER,
     WAITING,
     ContactBuffer,
@@ -56,7 +57,7 @@ NAN = float("nan")
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
-class ContactCentre(Routing, BotSessions, DutyRoster):
+class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
     """One replication of the contact-centre model. Build, then :meth:`run` once."""
 
     def __init__(self, scenario: Scenario, root_seed: int, replication: int,
@@ -248,14 +249,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
     def _on_attempt_end(self, ev: simpy.events.Timeout) -> None:
         self.journey.attempt_end(ev._value)
 
-    def _later(self, delay: float, channel: int, reason: int, issue: int, attempt: int, leg: int,
-               origin: int, target_pool: int = -1) -> None:
-        """A contact that will arrive after ``delay`` (redial, repeat, transfer, retry)."""
-        self.at(delay, (channel, reason, issue, attempt, leg, origin, target_pool), self._on_later)
-
-    def _on_later(self, ev: simpy.events.Timeout) -> None:
-        self._contact(*ev._value)
-
     def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int,
                  handle: float | None = None, uniform: float = 0.0, patience: float = NAN) -> None:
         """A contact leg arrives: record it and send it where its channel sends it.
@@ -360,21 +353,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
             self.at(ch.chase_after, i, self._on_chase)
 
-    def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
-        rec = self.rec
-        rec.outcome[i] = LOST
-        rec.closed[i] = 1
-        rec.wait_s[i] = 0.0
-        rec.resolved[i] = 0
-        if self.journey is not None:
-            self.journey.attempt_end(i)
-        if ch.retry_on_close and attempt < self.max_attempts:
-            now = self.env.now
-            opening = ch.hours.next_open(now)
-            if opening is not None:
-                delay = opening - now + self.u_retry() * ch.retry_spread
-                self._later(delay, c, r, issue, attempt + 1, 1, RETRY)
-
     # ------------------------------------------------------------------ waiting
     def _on_patience(self, ev: simpy.events.Timeout) -> None:
         i, _, _, _, q = ev._value  # its queue entry
@@ -389,21 +367,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         if self.journey is not None:
             self.journey.attempt_end(i)
         self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
-
-    def _on_chase(self, ev: simpy.events.Timeout) -> None:
-        """Still unanswered: the customer tries another channel (the original stays in the backlog)."""
-        i = ev._value
-        rec = self.rec
-        if rec.outcome[i] != WAITING or rec.attempt[i] >= self.max_attempts:
-            return
-        ch = self.channels[rec.channel[i]]
-        if self.u_chase() < ch.chase_p:
-            self._contact(ch.chase_to, rec.reason[i], rec.issue[i], rec.attempt[i] + 1, 1, CHASE, -1)
-
-    def _maybe_redial(self, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
-        if ch.redial_p > 0 and attempt < self.max_attempts and self.u_redial() < ch.redial_p:
-            self._later(ch.redial_delay(), c, r, issue, attempt + 1, 1, REDIAL)
-
 
 def simulate(scenario: Scenario, root_seed: int, replication: int) -> RawRun:
     """Run one replication and return what it recorded."""
