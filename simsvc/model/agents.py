@@ -145,16 +145,17 @@ class Routing:
         rec = self.rec
         rec.outcome[i] = ANSWERED
         rec.wait_s[i] = now - rec.arrival_s[i]
-        rec.pool[i] = pool.index
-        rec.agent[i] = a
+        rec.agent[i] = a  # the pool column follows from the agent (ContactCentre.run)
         handle *= pool.handling_mult
         chat = q.chat
         if chat:
             c = rec.channel[i]
             handle *= 1.0 + self.channels[c].slowdown * self.a_chats[a]
-        wrap = pool.wrap_s if pool.wrap is None else pool.wrap()
         rec.handle_s[i] = handle
-        rec.wrap_s[i] = wrap
+        if pool.wrap is None:
+            wrap = pool.wrap_s  # a fixed wrap-up: its column is filled by pool at the end
+        else:
+            wrap = rec.wrap_s[i] = pool.wrap()
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
         if not (self.any_transfer and self._transfers(i, r, pool.index, handle)):
@@ -218,7 +219,7 @@ class Routing:
             return
         q = pool.only
         if q is not None:  # one queue, no reserve, no chat: the oldest live entry, if any
-            if q.n:
+            if q.n and (not q.lazy or self._expire(q, self.env._now)):
                 items = q.items
                 outcome = self.rec.outcome
                 while outcome[items[0][0]] != WAITING:
@@ -306,8 +307,12 @@ class Routing:
                 if q.n == 0 or (chats_held and chats_held >= q.concurrency):
                     continue
                 items = q.items
-                while outcome[items[0][0]] != WAITING:
-                    items.popleft()  # abandoned while waiting
+                if q.lazy:
+                    if not self._expire(q, self.env._now):
+                        continue
+                else:
+                    while outcome[items[0][0]] != WAITING:
+                        items.popleft()  # abandoned while waiting
                 key = arrival[items[0][0]] + q.key_offset
                 if guarded and q in guarded and not self._reserve_lets(pool, guarded[q], key, 0):
                     continue

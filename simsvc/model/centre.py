@@ -23,9 +23,11 @@ change does not reshuffle them (common random numbers across scenarios).
 """
 from __future__ import annotations
 
+import gc
 import time
 from heapq import heappush
 
+import numpy as np
 import simpy
 from simpy.events import NORMAL
 
@@ -54,6 +56,7 @@ from simsvc.observe.records import (
 )
 
 NAN = float("nan")
+CONTINUOUS = ("exponential", "lognormal", "gamma", "uniform")  # patience distributions without atoms
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
@@ -93,6 +96,15 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
         # the arrival path finds it an agent itself; None where _route must decide.
         self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
                        or [None] * len(self.reason_names) for ch in self.channels]
+        # Queues whose callers' patience runs out without an event (ContactCentre._expire): where
+        # abandoning starts nothing at that moment (no redial, no journey), no queue limit counts
+        # who is still there, the queue is neither held back nor chat, and patience is continuous
+        # (a tie between running out and an agent's end of service has probability zero).
+        for ch in self.channels:
+            if (ch.patience is not None and ch.redial_p == 0 and ch.capacity is None and s.customers is None
+                    and getattr(ch.patience_dist, "dist", None) in CONTINUOUS):
+                for q in ch.queues:
+                    q.lazy = not q.reserved and not q.chat
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -140,14 +152,38 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
         self._next_arrival()
         if self.journey is not None:
             self.journey.start()
-        self.env.run(until=self.scenario.horizon)
+        # The loop makes no reference cycles of its own (each event's objects are freed by
+        # reference counting), so the cycle collector would only walk the heap again and
+        # again for nothing: off during a forecast-mode loop, back on after.
+        gc_on = gc.isenabled() and self.journey is None
+        if gc_on:
+            gc.disable()
+        try:
+            self.env.run(until=self.scenario.horizon)
+        finally:
+            if gc_on:
+                gc.enable()
+        self._expire_all(self.scenario.horizon)
         self._finish_duty()
         self.arrivals = self._upcoming = None
         contacts = self.rec.arrays()
+        self._fill_by_agent(contacts)
         self.rec = None  # free the event-loop buffers before the caller builds tables
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
+
+    def _fill_by_agent(self, contacts: dict) -> None:
+        """The columns the loop leaves to the end: each answered leg's pool (its agent's) and,
+        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer)."""
+        agent = contacts["agent"]
+        answered = agent >= 0
+        pool = contacts["pool"]
+        pool[answered] = np.asarray(self.a_pool, dtype=pool.dtype)[agent[answered]]
+        wrap = contacts["wrap_s"]
+        for p in self.pools:
+            if p.wrap is None:
+                wrap[answered & (pool == p.index)] = p.wrap_s
 
     def _next_arrival(self) -> None:
         """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
@@ -349,7 +385,8 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
         q.items.append(entry)
         q.n += 1
         if patience == patience:  # not NaN: this channel's customers can abandon
-            self.post(patience, entry, self.on_patience)
+            if not q.lazy:
+                self.post(patience, entry, self.on_patience)
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
             self.at(ch.chase_after, i, self._on_chase)
 
@@ -367,6 +404,43 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
         if self.journey is not None:
             self.journey.attempt_end(i)
         self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
+
+    def _expire(self, q: Queue, now: float) -> bool:
+        """Patience without events, for a ``lazy`` queue (its contacts stay WAITING while queued):
+        the contacts at its head whose patience ran out before ``now`` leave it, recorded as
+        abandoned at that moment, as their patience events would have; whether one still waits.
+
+        A contact's patience ends at ``arrival_s + patience_s``, the very float its patience
+        event's time would be (``now + patience`` when it queued); :meth:`_expire_all` settles
+        the rest at the horizon, where an event strictly before it would have run."""
+        items = q.items
+        rec = self.rec
+        arrival = rec.arrival_s
+        patience = rec.patience_s
+        while q.n:
+            i = items[0][0]
+            end = arrival[i] + patience[i]
+            if not end < now:
+                return True
+            items.popleft()
+            q.n -= 1
+            rec.outcome[i] = ABANDONED
+            rec.wait_s[i] = end - arrival[i]
+            rec.resolved[i] = 0
+        return False
+
+    def _expire_all(self, horizon: float) -> None:
+        """At the horizon: every contact of a lazy queue whose patience ran out before it abandoned."""
+        rec = self.rec
+        for ch in self.channels:
+            for q in ch.queues:
+                if q.lazy:
+                    for i, *_ in q.items:
+                        end = rec.arrival_s[i] + rec.patience_s[i]
+                        if end < horizon:
+                            rec.outcome[i] = ABANDONED
+                            rec.wait_s[i] = end - rec.arrival_s[i]
+                            rec.resolved[i] = 0
 
 def simulate(scenario: Scenario, root_seed: int, replication: int) -> RawRun:
     """Run one replication and return what it recorded."""

@@ -27,7 +27,7 @@ class Queue:
     """Contacts waiting for an agent: one per (channel, reason), plus transfer queues."""
 
     __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency", "resolution",
-                 "reserved")
+                 "reserved", "lazy")
 
     def __init__(self, name: str, chat: bool, capacity: int | None, key_offset: float, concurrency: int,
                  resolution: list[float]):
@@ -41,7 +41,9 @@ class Queue:
         self.key_offset = key_offset  # response target for async (due-date order), else 0
         self.concurrency = concurrency
         self.resolution = resolution  # the channel's chance to resolve, by reason
-        self.reserved = False  # some pool's blending reserve holds it back (model/agents.py)
+        self.reserved = False  # some pool's blending reserve holds it back (model/reserve.py)
+        # Patience runs out without an event (set by the centre; ContactCentre._expire).
+        self.lazy = False
 
 
 class ChannelState:
