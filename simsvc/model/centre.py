@@ -6,7 +6,10 @@ service, bot session end, duty change), contacts are integer row numbers into
 the columnar :class:`~simsvc.observe.records.ContactBuffer`, queues are deques of
 those numbers, and abandonment is lazy: a caller who runs out of patience is
 marked, and the queue skips marked heads when an agent next looks. A patience
-timer is armed only for callers who actually queue.
+timer is armed only for callers who actually queue, and only where abandoning
+starts something at that moment (a redial, a journey's score) or a queue limit
+counts who is still there; elsewhere a caller whose patience ended before an
+agent looks is recorded as abandoned then, without an event (:meth:`ContactCentre._expire`).
 
 The rooms: channels and their queues (:mod:`~simsvc.model.channels`), agent
 pools and routing (:mod:`~simsvc.model.agents`), a pool's blending reserve

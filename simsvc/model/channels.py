@@ -70,7 +70,7 @@ class ChannelState:
         self.escalate_to = -1
         self.concurrency = 1
         self.slowdown = 0.0
-        self.switch_cum: np.ndarray | None = None  # cumulative probabilities of next channel
+        self.switch_cum: list[float] | None = None  # cumulative probabilities of next channel
         self.chase_after = 0.0  # async: an unanswered customer chases after this long ...
         self.chase_p = 0.0  # ... with this probability ...
         self.chase_to = -1  # ... on this channel
@@ -127,6 +127,6 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
         row = s.repeat.switch.get(name)
         if row:
             p = np.array([row.get(n, 0.0) for n in channel_names])
-            ch.switch_cum = np.cumsum(p / p.sum())
+            ch.switch_cum = np.cumsum(p / p.sum()).tolist()  # for bisect: no numpy call per repeat
         channels.append(ch)
     return channels

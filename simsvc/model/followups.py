@@ -13,7 +13,8 @@ draw from their own streams, so new issues keep their numbers (common random num
 """
 from __future__ import annotations
 
-import numpy as np
+from bisect import bisect_right
+
 import simpy
 
 from simsvc.model.channels import ChannelState
@@ -69,6 +70,6 @@ class FollowUps:
         ch = self.channels[c]
         nxt = c
         if ch.switch_cum is not None:
-            nxt = int(np.searchsorted(ch.switch_cum, self.u_switch(), side="right"))
+            nxt = bisect_right(ch.switch_cum, self.u_switch())  # np.searchsorted(side="right")
             nxt = min(nxt, len(self.channels) - 1)
         self._later(after + self.repeat_delay(), nxt, r, issue, attempt + 1, 1, REPEAT)
