@@ -68,7 +68,7 @@ def test_the_rooms_do_not_know_the_loop_that_ties_them():
     importers = {m.name for m in (PKG / "model").glob("*.py") if "centre" in _model_modules_imported(m)}
     assert importers == set()
     rooms = _model_modules_imported(PKG / "model" / "centre.py")
-    assert {"agents", "reserve", "followups", "bot", "duty", "channels", "demand", "events", "journey"} <= rooms
+    assert {"agents", "reserve", "waiting", "followups", "bot", "duty", "channels", "demand", "events", "journey"} <= rooms
 
 
 def test_model_modules_fit_in_one_sitting():

@@ -9,16 +9,17 @@ marked, and the queue skips marked heads when an agent next looks. A patience
 timer is armed only for callers who actually queue, and only where abandoning
 starts something at that moment (a redial, a journey's score) or a queue limit
 counts who is still there; elsewhere a caller whose patience ended before an
-agent looks is recorded as abandoned then, without an event (:meth:`ContactCentre._expire`).
+agent looks is recorded as abandoned then, without an event (:mod:`~simsvc.model.waiting`).
 
 The rooms: channels and their queues (:mod:`~simsvc.model.channels`), agent
 pools and routing (:mod:`~simsvc.model.agents`), a pool's blending reserve
 (:mod:`~simsvc.model.reserve`), follow-up legs: redials, repeats, retries,
 chases (:mod:`~simsvc.model.followups`), the bot (:mod:`~simsvc.model.bot`),
-duty and shifts (:mod:`~simsvc.model.duty`), and customers on their journey
+duty and shifts (:mod:`~simsvc.model.duty`), queueing and patience
+(:mod:`~simsvc.model.waiting`), and customers on their journey
 (:mod:`~simsvc.model.journey`, journey mode only). This module holds what every
-contact goes through: arrival, the open/closed check, queueing, patience, and
-the record of the leg.
+contact goes through: arrival, the open/closed check, the way to an agent or a
+queue, and the record of the leg.
 
 Per-contact random numbers (handling time, patience, a resolution uniform) are
 drawn when the contact arrives, from streams named by purpose, so a staffing
@@ -38,32 +39,29 @@ from simsvc.config.schema import Scenario
 from simsvc.domain.randomness import Streams
 from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
-from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
+from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
 from simsvc.model.reserve import Reserve
+from simsvc.model.waiting import Waiting, patience_without_events
 from simsvc.observe.records import (
-    ABANDONED,
     ESCALATION,
-    LOST,
     NEW,
     OUTBOUND,
     TRANSFER,
-    WAITING,
     ContactBuffer,
     RawRun,
     SegmentBuffer,
 )
 
 NAN = float("nan")
-CONTINUOUS = ("exponential", "lognormal", "gamma", "uniform")  # patience distributions without atoms
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
-class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
+class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster):
     """One replication of the contact-centre model. Build, then :meth:`run` once."""
 
     def __init__(self, scenario: Scenario, root_seed: int, replication: int,
@@ -99,15 +97,7 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
         # the arrival path finds it an agent itself; None where _route must decide.
         self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
                        or [None] * len(self.reason_names) for ch in self.channels]
-        # Queues whose callers' patience runs out without an event (ContactCentre._expire): where
-        # abandoning starts nothing at that moment (no redial, no journey), no queue limit counts
-        # who is still there, the queue is neither held back nor chat, and patience is continuous
-        # (a tie between running out and an agent's end of service has probability zero).
-        for ch in self.channels:
-            if (ch.patience is not None and ch.redial_p == 0 and ch.capacity is None and s.customers is None
-                    and getattr(ch.patience_dist, "dist", None) in CONTINUOUS):
-                for q in ch.queues:
-                    q.lazy = not q.reserved and not q.chat
+        patience_without_events(s, self.channels)  # which queues need no patience event
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -370,80 +360,6 @@ class ContactCentre(Routing, Reserve, FollowUps, BotSessions, DutyRoster):
                         self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
         self._wait(i, ch, c, r, issue, attempt, q, patience, handle, uniform)
-
-    def _wait(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, q: Queue,
-              patience: float, handle: float, uniform: float) -> None:
-        """Contact ``i`` finds no agent: it joins queue ``q`` (or is lost if ``q`` is full)."""
-        if q.capacity is not None and q.n >= q.capacity:
-            rec = self.rec
-            rec.outcome[i] = LOST
-            rec.blocked[i] = 1
-            rec.wait_s[i] = 0.0
-            rec.resolved[i] = 0
-            if self.journey is not None:
-                self.journey.attempt_end(i)
-            self._maybe_redial(ch, c, r, issue, attempt)
-            return
-        entry = (i, r, handle, uniform, q)
-        q.items.append(entry)
-        q.n += 1
-        if patience == patience:  # not NaN: this channel's customers can abandon
-            if not q.lazy:
-                self.post(patience, entry, self.on_patience)
-        elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
-            self.at(ch.chase_after, i, self._on_chase)
-
-    # ------------------------------------------------------------------ waiting
-    def _on_patience(self, ev: simpy.events.Timeout) -> None:
-        i, _, _, _, q = ev._value  # its queue entry
-        rec = self.rec
-        if rec.outcome[i] != WAITING:
-            return  # answered before patience ran out
-        rec.outcome[i] = ABANDONED
-        rec.wait_s[i] = self.env._now - rec.arrival_s[i]
-        rec.resolved[i] = 0
-        q.n -= 1
-        c = rec.channel[i]
-        if self.journey is not None:
-            self.journey.attempt_end(i)
-        self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
-
-    def _expire(self, q: Queue, now: float) -> bool:
-        """Patience without events, for a ``lazy`` queue (its contacts stay WAITING while queued):
-        the contacts at its head whose patience ran out before ``now`` leave it, recorded as
-        abandoned at that moment, as their patience events would have; whether one still waits.
-
-        A contact's patience ends at ``arrival_s + patience_s``, the very float its patience
-        event's time would be (``now + patience`` when it queued); :meth:`_expire_all` settles
-        the rest at the horizon, where an event strictly before it would have run."""
-        items = q.items
-        rec = self.rec
-        arrival = rec.arrival_s
-        patience = rec.patience_s
-        while q.n:
-            i = items[0][0]
-            end = arrival[i] + patience[i]
-            if not end < now:
-                return True
-            items.popleft()
-            q.n -= 1
-            rec.outcome[i] = ABANDONED
-            rec.wait_s[i] = end - arrival[i]
-            rec.resolved[i] = 0
-        return False
-
-    def _expire_all(self, horizon: float) -> None:
-        """At the horizon: every contact of a lazy queue whose patience ran out before it abandoned."""
-        rec = self.rec
-        for ch in self.channels:
-            for q in ch.queues:
-                if q.lazy:
-                    for i, *_ in q.items:
-                        end = rec.arrival_s[i] + rec.patience_s[i]
-                        if end < horizon:
-                            rec.outcome[i] = ABANDONED
-                            rec.wait_s[i] = end - rec.arrival_s[i]
-                            rec.resolved[i] = 0
 
 def simulate(scenario: Scenario, root_seed: int, replication: int) -> RawRun:
     """Run one replication and return what it recorded."""

@@ -42,7 +42,7 @@ class Queue:
         self.concurrency = concurrency
         self.resolution = resolution  # the channel's chance to resolve, by reason
         self.reserved = False  # some pool's blending reserve holds it back (model/reserve.py)
-        # Patience runs out without an event (set by the centre; ContactCentre._expire).
+        # Patience runs out without an event (model/waiting.py: patience_without_events, Waiting._expire).
         self.lazy = False
 
 
