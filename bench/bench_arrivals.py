@@ -4,10 +4,13 @@ The workload is the reference M/M/50+M queue (λ = 100/min, exponential handling
 with mean 27 s, exponential patience with mean 2 min, 50 agents), the same as the
 anchors in ``bench/anchors.py``. Each measurement runs in a fresh process (so its
 peak resident memory is its own), and the rounds interleave simsvc and the anchors
-so that both see the same machine load. Prints, per round:
+so that both see the same machine load: in each round the callback anchor runs just
+before and just after simsvc's runs, and simsvc is compared with the mean of the two
+(a load that changes during the round moves both sides alike). Prints, per round:
 
 * tutorial /s  — tutorial-style SimPy (process per caller, ``Resource``, ``req | timeout``);
-* callback /s  — minimal callback-driven SimPy (``Timeout`` + callbacks, deque, lazy reneging);
+* callback /s  — minimal callback-driven SimPy (``Timeout`` + callbacks, deque, lazy reneging),
+  the mean of its runs before and after simsvc's;
 * simsvc loop /s — simsvc's event loop with full records (``sim_wall_s`` of one replication);
 * × tutorial, × callback — simsvc loop speed over each anchor (the figures that count);
 * × cb CPU    — the same over the callback anchor per CPU second (``process_time``), which
@@ -97,14 +100,17 @@ def main() -> None:
           f"{'× tutorial':>11}{'× callback':>11}{'× cb CPU':>9}{'run /s':>10}{'peak MB':>9}{'MB per 1M':>10}")
     for k in range(args.rounds):
         tut = _child(ANCHOR, ["tutorial", str(args.tutorial_arrivals), here])["rate"]
-        cb_run = _child(ANCHOR, ["callback", str(args.arrivals), here])
-        cb = cb_run["rate"]
-        for label, tree in trees:
-            r = _child(SIMSVC, [str(args.arrivals)], tree)
+        cb_before = _child(ANCHOR, ["callback", str(args.arrivals), here])
+        runs = [(label, _child(SIMSVC, [str(args.arrivals)], tree)) for label, tree in trees]
+        cb_after = _child(ANCHOR, ["callback", str(args.arrivals), here])
+        # The callback anchor brackets simsvc's runs: the mean of the two is the load it met.
+        cb = (cb_before["rate"] + cb_after["rate"]) / 2
+        cb_cpu = (cb_before["cpu_rate"] + cb_after["cpu_rate"]) / 2
+        for label, r in runs:
             loop = r["legs"] / r["sim_s"]
             loop_cpu = r["legs"] / r["cpu_s"]
             print(f"{k + 1:<6}{label[-21:]:<22}{tut:>12,.0f}{cb:>12,.0f}{loop:>15,.0f}{loop / tut:>11.2f}"
-                  f"{loop / cb:>11.2f}{loop_cpu / cb_run['cpu_rate']:>9.2f}{r['legs'] / r['run_s']:>10,.0f}"
+                  f"{loop / cb:>11.2f}{loop_cpu / cb_cpu:>9.2f}{r['legs'] / r['run_s']:>10,.0f}"
                   f"{r['peak_mb']:>9.0f}"
                   f"{r['peak_mb'] * 1e6 / r['legs']:>10.0f}", flush=True)
 

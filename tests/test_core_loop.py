@@ -152,25 +152,50 @@ SHARED = {
 
 
 class _GeneralPaths(ContactCentre):
-    """The centre without its fast paths: every arrival goes through ``_route`` and every
-    finishing agent through the general ``_next_contact`` search."""
+    """The centre without its fast paths: every arrival goes through ``_route``, every
+    finishing agent through the general ``_next_contact`` search, and every caller who
+    queues gets a patience event."""
 
     def _build(self):
         super()._build()
         self.direct = [[None] * len(self.reason_names) for _ in self.channels]
         for pool in self.pools:
             pool.only = None
+        for ch in self.channels:
+            for q in ch.queues:
+                q.lazy = False
 
 
-@pytest.mark.parametrize("scenario", [SHARED, QUEUE], ids=["shared-queue", "phone-and-chat"])
+# No redial, continuous patience: the phone queues' callers run out of patience without
+# events. One pool serves only billing (the single-queue look), one both reasons (the general
+# search), and shifts start and end during the run (agents coming on duty look too).
+LAZY = {
+    "name": "lazy", "seed": 6, "horizon": "5h", "interval": "1h",
+    "channels": {"phone": {"kind": "voice", "patience": {"dist": "lognormal", "mean": "2min", "cv": 1.0}}},
+    "reasons": {"billing": {}, "tech": {}},
+    "demand": {"phone": {"rate": "160/h", "mix": {"billing": 0.5, "tech": 0.5}}},
+    "handling": {"phone": {"dist": "exponential", "mean": "4min"}},
+    "resolution": {"phone": 0.8},
+    "agents": {"billing": {"skills": ["phone/billing"], "staffing": 3},
+               "all": {"skills": ["phone"], "wrap_up": {"dist": "exponential", "mean": "30s"},
+                       "staffing": {"shifts": [{"start": "00:00", "end": "03:00", "agents": 4},
+                                               {"start": "02:00", "end": "05:00", "agents": 5}]}}},
+}
+
+
+@pytest.mark.parametrize("scenario", [SHARED, QUEUE, LAZY], ids=["shared-queue", "phone-and-chat", "lazy-patience"])
 def test_fast_paths_record_what_the_general_paths_record(scenario):
     s = validate(scenario)
     fast = ContactCentre(s, 9, 1)
-    assert scenario is QUEUE or (fast.direct[0][0] is not None and all(p.only for p in fast.pools))
+    assert scenario is QUEUE or fast.direct[0][0] is not None
+    assert scenario is not SHARED or all(p.only for p in fast.pools)
+    lazy = [q.lazy for q in fast.channels[0].queues]
+    assert all(lazy) if scenario is LAZY else not any(lazy)
     fast = fast.run()
     general = _GeneralPaths(s, 9, 1).run()
     c = fast.contacts
-    assert (c["outcome"] == 2).any() and (c["origin"] != 0).any() and len(np.unique(c["pool"])) >= 2
+    assert (c["outcome"] == 2).any() and len(np.unique(c["pool"])) >= 2
+    assert (c["origin"] != 0).any() or scenario is LAZY
     for name, column in general.contacts.items():
         np.testing.assert_array_equal(c[name], column, err_msg=name)
 

@@ -50,6 +50,27 @@ def test_the_check_sees_a_wrong_way_import(tmp_path):
     assert _simsvc_imports(bad) == {"model"}
 
 
+def _model_modules_imported(path: Path) -> set[str]:
+    """Modules of ``simsvc.model`` that the module at ``path`` imports (at run time or for types)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("simsvc.model."):
+                found.add(node.module.split(".")[2])
+            elif node.module == "simsvc.model":
+                found.update(a.name for a in node.names)
+    return found
+
+
+def test_the_rooms_do_not_know_the_loop_that_ties_them():
+    """Only the event loop (centre.py) imports the rooms it mixes in; no room imports it,
+    so each room reads on its own and there is no import cycle through the centre."""
+    importers = {m.name for m in (PKG / "model").glob("*.py") if "centre" in _model_modules_imported(m)}
+    assert importers == set()
+    rooms = _model_modules_imported(PKG / "model" / "centre.py")
+    assert {"agents", "reserve", "waiting", "followups", "bot", "duty", "channels", "demand", "events", "journey"} <= rooms
+
+
 def test_model_modules_fit_in_one_sitting():
     sizes = {m.name: len(m.read_text().splitlines()) for m in (PKG / "model").glob("*.py")}
     assert max(sizes.values()) <= 450, sizes

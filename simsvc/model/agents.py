@@ -8,25 +8,17 @@ of how high the queue stands in each pool's skills, with a free agent; a chat
 goes to that pool's least-loaded agent. Agents are integer ids (one per duty
 period: a person on one shift) into the centre's ``a_*`` lists.
 
-Blending by threshold reservation (a pool's ``reserve``): an agent starts work
-outside the protected skills only while at least ``reserve.agents`` other agents
-of the pool stay idle, the threshold policy that is optimal or near-optimal for
-blending inbound calls with work that can wait (Bhulai & Koole 2003, "A queueing
-model for call blending in call centers"; Gans & Zhou 2003). An async contact
-within ``lift_before_due`` of its due date is taken despite the reserve, so a
-backlog cannot starve unseen: a timer wakes an idle agent for it. Held-back work
-breaks the "nobody waits while an agent idles" invariant only for the guarded
-queues, which the arrival path sends here (:meth:`Routing._reserved_arrival`).
+A pool's blending reserve (which work an agent may start while others must stay
+idle) is its own room: :mod:`simsvc.model.reserve`.
 
 :class:`Routing` holds the centre's methods for this part of the event loop;
-:class:`~simsvc.model.centre.ContactCentre` mixes it in.
+:class:`~simsvc.model.centre.ContactCentre` mixes it in (with :class:`~simsvc.model.reserve.Reserve`).
 """
 from __future__ import annotations
 
 from collections import deque
 from heapq import heappush
 
-import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
 
@@ -35,7 +27,8 @@ from simsvc.config.schema import AGENT_KINDS, Deterministic, Scenario
 from simsvc.domain.randomness import BlockSampler, Streams
 from simsvc.model.channels import ASYNC, CHAT, ChannelState, Queue
 from simsvc.model.events import bad_delay, reusable
-from simsvc.observe.records import ANSWERED, REPEAT, TRANSFER, WAITING
+from simsvc.model.reserve import guard
+from simsvc.observe.records import ANSWERED, TRANSFER, WAITING
 
 
 class PoolState:
@@ -106,7 +99,7 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
             levels.append(level)
         pool.levels = levels
         if cfg.reserve is not None:
-            _guard(pool, s, cfg.reserve, channels, len(levels) - len(cfg.skills))
+            guard(pool, s, cfg.reserve, channels, len(levels) - len(cfg.skills))
         pool.chat_levels = [[q for q in lv if q.chat] for lv in levels]
         pool.chat_levels = [lv for lv in pool.chat_levels if lv]
         queues_of_pool = [q for lv in levels for q in lv]
@@ -125,23 +118,6 @@ def build_pools(s: Scenario, st: Streams, channels: list[ChannelState]
     for qid, entries in serving.items():
         queues[qid].pools = [pool for _, _, pool in sorted(entries, key=lambda e: e[:2])]
     return pools, transfer_queue
-
-
-def _guard(pool: PoolState, s: Scenario, reserve, channels: list[ChannelState], first: int) -> None:
-    """Mark the queues of ``pool``'s skills (from level ``first``: transfer queues are never held
-    back) that its reserve does not protect."""
-    reasons = list(s.reasons)
-    channel_names = list(s.channels)
-    protected = {channels[channel_names.index(cn)].queues[reasons.index(rn)]
-                 for skill in reserve.protect for cn, rn in skill_queues(s, skill)}
-    pool.reserve_agents = reserve.agents
-    pool.guarded = {}
-    for level in pool.levels[first:]:
-        for q in level:
-            if q not in protected:
-                is_async = s.channels[q.name.split("/", 1)[0]].kind == ASYNC
-                pool.guarded[q] = reserve.lift_before_due if is_async else None
-                q.reserved = True  # the arrival path hands it to the routing (Routing._reserved_arrival)
 
 
 class Routing:
@@ -169,16 +145,17 @@ class Routing:
         rec = self.rec
         rec.outcome[i] = ANSWERED
         rec.wait_s[i] = now - rec.arrival_s[i]
-        rec.pool[i] = pool.index
-        rec.agent[i] = a
+        rec.agent[i] = a  # the pool column follows from the agent (ContactCentre.run)
         handle *= pool.handling_mult
         chat = q.chat
         if chat:
             c = rec.channel[i]
             handle *= 1.0 + self.channels[c].slowdown * self.a_chats[a]
-        wrap = pool.wrap_s if pool.wrap is None else pool.wrap()
         rec.handle_s[i] = handle
-        rec.wrap_s[i] = wrap
+        if pool.wrap is None:
+            wrap = pool.wrap_s  # a fixed wrap-up: its column is filled by pool at the end
+        else:
+            wrap = rec.wrap_s[i] = pool.wrap()
 
         # What happens to the customer's issue, decided now, acted on when talk ends.
         if not (self.any_transfer and self._transfers(i, r, pool.index, handle)):
@@ -234,16 +211,6 @@ class Routing:
             return True
         return False
 
-    def _maybe_repeat(self, c: int, r: int, issue: int, attempt: int, after: float) -> None:
-        if attempt >= self.max_attempts or self.u_repeat() >= self.repeat_p:
-            return
-        ch = self.channels[c]
-        nxt = c
-        if ch.switch_cum is not None:
-            nxt = int(np.searchsorted(ch.switch_cum, self.u_switch(), side="right"))
-            nxt = min(nxt, len(self.channels) - 1)
-        self._later(after + self.repeat_delay(), nxt, r, issue, attempt + 1, 1, REPEAT)
-
     def _on_free(self, ev: simpy.events.Timeout) -> None:
         """End of a (non-chat) contact and its wrap-up: the agent takes the next one or idles."""
         a, pool = ev._value
@@ -252,7 +219,7 @@ class Routing:
             return
         q = pool.only
         if q is not None:  # one queue, no reserve, no chat: the oldest live entry, if any
-            if q.n:
+            if q.n and (not q.lazy or self._expire(q, self.env._now)):
                 items = q.items
                 outcome = self.rec.outcome
                 while outcome[items[0][0]] != WAITING:
@@ -340,8 +307,12 @@ class Routing:
                 if q.n == 0 or (chats_held and chats_held >= q.concurrency):
                     continue
                 items = q.items
-                while outcome[items[0][0]] != WAITING:
-                    items.popleft()  # abandoned while waiting
+                if q.lazy:
+                    if not self._expire(q, self.env._now):
+                        continue
+                else:
+                    while outcome[items[0][0]] != WAITING:
+                        items.popleft()  # abandoned while waiting
                 key = arrival[items[0][0]] + q.key_offset
                 if guarded and q in guarded and not self._reserve_lets(pool, guarded[q], key, 0):
                     continue
@@ -351,71 +322,3 @@ class Routing:
                 best.n -= 1
                 return best.items.popleft()
         return None
-
-    # ------------------------------------------------------------------ blending reserve
-    def _reserve_lets(self, pool: PoolState, lift: float | None, key: float, taking: int) -> bool:
-        """Whether an agent of ``pool`` may start held-back work with queue key ``key`` now:
-        async work near its due date always; otherwise only while ``reserve_agents`` agents
-        stay idle besides the ``taking`` idle agent(s) who would start it."""
-        if lift is not None and key - lift <= self.env._now:
-            return True
-        needed = pool.reserve_agents + taking
-        if needed <= 0:
-            return True
-        a_idle = self.a_idle
-        for a in pool.idle:  # entries of agents gone home or busy are skipped
-            if a_idle[a]:
-                needed -= 1
-                if needed == 0:
-                    return True
-        return False
-
-    def _reserved_arrival(self, i: int, r: int, q: Queue, now: float, handle: float, uniform: float) -> bool:
-        """Contact ``i`` arrives at queue ``q`` that some pool holds back: serve it if a pool
-        may (True); else it will queue, and async work arms the timer that lifts the reserve."""
-        if q.n == 0:
-            key = self.rec.arrival_s[i] + q.key_offset
-            a_idle = self.a_idle
-            for pool in q.pools:
-                guarded = pool.guarded
-                if not guarded or q not in guarded or self._reserve_lets(pool, guarded[q], key, 1):
-                    idle = pool.idle
-                    while idle:
-                        a = idle.popleft()
-                        if a_idle[a]:
-                            a_idle[a] = False
-                            self._serve(a, pool, i, r, q, now, handle, uniform)
-                            return True
-                if q.chat:
-                    a = self._chat_slot(pool, q)
-                    if a >= 0:
-                        self._serve(a, pool, i, r, q, now, handle, uniform)
-                        return True
-        due = self.rec.arrival_s[i] + q.key_offset
-        for lift in {pool.guarded[q] for pool in q.pools if pool.guarded and pool.guarded.get(q) is not None}:
-            self.at(max(0.0, due - lift - now), (i, q), self._on_due_near)
-        return False
-
-    def _on_due_near(self, ev: simpy.events.Timeout) -> None:
-        """Contact ``i`` is near its due date: if still waiting, an idle agent takes it
-        (or older work of its queue) despite the reserve."""
-        i, q = ev._value
-        if self.rec.outcome[i] != WAITING:
-            return
-        a_idle = self.a_idle
-        for pool in q.pools:
-            idle = pool.idle
-            while idle:
-                a = idle.popleft()
-                if a_idle[a]:
-                    a_idle[a] = False
-                    found = self._next_contact(pool, pool.levels, 0)
-                    if found is None:  # not this pool's turn yet: the agent stays idle, first in line
-                        a_idle[a] = True
-                        idle.appendleft(a)
-                        break
-                    j, r, handle, uniform, qj = found
-                    self._serve(a, pool, j, r, qj, self.env._now, handle, uniform)
-                    if qj.chat:
-                        self._fill_chats(a, pool)
-                    return

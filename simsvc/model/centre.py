@@ -6,14 +6,20 @@ service, bot session end, duty change), contacts are integer row numbers into
 the columnar :class:`~simsvc.observe.records.ContactBuffer`, queues are deques of
 those numbers, and abandonment is lazy: a caller who runs out of patience is
 marked, and the queue skips marked heads when an agent next looks. A patience
-timer is armed only for callers who actually queue.
+timer is armed only for callers who actually queue, and only where abandoning
+starts something at that moment (a redial, a journey's score) or a queue limit
+counts who is still there; elsewhere a caller whose patience ended before an
+agent looks is recorded as abandoned then, without an event (:mod:`~simsvc.model.waiting`).
 
 The rooms: channels and their queues (:mod:`~simsvc.model.channels`), agent
-pools and routing (:mod:`~simsvc.model.agents`), the bot
-(:mod:`~simsvc.model.bot`), duty and shifts (:mod:`~simsvc.model.duty`), and
-customers on their journey (:mod:`~simsvc.model.journey`, journey mode only).
-This module holds what every contact goes through: arrival, the open/closed
-check, queueing, patience, redials, and the record of the leg.
+pools and routing (:mod:`~simsvc.model.agents`), a pool's blending reserve
+(:mod:`~simsvc.model.reserve`), follow-up legs: redials, repeats, retries,
+chases (:mod:`~simsvc.model.followups`), the bot (:mod:`~simsvc.model.bot`),
+duty and shifts (:mod:`~simsvc.model.duty`), queueing and patience
+(:mod:`~simsvc.model.waiting`), and customers on their journey
+(:mod:`~simsvc.model.journey`, journey mode only). This module holds what every
+contact goes through: arrival, the open/closed check, the way to an agent or a
+queue, and the record of the leg.
 
 Per-contact random numbers (handling time, patience, a resolution uniform) are
 drawn when the contact arrives, from streams named by purpose, so a staffing
@@ -21,9 +27,11 @@ change does not reshuffle them (common random numbers across scenarios).
 """
 from __future__ import annotations
 
+import gc
 import time
 from heapq import heappush
 
+import numpy as np
 import simpy
 from simpy.events import NORMAL
 
@@ -31,22 +39,19 @@ from simsvc.config.schema import Scenario
 from simsvc.domain.randomness import Streams
 from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
-from simsvc.model.channels import BOT, ChannelState, Queue, build_channels
+from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
+from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
+from simsvc.model.reserve import Reserve
+from simsvc.model.waiting import Waiting, patience_without_events
 from simsvc.observe.records import (
-    ABANDONED,
-    CHASE,
     ESCALATION,
-    LOST,
     NEW,
     OUTBOUND,
-    REDIAL,
-    RETRY,
     TRANSFER,
-    WAITING,
     ContactBuffer,
     RawRun,
     SegmentBuffer,
@@ -56,7 +61,7 @@ NAN = float("nan")
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
-class ContactCentre(Routing, BotSessions, DutyRoster):
+class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster):
     """One replication of the contact-centre model. Build, then :meth:`run` once."""
 
     def __init__(self, scenario: Scenario, root_seed: int, replication: int,
@@ -92,6 +97,7 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         # the arrival path finds it an agent itself; None where _route must decide.
         self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
                        or [None] * len(self.reason_names) for ch in self.channels]
+        patience_without_events(s, self.channels)  # which queues need no patience event
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
@@ -139,14 +145,38 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
         self._next_arrival()
         if self.journey is not None:
             self.journey.start()
-        self.env.run(until=self.scenario.horizon)
+        # The loop makes no reference cycles of its own (each event's objects are freed by
+        # reference counting), so the cycle collector would only walk the heap again and
+        # again for nothing: off during a forecast-mode loop, back on after.
+        gc_on = gc.isenabled() and self.journey is None
+        if gc_on:
+            gc.disable()
+        try:
+            self.env.run(until=self.scenario.horizon)
+        finally:
+            if gc_on:
+                gc.enable()
+        self._expire_all(self.scenario.horizon)
         self._finish_duty()
         self.arrivals = self._upcoming = None
         contacts = self.rec.arrays()
+        self._fill_by_agent(contacts)
         self.rec = None  # free the event-loop buffers before the caller builds tables
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
+
+    def _fill_by_agent(self, contacts: dict) -> None:
+        """The columns the loop leaves to the end: each answered leg's pool (its agent's) and,
+        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer)."""
+        agent = contacts["agent"]
+        answered = agent >= 0
+        pool = contacts["pool"]
+        pool[answered] = np.asarray(self.a_pool, dtype=pool.dtype)[agent[answered]]
+        wrap = contacts["wrap_s"]
+        for p in self.pools:
+            if p.wrap is None:
+                wrap[answered & (pool == p.index)] = p.wrap_s
 
     def _next_arrival(self) -> None:
         """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
@@ -248,14 +278,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
     def _on_attempt_end(self, ev: simpy.events.Timeout) -> None:
         self.journey.attempt_end(ev._value)
 
-    def _later(self, delay: float, channel: int, reason: int, issue: int, attempt: int, leg: int,
-               origin: int, target_pool: int = -1) -> None:
-        """A contact that will arrive after ``delay`` (redial, repeat, transfer, retry)."""
-        self.at(delay, (channel, reason, issue, attempt, leg, origin, target_pool), self._on_later)
-
-    def _on_later(self, ev: simpy.events.Timeout) -> None:
-        self._contact(*ev._value)
-
     def _contact(self, c: int, r: int, issue: int, attempt: int, leg: int, origin: int, target_pool: int,
                  handle: float | None = None, uniform: float = 0.0, patience: float = NAN) -> None:
         """A contact leg arrives: record it and send it where its channel sends it.
@@ -338,72 +360,6 @@ class ContactCentre(Routing, BotSessions, DutyRoster):
                         self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
         self._wait(i, ch, c, r, issue, attempt, q, patience, handle, uniform)
-
-    def _wait(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, q: Queue,
-              patience: float, handle: float, uniform: float) -> None:
-        """Contact ``i`` finds no agent: it joins queue ``q`` (or is lost if ``q`` is full)."""
-        if q.capacity is not None and q.n >= q.capacity:
-            rec = self.rec
-            rec.outcome[i] = LOST
-            rec.blocked[i] = 1
-            rec.wait_s[i] = 0.0
-            rec.resolved[i] = 0
-            if self.journey is not None:
-                self.journey.attempt_end(i)
-            self._maybe_redial(ch, c, r, issue, attempt)
-            return
-        entry = (i, r, handle, uniform, q)
-        q.items.append(entry)
-        q.n += 1
-        if patience == patience:  # not NaN: this channel's customers can abandon
-            self.post(patience, entry, self.on_patience)
-        elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
-            self.at(ch.chase_after, i, self._on_chase)
-
-    def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
-        rec = self.rec
-        rec.outcome[i] = LOST
-        rec.closed[i] = 1
-        rec.wait_s[i] = 0.0
-        rec.resolved[i] = 0
-        if self.journey is not None:
-            self.journey.attempt_end(i)
-        if ch.retry_on_close and attempt < self.max_attempts:
-            now = self.env.now
-            opening = ch.hours.next_open(now)
-            if opening is not None:
-                delay = opening - now + self.u_retry() * ch.retry_spread
-                self._later(delay, c, r, issue, attempt + 1, 1, RETRY)
-
-    # ------------------------------------------------------------------ waiting
-    def _on_patience(self, ev: simpy.events.Timeout) -> None:
-        i, _, _, _, q = ev._value  # its queue entry
-        rec = self.rec
-        if rec.outcome[i] != WAITING:
-            return  # answered before patience ran out
-        rec.outcome[i] = ABANDONED
-        rec.wait_s[i] = self.env._now - rec.arrival_s[i]
-        rec.resolved[i] = 0
-        q.n -= 1
-        c = rec.channel[i]
-        if self.journey is not None:
-            self.journey.attempt_end(i)
-        self._maybe_redial(self.channels[c], c, rec.reason[i], rec.issue[i], rec.attempt[i])
-
-    def _on_chase(self, ev: simpy.events.Timeout) -> None:
-        """Still unanswered: the customer tries another channel (the original stays in the backlog)."""
-        i = ev._value
-        rec = self.rec
-        if rec.outcome[i] != WAITING or rec.attempt[i] >= self.max_attempts:
-            return
-        ch = self.channels[rec.channel[i]]
-        if self.u_chase() < ch.chase_p:
-            self._contact(ch.chase_to, rec.reason[i], rec.issue[i], rec.attempt[i] + 1, 1, CHASE, -1)
-
-    def _maybe_redial(self, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
-        if ch.redial_p > 0 and attempt < self.max_attempts and self.u_redial() < ch.redial_p:
-            self._later(ch.redial_delay(), c, r, issue, attempt + 1, 1, REDIAL)
-
 
 def simulate(scenario: Scenario, root_seed: int, replication: int) -> RawRun:
     """Run one replication and return what it recorded."""

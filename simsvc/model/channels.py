@@ -27,7 +27,7 @@ class Queue:
     """Contacts waiting for an agent: one per (channel, reason), plus transfer queues."""
 
     __slots__ = ("name", "items", "n", "chat", "capacity", "pools", "key_offset", "concurrency", "resolution",
-                 "reserved")
+                 "reserved", "lazy")
 
     def __init__(self, name: str, chat: bool, capacity: int | None, key_offset: float, concurrency: int,
                  resolution: list[float]):
@@ -41,7 +41,9 @@ class Queue:
         self.key_offset = key_offset  # response target for async (due-date order), else 0
         self.concurrency = concurrency
         self.resolution = resolution  # the channel's chance to resolve, by reason
-        self.reserved = False  # some pool's blending reserve holds it back (model/agents.py)
+        self.reserved = False  # some pool's blending reserve holds it back (model/reserve.py)
+        # Patience runs out without an event (model/waiting.py: patience_without_events, Waiting._expire).
+        self.lazy = False
 
 
 class ChannelState:
@@ -68,7 +70,7 @@ class ChannelState:
         self.escalate_to = -1
         self.concurrency = 1
         self.slowdown = 0.0
-        self.switch_cum: np.ndarray | None = None  # cumulative probabilities of next channel
+        self.switch_cum: list[float] | None = None  # cumulative probabilities of next channel
         self.chase_after = 0.0  # async: an unanswered customer chases after this long ...
         self.chase_p = 0.0  # ... with this probability ...
         self.chase_to = -1  # ... on this channel
@@ -125,6 +127,6 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
         row = s.repeat.switch.get(name)
         if row:
             p = np.array([row.get(n, 0.0) for n in channel_names])
-            ch.switch_cum = np.cumsum(p / p.sum())
+            ch.switch_cum = np.cumsum(p / p.sum()).tolist()  # for bisect: no numpy call per repeat
         channels.append(ch)
     return channels
