@@ -143,6 +143,15 @@ def key_hashes(start: int, last: np.ndarray) -> np.ndarray:
         return _np_mix64((_U64(start) ^ last.astype(_U64)) + _NP_GAMMA)
 
 
+def key_hashes_from(start: np.ndarray, *key: int | np.ndarray) -> np.ndarray:
+    """``key_hash(*key, start=start)`` element by element (``start`` uint64, key parts ints or arrays)."""
+    h = start.astype(_U64)
+    with np.errstate(over="ignore"):
+        for part in key:
+            h = _np_mix64((h ^ np.asarray(part).astype(_U64)) + _NP_GAMMA)
+    return h
+
+
 def _np_mix64(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> _S30)) * _NP_M1
     z = (z ^ (z >> _S27)) * _NP_M2
@@ -196,4 +205,18 @@ def poisson_at(mean: float, u: float) -> int:
         p *= mean / k
         cum += p
     return k
+
+
+def poisson_counts(mean: float, u: np.ndarray) -> np.ndarray:
+    """:func:`poisson_at` at every uniform of ``u``: the same cumulative sums (built the same
+    way, in Python floats), searched instead of walked, so the counts are the same."""
+    cum, p = [math.exp(-mean)], math.exp(-mean)
+    for k in range(1, 1001):
+        p *= mean / k
+        cum.append(cum[-1] + p)
+        if p == 0.0:
+            break
+    # poisson_at stops at the first k with u <= cum[k], else (past every sum) at 1000.
+    k = np.searchsorted(np.array(cum), u, side="left")
+    return np.where(k == len(cum), 1000, k)
 

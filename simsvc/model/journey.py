@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from heapq import heappush
 
 import numpy as np
 
@@ -50,17 +51,13 @@ from simsvc.domain.journey import (
     PURCHASE,
     REFERRAL,
 )
-from simsvc.domain.randomness import (
-    Streams,
-    key_hash,
-    poisson_at,
-    quantiles,
-    uniform_at,
-)
+from simsvc.domain.randomness import BLOCK, Streams
+from simsvc.model.events import bad_delay, reusable
 from simsvc.model import journey_lives as lives
-from simsvc.model.journey_lives import CONTACT_POINT, EVALUATE
+from simsvc.model.journey_lives import CONTACT_POINT, FOLLOWUP_POINT, QUIET
 from simsvc.model.journey_population import Population
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
+from simpy.events import NORMAL
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -131,23 +128,11 @@ class Journey(Population):
             self.pro_reason = reason_index[pro.reason]
             self.pro_reduces = {reason_index[r] for r in pro.reduces}
             self.pro_after_complaint = "complaint" in pro.after
-        self.u_churn = streams.uniform("churn/after_contact")
+        self.u_churn = streams.generator("churn/after_contact")  # one number per attempt_end
         self.nps_noise = s.experience.survey.nps_noise
         self.expected_wait = xp.expected_waits(s).tolist()
         self.public = [ch.kind == "async" and ch.public for ch in s.channels.values()]
-        self.weights = w = s.experience.weights
-        # experience.experience_score_one with the weights resolved once (the same arithmetic).
-        base, wait, cap, aband, unres, rep, esc, tra, pub = (
-            w.base, w.wait, w.wait_cap, w.abandoned, w.unresolved, w.repeat, w.escalated, w.transferred,
-            w.public_late)
-        exp = math.exp
-
-        def score(ratio, abandoned, resolved, attempt, escalated, transferred, public_late) -> float:
-            x = (base + wait * min(ratio, cap) + aband * abandoned + unres * (not abandoned and not resolved)
-                 + rep * (attempt - 1) + esc * escalated + tra * transferred + pub * public_late)
-            return 1.0 / (1.0 + exp(-x))
-
-        self._score = score
+        self.weights = s.experience.weights
 
         # Customers (lists indexed by customer id): who they are, their drawn life, their state.
         self.c_hash: list[int] = []
@@ -165,15 +150,22 @@ class Journey(Population):
         self.c_sat: list[float] = []
         self.c_followup_t: list[float] = []  # last answered proactive follow-up
         self.c_point: list[int] = []  # next point (index into p_*)
+        self.c_clock: list[float] = []  # when its last point was handled (a quiet one: its chain time)
         self.c_points_end: list[int] = []
         self.v_t: list[float] = []  # visits of all customers, by customer then time
         self.v_stage: list[int] = []
         self.p_t: list[float] = []  # points of all customers, by customer then time
         self.p_kind: list[int] = []
-        self.p_ref: list[int] = []  # contact index (contact points) or visit number (evaluations)
+        self.p_ref: list[int] = []  # contact index (contact points) or evaluation index (evaluations)
         # Stage contacts: (stage, channel, reason, handling, resolution uniform, patience,
         # suppression uniform, follow-up after a complaint?, its delay, start of the purchase cycle).
         self.k_rows: list[tuple] = []
+        # Evaluations: the customer's churn and promoter uniforms, and the (stream, delay) of
+        # each referral a promoter makes (journey_lives._evaluations).
+        self.e_u_end: list[float] = []
+        self.e_u_normal: list[float] = []
+        self.e_referrals: list[tuple] = []
+        self.on_point = [self._on_point]
         self._pending: list[tuple[int, int, float]] = []  # referrals on their way: (stream, parent, arrival)
         self.events = EventBuffer()
         # Issues the journey opened: customer and stage of each (issue ids are the centre's).
@@ -187,63 +179,106 @@ class Journey(Population):
         self.leg_satisfaction = array("f")
         self.leg_churn_risk = array("f")
         self._carry: dict[tuple[int, int], list] = {}  # (issue, attempt) → [wait ratio, escalated, transferred, late]
+        self.attempt_end = self._attempt_end_hook()
 
     def contact_delays(self, now, dwell, u_time, u_hour) -> np.ndarray:
         return lives.contact_delays(self.contact_hours, now, dwell, u_time, u_hour)
 
     # ------------------------------------------------------------------ points
     def _on_point(self, ev) -> None:
-        self._point(ev._value)
+        """The event of customer ``c``'s next point with an event: first its quiet evaluations."""
+        c = ev._value
+        if self.c_status[c] != ACTIVE:
+            return
+        now = self.env._now
+        self._catch_up(c, now)
+        if self.c_status[c] == ACTIVE:
+            self._point(c)
 
     def _point(self, c: int) -> None:
-        """A moment of customer ``c``'s life where the centre matters; then the next one."""
-        status = self.c_status
-        if status[c] != ACTIVE:
+        """Customer ``c``'s point ``c_point[c]``, now: a moment of its life where the centre
+        matters (or its first point, whatever it is); then the next point with an event."""
+        if self.c_status[c] != ACTIVE:
             return
         p = self.c_point[c]
         kind = self.p_kind[p]
+        now = self.env._now
         if kind == CONTACT_POINT:
             self._stage_contact(c, self.p_ref[p])
-        elif kind == EVALUATE:
-            self._evaluate(c, self.p_ref[p])
-        else:
+        elif kind == FOLLOWUP_POINT:
             self._followup(c)
+        else:
+            self._evaluate(c, self.p_ref[p], now)
         p += 1
         self.c_point[c] = p
-        if p < self.c_points_end[c] and status[c] == ACTIVE:
-            self.at(self.p_t[p] - self.env._now, c, self._on_point)
+        self.c_clock[c] = now
+        if self.c_status[c] != ACTIVE:
+            return
+        # The next point with an event, at the time the chain of points would have reached it had
+        # each had an event (each scheduled from the one before: t + (point − t)), so that a quiet
+        # evaluation's time, and the time of the point after it, are what they would have been.
+        kinds, p_t = self.p_kind, self.p_t
+        end = self.c_points_end[c]
+        t = now
+        while p < end:
+            delay = p_t[p] - t
+            if not delay >= 0.0:
+                bad_delay(self.env, delay, self._on_point)
+            t += delay
+            if kinds[p] != QUIET:
+                ev = reusable(self.env, c)
+                ev.callbacks = self.on_point
+                ev._delay = t - now
+                heappush(self.env._queue, (t, NORMAL, next(self.env._eid), ev))
+                return
+            p += 1
 
-    def _evaluate(self, c: int, v: int) -> None:
-        """End of post-purchase: the customer decides whether to stay; promoters refer others.
-        (Without feedback nothing happens here, and the lives have no evaluation points.)"""
-        now = self.env._now
+    def _catch_up(self, c: int, now: float) -> None:
+        """Decide customer ``c``'s quiet evaluations due by ``now`` (at the times the chain of
+        points gives them, see :meth:`_point`), before anything touches the customer."""
+        p = self.c_point[c]
+        end, kinds, p_t = self.c_points_end[c], self.p_kind, self.p_t
+        if p == end or kinds[p] != QUIET:
+            return
+        t = self.c_clock[c]
+        status = self.c_status
+        while p < end and kinds[p] == QUIET and status[c] == ACTIVE:
+            at = t + (p_t[p] - t)
+            if at > now:
+                break
+            self._evaluate(c, self.p_ref[p], at)
+            t = at
+            p += 1
+        self.c_point[c] = p
+        self.c_clock[c] = t
+
+    def _evaluate(self, c: int, e: int, now: float) -> None:
+        """End of post-purchase (evaluation ``e``, at ``now``): the customer decides whether to
+        stay; promoters refer others. (Without feedback the lives have no evaluation points.)"""
         sat = self.c_sat[c]
-        h = self.c_hash[c]
-        base = 2 + lives.PER_VISIT * v
         risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
-        if uniform_at(h, base + lives.U_END) < risk:
-            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE)
+        if self.e_u_end[e] < risk:
+            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE, now)
+            return
+        referrals = self.e_referrals[e]
+        if not referrals:  # a promoter or not, nobody to refer
             return
         # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
         noise = self.nps_noise
         if noise > 0:
-            promoter = uniform_at(h, base + lives.U_NORMAL) > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
+            promoter = self.e_u_normal[e] > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
         else:
             promoter = round(10 * sat) >= 9
         if not promoter:
             return
-        referrals = self.spec.referrals
-        for j in range(poisson_at(referrals.per_promoter, uniform_at(h, base + lives.U_REFERRALS))):
-            hr = key_hash(2, j, start=h)  # the referred person's own stream
-            delay = float(quantiles(referrals.delay, np.array([uniform_at(hr, lives.U_PLACE)]))[0])
+        for hr, delay in referrals:  # hr: the referred person's own stream
             self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
             if now + delay < self.horizon:
                 self._pending.append((hr, c, now + delay))
                 if now + delay < self._next_sweep:
                     self.at(delay, None, self._on_referral_due)
 
-    def _churn(self, c: int, cause: int, risk: float, stage: int) -> None:
-        now = self.env._now
+    def _churn(self, c: int, cause: int, risk: float, stage: int, now: float) -> None:
         self.c_status[c] = CHURNED
         self.c_end_t[c] = now
         self.events.add(now, c, CHURN, stage, cause, risk)
@@ -259,7 +294,9 @@ class Journey(Population):
         self._open(c, stage, ch, r, False, (handle, resolve_u, patience))
 
     def _on_followup(self, ev) -> None:
-        self._followup(ev._value)
+        c = ev._value
+        self._catch_up(c, self.env._now)
+        self._followup(c)
 
     def _followup(self, c: int) -> None:
         if self.status(c) == ACTIVE:
@@ -283,6 +320,7 @@ class Journey(Population):
             return True  # a forecast-mode issue beside the population
         if continuing:
             return True  # an escalation or transfer of an attempt already under way
+        self._catch_up(c, self.env._now)
         status = self.status(c)
         return status == ACTIVE or status == LAPSED
 
@@ -302,43 +340,72 @@ class Journey(Population):
         acc[2] |= transferred
         acc[3] |= self.public[channel] and ratio > 1
 
-    def attempt_end(self, i: int) -> None:
-        """Contact row ``i`` ended its attempt: score it, update satisfaction, maybe churn."""
-        rec = self.centre.rec
-        issue = rec.issue[i]
-        c = self.issue_customer.get(issue)
-        if c is None:
-            return
-        attempt = rec.attempt[i]
-        channel = rec.channel[i]
-        ratio = rec.wait_s[i] / self.expected_wait[channel]
-        outcome = rec.outcome[i]
-        late = self.public[channel] and ratio > 1
-        acc = self._carry.pop((issue, attempt), None) if self._carry else None
-        if acc is None:
-            s = self._score(ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1, attempt,
-                            False, False, late)
-        else:
-            s = self._score(acc[0] + ratio, outcome == ABANDONED or outcome == LOST, rec.resolved[i] == 1,
-                            attempt, acc[1], acc[2], acc[3] or late)
-        seg = self.segments[self.c_segment[c]]
-        w = seg.anchoring
-        sat = w * self.c_sat[c] + (1.0 - w) * s  # anchoring and adjustment (experience.update_satisfaction)
-        self.c_sat[c] = sat
-        risk = seg.contact_risk(sat)
-        u = self.u_churn()
-        self.leg_row.append(i)
-        self.leg_experience.append(s)
-        self.leg_satisfaction.append(sat)
-        self.leg_churn_risk.append(risk)
-        now = self.env._now
-        if issue in self.issue_proactive and outcome == ANSWERED:
-            self.c_followup_t[c] = now
-        if self.feedback and u < risk and self.status(c) == ACTIVE:
-            stage = self.stage_at(c, now)
-            if stage < PURCHASE:  # a prospect put off by the contact: lost, not churned
-                self.c_status[c] = LOST_PROSPECT
-                self.c_end_t[c] = now
-                self.events.add(now, c, DROPPED, stage, AFTER_CONTACT, risk)
+    def _attempt_end_hook(self):
+        """``attempt_end(i)``, the centre's call when contact row ``i`` ended its attempt: score
+        it, update the customer's satisfaction, maybe churn. Built once, with the weights, the
+        tables and the churn stream bound to locals (it runs for every attempt)."""
+        w = self.weights
+        base, wait, cap, aband, unres, rep, esc, tra, pub = (
+            w.base, w.wait, w.wait_cap, w.abandoned, w.unresolved, w.repeat, w.escalated, w.transferred,
+            w.public_late)
+        exp = math.exp
+        rec, env = self.centre.rec, self.env
+        issue_customer, carried, proactive_issues = self.issue_customer, self._carry, self.issue_proactive
+        expected_wait, public, segments = self.expected_wait, self.public, self.segments
+        c_segment, c_sat, c_followup_t = self.c_segment, self.c_sat, self.c_followup_t
+        leg_row, leg_experience = self.leg_row, self.leg_experience
+        leg_satisfaction, leg_churn_risk = self.leg_satisfaction, self.leg_churn_risk
+        catch_up, u_churn, feedback = self._catch_up, self.u_churn, self.feedback
+        draws = [[], 0]  # the churn stream's current block (as BlockSampler draws it) and position
+
+        def attempt_end(i: int) -> None:
+            issue = rec.issue[i]
+            c = issue_customer.get(issue)
+            if c is None:
+                return
+            now = env._now
+            catch_up(c, now)
+            attempt = rec.attempt[i]
+            channel = rec.channel[i]
+            ratio = rec.wait_s[i] / expected_wait[channel]
+            outcome = rec.outcome[i]
+            abandoned = outcome == ABANDONED or outcome == LOST
+            late = public[channel] and ratio > 1
+            acc = carried.pop((issue, attempt), None) if carried else None
+            # experience.experience_score_one, the same arithmetic (a term that is 0 is left out:
+            # adding 0.0 changes no sum).
+            if acc is None:
+                x = (base + wait * min(ratio, cap) + aband * abandoned
+                     + unres * (not abandoned and not rec.resolved[i] == 1) + rep * (attempt - 1) + pub * late)
             else:
-                self._churn(c, AFTER_CONTACT, risk, stage)
+                x = (base + wait * min(acc[0] + ratio, cap) + aband * abandoned
+                     + unres * (not abandoned and not rec.resolved[i] == 1) + rep * (attempt - 1)
+                     + esc * acc[1] + tra * acc[2] + pub * (acc[3] or late))
+            s = 1.0 / (1.0 + exp(-x))
+            seg = segments[c_segment[c]]
+            a = seg.anchoring
+            sat = a * c_sat[c] + (1.0 - a) * s  # anchoring and adjustment (experience.update_satisfaction)
+            c_sat[c] = sat
+            risk = seg.contact_risk(sat)
+            block, k = draws
+            if k == len(block):
+                block, k = u_churn.random(BLOCK).tolist(), 0
+                draws[0] = block
+            u = block[k]
+            draws[1] = k + 1
+            leg_row.append(i)
+            leg_experience.append(s)
+            leg_satisfaction.append(sat)
+            leg_churn_risk.append(risk)
+            if outcome == ANSWERED and issue in proactive_issues:
+                c_followup_t[c] = now
+            if feedback and u < risk and self.status(c) == ACTIVE:
+                stage = self.stage_at(c, now)
+                if stage < PURCHASE:  # a prospect put off by the contact: lost, not churned
+                    self.c_status[c] = LOST_PROSPECT
+                    self.c_end_t[c] = now
+                    self.events.add(now, c, DROPPED, stage, AFTER_CONTACT, risk)
+                else:
+                    self._churn(c, AFTER_CONTACT, risk, stage, now)
+
+        return attempt_end

@@ -24,14 +24,17 @@ import numpy as np
 
 from simsvc.config.customers import DAY_S
 from simsvc.domain.journey import DROPPED, LAPSE, LOYALTY, POST_PURCHASE, PURCHASE
-from simsvc.domain.randomness import quantiles, uniforms_at
+from simsvc.domain.randomness import key_hashes_from, poisson_counts, quantiles, uniforms_at
 
 U_SEGMENT, U_PLACE = 0, 1
 PER_VISIT = 16
 (U_DWELL, U_CONTACT, U_TIME, U_HOUR, U_REASON, U_CHANNEL, U_SUPPRESS, U_PRO_AGAIN, U_PRO_BUY,
  U_PRO_DELAY, U_END, U_HANDLE, U_RESOLVE, U_PATIENCE, U_NORMAL, U_REFERRALS) = range(PER_VISIT)
-# Point kinds, in the order they are handled when they fall at the same moment.
-EVALUATE, CONTACT_POINT, FOLLOWUP_POINT = range(3)
+# Point kinds, in the order they are handled when they fall at the same moment. A QUIET evaluation
+# (one whose promoter could refer nobody: its drawn referral count is 0) touches only its own
+# customer, so it gets no event: it is decided when the customer is next touched (a point, a leg
+# of one of its issues, the end of the run), with the satisfaction it had at its moment.
+EVALUATE, CONTACT_POINT, FOLLOWUP_POINT, QUIET = range(4)
 
 
 def u_visit(h: np.ndarray, visit: np.ndarray | int, which: int) -> np.ndarray:
@@ -181,8 +184,9 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
                 "cycle": vis["cycle"][k]}
     # Evaluations at the end of post-purchase; follow-up calls after a purchase.
     e = np.flatnonzero((st == POST_PURCHASE) & (end < horizon) & j.feedback)  # without feedback: nothing to decide
+    evaluations = _evaluations(j, hv[e], v[e])
     parts = [(who[k], when, np.full(k.size, CONTACT_POINT), np.arange(k.size)),
-             (who[e], end[e], np.full(e.size, EVALUATE), v[e])]
+             (who[e], end[e], np.full(e.size, EVALUATE), np.arange(e.size))]
     if pro is not None and j.pro_after_purchase:
         b = np.flatnonzero(st == PURCHASE)
         ub = u_block(hv[b], v[b], (U_PRO_BUY, U_PRO_DELAY))
@@ -193,8 +197,28 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
         parts.append((who[b][ok], at[ok], np.full(int(ok.sum()), FOLLOWUP_POINT), np.zeros(int(ok.sum()))))
     pw, pt, pk, pr = (np.concatenate(c) for c in zip(*parts))
     order = np.lexsort((pk, pt, pw))
-    return {"contacts": contacts,
-            "points": {"who": pw[order], "t": pt[order], "kind": pk[order], "ref": pr[order].astype(np.int64)}}
+    pk, pr = pk[order], pr[order].astype(np.int64)
+    quiet = pk == EVALUATE
+    quiet[quiet] = evaluations["n_referrals"][pr[quiet]] == 0
+    pk[quiet] = QUIET  # after the sort: it is handled as an evaluation at its moment
+    return {"contacts": contacts, "evaluations": evaluations,
+            "points": {"who": pw[order], "t": pt[order], "kind": pk, "ref": pr}}
+
+
+def _evaluations(j, h: np.ndarray, v: np.ndarray) -> dict:
+    """What the customer's own numbers decide at each evaluation, whatever its satisfaction: the
+    churn uniform, the promoter uniform, how many people a promoter would refer, and each such
+    referral's stream and delay (the loop decides only churn and promoter, from satisfaction).
+    Referrals are flat, evaluation by evaluation (``first_referral`` is each one's offset)."""
+    u = u_block(h, v, (U_END, U_NORMAL, U_REFERRALS))
+    per = j.spec.referrals.per_promoter
+    n_ref = poisson_counts(per, u[:, 2]) if per > 0 else np.zeros(h.size, dtype=np.int64)
+    parent = np.repeat(h, n_ref)
+    first = np.cumsum(n_ref) - n_ref
+    nth = np.arange(parent.size, dtype=np.uint64) - np.repeat(first, n_ref).astype(np.uint64)
+    hr = key_hashes_from(parent, 2, nth)  # the referred person's own stream: key_hash(2, j, start=parent)
+    return {"u_end": u[:, 0], "u_normal": u[:, 1], "n_referrals": n_ref, "first_referral": first,
+            "referral_hash": hr, "referral_delay": quantiles(j.spec.referrals.delay, uniforms_at(hr, U_PLACE))}
 
 
 def contact_delays(hours: list[float] | None, now: np.ndarray, dwell: np.ndarray, u_time: np.ndarray,

@@ -76,7 +76,7 @@ class Population:
         seg = lives.pick(self.segment_cum, lives.uniforms_at(h, lives.U_SEGMENT))
         life = lives.draw_lives(self, h, seg, stage0, t0)
         n = h.size
-        vis, pts = life["visits"], life["points"]
+        vis, pts, evs = life["visits"], life["points"], life["evaluations"]
         self.c_hash += h.tolist()
         self.c_segment += seg.tolist()
         self.c_source += source.tolist()
@@ -98,11 +98,23 @@ class Population:
         bounds = (p0 + np.searchsorted(pts["who"], np.arange(n + 1))).tolist()
         self.c_point += bounds[:-1]
         self.c_points_end += bounds[1:]
+        self.c_clock += [NEVER] * n
         self.p_t += pts["t"].tolist()
         self.p_kind += pts["kind"].tolist()
-        k0 = len(self.k_rows)
-        self.p_ref += np.where(pts["kind"] == lives.CONTACT_POINT, pts["ref"] + k0, pts["ref"]).tolist()
+        k0, e0 = len(self.k_rows), len(self.e_u_end)
+        kinds = pts["kind"]
+        self.p_ref += (pts["ref"] + np.where(kinds == lives.CONTACT_POINT, k0,
+                                             np.where(kinds == lives.FOLLOWUP_POINT, 0, e0))).tolist()
         self.k_rows += zip(*(col.tolist() for col in life["contacts"].values()))
+        self.e_u_end += evs["u_end"].tolist()
+        self.e_u_normal += evs["u_normal"].tolist()
+        refs = [()] * evs["u_end"].size  # per evaluation: (stream, delay) of each referral a promoter makes
+        counts, offsets = evs["n_referrals"], evs["first_referral"]
+        hr, delay = evs["referral_hash"].tolist(), evs["referral_delay"].tolist()
+        for e in np.flatnonzero(counts).tolist():
+            f = offsets[e]
+            refs[e] = tuple(zip(hr[f:f + counts[e]], delay[f:f + counts[e]]))
+        self.e_referrals += refs
         starts = np.flatnonzero(np.diff(bounds) > 0)  # customers with at least one point
         first_t = pts["t"][np.searchsorted(pts["who"], starts)]
         order = np.argsort(first_t, kind="stable")
@@ -160,6 +172,15 @@ class Population:
         return s
 
     # ------------------------------------------------------------------ results
+    def _catch_up_all(self) -> None:
+        """The end of the run: quiet evaluations nobody's touch has decided yet (all before the horizon)."""
+        point, end, kinds, status = self.c_point, self.c_points_end, self.p_kind, self.c_status
+        quiet = lives.QUIET
+        for c in range(len(point)):
+            p = point[c]
+            if p < end[c] and kinds[p] == quiet and status[c] == ACTIVE:
+                self._catch_up(c, NEVER)
+
     def _records(self, issues: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The journey events: those of the loop, and the drawn ones (arrival, stage entries,
         purchases, drop-outs, lapses) up to each customer's churn, in time order."""
@@ -201,6 +222,7 @@ class Population:
         return records, stage_end, status
 
     def arrays(self) -> dict[str, object]:
+        self._catch_up_all()
         issues = np.fromiter(self.issue_customer.keys(), dtype=np.int64, count=len(self.issue_customer))
         table = {
             "issue": issues,
