@@ -51,7 +51,7 @@ from simsvc.domain.journey import (
     PURCHASE,
     REFERRAL,
 )
-from simsvc.domain.randomness import BLOCK, Streams
+from simsvc.domain.randomness import BLOCK, QuantileTable, Streams
 from simsvc.model.events import bad_delay, reusable
 from simsvc.model import journey_lives as lives
 from simsvc.model.journey_lives import CONTACT_POINT, FOLLOWUP_POINT, QUIET
@@ -104,7 +104,7 @@ class Journey(Population):
         self.segment_cum = np.cumsum([seg.share for seg in cust.segments.values()])
         self.segments = [_Segment(cust, n, channel_index, s.experience) for n in names]
         # Tables the batch draws index by segment and stage (see journey_lives).
-        self.dwell_table = [cust.dwell_for(n, st) for n in names for st in STAGES]
+        self.dwell_table = QuantileTable([cust.dwell_for(n, st) for n in names for st in STAGES])
         self.drop_table = np.array([[cust.drop_out_for(n, st) for st in STAGES[:3]] for n in names])
         self.repeat_table = np.array([cust.segments[n].repeat_purchase for n in names])
         self.contact_table = np.array([[min(1.0, cust.stage_contacts(st).contact_probability
@@ -114,7 +114,7 @@ class Journey(Population):
             mix = {r: p for r, p in cust.stage_contacts(stage).reasons.items() if r in reason_index}
             self.stage_reasons.append(([reason_index[r] for r in mix], np.cumsum(list(mix.values()))))
         self.stage_has_reasons = np.array([len(ids) > 0 for ids, _ in self.stage_reasons])
-        self.handling_table = [d for ch in centre.channels for d in ch.handling_dist]
+        self.handling_table = QuantileTable([d for ch in centre.channels for d in ch.handling_dist])
         self.patience_table = [ch.patience_dist for ch in centre.channels]
         self.contact_hours = list(cust.contact_hours) if cust.contact_hours is not None else None
         self.initial_stages = np.array([STAGES.index(st) for st in cust.initial_stages])
@@ -190,10 +190,12 @@ class Journey(Population):
         c = ev._value
         if self.c_status[c] != ACTIVE:
             return
-        now = self.env._now
-        self._catch_up(c, now)
-        if self.c_status[c] == ACTIVE:
-            self._point(c)
+        p = self.c_point[c]
+        if self.p_kind[p] == QUIET:  # (this point has an event: p is before the end)
+            self._catch_up(c, self.env._now)
+            if self.c_status[c] != ACTIVE:
+                return
+        self._point(c)
 
     def _point(self, c: int) -> None:
         """Customer ``c``'s point ``c_point[c]``, now: a moment of its life where the centre
@@ -320,8 +322,13 @@ class Journey(Population):
             return True  # a forecast-mode issue beside the population
         if continuing:
             return True  # an escalation or transfer of an attempt already under way
-        self._catch_up(c, self.env._now)
-        status = self.status(c)
+        p = self.c_point[c]
+        now = self.env._now
+        if p < self.c_points_end[c] and self.p_kind[p] == QUIET:
+            self._catch_up(c, now)
+        status = self.c_status[c]  # self.status(c), inlined
+        if status == ACTIVE and now >= self.c_nat_t[c]:
+            status = self.c_nat_status[c]
         return status == ACTIVE or status == LAPSED
 
     def patience_factor(self, issue: int) -> float:
@@ -356,6 +363,7 @@ class Journey(Population):
         leg_row, leg_experience = self.leg_row, self.leg_experience
         leg_satisfaction, leg_churn_risk = self.leg_satisfaction, self.leg_churn_risk
         catch_up, u_churn, feedback = self._catch_up, self.u_churn, self.feedback
+        c_point, c_points_end, p_kind = self.c_point, self.c_points_end, self.p_kind
         draws = [[], 0]  # the churn stream's current block (as BlockSampler draws it) and position
 
         def attempt_end(i: int) -> None:
@@ -364,7 +372,9 @@ class Journey(Population):
             if c is None:
                 return
             now = env._now
-            catch_up(c, now)
+            p = c_point[c]
+            if p < c_points_end[c] and p_kind[p] == QUIET:
+                catch_up(c, now)
             attempt = rec.attempt[i]
             channel = rec.channel[i]
             ratio = rec.wait_s[i] / expected_wait[channel]

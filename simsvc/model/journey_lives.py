@@ -53,17 +53,6 @@ def pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1)
 
 
-def by_group(code: np.ndarray, dists: list, u: np.ndarray) -> np.ndarray:
-    """``quantiles(dists[code[i]], u[i])`` for every i, one vector call per distinct code."""
-    out = np.empty(u.shape)
-    if code.size == 0:
-        return out
-    for k in np.unique(code).tolist():
-        m = code == k
-        out[m] = quantiles(dists[k], u[m])
-    return out
-
-
 MIN_DWELL_S = 1e-6
 ROUND = 4  # visits drawn per customer and round in a large batch (a small one draws 16: one round)
 
@@ -99,7 +88,7 @@ def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.nda
         k = stage_first[alive][:, None] + steps
         st = np.where(k <= LOYALTY, k, PURCHASE + (k - PURCHASE) % 4)
         u = u_block(np.broadcast_to(hh, vv.shape), vv, (U_DWELL, U_END))
-        dwell = by_group((sg * 7 + st).ravel(), j.dwell_table, u[..., 0].ravel()).reshape(m, per_round)
+        dwell = j.dwell_table((sg * 7 + st).ravel(), u[..., 0].ravel()).reshape(m, per_round)
         # At least a microsecond: a heavy-tailed dwell (gamma, cv 2) can be so short that start +
         # dwell == start in floating point, and a visit must end after it starts (and after its contact).
         dwell = np.maximum(dwell, MIN_DWELL_S)
@@ -167,7 +156,7 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
         segment = j.segments[g]
         channel[m] = np.asarray(segment.channels)[pick(segment.channel_cum, u_c[m])]
     n_reasons = len(j.reason_names)
-    handle = by_group(channel * n_reasons + reason, j.handling_table, u[:, U_HANDLE])
+    handle = j.handling_table(channel * n_reasons + reason, u[:, U_HANDLE])
     u_p = u[:, U_PATIENCE]
     patience = u_p.copy()  # a channel without patience keeps the uniform as a placeholder
     for c in np.unique(channel).tolist():
