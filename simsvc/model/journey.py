@@ -82,6 +82,10 @@ class _Segment:
 class Journey(Population):
     """The customer population of one replication, attached to a contact centre."""
 
+    # Evaluations whose promoter could refer nobody get no event (journey_lives.QUIET). A test
+    # switches this off to check that deciding them when the customer is next touched changes nothing.
+    quiet_evaluations = True
+
     def __init__(self, centre, streams: Streams) -> None:
         """``centre``: the contact centre the customers contact. The journey uses only its
         public side (``scenario``, ``env``, ``rec``, ``channels``, ``open_issue``,

@@ -187,9 +187,10 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
     pw, pt, pk, pr = (np.concatenate(c) for c in zip(*parts))
     order = np.lexsort((pk, pt, pw))
     pk, pr = pk[order], pr[order].astype(np.int64)
-    quiet = pk == EVALUATE
-    quiet[quiet] = evaluations["n_referrals"][pr[quiet]] == 0
-    pk[quiet] = QUIET  # after the sort: it is handled as an evaluation at its moment
+    if j.quiet_evaluations:
+        quiet = pk == EVALUATE
+        quiet[quiet] = evaluations["n_referrals"][pr[quiet]] == 0
+        pk[quiet] = QUIET  # after the sort: it is handled as an evaluation at its moment
     return {"contacts": contacts, "evaluations": evaluations,
             "points": {"who": pw[order], "t": pt[order], "kind": pk, "ref": pr}}
 
