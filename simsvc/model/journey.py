@@ -184,6 +184,7 @@ class Journey(Population):
         self.leg_churn_risk = array("f")
         self._carry: dict[tuple[int, int], list] = {}  # (issue, attempt) → [wait ratio, escalated, transferred, late]
         self.attempt_end = self._attempt_end_hook()
+        self.patience_factor = self._patience_factor_hook()
 
     def contact_delays(self, now, dwell, u_time, u_hour) -> np.ndarray:
         return lives.contact_delays(self.contact_hours, now, dwell, u_time, u_hour)
@@ -232,7 +233,7 @@ class Journey(Population):
                 bad_delay(self.env, delay, self._on_point)
             t += delay
             if kinds[p] != QUIET:
-                ev = reusable(self.env, c)
+                ev = reusable(self.env, c)  # a Timeout at exactly t (SimPy's own heap entry)
                 ev.callbacks = self.on_point
                 ev._delay = t - now
                 heappush(self.env._queue, (t, NORMAL, next(self.env._eid), ev))
@@ -335,9 +336,17 @@ class Journey(Population):
             status = self.c_nat_status[c]
         return status == ACTIVE or status == LAPSED
 
-    def patience_factor(self, issue: int) -> float:
-        c = self.issue_customer.get(issue)
-        return 1.0 if c is None else self.segments[self.c_segment[c]].patience_factor
+    def _patience_factor_hook(self):
+        """``patience_factor(issue)``, the centre's call for every leg with patience: the factor
+        of the segment of the customer whose issue it is (1 beside the population). Built once."""
+        customer_of, c_segment = self.issue_customer.get, self.c_segment
+        factors = [seg.patience_factor for seg in self.segments]
+
+        def patience_factor(issue: int) -> float:
+            c = customer_of(issue)
+            return 1.0 if c is None else factors[c_segment[c]]
+
+        return patience_factor
 
     def carry(self, issue: int, attempt: int, channel: int, wait_s: float, escalated: bool,
               transferred: bool) -> None:
