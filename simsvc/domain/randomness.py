@@ -166,14 +166,6 @@ def uniforms_at(h: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     return (z >> _S11).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def uniform_at(h: int, n: int) -> float:
-    """Scalar :func:`uniforms_at`."""
-    z = (h + (n + 1) * _GAMMA) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64  # _mix64, inlined
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
-
-
 def quantiles(dist: object, u: np.ndarray) -> np.ndarray:
     """Inverse CDF of a validated distribution config at uniforms ``u`` (seconds), vectorised."""
     if isinstance(dist, Exponential):

@@ -11,7 +11,9 @@ which scores the experience, updates the customer's satisfaction
 Only churn and referrals depend on the centre, so a customer's visits are drawn
 ahead, in batches (:mod:`~simsvc.model.journey_lives`), and the event loop sees one
 event per moment where the centre matters ("points": the customer's contacts, the
-evaluation at the end of post-purchase, follow-up calls), chained per customer.
+evaluation at the end of post-purchase, follow-up calls), chained per customer. An
+evaluation whose promoter could refer nobody ("quiet") has no event: it is decided when
+the customer is next touched, at the time and with the satisfaction its event would have had.
 Stage, purchase, drop-out, lapse and contact records are written after the run, up to
 the customer's churn (:mod:`~simsvc.model.journey_population`, which also creates the
 customers: the initial population and every acquisition at the start, referrals in
@@ -40,16 +42,10 @@ from simsvc.domain import experience as xp
 from simsvc.domain.journey import (
     ACTIVE,
     AFTER_CONTACT,
-    AT_EVALUATION,
-    CHURN,
-    CHURNED,
     DROPPED,
     LAPSED,
     LOST_PROSPECT,
-    LOYALTY,
-    POST_PURCHASE,
     PURCHASE,
-    REFERRAL,
 )
 from simsvc.domain.randomness import BLOCK, QuantileTable, Streams
 from simsvc.model.events import bad_delay, reusable
@@ -58,8 +54,6 @@ from simsvc.model.journey_lives import CONTACT_POINT, FOLLOWUP_POINT, QUIET
 from simsvc.model.journey_population import Population
 from simsvc.observe.records import ABANDONED, ANSWERED, LOST, EventBuffer
 from simpy.events import NORMAL
-
-_SQRT2 = math.sqrt(2.0)
 
 
 class _Segment:
@@ -258,37 +252,6 @@ class Journey(Population):
             p += 1
         self.c_point[c] = p
         self.c_clock[c] = t
-
-    def _evaluate(self, c: int, e: int, now: float) -> None:
-        """End of post-purchase (evaluation ``e``, at ``now``): the customer decides whether to
-        stay; promoters refer others. (Without feedback the lives have no evaluation points.)"""
-        sat = self.c_sat[c]
-        risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
-        if self.e_u_end[e] < risk:
-            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE, now)
-            return
-        referrals = self.e_referrals[e]
-        if not referrals:  # a promoter or not, nobody to refer
-            return
-        # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
-        noise = self.nps_noise
-        if noise > 0:
-            promoter = self.e_u_normal[e] > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
-        else:
-            promoter = round(10 * sat) >= 9
-        if not promoter:
-            return
-        for hr, delay in referrals:  # hr: the referred person's own stream
-            self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
-            if now + delay < self.horizon:
-                self._pending.append((hr, c, now + delay))
-                if now + delay < self._next_sweep:
-                    self.at(delay, None, self._on_referral_due)
-
-    def _churn(self, c: int, cause: int, risk: float, stage: int, now: float) -> None:
-        self.c_status[c] = CHURNED
-        self.c_end_t[c] = now
-        self.events.add(now, c, CHURN, stage, cause, risk)
 
     # ------------------------------------------------------------------ contacts
     def _stage_contact(self, c: int, k: int) -> None:

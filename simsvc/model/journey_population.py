@@ -3,12 +3,14 @@
 Creating customers in batches (the initial population and every acquisition at the
 start, referrals in daily sweeps), their lives drawn at once
 (:mod:`~simsvc.model.journey_lives`) and their point chains started; where a customer
-is at a given time (stage, status); and, after the run, the journey records: the
+is at a given time (stage, status); the evaluations that end post-purchase (churn,
+promoters' referrals); and, after the run, the journey records: the
 loop's (churn, referrals) merged with the drawn ones (arrival, stage entries,
 purchases, drop-outs, lapses, contacts), cut at each customer's churn, in time order.
 """
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 
 import numpy as np
@@ -16,14 +18,20 @@ import numpy as np
 from simsvc.domain.journey import (
     ACQUIRED,
     ACTIVE,
+    AT_EVALUATION,
+    CHURN,
+    CHURNED,
     CONTACT,
     DROPPED,
     FOLLOWUP,
     LAPSED,
     LOST_PROSPECT,
+    LOYALTY,
     NEED,
+    POST_PURCHASE,
     PURCHASE,
     PURCHASED,
+    REFERRAL,
     STAGE,
 )
 from simsvc.domain.randomness import Streams, key_hash, key_hashes
@@ -32,6 +40,7 @@ from simsvc.model.events import arm, reusable
 
 CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer streams from named streams
 NEVER = float("inf")
+_SQRT2 = math.sqrt(2.0)
 SWEEP_S = 86400.0
 # Order of journey events at the same moment for the same customer (time order otherwise).
 # Arrival, stage entry, purchase, referral (after loyalty's entry), contact, then endings (after the
@@ -157,6 +166,37 @@ class Population:
         n = len(h)
         self._register(np.array(h, dtype=np.uint64), np.full(n, NEED), np.array(t0), np.full(n, 2),
                        np.array(parent))
+
+    def _evaluate(self, c: int, e: int, now: float) -> None:
+        """End of post-purchase (evaluation ``e``, at ``now``): the customer decides whether to
+        stay; promoters refer others. (Without feedback the lives have no evaluation points.)"""
+        sat = self.c_sat[c]
+        risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
+        if self.e_u_end[e] < risk:
+            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE, now)
+            return
+        referrals = self.e_referrals[e]
+        if not referrals:  # a promoter or not, nobody to refer
+            return
+        # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
+        noise = self.nps_noise
+        if noise > 0:
+            promoter = self.e_u_normal[e] > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
+        else:
+            promoter = round(10 * sat) >= 9
+        if not promoter:
+            return
+        for hr, delay in referrals:  # hr: the referred person's own stream
+            self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
+            if now + delay < self.horizon:
+                self._pending.append((hr, c, now + delay))
+                if now + delay < self._next_sweep:
+                    self.at(delay, None, self._on_referral_due)
+
+    def _churn(self, c: int, cause: int, risk: float, stage: int, now: float) -> None:
+        self.c_status[c] = CHURNED
+        self.c_end_t[c] = now
+        self.events.add(now, c, CHURN, stage, cause, risk)
 
     def stage_at(self, c: int, t: float) -> int:
         """The stage customer ``c`` is in at time ``t`` (from its drawn visits)."""
