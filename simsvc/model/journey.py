@@ -148,7 +148,7 @@ class Journey(Population):
         self.c_sat: list[float] = []
         self.c_followup_t: list[float] = []  # last answered proactive follow-up
         self.c_point: list[int] = []  # next point (index into p_*)
-        self.c_clock: list[float] = []  # when its last point was handled (a quiet one: its chain time)
+        self.c_clock = array("d")  # when its last point was handled (a quiet one: its chain time)
         self.c_points_end: list[int] = []
         self.v_t: list[float] = []  # visits of all customers, by customer then time
         self.v_stage: list[int] = []
@@ -160,8 +160,8 @@ class Journey(Population):
         self.k_rows: list[tuple] = []
         # Evaluations: the customer's churn and promoter uniforms, and the (stream, delay) of
         # each referral a promoter makes (journey_lives._evaluations).
-        self.e_u_end: list[float] = []
-        self.e_u_normal: list[float] = []
+        self.e_u_end = array("d")
+        self.e_u_normal = array("d")
         self.e_referrals: list[tuple] = []
         self.on_point = [self._on_point]
         self._pending: list[tuple[int, int, float]] = []  # referrals on their way: (stream, parent, arrival)

@@ -107,7 +107,7 @@ class Population:
         bounds = (p0 + np.searchsorted(pts["who"], np.arange(n + 1))).tolist()
         self.c_point += bounds[:-1]
         self.c_points_end += bounds[1:]
-        self.c_clock += [NEVER] * n
+        self.c_clock.frombytes(np.full(n, NEVER).tobytes())
         self.p_t += pts["t"].tolist()
         self.p_kind += pts["kind"].tolist()
         k0, e0 = len(self.k_rows), len(self.e_u_end)
@@ -115,8 +115,8 @@ class Population:
         self.p_ref += (pts["ref"] + np.where(kinds == lives.CONTACT_POINT, k0,
                                              np.where(kinds == lives.FOLLOWUP_POINT, 0, e0))).tolist()
         self.k_rows += zip(*(col.tolist() for col in life["contacts"].values()))
-        self.e_u_end += evs["u_end"].tolist()
-        self.e_u_normal += evs["u_normal"].tolist()
+        self.e_u_end.frombytes(evs["u_end"].astype(np.float64).tobytes())
+        self.e_u_normal.frombytes(evs["u_normal"].astype(np.float64).tobytes())
         refs = [()] * evs["u_end"].size  # per evaluation: (stream, delay) of each referral a promoter makes
         counts, offsets = evs["n_referrals"], evs["first_referral"]
         hr, delay = evs["referral_hash"].tolist(), evs["referral_delay"].tolist()
