@@ -19,7 +19,15 @@ Prints, per size:
 ``--tree PATH`` runs the same sizes with simsvc from another checkout as well (e.g. the code
 before a change, ``git worktree add /tmp/before <commit>``), side by side, size by size.
 
-Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1] [--tree /tmp/before] [--rounds 3]``
+The child imports ``scipy.special`` before the clock starts: journey mode needs it (lognormal
+and gamma quantiles), older code imported it with the package, and newer code on first use,
+inside the loop's time; importing it first makes both measure the simulation, not the import.
+
+``--profile N`` runs this tree's largest size once under cProfile instead and prints the top
+``N`` entries (by own time) of the loop (``ContactCentre.run``) and of the after-run (tables,
+customers table, summary), separately.
+
+Usage: ``python bench/bench_journey.py [--scales 0.25 0.5 1] [--tree /tmp/before] [--rounds 3] [--profile 25]``
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import json, resource, sys, time
+import scipy.special  # imported before the clock (see the module's docstring)
 from simsvc.config.load import load_scenario
 from simsvc.experiment.runner import run_replication
 from simsvc.model import centre as _centre
@@ -49,6 +58,20 @@ def _timed_run(self):  # the event loop's CPU time (robust to a busy machine, un
 
 
 _centre.ContactCentre.run = _timed_run
+profile = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+if profile:
+    import cProfile, pstats
+    _loop_prof, _after_prof = cProfile.Profile(), cProfile.Profile()
+
+    def _profiled_run(self):  # the loop under one profiler; what follows it (tables) under the other
+        _loop_prof.enable()
+        try:
+            return _timed_run(self)
+        finally:
+            _loop_prof.disable()
+            _after_prof.enable()
+
+    _centre.ContactCentre.run = _profiled_run
 
 scale = float(sys.argv[1])
 s = load_scenario(sys.argv[2])
@@ -68,6 +91,11 @@ s = s.model_copy(update={
 t0, c0 = time.perf_counter(), time.process_time()
 tables = run_replication(s, 1, 0)
 total, cpu = time.perf_counter() - t0, time.process_time() - c0
+if profile:
+    _after_prof.disable()
+    for title, prof in (("loop: ContactCentre.run", _loop_prof), ("after the run: tables", _after_prof)):
+        print(f"=== {title}", file=sys.stderr)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(profile)
 ev = tables.journey_events
 print(json.dumps({
     "scale": scale,
@@ -91,7 +119,13 @@ def main() -> None:
                         help="another checkout to measure side by side (repeatable)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat the whole table, interleaving the trees (the machine's load drifts)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile this tree's largest size once and print the top N entries")
     args = parser.parse_args()
+    if args.profile:
+        subprocess.run([sys.executable, "-c", CHILD, str(max(args.scales)), args.scenario, str(args.profile)],
+                       check=True, cwd=ROOT)
+        return
     trees = [("this tree", None)] + [(str(t), t.resolve()) for t in args.tree]
     print(f"{'code':<22}{'scale':>5} {'customers':>10} {'stage visits':>12} {'contact legs':>12} {'sim s':>7} "
           f"{'visits/s':>9} {'loop CPU s':>10} {'visits/CPU s':>12} {'total s':>8} {'CPU s':>6} "

@@ -8,6 +8,7 @@ a purpose see the same numbers (common random numbers).
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from typing import Callable
@@ -143,6 +144,15 @@ def key_hashes(start: int, last: np.ndarray) -> np.ndarray:
         return _np_mix64((_U64(start) ^ last.astype(_U64)) + _NP_GAMMA)
 
 
+def key_hashes_from(start: np.ndarray, *key: int | np.ndarray) -> np.ndarray:
+    """``key_hash(*key, start=start)`` element by element (``start`` uint64, key parts ints or arrays)."""
+    h = start.astype(_U64)
+    with np.errstate(over="ignore"):
+        for part in key:
+            h = _np_mix64((h ^ np.asarray(part).astype(_U64)) + _NP_GAMMA)
+    return h
+
+
 def _np_mix64(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> _S30)) * _NP_M1
     z = (z ^ (z >> _S27)) * _NP_M2
@@ -154,14 +164,6 @@ def uniforms_at(h: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     with np.errstate(over="ignore"):
         z = _np_mix64(h + (np.asarray(n, dtype=_U64) + _U64(1)) * _NP_GAMMA)
     return (z >> _S11).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def uniform_at(h: int, n: int) -> float:
-    """Scalar :func:`uniforms_at`."""
-    z = (h + (n + 1) * _GAMMA) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64  # _mix64, inlined
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
 
 
 def quantiles(dist: object, u: np.ndarray) -> np.ndarray:
@@ -187,6 +189,75 @@ def quantiles(dist: object, u: np.ndarray) -> np.ndarray:
     raise TypeError(f"unknown distribution {dist!r}")
 
 
+class QuantileTable:
+    """``quantiles(dists[code[i]], u[i])`` for every i: one vector call per distribution family
+    (all exponentials at once, with each code's mean), not one per code, so a batch with
+    many codes and few draws each costs few numpy calls. The arithmetic is :func:`quantiles`'
+    (its scalar parts computed the same way, per code, here), so the numbers are the same.
+    ``None`` entries are codes nobody draws from."""
+
+    _FAMILIES = (Exponential, Deterministic, Uniform, Lognormal, Gamma, Empirical)
+
+    def __init__(self, dists: list) -> None:
+        self.dists = dists
+        n = len(dists)
+        self.family = np.array([-1 if d is None else self._FAMILIES.index(type(d)) for d in dists], dtype=np.int64)
+        self.present = sorted(set(self.family.tolist()) - {-1})
+        a, b, c = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        for k, d in enumerate(dists):
+            if isinstance(d, Exponential):
+                a[k] = -d.mean
+            elif isinstance(d, Deterministic):
+                a[k] = float(d.value)
+            elif isinstance(d, Uniform):
+                a[k], b[k] = d.low, d.high - d.low
+            elif isinstance(d, Lognormal):
+                sigma = math.sqrt(math.log1p(d.cv**2))
+                a[k], b[k], c[k] = d.mean, sigma, sigma * sigma / 2
+            elif isinstance(d, Gamma):
+                shape = 1.0 / d.cv**2
+                a[k], b[k] = shape, d.mean / shape
+        self.a, self.b, self.c = a, b, c
+
+    def __call__(self, code: np.ndarray, u: np.ndarray) -> np.ndarray:
+        if code.size == 0:
+            return np.empty(u.shape)
+        if len(self.present) == 1 and self.present[0] != 5:
+            return self._family(self.present[0], code, u)
+        out = np.empty(u.shape)
+        fam = self.family[code]
+        for f in self.present:
+            m = fam == f
+            if not m.any():
+                continue
+            if f == 5:  # empirical: per code
+                cm, um = code[m], u[m]
+                part = np.empty(um.shape)
+                for k in np.unique(cm).tolist():
+                    mk = cm == k
+                    part[mk] = quantiles(self.dists[k], um[mk])
+                out[m] = part
+            else:
+                out[m] = self._family(f, code[m], u[m])
+        if (fam < 0).any():
+            raise TypeError("a draw from a code without a distribution")
+        return out
+
+    def _family(self, f: int, code: np.ndarray, u: np.ndarray) -> np.ndarray:
+        a = self.a[code]
+        if f == 0:
+            return a * np.log1p(-u)  # (−mean)·log(1 − u)
+        if f == 1:
+            return a.copy()
+        if f == 2:
+            return a + u * self.b[code]
+        from scipy import special  # journey mode only: keep it out of the start-up path
+
+        if f == 3:
+            return a * np.exp(self.b[code] * special.ndtri(u) - self.c[code])
+        return special.gammaincinv(a, u) * self.b[code]
+
+
 def poisson_at(mean: float, u: float) -> int:
     """Poisson count at uniform ``u`` by inversion (the small means journey mode uses)."""
     k, p = 0, math.exp(-mean)
@@ -196,4 +267,24 @@ def poisson_at(mean: float, u: float) -> int:
         p *= mean / k
         cum += p
     return k
+
+
+def poisson_counts(mean: float, u: np.ndarray) -> np.ndarray:
+    """:func:`poisson_at` at every uniform of ``u``: the same cumulative sums (built the same
+    way, in Python floats), searched instead of walked, so the counts are the same."""
+    cum = _poisson_cum(mean)
+    # poisson_at stops at the first k with u <= cum[k], else (past every sum) at 1000.
+    k = np.searchsorted(cum, u, side="left")
+    return np.where(k == len(cum), 1000, k)
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_cum(mean: float) -> np.ndarray:
+    cum, p = [math.exp(-mean)], math.exp(-mean)
+    for k in range(1, 1001):
+        p *= mean / k
+        cum.append(cum[-1] + p)
+        if p == 0.0:
+            break
+    return np.array(cum)
 

@@ -24,14 +24,17 @@ import numpy as np
 
 from simsvc.config.customers import DAY_S
 from simsvc.domain.journey import DROPPED, LAPSE, LOYALTY, POST_PURCHASE, PURCHASE
-from simsvc.domain.randomness import quantiles, uniforms_at
+from simsvc.domain.randomness import key_hashes_from, poisson_counts, quantiles, uniforms_at
 
 U_SEGMENT, U_PLACE = 0, 1
 PER_VISIT = 16
 (U_DWELL, U_CONTACT, U_TIME, U_HOUR, U_REASON, U_CHANNEL, U_SUPPRESS, U_PRO_AGAIN, U_PRO_BUY,
  U_PRO_DELAY, U_END, U_HANDLE, U_RESOLVE, U_PATIENCE, U_NORMAL, U_REFERRALS) = range(PER_VISIT)
-# Point kinds, in the order they are handled when they fall at the same moment.
-EVALUATE, CONTACT_POINT, FOLLOWUP_POINT = range(3)
+# Point kinds, in the order they are handled when they fall at the same moment. A QUIET evaluation
+# (one whose promoter could refer nobody: its drawn referral count is 0) touches only its own
+# customer, so it gets no event: it is decided when the customer is next touched (a point, a leg
+# of one of its issues, the end of the run), with the satisfaction it had at its moment.
+EVALUATE, CONTACT_POINT, FOLLOWUP_POINT, QUIET = range(4)
 
 
 def u_visit(h: np.ndarray, visit: np.ndarray | int, which: int) -> np.ndarray:
@@ -48,17 +51,6 @@ def u_block(h: np.ndarray, visit: np.ndarray, which: tuple[int, ...]) -> np.ndar
 def pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Indices drawn by uniforms ``u`` from cumulative shares ``cum`` (need not sum to 1)."""
     return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1)
-
-
-def by_group(code: np.ndarray, dists: list, u: np.ndarray) -> np.ndarray:
-    """``quantiles(dists[code[i]], u[i])`` for every i, one vector call per distinct code."""
-    out = np.empty(u.shape)
-    if code.size == 0:
-        return out
-    for k in np.unique(code).tolist():
-        m = code == k
-        out[m] = quantiles(dists[k], u[m])
-    return out
 
 
 MIN_DWELL_S = 1e-6
@@ -96,7 +88,7 @@ def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.nda
         k = stage_first[alive][:, None] + steps
         st = np.where(k <= LOYALTY, k, PURCHASE + (k - PURCHASE) % 4)
         u = u_block(np.broadcast_to(hh, vv.shape), vv, (U_DWELL, U_END))
-        dwell = by_group((sg * 7 + st).ravel(), j.dwell_table, u[..., 0].ravel()).reshape(m, per_round)
+        dwell = j.dwell_table((sg * 7 + st).ravel(), u[..., 0].ravel()).reshape(m, per_round)
         # At least a microsecond: a heavy-tailed dwell (gamma, cv 2) can be so short that start +
         # dwell == start in floating point, and a visit must end after it starts (and after its contact).
         dwell = np.maximum(dwell, MIN_DWELL_S)
@@ -164,7 +156,7 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
         segment = j.segments[g]
         channel[m] = np.asarray(segment.channels)[pick(segment.channel_cum, u_c[m])]
     n_reasons = len(j.reason_names)
-    handle = by_group(channel * n_reasons + reason, j.handling_table, u[:, U_HANDLE])
+    handle = j.handling_table(channel * n_reasons + reason, u[:, U_HANDLE])
     u_p = u[:, U_PATIENCE]
     patience = u_p.copy()  # a channel without patience keeps the uniform as a placeholder
     for c in np.unique(channel).tolist():
@@ -181,8 +173,9 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
                 "cycle": vis["cycle"][k]}
     # Evaluations at the end of post-purchase; follow-up calls after a purchase.
     e = np.flatnonzero((st == POST_PURCHASE) & (end < horizon) & j.feedback)  # without feedback: nothing to decide
+    evaluations = _evaluations(j, hv[e], v[e])
     parts = [(who[k], when, np.full(k.size, CONTACT_POINT), np.arange(k.size)),
-             (who[e], end[e], np.full(e.size, EVALUATE), v[e])]
+             (who[e], end[e], np.full(e.size, EVALUATE), np.arange(e.size))]
     if pro is not None and j.pro_after_purchase:
         b = np.flatnonzero(st == PURCHASE)
         ub = u_block(hv[b], v[b], (U_PRO_BUY, U_PRO_DELAY))
@@ -193,8 +186,29 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
         parts.append((who[b][ok], at[ok], np.full(int(ok.sum()), FOLLOWUP_POINT), np.zeros(int(ok.sum()))))
     pw, pt, pk, pr = (np.concatenate(c) for c in zip(*parts))
     order = np.lexsort((pk, pt, pw))
-    return {"contacts": contacts,
-            "points": {"who": pw[order], "t": pt[order], "kind": pk[order], "ref": pr[order].astype(np.int64)}}
+    pk, pr = pk[order], pr[order].astype(np.int64)
+    if j.quiet_evaluations:
+        quiet = pk == EVALUATE
+        quiet[quiet] = evaluations["n_referrals"][pr[quiet]] == 0
+        pk[quiet] = QUIET  # after the sort: it is handled as an evaluation at its moment
+    return {"contacts": contacts, "evaluations": evaluations,
+            "points": {"who": pw[order], "t": pt[order], "kind": pk, "ref": pr}}
+
+
+def _evaluations(j, h: np.ndarray, v: np.ndarray) -> dict:
+    """What the customer's own numbers decide at each evaluation, whatever its satisfaction: the
+    churn uniform, the promoter uniform, how many people a promoter would refer, and each such
+    referral's stream and delay (the loop decides only churn and promoter, from satisfaction).
+    Referrals are flat, evaluation by evaluation (``first_referral`` is each one's offset)."""
+    u = u_block(h, v, (U_END, U_NORMAL, U_REFERRALS))
+    per = j.spec.referrals.per_promoter
+    n_ref = poisson_counts(per, u[:, 2]) if per > 0 else np.zeros(h.size, dtype=np.int64)
+    parent = np.repeat(h, n_ref)
+    first = np.cumsum(n_ref) - n_ref
+    nth = np.arange(parent.size, dtype=np.uint64) - np.repeat(first, n_ref).astype(np.uint64)
+    hr = key_hashes_from(parent, 2, nth)  # the referred person's own stream: key_hash(2, j, start=parent)
+    return {"u_end": u[:, 0], "u_normal": u[:, 1], "n_referrals": n_ref, "first_referral": first,
+            "referral_hash": hr, "referral_delay": quantiles(j.spec.referrals.delay, uniforms_at(hr, U_PLACE))}
 
 
 def contact_delays(hours: list[float] | None, now: np.ndarray, dwell: np.ndarray, u_time: np.ndarray,

@@ -3,12 +3,14 @@
 Creating customers in batches (the initial population and every acquisition at the
 start, referrals in daily sweeps), their lives drawn at once
 (:mod:`~simsvc.model.journey_lives`) and their point chains started; where a customer
-is at a given time (stage, status); and, after the run, the journey records: the
+is at a given time (stage, status); the evaluations that end post-purchase (churn,
+promoters' referrals); and, after the run, the journey records: the
 loop's (churn, referrals) merged with the drawn ones (arrival, stage entries,
 purchases, drop-outs, lapses, contacts), cut at each customer's churn, in time order.
 """
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 
 import numpy as np
@@ -16,14 +18,20 @@ import numpy as np
 from simsvc.domain.journey import (
     ACQUIRED,
     ACTIVE,
+    AT_EVALUATION,
+    CHURN,
+    CHURNED,
     CONTACT,
     DROPPED,
     FOLLOWUP,
     LAPSED,
     LOST_PROSPECT,
+    LOYALTY,
     NEED,
+    POST_PURCHASE,
     PURCHASE,
     PURCHASED,
+    REFERRAL,
     STAGE,
 )
 from simsvc.domain.randomness import Streams, key_hash, key_hashes
@@ -32,6 +40,7 @@ from simsvc.model.events import arm, reusable
 
 CUSTOMER_KEY = 0x5C0FFEE  # spawn-key component that separates customer streams from named streams
 NEVER = float("inf")
+_SQRT2 = math.sqrt(2.0)
 SWEEP_S = 86400.0
 # Order of journey events at the same moment for the same customer (time order otherwise).
 # Arrival, stage entry, purchase, referral (after loyalty's entry), contact, then endings (after the
@@ -76,7 +85,7 @@ class Population:
         seg = lives.pick(self.segment_cum, lives.uniforms_at(h, lives.U_SEGMENT))
         life = lives.draw_lives(self, h, seg, stage0, t0)
         n = h.size
-        vis, pts = life["visits"], life["points"]
+        vis, pts, evs = life["visits"], life["points"], life["evaluations"]
         self.c_hash += h.tolist()
         self.c_segment += seg.tolist()
         self.c_source += source.tolist()
@@ -98,11 +107,23 @@ class Population:
         bounds = (p0 + np.searchsorted(pts["who"], np.arange(n + 1))).tolist()
         self.c_point += bounds[:-1]
         self.c_points_end += bounds[1:]
+        self.c_clock.frombytes(np.full(n, NEVER).tobytes())
         self.p_t += pts["t"].tolist()
         self.p_kind += pts["kind"].tolist()
-        k0 = len(self.k_rows)
-        self.p_ref += np.where(pts["kind"] == lives.CONTACT_POINT, pts["ref"] + k0, pts["ref"]).tolist()
+        k0, e0 = len(self.k_rows), len(self.e_u_end)
+        kinds = pts["kind"]
+        self.p_ref += (pts["ref"] + np.where(kinds == lives.CONTACT_POINT, k0,
+                                             np.where(kinds == lives.FOLLOWUP_POINT, 0, e0))).tolist()
         self.k_rows += zip(*(col.tolist() for col in life["contacts"].values()))
+        self.e_u_end.frombytes(evs["u_end"].astype(np.float64).tobytes())
+        self.e_u_normal.frombytes(evs["u_normal"].astype(np.float64).tobytes())
+        refs = [()] * evs["u_end"].size  # per evaluation: (stream, delay) of each referral a promoter makes
+        counts, offsets = evs["n_referrals"], evs["first_referral"]
+        hr, delay = evs["referral_hash"].tolist(), evs["referral_delay"].tolist()
+        for e in np.flatnonzero(counts).tolist():
+            f = offsets[e]
+            refs[e] = tuple(zip(hr[f:f + counts[e]], delay[f:f + counts[e]]))
+        self.e_referrals += refs
         starts = np.flatnonzero(np.diff(bounds) > 0)  # customers with at least one point
         first_t = pts["t"][np.searchsorted(pts["who"], starts)]
         order = np.argsort(first_t, kind="stable")
@@ -146,6 +167,37 @@ class Population:
         self._register(np.array(h, dtype=np.uint64), np.full(n, NEED), np.array(t0), np.full(n, 2),
                        np.array(parent))
 
+    def _evaluate(self, c: int, e: int, now: float) -> None:
+        """End of post-purchase (evaluation ``e``, at ``now``): the customer decides whether to
+        stay; promoters refer others. (Without feedback the lives have no evaluation points.)"""
+        sat = self.c_sat[c]
+        risk = self.segments[self.c_segment[c]].evaluation_risk(sat)
+        if self.e_u_end[e] < risk:
+            self._churn(c, AT_EVALUATION, risk, POST_PURCHASE, now)
+            return
+        referrals = self.e_referrals[e]
+        if not referrals:  # a promoter or not, nobody to refer
+            return
+        # A promoter answers 9 or 10: round(10·S + noise·z) ≥ 9 with z = Φ⁻¹(u), i.e. u > Φ((8.5 − 10·S)/noise).
+        noise = self.nps_noise
+        if noise > 0:
+            promoter = self.e_u_normal[e] > 0.5 * (1.0 + math.erf((8.5 - 10 * sat) / (noise * _SQRT2)))
+        else:
+            promoter = round(10 * sat) >= 9
+        if not promoter:
+            return
+        for hr, delay in referrals:  # hr: the referred person's own stream
+            self.events.add(now, c, REFERRAL, LOYALTY, -1, delay)
+            if now + delay < self.horizon:
+                self._pending.append((hr, c, now + delay))
+                if now + delay < self._next_sweep:
+                    self.at(delay, None, self._on_referral_due)
+
+    def _churn(self, c: int, cause: int, risk: float, stage: int, now: float) -> None:
+        self.c_status[c] = CHURNED
+        self.c_end_t[c] = now
+        self.events.add(now, c, CHURN, stage, cause, risk)
+
     def stage_at(self, c: int, t: float) -> int:
         """The stage customer ``c`` is in at time ``t`` (from its drawn visits)."""
         lo = self.c_visits[c]
@@ -160,6 +212,15 @@ class Population:
         return s
 
     # ------------------------------------------------------------------ results
+    def _catch_up_all(self) -> None:
+        """The end of the run: quiet evaluations nobody's touch has decided yet (all before the horizon)."""
+        point, end, kinds, status = self.c_point, self.c_points_end, self.p_kind, self.c_status
+        quiet = lives.QUIET
+        for c in range(len(point)):
+            p = point[c]
+            if p < end[c] and kinds[p] == quiet and status[c] == ACTIVE:
+                self._catch_up(c, NEVER)
+
     def _records(self, issues: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The journey events: those of the loop, and the drawn ones (arrival, stage entries,
         purchases, drop-outs, lapses) up to each customer's churn, in time order."""
@@ -201,6 +262,7 @@ class Population:
         return records, stage_end, status
 
     def arrays(self) -> dict[str, object]:
+        self._catch_up_all()
         issues = np.fromiter(self.issue_customer.keys(), dtype=np.int64, count=len(self.issue_customer))
         table = {
             "issue": issues,
