@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -79,13 +80,21 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
     from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
 
+    add_required = required_columns_adder(resolved)
+    report = None if no_report else _EarlyReport(out_dir)
     try:
-        # Each replication's tables are streamed into the folder as it finishes.
+        # Each replication's tables are streamed into the folder as it finishes. The report is
+        # drawn once the run is summarised; its figures render while the last tables are written.
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress, out=out_dir,
-                              extend_tables=required_columns_adder(resolved))
-    except OSError as exc:
-        fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
+                              extend_tables=report.keeping(add_required) if report else add_required,
+                              on_summary=report.start if report else None)
+    except BaseException as exc:
+        if report is not None:
+            report.cancel()
+        if isinstance(exc, OSError):
+            fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
+        raise
     finally:
         bar.close()
     path = result.path
@@ -103,8 +112,68 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     click.echo(f"\n{n_reps} replications, seed {result.seed}, "
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
-    if not no_report:
-        write_report_or_warn(path)
+    if report is not None:
+        report.finish(path, rescued=result.rescued is not None)
+
+
+class _EarlyReport:
+    """The report of this run, drawn from the run in memory (``simsvc.report.live``) as soon as
+    it is summarised, so its figures render in other processes while the last replication's
+    tables are written; the same report ``simsvc report FOLDER`` writes.
+
+    If drawing fails, or the results went to a rescue folder, the report is written from the
+    folder afterwards instead (``write_report_or_warn``, which warns if that fails too).
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        from simsvc.report.live import ReportTables
+
+        self.out_dir = out_dir
+        self.tables = ReportTables()
+        self.started = None
+
+    def keeping(self, extend):
+        """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
+        def extend_and_keep(tables):
+            tables = extend(tables)
+            self.tables.add(tables)
+            return tables
+        return extend_and_keep
+
+    def start(self, result) -> None:
+        from simsvc.experiment.output import small_files
+        from simsvc.report.build import RunReport
+        from simsvc.report.live import run_data
+
+        try:
+            self.started = RunReport(run_data(self.out_dir, small_files(result), self.tables))
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            self.started = None
+        self.tables = None  # the collected tables live on in the figures only
+
+    def cancel(self) -> None:
+        if self.started is not None:
+            self.started.cancel()
+            self.started = None
+
+    def finish(self, path: Path, rescued: bool) -> None:
+        started, self.started = self.started, None
+        if started is None or rescued:
+            if started is not None:
+                started.cancel()
+            write_report_or_warn(path)
+            return
+        click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
+        t0 = time.perf_counter()
+        try:
+            report = started.finish(path)
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            started.cancel()
+            write_report_or_warn(path)
+            return
+        if sys.stderr.isatty():
+            click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
+        click.echo(f"report: {report}")
 
 
 _COLUMNS = [

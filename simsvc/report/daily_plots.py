@@ -173,13 +173,15 @@ def daily_section_html(run) -> str:
 
     from simsvc.report.page import _table, cell
 
+    daily = getattr(run, "daily", None)
     path = run.path / "daily.csv"
-    if not path.is_file():
-        return ""
-    try:
-        daily = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
+    if daily is None:
+        if not path.is_file():
+            return ""
+        try:
+            daily = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError):
+            return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
     if daily.empty:
         return ""
     columns, days, worst = daily_table_rows(daily, run.channels)

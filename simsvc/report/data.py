@@ -71,6 +71,10 @@ class RunData:
     journey: pd.DataFrame | None = None       # journey.csv (journey mode)
     customers: pd.DataFrame | None = None     # customers.parquet, the columns the report reads
     journey_files: tuple[str, ...] = ()       # the journey outputs present in the folder
+    # A run reported from memory (simsvc.report.live) carries these; read from the folder, they
+    # are None and read when needed: daily.csv, and intervals.parquet's columns for the heat map.
+    daily: pd.DataFrame | None = None
+    grid: pd.DataFrame | None = None
 
     @property
     def contacts(self) -> pd.DataFrame | None:
@@ -226,6 +230,15 @@ def is_experiment(path: str | Path) -> bool:
     return (Path(path) / "experiment.json").is_file()
 
 
+def channels_of(scenario: dict[str, Any], summary: pd.DataFrame) -> dict[str, ChannelInfo]:
+    """The scenario's channels, then any other the summary names (kind unknown)."""
+    channels = channels_from_scenario(scenario)
+    for name in dict.fromkeys(summary["channel"].astype(str)):
+        if name != "all" and name not in channels:
+            channels[name] = ChannelInfo(name, "unknown", None)
+    return channels
+
+
 def load_run(path: str | Path) -> RunData:
     """Read a results folder written by ``simsvc run`` / :func:`simsvc.write_results`."""
     path = Path(path)
@@ -243,10 +256,7 @@ def load_run(path: str | Path) -> RunData:
             problems.append(f"scenario.yaml could not be read ({_first_line(exc)})")
     if not scenario and isinstance(manifest.get("scenario"), dict):
         scenario = manifest["scenario"]
-    channels = channels_from_scenario(scenario)
-    for name in dict.fromkeys(summary["channel"].astype(str)):
-        if name != "all" and name not in channels:
-            channels[name] = ChannelInfo(name, "unknown", None)
+    channels = channels_of(scenario, summary)
     waits = None
     if (path / "contacts.parquet").is_file():
         try:
@@ -323,6 +333,11 @@ def wait_histogram_of_file(file: Path, batch_rows: int = 500_000) -> pd.DataFram
         columns = [c for c in _CONTACT_COLUMNS if c in names]
         for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
             parts.append(wait_histogram(batch.to_pandas()))
+    return merge_wait_histograms(parts)
+
+
+def merge_wait_histograms(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One histogram of several (batches of rows, replications): counts summed per bin."""
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              zip(HISTOGRAM_COLUMNS, (str, str, float, np.int64))})
