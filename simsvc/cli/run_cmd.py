@@ -71,6 +71,11 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
     from tqdm import tqdm
 
+    from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
+
+    add_required = required_columns_adder(resolved)
+    # Before the progress bar (a thread) and the simulation: the report's process is forked here.
+    report = None if no_report else _EarlyReport(out_dir)
     progress_notice(f"{n_reps} replications of {resolved.name}")
     bar = tqdm(total=n_reps, unit="rep", desc=resolved.name, delay=1.0, file=sys.stderr,
                disable=None, leave=False)
@@ -78,10 +83,6 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
 
-    from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
-
-    add_required = required_columns_adder(resolved)
-    report = None if no_report else _EarlyReport(out_dir)
     try:
         # Each replication's tables are streamed into the folder as it finishes. The report is
         # drawn once the run is summarised; its figures render while the last tables are written.
@@ -118,19 +119,24 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
 class _EarlyReport:
     """The report of this run, drawn from the run in memory (``simsvc.report.live``) as soon as
-    it is summarised, so its figures render in other processes while the last replication's
-    tables are written; the same report ``simsvc report FOLDER`` writes.
+    it is summarised, while the last replication's tables are written; the same report
+    ``simsvc report FOLDER`` writes.
 
-    If drawing fails, or the results went to a rescue folder, the report is written from the
-    folder afterwards instead (``write_report_or_warn``, which warns if that fails too).
+    On Linux it is drawn by a process forked before the simulation (``simsvc.report.aside``),
+    which imports matplotlib on the core the simulation leaves idle; elsewhere in this
+    process, its figures rendering in the background. If drawing fails, or the results went
+    to a rescue folder, the report is written from the folder instead
+    (``write_report_or_warn``, which warns if that fails too).
     """
 
     def __init__(self, out_dir: Path) -> None:
+        from simsvc.report import aside
         from simsvc.report.live import ReportTables
 
         self.out_dir = out_dir
         self.tables = ReportTables()
-        self.started = None
+        self.aside = aside.ReportAside() if aside.available() else None
+        self.started = None   # the report drawn in this process (no aside)
 
     def keeping(self, extend):
         """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
@@ -141,39 +147,47 @@ class _EarlyReport:
         return extend_and_keep
 
     def start(self, result) -> None:
+        """The run is summarised: draw the report (the run's ``on_summary``)."""
         from simsvc.experiment.output import small_files
-        from simsvc.report.build import RunReport
         from simsvc.report.live import run_data
 
         try:
-            self.started = RunReport(run_data(self.out_dir, small_files(result), self.tables))
+            data = run_data(self.out_dir, small_files(result), self.tables)
+            if self.aside is not None:
+                self.aside.draw(data)
+            else:
+                from simsvc.report.build import RunReport
+
+                self.started = RunReport(data)
         except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
-            self.started = None
-        self.tables = None  # the collected tables live on in the figures only
+            self.cancel()
+        self.tables = None  # what was collected lives on in the report's data only
 
     def cancel(self) -> None:
-        if self.started is not None:
-            self.started.cancel()
-            self.started = None
+        for report in (self.aside, self.started):
+            if report is not None:
+                report.cancel()
+        self.aside = self.started = None
 
     def finish(self, path: Path, rescued: bool) -> None:
-        started, self.started = self.started, None
-        if started is None or rescued:
-            if started is not None:
-                started.cancel()
+        report = self.aside or self.started
+        if report is None or rescued:
+            self.cancel()
             write_report_or_warn(path)
             return
         click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
         t0 = time.perf_counter()
         try:
-            report = started.finish(path)
+            written = report.finish(path)
         except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
-            started.cancel()
+            self.cancel()
             write_report_or_warn(path)
             return
+        finally:
+            self.aside = self.started = None
         if sys.stderr.isatty():
             click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
-        click.echo(f"report: {report}")
+        click.echo(f"report: {written}")
 
 
 _COLUMNS = [

@@ -288,7 +288,7 @@ def write_report(results_dir: str | Path) -> Path:
     blocks = experiment_blocks(exp, metrics, drawn)
     drawn.render()
     text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
-    return _write_files(path, drawn.files, blocks, text)
+    return write_files(path, drawn.files, blocks, text)
 
 
 class RunReport:
@@ -312,20 +312,24 @@ class RunReport:
             self.drawn.cancel()
             raise
 
+    def page(self) -> tuple[dict[str, bytes], list[html.Block], str]:
+        """Wait for the figures; (plot files by name, blocks, report.html's text)."""
+        self.drawn.collect()
+        text = html.run_page(self.run, self.blocks, matplotlib.__version__, self.customer_blocks)
+        return self.drawn.files, self.blocks + self.customer_blocks, text
+
     def finish(self, path: str | Path | None = None) -> Path:
         """Write the report into ``path`` (default: the run's folder); return the report's path."""
         if path is not None:
             self.run.path = Path(path)
-        self.drawn.collect()
-        text = html.run_page(self.run, self.blocks, matplotlib.__version__, self.customer_blocks)
-        return _write_files(self.run.path, self.drawn.files, self.blocks + self.customer_blocks, text)
+        return write_files(self.run.path, *self.page())
 
     def cancel(self) -> None:
         """Stop rendering; nothing is written."""
         self.drawn.cancel()
 
 
-def _write_files(path: Path, files: dict[str, bytes], blocks: list[html.Block], text: str) -> Path:
+def write_files(path: Path, files: dict[str, bytes], blocks: list[html.Block], text: str) -> Path:
     """The plots' files and report.html, each written atomically."""
     plots = path / PLOTS_DIR
     if files:

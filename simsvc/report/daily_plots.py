@@ -14,10 +14,9 @@ from matplotlib.colors import LinearSegmentedColormap
 
 from simsvc.config.fields import DAYS
 from simsvc.report import style
+from simsvc.report.data import GRID_COLUMNS
 from simsvc.report.plots import PlotSkipped
 
-GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
-                "answered_within_threshold", "in_warmup"]
 CLOSED_COLOUR = style.CLOSED_FILL
 # Red below 50 %, through amber, to green at 100 %: a planner reads the red cells first.
 SL_COLOURS = LinearSegmentedColormap.from_list("sl", ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0",

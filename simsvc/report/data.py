@@ -30,6 +30,9 @@ JOURNEY_COLUMNS = ("segment", "stage", "metric", "mean", "ci_low", "ci_high", "r
 _CUSTOMER_COLUMNS = (["replication", "segment", "source", "status", "stage_end", "ended_s",
                       "churn_cause", "satisfaction"] + [f"reached_{s}_s" for s in STAGES])
 JOURNEY_FILES = ("journey.csv", "customers.parquet", "journey_events.parquet")
+# The intervals.parquet columns the weekday × time-of-day heat map reads (with pending_not_due).
+GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
+                "answered_within_threshold", "in_warmup"]
 
 
 class ReportError(Exception):

@@ -17,9 +17,8 @@ from typing import Mapping
 import pandas as pd
 
 from simsvc.config.yamlio import load_yaml
-from simsvc.report.daily_plots import GRID_COLUMNS
-from simsvc.report.data import (_CONTACT_COLUMNS, _CUSTOMER_COLUMNS, JOURNEY_FILES, RunData,
-                                channels_of, merge_wait_histograms, wait_histogram)
+from simsvc.report.data import (_CONTACT_COLUMNS, _CUSTOMER_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
+                                RunData, channels_of, merge_wait_histograms, wait_histogram)
 
 
 class ReportTables:
