@@ -637,6 +637,17 @@ def test_run_writes_a_report_unless_no_report(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     # one voice channel: no async channel, so the backlog plot is replaced by a note
     assert "Not shown: the scenario has no async" in text
+    # `run` draws its report from the run in memory while it writes the tables (in a process
+    # of its own on Linux): the same files, byte for byte, as a report of the written folder.
+    again = tmp_path / "again"
+    shutil.copytree(tmp_path / "default", again)
+    write_report(again)
+    assert (again / "report.html").read_text(encoding="utf-8") == text.replace(
+        str(tmp_path / "default"), str(again))
+    plots = sorted(p.name for p in (tmp_path / "default" / "plots").iterdir())
+    assert plots == sorted(p.name for p in (again / "plots").iterdir()) and len(plots) >= 8
+    for name in plots:
+        assert (again / "plots" / name).read_bytes() == (tmp_path / "default" / "plots" / name).read_bytes(), name
 
 
 def test_importing_simsvc_does_not_load_matplotlib() -> None:
@@ -647,7 +658,7 @@ def test_importing_simsvc_does_not_load_matplotlib() -> None:
 
 def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The report renders its figures in parallel processes; the files must not depend on it."""
-    from simsvc.report import build, style
+    from simsvc.report import render, style
 
     def figures() -> list[Figure]:
         out = []
@@ -660,11 +671,11 @@ def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: py
             out.append(fig)
         return out
 
-    monkeypatch.setattr(build, "RENDER_PROCESSES", 1)
-    serial = build.render_all(figures())
-    monkeypatch.setattr(build, "RENDER_PROCESSES", 2)
-    parallel = build.render_all(figures())
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)
+    serial = render.render_all(figures())
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 2)
+    parallel = render.render_all(figures())
     assert len(parallel) == 3 and all(png[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg[:2000]
                                       for png, svg in parallel)
     assert parallel == serial
-    assert build._FIGURES == []  # the forked processes' figures are let go
+    assert render._FIGURES == []  # the forked processes' figures are let go
