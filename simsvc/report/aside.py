@@ -54,7 +54,7 @@ class ReportAside:
 
     def finish(self, path: str | Path) -> Path:
         """Wait for the report and write ``plots/`` and ``report.html`` into ``path``."""
-        from simsvc.report.build import write_files
+        from simsvc.report.files import write_files
 
         try:
             status, payload = self._conn.recv()

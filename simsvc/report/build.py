@@ -1,9 +1,7 @@
 """``write_report``: draw the plots of a folder and write ``report.html`` beside them."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +18,7 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
+from simsvc.report.files import PLOTS_DIR, REPORT_NAME, atomic_write, write_files  # noqa: F401 - re-exported
 from simsvc.report.render import Plots, render, render_all  # noqa: F401 - re-exported
 
 
@@ -40,8 +39,6 @@ def _read_daily(folder: Path):
     return pd.read_csv(path) if path.is_file() else None
 
 
-REPORT_NAME = "report.html"
-PLOTS_DIR = "plots"
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "occupancy", "agent_cost")
 MAX_PANELS = 9
 
@@ -50,25 +47,6 @@ def _use_agg() -> None:
     """Draw off-screen. Left alone when pyplot is already in use (a notebook's backend)."""
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes it private; these are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _block(key: str, title: str, caption: str, draw: Callable[[], Figure],
@@ -288,7 +266,7 @@ def write_report(results_dir: str | Path) -> Path:
     blocks = experiment_blocks(exp, metrics, drawn)
     drawn.render()
     text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
-    return write_files(path, drawn.files, blocks, text)
+    return write_files(path, drawn.files, _skipped(blocks), text)
 
 
 class RunReport:
@@ -312,11 +290,11 @@ class RunReport:
             self.drawn.cancel()
             raise
 
-    def page(self) -> tuple[dict[str, bytes], list[html.Block], str]:
-        """Wait for the figures; (plot files by name, blocks, report.html's text)."""
+    def page(self) -> tuple[dict[str, bytes], list[str], str]:
+        """Wait for the figures; (plot files by name, keys of the plots skipped, report.html's text)."""
         self.drawn.collect()
         text = html.run_page(self.run, self.blocks, matplotlib.__version__, self.customer_blocks)
-        return self.drawn.files, self.blocks + self.customer_blocks, text
+        return self.drawn.files, _skipped(self.blocks + self.customer_blocks), text
 
     def finish(self, path: str | Path | None = None) -> Path:
         """Write the report into ``path`` (default: the run's folder); return the report's path."""
@@ -329,17 +307,6 @@ class RunReport:
         self.drawn.cancel()
 
 
-def write_files(path: Path, files: dict[str, bytes], blocks: list[html.Block], text: str) -> Path:
-    """The plots' files and report.html, each written atomically."""
-    plots = path / PLOTS_DIR
-    if files:
-        plots.mkdir(exist_ok=True)
-        for name, data in files.items():
-            atomic_write(plots / name, data)
-    for block in blocks:   # a plot skipped now must not survive from an earlier report
-        if block.png is None:
-            for ext in ("png", "svg"):
-                (plots / f"{block.key}.{ext}").unlink(missing_ok=True)
-    report = path / REPORT_NAME
-    atomic_write(report, text.encode("utf-8"))
-    return report
+def _skipped(blocks: list[html.Block]) -> list[str]:
+    """The keys of the plots not drawn (their files must not survive from an earlier report)."""
+    return [block.key for block in blocks if block.png is None]
