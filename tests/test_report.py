@@ -650,6 +650,22 @@ def test_run_writes_a_report_unless_no_report(tmp_path: Path) -> None:
         assert (again / "plots" / name).read_bytes() == (tmp_path / "default" / "plots" / name).read_bytes(), name
 
 
+def test_a_report_that_cannot_be_drawn_leaves_the_results_and_warns(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from simsvc.report import build
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no ink")
+
+    monkeypatch.setattr(build, "run_blocks", broken)   # in this process and the forked report process
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(ERLANG_A), "--reps", "1", "--set", "horizon=3h",
+                                       "--set", "warmup=1h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: report not written (RuntimeError: no ink); retry with: simsvc report" in result.stderr
+    assert (out / "summary.csv").is_file() and not (out / "report.html").exists()
+
+
 def test_importing_simsvc_does_not_load_matplotlib() -> None:
     code = ("import sys, simsvc, simsvc.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
