@@ -650,6 +650,26 @@ def test_run_writes_a_report_unless_no_report(tmp_path: Path) -> None:
         assert (again / "plots" / name).read_bytes() == (tmp_path / "default" / "plots" / name).read_bytes(), name
 
 
+def test_without_a_report_process_the_run_draws_the_same_report_itself(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no fork (not Linux), `run` draws the report in its own process, rendering
+    while it writes the tables: the same files as a report of the written folder."""
+    from simsvc.report import aside
+
+    monkeypatch.setattr(aside, "available", lambda: False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(ERLANG_A), "--reps", "2", "--set", "horizon=6h",
+                                       "--set", "warmup=1h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    write_report(again)
+    assert (again / "report.html").read_text(encoding="utf-8") == (out / "report.html").read_text(
+        encoding="utf-8").replace(str(out), str(again))
+    for file in (out / "plots").iterdir():
+        assert (again / "plots" / file.name).read_bytes() == file.read_bytes(), file.name
+
+
 def test_a_report_that_cannot_be_drawn_leaves_the_results_and_warns(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from simsvc.report import build
