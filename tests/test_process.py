@@ -33,6 +33,11 @@ def test_cli_help_and_check_do_not_import_heavy_libraries() -> None:
             "r = CliRunner().invoke(main, ['check', 'scenarios/baseline.yaml'])\nassert r.exit_code == 0, r.output"
     assert _imported_after(help_) == []
     assert _imported_after(check) == []
+    # nor what only `--set` or a bad scenario needs (overrides with difflib, pydantic error wording)
+    lazy = ("simsvc.config.overrides", "simsvc.config.problems", "difflib")
+    probe = f"{check}\nimport sys; print(' '.join(m for m in {lazy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == []
 
 
 def test_a_run_draws_its_report_in_another_process_and_imports_no_matplotlib(tmp_path: Path) -> None:
