@@ -135,8 +135,14 @@ class _EarlyReport:
 
         self.out_dir = out_dir
         self.tables = ReportTables()
-        self.aside = aside.ReportAside() if aside.available() else None
+        self.aside = None
+        if aside.available():
+            try:
+                self.aside = aside.ReportAside()
+            except OSError:   # cannot fork now (memory, process limits): draw it here
+                pass
         self.started = None   # the report drawn in this process (no aside)
+        self.from_folder = False
 
     def keeping(self, extend):
         """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
@@ -151,6 +157,9 @@ class _EarlyReport:
         from simsvc.experiment.output import small_files
         from simsvc.report.live import run_data
 
+        if self.tables.from_folder:   # journey mode: drawn from the written folder (ReportTables)
+            self.from_folder, self.tables = True, None
+            return
         try:
             data = run_data(self.out_dir, small_files(result), self.tables)
             if self.aside is not None:
@@ -171,6 +180,11 @@ class _EarlyReport:
 
     def finish(self, path: Path, rescued: bool) -> None:
         report = self.aside or self.started
+        if self.from_folder and self.aside is not None and not rescued:
+            try:
+                self.aside.draw(path)   # the process it was forked for reads the folder
+            except OSError:
+                report = None
         if report is None or rescued:
             self.cancel()
             write_report_or_warn(path)

@@ -48,8 +48,9 @@ class ReportAside:
         except OSError:
             pass
 
-    def draw(self, run: RunData) -> None:
-        """Send the report's data: the process draws and renders it while the caller goes on."""
+    def draw(self, run: RunData | Path) -> None:
+        """Send the report's data, or a written folder to read it from: the process draws and
+        renders it while the caller goes on."""
         self._conn.send(run)
 
     def finish(self, path: str | Path) -> Path:
@@ -105,6 +106,10 @@ def _serve(conn) -> None:
             run = conn.recv()
         except (EOFError, OSError):
             return   # the run ended (or failed) without a report
+        if isinstance(run, Path):
+            from simsvc.report.data import load_run
+
+            run = load_run(run)
         report = RunReport(run)
         conn.send(("ok", report.page()))
     except Exception as exc:  # noqa: BLE001 - sent to the run, which warns

@@ -17,27 +17,38 @@ from typing import Mapping
 import pandas as pd
 
 from simsvc.config.yamlio import load_yaml
-from simsvc.report.data import (_CONTACT_COLUMNS, _CUSTOMER_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
+from simsvc.report.data import (_CONTACT_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
                                 RunData, channels_of, merge_wait_histograms, wait_histogram)
 
 
 class ReportTables:
     """What the report reads of each replication's tables, kept as the run streams them out:
-    intervals and pools (small: interval × channel or pool), the wait histogram of the
-    contacts (a few thousand rows however many contacts), the customers' report columns."""
+    intervals and pools (small: interval × channel or pool) and the wait histogram of the
+    contacts (a few thousand rows however many contacts).
+
+    Journey mode's report also reads one row per customer of every replication; kept here
+    they would grow with the replications while the run goes on. So a run with customers
+    is reported from its written folder instead (``from_folder``), as ``simsvc report``
+    does, and nothing of its customers is kept.
+    """
 
     def __init__(self) -> None:
         self.intervals: list[pd.DataFrame] = []
         self.pools: list[pd.DataFrame] = []
         self.waits: list[pd.DataFrame] = []
-        self.customers: list[pd.DataFrame] = []
         self.present: set[str] = set()   # tables with rows: the files the folder will hold
+        self.from_folder = False
 
     def add(self, tables: Mapping[str, pd.DataFrame]) -> None:
         """Keep what the report needs of one replication's tables (as they are written)."""
         for name, frame in tables.items():
             if frame is not None and not frame.empty:
                 self.present.add(name)
+        if _rows(tables.get("customers")):
+            self.from_folder = True
+            self.intervals, self.pools, self.waits = [], [], []
+        if self.from_folder:
+            return
         if _rows(tables.get("intervals")):
             self.intervals.append(tables["intervals"])
         if _rows(tables.get("pools")):
@@ -45,9 +56,6 @@ class ReportTables:
         contacts = tables.get("contacts")
         if _rows(contacts):
             self.waits.append(wait_histogram(contacts[[c for c in _CONTACT_COLUMNS if c in contacts]]))
-        customers = tables.get("customers")
-        if _rows(customers):
-            self.customers.append(customers[[c for c in _CUSTOMER_COLUMNS if c in customers]])
 
 
 def _rows(frame: pd.DataFrame | None) -> bool:
@@ -83,7 +91,7 @@ def run_data(path: str | Path, files: Mapping[str, str], tables: ReportTables) -
         path=Path(path), summary=summary, manifest=manifest, scenario=scenario,
         channels=channels_of(scenario, summary), intervals=intervals, pools=_concat(tables.pools),
         waits=merge_wait_histograms(tables.waits) if "contacts" in tables.present else None,
-        journey=journey, customers=_concat(tables.customers),
+        journey=journey, customers=None,   # a run with customers is reported from its folder
         journey_files=tuple(f for f in JOURNEY_FILES if f in present), daily=daily,
         grid=intervals[[c for c in (*GRID_COLUMNS, "pending_not_due") if c in intervals.columns]],
     )
