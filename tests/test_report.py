@@ -670,6 +670,27 @@ def test_without_a_report_process_the_run_draws_the_same_report_itself(tmp_path:
         assert (again / "plots" / file.name).read_bytes() == file.read_bytes(), file.name
 
 
+def test_a_journey_run_is_reported_from_its_folder_by_the_report_process(real_run: Path, real_report: Path,
+                                                                         tmp_path: Path) -> None:
+    """A run with customers keeps none of them for the report (they grow with replications):
+    its report process reads the written folder instead, like `simsvc report`."""
+    from simsvc.report import aside
+    from simsvc.report.live import ReportTables
+
+    kept = ReportTables()
+    kept.add({"intervals": pd.DataFrame({"start_s": [0.0]}), "customers": pd.DataFrame({"segment": ["a"]})})
+    assert kept.from_folder and kept.intervals == [] and not hasattr(kept, "customers")
+    if not aside.available():
+        pytest.skip("the report process needs fork")
+    folder = tmp_path / "run"
+    shutil.copytree(real_run, folder)
+    process = aside.ReportAside()
+    process.draw(folder)
+    assert process.finish(folder) == folder / "report.html"
+    assert (folder / "report.html").read_text(encoding="utf-8") == real_report.read_text(
+        encoding="utf-8").replace(str(real_run), str(folder))
+
+
 def test_a_report_that_cannot_be_drawn_leaves_the_results_and_warns(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from simsvc.report import build
