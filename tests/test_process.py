@@ -33,6 +33,40 @@ def test_cli_help_and_check_do_not_import_heavy_libraries() -> None:
             "r = CliRunner().invoke(main, ['check', 'scenarios/baseline.yaml'])\nassert r.exit_code == 0, r.output"
     assert _imported_after(help_) == []
     assert _imported_after(check) == []
+    # nor what only `--set` or a bad scenario needs (overrides with difflib, pydantic error wording)
+    lazy = ("simsvc.config.overrides", "simsvc.config.problems", "difflib")
+    probe = f"{check}\nimport sys; print(' '.join(m for m in {lazy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == []
+
+
+def test_a_run_draws_its_report_in_another_process_and_imports_no_matplotlib(tmp_path: Path) -> None:
+    """Linux: the report is drawn by a process forked before the simulation, so the run's own
+    process never imports matplotlib (nor does writing the report's data need it)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the report process needs fork")
+    out = tmp_path / "out"
+    run_ = ("from click.testing import CliRunner\nfrom simsvc.cli import main\n"
+            f"r = CliRunner().invoke(main, ['run', 'scenarios/erlang_a_check.yaml', '--reps', '2', '--set', "
+            f"'horizon=4h', '--set', 'warmup=1h', '--workers', '1', '--out', {str(out)!r}])\n"
+            "assert r.exit_code == 0, r.output")
+    assert "matplotlib" not in _imported_after(run_)
+    assert (out / "report.html").is_file() and len(list((out / "plots").glob("*.png"))) >= 4
+    assert "matplotlib" not in _imported_after("import simsvc.report, simsvc.report.live, simsvc.report.aside, "
+                                               "simsvc.report.files")
+
+
+def test_scenario_yaml_is_the_text_of_pyyaml_own_emitter() -> None:
+    """scenario.yaml and `check` use libyaml's emitter when present: the same text as PyYAML's."""
+    import yaml
+
+    from simsvc.config.load import load_scenario, scenario_dict, scenario_yaml
+
+    tricky = small().model_copy(update={"description": "Überlauf: 'quotes', \"more\" & a long line " * 6})
+    for scenario in [tricky] + [load_scenario(p) for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+                            if "roster_rules" not in p.name]:
+        assert scenario_yaml(scenario) == yaml.safe_dump(scenario_dict(scenario), sort_keys=False,
+                                                         allow_unicode=True)
 
 
 def small(horizon: str = "1d") -> object:

@@ -637,6 +637,74 @@ def test_run_writes_a_report_unless_no_report(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     # one voice channel: no async channel, so the backlog plot is replaced by a note
     assert "Not shown: the scenario has no async" in text
+    # `run` draws its report from the run in memory while it writes the tables (in a process
+    # of its own on Linux): the same files, byte for byte, as a report of the written folder.
+    again = tmp_path / "again"
+    shutil.copytree(tmp_path / "default", again)
+    write_report(again)
+    assert (again / "report.html").read_text(encoding="utf-8") == text.replace(
+        str(tmp_path / "default"), str(again))
+    plots = sorted(p.name for p in (tmp_path / "default" / "plots").iterdir())
+    assert plots == sorted(p.name for p in (again / "plots").iterdir()) and len(plots) >= 8
+    for name in plots:
+        assert (again / "plots" / name).read_bytes() == (tmp_path / "default" / "plots" / name).read_bytes(), name
+
+
+def test_without_a_report_process_the_run_draws_the_same_report_itself(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no fork (not Linux), `run` draws the report in its own process, rendering
+    while it writes the tables: the same files as a report of the written folder."""
+    from simsvc.report import aside
+
+    monkeypatch.setattr(aside, "available", lambda: False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(ERLANG_A), "--reps", "2", "--set", "horizon=6h",
+                                       "--set", "warmup=1h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    write_report(again)
+    assert (again / "report.html").read_text(encoding="utf-8") == (out / "report.html").read_text(
+        encoding="utf-8").replace(str(out), str(again))
+    for file in (out / "plots").iterdir():
+        assert (again / "plots" / file.name).read_bytes() == file.read_bytes(), file.name
+
+
+def test_a_journey_run_is_reported_from_its_folder_by_the_report_process(real_run: Path, real_report: Path,
+                                                                         tmp_path: Path) -> None:
+    """A run with customers keeps none of them for the report (they grow with replications):
+    its report process reads the written folder instead, like `simsvc report`."""
+    from simsvc.report import aside
+    from simsvc.report.live import ReportTables
+
+    kept = ReportTables()
+    kept.add({"intervals": pd.DataFrame({"start_s": [0.0]}), "customers": pd.DataFrame({"segment": ["a"]})})
+    assert kept.from_folder and kept.intervals == [] and not hasattr(kept, "customers")
+    if not aside.available():
+        pytest.skip("the report process needs fork")
+    folder = tmp_path / "run"
+    shutil.copytree(real_run, folder)
+    process = aside.ReportAside()
+    process.draw(folder)
+    assert process.finish(folder) == folder / "report.html"
+    assert (folder / "report.html").read_text(encoding="utf-8") == real_report.read_text(
+        encoding="utf-8").replace(str(real_run), str(folder))
+
+
+def test_a_report_that_cannot_be_drawn_leaves_the_results_and_warns(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from simsvc.report import build
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no ink")
+
+    monkeypatch.setattr(build, "run_blocks", broken)   # in this process and the forked report process
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(ERLANG_A), "--reps", "1", "--set", "horizon=3h",
+                                       "--set", "warmup=1h", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: report not written (RuntimeError: no ink); retry with: simsvc report" in result.stderr
+    assert (out / "summary.csv").is_file() and not (out / "report.html").exists()
 
 
 def test_importing_simsvc_does_not_load_matplotlib() -> None:
@@ -647,7 +715,7 @@ def test_importing_simsvc_does_not_load_matplotlib() -> None:
 
 def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The report renders its figures in parallel processes; the files must not depend on it."""
-    from simsvc.report import build, style
+    from simsvc.report import render, style
 
     def figures() -> list[Figure]:
         out = []
@@ -660,11 +728,11 @@ def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: py
             out.append(fig)
         return out
 
-    monkeypatch.setattr(build, "RENDER_PROCESSES", 1)
-    serial = build.render_all(figures())
-    monkeypatch.setattr(build, "RENDER_PROCESSES", 2)
-    parallel = build.render_all(figures())
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)
+    serial = render.render_all(figures())
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 2)
+    parallel = render.render_all(figures())
     assert len(parallel) == 3 and all(png[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg[:2000]
                                       for png, svg in parallel)
     assert parallel == serial
-    assert build._FIGURES == []  # the forked processes' figures are let go
+    assert render._FIGURES == []  # the forked processes' figures are let go

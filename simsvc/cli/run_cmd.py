@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -70,6 +71,11 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
     from tqdm import tqdm
 
+    from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
+
+    add_required = required_columns_adder(resolved)
+    # Before the progress bar (a thread) and the simulation: the report's process is forked here.
+    report = None if no_report else _EarlyReport(out_dir)
     progress_notice(f"{n_reps} replications of {resolved.name}")
     bar = tqdm(total=n_reps, unit="rep", desc=resolved.name, delay=1.0, file=sys.stderr,
                disable=None, leave=False)
@@ -77,15 +83,19 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
 
-    from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
-
     try:
-        # Each replication's tables are streamed into the folder as it finishes.
+        # Each replication's tables are streamed into the folder as it finishes. The report is
+        # drawn once the run is summarised; its figures render while the last tables are written.
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress, out=out_dir,
-                              extend_tables=required_columns_adder(resolved))
-    except OSError as exc:
-        fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
+                              extend_tables=report.keeping(add_required) if report else add_required,
+                              on_summary=report.start if report else None)
+    except BaseException as exc:
+        if report is not None:
+            report.cancel()
+        if isinstance(exc, OSError):
+            fail(f"{out_dir}: cannot write the results ({exc.strerror or exc}); nothing was kept")
+        raise
     finally:
         bar.close()
     path = result.path
@@ -103,8 +113,95 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     click.echo(f"\n{n_reps} replications, seed {result.seed}, "
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
-    if not no_report:
-        write_report_or_warn(path)
+    if report is not None:
+        report.finish(path, rescued=result.rescued is not None)
+
+
+class _EarlyReport:
+    """The report of this run, drawn from the run in memory (``simsvc.report.live``) as soon as
+    it is summarised, while the last replication's tables are written; the same report
+    ``simsvc report FOLDER`` writes.
+
+    On Linux it is drawn by a process forked before the simulation (``simsvc.report.aside``),
+    which imports matplotlib on the core the simulation leaves idle; elsewhere in this
+    process, its figures rendering in the background. If drawing fails, or the results went
+    to a rescue folder, the report is written from the folder instead
+    (``write_report_or_warn``, which warns if that fails too).
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        from simsvc.report import aside
+        from simsvc.report.live import ReportTables
+
+        self.out_dir = out_dir
+        self.tables = ReportTables()
+        self.aside = None
+        if aside.available():
+            try:
+                self.aside = aside.ReportAside()
+            except OSError:   # cannot fork now (memory, process limits): draw it here
+                pass
+        self.started = None   # the report drawn in this process (no aside)
+        self.from_folder = False
+
+    def keeping(self, extend):
+        """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
+        def extend_and_keep(tables):
+            tables = extend(tables)
+            self.tables.add(tables)
+            return tables
+        return extend_and_keep
+
+    def start(self, result) -> None:
+        """The run is summarised: draw the report (the run's ``on_summary``)."""
+        from simsvc.experiment.output import small_files
+        from simsvc.report.live import run_data
+
+        if self.tables.from_folder:   # journey mode: drawn from the written folder (ReportTables)
+            self.from_folder, self.tables = True, None
+            return
+        try:
+            data = run_data(self.out_dir, small_files(result), self.tables)
+            if self.aside is not None:
+                self.aside.draw(data)
+            else:
+                from simsvc.report.build import RunReport
+
+                self.started = RunReport(data)
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            self.cancel()
+        self.tables = None  # what was collected lives on in the report's data only
+
+    def cancel(self) -> None:
+        for report in (self.aside, self.started):
+            if report is not None:
+                report.cancel()
+        self.aside = self.started = None
+
+    def finish(self, path: Path, rescued: bool) -> None:
+        report = self.aside or self.started
+        if self.from_folder and self.aside is not None and not rescued:
+            try:
+                self.aside.draw(path)   # the process it was forked for reads the folder
+            except OSError:
+                report = None
+        if report is None or rescued:
+            self.cancel()
+            write_report_or_warn(path)
+            return
+        click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
+        t0 = time.perf_counter()
+        try:
+            written = report.finish(path)
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            self.cancel()
+            write_report_or_warn(path)
+            return
+        finally:
+            self.aside = self.started = None
+        if sys.stderr.isatty():
+            click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
+        click.echo(f"report: {written}")
 
 
 _COLUMNS = [

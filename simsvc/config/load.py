@@ -15,14 +15,16 @@ import sys
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 from pydantic import ValidationError
 
 from simsvc.config.errors import MAX_PROBLEMS, ScenarioError
-from simsvc.config.overrides import Override, apply_overrides, override_parts
-from simsvc.config.problems import SHAPE_ERRORS, kind_of, pick_error, pydantic_problem, union_point
+# `--set` and the wording of pydantic's errors are imported when needed: a valid scenario
+# without overrides (`simsvc check`, `run`) needs neither (tests/test_process.py).
+if TYPE_CHECKING:
+    from simsvc.config.overrides import Override
 from simsvc.config.references import find_problems
 from simsvc.config.yamlio import MAX_TABLE_BYTES, read_text, read_yaml
 from simsvc.config.schema import Scenario, clock_seconds
@@ -43,6 +45,8 @@ def _read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
+        from simsvc.config.problems import kind_of
+
         # Never echo the content: the file may be anything (extends: /etc/passwd).
         raise ScenarioError(str(path), "", None, f"a {what}: a YAML mapping of fields at the top level "
                             f"(this file holds a {kind_of(data)})", show_value=False)
@@ -241,6 +245,8 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
+        from simsvc.config.problems import SHAPE_ERRORS, pick_error, pydantic_problem, union_point
+
         errors = exc.errors(include_url=False)
         # Errors of one entry (handling.phone, agents.team) are often alternatives of a
         # union the user did not mean: report the most likely one per entry.
@@ -282,7 +288,8 @@ def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scena
     overrides = list(overrides)
     data = _resolve_extends(path)
     try:
-        data = apply_overrides(data, overrides, schema=Scenario)
+        if overrides:
+            data = apply_overrides(data, overrides, schema=Scenario)
     except ScenarioError as exc:
         if exc.file.startswith("--") and " " in exc.file:  # an option's path: name the file too
             exc.file = f"{path} ({exc.file})"
@@ -295,8 +302,17 @@ def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scena
         raise
 
 
+def apply_overrides(data: dict[str, Any], overrides: Iterable[Override], schema: Any = None) -> dict[str, Any]:
+    """:func:`simsvc.config.overrides.apply_overrides` (that module is imported on first use)."""
+    from simsvc.config.overrides import apply_overrides as apply
+
+    return apply(data, overrides, schema=schema)
+
+
 def _origin(path: Path, overrides: list[Override], field: str) -> str:
     """Who wrote ``field``: a ``--set`` (or ``--vary``), this file, or a file it extends."""
+    from simsvc.config.overrides import override_parts
+
     for item in reversed(overrides):
         option, text = override_parts(item)
         dotted = text.split("=", 1)[0].strip()
@@ -339,7 +355,10 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
 
 
 def scenario_yaml(scenario: Scenario) -> str:
-    return yaml.safe_dump(scenario_dict(scenario), sort_keys=False, allow_unicode=True)
+    # libyaml's emitter when present (the same text as PyYAML's own, several times faster:
+    # `check` prints this); the data is a validated scenario, never deeply nested.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(scenario_dict(scenario), Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def scenario_hash(scenario: Scenario) -> str:

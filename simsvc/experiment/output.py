@@ -150,15 +150,8 @@ class ResultsWriter:
 
     @staticmethod
     def _write_small_files(folder: Path, result: RunResult) -> None:
-        result.summary.to_csv(folder / "summary.csv", index=False, float_format="%.6g")
-        if not result.journey.empty:
-            result.journey.to_csv(folder / "journey.csv", index=False, float_format="%.6g")
-        if not result.daily.empty:
-            result.daily.to_csv(folder / "daily.csv", index=False, float_format="%.6g")
-        result.per_replication.to_csv(folder / "replications.csv", index=False, float_format="%.6g")
-        (folder / "scenario.yaml").write_text(scenario_yaml(result.scenario), encoding="utf-8")
-        (folder / "manifest.json").write_text(
-            json.dumps(result.manifest, indent=2, default=_json_default), encoding="utf-8")
+        for name, text in small_files(result).items():
+            (folder / name).write_text(text, encoding="utf-8")
 
     def _rescue(self, result: RunResult) -> Path | None:
         """Copy what was written so far, plus the small files, out of harm's way."""
@@ -183,6 +176,21 @@ class ResultsWriter:
             except Exception:  # noqa: BLE001 - removing the folder anyway
                 pass
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def small_files(result: RunResult) -> dict[str, str]:
+    """The text of a results folder's small files by name: summary, per-day and journey tables
+    (when the run has them), replications, scenario and manifest. The report of a run in
+    memory reads these very texts (``simsvc.report.live``), so it matches the folder's."""
+    files = {"summary.csv": result.summary.to_csv(index=False, float_format="%.6g")}
+    if not result.journey.empty:
+        files["journey.csv"] = result.journey.to_csv(index=False, float_format="%.6g")
+    if not result.daily.empty:
+        files["daily.csv"] = result.daily.to_csv(index=False, float_format="%.6g")
+    files["replications.csv"] = result.per_replication.to_csv(index=False, float_format="%.6g")
+    files["scenario.yaml"] = scenario_yaml(result.scenario)
+    files["manifest.json"] = json.dumps(result.manifest, indent=2, default=_json_default)
+    return files
 
 
 def write_results(result: RunResult, out_dir: str | Path) -> Path:

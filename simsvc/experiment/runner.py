@@ -210,6 +210,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         workers: int = 1, keep_contacts: bool = True,
         progress: Callable[[int, int], None] | None = None, out: str | Path | None = None,
         extend_tables: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
+        on_summary: Callable[[RunResult], None] | None = None,
         ) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
@@ -225,6 +226,12 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     ``extend_tables`` (optional) receives each replication's tables, by name, and returns
     them with columns added (the ``run`` command adds Erlang's requirement this way);
     it runs in this process, before the tables are kept or written.
+
+    ``on_summary(result)`` (optional) is called once every replication is summarised
+    (summary, daily, journey and manifest set; no table readable yet) and before the last
+    replication's tables are written and the folder placed: the ``run`` command starts
+    drawing the report there, so the figures render while the tables are written. The
+    manifest's ``wall_s`` then stops at that point (it does not count the last writing).
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
@@ -242,13 +249,18 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         metrics: list[pd.DataFrame] = []
         journey_rows: list[pd.DataFrame] = []
         intervals: list[pd.DataFrame] = []   # small (interval × channel): kept for the per-day table
+        last: dict[str, pd.DataFrame] | None = None  # with on_summary: written after it
         for res in _replications(scenario, root, reps, workers, keep_contacts, progress):
             done.append((res.arrivals, res.sim_wall_s))
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
             intervals.append(res.intervals)
             tables = {name: getattr(res, name) for name in TABLES}
-            sink.add(extend_tables(tables) if extend_tables is not None else tables)
+            tables = extend_tables(tables) if extend_tables is not None else tables
+            if on_summary is not None and res.replication == reps - 1:
+                last = tables
+            else:
+                sink.add(tables)
             del res, tables  # the replication's tables live on only in the sink (not while the next one runs)
         per_rep = pd.concat(metrics, ignore_index=True)
         journey = _concat(journey_rows)
@@ -259,6 +271,11 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         )
         result.daily = daily_summary(scenario, _concat(intervals))
         result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done)
+        if on_summary is not None:
+            on_summary(result)
+        if last is not None:
+            sink.add(last)
+            del last
         sink.finish(result)
     except BaseException:
         sink.abort()

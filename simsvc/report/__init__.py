@@ -16,15 +16,29 @@ switches to Agg only when pyplot is not already in use.
 """
 from __future__ import annotations
 
-from simsvc.report.build import write_report
-from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
-from simsvc.report.data import (ChannelInfo, ExperimentData, ReportError, RunData,
-                                channels_from_scenario, load_experiment, load_run)
-from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenue_by_segment,
-                                         satisfaction_distribution)
-from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
-                                 service_level_by_time_of_day, volumes_by_interval,
-                                 wait_distribution)
+import importlib
+from typing import Any
+
+# Name -> module: imported on first use, so that importing this package (or one of its
+# modules, e.g. simsvc.report.live in a run that reports from another process) does not
+# import matplotlib.
+_EXPORTS = {
+    "write_report": "build",
+    "comparison_differences": "compare_plots", "comparison_means": "compare_plots", "sweep_plot": "compare_plots",
+    "ChannelInfo": "data", "ExperimentData": "data", "ReportError": "data", "RunData": "data",
+    "channels_from_scenario": "data", "load_experiment": "data", "load_run": "data",
+    "churn_over_time": "journey_plots", "journey_funnel": "journey_plots", "revenue_by_segment": "journey_plots",
+    "satisfaction_distribution": "journey_plots",
+    "PlotSkipped": "plots", "async_backlog": "plots", "pool_staffing": "plots",
+    "service_level_by_time_of_day": "plots", "volumes_by_interval": "plots", "wait_distribution": "plots",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"simsvc.report.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'simsvc.report' has no attribute {name!r}")
+
 
 __all__ = [
     "write_report", "ReportError", "PlotSkipped", "load_run", "load_experiment", "RunData",

@@ -1,17 +1,14 @@
 """``write_report``: draw the plots of a folder and write ``report.html`` beside them."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from io import BytesIO
 from pathlib import Path
 from typing import Callable
 
 import matplotlib
 from matplotlib.figure import Figure
 
-from simsvc.report import html, style
+from simsvc.report import html
 from simsvc.report.daily_plots import lost_by_day, read_grid_columns, service_level_heatmap
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
 from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
@@ -21,6 +18,9 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
+from simsvc.report.files import PLOTS_DIR, REPORT_NAME, atomic_write, write_files  # noqa: F401 - re-exported
+from simsvc.report.render import Plots, render, render_all  # noqa: F401 - re-exported
+
 
 def _seconds_or(value, default: float) -> float:
     """A duration from scenario.yaml (seconds or text such as "30min") in seconds."""
@@ -39,8 +39,6 @@ def _read_daily(folder: Path):
     return pd.read_csv(path) if path.is_file() else None
 
 
-REPORT_NAME = "report.html"
-PLOTS_DIR = "plots"
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "occupancy", "agent_cost")
 MAX_PANELS = 9
 
@@ -49,98 +47,6 @@ def _use_agg() -> None:
     """Draw off-screen. Left alone when pyplot is already in use (a notebook's backend)."""
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes it private; these are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def render(fig: Figure) -> tuple[bytes, bytes]:
-    """(PNG, SVG) bytes of a figure, without timestamps so reruns give the same files.
-
-    The layout computed for the PNG is kept (the figure's layout engine is
-    switched off) so the SVG matches it and is not laid out a second time.
-    """
-    with style.context():
-        png, svg = BytesIO(), BytesIO()
-        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
-        fig.set_layout_engine("none")   # keep the layout just computed: the SVG is laid out alike
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
-    return png.getvalue(), svg.getvalue()
-
-
-class Plots:
-    """The figures drawn for one report, rendered together by :meth:`render`.
-
-    Drawing (data and artists) happens as the blocks are built; rendering (the PNG
-    and the SVG of each figure, most of a report's time) waits until every figure is
-    drawn, so that the figures can be rendered in parallel processes (see
-    :func:`render_all`). ``files`` then holds the PNG/SVG bytes by file name.
-    """
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self._drawn: list[tuple[html.Block, Figure]] = []
-
-    def add(self, block: html.Block, fig: Figure) -> None:
-        block.png = b""  # drawn: the bytes come with render()
-        self._drawn.append((block, fig))
-
-    def render(self) -> None:
-        rendered = render_all([fig for _, fig in self._drawn])
-        for (block, _), (png, svg) in zip(self._drawn, rendered):
-            block.png = png
-            self.files[f"{block.key}.png"], self.files[f"{block.key}.svg"] = png, svg
-        self._drawn = []
-
-
-# Processes that render a report's figures: None = one per available core (at most 4).
-RENDER_PROCESSES: int | None = None
-_FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
-
-
-def _render_nth(i: int) -> tuple[bytes, bytes]:
-    return render(_FIGURES[i])
-
-
-def render_all(figures: list[Figure]) -> list[tuple[bytes, bytes]]:
-    """:func:`render` of each figure, in figure order; in forked processes when there are
-    several figures and cores (Linux), else one after another.
-
-    Rendering is a pure function of the figure, so the bytes are the same either way. The
-    processes are forked after the figures are drawn and inherit them (nothing is pickled
-    but the bytes coming back); a report of a large run saves about half its rendering
-    time on two cores.
-    """
-    global _FIGURES
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    workers = min(RENDER_PROCESSES or min(cores, 4), len(figures))
-    if workers <= 1 or not sys.platform.startswith("linux"):
-        return [render(fig) for fig in figures]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    _FIGURES = figures
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_render_nth, range(len(figures))))
-    finally:
-        _FIGURES = []
 
 
 def _block(key: str, title: str, caption: str, draw: Callable[[], Figure],
@@ -203,14 +109,15 @@ def run_blocks(run: RunData, files: Plots) -> list[html.Block]:
         "slot of each weekday after the warm-up, that weekday's slots pooled per replication, then "
         "averaged over replications. Grey cells are closed hours or slots without contacts. The "
         "time-of-day plot below pools all days; this one shows which day fails.",
-        lambda: service_level_heatmap(read_grid_columns(run.path), run.channels, interval_s, day)))
+        lambda: service_level_heatmap(run.grid if run.grid is not None else read_grid_columns(run.path),
+                                      run.channels, interval_s, day)))
     specs.insert(2, (
         "lost_by_day", "Contacts not answered, per day",
         "Per real-time channel and day after the warm-up: contacts that abandoned, that were lost "
         "to a full queue, and that arrived while the channel was closed (lost, or retried later "
         "when the channel retries), mean over replications (daily.csv). Service level leaves the "
         "closed ones out; this is where they show.",
-        lambda: lost_by_day(_read_daily(run.path), run.channels)))
+        lambda: lost_by_day(run.daily if run.daily is not None else _read_daily(run.path), run.channels)))
     blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
     if blocks[-1].png is not None:
         blocks[-1].caption += _response_within_target(run)
@@ -350,31 +257,56 @@ def write_report(results_dir: str | Path) -> Path:
     path = Path(results_dir)
     if not path.is_dir():
         raise ReportError(f"{path}: no such folder")
+    if not is_experiment(path):
+        return RunReport(load_run(path)).finish()
     _use_agg()
     drawn = Plots()
-    if is_experiment(path):
-        exp = load_experiment(path)
-        metrics = experiment_metrics(exp)
-        blocks = experiment_blocks(exp, metrics, drawn)
-        drawn.render()
-        text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
-    else:
-        run = load_run(path)
-        customer_blocks = journey_blocks(run, drawn)
-        blocks = run_blocks(run, drawn)
-        drawn.render()
-        text = html.run_page(run, blocks, matplotlib.__version__, customer_blocks)
-        blocks += customer_blocks
-    files = drawn.files
-    plots = path / PLOTS_DIR
-    if files:
-        plots.mkdir(exist_ok=True)
-        for name, data in files.items():
-            atomic_write(plots / name, data)
-    for block in blocks:   # a plot skipped now must not survive from an earlier report
-        if block.png is None:
-            for ext in ("png", "svg"):
-                (plots / f"{block.key}.{ext}").unlink(missing_ok=True)
-    report = path / REPORT_NAME
-    atomic_write(report, text.encode("utf-8"))
-    return report
+    exp = load_experiment(path)
+    metrics = experiment_metrics(exp)
+    blocks = experiment_blocks(exp, metrics, drawn)
+    drawn.render()
+    text = html.experiment_page(exp, blocks, metrics, matplotlib.__version__)
+    return write_files(path, drawn.files, _skipped(blocks), text)
+
+
+class RunReport:
+    """The report of one run, in two steps: the figures are drawn and set rendering when it
+    is made (from a :class:`RunData`, read from a folder or built from a run in memory),
+    and :meth:`finish` waits for them and writes ``plots/`` and ``report.html``.
+
+    Between the two the caller is free: ``simsvc run`` writes the last replication's tables
+    while the figures render in other processes.
+    """
+
+    def __init__(self, run: RunData) -> None:
+        _use_agg()
+        self.run = run
+        self.drawn = Plots()
+        try:
+            self.customer_blocks = journey_blocks(run, self.drawn)
+            self.blocks = run_blocks(run, self.drawn)
+            self.drawn.start()
+        except BaseException:
+            self.drawn.cancel()
+            raise
+
+    def page(self) -> tuple[dict[str, bytes], list[str], str]:
+        """Wait for the figures; (plot files by name, keys of the plots skipped, report.html's text)."""
+        self.drawn.collect()
+        text = html.run_page(self.run, self.blocks, matplotlib.__version__, self.customer_blocks)
+        return self.drawn.files, _skipped(self.blocks + self.customer_blocks), text
+
+    def finish(self, path: str | Path | None = None) -> Path:
+        """Write the report into ``path`` (default: the run's folder); return the report's path."""
+        if path is not None:
+            self.run.path = Path(path)
+        return write_files(self.run.path, *self.page())
+
+    def cancel(self) -> None:
+        """Stop rendering; nothing is written."""
+        self.drawn.cancel()
+
+
+def _skipped(blocks: list[html.Block]) -> list[str]:
+    """The keys of the plots not drawn (their files must not survive from an earlier report)."""
+    return [block.key for block in blocks if block.png is None]

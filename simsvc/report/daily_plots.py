@@ -14,10 +14,9 @@ from matplotlib.colors import LinearSegmentedColormap
 
 from simsvc.config.fields import DAYS
 from simsvc.report import style
+from simsvc.report.data import GRID_COLUMNS
 from simsvc.report.plots import PlotSkipped
 
-GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
-                "answered_within_threshold", "in_warmup"]
 CLOSED_COLOUR = style.CLOSED_FILL
 # Red below 50 %, through amber, to green at 100 %: a planner reads the red cells first.
 SL_COLOURS = LinearSegmentedColormap.from_list("sl", ["#B2182B", "#EF8A62", "#FDDBC7", "#D1E5F0",
@@ -173,13 +172,15 @@ def daily_section_html(run) -> str:
 
     from simsvc.report.page import _table, cell
 
+    daily = getattr(run, "daily", None)
     path = run.path / "daily.csv"
-    if not path.is_file():
-        return ""
-    try:
-        daily = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
+    if daily is None:
+        if not path.is_file():
+            return ""
+        try:
+            daily = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError):
+            return '<section id="days"><h2>Per day</h2><p class="note">daily.csv could not be read.</p></section>'
     if daily.empty:
         return ""
     columns, days, worst = daily_table_rows(daily, run.channels)

@@ -17,12 +17,14 @@ import yaml
 
 from simsvc.config.yamlio import load_yaml
 from simsvc.report.hours import hours_key
+from simsvc.report.waits import (  # noqa: F401 - re-exported
+    _CONTACT_COLUMNS, HISTOGRAM_COLUMNS, WAIT_BIN_S, WAIT_COARSE_BIN_S, WAIT_COARSE_FROM_S,
+    merge_wait_histograms, wait_histogram, wait_histogram_of_file)
 
 SUMMARY_COLUMNS = ("channel", "metric", "mean", "ci_low", "ci_high", "reps")
 REAL_TIME_KINDS = ("voice", "chat")
 # The schema's defaults, used only when a written scenario lacks the field.
 _DEFAULT_THRESHOLD_S = {"voice": 20.0, "chat": 60.0, "async": 86400.0}
-_CONTACT_COLUMNS = ["channel", "outcome", "wait_s", "in_warmup"]
 # Journey mode: the stages in order, and the customers.parquet columns the report reads.
 STAGES = ("need_awareness", "information_search", "evaluation", "purchase", "usage",
           "post_purchase", "loyalty")
@@ -30,6 +32,9 @@ JOURNEY_COLUMNS = ("segment", "stage", "metric", "mean", "ci_low", "ci_high", "r
 _CUSTOMER_COLUMNS = (["replication", "segment", "source", "status", "stage_end", "ended_s",
                       "churn_cause", "satisfaction"] + [f"reached_{s}_s" for s in STAGES])
 JOURNEY_FILES = ("journey.csv", "customers.parquet", "journey_events.parquet")
+# The intervals.parquet columns the weekday × time-of-day heat map reads (with pending_not_due).
+GRID_COLUMNS = ["replication", "start_s", "channel", "offered", "lost_closed",
+                "answered_within_threshold", "in_warmup"]
 
 
 class ReportError(Exception):
@@ -71,6 +76,10 @@ class RunData:
     journey: pd.DataFrame | None = None       # journey.csv (journey mode)
     customers: pd.DataFrame | None = None     # customers.parquet, the columns the report reads
     journey_files: tuple[str, ...] = ()       # the journey outputs present in the folder
+    # A run reported from memory (simsvc.report.live) carries these; read from the folder, they
+    # are None and read when needed: daily.csv, and intervals.parquet's columns for the heat map.
+    daily: pd.DataFrame | None = None
+    grid: pd.DataFrame | None = None
 
     @property
     def contacts(self) -> pd.DataFrame | None:
@@ -226,6 +235,15 @@ def is_experiment(path: str | Path) -> bool:
     return (Path(path) / "experiment.json").is_file()
 
 
+def channels_of(scenario: dict[str, Any], summary: pd.DataFrame) -> dict[str, ChannelInfo]:
+    """The scenario's channels, then any other the summary names (kind unknown)."""
+    channels = channels_from_scenario(scenario)
+    for name in dict.fromkeys(summary["channel"].astype(str)):
+        if name != "all" and name not in channels:
+            channels[name] = ChannelInfo(name, "unknown", None)
+    return channels
+
+
 def load_run(path: str | Path) -> RunData:
     """Read a results folder written by ``simsvc run`` / :func:`simsvc.write_results`."""
     path = Path(path)
@@ -243,10 +261,7 @@ def load_run(path: str | Path) -> RunData:
             problems.append(f"scenario.yaml could not be read ({_first_line(exc)})")
     if not scenario and isinstance(manifest.get("scenario"), dict):
         scenario = manifest["scenario"]
-    channels = channels_from_scenario(scenario)
-    for name in dict.fromkeys(summary["channel"].astype(str)):
-        if name != "all" and name not in channels:
-            channels[name] = ChannelInfo(name, "unknown", None)
+    channels = channels_of(scenario, summary)
     waits = None
     if (path / "contacts.parquet").is_file():
         try:
@@ -271,64 +286,6 @@ def load_run(path: str | Path) -> RunData:
         customers=_optional_parquet(path / "customers.parquet", problems, list(_CUSTOMER_COLUMNS)),
         journey_files=tuple(f for f in JOURNEY_FILES if (path / f).is_file()),
     )
-
-
-# --------------------------------------------------------------------------- wait histogram
-WAIT_BIN_S = 1 / 16        # resolution of the wait histogram up to WAIT_COARSE_FROM_S ...
-WAIT_COARSE_FROM_S = 3600.0
-WAIT_COARSE_BIN_S = 60.0   # ... and beyond it (both powers of two apart: bin edges are exact)
-HISTOGRAM_COLUMNS = ["channel", "outcome", "wait_s", "count"]
-
-
-def wait_histogram(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Waits of contacts after the warm-up, as counts per (channel, outcome, wait bin):
-    what the wait-distribution plot draws, in a few thousand rows however many
-    contacts there are.
-
-    ``wait_s`` is a bin's upper edge: waits are rounded up to the next multiple of
-    1/16 s (of 60 s beyond an hour), so a wait of exactly 0 stays 0, the curve moves
-    by at most 1/16 s, and "wait ≤ T" is exact for any whole-second threshold T.
-    """
-    df = contacts
-    keep = df["wait_s"].notna().to_numpy().copy()
-    if "in_warmup" in df.columns:
-        keep &= ~df["in_warmup"].to_numpy(dtype=bool)
-    channel = pd.Categorical(df["channel"])   # no copy when already categorical
-    outcome = pd.Categorical(df["outcome"])
-    wait = df["wait_s"].to_numpy(dtype=float)[keep]
-    upper = np.where(wait <= WAIT_COARSE_FROM_S, np.ceil(wait / WAIT_BIN_S) * WAIT_BIN_S,
-                     np.ceil(wait / WAIT_COARSE_BIN_S) * WAIT_COARSE_BIN_S)
-    # One integer key per (channel, outcome, bin), counted with one sort.
-    n_out = max(len(outcome.categories), 1)
-    bins = np.rint(upper / WAIT_BIN_S).astype(np.int64)
-    key = ((channel.codes[keep].astype(np.int64) * n_out + outcome.codes[keep]) << 40) + bins
-    key, count = np.unique(key, return_counts=True)
-    group = key >> 40
-    return pd.DataFrame({
-        "channel": np.asarray(channel.categories, dtype=object)[group // n_out].astype(str),
-        "outcome": np.asarray(outcome.categories, dtype=object)[group % n_out].astype(str),
-        "wait_s": (key & ((1 << 40) - 1)) * WAIT_BIN_S,
-        "count": count.astype(np.int64),
-    }, columns=HISTOGRAM_COLUMNS).sort_values(["channel", "outcome", "wait_s"], ignore_index=True)
-
-
-def wait_histogram_of_file(file: Path, batch_rows: int = 500_000) -> pd.DataFrame:
-    """:func:`wait_histogram` of a ``contacts.parquet``, read a batch of rows at a time
-    (four columns), so a run of millions of contacts is never held in memory."""
-    import pyarrow.parquet as pq
-
-    parts = []
-    with pq.ParquetFile(file) as handle:
-        names = set(handle.schema_arrow.names)
-        columns = [c for c in _CONTACT_COLUMNS if c in names]
-        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
-            parts.append(wait_histogram(batch.to_pandas()))
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(HISTOGRAM_COLUMNS, (str, str, float, np.int64))})
-    merged = pd.concat(parts, ignore_index=True)
-    return (merged.groupby(["channel", "outcome", "wait_s"], sort=True)["count"].sum()
-            .reset_index()[HISTOGRAM_COLUMNS])
 
 
 def load_experiment(path: str | Path) -> ExperimentData:

@@ -240,7 +240,8 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
                              escape(info.kind), escape(rule)])
     customers = customers_section(run, customer_blocks, reps) if run.is_journey else ""
     nav = ('<nav><a href="#run">Run</a><a href="#kpis">KPIs</a>'
-           + ('<a href="#days">Per day</a>' if (run.path / "daily.csv").is_file() else '')
+           + ('<a href="#days">Per day</a>' if run.daily is not None
+                                                  or (run.path / "daily.csv").is_file() else '')
            + ('<a href="#customers">Customers</a>' if customers else '')
            + '<a href="#plots">Plots</a></nav>')
     journey_files = "".join(f", <code>{escape(f)}</code>" for f in ("journey.csv", "customers.parquet")

@@ -1,0 +1,120 @@
+"""A run's report drawn in a process of its own, forked before the simulation starts.
+
+The event loop keeps one core busy; on a machine with two or more, the other sits idle for
+the whole simulation. A :class:`ReportAside` is forked before the simulation: it imports
+matplotlib and the report's modules while the run simulates, then waits. Once the run is
+summarised the parent sends it the report's data (a :class:`RunData`, small: aggregates
+and histograms, see :mod:`simsvc.report.live`) and goes on writing the tables; the process
+draws and renders the figures (in forked processes of its own, :mod:`simsvc.report.render`)
+and sends back the files. It was forked from a parent that held no simulation yet, so it
+holds none of the run's tables either.
+
+Linux only (``fork``); :func:`available` says whether it can be used.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from simsvc.report.data import ReportError, RunData
+
+
+def available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class ReportAside:
+    """The forked report process, seen from the run (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        from multiprocessing import Pipe
+
+        self._conn, child = Pipe()
+        for stream in (sys.stdout, sys.stderr):   # nothing buffered is written twice
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:   # the report process: never returns into the caller's code
+            try:
+                self._conn.close()
+                _serve(child)
+            finally:
+                os._exit(0)
+        child.close()
+        self.pid: int | None = pid
+        try:
+            os.setpgid(pid, pid)   # the child does it too; whichever runs first, no race with cancel()
+        except OSError:
+            pass
+
+    def draw(self, run: RunData | Path) -> None:
+        """Send the report's data, or a written folder to read it from: the process draws and
+        renders it while the caller goes on."""
+        self._conn.send(run)
+
+    def finish(self, path: str | Path) -> Path:
+        """Wait for the report and write ``plots/`` and ``report.html`` into ``path``."""
+        from simsvc.report.files import write_files
+
+        try:
+            status, payload = self._conn.recv()
+        except (EOFError, OSError):
+            raise ReportError("the report process ended without a report") from None
+        finally:
+            self._close()
+        if status != "ok":
+            raise ReportError(payload)
+        files, blocks, text = payload
+        return write_files(Path(path), files, blocks, text)
+
+    def cancel(self) -> None:
+        """Stop the process (and its render processes) now; nothing is written."""
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except OSError:
+                try:
+                    os.kill(self.pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        self._close()
+
+    def _close(self) -> None:
+        self._conn.close()
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _serve(conn) -> None:
+    """The report process: import while the parent simulates, then draw what it is sent."""
+    # A group of its own (with its render processes), so the run can stop them all at once;
+    # the run handles Ctrl-C and stops this group.
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from simsvc.report.build import RunReport
+
+        try:
+            run = conn.recv()
+        except (EOFError, OSError):
+            return   # the run ended (or failed) without a report
+        if isinstance(run, Path):
+            from simsvc.report.data import load_run
+
+            run = load_run(run)
+        report = RunReport(run)
+        conn.send(("ok", report.page()))
+    except Exception as exc:  # noqa: BLE001 - sent to the run, which warns
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {reason}"))
+        except OSError:
+            pass

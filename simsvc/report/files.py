@@ -1,0 +1,49 @@
+"""Writing a report's files: ``plots/*.png|svg`` and ``report.html``, each atomically.
+
+Kept apart from the drawing (no matplotlib here), so a run whose report is drawn by
+another process (:mod:`simsvc.report.aside`) writes the files without importing it.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+REPORT_NAME = "report.html"
+PLOTS_DIR = "plots"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes it private; these are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_files(path: Path, files: dict[str, bytes], skipped: Iterable[str], text: str) -> Path:
+    """The plots' files and report.html, each written atomically; the files of the plots
+    ``skipped`` (their keys) are removed, so none survives from an earlier report."""
+    plots = path / PLOTS_DIR
+    if files:
+        plots.mkdir(exist_ok=True)
+        for name, data in files.items():
+            atomic_write(plots / name, data)
+    for key in skipped:
+        for ext in ("png", "svg"):
+            (plots / f"{key}.{ext}").unlink(missing_ok=True)
+    report = path / REPORT_NAME
+    atomic_write(report, text.encode("utf-8"))
+    return report

@@ -1,0 +1,97 @@
+"""The report of a run still in memory, so that its figures render while the run writes its tables.
+
+``simsvc run`` used to write the results folder and then read it back for the report. Here
+the report is built from what the run holds once every replication is summarised: the
+small files' text (exactly what will be written) and, collected as each replication's
+tables go by, the few tables the report reads, reduced (the wait histogram instead of the
+contacts). The :class:`RunData` made here equals what :func:`load_run` reads from the
+written folder, so the report is the same, byte for byte (``tests/test_report.py``).
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from simsvc.config.yamlio import load_yaml
+from simsvc.report.data import (_CONTACT_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
+                                RunData, channels_of, merge_wait_histograms, wait_histogram)
+
+
+class ReportTables:
+    """What the report reads of each replication's tables, kept as the run streams them out:
+    intervals and pools (small: interval × channel or pool) and the wait histogram of the
+    contacts (a few thousand rows however many contacts).
+
+    Journey mode's report also reads one row per customer of every replication; kept here
+    they would grow with the replications while the run goes on. So a run with customers
+    is reported from its written folder instead (``from_folder``), as ``simsvc report``
+    does, and nothing of its customers is kept.
+    """
+
+    def __init__(self) -> None:
+        self.intervals: list[pd.DataFrame] = []
+        self.pools: list[pd.DataFrame] = []
+        self.waits: list[pd.DataFrame] = []
+        self.present: set[str] = set()   # tables with rows: the files the folder will hold
+        self.from_folder = False
+
+    def add(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Keep what the report needs of one replication's tables (as they are written)."""
+        for name, frame in tables.items():
+            if frame is not None and not frame.empty:
+                self.present.add(name)
+        if _rows(tables.get("customers")):
+            self.from_folder = True
+            self.intervals, self.pools, self.waits = [], [], []
+        if self.from_folder:
+            return
+        if _rows(tables.get("intervals")):
+            self.intervals.append(tables["intervals"])
+        if _rows(tables.get("pools")):
+            self.pools.append(tables["pools"])
+        contacts = tables.get("contacts")
+        if _rows(contacts):
+            self.waits.append(wait_histogram(contacts[[c for c in _CONTACT_COLUMNS if c in contacts]]))
+
+
+def _rows(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and not frame.empty
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    if not frames:
+        return None
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def run_data(path: str | Path, files: Mapping[str, str], tables: ReportTables) -> RunData:
+    """The :class:`RunData` of the folder ``path`` as it will be written: ``files`` holds the
+    text of its small files by name (``summary.csv``, ``manifest.json``, ``scenario.yaml``,
+    and ``daily.csv`` / ``journey.csv`` when written), ``tables`` the rest."""
+    summary = pd.read_csv(io.StringIO(files["summary.csv"]))
+    manifest = json.loads(files["manifest.json"]) if "manifest.json" in files else {}
+    scenario = load_yaml(files["scenario.yaml"]) if "scenario.yaml" in files else {}
+    if not scenario and isinstance(manifest.get("scenario"), dict):
+        scenario = manifest["scenario"]
+    journey = None
+    if "journey.csv" in files:
+        journey = pd.read_csv(io.StringIO(files["journey.csv"]))
+        journey = journey.assign(segment=journey["segment"].astype(str), stage=journey["stage"].astype(str),
+                                 metric=journey["metric"].astype(str))
+    daily = pd.read_csv(io.StringIO(files["daily.csv"])) if "daily.csv" in files else None
+    intervals = _concat(tables.intervals)
+    if intervals is None:
+        intervals = pd.DataFrame()  # intervals.parquet is always written, empty if need be
+    present = {f"{name}.parquet" for name in tables.present} | {name for name in files}
+    return RunData(
+        path=Path(path), summary=summary, manifest=manifest, scenario=scenario,
+        channels=channels_of(scenario, summary), intervals=intervals, pools=_concat(tables.pools),
+        waits=merge_wait_histograms(tables.waits) if "contacts" in tables.present else None,
+        journey=journey, customers=None,   # a run with customers is reported from its folder
+        journey_files=tuple(f for f in JOURNEY_FILES if f in present), daily=daily,
+        grid=intervals[[c for c in (*GRID_COLUMNS, "pending_not_due") if c in intervals.columns]],
+    )

@@ -1,0 +1,140 @@
+"""Rendering a report's figures to PNG and SVG bytes, in parallel processes where there are cores.
+
+Drawing a figure (its data and artists) is cheap; rendering it (layout, rasterising, the
+SVG) is most of a report's time. :class:`Plots` collects the drawn figures of one report
+and renders them together, in forked processes (:class:`Rendering`); the bytes are the same
+as rendering one figure after another.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from io import BytesIO
+
+from matplotlib.figure import Figure
+
+from simsvc.report import html, style
+
+
+def render(fig: Figure) -> tuple[bytes, bytes]:
+    """(PNG, SVG) bytes of a figure, without timestamps so reruns give the same files.
+
+    The layout computed for the PNG is kept (the figure's layout engine is
+    switched off) so the SVG matches it and is not laid out a second time.
+    """
+    with style.context():
+        png, svg = BytesIO(), BytesIO()
+        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
+        fig.set_layout_engine("none")   # keep the layout just computed: the SVG is laid out alike
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
+    return png.getvalue(), svg.getvalue()
+
+
+class Plots:
+    """The figures drawn for one report, rendered together by :meth:`render`.
+
+    Drawing (data and artists) happens as the blocks are built; rendering (the PNG
+    and the SVG of each figure, most of a report's time) waits until every figure is
+    drawn, so that the figures can be rendered in parallel processes (see
+    :func:`render_all`). ``files`` then holds the PNG/SVG bytes by file name.
+    :meth:`start` and :meth:`collect` split :meth:`render` in two, so the caller can do
+    other work (``simsvc run`` writes the tables) while the processes render.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self._drawn: list[tuple[html.Block, Figure]] = []
+        self._rendering: Rendering | None = None
+
+    def add(self, block: html.Block, fig: Figure) -> None:
+        block.png = b""  # drawn: the bytes come with render()
+        self._drawn.append((block, fig))
+
+    def render(self) -> None:
+        self.start()
+        self.collect()
+
+    def start(self) -> None:
+        """Start rendering every figure drawn so far (in forked processes where there are cores)."""
+        self._rendering = Rendering([fig for _, fig in self._drawn])
+
+    def collect(self) -> None:
+        """Wait for the figures started by :meth:`start` and keep their bytes."""
+        rendering, self._rendering = self._rendering, None
+        rendered = rendering.result() if rendering is not None else []
+        for (block, _), (png, svg) in zip(self._drawn, rendered):
+            block.png = png
+            self.files[f"{block.key}.png"], self.files[f"{block.key}.svg"] = png, svg
+        self._drawn = []
+
+    def cancel(self) -> None:
+        """Stop rendering (the run was interrupted or failed); nothing is kept."""
+        if self._rendering is not None:
+            self._rendering.cancel()
+        self._rendering, self._drawn = None, []
+
+
+# Processes that render a report's figures: None = one per available core (at most 4).
+RENDER_PROCESSES: int | None = None
+_FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
+
+
+def _render_nth(i: int) -> tuple[bytes, bytes]:
+    return render(_FIGURES[i])
+
+
+class Rendering:
+    """:func:`render` of each figure, in figure order; in forked processes when there are
+    several figures and cores (Linux), else one after another (in :meth:`result`).
+
+    Rendering is a pure function of the figure, so the bytes are the same either way. The
+    processes are forked here, after the figures are drawn, and inherit them (nothing is
+    pickled but the bytes coming back); until :meth:`result` the caller is free to work
+    while they render.
+    """
+
+    def __init__(self, figures: list[Figure]) -> None:
+        global _FIGURES
+        self.figures = figures
+        self._pool = None
+        self._futures: list = []
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = min(RENDER_PROCESSES or min(cores, 4), len(figures))
+        if workers <= 1 or not sys.platform.startswith("linux"):
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FIGURES = figures
+        try:
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            # All processes fork at the first submit (fork context), so all inherit _FIGURES.
+            self._futures = [self._pool.submit(_render_nth, i) for i in range(len(figures))]
+        finally:
+            _FIGURES = []  # the parent lets go; the forked processes keep their copies
+
+    def result(self) -> list[tuple[bytes, bytes]]:
+        if self._pool is None:
+            return [render(fig) for fig in self.figures]
+        try:
+            return [future.result() for future in self._futures]
+        finally:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def cancel(self) -> None:
+        """Stop the render processes without waiting for them."""
+        if self._pool is not None:
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+            for process in processes:
+                process.join(timeout=5)
+            self._pool = None
+
+
+def render_all(figures: list[Figure]) -> list[tuple[bytes, bytes]]:
+    """:func:`render` of each figure, in figure order (see :class:`Rendering`)."""
+    return Rendering(figures).result()
