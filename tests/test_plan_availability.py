@@ -6,6 +6,7 @@ and write *scheduled* agents and gross up by availability as ``requirements`` do
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,17 +33,24 @@ SHRINK = 0.2
 LOW = slice(10, 16)   # 10:00-16:00 at availability 0.6 (hourly intervals)
 
 
-def _sinusoid(tmp_path, name: str, availability: bool):
-    data = yaml.safe_load(SINUSOID.read_text(encoding="utf-8"))
-    data.update(name=name, horizon="1d")
-    data["agents"]["team"]["shrinkage"] = SHRINK
-    if availability:
-        data["agents"]["team"]["availability"] = {"steps": [
-            {"start": "00:00", "availability": 1.0}, {"start": "10:00", "availability": 0.6},
-            {"start": "16:00", "availability": 1.0}]}
+def _team_with(source: Path, tmp_path, name: str, steps: list | None, shrinkage: float | None = None,
+               **top) -> Path:
+    """``source``'s scenario written as ``name``.yaml, pool ``team`` given ``steps`` of availability
+    (none if None), ``shrinkage`` and the top-level fields ``top``."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data.update(name=name, **top)
+    if shrinkage is not None:
+        data["agents"]["team"]["shrinkage"] = shrinkage
+    if steps is not None:
+        data["agents"]["team"]["availability"] = {"steps": [{"start": t, "availability": a} for t, a in steps]}
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return load_scenario(path)
+    return path
+
+
+def _sinusoid(tmp_path, name: str, availability: bool):
+    steps = [("00:00", 1.0), ("10:00", 0.6), ("16:00", 1.0)] if availability else None
+    return load_scenario(_team_with(SINUSOID, tmp_path, name, steps, SHRINK, horizon="1d"))
 
 
 def test_staff_grosses_up_by_availability_and_meets_its_target(tmp_path):
@@ -85,21 +93,16 @@ def test_staff_grosses_up_by_availability_and_meets_its_target(tmp_path):
 
 
 def test_staff_and_roster_name_an_interval_with_availability_0_and_a_need(tmp_path):
-    data = yaml.safe_load(SINUSOID.read_text(encoding="utf-8"))
-    data.update(name="gap", horizon="1d")
-    data["agents"]["team"]["availability"] = {"steps": [
-        {"start": "00:00", "availability": 1.0}, {"start": "03:00", "availability": 0.0},
-        {"start": "04:00", "availability": 1.0}]}
-    path = tmp_path / "gap.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path = _team_with(SINUSOID, tmp_path, "gap", [("00:00", 1.0), ("03:00", 0.0), ("04:00", 1.0)], horizon="1d")
     s = load_scenario(path)
     targets = parse_targets([PHONE_SL], s)
     with pytest.raises(PlanError, match=r"staff: pool 'team', day 0 03:00 \(interval 3\).*availability is 0"):
         plan_base(s, targets, StaffOptions())
     net = np.full(24, 2.0)
-    rules = parse_rules({"pools": {"team": {"shift_types": [
+    day_shifts = {"pools": {"team": {"shift_types": [
         {"name": "day", "days": "all", "starts": {"from": "00:00", "to": "23:00", "every": "1h"},
-         "lengths": {"min": "4h", "max": "8h", "step": "1h"}}]}}}, "rules.yaml")
+         "lengths": {"min": "4h", "max": "8h", "step": "1h"}}]}}}
+    rules = parse_rules(day_shifts, "rules.yaml")
     with pytest.raises(PlanError, match=r"roster: pool 'team', day 0 03:00 \(interval 3\)"):
         roster(s, rules, {"team": net})
     # From the CLI: `requirements` writes the need (its scheduled figure empty; its Erlang plan schedules
@@ -111,9 +114,7 @@ def test_staff_and_roster_name_an_interval_with_availability_0_and_a_need(tmp_pa
     assert load_scenario(tmp_path / "q" / "scenario.yaml").agents["team"].availability is not None
     req = tmp_path / "q" / "requirements.csv"
     rules_path = tmp_path / "rules.yaml"
-    rules_path.write_text(yaml.safe_dump({"pools": {"team": {"shift_types": [
-        {"name": "day", "days": "all", "starts": {"from": "00:00", "to": "23:00", "every": "1h"},
-         "lengths": {"min": "4h", "max": "8h", "step": "1h"}}]}}}), encoding="utf-8")
+    rules_path.write_text(yaml.safe_dump(day_shifts), encoding="utf-8")
     out = CliRunner().invoke(main, ["roster", str(path), "--requirements", str(req), "--rules", str(rules_path),
                                     "--out", str(tmp_path / "r")])
     assert "03:00 (interval 3)" in assert_one_error_line(out)
@@ -121,12 +122,7 @@ def test_staff_and_roster_name_an_interval_with_availability_0_and_a_need(tmp_pa
 
 
 def test_roster_covers_the_gross_need_with_availability(tmp_path):
-    data = yaml.safe_load((DATA / "roster_day.yaml").read_text(encoding="utf-8"))
-    data["agents"]["team"]["availability"] = {"steps": [
-        {"start": "00:00", "availability": 0.9}, {"start": "10:00", "availability": 0.6},
-        {"start": "14:00", "availability": 0.85}]}
-    path = tmp_path / "day_a.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path = _team_with(DATA / "roster_day.yaml", tmp_path, "day_a", [("00:00", 0.9), ("10:00", 0.6), ("14:00", 0.85)])
     s = load_scenario(path)
     rules = parse_rules(yaml.safe_load((DATA / "roster_day_rules.yaml").read_text()), "rules.yaml")
     check_against(rules, s, "rules.yaml", ["team"])
@@ -229,12 +225,7 @@ def test_overall_and_shifts_plan_scheduled_agents_with_availability(tmp_path):
 
 def test_roster_reads_a_staffing_table_back_to_its_schedule(tmp_path):
     """A staff table's fractional on duty, written to 6 digits, gives back the schedule it came from."""
-    data = yaml.safe_load((DATA / "roster_day.yaml").read_text(encoding="utf-8"))
-    data["agents"]["team"]["shrinkage"] = 0.23
-    data["agents"]["team"]["availability"] = {"steps": [{"start": "00:00", "availability": 0.9695}]}
-    path = tmp_path / "day_b.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    s = load_scenario(path)
+    path = _team_with(DATA / "roster_day.yaml", tmp_path, "day_b", [("00:00", 0.9695)], 0.23)
     scheduled = np.where((np.arange(48) >= 16) & (np.arange(48) < 40), 17, 0)
     table = pd.DataFrame({"pool": "team", "interval": np.arange(48), "scheduled": scheduled,
                           "on_duty": scheduled * 0.77 * 0.9695})

@@ -18,7 +18,7 @@ from bisect import bisect_right
 import simpy
 
 from simsvc.model.channels import ChannelState
-from simsvc.observe.records import CHASE, LOST, REDIAL, REPEAT, RETRY, WAITING
+from simsvc.observe.records import CHASE, REDIAL, REPEAT, RETRY, WAITING
 
 
 class FollowUps:
@@ -34,13 +34,7 @@ class FollowUps:
 
     def _closed(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int) -> None:
         """Contact ``i`` finds its channel closed: lost, and retried after opening if the channel says so."""
-        rec = self.rec
-        rec.outcome[i] = LOST
-        rec.closed[i] = 1
-        rec.wait_s[i] = 0.0
-        rec.resolved[i] = 0
-        if self.journey is not None:
-            self.journey.attempt_end(i)
+        self._lost(i, self.rec.closed)
         if ch.retry_on_close and attempt < self.max_attempts:
             now = self.env.now
             opening = ch.hours.next_open(now)

@@ -41,17 +41,22 @@ def patience_without_events(s: Scenario, channels: list[ChannelState]) -> None:
 class Waiting:
     """Contacts joining a queue, running out of patience, abandoning."""
 
+    def _lost(self, i: int, reason) -> None:
+        """Contact ``i`` is lost without waiting (a full queue or a closed channel): ``reason``
+        is the record's flag column that says which."""
+        rec = self.rec
+        rec.outcome[i] = LOST
+        reason[i] = 1
+        rec.wait_s[i] = 0.0
+        rec.resolved[i] = 0
+        if self.journey is not None:
+            self.journey.attempt_end(i)
+
     def _wait(self, i: int, ch: ChannelState, c: int, r: int, issue: int, attempt: int, q: Queue,
               patience: float, handle: float, uniform: float) -> None:
         """Contact ``i`` finds no agent: it joins queue ``q`` (or is lost if ``q`` is full)."""
         if q.capacity is not None and q.n >= q.capacity:
-            rec = self.rec
-            rec.outcome[i] = LOST
-            rec.blocked[i] = 1
-            rec.wait_s[i] = 0.0
-            rec.resolved[i] = 0
-            if self.journey is not None:
-                self.journey.attempt_end(i)
+            self._lost(i, self.rec.blocked)
             self._maybe_redial(ch, c, r, issue, attempt)
             return
         entry = (i, r, handle, uniform, q)

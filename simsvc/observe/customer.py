@@ -226,7 +226,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # A copy even when every attempt is its own issue: ``resolved`` is the issues table's
     # ``resolved`` column too, and two columns on one array would change together.
     i_first_contact_resolved = resolved.copy() if single else resolved[i_start]
-    del per_issue, i_start  # per_issue holds i_start too
+    per_issue = i_start = None  # released (per_issue holds i_start too)
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
         a_arrival_s=a_arrival_s, a_finished=finished, a_handled=handled, a_resolved=resolved,
