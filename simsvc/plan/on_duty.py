@@ -56,6 +56,21 @@ def scheduled_for(net: np.ndarray, shrinkage: float, avail: np.ndarray | None = 
     return out
 
 
+def need_and_scheduled(net: np.ndarray, shrinkage: float, avail: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The need a plan's on-duty level is held to, and the fewest scheduled agents for it.
+
+    Without availability the simulator puts whole agents on duty, so the need is
+    ceil(net) and the schedule ceil(need / (1 − s)); with it on duty is fractional,
+    so the need is ``net`` as given (a staffing table's level) and the schedule
+    ceil(need / ((1 − s) × a)). Negative needs are 0. Call :func:`check_available`
+    first where availability may be 0.
+    """
+    net = np.asarray(net, dtype=float)
+    need = np.maximum(net if avail is not None else np.ceil(net - FUZZ), 0.0)
+    return need, scheduled_for(need, shrinkage, avail)
+
+
 def on_duty_of(scheduled: np.ndarray, shrinkage: float, avail: np.ndarray | None = None) -> np.ndarray:
     """Agents on duty the simulator derives from a per-interval schedule (see the module doc):
     whole agents rounded to nearest without availability, fractional with it."""

@@ -51,7 +51,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from simsvc.config.schema import DAYS, Scenario
 from simsvc.domain.calendar import DAY_S, effective, weekday
 from simsvc.plan import PlanError
-from simsvc.plan.on_duty import availability, check_available, scheduled_for
+from simsvc.plan.on_duty import availability, check_available, need_and_scheduled
 from simsvc.plan.requirements import interval_grid, interval_labels
 from simsvc.plan.rules import PoolRules, Rules
 
@@ -172,13 +172,8 @@ def roster_pool(scenario: Scenario, pool: str, rules: PoolRules, net: np.ndarray
     rate = rules.cost_per_hour if rules.cost_per_hour is not None else scenario.agents[pool].cost_per_hour
     grid = interval_grid(scenario)
     avail = availability(scenario, pool, grid)
-    if avail is None:
-        net = np.ceil(np.asarray(net, dtype=float) - 1e-9).astype(np.int64)
-        computed = np.array([gross_agents(v, shrink) for v in net], dtype=np.int64)
-    else:   # on duty is fractional: keep the need as given (see the module doc)
-        net = np.maximum(np.asarray(net, dtype=float), 0.0)
-        check_available(scenario, pool, net, avail, grid, "roster")
-        computed = scheduled_for(net, shrink, avail)
+    check_available(scenario, pool, np.asarray(net, dtype=float), avail, grid, "roster")
+    net, computed = need_and_scheduled(net, shrink, avail)   # with availability the need stays fractional
     if gross is None:
         gross = computed
     # scheduled ≥ on duty (and with availability ≥ what leaves net on duty)

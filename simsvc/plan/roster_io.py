@@ -41,7 +41,7 @@ from simsvc.config.load import scenario_dict, validate
 from simsvc.config.schema import DAYS, Scenario, Staffing
 from simsvc.domain.calendar import DAY_S, integrate_pieces, schedule_changes
 from simsvc.plan import PlanError
-from simsvc.plan.on_duty import availability, on_duty_levels, scheduled_for
+from simsvc.plan.on_duty import availability, need_and_scheduled, on_duty_levels
 from simsvc.plan.requirements import interval_grid, interval_labels
 from simsvc.plan.roster import Roster
 
@@ -232,20 +232,14 @@ def pool_on_duty(scenario: Scenario, pool: str) -> np.ndarray:
 def coverage(rostered: Scenario, net: dict[str, np.ndarray],
              gross: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """pool × interval: required and scheduled agents (gross and on duty), over and under."""
-    from simsvc.plan.roster import gross_agents
-
     grid = interval_grid(rostered)
     days, clocks = interval_labels(rostered, grid)
     frames = []
     for pool, need in net.items():
         shrink = rostered.agents[pool].shrinkage
         avail = availability(rostered, pool, grid)
-        if avail is None:
-            need = np.maximum(np.ceil(np.asarray(need, dtype=float) - 1e-9), 0.0)
-            computed = np.array([gross_agents(int(v), shrink) for v in need], dtype=float)
-        else:   # fractional on duty: the need as given, grossed up by availability
-            need = np.maximum(np.asarray(need, dtype=float), 0.0)
-            computed = scheduled_for(need, shrink, avail).astype(float)
+        need, computed = need_and_scheduled(need, shrink, avail)   # with availability the need stays fractional
+        computed = computed.astype(float)
         required = (np.ceil(np.asarray(gross[pool], dtype=float) - 1e-9) if gross and pool in gross
                     else computed)
         scheduled = levels(rostered, pool, 0.0)
