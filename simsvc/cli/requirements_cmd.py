@@ -19,30 +19,16 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     channel 'all'), staffing_<pool>.csv and scenario.yaml: the Erlang plan as a
     scenario that extends SCENARIO and runs as it is.
     """
-    import numpy as np
-
     from simsvc.plan import PlanError
     from simsvc.experiment.safepath import write_folder
-    from simsvc.plan.requirements import plan_totals, requirements as compute
+    from simsvc.plan.requirements import erlang_plan, plan_totals, requirements as compute
     from simsvc.plan.scenarios import plan_files
 
     resolved, goals = load_targets(scenario, targets)
     path = out_dir_or_exit(out, resolved.name, "requirements")
     try:
         req = compute(resolved, goals, max_occupancy)
-        plan, unplannable = {}, []
-        for pool, rows in req[req["channel"] == "all"].groupby("pool", sort=False):
-            rows = rows.sort_values("interval")
-            scheduled = rows["required_scheduled"].to_numpy(dtype=float)
-            # NaN: agents needed where availability is 0; no schedule puts anyone on duty there.
-            gap = rows[np.isnan(scheduled)]
-            if len(gap):
-                first = gap.iloc[0]
-                more = f" and {len(gap) - 1} more" if len(gap) > 1 else ""
-                unplannable.append(f"pool {pool!r}, day {first['day']} {first['clock']} (interval "
-                                   f"{first['interval']}){more}: agents needed on duty but availability 0, "
-                                   "so the Erlang plan schedules nobody there")
-            plan[pool] = np.nan_to_num(scheduled, nan=0.0).astype(np.int64)
+        plan, unplannable = erlang_plan(req)
         files = plan_files(resolved, scenario, path, plan, "erlang",
                            f"Erlang requirements of {resolved.name} ({'; '.join(map(str, goals)) or 'no target'})")
     except PlanError as exc:

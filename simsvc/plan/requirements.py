@@ -270,6 +270,25 @@ def per_channel_on_duty(req: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(["channel", "interval"], as_index=False, observed=True)["required_on_duty"].sum()
 
 
+def erlang_plan(req: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The Erlang plan of a requirements table: scheduled agents per pool × interval, and one
+    note per pool that needs agents where its availability is 0 (``required_scheduled`` NaN:
+    no schedule puts anyone on duty there, so the plan schedules nobody)."""
+    plan, unplannable = {}, []
+    for pool, rows in req[req["channel"] == ALL].groupby("pool", sort=False):
+        rows = rows.sort_values("interval")
+        scheduled = rows["required_scheduled"].to_numpy(dtype=float)
+        gap = rows[np.isnan(scheduled)]
+        if len(gap):
+            first = gap.iloc[0]
+            more = f" and {len(gap) - 1} more" if len(gap) > 1 else ""
+            unplannable.append(f"pool {pool!r}, day {first['day']} {first['clock']} (interval "
+                               f"{first['interval']}){more}: agents needed on duty but availability 0, "
+                               "so the Erlang plan schedules nobody there")
+        plan[pool] = np.nan_to_num(scheduled, nan=0.0).astype(np.int64)
+    return plan, unplannable
+
+
 def plan_totals(scenario: Scenario, req: pd.DataFrame) -> pd.DataFrame:
     """Per pool: peak scheduled agents, scheduled agent hours and cost of the analytic plan."""
     rows = []
