@@ -29,7 +29,8 @@ MIN_AGENT_CONTACTS = 20
 GENERAL = "general"
 
 
-def _intervals_per_hour(interval_s: float) -> int:
+def intervals_per_hour(interval_s: float) -> int:
+    """Intervals in an hour; ValueError unless the interval divides an hour."""
     if interval_s > 3600 or 3600 % interval_s:
         raise ValueError(f"an interval that divides an hour (e.g. 15min, 30min, 1h) to count agents seen per "
                          f"hour (got {interval_s:g} s)")
@@ -37,7 +38,7 @@ def _intervals_per_hour(interval_s: float) -> int:
 
 
 # Logged-in staffing bases: how many agent-seconds of presence each agent contributes.
-SEEN_BASES = {"distinct_hour": _intervals_per_hour, "distinct_interval": lambda interval_s: 1}
+SEEN_BASES = {"distinct_hour": intervals_per_hour, "distinct_interval": lambda interval_s: 1}
 BASES = ("present", *SEEN_BASES)
 
 

@@ -125,6 +125,16 @@ class Progress:
             click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
 
+def _divides_an_hour(interval_s: float) -> bool:
+    from simsvc.calibrate.agents import intervals_per_hour
+
+    try:
+        intervals_per_hour(interval_s)
+    except ValueError:
+        return False
+    return True
+
+
 def check_basis(o: dict) -> None:
     """``distinct_hour`` counts agents per hour: the interval must divide an hour; a presence gap
     given on the command line needs the ``present`` basis, the only one that uses it (exit 2 otherwise)."""
@@ -135,7 +145,7 @@ def check_basis(o: dict) -> None:
         raise click.BadParameter(f"{o['presence_gap'] if o['presence_gap'] == 'auto' else 'a gap'} applies only "
                                  f"with --staffing-basis present (it is {o['staffing_basis']}, which counts the "
                                  "agents seen serving and has no gap)", param_hint="--presence-gap")
-    if o["staffing_basis"] == "distinct_hour" and (o["interval"] > 3600 or 3600 % o["interval"]):
+    if o["staffing_basis"] == "distinct_hour" and not _divides_an_hour(o["interval"]):
         raise click.BadParameter(f"distinct_hour counts agents per hour: it needs an --interval that divides an "
                                  f"hour (e.g. 15min, 30min, 1h), got {o['interval']:g} s",
                                  param_hint="--staffing-basis")
