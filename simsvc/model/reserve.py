@@ -37,13 +37,14 @@ def guard(pool: PoolState, s: Scenario, reserve, channels: list[ChannelState], f
     channel_names = list(s.channels)
     protected = {channels[channel_names.index(cn)].queues[reasons.index(rn)]
                  for skill in reserve.protect for cn, rn in skill_queues(s, skill)}
+    async_queues = {q for cn, ch in zip(channel_names, channels) if s.channels[cn].kind == ASYNC
+                    for q in ch.queues}
     pool.reserve_agents = reserve.agents
     pool.guarded = {}
     for level in pool.levels[first:]:
         for q in level:
             if q not in protected:
-                is_async = s.channels[q.name.split("/", 1)[0]].kind == ASYNC
-                pool.guarded[q] = reserve.lift_before_due if is_async else None
+                pool.guarded[q] = reserve.lift_before_due if q in async_queues else None
                 q.reserved = True  # the arrival path hands it to the routing (Reserve._reserved_arrival)
 
 
