@@ -2,8 +2,8 @@
 
 Each command runs in a fresh temporary cwd or with --out in tmp_path.
 Runs are kept short (2-3 simulated days, 2 replications) so the whole file takes seconds.
-Runs pass ``--no-report`` unless the test looks at the report's files (``erlang_run``,
-``test_run_without_out_writes_under_results``): drawing plots was most of their time.
+Runs pass ``--no-report`` unless the test looks at the report's files (``erlang_run``):
+drawing the plots was most of their time (tests/test_report.py checks the report itself).
 The table of bad ``--set`` inputs is shared with ``test_config.py``
 (``tests/data/bad_inputs.yaml``).
 """
@@ -189,11 +189,12 @@ def test_run_csv_scenario(tmp_path: Path) -> None:
 def test_run_without_out_writes_under_results(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke("run", ERLANG_A, "--reps", 1, "--no-contacts", *SHORT)
+    result = invoke("run", ERLANG_A, "--reps", 1, "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     runs = list((tmp_path / "results" / "erlang-a-check").iterdir())
     assert len(runs) == 1
-    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet", "issues.parquet"}
+    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet", "issues.parquet",
+                                                                  "report.html", "plots"}
 
 
 # --------------------------------------------------------------------------- reproducibility
