@@ -37,19 +37,13 @@ def _shared_fixtures(item: pytest.Item) -> list[str]:
     return names
 
 
-@pytest.hookimpl(tryfirst=True)   # before xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order and group the tests for the xdist workers (pyproject: ``--dist loadgroup``).
+    """Slow tests first, so that the xdist workers (pyproject: ``--dist worksteal``) start on
+    the long ones and finish on short ones, instead of one worker running a long test alone
+    at the end while the other idles.
 
-    * The tests of a module that share one of its module-scoped fixtures (a simulation run
-      once, read by several tests) form one xdist group, so that one worker runs them and
-      the fixture is computed once instead of once per worker.
-    * Slow tests come first: the workers start on the long ones and finish on short ones,
-      instead of one worker running a long test alone at the end.
-
-    Neither changes what a test checks; with ``-n 0`` the groups are ignored.
+    A slow test that shares a module-scoped fixture with its neighbours stays where it is:
+    moved away from them, the fixture's run would be computed twice. The order does not
+    change what a test checks (each test is seeded and independent).
     """
-    for item in items:
-        if _shared_fixtures(item):
-            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None or bool(_shared_fixtures(item)))
