@@ -2,6 +2,8 @@
 
 Each command runs in a fresh temporary cwd or with --out in tmp_path.
 Runs are kept short (2-3 simulated days, 2 replications) so the whole file takes seconds.
+Runs pass ``--no-report`` unless the test looks at the report's files (``erlang_run``):
+drawing the plots was most of their time (tests/test_report.py checks the report itself).
 The table of bad ``--set`` inputs is shared with ``test_config.py``
 (``tests/data/bad_inputs.yaml``).
 """
@@ -178,7 +180,7 @@ def test_run_manifest_and_scenario_reproduce_the_run(erlang_run: tuple[Result, P
 
 def test_run_csv_scenario(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = invoke("run", DATA / "csv_scenario.yaml", "--workers", 1, "--out", out)
+    result = invoke("run", DATA / "csv_scenario.yaml", "--workers", 1, "--out", out, "--no-report")
     assert result.exit_code == 0, result.output
     assert (out / "summary.csv").is_file()
     assert "2 replications, seed 3" in result.stdout
@@ -187,11 +189,12 @@ def test_run_csv_scenario(tmp_path: Path) -> None:
 def test_run_without_out_writes_under_results(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke("run", ERLANG_A, "--reps", 1, "--no-contacts", *SHORT)
+    result = invoke("run", ERLANG_A, "--reps", 1, "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     runs = list((tmp_path / "results" / "erlang-a-check").iterdir())
     assert len(runs) == 1
-    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet", "issues.parquet"}
+    assert {p.name for p in runs[0].iterdir()} == RESULT_FILES - {"contacts.parquet", "issues.parquet",
+                                                                  "report.html", "plots"}
 
 
 # --------------------------------------------------------------------------- reproducibility
@@ -199,7 +202,7 @@ def test_run_without_out_writes_under_results(tmp_path: Path,
 def seeded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("seeded") / "a"
     result = invoke("run", BASELINE, "--reps", 2, "--workers", 1, "--seed", 4242, "--out", out,
-                    "--no-contacts", *SHORT)
+                    "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     return out
 
@@ -207,7 +210,7 @@ def seeded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_same_seed_twice_gives_identical_summary(seeded_run: Path, tmp_path: Path) -> None:
     again = tmp_path / "b"
     result = invoke("run", BASELINE, "--reps", 2, "--workers", 1, "--seed", 4242, "--out", again,
-                    "--no-contacts", *SHORT)
+                    "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     assert (again / "summary.csv").read_bytes() == (seeded_run / "summary.csv").read_bytes()
     assert (again / "replications.csv").read_bytes() == (seeded_run / "replications.csv").read_bytes()
@@ -216,7 +219,7 @@ def test_same_seed_twice_gives_identical_summary(seeded_run: Path, tmp_path: Pat
 def test_one_or_two_workers_give_identical_summary(seeded_run: Path, tmp_path: Path) -> None:
     parallel = tmp_path / "c"
     result = invoke("run", BASELINE, "--reps", 2, "--workers", 2, "--seed", 4242, "--out", parallel,
-                    "--no-contacts", *SHORT)
+                    "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     assert (parallel / "summary.csv").read_bytes() == (seeded_run / "summary.csv").read_bytes()
     assert (parallel / "replications.csv").read_bytes() == (seeded_run / "replications.csv").read_bytes()
@@ -227,7 +230,7 @@ def test_one_or_two_workers_give_identical_summary(seeded_run: Path, tmp_path: P
 def test_different_seed_gives_a_different_summary(seeded_run: Path, tmp_path: Path) -> None:
     other = tmp_path / "d"
     result = invoke("run", BASELINE, "--reps", 2, "--workers", 1, "--seed", 4243, "--out", other,
-                    "--no-contacts", *SHORT)
+                    "--no-contacts", "--no-report", *SHORT)
     assert result.exit_code == 0, result.output
     assert (other / "summary.csv").read_bytes() != (seeded_run / "summary.csv").read_bytes()
 
@@ -250,7 +253,8 @@ def test_out_existing_non_empty_folder_is_refused_untouched(tmp_path: Path) -> N
 def test_out_existing_empty_folder_is_used(tmp_path: Path) -> None:
     out = tmp_path / "empty"
     out.mkdir()
-    result = invoke("run", ERLANG_A, "--reps", 1, "--workers", 1, "--no-contacts", "--out", out, *SHORT)
+    result = invoke("run", ERLANG_A, "--reps", 1, "--workers", 1, "--no-contacts", "--no-report", "--out", out,
+                    *SHORT)
     assert result.exit_code == 0, result.output
     assert (out / "summary.csv").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]

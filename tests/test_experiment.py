@@ -583,7 +583,7 @@ def test_serial_local_and_dask_give_identical_files(tmp_path: Path) -> None:
         cli = CliRunner().invoke(main, [
             "sweep", str(ERLANG_A), "--set", "horizon=2d", "--set", "warmup=1d",
             "--vary", "agents.team.staffing=9:11", "--reps", "3", "--dask", cluster.scheduler_address,
-            "--out", str(tmp_path / "cli-dask")])
+            "--out", str(tmp_path / "cli-dask"), "--no-report"])
     assert cli.exit_code == 0, cli.output
     assert "3 points, 9 replications run, 0 reused" in cli.stdout
     for name in OUTPUTS:

@@ -4,6 +4,12 @@ real processes for the tests that kill or interrupt a run.
 In-process runs use ``-w 1`` (no forking from the test process); the
 subprocess runs use ``-w 2``. Horizons are 2-6 simulated days, with few
 replications, so the file takes about half a minute.
+
+Runs pass ``--no-report`` unless the test is about the report: drawing the plots took
+about two thirds of these tests' time. The report of an experiment file is still drawn
+by the ``staffing_sweep`` fixture's run, compare's by
+``test_compare_writes_the_report_unless_asked_not_to``; tests/test_report.py checks
+the contents of compare and sweep reports.
 """
 from __future__ import annotations
 
@@ -73,7 +79,7 @@ def test_compare_two_scenarios_significant_difference(tmp_path: Path) -> None:
     ten.write_text(f"extends: {ERLANG_A}\nname: ten-agents\nagents: {{team: {{staffing: 10}}}}\n",
                    encoding="utf-8")
     out = tmp_path / "cmp"
-    result = invoke("compare", ERLANG_A, ten, *SHORT, "--reps", 5, "-w", 1, "--out", out,
+    result = invoke("compare", ERLANG_A, ten, *SHORT, "--reps", 5, "-w", 1, "--out", out, "--no-report",
                     "-m", "wait_mean_s@phone", "-m", "service_level@phone")
     assert result.exit_code == 0, result.output
     assert counts(result.stdout) == (10, 0)
@@ -112,7 +118,8 @@ def test_compare_uses_the_scenarios_replications_and_seed_unless_overridden(tmp_
 
 def test_compare_same_file_twice_gives_zero_differences(tmp_path: Path) -> None:
     out = tmp_path / "same"
-    result = invoke("compare", ERLANG_A, ERLANG_A, *SHORT, "--reps", 3, "-w", 1, "--seed", 9, "--out", out)
+    result = invoke("compare", ERLANG_A, ERLANG_A, *SHORT, "--reps", 3, "-w", 1, "--seed", 9, "--out", out,
+                    "--no-report")
     assert result.exit_code == 0, result.output
     cmp = pd.read_csv(out / "comparison.csv")
     second = cmp[cmp.name == "erlang-a-check#2"].dropna(subset=["diff"])
@@ -135,7 +142,7 @@ def test_sweep_grid_of_two_varies(tmp_path: Path) -> None:
     out = tmp_path / "grid"
     result = invoke("sweep", ERLANG_A, *SHORT, "--vary", "agents.team.staffing=8:12:2",
                     "--vary", "channels.phone.service_level_threshold=10s,20s,30s",
-                    "--reps", 2, "-w", 1, "--out", out)
+                    "--reps", 2, "-w", 1, "--out", out, "--no-report")
     assert result.exit_code == 0, result.output
     assert "9 points, 18 replications run, 0 reused" in result.stdout
     points = pd.read_csv(out / "points.csv")
@@ -222,7 +229,7 @@ def test_sweep_bad_target_and_metric(tmp_path: Path) -> None:
 
 # =========================================================================== resume after kill / Ctrl-C
 KILL_ARGS = ("sweep", str(ERLANG_A), "--set", "horizon=6d", "--set", "warmup=1d",
-             "--vary", "agents.team.staffing=8:11", "--reps", "8", "-w", "2")
+             "--vary", "agents.team.staffing=8:11", "--reps", "8", "--no-report", "-w", "2")
 KILL_TOTAL = 4 * 8
 
 
@@ -339,7 +346,7 @@ def check_points(points: pd.DataFrame, targets: list[Target], cost: str, by_mean
 def test_staffing_comparison_experiment(tmp_path: Path) -> None:
     spec = short_copy(EXPERIMENTS / "staffing_comparison.yaml", tmp_path)
     out = tmp_path / "out"
-    result = invoke("experiment", spec, "--reps", 2, "-w", 1, "--out", out)
+    result = invoke("experiment", spec, "--reps", 2, "-w", 1, "--out", out, "--no-report")
     assert result.exit_code == 0, result.output
     assert "3 points, 6 replications run, 0 reused" in result.stdout
     design = load_experiment(spec)
@@ -402,7 +409,7 @@ def test_experiment_by_confidence_with_few_replications(staffing_sweep: tuple[Pa
     tmp, by_mean = staffing_sweep
     # The same stored replications, judged by confidence (the default): with two replications
     # a point near its target is uncertain, and only points met with confidence can be cheapest.
-    result = invoke("experiment", tmp / "sweep.yaml", "-w", 1, "--out", tmp / "out")
+    result = invoke("experiment", tmp / "sweep.yaml", "-w", 1, "--out", tmp / "out", "--no-report")
     assert result.exit_code == 0, result.output
     assert counts(result.stdout) == (0, 6)
     points = pd.read_csv(tmp / "out" / "points.csv")
@@ -417,7 +424,7 @@ def test_experiment_no_feasible_point(staffing_sweep: tuple[Path, Result]) -> No
     data["targets"] = ["service_level >= 0.999 on phone"]
     spec = write_experiment(tmp / "impossible.yaml", data)
     # Targets are not part of the variants: the stored replications are reused.
-    result = invoke("experiment", spec, "-w", 1, "--out", tmp / "out")
+    result = invoke("experiment", spec, "-w", 1, "--out", tmp / "out", "--no-report")
     assert result.exit_code == 0, result.output
     assert counts(result.stdout) == (0, 6)
     points = pd.read_csv(tmp / "out" / "points.csv")
@@ -436,7 +443,7 @@ def test_experiment_table_identifies_scenarios(tmp_path: Path) -> None:
         "sweep": {"vary": {"channels.phone.service_level_threshold": ["10s", "30s"]}},
         "replications": 2,
     })
-    result = invoke("experiment", spec, "-w", 1, "--out", tmp_path / "out")
+    result = invoke("experiment", spec, "-w", 1, "--out", tmp_path / "out", "--no-report")
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines()[2:]
             if " points, " not in line and not line.startswith(("report: ", "seed "))]
@@ -477,7 +484,8 @@ def test_bad_metric_in_experiment_file_one_error_line(tmp_path: Path, body: str)
 # =========================================================================== precision
 PRECISION_ARGS = ("sweep", ERLANG_A, "--set", "horizon=3d", "--set", "warmup=1d",
                   "--vary", "agents.team.staffing=9,12", "--reps", 3, "-w", 1,
-                  "--precision", 0.02, "--precision-metric", "service_level@phone", "--max-reps", 30)
+                  "--precision", 0.02, "--precision-metric", "service_level@phone", "--max-reps", 30,
+                  "--no-report")
 
 
 @pytest.fixture(scope="module")
@@ -525,7 +533,8 @@ def test_precision_rerun_reports_all_reused(precision_runs) -> None:
 def test_precision_never_exceeds_the_cap(tmp_path: Path) -> None:
     result = invoke("sweep", ERLANG_A, *SHORT, "--vary", "agents.team.staffing=9,12", "--reps", 2, "-w", 1,
                     "--precision", 0.0001, "--precision-metric", "service_level@phone",
-                    "--precision-metric", "asa_s@phone", "--max-reps", 5, "--out", tmp_path / "cap")
+                    "--precision-metric", "asa_s@phone", "--max-reps", 5, "--out", tmp_path / "cap",
+                    "--no-report")
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(tmp_path / "cap" / "summary.csv")
     assert set(summary.reps) == {5}
@@ -547,10 +556,14 @@ def test_precision_bad_metric_is_a_clear_error(tmp_path: Path, metric: str) -> N
 # =========================================================================== dask address
 # Found while writing these tests (OSError traceback); fixed.
 def test_unreachable_dask_address_is_a_clear_error(tmp_path: Path) -> None:
-    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
-    done = subprocess.run([*simsvc_command(), "sweep", str(ERLANG_A), *SHORT, "--vary",
+    # A real process: dask logs to the process's stderr, which CliRunner would not see. The
+    # executor's connect timeout (10 s, passed to Client explicitly, so dask's config does not
+    # change it) is lowered to 1 s: nothing listens on port 9, the wait is only idle time.
+    cli = ("import simsvc.experiment.executors as executors; executors.DASK_CONNECT_TIMEOUT_S = 1; "
+           "from simsvc.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", cli, "sweep", str(ERLANG_A), *SHORT, "--vary",
                            "agents.team.staffing=9,10", "--reps", "2", "--dask", "tcp://127.0.0.1:9",
-                           "--out", str(tmp_path / "x")], capture_output=True, text=True, env=env, timeout=60)
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -561,7 +574,7 @@ def test_unreachable_dask_address_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results") / "run"
-    result = invoke("run", ERLANG_A, *SHORT, "--reps", 2, "-w", 1, "--out", out)
+    result = invoke("run", ERLANG_A, *SHORT, "--reps", 2, "-w", 1, "--out", out, "--no-report")
     assert result.exit_code == 0, result.output
     return out
 
