@@ -32,10 +32,10 @@ WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
 
 # Plain Python lists, not numpy: `simsvc check` runs these warnings and should start in
-# well under half a second, which numpy's import alone would spoil. The arithmetic is the
-# simulator's own (model.demand, domain.calendar), term by term and with numpy's summation
-# order (pairwise_sum), so every number equals the numpy computation to the bit
-# (tests/test_check_startup.py).
+# under half a second, which numpy's import alone would spoil. Agents on duty come from
+# domain.calendar; expected arrivals restate model.demand's rules (which build numpy
+# arrays) term by term, with numpy's summation order (pairwise_sum), so every number
+# equals the simulator's numpy computation to the bit (tests/test_check_startup.py).
 
 
 def pairwise_sum(values: list[float]) -> float:
