@@ -23,7 +23,8 @@ from simsvc.plan.requirements import requirements
 from simsvc.plan.roster import roster
 from simsvc.plan.roster_io import coverage, rostered_scenario
 from simsvc.plan.rules import check_against, parse_rules
-from simsvc.plan.staff import StaffOptions, plan_base, staff
+from simsvc.plan.staff import staff
+from simsvc.plan.staff_base import StaffOptions, plan_base
 from simsvc.plan.targets import parse_targets, with_scenario_targets
 
 DATA = ROOT / "tests" / "data"

@@ -11,7 +11,8 @@ from cli_helpers import assert_one_error_line
 from conftest import ROOT
 from simsvc.cli import main
 from simsvc.config.load import load_scenario
-from simsvc.plan.staff import StaffOptions, staff
+from simsvc.plan.staff import staff
+from simsvc.plan.staff_base import StaffOptions
 from simsvc.plan.targets import parse_targets
 
 SINUSOID = ROOT / "tests" / "data" / "plan_sinusoid.yaml"
@@ -62,7 +63,7 @@ def test_lag_regime_stays_time_stable_where_erlang_does_not(tmp_path):
     from simsvc.experiment.runner import run
     from simsvc.plan.metrics import interval_metric
     from simsvc.plan.scenarios import with_staffing
-    from simsvc.plan.staff import status
+    from simsvc.plan.verification import status
 
     scenario = _variant(tmp_path, "lag", interval="30min", warmup="6h", horizon="1d",
                         demand__phone__daily_volume=2400,

@@ -92,7 +92,8 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     from simsvc.plan import PlanError
     from simsvc.experiment.safepath import write_folder
     from simsvc.plan.scenarios import plan_files
-    from simsvc.plan.staff import StaffOptions, staff as run_staff
+    from simsvc.plan.staff import staff as run_staff
+    from simsvc.plan.staff_base import StaffOptions
     from simsvc.plan.staff_overall import staff_overall
 
     resolved, goals = load_targets(scenario, targets)

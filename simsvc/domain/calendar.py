@@ -5,13 +5,18 @@ Time 0 is midnight at the start of ``scenario.start_day``; time is in seconds.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from simsvc.config.references import day_spec_days
 from simsvc.config.schema import DAYS, Pool, Scenario
 from simsvc.config.units import parse_clock
+
+# numpy is imported where arrays are built: `simsvc check` reads opening hours and schedules
+# through this module without paying for numpy's import (tests/test_check_startup.py).
+if TYPE_CHECKING:
+    import numpy as np
 
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
@@ -85,6 +90,8 @@ def integrate_pieces(starts: np.ndarray, lengths: np.ndarray, values: np.ndarray
                      grid: np.ndarray) -> np.ndarray:
     """∫ of a piecewise-constant function (pieces ``[start, start + length)`` at ``value``)
     over each interval of ``grid``: arrivals from rates, agent-seconds from staffing levels."""
+    import numpy as np
+
     out = np.zeros(len(grid) - 1)
     for a, n, v in zip(starts, lengths, values):
         out += np.clip(np.minimum(grid[1:], a + n) - np.maximum(grid[:-1], a), 0.0, None) * v
@@ -93,7 +100,7 @@ def integrate_pieces(starts: np.ndarray, lengths: np.ndarray, values: np.ndarray
 
 def effective(agents: int, shrinkage: float) -> int:
     """Agents actually available out of ``agents`` scheduled (rounded to nearest)."""
-    return int(np.floor(agents * (1.0 - shrinkage) + 0.5))
+    return math.floor(agents * (1.0 - shrinkage) + 0.5)
 
 
 def duty_changes(scenario: Scenario, name: str, pool: Pool,
@@ -135,7 +142,7 @@ def schedule_changes(scenario: Scenario, pool: Pool, shrinkage: float) -> list[t
         if n:
             out.append((0.0, n, None))
         return out
-    n_days = int(np.ceil(horizon / DAY_S)) + 1
+    n_days = math.ceil(horizon / DAY_S) + 1
     if staffing.shifts is not None:
         group = 0
         for shift in staffing.shifts:
@@ -179,7 +186,7 @@ def _step_levels(scenario: Scenario, steps: list, n_days: int, field: str = "age
         period = max(s.day for s in absolute) + 1
         base = sorted((s.day * DAY_S + parse_clock(s.start), getattr(s, field)) for s in absolute)
         levels = []
-        for rep in range(int(np.ceil(n_days / period)) + 1):
+        for rep in range(math.ceil(n_days / period) + 1):
             levels.extend((rep * period * DAY_S + t, a) for t, a in base)
         return levels
     per_weekday: dict[int, list[tuple[float, int]]] = {d: [] for d in range(7)}
@@ -208,8 +215,15 @@ def scheduled_per_interval(changes: list[tuple[float, int, object]], grid: np.nd
     the whole schedule each time. Each interval's total is summed term by term in
     the same order as that function does, so the numbers are identical to the bit.
     """
+    import numpy as np
+
+    return np.array(scheduled_totals(changes, grid), dtype=float)
+
+
+def scheduled_totals(changes: list[tuple[float, float, object]], grid) -> list[float]:
+    """:func:`scheduled_per_interval` as a list (no numpy: what `simsvc check`'s warnings use)."""
     changes = sorted(changes, key=lambda c: c[0])  # stable: already in order, ties kept as given
-    out = np.empty(len(grid) - 1)
+    out = [0.0] * (len(grid) - 1)
     level, k, n = 0, 0, len(changes)
     for i in range(len(grid) - 1):
         a, b = grid[i], grid[i + 1]
@@ -241,7 +255,7 @@ def on_duty_pieces(scenario: Scenario, pool: Pool) -> list[tuple[float, float, f
     cuts = {0.0, float(horizon)}
     cuts.update(float(t) for t, _, _ in scheduled if 0 < t < horizon)
     cuts.update(float(t) for t, _ in avail if 0 < t < horizon)
-    cuts.update(np.arange(1, int(np.ceil(horizon / interval))) * float(interval))
+    cuts.update(k * float(interval) for k in range(1, math.ceil(horizon / interval)))
     edges = sorted(c for c in cuts if c <= horizon)
     keep = 1.0 - pool.shrinkage
     out = []
@@ -292,6 +306,8 @@ def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) ->
     reporting interval drawn up front, so a change in one interval moves no
     other interval's stretch.
     """
+    import numpy as np
+
     interval = float(scenario.interval)
     offsets = rng.random(int(np.ceil(scenario.horizon / interval)) + 1)
     events: dict[float, int] = {}
@@ -318,6 +334,8 @@ def fractional_duty(scenario: Scenario, pool: Pool, rng: np.random.Generator) ->
 def availability_per_interval(scenario: Scenario, pool: Pool, grid: np.ndarray) -> np.ndarray:
     """Mean availability of each interval of ``grid`` (1 where the pool has none): the
     factor between scheduled and on duty beside ``1 − shrinkage``."""
+    import numpy as np
+
     if pool.availability is None:
         return np.ones(len(grid) - 1)
     changes, last = [], 0.0
@@ -331,7 +349,7 @@ def _availability_levels(scenario: Scenario, pool: Pool) -> list[tuple[float, fl
     """The pool's availability as time-ordered (time, level) steps over the horizon: 1 from
     time 0 (and before its first step), then each step's value."""
     steps = pool.availability.steps if pool.availability is not None else []
-    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
+    n_days = math.ceil(scenario.horizon / DAY_S) + 1
     levels = [(0.0, 1.0)] + [(t, float(a)) for t, a in _step_levels(scenario, steps, n_days, "availability", 1.0)]
     levels.sort(key=lambda c: c[0])  # stable: a step at 0 follows (and overrides) the default
     return levels

@@ -21,30 +21,119 @@ Journey mode has no forecast: only the coverage checks apply there.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from simsvc.config.fields import DAYS
-from simsvc.config.schema import REAL_TIME_KINDS, Scenario
-from simsvc.domain.calendar import OpeningHours, on_duty_changes, scheduled_per_interval
-from simsvc.model.demand import expected_arrivals
+from simsvc.config.schema import REAL_TIME_KINDS, DemandSpec, Scenario
+from simsvc.config.units import parse_clock
+from simsvc.domain.calendar import DAY_S, OpeningHours, on_duty_changes, scheduled_totals, weekday
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
 
+# Plain Python lists, not numpy: `simsvc check` runs these warnings and should start in
+# under half a second, which numpy's import alone would spoil. Agents on duty come from
+# domain.calendar; expected arrivals restate model.demand's rules (which build numpy
+# arrays) term by term, with numpy's summation order (pairwise_sum), so every number
+# equals the simulator's numpy computation to the bit (tests/test_check_startup.py).
 
-def _grid(scenario: Scenario) -> np.ndarray:
+
+def pairwise_sum(values: list[float]) -> float:
+    """Sum in numpy's order (``np.sum`` of a float64 array: pairwise, 8-way unrolled blocks)."""
+    return _pairwise(values, 0, len(values)) if values else 0.0
+
+
+def _pairwise(a: list[float], lo: int, n: int) -> float:
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += a[lo + i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for k in range(lo + i, lo + n):
+            res += a[k]
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise(a, lo, half) + _pairwise(a, lo + half, n - half)
+
+
+def _grid(scenario: Scenario) -> list[float]:
     end = min(scenario.horizon, scenario.warmup + WEEK_S)
-    n = int(np.ceil((end - scenario.warmup) / scenario.interval))
-    return np.minimum(scenario.warmup + np.arange(n + 1) * scenario.interval, end)
+    n = math.ceil((end - scenario.warmup) / scenario.interval)
+    return [min(scenario.warmup + k * scenario.interval, end) for k in range(n + 1)]
 
 
-def _agents(scenario: Scenario, pools: list[str], grid: np.ndarray) -> np.ndarray:
+def _lengths(grid: list[float]) -> list[float]:
+    return [b - a for a, b in zip(grid, grid[1:])]
+
+
+def _agents(scenario: Scenario, pools: list[str], grid: list[float]) -> list[float]:
     """Mean agents on duty (after shrinkage and availability) per interval, summed over ``pools``."""
-    total = np.zeros(len(grid) - 1)
+    total = [0.0] * (len(grid) - 1)
     for name in pools:
         pool = scenario.agents[name]
-        total += scheduled_per_interval(on_duty_changes(scenario, pool), grid)
-    return total / np.diff(grid)
+        total = [x + y for x, y in zip(total, scheduled_totals(on_duty_changes(scenario, pool), grid))]
+    return [x / n for x, n in zip(total, _lengths(grid))]
+
+
+def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: list[float]) -> list[float]:
+    """:func:`simsvc.model.demand.expected_arrivals` in plain Python: the forecast's rate
+    pieces (every day's busyness factor at 1) integrated over each interval of ``grid``."""
+    pieces = []   # (start, length, rate per second), in time order, as model.demand.rate_pieces
+    for d in range(math.ceil(scenario.horizon / DAY_S)):
+        day_start = d * DAY_S
+        for a, b, r in _day_pieces(scenario, spec, d):
+            t0, t1 = day_start + a, min(day_start + b, scenario.horizon)
+            if t1 > t0:
+                pieces.append((t0, t1 - t0, r))
+    out, j = [], 0
+    for g0, g1 in zip(grid, grid[1:]):
+        while j < len(pieces) and pieces[j][0] + pieces[j][1] <= g0:
+            j += 1
+        total, k = 0.0, j
+        while k < len(pieces) and pieces[k][0] < g1:
+            start, length, rate = pieces[k]
+            overlap = min(g1, start + length) - max(g0, start)
+            if overlap > 0:   # the others add exactly 0 in the numpy computation
+                total += overlap * rate
+            k += 1
+        out.append(total)
+    return out
+
+
+def _day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, float, float]]:
+    """(start, end, rate per second) within one day (model.demand's rule)."""
+    dow = weekday(scenario, day)
+    if spec.rate is not None:
+        return [(0.0, DAY_S, spec.rate)]
+    if spec.daily_volume is not None:
+        volume = spec.daily_volume * (spec.weekly[dow] if spec.weekly else 1.0)
+        weights = [float(w) for w in spec.intraday] if spec.intraday else [1.0]
+        slot = DAY_S / len(weights)
+        total = pairwise_sum(weights)
+        return [(k * slot, (k + 1) * slot, volume * (w / total) / slot) for k, w in enumerate(weights)]
+    rows = spec.volumes or []
+    absolute = [r for r in rows if isinstance(r.day, int)]
+    if absolute:
+        period = max(r.day for r in absolute) + 1
+        todays = [r for r in absolute if r.day == day % period]
+    else:
+        todays = [r for r in rows if r.day == DAYS[dow]]
+    marks = sorted((parse_clock(r.start), r.volume) for r in todays)
+    pieces = []
+    for k, (start, volume) in enumerate(marks):
+        end = marks[k + 1][0] if k + 1 < len(marks) else DAY_S
+        if end > start:
+            pieces.append((start, end, volume / (end - start)))
+    return pieces
 
 
 def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> float:
@@ -61,10 +150,10 @@ def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> flo
                            if (spec.get(r) or default) is not None)
         else:
             values = [d.mean_s for d in spec.values()]
-            handling = float(np.mean(values)) if values else 0.0
+            handling = pairwise_sum(values) / len(values) if values else 0.0
     else:
         handling = spec.mean_s
-    wrap = float(np.mean([scenario.agents[p].wrap_up.mean_s for p in pools])) if pools else 0.0
+    wrap = pairwise_sum([scenario.agents[p].wrap_up.mean_s for p in pools]) / len(pools) if pools else 0.0
     return handling + wrap
 
 
@@ -84,7 +173,7 @@ def _when(scenario: Scenario, t: float) -> str:
     return f"{DAYS[(DAYS.index(scenario.start_day) + day) % 7]} {int(clock // 3600):02d}:{int(clock % 3600 // 60):02d}"
 
 
-def _spans(scenario: Scenario, grid: np.ndarray, flags: np.ndarray) -> str:
+def _spans(scenario: Scenario, grid: list[float], flags: list[bool]) -> str:
     """"mon 08:00–09:30, tue 08:00–08:30 and 4 more" for the runs of True in ``flags``."""
     runs, k = [], 0
     while k < len(flags):
@@ -110,7 +199,8 @@ def capacity_warnings(scenario: Scenario) -> list[str]:
     grid = _grid(scenario)
     if len(grid) < 2:
         return []
-    mid = (grid[:-1] + grid[1:]) / 2
+    lengths = _lengths(grid)
+    mid = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
     out = []
     for channel, cfg in scenario.channels.items():
         if cfg.kind == "bot":
@@ -118,32 +208,33 @@ def capacity_warnings(scenario: Scenario) -> list[str]:
         pools = _skilled(scenario, channel)
         agents = _agents(scenario, pools, grid)
         demand = scenario.demand.get(channel)
-        arrivals = np.zeros(len(grid) - 1)
+        arrivals = [0.0] * len(lengths)
         if demand is not None:
             arrivals = expected_arrivals(scenario, demand, grid)
         work = _work_per_contact(scenario, channel, pools)
         if cfg.kind in REAL_TIME_KINDS:
             hours = OpeningHours(scenario, cfg.hours)
-            open_ = np.array([hours.is_open(t) for t in mid])
-            load = arrivals * work / np.diff(grid) / getattr(cfg, "concurrency", 1)
-            nobody = open_ & (agents < 0.5)
-            if (nobody & (arrivals > 0)).any():
+            open_ = [hours.is_open(t) for t in mid]
+            concurrency = getattr(cfg, "concurrency", 1)
+            load = [x * work / n / concurrency for x, n in zip(arrivals, lengths)]
+            nobody = [o and a < 0.5 for o, a in zip(open_, agents)]
+            if any(b and x > 0 for b, x in zip(nobody, arrivals)):
                 out.append(f"{channel}: open with demand but no agent skilled for it on duty: "
-                           f"{_spans(scenario, grid, nobody & (arrivals > 0))}")
-            if (nobody & (arrivals <= 0)).any():
+                           f"{_spans(scenario, grid, [b and x > 0 for b, x in zip(nobody, arrivals)])}")
+            if any(b and x <= 0 for b, x in zip(nobody, arrivals)):
                 out.append(f"{channel}: open hours with no agent skilled for it on duty: "
-                           f"{_spans(scenario, grid, nobody & (arrivals <= 0))}")
-            over = open_ & (agents >= 0.5) & (load > agents)
-            if over.any():
-                k = int(np.argmax(np.where(over, load - agents, -np.inf)))
+                           f"{_spans(scenario, grid, [b and x <= 0 for b, x in zip(nobody, arrivals)])}")
+            over = [o and a >= 0.5 and x > a for o, a, x in zip(open_, agents, load)]
+            if any(over):
+                k = max((i for i, o in enumerate(over) if o), key=lambda i: load[i] - agents[i])  # the first largest
                 out.append(f"{channel}: offered load exceeds the agents on duty skilled for it "
-                           f"({over.sum()} intervals, e.g. {load[k]:.1f} Erlangs on {agents[k]:.1f} agents "
+                           f"({sum(over)} intervals, e.g. {load[k]:.1f} Erlangs on {agents[k]:.1f} agents "
                            f"at {_when(scenario, grid[k])}): {_spans(scenario, grid, over)}"
                            + ("; only abandonment keeps the queue finite" if getattr(cfg, "patience", None)
                               else "; without patience the queue grows without bound"))
         elif demand is not None:
-            workload = float(np.sum(arrivals * work))
-            capacity = float(np.sum(agents * np.diff(grid)))
+            workload = pairwise_sum([x * work for x in arrivals])
+            capacity = pairwise_sum([a * n for a, n in zip(agents, lengths)])
             if workload > capacity:
                 out.append(f"{channel}: the backlog's workload ({workload / 3600:,.0f} agent-hours) exceeds "
                            f"the agent time of its pools ({capacity / 3600:,.0f} h) in the first week: "

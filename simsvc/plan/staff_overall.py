@@ -45,9 +45,10 @@ from simsvc.config.schema import Scenario
 from simsvc.plan import PlanError
 from simsvc.plan.metrics import interval_metric
 from simsvc.plan.scenarios import with_staffing
-from simsvc.plan.staff import (Iteration, Progress, StaffOptions, StaffResult, _verification, plan_base, staff,
-                               status)
+from simsvc.plan.staff import staff
+from simsvc.plan.staff_base import Iteration, Progress, StaffOptions, StaffResult, plan_base
 from simsvc.plan.targets import PlanTarget
+from simsvc.plan.verification import status, verification
 
 UP, DOWN = 1.25, 0.8
 MIN_FACTOR, MAX_FACTOR = 0.05, 20.0
@@ -180,7 +181,7 @@ def staff_overall(scenario: Scenario, targets: list[PlanTarget], options: StaffO
                      "of_plan": "every-interval" if start_met else "Erlang", "contacts": m["contacts"], "value": m["value"],
                      "ci_low": m["ci_low"], "ci_high": m["ci_high"],
                      "status": status(t, m["value"], m["ci_low"], m["ci_high"])})
-    by_interval = _verification(scenario, targets, confirm.intervals, base.primary, on_duty, base.grid,
+    by_interval = verification(scenario, targets, confirm.intervals, base.primary, on_duty, base.grid,
                                 options.min_contacts, base.closed)
     return StaffResult(
         scenario=with_staffing(scenario, plan), plan=plan, analytic=base.analytic, on_duty=on_duty,

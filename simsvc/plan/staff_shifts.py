@@ -11,7 +11,7 @@ One iteration
        as ``simsvc staff`` checks it (:func:`simsvc.plan.metrics.interval_metric`).
        Where it misses, that interval's requirement becomes the agents the
        roster had on duty there plus the step the staff algorithm takes
-       (:func:`simsvc.plan.staff.erlang_step`: Erlang's sensitivity at the
+       (:func:`simsvc.plan.staff_base.erlang_step`: Erlang's sensitivity at the
        simulated offered rate, at least one, at most max(3, 30 %), doubled for
        each repeated miss up to 8×). Requirements only rise: a roster already
        over-covers most intervals (shifts are longer than peaks), and lowering
@@ -42,8 +42,9 @@ from simsvc.plan.metrics import interval_metric, offered_rate
 from simsvc.plan.roster import Roster, RosterOptions, roster
 from simsvc.plan.roster_io import pool_on_duty, rostered_scenario
 from simsvc.plan.rules import Rules
-from simsvc.plan.staff import Progress, StaffOptions, _verification, erlang_step, plan_base
+from simsvc.plan.staff_base import Progress, StaffOptions, erlang_step, plan_base
 from simsvc.plan.targets import PlanTarget
+from simsvc.plan.verification import verification as _verification
 
 
 @dataclass
