@@ -66,12 +66,16 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
     for k, (mode, staffing) in enumerate(variants):
         say(f"{mode} / {staffing}", k, len(variants))
         if mode == "replay":
-            staff = _test_staffing(res, c, test_days, staffing == "effective")
-            data = replay_dict(res.behaviour, c, staff, test_days, options.interval_s,
+            effective = staffing == "effective"
+            staff = _test_staffing(res, c, test_days, effective)
+            # logged_in: the agents seen as they are, without the fitted wrap-up or factor
+            behaviour = res.behaviour if effective else {**res.behaviour, "wrap_up_s": 0.0}
+            wrap_s = float(behaviour.get("wrap_up_s", 0.0))
+            data = replay_dict(behaviour, c, staff, test_days, options.interval_s,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
             sim = _simulate(data, reps, seed, classes)
-            erl = erlang_hours(c, test_days, staff, res, thresholds)
-            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True)
+            erl = erlang_hours(c, test_days, staff, res, thresholds, wrap_s=wrap_s)
+            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True, wrap_s=wrap_s)
         else:
             sim, erl, erl_bands = _forecast(res, c, test_days, reps, seed, thresholds)
         frames.append(_compare(obs, sim, erl, erl_bands).assign(mode=mode, staffing=staffing))
@@ -159,8 +163,9 @@ def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | N
 
 
 def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,
-                 by_band: bool = False) -> pd.DataFrame:
-    """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour."""
+                 by_band: bool = False, wrap_s: float | None = None) -> pd.DataFrame:
+    """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour; ``wrap_s``
+    (default: the fitted wrap-up) is added to the handle time."""
     t = c[c["day"].isin(days)]
     lam = (t.assign(hour=(t["clock_s"] // 3600).astype(int))
            .groupby(["channel", "day", "hour"], observed=True).size().rename("offered").reset_index())
@@ -169,10 +174,11 @@ def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResul
               .groupby(["day", "hour"])["agents"].sum() * per_hour).rename("agents").reset_index()
     rows = lam.merge(agents, on=["day", "hour"], how="left").fillna({"agents": 0.0})
     rows["channel"] = rows["channel"].astype(str)
-    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band)
+    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band, wrap_s)
 
 
-def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False) -> pd.DataFrame:
+def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False,
+                 wrap_s: float | None = None) -> pd.DataFrame:
     """Erlang A counts (expected abandoned, waited, wait sum, within threshold) summed per channel × hour.
 
     Fractional agents interpolate linearly between the neighbouring whole numbers;
@@ -183,14 +189,17 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool =
     from simsvc.analytic.erlang import mmc_m
     from simsvc.calibrate.bands import band_value
 
+    if wrap_s is None:  # the fitted after-call work (calibrate/wrap.py), as the simulation has it
+        wrap_s = float(res.behaviour.get("wrap_up_s", 0.0))
     out = []
     cache: dict = {}
     for r in rows.itertuples():
-        aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]
+        aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"] + wrap_s
         pat = res.estimates["patience"].get(r.channel)
         patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
         if by_band:
-            aht = band_value(res.bands, r.channel, "handling mean", r.hour) or aht
+            band = band_value(res.bands, r.channel, "handling mean", r.hour)
+            aht = band + wrap_s if band else aht
             patience = (band_value(res.bands, r.channel, "patience exponential mean", r.hour) or patience
                         if pat else patience)
         lam = r.offered / 3600.0
