@@ -90,3 +90,29 @@ def test_a_bad_wrap_up_value_is_one_message(tmp_path):
     assert result.exit_code == 2
     assert "--wrap-up" in result.output and "'maybe' is not one of 'fit', 'none'" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_thin_pools_and_hours_are_named_with_the_rule_and_what_is_written():
+    from simsvc.calibrate.agents import PoolPlan, presence, thin_pools
+    from simsvc.calibrate.fit import thin_hour_notes, thin_staffing_notes
+
+    days = [DAY, DAY + pd.Timedelta(days=1), DAY + pd.Timedelta(days=2)]
+    # general: agent A, 250 calls on each of the 3 days; only_in: agent Z, 5 calls on day 1 only
+    calls = [(d, 32_400.0 + 10 * i, "A") for d in days for i in range(250)] + [(DAY, 40_000.0 + 10 * i, "Z")
+                                                                                for i in range(5)]
+    c = pd.DataFrame(calls, columns=["day", "clock_s", "agent"]).assign(
+        channel="phone", reason="PS", outcome="answered", wait_s=0.0, handle_s=5.0, wrap_s=0.0)
+    plan = PoolPlan({"only_in": ["phone/IN"], "general": ["phone"]}, {"A": "general", "Z": "only_in"}, [])
+    notes = thin_pools(presence(c, plan, 900.0, basis="distinct_hour"), c, plan, days)
+    assert len(notes) == 1 and notes[0].startswith("pool only_in: too thin to estimate from (agents seen on 1 of 3 "
+                                                   "days, 5 answered contacts; the rule: seen on under half")
+    assert thin_staffing_notes({"general": (0, 12), "only_in": (4, 4)}) == [
+        "pool only_in: staffing too thin to estimate from in 4 of 4 weekday × intervals (agents seen on fewer than "
+        "50% of that weekday's fit days): written as the mean agents seen rounded to whole agents at the "
+        "availability of the agents on the days they came"]
+    table = pd.DataFrame({"hour": [6, 9, 10], "factor": [0.7, 0.6, 0.8], "contacts": [14, 900, 800],
+                          "thin": [True, False, False]})
+    assert thin_hour_notes(table) == [
+        "effective availability too thin to estimate from in hour 6:00 (14) (fewer than 200 contacts over the fit "
+        "days): written with the median factor of the other hours (0.700)"]
+    assert thin_hour_notes(table.assign(thin=False)) == []
