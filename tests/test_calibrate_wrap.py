@@ -116,3 +116,11 @@ def test_thin_pools_and_hours_are_named_with_the_rule_and_what_is_written():
         "effective availability too thin to estimate from in hour 6:00 (14) (fewer than 200 contacts over the fit "
         "days): written with the median factor of the other hours (0.700)"]
     assert thin_hour_notes(table.assign(thin=False)) == []
+
+
+def test_a_bad_replay_handling_value_is_one_message(tmp_path):
+    result = CliRunner().invoke(main, ["backtest", str(SYNTHETIC), "--fit-days", "1-7", "--test-days", "8-14",
+                                       "--replay-handling", "forecast", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "--replay-handling" in result.output and "'forecast' is not one of 'fitted', 'own'" in result.output
+    assert not (tmp_path / "x").exists()

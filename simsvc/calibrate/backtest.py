@@ -28,13 +28,16 @@ import pandas as pd
 
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.effective import scaled
-from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
+from simsvc.calibrate.fit import FitOptions, FitResult, fit, fit_handling, write_fit
 from simsvc.calibrate.logs import ContactLog
 from simsvc.calibrate.replay import METRICS, observed_hours, rates, replay_dict, simulate_hours
 from simsvc.observe.summary import summarise
 
 MIN_HOUR_CONTACTS = 100  # hours with fewer observed contacts over the test days are not scored
 VARIANTS = (("replay", "logged_in"), ("replay", "effective"), ("forecast", "effective"))
+# Handle times of a replay: "fitted" on the fit days, or the test days' "own" (their observed
+# work per contact, as their own arrivals are their observed volumes).
+HANDLING = ("fitted", "own")
 ALL_HOURS = -1
 
 
@@ -48,9 +51,11 @@ class BacktestResult:
 
 
 def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3, seed: int = 1,
-             options: FitOptions = FitOptions(), variants=VARIANTS,
+             options: FitOptions = FitOptions(), variants=VARIANTS, handling: str = "fitted",
              progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
     say = progress or (lambda what, i, n: None)
+    if handling not in HANDLING:
+        raise ValueError(f"replay handling {handling!r}: one of {', '.join(HANDLING)}")
     overlap = set(fit_days) & set(test_days)
     if overlap:
         raise ValueError(f"fit and test days overlap ({len(overlap)} days)")
@@ -70,12 +75,18 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
             staff = _test_staffing(res, c, test_days, effective)
             # logged_in: the agents seen as they are, without the fitted wrap-up or factor
             behaviour = res.behaviour if effective else {**res.behaviour, "wrap_up_s": 0.0}
+            aht = None
+            if handling == "own":  # the test days' own handle times, as their own arrivals
+                own, estimates = fit_handling(c[c["day"].isin(test_days)], list(res.behaviour["channels"]),
+                                              res.behaviour["reasons"], log.file)
+                behaviour = {**behaviour, "handling": own}
+                aht = {ch: e.detail["sample_mean_s"] for (ch, r), e in estimates.items() if r is None}
             wrap_s = float(behaviour.get("wrap_up_s", 0.0))
             data = replay_dict(behaviour, c, staff, test_days, options.interval_s,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
             sim = _simulate(data, reps, seed, classes)
-            erl = erlang_hours(c, test_days, staff, res, thresholds, wrap_s=wrap_s)
-            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True, wrap_s=wrap_s)
+            erl = erlang_hours(c, test_days, staff, res, thresholds, wrap_s=wrap_s, aht_s=aht)
+            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True, wrap_s=wrap_s, aht_s=aht)
         else:
             sim, erl, erl_bands = _forecast(res, c, test_days, reps, seed, thresholds)
         frames.append(_compare(obs, sim, erl, erl_bands).assign(mode=mode, staffing=staffing))
@@ -163,9 +174,10 @@ def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | N
 
 
 def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,
-                 by_band: bool = False, wrap_s: float | None = None) -> pd.DataFrame:
+                 by_band: bool = False, wrap_s: float | None = None, aht_s: dict | None = None) -> pd.DataFrame:
     """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour; ``wrap_s``
-    (default: the fitted wrap-up) is added to the handle time."""
+    (default: the fitted wrap-up) is added to the handle time; ``aht_s`` (channel → mean handle
+    time) replaces the fitted one."""
     t = c[c["day"].isin(days)]
     lam = (t.assign(hour=(t["clock_s"] // 3600).astype(int))
            .groupby(["channel", "day", "hour"], observed=True).size().rename("offered").reset_index())
@@ -174,11 +186,11 @@ def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResul
               .groupby(["day", "hour"])["agents"].sum() * per_hour).rename("agents").reset_index()
     rows = lam.merge(agents, on=["day", "hour"], how="left").fillna({"agents": 0.0})
     rows["channel"] = rows["channel"].astype(str)
-    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band, wrap_s)
+    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band, wrap_s, aht_s)
 
 
 def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False,
-                 wrap_s: float | None = None) -> pd.DataFrame:
+                 wrap_s: float | None = None, aht_s: dict | None = None) -> pd.DataFrame:
     """Erlang A counts (expected abandoned, waited, wait sum, within threshold) summed per channel × hour.
 
     Fractional agents interpolate linearly between the neighbouring whole numbers;
@@ -194,7 +206,8 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool =
     out = []
     cache: dict = {}
     for r in rows.itertuples():
-        aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"] + wrap_s
+        aht = ((aht_s or {}).get(r.channel) or res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]) \
+            + wrap_s
         pat = res.estimates["patience"].get(r.channel)
         patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
         if by_band:

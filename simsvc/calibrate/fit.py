@@ -144,23 +144,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     E["hours"] = est.opening_hours(c, o.interval_s, days)
 
     say("handling", 0, 1)
-    handling: dict = {}
-    E["handling"] = {}
-    for ch in channels:
-        x = c.loc[(c["channel"] == ch) & (c["outcome"] == "answered"), "handle_s"].to_numpy()
-        try:
-            base = est.fit_handling(x)
-        except ValueError as exc:
-            raise LogError(log.file, f"handle_s of channel {ch}", f"{len(x)} answered contacts", str(exc)) from None
-        E["handling"][(ch, None)] = base
-        per = {}
-        if len(reasons) > 1:
-            for r in reasons:
-                xr = c.loc[(c["channel"] == ch) & (c["reason"] == r) & (c["outcome"] == "answered"), "handle_s"]
-                if (xr > 0).sum() >= MIN_REASON_HANDLING:
-                    E["handling"][(ch, r)] = est.fit_handling(xr.to_numpy())
-                    per[r] = E["handling"][(ch, r)].value
-        handling[ch] = ({**per, "default": base.value} if per else base.value)
+    handling, E["handling"] = fit_handling(c, channels, reasons, log.file)
 
     say("patience", 0, 1)
     E["patience"] = {}
@@ -214,6 +198,29 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                        credits=credits, wrap=wrap)
     _scenario(result, c, volumes, fu, name or Path(log.file).stem)
     return result
+
+
+def fit_handling(c: pd.DataFrame, channels: list, reasons: list, file: str) -> tuple[dict, dict]:
+    """Handling per channel, and per channel × reason with ≥ ``MIN_REASON_HANDLING`` answered contacts:
+    the scenario's ``handling`` and the estimates by (channel, reason or None)."""
+    handling: dict = {}
+    estimates: dict = {}
+    for ch in channels:
+        x = c.loc[(c["channel"] == ch) & (c["outcome"] == "answered"), "handle_s"].to_numpy()
+        try:
+            base = est.fit_handling(x)
+        except ValueError as exc:
+            raise LogError(file, f"handle_s of channel {ch}", f"{len(x)} answered contacts", str(exc)) from None
+        estimates[(ch, None)] = base
+        per = {}
+        if len(reasons) > 1:
+            for r in reasons:
+                xr = c.loc[(c["channel"] == ch) & (c["reason"] == r) & (c["outcome"] == "answered"), "handle_s"]
+                if (xr > 0).sum() >= MIN_REASON_HANDLING:
+                    estimates[(ch, r)] = est.fit_handling(xr.to_numpy())
+                    per[r] = estimates[(ch, r)].value
+        handling[ch] = ({**per, "default": base.value} if per else base.value)
+    return handling, estimates
 
 
 def _kind(channel: str) -> str:
