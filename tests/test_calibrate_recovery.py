@@ -56,13 +56,6 @@ def test_weekly_volumes_of_new_issues(fitted):
     assert res.estimates["daily_cv"].value < 0.1  # the truth has no day-to-day busyness
 
 
-def test_no_after_call_work_is_found_where_there_was_none(fitted):
-    res, _ = fitted
-    # The synthetic log was simulated without wrap-up: the fitted one is 0 within the search's
-    # resolution (600 s / 2^6 = 9 s) and its noise (one replication per step).
-    assert res.wrap is not None and res.wrap.wrap_s < 30.0, res.wrap
-
-
 def test_handling_mean_and_cv(fitted):
     res, _ = fitted
     h = res.estimates["handling"][("phone", None)]

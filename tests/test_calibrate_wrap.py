@@ -124,3 +124,14 @@ def test_a_bad_replay_handling_value_is_one_message(tmp_path):
     assert result.exit_code == 2
     assert "--replay-handling" in result.output and "'forecast' is not one of 'fitted', 'own'" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_no_after_call_work_is_found_in_a_log_simulated_without_it():
+    """The synthetic log (tests/data, simulated from a known scenario without wrap-up): the fitted
+    wrap-up is 0 within the search's resolution (600 s / 2^6 = 9 s) and its noise (1 replication)."""
+    from simsvc.calibrate.fit import FitOptions, fit
+    from simsvc.calibrate.logs import read_log
+
+    res = fit(read_log(SYNTHETIC), options=FitOptions(effective=False))
+    wrap = fit_wrap(res.behaviour, res.log.contacts, res.staffing, res.days, 900.0, steps=6, reps=1)
+    assert wrap.matched == "abandonment" and wrap.wrap_s < 30.0, wrap

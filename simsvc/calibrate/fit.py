@@ -44,8 +44,9 @@ class FitOptions:
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
-    # contact found by simulation before the per-hour factor; "none", the factor alone.
-    wrap: str = "fit"
+    # contact found by simulation before the per-hour factor; "none", the factor alone (the
+    # default: the inner split cannot tell them apart on the bank; README, the bank back-test).
+    wrap: str = "none"
     classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
     credit_steps: int = 7
     search_steps: int = 9

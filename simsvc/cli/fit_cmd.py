@@ -74,7 +74,7 @@ def log_options(fn):
                           "for it, or present: from a service to the next less than --presence-gap apart."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
-        click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="fit", show_default=True,
+        click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="none", show_default=True,
                      help="After-call work the log does not show: fit, one wrap-up per answered contact found by "
                           "simulation on the fit days before the per-hour availability factor; none, the factor "
                           "alone."),
