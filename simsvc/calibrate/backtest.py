@@ -5,9 +5,11 @@ same inputs (arrival rate and agents per day × hour, the fitted mean handle tim
 exponential patience with the fitted MLE mean):
 
 * ``replay / logged_in``: the test days' own arrivals (volume per interval and
-  reason mix) and their own agents present in the log;
-* ``replay / effective``: the same arrivals, the test days' agents present × the
-  availability factor per hour fitted on the fit days;
+  reason mix), their own handle times (``handling="own"``, the default; "fitted":
+  the fit days') and their own agents present in the log;
+* ``replay / effective``: the same arrivals and handle times, the test days' agents
+  present × the availability factor per hour fitted on the fit days (and the fitted
+  wrap-up, with ``--wrap-up fit``);
 * ``forecast / effective``: the fitted scenario as it is (weekday profiles, redials
   and repeats, staffing from the fit days × availability) run over the test days'
   calendar; what a planner forecasting from the fit days would have predicted.
@@ -51,7 +53,7 @@ class BacktestResult:
 
 
 def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3, seed: int = 1,
-             options: FitOptions = FitOptions(), variants=VARIANTS, handling: str = "fitted",
+             options: FitOptions = FitOptions(), variants=VARIANTS, handling: str = "own",
              progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
     say = progress or (lambda what, i, n: None)
     if handling not in HANDLING:

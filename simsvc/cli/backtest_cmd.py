@@ -22,7 +22,7 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 @click.option("--mode", "modes", type=click.Choice(["replay", "forecast"]), multiple=True,
               help="Predictions to make (default both): replay = the test days' own arrivals and agents; "
                    "forecast = the fitted scenario as written.")
-@click.option("--replay-handling", type=click.Choice(["fitted", "own"]), default="fitted", show_default=True,
+@click.option("--replay-handling", type=click.Choice(["fitted", "own"]), default="own", show_default=True,
               help="Handle times of the replays: fitted on the fit days, or the test days' own (their observed "
                    "work per contact, as the replay takes their observed arrivals).")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
