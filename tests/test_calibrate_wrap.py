@@ -94,7 +94,7 @@ def test_a_bad_wrap_up_value_is_one_message(tmp_path):
 
 def test_thin_pools_and_hours_are_named_with_the_rule_and_what_is_written():
     from simsvc.calibrate.agents import PoolPlan, presence, thin_pools
-    from simsvc.calibrate.fit import thin_hour_notes, thin_staffing_notes
+    from simsvc.calibrate.tables import thin_hour_notes, thin_staffing_notes
 
     days = [DAY, DAY + pd.Timedelta(days=1), DAY + pd.Timedelta(days=2)]
     # general: agent A, 250 calls on each of the 3 days; only_in: agent Z, 5 calls on day 1 only

@@ -24,7 +24,7 @@ from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
-                                     weekly_staffing)
+                                     thin_hour_notes, thin_staffing_notes, weekly_staffing)
 from simsvc.calibrate.wrap import WrapFit, fit_wrap
 
 MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
@@ -362,27 +362,6 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     logged["day"] = logged["day"].dt.date
     tables["staffing_logged_in.csv"] = logged.round(3)
     res.scenario, res.comments, res.tables = data, comments, tables
-
-
-def thin_staffing_notes(thin_cells: dict[str, tuple[int, int]]) -> list[str]:
-    """One note per pool with thin weekday × intervals (see tables.weekly_staffing)."""
-    return [f"pool {pool}: staffing too thin to estimate from in {n} of {of} weekday × intervals (agents seen on "
-            f"fewer than {MIN_DAYS_SEEN:.0%} of that weekday's fit days): written as the mean agents seen rounded "
-            "to whole agents at the availability of the agents on the days they came"
-            for pool, (n, of) in thin_cells.items() if n]
-
-
-def thin_hour_notes(table: pd.DataFrame) -> list[str]:
-    """A note naming the hours whose availability factor the data could not fit (effective.py's rules)."""
-    from simsvc.calibrate.effective import MIN_HOUR_CONTACTS
-
-    thin = table[table["thin"]]
-    if thin.empty:
-        return []
-    return [f"effective availability too thin to estimate from in hour{'s' if len(thin) > 1 else ''} "
-            f"{', '.join(f'{h}:00 ({n})' for h, n in zip(thin['hour'], thin['contacts']))} (fewer than "
-            f"{MIN_HOUR_CONTACTS} contacts over the fit days): written with the median factor of the other hours "
-            f"({float(thin['factor'].iloc[0]):.3f})"]
 
 
 def scenario_text(res: FitResult) -> str:

@@ -159,3 +159,24 @@ def weekly_staffing(staff: pd.DataFrame, days: list) -> pd.DataFrame:
     out.loc[out["thin"], "heads"] = whole[out["thin"].to_numpy()]
     out.loc[out["thin"], "agents"] = whole[out["thin"].to_numpy()] * ratio[out["thin"].to_numpy()]
     return out
+
+
+def thin_staffing_notes(thin_cells: dict[str, tuple[int, int]]) -> list[str]:
+    """One note per pool with thin weekday × intervals (see tables.weekly_staffing)."""
+    return [f"pool {pool}: staffing too thin to estimate from in {n} of {of} weekday × intervals (agents seen on "
+            f"fewer than {MIN_DAYS_SEEN:.0%} of that weekday's fit days): written as the mean agents seen rounded "
+            "to whole agents at the availability of the agents on the days they came"
+            for pool, (n, of) in thin_cells.items() if n]
+
+
+def thin_hour_notes(table: pd.DataFrame) -> list[str]:
+    """A note naming the hours whose availability factor the data could not fit (effective.py's rules)."""
+    from simsvc.calibrate.effective import MIN_HOUR_CONTACTS
+
+    thin = table[table["thin"]]
+    if thin.empty:
+        return []
+    return [f"effective availability too thin to estimate from in hour{'s' if len(thin) > 1 else ''} "
+            f"{', '.join(f'{h}:00 ({n})' for h, n in zip(thin['hour'], thin['contacts']))} (fewer than "
+            f"{MIN_HOUR_CONTACTS} contacts over the fit days): written with the median factor of the other hours "
+            f"({float(thin['factor'].iloc[0]):.3f})"]
