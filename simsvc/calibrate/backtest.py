@@ -70,6 +70,7 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
         obs = pd.concat([obs, cl.class_hour_counts(c[c["day"].isin(test_days)], classes, thresholds, False)],
                         ignore_index=True)
     frames = []
+    own = None  # the test days' own handling, fitted once
     for k, (mode, staffing) in enumerate(variants):
         say(f"{mode} / {staffing}", k, len(variants))
         if mode == "replay":
@@ -79,10 +80,11 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
             behaviour = res.behaviour if effective else {**res.behaviour, "wrap_up_s": 0.0}
             aht = None
             if handling == "own":  # the test days' own handle times, as their own arrivals
-                own, estimates = fit_handling(c[c["day"].isin(test_days)], list(res.behaviour["channels"]),
-                                              res.behaviour["reasons"], log.file)
-                behaviour = {**behaviour, "handling": own}
-                aht = {ch: e.detail["sample_mean_s"] for (ch, r), e in estimates.items() if r is None}
+                if own is None:
+                    own = fit_handling(c[c["day"].isin(test_days)], list(res.behaviour["channels"]),
+                                       res.behaviour["reasons"], log.file)
+                behaviour = {**behaviour, "handling": own[0]}
+                aht = {ch: e.detail["sample_mean_s"] for (ch, r), e in own[1].items() if r is None}
             wrap_s = float(behaviour.get("wrap_up_s", 0.0))
             data = replay_dict(behaviour, c, staff, test_days, options.interval_s,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
