@@ -26,6 +26,7 @@ from simsvc.calibrate.estimate import DAY_S, absolute_s
 
 DEDICATED_SHARE = 0.95
 MIN_AGENT_CONTACTS = 20
+MIN_POOL_CONTACTS = 200  # a pool with fewer answered contacts over the fit days is too thin to estimate from
 GENERAL = "general"
 
 
@@ -167,7 +168,10 @@ def thin_pools(staff: pd.DataFrame, contacts: pd.DataFrame, plan: PoolPlan, days
     for name in plan.skills:
         on_days = staff.loc[staff["pool"] == name, "day"].nunique()
         n = int(per_pool.get(name, 0))
-        if on_days < 0.5 * len(days) or n < 200:
+        if on_days < 0.5 * len(days) or n < MIN_POOL_CONTACTS:
             warnings.append(f"pool {name}: too thin to estimate from (agents seen on {on_days} of {len(days)} "
-                            f"days, {n} answered contacts): its staffing is a rough mean; check it by hand")
+                            f"days, {n} answered contacts; the rule: seen on under half the fit days or under "
+                            f"{MIN_POOL_CONTACTS} answered contacts): its staffing is the fit days' mean, its intervals "
+                            "seen on under half their weekday's days rounded to whole agents (below), and it shares "
+                            "the other pools' availability factor and wrap-up; check it by hand")
     return warnings

@@ -5,9 +5,11 @@ same inputs (arrival rate and agents per day × hour, the fitted mean handle tim
 exponential patience with the fitted MLE mean):
 
 * ``replay / logged_in``: the test days' own arrivals (volume per interval and
-  reason mix) and their own agents present in the log;
-* ``replay / effective``: the same arrivals, the test days' agents present × the
-  availability factor per hour fitted on the fit days;
+  reason mix), their own handle times (``handling="own"``, the default; "fitted":
+  the fit days') and their own agents present in the log;
+* ``replay / effective``: the same arrivals and handle times, the test days' agents
+  present × the availability factor per hour fitted on the fit days (and the fitted
+  wrap-up, with ``--wrap-up fit``);
 * ``forecast / effective``: the fitted scenario as it is (weekday profiles, redials
   and repeats, staffing from the fit days × availability) run over the test days'
   calendar; what a planner forecasting from the fit days would have predicted.
@@ -28,13 +30,16 @@ import pandas as pd
 
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.effective import scaled
-from simsvc.calibrate.fit import FitOptions, FitResult, fit, write_fit
+from simsvc.calibrate.fit import FitOptions, FitResult, fit, fit_handling, write_fit
 from simsvc.calibrate.logs import ContactLog
 from simsvc.calibrate.replay import METRICS, observed_hours, rates, replay_dict, simulate_hours
 from simsvc.observe.summary import summarise
 
 MIN_HOUR_CONTACTS = 100  # hours with fewer observed contacts over the test days are not scored
 VARIANTS = (("replay", "logged_in"), ("replay", "effective"), ("forecast", "effective"))
+# Handle times of a replay: "fitted" on the fit days, or the test days' "own" (their observed
+# work per contact, as their own arrivals are their observed volumes).
+HANDLING = ("fitted", "own")
 ALL_HOURS = -1
 
 
@@ -48,9 +53,11 @@ class BacktestResult:
 
 
 def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3, seed: int = 1,
-             options: FitOptions = FitOptions(), variants=VARIANTS,
+             options: FitOptions = FitOptions(), variants=VARIANTS, handling: str = "own",
              progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
     say = progress or (lambda what, i, n: None)
+    if handling not in HANDLING:
+        raise ValueError(f"replay handling {handling!r}: one of {', '.join(HANDLING)}")
     overlap = set(fit_days) & set(test_days)
     if overlap:
         raise ValueError(f"fit and test days overlap ({len(overlap)} days)")
@@ -63,15 +70,27 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3,
         obs = pd.concat([obs, cl.class_hour_counts(c[c["day"].isin(test_days)], classes, thresholds, False)],
                         ignore_index=True)
     frames = []
+    own = None  # the test days' own handling, fitted once
     for k, (mode, staffing) in enumerate(variants):
         say(f"{mode} / {staffing}", k, len(variants))
         if mode == "replay":
-            staff = _test_staffing(res, c, test_days, staffing == "effective")
-            data = replay_dict(res.behaviour, c, staff, test_days, options.interval_s,
+            effective = staffing == "effective"
+            staff = _test_staffing(res, c, test_days, effective)
+            # logged_in: the agents seen as they are, without the fitted wrap-up or factor
+            behaviour = res.behaviour if effective else {**res.behaviour, "wrap_up_s": 0.0}
+            aht = None
+            if handling == "own":  # the test days' own handle times, as their own arrivals
+                if own is None:
+                    own = fit_handling(c[c["day"].isin(test_days)], list(res.behaviour["channels"]),
+                                       res.behaviour["reasons"], log.file)
+                behaviour = {**behaviour, "handling": own[0]}
+                aht = {ch: e.detail["sample_mean_s"] for (ch, r), e in own[1].items() if r is None}
+            wrap_s = float(behaviour.get("wrap_up_s", 0.0))
+            data = replay_dict(behaviour, c, staff, test_days, options.interval_s,
                                name=f"backtest-{mode}-{staffing}", seed=seed)
             sim = _simulate(data, reps, seed, classes)
-            erl = erlang_hours(c, test_days, staff, res, thresholds)
-            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True)
+            erl = erlang_hours(c, test_days, staff, res, thresholds, wrap_s=wrap_s, aht_s=aht)
+            erl_bands = erlang_hours(c, test_days, staff, res, thresholds, by_band=True, wrap_s=wrap_s, aht_s=aht)
         else:
             sim, erl, erl_bands = _forecast(res, c, test_days, reps, seed, thresholds)
         frames.append(_compare(obs, sim, erl, erl_bands).assign(mode=mode, staffing=staffing))
@@ -159,8 +178,10 @@ def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | N
 
 
 def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,
-                 by_band: bool = False) -> pd.DataFrame:
-    """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour."""
+                 by_band: bool = False, wrap_s: float | None = None, aht_s: dict | None = None) -> pd.DataFrame:
+    """Erlang A per test day × hour (observed arrivals, given agents), pooled per hour; ``wrap_s``
+    (default: the fitted wrap-up) is added to the handle time; ``aht_s`` (channel → mean handle
+    time) replaces the fitted one."""
     t = c[c["day"].isin(days)]
     lam = (t.assign(hour=(t["clock_s"] // 3600).astype(int))
            .groupby(["channel", "day", "hour"], observed=True).size().rename("offered").reset_index())
@@ -169,10 +190,11 @@ def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResul
               .groupby(["day", "hour"])["agents"].sum() * per_hour).rename("agents").reset_index()
     rows = lam.merge(agents, on=["day", "hour"], how="left").fillna({"agents": 0.0})
     rows["channel"] = rows["channel"].astype(str)
-    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band)
+    return _erlang_rows(rows[["channel", "hour", "offered", "agents"]], res, thresholds, by_band, wrap_s, aht_s)
 
 
-def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False) -> pd.DataFrame:
+def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool = False,
+                 wrap_s: float | None = None, aht_s: dict | None = None) -> pd.DataFrame:
     """Erlang A counts (expected abandoned, waited, wait sum, within threshold) summed per channel × hour.
 
     Fractional agents interpolate linearly between the neighbouring whole numbers;
@@ -183,14 +205,18 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool =
     from simsvc.analytic.erlang import mmc_m
     from simsvc.calibrate.bands import band_value
 
+    if wrap_s is None:  # the fitted after-call work (calibrate/wrap.py), as the simulation has it
+        wrap_s = float(res.behaviour.get("wrap_up_s", 0.0))
     out = []
     cache: dict = {}
     for r in rows.itertuples():
-        aht = res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]
+        aht = ((aht_s or {}).get(r.channel) or res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]) \
+            + wrap_s
         pat = res.estimates["patience"].get(r.channel)
         patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
         if by_band:
-            aht = band_value(res.bands, r.channel, "handling mean", r.hour) or aht
+            band = band_value(res.bands, r.channel, "handling mean", r.hour)
+            aht = band + wrap_s if band else aht
             patience = (band_value(res.bands, r.channel, "patience exponential mean", r.hour) or patience
                         if pat else patience)
         lam = r.offered / 3600.0

@@ -23,7 +23,9 @@ from simsvc.calibrate import classes as cl
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
-from simsvc.calibrate.tables import commented_yaml, demand_rows, scheduled_and_availability
+from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
+                                     thin_hour_notes, thin_staffing_notes, weekly_staffing)
+from simsvc.calibrate.wrap import WrapFit, fit_wrap
 
 MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own
 
@@ -41,6 +43,10 @@ class FitOptions:
     availability_by: str = "hour"  # or "all": one factor for every hour
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
+    # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
+    # contact found by simulation before the per-hour factor; "none", the factor alone (the
+    # default: the inner split cannot tell them apart on the bank; README, the bank back-test).
+    wrap: str = "none"
     classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
     credit_steps: int = 7
     search_steps: int = 9
@@ -64,6 +70,7 @@ class FitResult:
     tables: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     credits: cl.Credits | None = None  # queue credit per routing class (calibrate/classes.py)
+    wrap: WrapFit | None = None  # fitted wrap-up per answered contact (calibrate/wrap.py)
 
     def effective_staffing(self) -> pd.DataFrame:
         return scaled(self.staffing, self.availability) if self.availability else self.staffing
@@ -138,23 +145,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     E["hours"] = est.opening_hours(c, o.interval_s, days)
 
     say("handling", 0, 1)
-    handling: dict = {}
-    E["handling"] = {}
-    for ch in channels:
-        x = c.loc[(c["channel"] == ch) & (c["outcome"] == "answered"), "handle_s"].to_numpy()
-        try:
-            base = est.fit_handling(x)
-        except ValueError as exc:
-            raise LogError(log.file, f"handle_s of channel {ch}", f"{len(x)} answered contacts", str(exc)) from None
-        E["handling"][(ch, None)] = base
-        per = {}
-        if len(reasons) > 1:
-            for r in reasons:
-                xr = c.loc[(c["channel"] == ch) & (c["reason"] == r) & (c["outcome"] == "answered"), "handle_s"]
-                if (xr > 0).sum() >= MIN_REASON_HANDLING:
-                    E["handling"][(ch, r)] = est.fit_handling(xr.to_numpy())
-                    per[r] = E["handling"][(ch, r)].value
-        handling[ch] = ({**per, "default": base.value} if per else base.value)
+    handling, E["handling"] = fit_handling(c, channels, reasons, log.file)
 
     say("patience", 0, 1)
     E["patience"] = {}
@@ -183,10 +174,15 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
     band_tests = [test for _, tests in per_band for test in tests]
 
+    wrap = None
+    if o.effective and o.wrap == "fit":  # per-call loss first; the per-hour factor then fits on top of it
+        wrap = fit_wrap(behaviour, c, staff, days, o.interval_s, steps=o.search_steps, reps=o.search_reps,
+                        seed=o.seed, progress=lambda i, n: say("wrap-up", i, n))
+        behaviour["wrap_up_s"] = wrap.wrap_s
     credits = None
     if classes:  # queue credits fitted with (a first, coarse) effective availability in place
         base = staff
-        if o.effective:
+        if o.effective and wrap is None:  # the wrap-up already matches the fit days as a whole
             first = fit_availability(behaviour, c, staff, days, o.interval_s, steps=max(3, o.search_steps // 2),
                                      reps=1, seed=o.seed, by=o.availability_by,
                                      progress=lambda i, n: say("effective staffing (first pass)", i, n))
@@ -200,9 +196,32 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                                         reps=o.search_reps, seed=o.seed, by=o.availability_by,
                                         progress=lambda i, n: say("effective staffing", i, n))
     result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes,
-                       credits=credits)
+                       credits=credits, wrap=wrap)
     _scenario(result, c, volumes, fu, name or Path(log.file).stem)
     return result
+
+
+def fit_handling(c: pd.DataFrame, channels: list, reasons: list, file: str) -> tuple[dict, dict]:
+    """Handling per channel, and per channel × reason with ≥ ``MIN_REASON_HANDLING`` answered contacts:
+    the scenario's ``handling`` and the estimates by (channel, reason or None)."""
+    handling: dict = {}
+    estimates: dict = {}
+    for ch in channels:
+        x = c.loc[(c["channel"] == ch) & (c["outcome"] == "answered"), "handle_s"].to_numpy()
+        try:
+            base = est.fit_handling(x)
+        except ValueError as exc:
+            raise LogError(file, f"handle_s of channel {ch}", f"{len(x)} answered contacts", str(exc)) from None
+        estimates[(ch, None)] = base
+        per = {}
+        if len(reasons) > 1:
+            for r in reasons:
+                xr = c.loc[(c["channel"] == ch) & (c["reason"] == r) & (c["outcome"] == "answered"), "handle_s"]
+                if (xr > 0).sum() >= MIN_REASON_HANDLING:
+                    estimates[(ch, r)] = est.fit_handling(xr.to_numpy())
+                    per[r] = estimates[(ch, r)].value
+        handling[ch] = ({**per, "default": base.value} if per else base.value)
+    return handling, estimates
 
 
 def _kind(channel: str) -> str:
@@ -294,12 +313,10 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         comments["repeat"] = [delay.comment()]
     pools = {}
     eff = res.effective_staffing()
+    thin_cells = {}
     for pool, skills in res.behaviour["pools"].items():
-        n_wd = pd.Series([d.weekday() for d in res.days]).value_counts()
-        s = eff[eff["pool"] == pool].assign(day=lambda x: x["day"].dt.day_of_week)
-        wk = s.groupby(["day", "start_s"], as_index=False)[["agents", "distinct_agents"]].sum()
-        wk["agents"] = wk["agents"] / wk["day"].map(n_wd)
-        wk["heads"] = wk["distinct_agents"] / wk["day"].map(n_wd)
+        wk = weekly_staffing(eff[eff["pool"] == pool], res.days)
+        thin_cells[pool] = (int(wk["thin"].sum()), len(wk))
         rows, avail = scheduled_and_availability(wk, o.interval_s, weekdays, decimals=3)
         for t in (rows, avail):
             t["day"] = t["day"].map(lambda w: est.WEEKDAYS[w])
@@ -307,6 +324,9 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         tables[f"availability_{pool}.csv"] = avail
         pools[pool] = {"skills": skills, "staffing": {"csv": f"staffing_{pool}.csv"},
                        "availability": {"csv": f"availability_{pool}.csv"}}
+        if res.wrap is not None and res.wrap.wrap_s > 0:
+            pools[pool]["wrap_up"] = f"{res.wrap.wrap_s:g}s"
+            comments[f"agents.{pool}.wrap_up"] = [res.wrap.comment()]
         raw = res.staffing[res.staffing["pool"] == pool]
         comments[f"agents.{pool}.staffing"] = [
             "staffing: agents seen serving in the interval (distinct agents, mean over the fit days of each "
@@ -322,9 +342,18 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
                f"{len(res.days)} fit days) to the observed abandonment of each hour, "
                f"n = {int(res.availability.table['contacts'].sum()):,} contacts"
                if res.availability else " (no effective-staffing search: --no-effective)")]
+        if thin_cells[pool][0]:
+            n, of = thin_cells[pool]
+            comments[f"agents.{pool}.availability"].append(
+                f"too thin to estimate from: {n} of the {of} weekday × intervals with agents had them on fewer than "
+                f"{MIN_DAYS_SEEN:.0%} of that weekday's fit days; there staffing = the mean agents seen rounded to "
+                "whole agents and availability = that of the agents on the days they came (not × their chance "
+                "of coming)")
     data["agents"] = pools
+    res.notes.extend(thin_staffing_notes(thin_cells))
     if res.availability is not None:
         tables["availability.csv"] = res.availability.table
+        res.notes.extend(thin_hour_notes(res.availability.table))
         comments["agents"] = [
             "effective availability per hour (availability.csv): the factor × logged-in agents at which the fit "
             f"days, replayed with their own arrivals ({res.availability.reps} replications × "

@@ -5,7 +5,7 @@ An agent counts as logged in between two services less than the presence gap apa
 effective-availability factor fitted on top of it, the prediction of held-out days,
 so it is a model choice to be made on the fit days only. The fit days are split in
 two halves in time order; for each gap of a small grid the availability is fitted on
-the first half and the second half is replayed with its own arrivals and its own
+the first half and the second half is replayed with its own arrivals, handle times and
 agents present × that factor (the *replay / effective* back-test). The gap with the
 least hourly abandonment MAE wins; scores equal to the printed precision (0.001) are
 a tie, and a tie goes to the larger gap (the default-like, less aggressive choice).

@@ -3,7 +3,8 @@
 A replay scenario numbers the chosen days 0, 1, 2… (absolute days, so weekdays do
 not matter), takes each day's observed contacts per interval as its demand
 (Poisson around them, reason mix of those days), and the given staffing per pool ×
-day × interval. Redials and repeats are not modelled: the observed arrivals already
+day × interval, and the fitted wrap-up (``behaviour["wrap_up_s"]``, if any) on
+every pool. Redials and repeats are not modelled: the observed arrivals already
 contain them. Fractional staffing is carried as whole scheduled agents (agents
 seen in the interval) and an ``availability`` per interval (see
 :func:`~simsvc.calibrate.tables.scheduled_and_availability`). It is built in
@@ -49,6 +50,8 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
                         "availability": {"steps": [{"day": int(r.day), "start": r.start,
                                                     "availability": float(r.availability)}
                                                    for r in avail.itertuples()]}}
+        if behaviour.get("wrap_up_s"):  # after-call work the log does not show (calibrate/wrap.py)
+            agents[pool]["wrap_up"] = f"{float(behaviour['wrap_up_s']):g}s"
     channels = {ch: {k: v for k, v in spec.items() if k not in ("redial", "hours")}
                 for ch, spec in behaviour["channels"].items()}
     return {

@@ -72,6 +72,8 @@ def fit_report(res) -> dict[str, object]:
     rows.append(("daily_cv", "all", f"{cv.value}", cv.n, cv.method))
     for ch, h in res.estimates["hours"].items():
         rows.append(("hours", ch, h.value, h.n, h.method))
+    if res.wrap is not None:
+        rows.append(("wrap-up", "every pool", f"{res.wrap.wrap_s:g}s", res.wrap.contacts, res.wrap.comment()))
     est = pd.DataFrame(rows, columns=["estimate", "for", "value", "n", "method"])
     aside = pd.DataFrame(sorted(res.log.set_aside.items()), columns=["rows set aside because", "rows"])
     parts = [f"<h1>Fit report: {html.escape(res.scenario['name'])}</h1>",

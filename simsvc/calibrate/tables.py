@@ -127,3 +127,56 @@ def commented_yaml(data: dict, comments: dict[str, list[str]], header: list[str]
 
     emit(data, "", 0)
     return "\n".join(lines) + "\n"
+
+
+MIN_DAYS_SEEN = 0.5  # an interval whose agents were seen on fewer of its weekday's fit days is thin
+
+
+def weekly_staffing(staff: pd.DataFrame, days: list) -> pd.DataFrame:
+    """One pool's staffing per weekday × interval from its per-day rows over the fit ``days``.
+
+    ``staff`` has ``day`` (date), ``start_s``, ``agents`` (effective) and ``distinct_agents``
+    (seen). Returns ``day`` (weekday, 0 = mon), ``start_s``, ``agents`` and ``heads`` (means
+    over the fit days of that weekday, days without agents counting 0), ``days_seen`` (share
+    of those days with an agent seen) and ``thin``. A thin interval (agents seen on fewer
+    than ``MIN_DAYS_SEEN`` of its weekday's days) is too thin to estimate an availability
+    from: its mean mixes whether anyone came with how available they were (one agent on 1
+    of 8 days would be written as 1 scheduled at availability 0.08, and a planner's
+    ``staff`` would schedule 12 agents to have 1 on duty). There ``heads`` is the mean
+    rounded to whole agents (half up) and ``agents`` = heads × the availability of the
+    agents on the days they came (effective / seen).
+    """
+    n_wd = pd.Series([d.weekday() for d in days]).value_counts()
+    s = staff.assign(day=staff["day"].dt.day_of_week, seen=(staff["distinct_agents"] > 0).astype(float))
+    wk = s.groupby(["day", "start_s"], as_index=False)[["agents", "distinct_agents", "seen"]].sum()
+    per_day = wk["day"].map(n_wd).to_numpy(float)
+    present = wk["distinct_agents"].to_numpy(float)
+    ratio = np.divide(wk["agents"].to_numpy(float), present, out=np.zeros(len(wk)), where=present > 0)
+    out = pd.DataFrame({"day": wk["day"], "start_s": wk["start_s"], "agents": wk["agents"] / per_day,
+                        "heads": present / per_day, "days_seen": wk["seen"] / per_day})
+    out["thin"] = out["days_seen"].to_numpy() < MIN_DAYS_SEEN - 1e-9
+    whole = np.floor(out["heads"].to_numpy() + 0.5)
+    out.loc[out["thin"], "heads"] = whole[out["thin"].to_numpy()]
+    out.loc[out["thin"], "agents"] = whole[out["thin"].to_numpy()] * ratio[out["thin"].to_numpy()]
+    return out
+
+
+def thin_staffing_notes(thin_cells: dict[str, tuple[int, int]]) -> list[str]:
+    """One note per pool with thin weekday × intervals (see tables.weekly_staffing)."""
+    return [f"pool {pool}: staffing too thin to estimate from in {n} of {of} weekday × intervals (agents seen on "
+            f"fewer than {MIN_DAYS_SEEN:.0%} of that weekday's fit days): written as the mean agents seen rounded "
+            "to whole agents at the availability of the agents on the days they came"
+            for pool, (n, of) in thin_cells.items() if n]
+
+
+def thin_hour_notes(table: pd.DataFrame) -> list[str]:
+    """A note naming the hours whose availability factor the data could not fit (effective.py's rules)."""
+    from simsvc.calibrate.effective import MIN_HOUR_CONTACTS
+
+    thin = table[table["thin"]]
+    if thin.empty:
+        return []
+    return [f"effective availability too thin to estimate from in hour{'s' if len(thin) > 1 else ''} "
+            f"{', '.join(f'{h}:00 ({n})' for h, n in zip(thin['hour'], thin['contacts']))} (fewer than "
+            f"{MIN_HOUR_CONTACTS} contacts over the fit days): written with the median factor of the other hours "
+            f"({float(thin['factor'].iloc[0]):.3f})"]

@@ -22,10 +22,14 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 @click.option("--mode", "modes", type=click.Choice(["replay", "forecast"]), multiple=True,
               help="Predictions to make (default both): replay = the test days' own arrivals and agents; "
                    "forecast = the fitted scenario as written.")
+@click.option("--replay-handling", type=click.Choice(["fitted", "own"]), default="own", show_default=True,
+              help="Handle times of the replays: fitted on the fit days, or the test days' own (their observed "
+                   "work per contact, as the replay takes their observed arrivals).")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder for backtest CSVs, the fitted scenario and the report (default: results/backtest/<log>/).")
 @click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
-def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_report, **shared) -> None:
+def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_handling, out, no_report,
+             **shared) -> None:
     """Fit LOG on --fit-days, predict --test-days, and print observed vs predicted per hour."""
     import time
 
@@ -50,7 +54,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
             raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
         gap = resolve_gap(shared, contact_log, fd, progress)  # on the fit days only
         result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
-                              progress=progress, options=fit_options(shared))
+                              progress=progress, options=fit_options(shared), handling=replay_handling)
         if gap is not None:
             result.fit.notes.extend(gap.notes())
     except LogError as exc:
@@ -68,7 +72,10 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, out, no_r
         files.update(backtest_report(result, command))
     write_folder(out_dir, files)
     click.echo(f"fit days {len(fd)}, test days {len(td)}, {reps} replications; errors are predicted − observed "
-               f"over the test days (all hours), hourly MAE over hours with ≥ 100 contacts")
+               f"over the test days (all hours), hourly MAE over hours with ≥ 100 contacts; replays with the "
+               f"{'test days’ own' if replay_handling == 'own' else 'fitted'} handle times"
+               + (f", effective = agents seen × the hour's factor with a {result.fit.wrap.wrap_s:g}s wrap-up"
+                  if result.fit.wrap is not None else ""))
     click.echo(summary_table(result.summary))
     click.echo(bands_line(result.summary))
     click.echo(f"\nresults: {out_dir}   ({time.perf_counter() - t0:.1f} s)")

@@ -74,6 +74,10 @@ def log_options(fn):
                           "for it, or present: from a service to the next less than --presence-gap apart."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="none", show_default=True,
+                     help="After-call work the log does not show: fit, one wrap-up per answered contact found by "
+                          "simulation on the fit days before the per-hour availability factor; none, the factor "
+                          "alone."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
                      show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
         click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
@@ -159,7 +163,7 @@ def fit_options(o: dict, effective: bool = True):
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
-                      patience=o["patience"], classes=o["classes"],
+                      patience=o["patience"], classes=o["classes"], wrap=o["wrap"],
                       seed=o["seed"])
 
 
@@ -233,6 +237,9 @@ def summary_text(res) -> str:
     rows.append(["redial share", "all", f"{fu['redial_share'].value:.3f}", f"{fu['redial_share'].n:,}"])
     rows.append(["1 - FCR", "all", f"{fu['repeat_share'].value:.3f}", f"{fu['repeat_share'].n:,}"])
     rows.append(["daily_cv", "all", f"{res.estimates['daily_cv'].value}", f"{res.estimates['daily_cv'].n}"])
+    if res.wrap is not None:
+        rows.append(["wrap-up", "every pool", f"{res.wrap.wrap_s:g}s per answered contact (matched "
+                     f"{res.wrap.matched})", f"{res.wrap.contacts:,}"])
     if res.availability is not None:
         t = res.availability.table
         rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
