@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
+from simsvc.observe.rows import IssueRows
 
 
 @dataclass(frozen=True)
@@ -330,31 +330,27 @@ KIND_SLICE = 1 << 16
 
 def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.DataFrame:
     """One row per customer issue (``issues.parquet``)."""
-    n = view.i_issue.size
-    extra = {}
-    if run.journey is not None:
-        cust, stage = issue_lookup(run)
-        c = cust[view.i_issue]
-        extra = {"customer_id": pd.arrays.IntegerArray(np.maximum(c, 0), c < 0),
-                 "stage": pd.Categorical.from_codes(stage[view.i_issue], categories=list(STAGES))}
-    return pd.DataFrame({
-        "replication": np.full(n, run.replication, dtype=np.int32),
-        "issue_id": view.i_issue,
-        "channel": pd.Categorical.from_codes(view.i_channel, categories=list(scenario.channels)),
-        "reason": pd.Categorical.from_codes(view.i_reason, categories=list(scenario.reasons)),
-        "arrival_s": view.i_arrival_s,
-        "attempts": view.i_attempts.astype(np.int16, copy=False),
-        "resolved": view.i_resolved,
-        "resolved_first_contact": view.i_first_contact_resolved,
+    return issue_rows(scenario, run, view).frame()
+
+
+def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows:
+    """:func:`issues_frame` as a :class:`~simsvc.observe.rows.RowTable` over the view's
+    arrays (shared, not copied): its columns are built a range of rows at a time."""
+    from simsvc.observe.tables import _journey_lookup
+
+    kind = issue_kinds(scenario, run, view.i_reason)
+    columns = {
+        "issue_id": view.i_issue, "channel": view.i_channel, "reason": view.i_reason,
+        "arrival_s": view.i_arrival_s, "attempts": view.i_attempts.astype(np.int16, copy=False),
+        "resolved": view.i_resolved, "resolved_first_contact": view.i_first_contact_resolved,
         "transfers": view.i_transfers.astype(np.int16, copy=False),
-        "escalations": view.i_escalations.astype(np.int16, copy=False),
-        "wait_ratio": view.i_wait_ratio,
-        "finished": view.i_finished,
-        "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8, copy=False), ~view.i_ces_responded),
-        "in_warmup": view.i_arrival_s < scenario.warmup,
-        "kind": issue_kinds(scenario, run, view.i_reason),
-        **extra,
-    }, copy=False)  # the view's arrays are not changed afterwards: no copy
+        "escalations": view.i_escalations.astype(np.int16, copy=False), "wait_ratio": view.i_wait_ratio,
+        "finished": view.i_finished, "ces": view.i_ces.astype(np.int8, copy=False),
+        "ces_responded": view.i_ces_responded, "kind": kind.codes,
+    }
+    categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
+                  "kind": list(kind.categories)}
+    return IssueRows(columns, run.replication, categories, scenario.warmup, _journey_lookup(run))
 
 
 def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:

@@ -21,11 +21,10 @@ from simsvc.observe.records import (
     CONTAINED,
     ESCALATED,
     LOST,
-    ORIGINS,
-    OUTCOMES,
     WAITING,
     RawRun,
 )
+from simsvc.observe.rows import ContactRows
 
 
 def thresholds(scenario: Scenario) -> np.ndarray:
@@ -60,58 +59,31 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
 
     ``extra`` is :func:`simsvc.observe.customer.contact_columns` when the caller has it already.
     """
+    return contact_rows(scenario, run, extra).frame()
+
+
+def contact_rows(scenario: Scenario, run: RawRun, extra: dict | None = None) -> ContactRows:
+    """:func:`contacts_frame` as a :class:`~simsvc.observe.rows.RowTable`: its columns are
+    built a range of rows at a time when written (no whole-table DataFrame)."""
     from simsvc.observe.customer import contact_columns, customer_view
 
     c = run.contacts
     if extra is None:
         extra = contact_columns(customer_view(scenario, run), len(c["arrival_s"]))
-    n = len(c["arrival_s"])
-    channels = list(scenario.channels)
-    pools = list(scenario.agents)
-    answered = c["outcome"] == ANSWERED
-    # Nullable columns built from values + mask (no Python object per row).
-    resolved = pd.arrays.BooleanArray(c["resolved"] == 1, c["resolved"] < 0)
-    answered_s = c["arrival_s"] + c["wait_s"]  # NaN where not answered, in place: no second temporary
-    answered_s[~answered] = np.nan
-    return pd.DataFrame({
-        "replication": np.full(n, run.replication, dtype=np.int32),
-        "contact_id": np.arange(n, dtype=np.int64),
-        "issue_id": c["issue"],
-        "attempt": c["attempt"],
-        "leg": c["leg"],
-        "origin": pd.Categorical.from_codes(c["origin"], categories=list(ORIGINS)),
-        "channel": pd.Categorical.from_codes(c["channel"], categories=channels),
-        "reason": pd.Categorical.from_codes(c["reason"], categories=list(scenario.reasons)),
-        "arrival_s": c["arrival_s"],
-        "outcome": pd.Categorical.from_codes(c["outcome"], categories=list(OUTCOMES)),
-        "wait_s": c["wait_s"],
-        "answered_s": answered_s,
-        "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
-        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32, copy=False), c["agent"] < 0),
-        "handle_s": c["handle_s"],
-        "wrap_s": c["wrap_s"],
-        "resolved": resolved,
-        "transferred": c["transferred"],
-        "blocked": c["blocked"],
-        "closed": c["closed"],
-        "patience_s": c["patience_s"],
-        "in_warmup": c["arrival_s"] < scenario.warmup,
-        **extra,
-        **_journey_columns(run),
-    }, copy=False)
+    categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
+                  "pool": list(scenario.agents)}
+    return ContactRows(c, run.replication, categories, scenario.warmup, extra, _journey_lookup(run))
 
 
-def _journey_columns(run: RawRun) -> dict:
-    """Journey mode: which customer each leg belongs to, and the stage that made the contact."""
+def _journey_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Journey mode: customer id and stage code per issue id, and the stages' names."""
     if run.journey is None:
-        return {}
+        return None
     from simsvc.config.customers import STAGES
     from simsvc.observe.customer import issue_lookup
 
     customer, stage = issue_lookup(run)
-    cust = customer[run.contacts["issue"]]
-    return {"customer_id": pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0),
-            "stage": pd.Categorical.from_codes(stage[run.contacts["issue"]], categories=list(STAGES))}
+    return customer, stage, list(STAGES)
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
