@@ -105,6 +105,18 @@ def _shared(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _attempts_in_record_order(issue: np.ndarray, attempt: np.ndarray) -> bool:
+    """Whether the key (issue, attempt) strictly increases from each leg to the next (so every
+    leg is its own attempt, and the attempts are in record order), checked a slice at a time."""
+    prev = None
+    for s in range(0, issue.size, GROUP_CHUNK):
+        key = issue[s:s + GROUP_CHUNK].astype(np.int64) * 64 + attempt[s:s + GROUP_CHUNK]
+        if (prev is not None and key[0] <= prev) or np.any(key[1:] <= key[:-1]):
+            return False
+        prev = key[-1]
+    return True
+
+
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
 GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
 
@@ -118,11 +130,16 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     public = np.array([ch.kind == "async" and ch.public for ch in channels])
 
     # Attempts: legs grouped by (issue, attempt), ordered by leg.
-    akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
-    order = np.lexsort((c["leg"], akey)).astype(np.int32)
-    a_start, a_end = _groups(akey[order])
-    del akey
-    first, last = order[a_start], order[a_end]
+    if _attempts_in_record_order(c["issue"], c["attempt"]):
+        # Every leg its own attempt, in record order (the sort and the grouping would give
+        # 0, 1, 2… for each of these): one index array, without the full-length sort keys.
+        order = a_start = a_end = first = last = np.arange(c["issue"].size, dtype=np.int32)
+    else:
+        akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
+        order = np.lexsort((c["leg"], akey)).astype(np.int32)
+        a_start, a_end = _groups(akey[order])
+        del akey
+        first, last = order[a_start], order[a_end]
     n_a = a_start.size
     # Every leg its own attempt, in record order (first is then 0, 1, 2…): the attempts'
     # columns taken at ``first`` are the record's columns, shared rather than copied.
