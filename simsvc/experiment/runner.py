@@ -78,6 +78,7 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
     issues = issue_rows(scenario, raw, view) if keep_contacts else pd.DataFrame()
@@ -97,7 +98,7 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
         intervals=intervals,
         pools=pools,
         issue_rows=issues,
-        metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows),
+        metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows, centre=centre),
         contact_rows=tables.contact_rows(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
