@@ -108,3 +108,30 @@ def test_single_leg_tables_columns_do_not_share_memory(single_leg_run_and_view):
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 assert not np.shares_memory(arrays[a], arrays[b]), (a, b)
+
+
+def test_attempts_in_record_order_skip_the_sort_with_the_same_view(single_leg_run_and_view, run_and_view,
+                                                                   monkeypatch):
+    """Where every leg is its own attempt in record order the view skips the sort and the
+    grouping (issue 13, memory); forced through them, it is the same view, array for array."""
+    import dataclasses
+
+    s, raw, view = single_leg_run_and_view
+    c = raw.contacts
+    assert customer._attempts_in_record_order(c["issue"], c["attempt"])
+    _, multi, _ = run_and_view
+    assert not customer._attempts_in_record_order(multi.contacts["issue"], multi.contacts["attempt"])
+    swapped = c["issue"].copy()
+    swapped[[3, 4]] = swapped[[4, 3]]  # one pair out of order, across a slice boundary too
+    assert not customer._attempts_in_record_order(swapped, c["attempt"])
+    monkeypatch.setattr(customer, "GROUP_CHUNK", 3)
+    assert customer._attempts_in_record_order(c["issue"], c["attempt"])
+    monkeypatch.setattr(customer, "_attempts_in_record_order", lambda issue, attempt: False)
+    general = customer.customer_view(s, raw)
+    for field in dataclasses.fields(view):
+        a, b = getattr(view, field.name), getattr(general, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype, field.name
+            np.testing.assert_array_equal(a, b, err_msg=field.name)
+        else:
+            assert a == b, field.name

@@ -81,3 +81,30 @@ def test_survey_responses_in_slices_are_one_draw():
     n = 3 * xp.ANSWER_SLICE + 5
     a = xp.responses(np.random.default_rng(5), n, 0.3)
     assert np.array_equal(a, np.random.default_rng(5).random(n) < 0.3)
+
+
+def test_time_in_intervals_read_a_column_at_a_time_is_the_same_float_and_leaves_stored_columns():
+    """Busy and staffed time per interval read the starts, then the ends, and clip the
+    arrays a read gives them in place (issue 13): the same floats as the whole expression,
+    and a stored segment table (duty) is not changed."""
+    from simsvc.observe.tables import _time_in, _time_in_intervals
+
+    rng = np.random.default_rng(6)
+    n = 5_000
+    start = rng.random(n) * 1000 - 50
+    seg = {"start_s": start, "end_s": start + rng.exponential(30, n),
+           "channel": rng.integers(0, 2, n).astype(np.int16), "pool": np.zeros(n, np.int16)}
+    stored = {k: v.copy() for k, v in seg.items()}
+    grid = np.linspace(0.0, 950.0, 20)
+    c = _record(n)
+    busy = BusySegments(c, rng.random(n) < 0.6, {k: seg[k][:3] for k in ("start_s", "end_s", "channel", "pool")}
+                        | {"agent": np.zeros(3, np.int32)})
+    for table in (seg, busy):
+        for pool, channel in ((None, None), (0, None), (None, 1)):
+            m = np.ones(len(table["start_s"]), bool) if pool is None else table["pool"] == pool
+            if channel is not None:
+                m &= table["channel"] == channel
+            expected = _time_in_intervals(table["start_s"][m], table["end_s"][m], grid)
+            assert np.array_equal(_time_in(table, pool, channel, grid), expected)
+    for k, v in stored.items():
+        assert np.array_equal(seg[k], v), k

@@ -326,3 +326,34 @@ def test_slicing_over_legs_does_not_change_results(scenario, monkeypatch):
     pd.testing.assert_frame_equal(tables.intervals_frame(scenario, raw), whole_i, check_exact=True)
     pd.testing.assert_frame_equal(summary.replication_metrics(scenario, raw, customer_rows=list(rows)),
                                   whole_m, check_exact=True)
+
+
+def test_row_tables_written_a_group_at_a_time_equal_the_whole_frames(scenario, tmp_path):
+    """contacts and issues are written from row tables, their columns built a row group at a
+    time (issue 13, memory): on a run with redials, repeats, transfers and bot escalations,
+    slices put together equal the whole DataFrames, and so do the Parquet files written in
+    row groups (several, and a partial last one) from the row table and from the whole frame."""
+    from simsvc.experiment.output import TableWriter
+    from simsvc.experiment.runner import simulate
+    from simsvc.observe import customer, tables
+    from simsvc.observe.rows import RowTable
+
+    raw = simulate(scenario, scenario.seed, 1)
+    view = customer.customer_view(scenario, raw)
+    extra = customer.contact_columns(view, raw.contacts["issue"].size)
+    origins = set(pd.Categorical.from_codes(raw.contacts["origin"], categories=list(ORIGINS)))
+    assert {"redial", "repeat", "transfer", "escalation"} <= origins
+    for name, rows in (("contacts", tables.contact_rows(scenario, raw, extra)),
+                       ("issues", customer.issue_rows(scenario, raw, view))):
+        assert isinstance(rows, RowTable) and len(rows) > 50
+        whole = rows.frame()
+        assert list(whole.columns) == rows.columns
+        pieces = pd.concat([rows.frame(s, s + 113) for s in range(0, len(rows), 113)], ignore_index=True)
+        pd.testing.assert_frame_equal(pieces, whole, check_exact=True)
+        pd.testing.assert_frame_equal(rows[["channel", "arrival_s"]], whole[["channel", "arrival_s"]])
+        for source, file in ((rows, tmp_path / f"{name}-rows.parquet"), (whole, tmp_path / f"{name}.parquet")):
+            writer = TableWriter(file, rows_per_group=97)
+            writer.append(source)
+            writer.close()
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}-rows.parquet"),
+                                      pd.read_parquet(tmp_path / f"{name}.parquet"), check_exact=True)

@@ -18,6 +18,7 @@ import pandas as pd
 from simsvc.config.load import scenario_yaml
 from simsvc.experiment.runner import TABLES, RunResult, release_memory
 from simsvc.experiment.safepath import empty_or_new, place, temporary_beside
+from simsvc.observe.rows import RowTable
 
 FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
          "replications.csv", "manifest.json", "scenario.yaml")
@@ -62,7 +63,9 @@ class TableWriter:
     The schema is fixed by the first frame; every later frame must have the same
     columns and types (a run's replications do: categories come from the scenario).
     Rows go out in groups of ``rows_per_group``, so only one group at a time is
-    converted to Arrow (converting a million contacts at once would double their memory).
+    converted to Arrow (converting a million contacts at once would double their memory);
+    a frame may be a :class:`~simsvc.observe.rows.RowTable`, whose columns are then built
+    for one group of rows at a time (the whole table never exists as a DataFrame).
     """
 
     def __init__(self, path: Path, rows_per_group: int = 100_000) -> None:
@@ -75,16 +78,18 @@ class TableWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        rows = frame.frame if isinstance(frame, RowTable) else lambda start, stop: frame.iloc[start:stop]
         if self._writer is None:
             _use_system_allocator()
-            self._schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+            self._schema = pa.Schema.from_pandas(rows(0, 0), preserve_index=False)
             # Dictionary-encode the categorical columns only: trying it on every float
             # column (pyarrow's default) triples the writing time and the file is larger.
             categorical = [f.name for f in self._schema if pa.types.is_dictionary(f.type)]
             self._writer = pq.ParquetWriter(self.path, self._schema, use_dictionary=categorical or False)
         for start in range(0, max(len(frame), 1 if allow_empty else 0), self.rows_per_group):
-            chunk = frame.iloc[start:start + self.rows_per_group]
+            chunk = rows(start, start + self.rows_per_group)  # a row table's columns: built for these rows only
             self._writer.write_table(pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False))
+            del chunk
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed chunks otherwise
 
     @property

@@ -12,6 +12,7 @@ import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,22 +29,41 @@ from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
 from simsvc.observe import tables
 from simsvc.observe.daily import daily_summary
-from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issues_frame
+from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issue_rows
+from simsvc.observe.rows import RowTable, frame_of
 
 
 @dataclass(frozen=True)
 class ReplicationTables:
+    """One replication's tables. ``contacts`` and ``issues`` (a row per leg, per issue) are
+    kept as :class:`~simsvc.observe.rows.RowTable` s (``contact_rows``, ``issue_rows``)
+    whose columns are built a slice of rows at a time when written; reading the
+    ``contacts`` or ``issues`` attribute builds the DataFrame (once)."""
+
     replication: int
-    contacts: pd.DataFrame
+    contact_rows: RowTable | pd.DataFrame
     intervals: pd.DataFrame
     pools: pd.DataFrame
-    issues: pd.DataFrame
+    issue_rows: RowTable | pd.DataFrame
     metrics: pd.DataFrame
     arrivals: int
     sim_wall_s: float
     customers: pd.DataFrame = field(default_factory=pd.DataFrame)  # journey mode only
     journey_events: pd.DataFrame = field(default_factory=pd.DataFrame)
     journey: pd.DataFrame = field(default_factory=pd.DataFrame)  # long funnel/segment rows
+
+    @cached_property
+    def contacts(self) -> pd.DataFrame:
+        return frame_of(self.contact_rows)
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        return frame_of(self.issue_rows)
+
+    def table(self, name: str) -> RowTable | pd.DataFrame:
+        """Table ``name`` of :data:`TABLES` as it is written: row tables stay row tables."""
+        rows = {"contacts": self.contact_rows, "issues": self.issue_rows}
+        return rows[name] if name in rows else getattr(self, name)
 
 
 def run_replication(scenario: Scenario, root_seed: int, replication: int,
@@ -58,9 +78,10 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
-    issues = issues_frame(scenario, raw, view) if keep_contacts else pd.DataFrame()
+    issues = issue_rows(scenario, raw, view) if keep_contacts else pd.DataFrame()
     extra = contact_columns(view, len(raw.contacts["arrival_s"])) if keep_contacts else None
     journey_frames = {}
     if raw.journey is not None:
@@ -76,9 +97,9 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
         replication=replication,
         intervals=intervals,
         pools=pools,
-        issues=issues,
-        metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows),
-        contacts=tables.contacts_frame(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),
+        issue_rows=issues,
+        metrics=summ.replication_metrics(scenario, raw, customer_rows=customer_rows, centre=centre),
+        contact_rows=tables.contact_rows(scenario, raw, extra=extra) if keep_contacts else pd.DataFrame(),
         arrivals=len(raw.contacts["arrival_s"]),
         sim_wall_s=raw.wall_s,
         **journey_frames,
@@ -255,7 +276,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
             intervals.append(res.intervals)
-            tables = {name: getattr(res, name) for name in TABLES}
+            tables = {name: res.table(name) for name in TABLES}  # contacts, issues: row tables
             tables = extend_tables(tables) if extend_tables is not None else tables
             if on_summary is not None and res.replication == reps - 1:
                 last = tables
@@ -299,7 +320,7 @@ class _Memory(_Sink):
 
     def add(self, tables: dict[str, pd.DataFrame]) -> None:
         for name, frame in tables.items():
-            self.frames[name].append(frame)
+            self.frames[name].append(frame_of(frame))
 
     def finish(self, result: RunResult) -> None:
         result._tables = {name: _concat(frames) for name, frames in self.frames.items()}

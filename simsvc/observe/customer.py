@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
+from simsvc.observe.rows import IssueRows
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,18 @@ def _shared(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _attempts_in_record_order(issue: np.ndarray, attempt: np.ndarray) -> bool:
+    """Whether the key (issue, attempt) strictly increases from each leg to the next (so every
+    leg is its own attempt, and the attempts are in record order), checked a slice at a time."""
+    prev = None
+    for s in range(0, issue.size, GROUP_CHUNK):
+        key = issue[s:s + GROUP_CHUNK].astype(np.int64) * 64 + attempt[s:s + GROUP_CHUNK]
+        if (prev is not None and key[0] <= prev) or np.any(key[1:] <= key[:-1]):
+            return False
+        prev = key[-1]
+    return True
+
+
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
 GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
 
@@ -118,11 +130,16 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     public = np.array([ch.kind == "async" and ch.public for ch in channels])
 
     # Attempts: legs grouped by (issue, attempt), ordered by leg.
-    akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
-    order = np.lexsort((c["leg"], akey)).astype(np.int32)
-    a_start, a_end = _groups(akey[order])
-    del akey
-    first, last = order[a_start], order[a_end]
+    if _attempts_in_record_order(c["issue"], c["attempt"]):
+        # Every leg its own attempt, in record order (the sort and the grouping would give
+        # 0, 1, 2… for each of these): one index array, without the full-length sort keys.
+        order = a_start = a_end = first = last = np.arange(c["issue"].size, dtype=np.int32)
+    else:
+        akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
+        order = np.lexsort((c["leg"], akey)).astype(np.int32)
+        a_start, a_end = _groups(akey[order])
+        del akey
+        first, last = order[a_start], order[a_end]
     n_a = a_start.size
     # Every leg its own attempt, in record order (first is then 0, 1, 2…): the attempts'
     # columns taken at ``first`` are the record's columns, shared rather than copied.
@@ -330,31 +347,27 @@ KIND_SLICE = 1 << 16
 
 def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.DataFrame:
     """One row per customer issue (``issues.parquet``)."""
-    n = view.i_issue.size
-    extra = {}
-    if run.journey is not None:
-        cust, stage = issue_lookup(run)
-        c = cust[view.i_issue]
-        extra = {"customer_id": pd.arrays.IntegerArray(np.maximum(c, 0), c < 0),
-                 "stage": pd.Categorical.from_codes(stage[view.i_issue], categories=list(STAGES))}
-    return pd.DataFrame({
-        "replication": np.full(n, run.replication, dtype=np.int32),
-        "issue_id": view.i_issue,
-        "channel": pd.Categorical.from_codes(view.i_channel, categories=list(scenario.channels)),
-        "reason": pd.Categorical.from_codes(view.i_reason, categories=list(scenario.reasons)),
-        "arrival_s": view.i_arrival_s,
-        "attempts": view.i_attempts.astype(np.int16, copy=False),
-        "resolved": view.i_resolved,
-        "resolved_first_contact": view.i_first_contact_resolved,
+    return issue_rows(scenario, run, view).frame()
+
+
+def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows:
+    """:func:`issues_frame` as a :class:`~simsvc.observe.rows.RowTable` over the view's
+    arrays (shared, not copied): its columns are built a range of rows at a time."""
+    from simsvc.observe.tables import _journey_lookup
+
+    kind = issue_kinds(scenario, run, view.i_reason)
+    columns = {
+        "issue_id": view.i_issue, "channel": view.i_channel, "reason": view.i_reason,
+        "arrival_s": view.i_arrival_s, "attempts": view.i_attempts.astype(np.int16, copy=False),
+        "resolved": view.i_resolved, "resolved_first_contact": view.i_first_contact_resolved,
         "transfers": view.i_transfers.astype(np.int16, copy=False),
-        "escalations": view.i_escalations.astype(np.int16, copy=False),
-        "wait_ratio": view.i_wait_ratio,
-        "finished": view.i_finished,
-        "ces": pd.arrays.IntegerArray(view.i_ces.astype(np.int8, copy=False), ~view.i_ces_responded),
-        "in_warmup": view.i_arrival_s < scenario.warmup,
-        "kind": issue_kinds(scenario, run, view.i_reason),
-        **extra,
-    }, copy=False)  # the view's arrays are not changed afterwards: no copy
+        "escalations": view.i_escalations.astype(np.int16, copy=False), "wait_ratio": view.i_wait_ratio,
+        "finished": view.i_finished, "ces": view.i_ces.astype(np.int8, copy=False),
+        "ces_responded": view.i_ces_responded, "kind": kind.codes,
+    }
+    categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
+                  "kind": list(kind.categories)}
+    return IssueRows(columns, run.replication, categories, scenario.warmup, _journey_lookup(run))
 
 
 def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:

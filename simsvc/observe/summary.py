@@ -7,6 +7,8 @@ replications). Definitions follow industry usage; see the README's metric table.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -50,7 +52,10 @@ def _clip_sum_of(seg: dict[str, np.ndarray], m: np.ndarray | None, a: float, b: 
     a slice at a time into one array, then summed at once: the same float as the
     whole-array expression ``clip(min(end, b) - max(start, a), 0)`` summed.
     """
-    covered = np.minimum(_segment_column(seg, "end_s", m), b)
+    end = _segment_column(seg, "end_s", m)
+    own = m is not None or not isinstance(seg, dict)  # the caller's own array: changed in place
+    covered = np.minimum(end, b, out=end if own else None)
+    del end
     start = _segment_column(seg, "start_s", m)
     for s in range(0, len(covered), _CHUNK):
         sl = slice(s, s + _CHUNK)
@@ -96,9 +101,14 @@ def _wait_flags(scenario: Scenario, c: dict[str, np.ndarray], waiting: np.ndarra
 
 
 def _handle_and_wrap(c: dict[str, np.ndarray], sel: np.ndarray) -> np.ndarray:
-    """``handle_s + wrap_s`` of the legs ``sel``, summed in place (two temporaries, not three)."""
+    """``handle_s + wrap_s`` of the legs ``sel``, summed in place a slice of legs at a time
+    (one full-length temporary, not two; each sum is the same float)."""
     out = c["handle_s"][sel]
-    out += c["wrap_s"][sel]
+    at = 0
+    for s in range(0, len(sel), _CHUNK):
+        wrap = c["wrap_s"][s:s + _CHUNK][sel[s:s + _CHUNK]]
+        out[at:at + wrap.size] += wrap
+        at += wrap.size
     return out
 
 
@@ -107,18 +117,20 @@ def _mean(x: np.ndarray) -> float:
 
 
 def replication_metrics(scenario: Scenario, run: RawRun,
-                        customer_rows: list[tuple[str, str, float]] | None = None) -> pd.DataFrame:
+                        customer_rows: list[tuple[str, str, float]] | None = None,
+                        centre: CentreRows | None = None) -> pd.DataFrame:
     """Long table ``replication, channel, metric, value`` for one replication.
 
     ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` (plus, in
-    journey mode, :func:`simsvc.observe.journey.journey_metrics`) when the caller has
-    computed them already.
-
-    Memory: every selection is a full-length boolean mask (one byte per leg); float
-    values are gathered only for the legs a mean or a quantile needs, one at a time.
+    journey mode, :func:`simsvc.observe.journey.journey_metrics`) and ``centre``
+    :func:`centre_rows` when the caller has computed them already (a caller keeping
+    memory low computes ``centre`` before the customer view exists: their temporaries
+    then never add up).
     """
     from simsvc.observe.customer import customer_metrics, customer_view
 
+    if centre is None:
+        centre = centre_rows(scenario, run)
     if customer_rows is None:
         view = customer_view(scenario, run)
         customer_rows = customer_metrics(scenario, view)
@@ -126,6 +138,33 @@ def replication_metrics(scenario: Scenario, run: RawRun,
             from simsvc.observe.journey import CustomerTable, journey_metrics
 
             customer_rows += journey_metrics(scenario, CustomerTable(scenario, run, view))
+    rows, cost = list(centre.rows), centre.cost
+    rows.extend(customer_rows)
+    journey = {m: v for ch, m, v in customer_rows if ch == ALL}
+    if run.journey is not None and "revenue" in journey and "revenue_lost_to_churn" in journey:
+        # Money in one number, so that variants can be ranked by it: revenue in the window,
+        # minus the expected future revenue lost to churn in the window, minus agent cost.
+        rows.append((ALL, "net_value", journey["revenue"] - journey["revenue_lost_to_churn"] - cost))
+    df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
+    df.insert(0, "replication", run.replication)
+    return df
+
+
+@dataclass(frozen=True)
+class CentreRows:
+    """The contact centre's rows of :func:`replication_metrics` (counts, waits, service level,
+    occupancy, cost) and the agent cost, from the record alone."""
+
+    rows: list[tuple[str, str, float]]
+    cost: float
+
+
+def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
+    """The centre's metrics of one replication (see :func:`replication_metrics`).
+
+    Memory: every selection is a full-length boolean mask (one byte per leg); float
+    values are gathered only for the legs a mean or a quantile needs, one at a time.
+    """
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
     outcome = c["outcome"]
@@ -240,15 +279,7 @@ def replication_metrics(scenario: Scenario, run: RawRun,
     answered_all = float(count(keep, answered_leg))
     rows.append((ALL, "agent_cost", cost))
     rows.append((ALL, "cost_per_contact", _ratio(cost, answered_all)))
-    rows.extend(customer_rows)
-    journey = {m: v for ch, m, v in customer_rows if ch == ALL}
-    if run.journey is not None and "revenue" in journey and "revenue_lost_to_churn" in journey:
-        # Money in one number, so that variants can be ranked by it: revenue in the window,
-        # minus the expected future revenue lost to churn in the window, minus agent cost.
-        rows.append((ALL, "net_value", journey["revenue"] - journey["revenue_lost_to_churn"] - cost))
-    df = pd.DataFrame(rows, columns=["channel", "metric", "value"])
-    df.insert(0, "replication", run.replication)
-    return df
+    return CentreRows(rows, cost)
 
 
 def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -261,25 +292,38 @@ def _first_contact_resolution(scenario: Scenario, c: dict[str, np.ndarray]) -> t
     first = c["attempt"] == 1
     if not first.any():
         return np.zeros(n_ch), np.zeros(n_ch)
-    n_issues = int(c["issue"][first].max()) + 1
-    # Boolean per issue, set by fancy assignment (same as a logical_or.at, without the copies).
+    n_issues = max(int(c["issue"][s:s + _CHUNK][first[s:s + _CHUNK]].max(initial=-1))
+                   for s in range(0, len(first), _CHUNK)) + 1
+    # Boolean per issue, set by fancy assignment (same as a logical_or.at, without the copies),
+    # a slice of legs at a time (the same stores in the same order as over all legs at once).
     resolved = np.zeros(n_issues, dtype=bool)
     unknown = np.zeros(n_issues, dtype=bool)
-    resolved[c["issue"][first & (c["resolved"] == 1)]] = True
-    unknown[c["issue"][first & (c["resolved"] < 0)]] = True
-    start = (c["leg"] == 1) & first
-    start_issue = c["issue"][start]
     first_channel = np.full(n_issues, -1, dtype=c["channel"].dtype)
-    first_channel[start_issue] = c["channel"][start]
     counted = np.zeros(n_issues, dtype=bool)  # the issue's first leg arrived after the warm-up
-    counted[start_issue] = (c["arrival_s"] >= scenario.warmup)[start]
-    del start_issue
+    for s in range(0, len(first), _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        issue, f, res = c["issue"][sl], first[sl], c["resolved"][sl]
+        resolved[issue[f & (res == 1)]] = True
+        unknown[issue[f & (res < 0)]] = True
+        start = (c["leg"][sl] == 1) & f
+        first_channel[issue[start]] = c["channel"][sl][start]
+        counted[issue[start]] = (c["arrival_s"][sl] >= scenario.warmup)[start]
+    del first
     counted &= ~unknown
     counted &= first_channel >= 0
     # Whole counts, so exact as floats in any order of addition.
-    num = np.bincount(first_channel[counted & resolved], minlength=n_ch).astype(float)
-    den = np.bincount(first_channel[counted], minlength=n_ch).astype(float)
+    num = _count_codes(first_channel[counted & resolved], n_ch).astype(float)
+    den = _count_codes(first_channel[counted], n_ch).astype(float)
     return num, den
+
+
+def _count_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(codes, minlength=n)`` a slice at a time (bincount widens small integer
+    codes to 8 bytes each); whole counts, so the same numbers."""
+    out = np.zeros(n, dtype=np.int64)
+    for s in range(0, len(codes), _CHUNK):
+        out += np.bincount(codes[s:s + _CHUNK], minlength=n)
+    return out
 
 
 def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,

@@ -21,11 +21,10 @@ from simsvc.observe.records import (
     CONTAINED,
     ESCALATED,
     LOST,
-    ORIGINS,
-    OUTCOMES,
     WAITING,
     RawRun,
 )
+from simsvc.observe.rows import ContactRows
 
 
 def thresholds(scenario: Scenario) -> np.ndarray:
@@ -60,58 +59,31 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
 
     ``extra`` is :func:`simsvc.observe.customer.contact_columns` when the caller has it already.
     """
+    return contact_rows(scenario, run, extra).frame()
+
+
+def contact_rows(scenario: Scenario, run: RawRun, extra: dict | None = None) -> ContactRows:
+    """:func:`contacts_frame` as a :class:`~simsvc.observe.rows.RowTable`: its columns are
+    built a range of rows at a time when written (no whole-table DataFrame)."""
     from simsvc.observe.customer import contact_columns, customer_view
 
     c = run.contacts
     if extra is None:
         extra = contact_columns(customer_view(scenario, run), len(c["arrival_s"]))
-    n = len(c["arrival_s"])
-    channels = list(scenario.channels)
-    pools = list(scenario.agents)
-    answered = c["outcome"] == ANSWERED
-    # Nullable columns built from values + mask (no Python object per row).
-    resolved = pd.arrays.BooleanArray(c["resolved"] == 1, c["resolved"] < 0)
-    answered_s = c["arrival_s"] + c["wait_s"]  # NaN where not answered, in place: no second temporary
-    answered_s[~answered] = np.nan
-    return pd.DataFrame({
-        "replication": np.full(n, run.replication, dtype=np.int32),
-        "contact_id": np.arange(n, dtype=np.int64),
-        "issue_id": c["issue"],
-        "attempt": c["attempt"],
-        "leg": c["leg"],
-        "origin": pd.Categorical.from_codes(c["origin"], categories=list(ORIGINS)),
-        "channel": pd.Categorical.from_codes(c["channel"], categories=channels),
-        "reason": pd.Categorical.from_codes(c["reason"], categories=list(scenario.reasons)),
-        "arrival_s": c["arrival_s"],
-        "outcome": pd.Categorical.from_codes(c["outcome"], categories=list(OUTCOMES)),
-        "wait_s": c["wait_s"],
-        "answered_s": answered_s,
-        "pool": pd.Categorical.from_codes(c["pool"], categories=pools),
-        "agent": pd.arrays.IntegerArray(c["agent"].astype(np.int32, copy=False), c["agent"] < 0),
-        "handle_s": c["handle_s"],
-        "wrap_s": c["wrap_s"],
-        "resolved": resolved,
-        "transferred": c["transferred"],
-        "blocked": c["blocked"],
-        "closed": c["closed"],
-        "patience_s": c["patience_s"],
-        "in_warmup": c["arrival_s"] < scenario.warmup,
-        **extra,
-        **_journey_columns(run),
-    }, copy=False)
+    categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
+                  "pool": list(scenario.agents)}
+    return ContactRows(c, run.replication, categories, scenario.warmup, extra, _journey_lookup(run))
 
 
-def _journey_columns(run: RawRun) -> dict:
-    """Journey mode: which customer each leg belongs to, and the stage that made the contact."""
+def _journey_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Journey mode: customer id and stage code per issue id, and the stages' names."""
     if run.journey is None:
-        return {}
+        return None
     from simsvc.config.customers import STAGES
     from simsvc.observe.customer import issue_lookup
 
     customer, stage = issue_lookup(run)
-    cust = customer[run.contacts["issue"]]
-    return {"customer_id": pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0),
-            "stage": pd.Categorical.from_codes(stage[run.contacts["issue"]], categories=list(STAGES))}
+    return customer, stage, list(STAGES)
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
@@ -121,18 +93,33 @@ def _grid(scenario: Scenario) -> np.ndarray:
 
 def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Total length of segments [start, end) falling in each interval of ``grid``."""
-    # Cumulative covered time up to t: Σ max(0, t - start) - Σ max(0, t - end).
-    def cum(points: np.ndarray) -> np.ndarray:
-        points = np.clip(points, grid[0], grid[-1])
-        points.sort()  # in place: one full-length temporary at a time
-        k = np.searchsorted(points, grid, side="left")
-        csum = np.cumsum(points, out=points)  # Σ of the k smallest is csum[k - 1]
-        sums = np.zeros(len(k))
-        sums[k > 0] = csum[k[k > 0] - 1]
-        return k * grid - sums
-    covered = cum(start)
-    covered -= cum(end)
+    covered = _covered_until(start, grid, own=False)
+    covered -= _covered_until(end, grid, own=False)
     return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
+
+
+def _covered_until(points: np.ndarray, grid: np.ndarray, own: bool) -> np.ndarray:
+    """Σ max(0, t − p) over ``points`` for each time t of ``grid``; ``own``: ``points`` is a
+    temporary of the caller's, clipped and sorted in place (no second full-length array)."""
+    points = np.clip(points, grid[0], grid[-1], out=points if own else None)
+    points.sort()  # in place: one full-length temporary at a time
+    k = np.searchsorted(points, grid, side="left")
+    csum = np.cumsum(points, out=points)  # Σ of the k smallest is csum[k - 1]
+    sums = np.zeros(len(k))
+    sums[k > 0] = csum[k[k > 0] - 1]
+    return k * grid - sums
+
+
+def _time_in(seg, pool: int | None, channel: int | None, grid: np.ndarray) -> np.ndarray:
+    """:func:`_time_in_intervals` of the segments of ``pool`` and ``channel`` (None: any),
+    the same floats with the starts let go before the ends are read: busy segments are
+    derived from the record on each read (:class:`simsvc.model.duty.BusySegments`), so a
+    read is the caller's own array, worked on in place (24 → 8 bytes per leg at the peak)."""
+    m = _segment_mask(seg, pool, channel)
+    own = m is not None or not isinstance(seg, dict)  # a stored column is read, not changed
+    covered = _covered_until(_segment_column(seg, "start_s", m), grid, own)
+    covered -= _covered_until(_segment_column(seg, "end_s", m), grid, own)
+    return np.maximum(np.diff(covered), 0.0)
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -213,14 +200,14 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     grid = _grid(scenario)
     n_int = len(grid) - 1
     sums = _interval_sums(scenario, run, n_int, grid)
-    staffed_by_pool = {p: _time_in_intervals(*_segments(run.duty, p), grid) for p in range(len(scenario.agents))}
+    staffed_by_pool = {p: _time_in(run.duty, p, None, grid) for p in range(len(scenario.agents))}
     skilled = occupancy_pools(scenario)
     calendar = calendar_columns(scenario, grid[:-1])  # day, weekday, time_of_day of each interval
     rows = []
     for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
         s = sums[ch_i]
         answered = s["answered"]
-        busy = _time_in_intervals(*_segments(run.busy, None, ch_i), grid)
+        busy = _time_in(run.busy, None, ch_i, grid)
         staffed = sum((staffed_by_pool[p] for p in skilled[name]), np.zeros(n_int))
         length = np.diff(grid)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -267,8 +254,8 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     length = np.diff(grid)
     rows = []
     for p, (name, pool) in enumerate(scenario.agents.items()):
-        staffed = _time_in_intervals(*_segments(run.duty, p), grid)
-        busy = _time_in_intervals(*_segments(run.busy, p), grid)
+        staffed = _time_in(run.duty, p, None, grid)
+        busy = _time_in(run.busy, p, None, grid)
         scheduled = scheduled_per_interval(schedule_changes(scenario, pool, 0.0), grid)
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(pd.DataFrame({
@@ -289,13 +276,6 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     df = pd.concat(rows, ignore_index=True)
     df["pool"] = pd.Categorical(df["pool"], categories=list(scenario.agents))
     return df
-
-
-def _segments(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):
-    """Start and end of the segments of ``pool`` and ``channel`` (None: any); read-only views
-    of the whole columns when every segment matches, copies otherwise."""
-    m = _segment_mask(seg, pool, channel)
-    return _segment_column(seg, "start_s", m), _segment_column(seg, "end_s", m)
 
 
 def _segment_mask(seg: dict[str, np.ndarray], pool: int | None, channel: int | None = None):

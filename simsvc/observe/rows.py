@@ -1,0 +1,181 @@
+"""Tables with one row per contact leg or per issue, built a slice of rows at a time.
+
+A million-contact replication's ``contacts`` table as one DataFrame adds its derived
+columns (replication, contact id, answer time, warm-up flag, masks of the nullable
+columns) to the record it is made from, and converting it to Arrow for Parquet adds
+a copy of each group of rows on top (issue 13: peak memory per million contacts).
+A :class:`RowTable` holds only the arrays the columns are read from (the record's
+columns and the customer view's, shared, not copied) and builds the columns of any
+range of rows on demand: the results folder is written a row group at a time
+(:class:`simsvc.experiment.output.TableWriter`), each group's columns made, written
+and let go; :meth:`RowTable.frame` gives the whole DataFrame, the same one as
+building every column at once.
+
+Row tables are picklable (plain arrays and names), so they travel from a worker
+process as the DataFrames did.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simsvc.observe.records import ANSWERED, ORIGINS, OUTCOMES
+
+
+class RowTable:
+    """Columns computed on demand for a range of rows; the part of the DataFrame API the
+    writers and the report use (``len``, ``empty``, ``columns``, ``in``, ``[[names]]``)."""
+
+    def __init__(self, n_rows: int, names: list[str]) -> None:
+        self.n_rows = n_rows
+        self.names = list(names)
+
+    def column(self, name: str, rows: slice) -> object:
+        """The values of column ``name`` for ``rows`` (an array or a pandas extension array)."""
+        raise NotImplementedError
+
+    def frame(self, start: int = 0, stop: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Rows ``start:stop`` (all by default) of the columns ``columns`` (all by default)."""
+        stop = self.n_rows if stop is None else min(stop, self.n_rows)
+        rows = slice(start, stop)
+        names = self.names if columns is None else list(columns)
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise KeyError(f"no columns {missing}")
+        return pd.DataFrame({name: self.column(name, rows) for name in names}, copy=False)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    @property
+    def empty(self) -> bool:
+        return self.n_rows == 0 or not self.names
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __getitem__(self, columns: list[str]) -> pd.DataFrame:
+        if not isinstance(columns, list):
+            raise TypeError("select columns with a list of names (table[['a', 'b']])")
+        return self.frame(columns=columns)
+
+
+def frame_of(table: RowTable | pd.DataFrame) -> pd.DataFrame:
+    """``table`` as a DataFrame (a DataFrame is returned as it is)."""
+    return table.frame() if isinstance(table, RowTable) else table
+
+
+class ContactRows(RowTable):
+    """``contacts``: one row per contact leg (see :func:`simsvc.observe.tables.contacts_frame`).
+
+    ``record`` is the run's contact record, ``extra`` the customer's experience columns
+    (:func:`simsvc.observe.customer.contact_columns`), ``journey`` (journey mode) the
+    customer id and stage per issue id.
+    """
+
+    FIXED = ["replication", "contact_id", "issue_id", "attempt", "leg", "origin", "channel", "reason",
+             "arrival_s", "outcome", "wait_s", "answered_s", "pool", "agent", "handle_s", "wrap_s",
+             "resolved", "transferred", "blocked", "closed", "patience_s", "in_warmup"]
+    _AS_RECORDED = {"issue_id": "issue", "attempt": "attempt", "leg": "leg", "arrival_s": "arrival_s",
+                    "wait_s": "wait_s", "handle_s": "handle_s", "wrap_s": "wrap_s",
+                    "transferred": "transferred", "blocked": "blocked", "closed": "closed",
+                    "patience_s": "patience_s"}
+
+    def __init__(self, record: dict[str, np.ndarray], replication: int, categories: dict[str, list[str]],
+                 warmup: float, extra: dict[str, object],
+                 journey: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> None:
+        names = self.FIXED + list(extra) + (["customer_id", "stage"] if journey is not None else [])
+        super().__init__(len(record["arrival_s"]), names)
+        self.record = record
+        self.replication = replication
+        self.categories = categories  # channel, reason, pool names by code
+        self.warmup = warmup
+        self.extra = extra
+        self.journey = journey
+
+    def column(self, name: str, rows: slice) -> object:
+        c = self.record
+        if name in self._AS_RECORDED:
+            return c[self._AS_RECORDED[name]][rows]
+        if name in self.extra:
+            return self.extra[name][rows]
+        if name == "replication":
+            return np.full(len(c["arrival_s"][rows]), self.replication, dtype=np.int32)
+        if name == "contact_id":
+            return np.arange(rows.start, rows.start + len(c["arrival_s"][rows]), dtype=np.int64)
+        if name == "origin":
+            return pd.Categorical.from_codes(c["origin"][rows], categories=list(ORIGINS))
+        if name == "outcome":
+            return pd.Categorical.from_codes(c["outcome"][rows], categories=list(OUTCOMES))
+        if name in ("channel", "reason", "pool"):
+            return pd.Categorical.from_codes(c[name][rows], categories=self.categories[name])
+        if name == "answered_s":
+            answered_s = c["arrival_s"][rows] + c["wait_s"][rows]  # NaN where not answered
+            answered_s[c["outcome"][rows] != ANSWERED] = np.nan
+            return answered_s
+        if name == "agent":
+            agent = c["agent"][rows]
+            return pd.arrays.IntegerArray(agent.astype(np.int32, copy=False), agent < 0)
+        if name == "resolved":  # nullable: values + mask, no Python object per row
+            resolved = c["resolved"][rows]
+            return pd.arrays.BooleanArray(resolved == 1, resolved < 0)
+        if name == "in_warmup":
+            return c["arrival_s"][rows] < self.warmup
+        if self.journey is not None and name in ("customer_id", "stage"):
+            customer, stage, stages = self.journey
+            issue = c["issue"][rows]
+            if name == "customer_id":
+                cust = customer[issue]
+                return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
+            return pd.Categorical.from_codes(stage[issue], categories=stages)
+        raise KeyError(name)
+
+
+class IssueRows(RowTable):
+    """``issues``: one row per customer issue (see :func:`simsvc.observe.customer.issues_frame`).
+
+    ``columns`` maps each stored column to its array (the customer view's, shared);
+    ``kind`` is the issue kind's codes and labels, ``journey`` (journey mode) the
+    customer id and stage per issue id.
+    """
+
+    NAMES = ["replication", "issue_id", "channel", "reason", "arrival_s", "attempts", "resolved",
+             "resolved_first_contact", "transfers", "escalations", "wait_ratio", "finished", "ces",
+             "in_warmup", "kind"]
+    _STORED = ("issue_id", "arrival_s", "attempts", "resolved", "resolved_first_contact", "transfers",
+               "escalations", "wait_ratio", "finished")
+
+    def __init__(self, columns: dict[str, np.ndarray], replication: int, categories: dict[str, list[str]],
+                 warmup: float, journey: tuple[np.ndarray, np.ndarray, list[str]] | None = None) -> None:
+        names = self.NAMES + (["customer_id", "stage"] if journey is not None else [])
+        super().__init__(len(columns["issue_id"]), names)
+        self.data = columns
+        self.replication = replication
+        self.categories = categories  # channel, reason and kind labels by code
+        self.warmup = warmup
+        self.journey = journey
+
+    def column(self, name: str, rows: slice) -> object:
+        d = self.data
+        if name in self._STORED:
+            return d[name][rows]
+        if name == "replication":
+            return np.full(len(d["issue_id"][rows]), self.replication, dtype=np.int32)
+        if name in ("channel", "reason", "kind"):
+            return pd.Categorical.from_codes(d[name][rows], categories=self.categories[name])
+        if name == "ces":
+            return pd.arrays.IntegerArray(d["ces"][rows], ~d["ces_responded"][rows])
+        if name == "in_warmup":
+            return d["arrival_s"][rows] < self.warmup
+        if self.journey is not None and name in ("customer_id", "stage"):
+            customer, stage, stages = self.journey
+            issue = d["issue_id"][rows]
+            if name == "customer_id":
+                cust = customer[issue]
+                return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
+            return pd.Categorical.from_codes(stage[issue], categories=stages)
+        raise KeyError(name)
