@@ -89,7 +89,8 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress, out=out_dir,
                               extend_tables=report.keeping(add_required) if report else add_required,
-                              on_summary=report.start if report else None)
+                              on_summary=report.start if report else None,
+                              on_intervals=report.early(resolved, add_required) if report else None)
     except BaseException as exc:
         if report is not None:
             report.cancel()
@@ -151,6 +152,24 @@ class _EarlyReport:
             self.tables.add(tables)
             return tables
         return extend_and_keep
+
+    def early(self, scenario, extend):
+        """The run's ``on_intervals``: send the figures drawn from the interval tables alone to
+        the report process, which draws them while the run reduces its contacts (None where
+        the report is not drawn aside, or is drawn from the folder: journey mode)."""
+        if self.aside is None or scenario.customers is not None:
+            return None
+
+        def intervals_ready(intervals, pools, daily) -> None:
+            from simsvc.config.load import scenario_yaml
+
+            try:
+                tables = extend({"intervals": intervals, "pools": pools})   # as they will be kept
+                self.aside.draw_early(self.tables.early(self.out_dir, scenario_yaml(scenario),
+                                                        tables["intervals"], tables["pools"], daily))
+            except Exception:  # noqa: BLE001 - the figures are drawn with the rest, as without it
+                pass
+        return intervals_ready
 
     def start(self, result) -> None:
         """The run is summarised: draw the report (the run's ``on_summary``)."""

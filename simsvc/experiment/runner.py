@@ -47,8 +47,14 @@ class ReplicationTables:
 
 
 def run_replication(scenario: Scenario, root_seed: int, replication: int,
-                    keep_contacts: bool = True) -> ReplicationTables:
-    """Simulate one replication and reduce it to tables."""
+                    keep_contacts: bool = True,
+                    on_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+                    ) -> ReplicationTables:
+    """Simulate one replication and reduce it to tables.
+
+    ``on_intervals(intervals, pools)`` (optional) is called as soon as the interval and
+    pool tables are built, before the contacts are reduced (see :func:`run`).
+    """
     steady_heap()
     raw = simulate(scenario, root_seed, replication)
     release_memory()  # the event loop's buffers are gone; give their pages back first
@@ -58,6 +64,8 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    if on_intervals is not None:
+        on_intervals(intervals, pools)
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
     issues = issues_frame(scenario, raw, view) if keep_contacts else pd.DataFrame()
@@ -211,6 +219,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         progress: Callable[[int, int], None] | None = None, out: str | Path | None = None,
         extend_tables: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
         on_summary: Callable[[RunResult], None] | None = None,
+        on_intervals: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], None] | None = None,
         ) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
@@ -232,6 +241,13 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     replication's tables are written and the folder placed: the ``run`` command starts
     drawing the report there, so the figures render while the tables are written. The
     manifest's ``wall_s`` then stops at that point (it does not count the last writing).
+
+    ``on_intervals(intervals, pools, daily)`` (optional) is called, in a run that simulates
+    in this process (one worker or one replication), as soon as the last replication's
+    interval and pool tables are built (not yet extended), with the run's per-day table,
+    which needs nothing else: before that replication's contacts are reduced and its
+    metrics computed. The ``run`` command starts drawing the report's figures from them
+    there, so they render while the rest of the run is reduced.
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
@@ -250,7 +266,14 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         journey_rows: list[pd.DataFrame] = []
         intervals: list[pd.DataFrame] = []   # small (interval × channel): kept for the per-day table
         last: dict[str, pd.DataFrame] | None = None  # with on_summary: written after it
-        for res in _replications(scenario, root, reps, workers, keep_contacts, progress):
+        daily: list[pd.DataFrame] = []   # the per-day table, if on_intervals computed it
+
+        def last_intervals(last_intervals: pd.DataFrame, last_pools: pd.DataFrame) -> None:
+            daily.append(daily_summary(scenario, _concat([*intervals, last_intervals])))
+            on_intervals(last_intervals, last_pools, daily[0])
+
+        early = last_intervals if on_intervals is not None else None
+        for res in _replications(scenario, root, reps, workers, keep_contacts, progress, early):
             done.append((res.arrivals, res.sim_wall_s))
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
@@ -269,7 +292,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             summary=summ.summarise(per_rep),
             journey=summ.summarise(journey, keys=("segment", "stage", "metric")) if not journey.empty else None,
         )
-        result.daily = daily_summary(scenario, _concat(intervals))
+        # The same frames as on_intervals's (the last replication's intervals are res.intervals).
+        result.daily = daily[0] if daily else daily_summary(scenario, _concat(intervals))
         result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done)
         if on_summary is not None:
             on_summary(result)
@@ -310,15 +334,19 @@ class _Memory(_Sink):
 
 
 def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_contacts: bool,
-                  progress: Callable[[int, int], None] | None) -> Iterator[ReplicationTables]:
+                  progress: Callable[[int, int], None] | None,
+                  last_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+                  ) -> Iterator[ReplicationTables]:
     """Each replication's tables in replication order, from this process or local workers.
 
     With workers, at most ``2 × workers`` replications are submitted or waiting to be
     handed on at any time, so finished tables do not pile up in memory.
+    ``last_intervals`` is the last replication's ``on_intervals`` (:func:`run_replication`),
+    called only when replications run in this process.
     """
     if workers <= 1 or reps == 1:
         for r in range(reps):
-            yield run_replication(scenario, root, r, keep_contacts)
+            yield run_replication(scenario, root, r, keep_contacts, last_intervals if r == reps - 1 else None)
             if progress:
                 progress(r + 1, reps)
         return
