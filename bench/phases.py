@@ -31,6 +31,7 @@ WRAP: dict[str, list[tuple[str, str]]] = {
                            ("check_work", "checks"), ("prepare_output", "checks"),
                            ("write_report_or_warn", "report from folder")],
     "simsvc.cli.run_cmd": [("_EarlyReport.__init__", "report fork"), ("_EarlyReport.finish", "report wait"),
+                           ("progress_notice", "checks"),
                            ("_EarlyReport.start", "report data (send)"), ("summary_table", "print results"),
                            ("worst_day_lines", "print results")],
     "simsvc.experiment.runner": [("simulate", "simulate (build + loop)"),
@@ -45,7 +46,8 @@ WRAP: dict[str, list[tuple[str, str]]] = {
                                  ("summ.replication_metrics", "replication metrics")],
     "simsvc.experiment.output": [("ResultsWriter.add", "write tables"), ("ResultsWriter.finish", "write + place folder")],
     "simsvc.plan.requirements": [("required_columns_adder", "Erlang columns (set up)")],
-    "simsvc.report.live": [("ReportTables.add", "report tables (wait histogram)")],
+    "simsvc.report.live": [("ReportTables.add", "report tables (wait histogram)"),
+                           ("ReportTables.early", "report data (send)")],
 }
 # Imports are timed by library (their own seconds: a library imported by another counts as its own).
 HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "simpy", "pydantic", "matplotlib", "yaml", "click", "tqdm")
@@ -90,13 +92,13 @@ def timed(name: str, fn):
 
 
 def _install(module) -> None:
+    """Wrap the module's phase functions (those it has: another checkout may lack some)."""
     for path, name in WRAP.get(module.__name__, ()):
         owner, *rest = path.split(".")
-        if not rest:
-            setattr(module, owner, timed(name, getattr(module, owner)))
-        else:
-            holder = getattr(module, owner)
-            setattr(holder, rest[0], timed(name, getattr(holder, rest[0])))
+        holder = module if not rest else getattr(module, owner, None)
+        attr = rest[0] if rest else owner
+        if holder is not None and callable(getattr(holder, attr, None)):
+            setattr(holder, attr, timed(name, getattr(holder, attr)))
 
 
 class _Loader(importlib.abc.Loader):

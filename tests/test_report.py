@@ -738,7 +738,8 @@ def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: py
     assert render._FIGURES == []  # the forked processes' figures are let go
 
 
-def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agrees(tmp_path: Path) -> None:
+def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agrees(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`run` sends the figures that need no contacts to the report process as soon as the last
     replication's interval tables exist (EarlyFigures); the report keeps them only if the
     complete run gives them the same data, and is then the same as one drawn at the end."""
@@ -746,9 +747,11 @@ def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agre
     from simsvc.experiment.output import small_files
     from simsvc.experiment.runner import run
     from simsvc.report.build import EarlyFigures, RunReport
+    from simsvc.report import render
     from simsvc.report.live import ReportTables, run_data
 
-    scenario = load_scenario(BASELINE, ("horizon=2d", "warmup=1d"))
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)   # rendered when collected, in this process
+    scenario = load_scenario(ERLANG_A, ("horizon=6h", "warmup=1h"))
     kept, sent = ReportTables(), []
 
     def keep(tables):
@@ -767,4 +770,4 @@ def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agre
     # data that differs (here: one replication's pools fewer) is drawn again, never reused
     other = EarlyFigures(sent[0])
     final.pools = final.pools[final.pools["replication"] == 0]
-    assert RunReport(final, other).reused == [] and not other.fits(final)
+    assert not other.fits(final) and RunReport(final, other).reused == []
