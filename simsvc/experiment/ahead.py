@@ -122,13 +122,17 @@ class SimulationAhead:
         """The replication's records (waits for them)."""
         try:
             status, payload = self._conn.recv()
-            if status == "ok":
-                return recv_raw(self._conn, payload)
+            raw = recv_raw(self._conn, payload) if status == "ok" else None
         except (EOFError, OSError):
+            self.cancel()
             raise RuntimeError("the simulation process ended without its records") from None
-        finally:
-            self._close()
-        raise payload
+        except BaseException:   # Ctrl-C while waiting: stop it rather than wait for it
+            self.cancel()
+            raise
+        self._close()
+        if status != "ok":
+            raise payload
+        return raw
 
     def cancel(self) -> None:
         """Stop the process now (the run failed or was interrupted)."""
