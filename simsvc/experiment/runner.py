@@ -201,6 +201,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         ahead.cancel()
         raise ValueError("ahead must be replication 0 of this scenario and seed, in a run without workers")
     wall0 = time.perf_counter()
+    if ahead is not None:
+        _import_for_reducing(out is not None)
     if out is not None:
         from simsvc.experiment.output import ResultsWriter
 
@@ -254,6 +256,17 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         sink.abort()
         raise
     return result
+
+
+def _import_for_reducing(writing: bool) -> None:
+    """Import now what reducing and writing the first replication will need (scipy for the
+    t quantile of the summary and Erlang's columns, pyarrow's Parquet writer): while a
+    simulation forked ahead runs, these imports cost no time on the run's critical path."""
+    import scipy.special  # noqa: F401
+
+    if writing:
+        import pyarrow.pandas_compat  # noqa: F401 - Table.from_pandas
+        import pyarrow.parquet  # noqa: F401
 
 
 class _Sink:
