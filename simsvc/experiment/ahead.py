@@ -102,9 +102,11 @@ class SimulationAhead:
     """
 
     def __init__(self, scenario: Scenario, root_seed: int, replication: int = 0) -> None:
+        import time
         from multiprocessing import Pipe
 
         self.scenario, self.root_seed, self.replication = scenario, root_seed, replication
+        self.started_s = time.perf_counter()   # the run's wall time counts from here
         self._conn, child = Pipe(duplex=False)   # (receiving end, sending end)
         for stream in (sys.stdout, sys.stderr):   # nothing buffered is written twice
             stream.flush()

@@ -200,7 +200,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
                               or not (workers <= 1 or reps == 1)):
         ahead.cancel()
         raise ValueError("ahead must be replication 0 of this scenario and seed, in a run without workers")
-    wall0 = time.perf_counter()
+    wall0 = time.perf_counter() if ahead is None else ahead.started_s   # the simulation started there
     if ahead is not None:
         _import_for_reducing(out is not None)
     if out is not None:
