@@ -18,6 +18,17 @@ on the same (shared, loaded) machine. Prints, per round:
 * peak RSS MB       — maximum resident memory of the command's process,
   also per million contacts (target ≤ 200 MB).
 
+Each command runs under ``bench/phases.py``, which clocks the phases of the command's own
+(parent) process, and the bench prints, after the rounds, the seconds each phase held the
+critical path (its own time, the phases it called subtracted): imports by library, scenario
+load, model build, event loop, each table, the metrics and summary, writing, the report's
+data and the wait for the report process, and whatever is left (Python's own start-up is
+measured from the bench's clock). The report process and its render processes run beside
+the parent: only the time the parent waits for them shows, as "report wait".
+
+``--tree PATH`` also measures another checkout of simsvc (say, the code before a change)
+in the same rounds (run with ``PYTHONPATH=PATH``).
+
 ``--startup 7`` adds the start-up of ``simsvc --help`` and ``simsvc check ref.yaml``
 (target ≤ 0.5 s each): wall and CPU (user + system) time of each command in a fresh
 process, fastest and median of that many runs (the fastest is the least disturbed by
@@ -28,7 +39,7 @@ same command with 1 and with 3 replications (it should stay flat, since each
 replication's tables are streamed to the folder and dropped).
 
 Usage: ``python bench/bench_process.py [--arrivals 1000000] [--anchor-arrivals 200000]
-[--rounds 2] [--startup 7] [--memory-reps 1 3 --memory-arrivals 300000]``
+[--rounds 2] [--tree PATH] [--no-report-too] [--startup 7] [--memory-reps 1 3 --memory-arrivals 300000]``
 """
 from __future__ import annotations
 
@@ -65,15 +76,25 @@ agents:
 """
 
 
+PHASES = Path(__file__).resolve().parent / "phases.py"
+BESIDE = " (beside the simulation)"   # phases.py's mark of what is not on the critical path
+
+
 def simsvc_command() -> list[str]:
     script = Path(sys.executable).parent / "simsvc"
     return [str(script)] if script.exists() else [sys.executable, "-c", "from simsvc.cli import main; main()"]
 
 
-def timed_run(args: list[str]) -> tuple[float, float, str]:
-    """(wall s, peak RSS MB, stdout) of one command in a fresh process."""
+def phased_command(times: Path) -> list[str]:
+    """simsvc under bench/phases.py, which writes its phases' seconds to ``times``."""
+    return [sys.executable, str(PHASES), str(times)]
+
+
+def timed_run(args: list[str], env: dict | None = None) -> tuple[float, float, str, float]:
+    """(wall s, peak RSS MB, stdout, start time on the monotonic clock) of one command in a
+    fresh process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
     # Called in a fresh Python (run_in_child) whose only child is this command, so the
@@ -83,17 +104,42 @@ def timed_run(args: list[str]) -> tuple[float, float, str]:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err}")
-    return wall, peak_mb, out
+    return wall, peak_mb, out, t0
 
 
-def run_in_child(args: list[str]) -> tuple[float, float, str]:
-    """Run ``timed_run`` in a fresh Python so the peak RSS belongs to that one command."""
-    code = ("import json, sys; sys.path.insert(0, %r); from bench_process import timed_run; "
-            "print(json.dumps(timed_run(json.loads(sys.argv[1]))))" % str(Path(__file__).resolve().parent))
-    res = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
-                         check=True)
-    wall, peak, out = json.loads(res.stdout.strip().splitlines()[-1])
-    return wall, peak, out
+def run_in_child(args: list[str], tree: str | None = None) -> tuple[float, float, str, float]:
+    """Run ``timed_run`` in a fresh Python so the peak RSS belongs to that one command
+    (simsvc imported from ``tree`` when given)."""
+    code = ("import json, os, sys; sys.path.insert(0, %r); from bench_process import timed_run; "
+            "env = dict(os.environ, PYTHONPATH=sys.argv[2]) if sys.argv[2] else None; "
+            "print(json.dumps(timed_run(json.loads(sys.argv[1]), env)))" % str(Path(__file__).resolve().parent))
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(args), tree or ""], capture_output=True,
+                         text=True, check=True)
+    wall, peak, out, t0 = json.loads(res.stdout.strip().splitlines()[-1])
+    return wall, peak, out, t0
+
+
+def phase_seconds(times: Path, started: float, wall: float) -> dict[str, float]:
+    """The critical-path seconds of each phase of one phased run (see ``bench/phases.py``)."""
+    data = json.loads(times.read_text())
+    phases = dict(data["phases"])
+    phases["python start-up"] = data["t0"] - started
+    phases["exit"] = started + wall - data["end"]
+    return phases
+
+
+def print_phases(runs: list[tuple[str, dict[str, float]]]) -> None:
+    """A table: one row per phase (by the first run's seconds), one column per run."""
+    names = sorted({name for _, phases in runs for name in phases},
+                   key=lambda name: (name.endswith(BESIDE), -max(phases.get(name, 0.0) for _, phases in runs)))
+    print("\ncritical path of the command's own process, seconds per phase "
+          "(own time; imports by library):")
+    print(f"{'phase':<44}" + "".join(f"{label:>16}" for label, _ in runs))
+    for name in names:
+        if max(phases.get(name, 0.0) for _, phases in runs) >= 0.02:
+            print(f"{name:<44}" + "".join(f"{phases.get(name, 0.0):>16.2f}" for _, phases in runs))
+    print(f"{'total (critical path)':<44}" + "".join(
+        f"{sum(v for k, v in phases.items() if not k.endswith(BESIDE)):>16.2f}" for _, phases in runs))
 
 
 def startup(args: list[str], runs: int) -> tuple[list[float], list[float]]:
@@ -127,6 +173,8 @@ def main() -> int:
     parser.add_argument("--startup", type=int, default=0, help="runs of --help and check to time")
     parser.add_argument("--memory-reps", type=int, nargs="*", default=[])
     parser.add_argument("--memory-arrivals", type=int, default=300_000)
+    parser.add_argument("--tree", default=None, help="another checkout of simsvc, measured in the same rounds")
+    parser.add_argument("--report-only", action="store_true", help="skip the --no-report runs")
     args = parser.parse_args()
     cmd = simsvc_command()
     print(f"M/M/50+M reference, ~{args.arrivals:,} arrivals; anchor: tutorial SimPy, "
@@ -135,20 +183,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         ref = Path(tmp) / "ref.yaml"
         ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))
-        print(f"{'round':<6}{'command':<22}{'wall s':>7}{'loop s':>7}{'rest s':>7}{'arrivals/s':>11}"
+        print(f"{'round':<6}{'command':<29}{'wall s':>7}{'loop s':>7}{'rest s':>7}{'arrivals/s':>11}"
               f"{'anchor/s':>9}{'x tutorial':>11}{'peak MB':>8}{'MB per 1M':>10}")
+        commands = [("run (write + report)", [])] + ([] if args.report_only else [("run --no-report", ["--no-report"])])
+        trees = [("", None)] + ([("before ", args.tree)] if args.tree else [])
+        phased: list[tuple[str, dict[str, float]]] = []
         for r in range(args.rounds):
-            for label, extra in (("run (write + report)", []), ("run --no-report", ["--no-report"])):
+            for (label, extra), (which, tree) in ((c, t) for c in commands for t in trees):
                 anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
-                out = Path(tmp) / f"out-{r}-{len(extra)}"
-                wall, peak, stdout = run_in_child(
-                    cmd + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out), *extra])
+                out = Path(tmp) / f"out-{r}-{len(extra)}-{len(which)}"
+                times = Path(tmp) / f"phases-{r}-{len(extra)}-{len(which)}.json"
+                wall, peak, stdout, started = run_in_child(
+                    phased_command(times) + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out),
+                                             *extra], tree)
                 anchor_after = tutorial(args.anchor_arrivals, seed=r + 1)
                 n = arrivals_of(stdout)
                 loop = sum(json.loads((out / "manifest.json").read_text())["replication_wall_s"])
                 anchor = (anchor_before + anchor_after) / 2
-                print(f"{r + 1:<6}{label:<22}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
+                print(f"{r + 1:<6}{which + label:<29}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
                       f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}", flush=True)
+                short = f"{r + 1}:{which}{'no-rep' if extra else 'report'}"
+                phased.append((short, phase_seconds(times, started, wall)))
+        print_phases(phased)
         if args.startup:
             print(f"\nstart-up, {args.startup} fresh runs each (target <= 0.5 s): fastest / median")
             for label, extra in (("simsvc --help", ["--help"]), ("simsvc check ref.yaml", ["check", str(ref)])):
@@ -162,7 +218,7 @@ def main() -> int:
                   "--no-report): streamed to the folder, it should stay flat")
             for reps in args.memory_reps:
                 out = Path(tmp) / f"mem-{reps}"
-                wall, peak, _ = run_in_child(cmd + ["run", str(small), "--reps", str(reps), "--workers", "1",
+                wall, peak, _, _ = run_in_child(cmd + ["run", str(small), "--reps", str(reps), "--workers", "1",
                                                     "--out", str(out), "--no-report"])
                 print(f"  {reps:>3} replications: peak {peak:6.0f} MB, {wall:6.1f} s")
     return 0

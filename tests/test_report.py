@@ -736,3 +736,38 @@ def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: py
                                       for png, svg in parallel)
     assert parallel == serial
     assert render._FIGURES == []  # the forked processes' figures are let go
+
+
+def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agrees(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run` sends the figures that need no contacts to the report process as soon as the last
+    replication's interval tables exist (EarlyFigures); the report keeps them only if the
+    complete run gives them the same data, and is then the same as one drawn at the end."""
+    from simsvc.config.load import load_scenario, scenario_yaml
+    from simsvc.experiment.output import small_files
+    from simsvc.experiment.runner import run
+    from simsvc.report.build import EarlyFigures, RunReport
+    from simsvc.report import render
+    from simsvc.report.live import ReportTables, run_data
+
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)   # rendered when collected, in this process
+    scenario = load_scenario(ERLANG_A, ("horizon=6h", "warmup=1h"))
+    kept, sent = ReportTables(), []
+
+    def keep(tables):
+        kept.add(tables)
+        return tables
+
+    def early(intervals, pools, daily):
+        sent.append(kept.early(tmp_path, scenario_yaml(scenario), intervals, pools, daily))
+
+    result = run(scenario, replications=2, workers=1, extend_tables=keep, on_intervals=early)
+    final = run_data(tmp_path, small_files(result), kept)
+    figures = EarlyFigures(sent[0])
+    report = RunReport(final, figures)
+    assert set(report.reused) == {b.key for b in report.blocks} - {"waits"}
+    assert report.page() == RunReport(final).page()
+    # data that differs (here: one replication's pools fewer) is drawn again, never reused
+    other = EarlyFigures(sent[0])
+    final.pools = final.pools[final.pools["replication"] == 0]
+    assert not other.fits(final) and RunReport(final, other).reused == []

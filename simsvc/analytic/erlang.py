@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.linalg
-from scipy.special import betainc, gammaln
+
+# scipy is imported where it is used (below): `simsvc run` imports this module for Erlang's
+# requirement beside the simulation, and scipy.linalg alone costs ~0.1-0.4 s of start-up.
 
 __all__ = [
     "MODELS",
@@ -281,6 +282,8 @@ class _ErlangAChain:
         Zeltyn's incomplete-gamma forms for M/M/n+M). Equal to the phase-type answer
         alpha e^{T t} (-T)^{-1} s to ~1e-14, in O(K) instead of a matrix exponential.
         """
+        from scipy.special import betainc
+
         k = np.arange(self.size, dtype=float)
         tail = betainc(self.c_mu / self.theta + 1.0, k + 1.0, math.exp(-self.theta * t))
         return float(self.alpha @ (p_served_if_queued * tail))
@@ -293,6 +296,8 @@ class _ErlangAChain:
 
     def solve_minus_t(self, rhs: np.ndarray) -> np.ndarray:
         """Solve ``(-T) x = rhs`` (forward substitution on the bidiagonal, O(K))."""
+        import scipy.linalg
+
         ab = np.empty((2, self.size))
         ab[0] = self.exit_rates()
         ab[1, :-1] = -self.progress_rates()[1:]
@@ -308,6 +313,8 @@ def _erlang_a_chain(lam: float, mu: float, c: int, theta: float) -> _ErlangAChai
     remaining tail (bounded by a geometric series, ratios being decreasing) is below
     ``_TAIL_TOL`` of the total.
     """
+    from scipy.special import gammaln
+
     log_lam = math.log(lam)
     c_mu = c * mu
     n = np.arange(c + 1)

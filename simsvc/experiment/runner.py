@@ -6,9 +6,7 @@ and parallel runs agree to the last digit.
 """
 from __future__ import annotations
 
-import os
 import platform
-import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -23,6 +21,8 @@ import pandas as pd
 from simsvc import __version__
 from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
+from simsvc.experiment.ahead import (  # noqa: F401 - resolve_seed, default_workers: re-exported
+    SimulationAhead, default_workers, release_memory, resolve_seed, steady_heap)
 from simsvc.experiment.executors import process_pool
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
@@ -67,10 +67,17 @@ class ReplicationTables:
 
 
 def run_replication(scenario: Scenario, root_seed: int, replication: int,
-                    keep_contacts: bool = True) -> ReplicationTables:
-    """Simulate one replication and reduce it to tables."""
+                    keep_contacts: bool = True,
+                    on_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+                    ahead: SimulationAhead | None = None) -> ReplicationTables:
+    """Simulate one replication and reduce it to tables.
+
+    ``on_intervals(intervals, pools)`` (optional) is called as soon as the interval and
+    pool tables are built, before the contacts are reduced (see :func:`run`). ``ahead``
+    (optional) is this very replication, already simulating in another process.
+    """
     steady_heap()
-    raw = simulate(scenario, root_seed, replication)
+    raw = ahead.result() if ahead is not None else simulate(scenario, root_seed, replication)
     release_memory()  # the event loop's buffers are gone; give their pages back first
     # Stages run in the order that keeps the fewest large arrays alive at once: the
     # interval tables (full-length temporaries, small results) before the customer's
@@ -78,6 +85,8 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    if on_intervals is not None:
+        on_intervals(intervals, pools)
     centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
@@ -104,56 +113,6 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
         sim_wall_s=raw.wall_s,
         **journey_frames,
     )
-
-
-def _libc():
-    """The C library's handle (glibc), or None where there is none to tune."""
-    global _LIBC
-    if _LIBC is False:
-        try:
-            import ctypes
-
-            _LIBC = ctypes.CDLL("libc.so.6")
-        except OSError:
-            _LIBC = None
-    return _LIBC
-
-
-_LIBC = False
-_M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
-
-
-def steady_heap() -> None:
-    """Serve every allocation of 1 MiB or more from its own mapping (glibc only).
-
-    glibc raises its mmap threshold each time a large block is freed, so after the
-    event loop's buffers go, the tables' arrays land in the process heap, which
-    keeps their pages when they are freed: a 1M-contact replication then holds
-    ~100 MB of dead heap through the later stages. A fixed threshold returns
-    every large array's pages when it is freed, and lets the record columns grow
-    by remapping instead of copying. The price is a page fault per fresh page of a
-    large array (about +0.5 s of system time per million contacts); 1 MiB keeps the
-    chunked reducers' temporaries in the heap, where they are reused (a 4 MiB
-    threshold lets the 1M-run peak back up by ~20 MB). The setting is process-wide and
-    stays (it changes only where large blocks come from, not what any code computes).
-    """
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
-
-
-def release_memory() -> None:
-    """Return freed heap pages to the operating system (glibc only; a no-op elsewhere).
-
-    Large runs free hundreds of MB of temporaries between stages; glibc keeps them
-    in the process heap, which inflates peak memory for the next stage.
-    """
-    libc = _libc()
-    if libc is not None:
-        try:
-            libc.malloc_trim(0)
-        except AttributeError:
-            pass
 
 
 TABLES = ("contacts", "intervals", "pools", "issues", "customers", "journey_events")
@@ -214,25 +173,13 @@ class RunResult:
         return float(row["mean"].iloc[0])
 
 
-def resolve_seed(scenario: Scenario, seed: int | None) -> int:
-    """The concrete root seed: the one given, the scenario's, or a fresh one (recorded)."""
-    if seed is not None:
-        return int(seed)
-    if scenario.seed is not None:
-        return int(scenario.seed)
-    return secrets.randbits(63)
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
 def run(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
         workers: int = 1, keep_contacts: bool = True,
         progress: Callable[[int, int], None] | None = None, out: str | Path | None = None,
         extend_tables: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
         on_summary: Callable[[RunResult], None] | None = None,
-        ) -> RunResult:
+        on_intervals: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], None] | None = None,
+        ahead: SimulationAhead | None = None) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
     ``workers`` > 1 runs replications in local processes; results are identical
@@ -253,12 +200,30 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     replication's tables are written and the folder placed: the ``run`` command starts
     drawing the report there, so the figures render while the tables are written. The
     manifest's ``wall_s`` then stops at that point (it does not count the last writing).
+
+    ``on_intervals(intervals, pools, daily)`` (optional) is called, in a run that simulates
+    in this process (one worker or one replication), as soon as the last replication's
+    interval and pool tables are built (not yet extended), with the run's per-day table,
+    which needs nothing else: before that replication's contacts are reduced and its
+    metrics computed. The ``run`` command starts drawing the report's figures from them
+    there, so they render while the rest of the run is reduced.
+
+    ``ahead`` (optional; a run in this process only, one worker or one replication) is
+    replication 0 of this scenario and root seed, started in a forked process before the
+    caller imported this module (:class:`simsvc.experiment.ahead.SimulationAhead`): its
+    records are used as this process would have simulated them.
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
     root = resolve_seed(scenario, seed)
-    wall0 = time.perf_counter()
+    if ahead is not None and (ahead.scenario is not scenario or ahead.root_seed != root or ahead.replication != 0
+                              or not (workers <= 1 or reps == 1)):
+        ahead.cancel()
+        raise ValueError("ahead must be replication 0 of this scenario and seed, in a run without workers")
+    wall0 = time.perf_counter() if ahead is None else ahead.started_s   # the simulation started there
+    if ahead is not None:
+        _import_for_reducing(out is not None)
     if out is not None:
         from simsvc.experiment.output import ResultsWriter
 
@@ -271,7 +236,14 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         journey_rows: list[pd.DataFrame] = []
         intervals: list[pd.DataFrame] = []   # small (interval × channel): kept for the per-day table
         last: dict[str, pd.DataFrame] | None = None  # with on_summary: written after it
-        for res in _replications(scenario, root, reps, workers, keep_contacts, progress):
+        daily: list[pd.DataFrame] = []   # the per-day table, if on_intervals computed it
+
+        def last_intervals(last_intervals: pd.DataFrame, last_pools: pd.DataFrame) -> None:
+            daily.append(daily_summary(scenario, _concat([*intervals, last_intervals])))
+            on_intervals(last_intervals, last_pools, daily[0])
+
+        early = last_intervals if on_intervals is not None else None
+        for res in _replications(scenario, root, reps, workers, keep_contacts, progress, early, ahead):
             done.append((res.arrivals, res.sim_wall_s))
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
@@ -290,7 +262,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             summary=summ.summarise(per_rep),
             journey=summ.summarise(journey, keys=("segment", "stage", "metric")) if not journey.empty else None,
         )
-        result.daily = daily_summary(scenario, _concat(intervals))
+        # The same frames as on_intervals's (the last replication's intervals are res.intervals).
+        result.daily = daily[0] if daily else daily_summary(scenario, _concat(intervals))
         result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done)
         if on_summary is not None:
             on_summary(result)
@@ -299,9 +272,22 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             del last
         sink.finish(result)
     except BaseException:
+        if ahead is not None:
+            ahead.cancel()   # a no-op once its records were taken
         sink.abort()
         raise
     return result
+
+
+def _import_for_reducing(writing: bool) -> None:
+    """Import now what reducing and writing the first replication will need (scipy for the
+    t quantile of the summary and Erlang's columns, pyarrow's Parquet writer): while a
+    simulation forked ahead runs, these imports cost no time on the run's critical path."""
+    import scipy.special  # noqa: F401
+
+    if writing:
+        import pyarrow.pandas_compat  # noqa: F401 - Table.from_pandas
+        import pyarrow.parquet  # noqa: F401
 
 
 class _Sink:
@@ -331,15 +317,20 @@ class _Memory(_Sink):
 
 
 def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_contacts: bool,
-                  progress: Callable[[int, int], None] | None) -> Iterator[ReplicationTables]:
+                  progress: Callable[[int, int], None] | None,
+                  last_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
+                  ahead: SimulationAhead | None = None) -> Iterator[ReplicationTables]:
     """Each replication's tables in replication order, from this process or local workers.
 
     With workers, at most ``2 × workers`` replications are submitted or waiting to be
     handed on at any time, so finished tables do not pile up in memory.
+    ``last_intervals`` is the last replication's ``on_intervals`` (:func:`run_replication`),
+    called only when replications run in this process, as is ``ahead`` (replication 0).
     """
     if workers <= 1 or reps == 1:
         for r in range(reps):
-            yield run_replication(scenario, root, r, keep_contacts)
+            yield run_replication(scenario, root, r, keep_contacts, last_intervals if r == reps - 1 else None,
+                                  ahead if r == 0 else None)
             if progress:
                 progress(r + 1, reps)
         return

@@ -48,6 +48,12 @@ class ReportAside:
         except OSError:
             pass
 
+    def draw_early(self, run: RunData) -> None:
+        """Send the data of the figures that need no contacts (see
+        :class:`simsvc.report.build.EarlyFigures`): the process draws them and sets them
+        rendering while the run reduces its contacts; :meth:`draw` follows with the rest."""
+        self._conn.send(("early", run))
+
     def draw(self, run: RunData | Path) -> None:
         """Send the report's data, or a written folder to read it from: the process draws and
         renders it while the caller goes on."""
@@ -100,17 +106,24 @@ def _serve(conn) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from simsvc.report.build import RunReport
+        from simsvc.report.build import EarlyFigures, RunReport
 
+        early = None
         try:
             run = conn.recv()
+            if isinstance(run, tuple) and run[0] == "early":
+                try:
+                    early = EarlyFigures(run[1])
+                except Exception:  # noqa: BLE001 - drawn again with the rest
+                    early = None
+                run = conn.recv()
         except (EOFError, OSError):
             return   # the run ended (or failed) without a report
         if isinstance(run, Path):
             from simsvc.report.data import load_run
 
             run = load_run(run)
-        report = RunReport(run)
+        report = RunReport(run, early)
         conn.send(("ok", report.page()))
     except Exception as exc:  # noqa: BLE001 - sent to the run, which warns
         reason = (str(exc).strip().splitlines() or [""])[0]

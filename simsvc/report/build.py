@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -67,8 +67,19 @@ def _needs(frame, reason: str):
 
 
 # --------------------------------------------------------------------------- one run
-def run_blocks(run: RunData, files: Plots) -> list[html.Block]:
-    """The plots of one results folder (files collects PNG/SVG bytes by name)."""
+# The run plots drawn from the contacts (their wait histogram); every other run plot needs
+# only the interval and pool tables, the per-day table and the scenario (EarlyFigures).
+FROM_CONTACTS = ("waits",)
+
+
+def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | None = None,
+               early: bool = False) -> list[html.Block]:
+    """The plots of one results folder (files collects PNG/SVG bytes by name).
+
+    ``drawn`` holds blocks already drawn for this run by :class:`EarlyFigures` (used as they
+    are); ``early`` draws only the plots that need no contacts and no summary, and returns
+    those blocks.
+    """
     no_intervals = "intervals.parquet is absent"
     day = run.start_day
     specs = [
@@ -118,13 +129,18 @@ def run_blocks(run: RunData, files: Plots) -> list[html.Block]:
         "when the channel retries), mean over replications (daily.csv). Service level leaves the "
         "closed ones out; this is where they show.",
         lambda: lost_by_day(run.daily if run.daily is not None else _read_daily(run.path), run.channels)))
-    blocks = [_block(key, title, caption, draw, files) for key, title, caption, draw in specs]
-    if blocks[-1].png is not None:
-        blocks[-1].caption += _response_within_target(run)
     # Issue 9: staffed vs the analytic requirement vs busy, per pool.
     from simsvc.report.staffing_plots import STAFFING_CAPTION, staffed_required_busy
-    blocks.append(_block("staffing_required", "Agents staffed vs required (Erlang) vs busy per pool",
-                         STAFFING_CAPTION, lambda: staffed_required_busy(run.pools), files))
+    specs.append(("staffing_required", "Agents staffed vs required (Erlang) vs busy per pool",
+                  STAFFING_CAPTION, lambda: staffed_required_busy(run.pools)))
+    if early:
+        specs = [spec for spec in specs if spec[0] not in FROM_CONTACTS]
+    drawn = drawn or {}
+    blocks = [drawn[key] if key in drawn else _block(key, title, caption, draw, files)
+              for key, title, caption, draw in specs]
+    backlog = next(block for block in blocks if block.key == "backlog")
+    if not early and backlog.png is not None:
+        backlog.caption += _response_within_target(run)
     return blocks
 
 
@@ -269,13 +285,15 @@ def write_report(results_dir: str | Path) -> Path:
     return write_files(path, drawn.files, _skipped(blocks), text)
 
 
-class RunReport:
-    """The report of one run, in two steps: the figures are drawn and set rendering when it
-    is made (from a :class:`RunData`, read from a folder or built from a run in memory),
-    and :meth:`finish` waits for them and writes ``plots/`` and ``report.html``.
+class EarlyFigures:
+    """The figures of a run that need neither its contacts nor its summary, drawn and set
+    rendering as soon as the last replication's interval and pool tables exist: ``simsvc run``
+    then reduces the contacts and computes the summary while these render.
 
-    Between the two the caller is free: ``simsvc run`` writes the last replication's tables
-    while the figures render in other processes.
+    ``run`` is a :class:`RunData` with the scenario, intervals, pools, per-day table and grid
+    (its summary may be empty). :class:`RunReport` uses these figures only if the complete
+    run's data for them is equal (:meth:`fits`); otherwise it draws them again, so the report
+    is the same either way.
     """
 
     def __init__(self, run: RunData) -> None:
@@ -283,8 +301,49 @@ class RunReport:
         self.run = run
         self.drawn = Plots()
         try:
+            self.blocks = {block.key: block for block in run_blocks(run, self.drawn, early=True)}
+            self.drawn.start()
+        except BaseException:
+            self.drawn.cancel()
+            raise
+
+    def fits(self, run: RunData) -> bool:
+        """Whether ``run`` gives these figures the very data they were drawn from."""
+        a = self.run
+        return (not run.is_journey and a.scenario == run.scenario and a.channels == run.channels
+                and all(_same(getattr(a, name), getattr(run, name)) for name in ("intervals", "pools", "daily", "grid")))
+
+    def cancel(self) -> None:
+        self.drawn.cancel()
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.columns.equals(b.columns) and a.index.equals(b.index) and a.equals(b)
+
+
+class RunReport:
+    """The report of one run, in two steps: the figures are drawn and set rendering when it
+    is made (from a :class:`RunData`, read from a folder or built from a run in memory),
+    and :meth:`finish` waits for them and writes ``plots/`` and ``report.html``.
+
+    Between the two the caller is free: ``simsvc run`` writes the last replication's tables
+    while the figures render in other processes. ``early`` (optional) holds the figures
+    already drawn from the interval tables (:class:`EarlyFigures`); those that fit are kept.
+    """
+
+    def __init__(self, run: RunData, early: EarlyFigures | None = None) -> None:
+        _use_agg()
+        self.run = run
+        if early is not None and not early.fits(run):
+            early.cancel()
+            early = None
+        self.reused = sorted(early.blocks) if early is not None else []
+        self.drawn = early.drawn if early is not None else Plots()
+        try:
             self.customer_blocks = journey_blocks(run, self.drawn)
-            self.blocks = run_blocks(run, self.drawn)
+            self.blocks = run_blocks(run, self.drawn, drawn=early.blocks if early is not None else None)
             self.drawn.start()
         except BaseException:
             self.drawn.cancel()

@@ -18,7 +18,8 @@ import pandas as pd
 
 from simsvc.config.yamlio import load_yaml
 from simsvc.report.data import (_CONTACT_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
-                                RunData, channels_of, merge_wait_histograms, wait_histogram)
+                                RunData, channels_from_scenario, channels_of, merge_wait_histograms,
+                                wait_histogram)
 
 
 class ReportTables:
@@ -58,6 +59,32 @@ class ReportTables:
             self.waits.append(wait_histogram(contacts[[c for c in _CONTACT_COLUMNS if c in contacts]]))
 
 
+    def early(self, path: str | Path, scenario_text: str, intervals: pd.DataFrame, pools: pd.DataFrame,
+              daily: pd.DataFrame) -> RunData:
+        """The data of the figures drawn from the interval tables alone
+        (:class:`simsvc.report.build.EarlyFigures`), once the last replication's ``intervals``
+        and ``pools`` (extended as they will be kept, not yet :meth:`add`-ed) and the run's
+        per-day table exist: what :func:`run_data` will give for them, without the summary."""
+        scenario = load_yaml(scenario_text) or {}
+        frames = _concat(self.intervals + [intervals] if _rows(intervals) else self.intervals)
+        frames = frames if frames is not None else pd.DataFrame()
+        return RunData(
+            path=Path(path), summary=pd.DataFrame(), manifest={}, scenario=scenario,
+            channels=channels_from_scenario(scenario), intervals=frames,
+            pools=_concat(self.pools + [pools] if _rows(pools) else self.pools),
+            daily=None if daily.empty else pd.read_csv(io.StringIO(daily_text(daily))),
+            grid=_grid(frames))
+
+
+def daily_text(daily: pd.DataFrame) -> str:
+    """daily.csv's text, as :func:`simsvc.experiment.output.small_files` writes it."""
+    return daily.to_csv(index=False, float_format="%.6g")
+
+
+def _grid(intervals: pd.DataFrame) -> pd.DataFrame:
+    return intervals[[c for c in (*GRID_COLUMNS, "pending_not_due") if c in intervals.columns]]
+
+
 def _rows(frame: pd.DataFrame | None) -> bool:
     return frame is not None and not frame.empty
 
@@ -93,5 +120,5 @@ def run_data(path: str | Path, files: Mapping[str, str], tables: ReportTables) -
         waits=merge_wait_histograms(tables.waits) if "contacts" in tables.present else None,
         journey=journey, customers=None,   # a run with customers is reported from its folder
         journey_files=tuple(f for f in JOURNEY_FILES if f in present), daily=daily,
-        grid=intervals[[c for c in (*GRID_COLUMNS, "pending_not_due") if c in intervals.columns]],
+        grid=_grid(intervals),
     )

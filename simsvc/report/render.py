@@ -38,13 +38,16 @@ class Plots:
     drawn, so that the figures can be rendered in parallel processes (see
     :func:`render_all`). ``files`` then holds the PNG/SVG bytes by file name.
     :meth:`start` and :meth:`collect` split :meth:`render` in two, so the caller can do
-    other work (``simsvc run`` writes the tables) while the processes render.
+    other work (``simsvc run`` writes the tables) while the processes render. :meth:`start`
+    may be called more than once: each call sets the figures drawn since the last one
+    rendering (a batch), so the figures whose data comes first render while the rest are
+    still being computed; :meth:`collect` waits for every batch.
     """
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self._drawn: list[tuple[html.Block, Figure]] = []
-        self._rendering: Rendering | None = None
+        self._batches: list[tuple[list[tuple[html.Block, Figure]], Rendering]] = []
 
     def add(self, block: html.Block, fig: Figure) -> None:
         block.png = b""  # drawn: the bytes come with render()
@@ -55,23 +58,29 @@ class Plots:
         self.collect()
 
     def start(self) -> None:
-        """Start rendering every figure drawn so far (in forked processes where there are cores)."""
-        self._rendering = Rendering([fig for _, fig in self._drawn])
+        """Start rendering every figure drawn since the last call (in forked processes where there
+        are cores)."""
+        if self._drawn:
+            drawn, self._drawn = self._drawn, []
+            self._batches.append((drawn, Rendering([fig for _, fig in drawn])))
 
     def collect(self) -> None:
         """Wait for the figures started by :meth:`start` and keep their bytes."""
-        rendering, self._rendering = self._rendering, None
-        rendered = rendering.result() if rendering is not None else []
-        for (block, _), (png, svg) in zip(self._drawn, rendered):
-            block.png = png
-            self.files[f"{block.key}.png"], self.files[f"{block.key}.svg"] = png, svg
-        self._drawn = []
+        self.start()   # anything drawn but not started yet renders now
+        # The last batch first: it renders here if it is a single figure, while the earlier
+        # batches' processes may still be at work.
+        batches, self._batches = self._batches, []
+        rendered = [rendering.result() for _, rendering in reversed(batches)][::-1]
+        for (drawn, _), pictures in zip(batches, rendered):
+            for (block, _), (png, svg) in zip(drawn, pictures):
+                block.png = png
+                self.files[f"{block.key}.png"], self.files[f"{block.key}.svg"] = png, svg
 
     def cancel(self) -> None:
         """Stop rendering (the run was interrupted or failed); nothing is kept."""
-        if self._rendering is not None:
-            self._rendering.cancel()
-        self._rendering, self._drawn = None, []
+        for _, rendering in self._batches:
+            rendering.cancel()
+        self._batches, self._drawn = [], []
 
 
 # Processes that render a report's figures: None = one per available core (at most 4).
