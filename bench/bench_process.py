@@ -77,7 +77,6 @@ agents:
 
 
 PHASES = Path(__file__).resolve().parent / "phases.py"
-BESIDE = " (beside the simulation)"   # phases.py's mark of what is not on the critical path
 
 
 def simsvc_command() -> list[str]:
@@ -131,7 +130,7 @@ def phase_seconds(times: Path, started: float, wall: float) -> dict[str, float]:
 def print_phases(runs: list[tuple[str, dict[str, float]]]) -> None:
     """A table: one row per phase (by the first run's seconds), one column per run."""
     names = sorted({name for _, phases in runs for name in phases},
-                   key=lambda name: (name.endswith(BESIDE), -max(phases.get(name, 0.0) for _, phases in runs)))
+                   key=lambda name: (-max(phases.get(name, 0.0) for _, phases in runs)))
     print("\ncritical path of the command's own process, seconds per phase "
           "(own time; imports by library):")
     print(f"{'phase':<44}" + "".join(f"{label:>16}" for label, _ in runs))
@@ -139,7 +138,7 @@ def print_phases(runs: list[tuple[str, dict[str, float]]]) -> None:
         if max(phases.get(name, 0.0) for _, phases in runs) >= 0.02:
             print(f"{name:<44}" + "".join(f"{phases.get(name, 0.0):>16.2f}" for _, phases in runs))
     print(f"{'total (critical path)':<44}" + "".join(
-        f"{sum(v for k, v in phases.items() if not k.endswith(BESIDE)):>16.2f}" for _, phases in runs))
+        f"{sum(phases.values()):>16.2f}" for _, phases in runs))
 
 
 def startup(args: list[str], runs: int) -> tuple[list[float], list[float]]:

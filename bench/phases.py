@@ -3,11 +3,7 @@
 ``python bench/phases.py TIMES.json simsvc-args...`` runs ``simsvc simsvc-args...`` in
 this process with timers wrapped around the functions each phase of ``simsvc run``
 consists of, and writes, when the process exits, what each phase cost on the critical
-path (its own seconds, the phases it called subtracted) to ``TIMES.json``. Where the run
-forks its first replication's simulation ahead (``simsvc.experiment.ahead``), the
-simulation holds the critical path from its fork to the arrival of its records, and the
-phases of this process in that span (imports, the report's fork) are listed apart, marked
-"beside the simulation", with the wait for the records. Also written: the
+path (its own seconds, the phases it called subtracted) to ``TIMES.json``. Also written: the
 process's start (``time.perf_counter``, which is the system-wide monotonic clock on
 Linux, so the caller can compare it with its own clock) and the first imports of the
 heavy libraries (numpy, pandas, ...) as phases of their own.
@@ -49,8 +45,6 @@ WRAP: dict[str, list[tuple[str, str]]] = {
                                  ("tables.contacts_frame", "tables: contacts"),
                                  ("summ.replication_metrics", "replication metrics")],
     "simsvc.experiment.output": [("ResultsWriter.add", "write tables"), ("ResultsWriter.finish", "write + place folder")],
-    "simsvc.experiment.ahead": [("SimulationAhead.__init__", "fork the simulation"),
-                                ("SimulationAhead.result", "wait for the simulation (forked)")],
     "simsvc.plan.requirements": [("required_columns_adder", "Erlang columns (set up)")],
     "simsvc.report.live": [("ReportTables.add", "report tables (wait histogram)"),
                            ("ReportTables.early", "report data (send)")],
@@ -58,11 +52,7 @@ WRAP: dict[str, list[tuple[str, str]]] = {
 # Imports are timed by library (their own seconds: a library imported by another counts as its own).
 HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "simpy", "pydantic", "matplotlib", "yaml", "click", "tqdm")
 
-BESIDE = " (beside the simulation)"
 self_s: dict[str, float] = {}
-# A simulation forked ahead (simsvc.experiment.ahead) runs from the end of its fork to the end of
-# the wait for its records; what this process does until that wait begins runs beside it.
-ahead: dict[str, float] = {}
 calls: dict[str, int] = {}
 _stack: list[list[float]] = []   # per open phase: [time spent in phases it called]
 loop_s: list[float] = []
@@ -76,12 +66,6 @@ def _leave(name: str, start: float) -> None:
     now = time.perf_counter()
     spent = now - start
     inner = _stack.pop()[0]
-    if name == "fork the simulation":
-        ahead["forked"] = now
-    elif name.startswith("wait for the simulation"):
-        ahead["waited"], ahead["received"] = start, now
-    elif "forked" in ahead and "waited" not in ahead:
-        name += BESIDE
     self_s[name] = self_s.get(name, 0.0) + spent - inner
     calls[name] = calls.get(name, 0) + 1
     if _stack:
@@ -100,7 +84,7 @@ def timed(name: str, fn):
             result = fn(*args, **kwargs)
         finally:
             _leave(name, start)
-        if name.startswith(("simulate", "wait for the simulation")):
+        if name.startswith("simulate"):
             loop_s.append(result.wall_s)
         return result
 
@@ -159,13 +143,7 @@ def _write(out: str) -> None:
     if "simulate (build + loop)" in phases:
         phases["model build"] = phases.pop("simulate (build + loop)") - loop
         phases["event loop"] = loop
-    beside = {name: phases.pop(name) for name in list(phases) if name.endswith(BESIDE)}
-    if "received" in ahead:   # on the critical path: the simulation, from its fork to its records
-        phases.pop("wait for the simulation (forked)", None)
-        phases["simulation (forked; build, loop, records)"] = ahead["received"] - ahead["forked"]
-        beside["wait for the simulation (forked)" + BESIDE] = ahead["received"] - ahead["waited"]
     phases["rest (start-up, click, other)"] = (end - T0) - sum(phases.values())
-    phases.update(beside)   # not on the critical path (the simulation is): not in the total
     with open(out, "w") as fh:
         json.dump({"t0": T0, "end": end, "phases": phases, "calls": calls}, fh)
 

@@ -133,10 +133,10 @@ def test_a_streamed_run_lets_each_replication_go_before_the_next(tmp_path: Path,
 def test_a_failed_streamed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = runner.run_replication
 
-    def fails_on_second(scenario, root, replication, keep_contacts=True, *hooks):
+    def fails_on_second(scenario, root, replication, *args):
         if replication == 1:
             raise RuntimeError("boom")
-        return real(scenario, root, replication, keep_contacts, *hooks)
+        return real(scenario, root, replication, *args)
 
     monkeypatch.setattr(runner, "run_replication", fails_on_second)
     with pytest.raises(RuntimeError, match="boom"):
@@ -194,36 +194,3 @@ def test_quantile_of_counts_is_numpy_quantile_of_the_repeated_values() -> None:
     counts = np.array([3, 1, 4, 2])
     for q in (0.0, 0.37, 0.5, 0.99, 1.0):
         assert _quantile(values, counts, q) == pytest.approx(np.quantile(np.repeat(values, counts), q))
-
-
-def test_a_replication_simulated_ahead_hands_over_the_same_records_and_errors(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """`simsvc run` simulates replication 0 in a process forked before its heavy imports
-    (experiment/ahead.py): the records arrive array by array, equal and writable; the run
-    built on them writes the same tables; a simulation error is raised again in the run."""
-    import simsvc.model.centre as centre
-    from simsvc.domain.errors import SimulationError
-    from simsvc.experiment import ahead
-
-    if not ahead.available():
-        pytest.skip("simulating ahead needs fork")
-    scenario = small("4h")
-    mine = centre.simulate(scenario, 7, 0)
-    theirs = ahead.SimulationAhead(scenario, 7).result()
-    for group in ("contacts", "busy", "duty"):
-        a, b = getattr(mine, group), getattr(theirs, group)
-        assert a.keys() == b.keys()
-        for name in a:
-            assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name], equal_nan=True), name
-    assert all(column.flags.writeable for column in theirs.contacts.values())
-    streamed = run(scenario, seed=7, out=tmp_path / "ahead", ahead=ahead.SimulationAhead(scenario, 7))
-    assert streamed.summary.equals(run(scenario, seed=7).summary)
-    with pytest.raises(ValueError, match="replication 0 of this scenario and seed"):
-        run(scenario, seed=8, ahead=ahead.SimulationAhead(scenario, 7))
-
-    def broken(*args, **kwargs):
-        raise SimulationError("a negative delay reached the scheduler")
-
-    monkeypatch.setattr(centre, "simulate", broken)   # what the forked process imports
-    with pytest.raises(SimulationError, match="negative delay"):
-        ahead.SimulationAhead(scenario, 7).result()

@@ -55,40 +55,22 @@ def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, 
 def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
          overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool,
          written: list[Path]) -> None:
-    from simsvc.experiment import ahead as simulation_ahead
+    from simsvc.experiment.runner import default_workers
+    from simsvc.experiment.runner import run as run_scenario
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder, timestamped
 
     resolved = load_or_exit(scenario, overrides)
     warn_capacity(resolved)
     n_reps = reps or resolved.replications
-    n_workers = workers or min(simulation_ahead.default_workers(), n_reps)
+    n_workers = workers or min(default_workers(), n_reps)
     out_dir = Path(out) if out else timestamped(results_folder(RESULTS_ROOT, resolved.name))
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         fail(f"--out {out_dir}: already exists and is not empty (choose a new folder)")
     work = check_work([resolved], n_reps, force)
     prepare_output(out_dir, work.output_bytes(keep_contacts=not no_contacts))
-    # Replications in this process: the first one starts simulating now, in a forked process,
-    # while this one imports what reducing and writing it needs (pandas, pyarrow, scipy).
-    root = simulation_ahead.resolve_seed(resolved, seed)
-    ahead = None
-    if (n_workers <= 1 or n_reps == 1) and simulation_ahead.available():
-        try:
-            ahead = simulation_ahead.SimulationAhead(resolved, root)
-        except OSError:   # cannot fork now (memory, process limits): simulated here
-            ahead = None
-    try:
-        _simulate_and_write(resolved, n_reps, root, n_workers, out_dir, no_contacts, no_report, written, ahead)
-    except BaseException:
-        if ahead is not None:
-            ahead.cancel()
-        raise
 
-
-def _simulate_and_write(resolved, n_reps: int, root: int, n_workers: int, out_dir: Path, no_contacts: bool,
-                        no_report: bool, written: list[Path], ahead) -> None:
     from tqdm import tqdm
 
-    from simsvc.experiment.runner import run as run_scenario
     from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
 
     add_required = required_columns_adder(resolved)
@@ -104,7 +86,7 @@ def _simulate_and_write(resolved, n_reps: int, root: int, n_workers: int, out_di
     try:
         # Each replication's tables are streamed into the folder as it finishes. The report is
         # drawn once the run is summarised; its figures render while the last tables are written.
-        result = run_scenario(resolved, replications=n_reps, seed=root, workers=n_workers, ahead=ahead,
+        result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress, out=out_dir,
                               extend_tables=report.keeping(add_required) if report else add_required,
                               on_summary=report.start if report else None,

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from simsvc.config.load import scenario_yaml
-from simsvc.experiment.runner import TABLES, RunResult, release_memory
+from simsvc.experiment.heap import release_memory
+from simsvc.experiment.runner import TABLES, RunResult
 from simsvc.experiment.safepath import empty_or_new, place, temporary_beside
 from simsvc.observe.rows import RowTable
 
@@ -47,7 +48,7 @@ def _use_system_allocator() -> None:
     mimalloc keeps the pages of the row groups already written (even after
     ``release_unused``), which made writing the peak of a whole run: about +40 MB for
     300k contacts, against +5 MB with malloc, whose large blocks are mapped and
-    returned one by one (:func:`simsvc.experiment.runner.steady_heap`). The speed is the
+    returned one by one (:func:`simsvc.experiment.heap.steady_heap`). The speed is the
     same. Process-wide, like ``steady_heap``; it changes where Arrow's buffers come
     from, not what is written.
     """

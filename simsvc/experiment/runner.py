@@ -6,7 +6,9 @@ and parallel runs agree to the last digit.
 """
 from __future__ import annotations
 
+import os
 import platform
+import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -21,9 +23,8 @@ import pandas as pd
 from simsvc import __version__
 from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
-from simsvc.experiment.ahead import (  # noqa: F401 - resolve_seed, default_workers: re-exported
-    SimulationAhead, default_workers, release_memory, resolve_seed, steady_heap)
 from simsvc.experiment.executors import process_pool
+from simsvc.experiment.heap import release_memory, steady_heap
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
@@ -68,16 +69,15 @@ class ReplicationTables:
 
 def run_replication(scenario: Scenario, root_seed: int, replication: int,
                     keep_contacts: bool = True,
-                    on_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-                    ahead: SimulationAhead | None = None) -> ReplicationTables:
+                    on_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None
+                    ) -> ReplicationTables:
     """Simulate one replication and reduce it to tables.
 
     ``on_intervals(intervals, pools)`` (optional) is called as soon as the interval and
-    pool tables are built, before the contacts are reduced (see :func:`run`). ``ahead``
-    (optional) is this very replication, already simulating in another process.
+    pool tables are built, before the contacts are reduced (see :func:`run`).
     """
     steady_heap()
-    raw = ahead.result() if ahead is not None else simulate(scenario, root_seed, replication)
+    raw = simulate(scenario, root_seed, replication)
     release_memory()  # the event loop's buffers are gone; give their pages back first
     # Stages run in the order that keeps the fewest large arrays alive at once: the
     # interval tables (full-length temporaries, small results) before the customer's
@@ -173,13 +173,26 @@ class RunResult:
         return float(row["mean"].iloc[0])
 
 
+def resolve_seed(scenario: Scenario, seed: int | None) -> int:
+    """The concrete root seed: the one given, the scenario's, or a fresh one (recorded)."""
+    if seed is not None:
+        return int(seed)
+    if scenario.seed is not None:
+        return int(scenario.seed)
+    return secrets.randbits(63)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def run(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
         workers: int = 1, keep_contacts: bool = True,
         progress: Callable[[int, int], None] | None = None, out: str | Path | None = None,
         extend_tables: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
         on_summary: Callable[[RunResult], None] | None = None,
-        on_intervals: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], None] | None = None,
-        ahead: SimulationAhead | None = None) -> RunResult:
+        on_intervals: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], None] | None = None
+        ) -> RunResult:
     """Run ``replications`` independent replications and summarise them with CIs.
 
     ``workers`` > 1 runs replications in local processes; results are identical
@@ -207,23 +220,12 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
     which needs nothing else: before that replication's contacts are reduced and its
     metrics computed. The ``run`` command starts drawing the report's figures from them
     there, so they render while the rest of the run is reduced.
-
-    ``ahead`` (optional; a run in this process only, one worker or one replication) is
-    replication 0 of this scenario and root seed, started in a forked process before the
-    caller imported this module (:class:`simsvc.experiment.ahead.SimulationAhead`): its
-    records are used as this process would have simulated them.
     """
     reps = int(replications if replications is not None else scenario.replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
     root = resolve_seed(scenario, seed)
-    if ahead is not None and (ahead.scenario is not scenario or ahead.root_seed != root or ahead.replication != 0
-                              or not (workers <= 1 or reps == 1)):
-        ahead.cancel()
-        raise ValueError("ahead must be replication 0 of this scenario and seed, in a run without workers")
-    wall0 = time.perf_counter() if ahead is None else ahead.started_s   # the simulation started there
-    if ahead is not None:
-        _import_for_reducing(out is not None)
+    wall0 = time.perf_counter()
     if out is not None:
         from simsvc.experiment.output import ResultsWriter
 
@@ -243,7 +245,7 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             on_intervals(last_intervals, last_pools, daily[0])
 
         early = last_intervals if on_intervals is not None else None
-        for res in _replications(scenario, root, reps, workers, keep_contacts, progress, early, ahead):
+        for res in _replications(scenario, root, reps, workers, keep_contacts, progress, early):
             done.append((res.arrivals, res.sim_wall_s))
             metrics.append(res.metrics)
             journey_rows.append(res.journey)
@@ -272,22 +274,9 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
             del last
         sink.finish(result)
     except BaseException:
-        if ahead is not None:
-            ahead.cancel()   # a no-op once its records were taken
         sink.abort()
         raise
     return result
-
-
-def _import_for_reducing(writing: bool) -> None:
-    """Import now what reducing and writing the first replication will need (scipy for the
-    t quantile of the summary and Erlang's columns, pyarrow's Parquet writer): while a
-    simulation forked ahead runs, these imports cost no time on the run's critical path."""
-    import scipy.special  # noqa: F401
-
-    if writing:
-        import pyarrow.pandas_compat  # noqa: F401 - Table.from_pandas
-        import pyarrow.parquet  # noqa: F401
 
 
 class _Sink:
@@ -319,18 +308,17 @@ class _Memory(_Sink):
 def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_contacts: bool,
                   progress: Callable[[int, int], None] | None,
                   last_intervals: Callable[[pd.DataFrame, pd.DataFrame], None] | None = None,
-                  ahead: SimulationAhead | None = None) -> Iterator[ReplicationTables]:
+                  ) -> Iterator[ReplicationTables]:
     """Each replication's tables in replication order, from this process or local workers.
 
     With workers, at most ``2 × workers`` replications are submitted or waiting to be
     handed on at any time, so finished tables do not pile up in memory.
     ``last_intervals`` is the last replication's ``on_intervals`` (:func:`run_replication`),
-    called only when replications run in this process, as is ``ahead`` (replication 0).
+    called only when replications run in this process.
     """
     if workers <= 1 or reps == 1:
         for r in range(reps):
-            yield run_replication(scenario, root, r, keep_contacts, last_intervals if r == reps - 1 else None,
-                                  ahead if r == 0 else None)
+            yield run_replication(scenario, root, r, keep_contacts, last_intervals if r == reps - 1 else None)
             if progress:
                 progress(r + 1, reps)
         return
