@@ -18,6 +18,7 @@ import pytest
 
 from simsvc.config.load import load_scenario
 from simsvc.domain.calendar import on_duty_changes, scheduled_per_interval
+from simsvc.domain.rates import pairwise_sum
 from simsvc.experiment import preflight
 from simsvc.model.demand import expected_arrivals
 
@@ -68,7 +69,7 @@ def test_pairwise_sum_is_numpy_sum_to_the_bit() -> None:
     rng = random.Random(13)
     for n in [*range(0, 40), 127, 128, 129, 255, 256, 257, 672, 1000, 2016]:
         values = [rng.random() * 10 ** rng.randint(-3, 5) for _ in range(n)]
-        assert preflight.pairwise_sum(values) == float(np.sum(np.array(values, dtype=float))), n
+        assert pairwise_sum(values) == float(np.sum(np.array(values, dtype=float))), n
 
 
 def test_check_imports_no_numpy_or_pandas() -> None:

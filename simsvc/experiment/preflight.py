@@ -25,44 +25,17 @@ import math
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, DemandSpec, Scenario
-from simsvc.config.units import parse_clock
-from simsvc.domain.calendar import DAY_S, OpeningHours, on_duty_changes, scheduled_totals, weekday
+from simsvc.domain.calendar import DAY_S, OpeningHours, on_duty_changes, scheduled_totals
+from simsvc.domain.rates import day_pieces, pairwise_sum
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
 
 # Plain Python lists, not numpy: `simsvc check` runs these warnings and should start in
 # under half a second, which numpy's import alone would spoil. Agents on duty come from
-# domain.calendar; expected arrivals restate model.demand's rules (which build numpy
-# arrays) term by term, with numpy's summation order (pairwise_sum), so every number
-# equals the simulator's numpy computation to the bit (tests/test_check_startup.py).
-
-
-def pairwise_sum(values: list[float]) -> float:
-    """Sum in numpy's order (``np.sum`` of a float64 array: pairwise, 8-way unrolled blocks)."""
-    return _pairwise(values, 0, len(values)) if values else 0.0
-
-
-def _pairwise(a: list[float], lo: int, n: int) -> float:
-    if n < 8:
-        res = -0.0
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    if n <= 128:
-        r = a[lo:lo + 8]
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] += a[lo + i + j]
-            i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        for k in range(lo + i, lo + n):
-            res += a[k]
-        return res
-    half = n // 2
-    half -= half % 8
-    return _pairwise(a, lo, half) + _pairwise(a, lo + half, n - half)
+# domain.calendar, the demand's rates within each day from domain.rates (the model's own
+# rule); sums are taken in numpy's order (pairwise_sum), so every number equals the
+# simulator's numpy computation to the bit (tests/test_check_startup.py).
 
 
 def _grid(scenario: Scenario) -> list[float]:
@@ -90,7 +63,7 @@ def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: list[float]) -
     pieces = []   # (start, length, rate per second), in time order, as model.demand.rate_pieces
     for d in range(math.ceil(scenario.horizon / DAY_S)):
         day_start = d * DAY_S
-        for a, b, r in _day_pieces(scenario, spec, d):
+        for a, b, r in day_pieces(scenario, spec, d):
             t0, t1 = day_start + a, min(day_start + b, scenario.horizon)
             if t1 > t0:
                 pieces.append((t0, t1 - t0, r))
@@ -107,33 +80,6 @@ def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: list[float]) -
             k += 1
         out.append(total)
     return out
-
-
-def _day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, float, float]]:
-    """(start, end, rate per second) within one day (model.demand's rule)."""
-    dow = weekday(scenario, day)
-    if spec.rate is not None:
-        return [(0.0, DAY_S, spec.rate)]
-    if spec.daily_volume is not None:
-        volume = spec.daily_volume * (spec.weekly[dow] if spec.weekly else 1.0)
-        weights = [float(w) for w in spec.intraday] if spec.intraday else [1.0]
-        slot = DAY_S / len(weights)
-        total = pairwise_sum(weights)
-        return [(k * slot, (k + 1) * slot, volume * (w / total) / slot) for k, w in enumerate(weights)]
-    rows = spec.volumes or []
-    absolute = [r for r in rows if isinstance(r.day, int)]
-    if absolute:
-        period = max(r.day for r in absolute) + 1
-        todays = [r for r in absolute if r.day == day % period]
-    else:
-        todays = [r for r in rows if r.day == DAYS[dow]]
-    marks = sorted((parse_clock(r.start), r.volume) for r in todays)
-    pieces = []
-    for k, (start, volume) in enumerate(marks):
-        end = marks[k + 1][0] if k + 1 < len(marks) else DAY_S
-        if end > start:
-            pieces.append((start, end, volume / (end - start)))
-    return pieces
 
 
 def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> float:

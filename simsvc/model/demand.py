@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsvc.config.schema import DAYS, DemandSpec, Scenario
-from simsvc.config.units import parse_clock
-from simsvc.domain.calendar import DAY_S, integrate_pieces, weekday
+from simsvc.config.schema import DemandSpec, Scenario
+from simsvc.domain.calendar import DAY_S, integrate_pieces
+from simsvc.domain.rates import day_pieces
 from simsvc.domain.randomness import BlockSampler, Streams
 
 if TYPE_CHECKING:
@@ -40,44 +40,13 @@ def rate_pieces(scenario: Scenario, spec: DemandSpec, day_factors: np.ndarray) -
     rates: list[float] = []
     for d in range(n_days):
         day_start = d * DAY_S
-        for a, b, r in _day_pieces(scenario, spec, d):
+        for a, b, r in day_pieces(scenario, spec, d):
             t0, t1 = day_start + a, min(day_start + b, horizon)
             if t1 > t0:
                 starts.append(t0)
                 lengths.append(t1 - t0)
                 rates.append(r * day_factors[d])
     return RatePieces(np.array(starts), np.array(lengths), np.array(rates))
-
-
-def _day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, float, float]]:
-    """(start, end, rate per second) within one day, clock seconds."""
-    dow = weekday(scenario, day)
-    if spec.rate is not None:
-        return [(0.0, DAY_S, spec.rate)]
-    if spec.daily_volume is not None:
-        volume = spec.daily_volume * (spec.weekly[dow] if spec.weekly else 1.0)
-        weights = np.asarray(spec.intraday if spec.intraday else [1.0], dtype=float)
-        slot = DAY_S / len(weights)
-        shares = weights / weights.sum()
-        return [(k * slot, (k + 1) * slot, volume * s / slot) for k, s in enumerate(shares)]
-    return _table_pieces(spec, day, dow)
-
-
-def _table_pieces(spec: DemandSpec, day: int, dow: int) -> list[tuple[float, float, float]]:
-    rows = spec.volumes or []
-    absolute = [r for r in rows if isinstance(r.day, int)]
-    if absolute:
-        period = max(r.day for r in absolute) + 1
-        todays = [r for r in absolute if r.day == day % period]
-    else:
-        todays = [r for r in rows if r.day == DAYS[dow]]
-    marks = sorted((parse_clock(r.start), r.volume) for r in todays)
-    pieces = []
-    for k, (start, volume) in enumerate(marks):
-        end = marks[k + 1][0] if k + 1 < len(marks) else DAY_S
-        if end > start:
-            pieces.append((start, end, volume / (end - start)))
-    return pieces
 
 
 def day_factors(scenario: Scenario, streams: Streams, channels: list[str]) -> dict[str, np.ndarray]:

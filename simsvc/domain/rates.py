@@ -1,0 +1,65 @@
+"""The demand's rate within each day: pure arithmetic the model (arrivals) and the checks
+(expected contacts, without numpy, so `simsvc check` starts fast) both use.
+
+Plain Python floats; where numpy would sum an array, :func:`pairwise_sum` adds in numpy's
+order, so the model's arrays built from these pieces are the same bits either way.
+"""
+from __future__ import annotations
+
+from simsvc.config.schema import DAYS, DemandSpec, Scenario
+from simsvc.config.units import parse_clock
+from simsvc.domain.calendar import DAY_S, weekday
+
+
+def pairwise_sum(values: list[float]) -> float:
+    """Sum in numpy's order (``np.sum`` of a float64 array: pairwise, 8-way unrolled blocks)."""
+    return _pairwise(values, 0, len(values)) if values else 0.0
+
+
+def _pairwise(a: list[float], lo: int, n: int) -> float:
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += a[lo + i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for k in range(lo + i, lo + n):
+            res += a[k]
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise(a, lo, half) + _pairwise(a, lo + half, n - half)
+
+
+def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, float, float]]:
+    """(start, end, rate per second) of the channel's demand within day ``day``, clock seconds."""
+    dow = weekday(scenario, day)
+    if spec.rate is not None:
+        return [(0.0, DAY_S, spec.rate)]
+    if spec.daily_volume is not None:
+        volume = spec.daily_volume * (spec.weekly[dow] if spec.weekly else 1.0)
+        weights = [float(w) for w in spec.intraday] if spec.intraday else [1.0]
+        slot = DAY_S / len(weights)
+        total = pairwise_sum(weights)
+        return [(k * slot, (k + 1) * slot, volume * (w / total) / slot) for k, w in enumerate(weights)]
+    rows = spec.volumes or []
+    absolute = [r for r in rows if isinstance(r.day, int)]
+    if absolute:
+        period = max(r.day for r in absolute) + 1
+        todays = [r for r in absolute if r.day == day % period]
+    else:
+        todays = [r for r in rows if r.day == DAYS[dow]]
+    marks = sorted((parse_clock(r.start), r.volume) for r in todays)
+    pieces = []
+    for k, (start, volume) in enumerate(marks):
+        end = marks[k + 1][0] if k + 1 < len(marks) else DAY_S
+        if end > start:
+            pieces.append((start, end, volume / (end - start)))
+    return pieces
