@@ -126,12 +126,7 @@ class ContactRows(RowTable):
         if name == "in_warmup":
             return c["arrival_s"][rows] < self.warmup
         if self.journey is not None and name in ("customer_id", "stage"):
-            customer, stage, stages = self.journey
-            issue = c["issue"][rows]
-            if name == "customer_id":
-                cust = customer[issue]
-                return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
-            return pd.Categorical.from_codes(stage[issue], categories=stages)
+            return _journey_column(self.journey, name, c["issue"][rows])
         raise KeyError(name)
 
 
@@ -172,10 +167,14 @@ class IssueRows(RowTable):
         if name == "in_warmup":
             return d["arrival_s"][rows] < self.warmup
         if self.journey is not None and name in ("customer_id", "stage"):
-            customer, stage, stages = self.journey
-            issue = d["issue_id"][rows]
-            if name == "customer_id":
-                cust = customer[issue]
-                return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
-            return pd.Categorical.from_codes(stage[issue], categories=stages)
+            return _journey_column(self.journey, name, d["issue_id"][rows])
         raise KeyError(name)
+
+
+def _journey_column(journey: tuple[np.ndarray, np.ndarray, list[str]], name: str, issue: np.ndarray) -> object:
+    """Journey mode's ``customer_id`` (nullable: -1 = no customer) or ``stage`` of each row's issue."""
+    customer, stage, stages = journey
+    if name == "customer_id":
+        cust = customer[issue]
+        return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
+    return pd.Categorical.from_codes(stage[issue], categories=stages)
