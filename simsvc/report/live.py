@@ -56,7 +56,7 @@ class ReportTables:
             self.pools.append(tables["pools"])
         contacts = tables.get("contacts")
         if _rows(contacts):
-            self.waits.append(wait_histogram(contacts[[c for c in _CONTACT_COLUMNS if c in contacts]]))
+            self.waits.append(_wait_histogram_by_slices(contacts))
 
 
     def early(self, path: str | Path, scenario_text: str, intervals: pd.DataFrame, pools: pd.DataFrame,
@@ -74,6 +74,24 @@ class ReportTables:
             pools=_concat(self.pools + [pools] if _rows(pools) else self.pools),
             daily=None if daily.empty else pd.read_csv(io.StringIO(daily_text(daily))),
             grid=_grid(frames))
+
+
+WAIT_SLICE_ROWS = 65_536
+
+
+def _wait_histogram_by_slices(contacts) -> pd.DataFrame:
+    """The wait histogram of one replication's contacts (a DataFrame, or a row table that
+    builds its columns for a range of rows), built a slice of rows at a time and merged, so
+    the four columns it reads are never all materialised at once (the same counts: the run's
+    histograms are merged anyway, as a folder's batches are)."""
+    columns = [c for c in _CONTACT_COLUMNS if c in contacts]
+    n = len(contacts)
+    slices = range(0, n, WAIT_SLICE_ROWS)
+    if isinstance(contacts, pd.DataFrame):
+        parts = [wait_histogram(contacts.iloc[s:s + WAIT_SLICE_ROWS][columns]) for s in slices]
+    else:
+        parts = [wait_histogram(contacts.frame(s, s + WAIT_SLICE_ROWS, columns)) for s in slices]
+    return merge_wait_histograms(parts)
 
 
 def daily_text(daily: pd.DataFrame) -> str:
