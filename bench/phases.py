@@ -30,9 +30,7 @@ WRAP: dict[str, list[tuple[str, str]]] = {
     "simsvc.cli._common": [("load_or_exit", "scenario load + validate"), ("warn_capacity", "checks"),
                            ("check_work", "checks"), ("prepare_output", "checks"),
                            ("write_report_or_warn", "report from folder")],
-    "simsvc.cli.run_cmd": [("_EarlyReport.__init__", "report fork"), ("_EarlyReport.finish", "report wait"),
-                           ("progress_notice", "checks"),
-                           ("_EarlyReport.start", "report data (send)"), ("summary_table", "print results"),
+    "simsvc.cli.run_cmd": [("progress_notice", "checks"), ("summary_table", "print results"),
                            ("worst_day_lines", "print results")],
     "simsvc.experiment.runner": [("simulate", "simulate (build + loop)"),
                                  ("summ.summarise", "summary (CIs)"), ("daily_summary", "summary (CIs)"),
@@ -46,7 +44,9 @@ WRAP: dict[str, list[tuple[str, str]]] = {
                                  ("summ.replication_metrics", "replication metrics")],
     "simsvc.experiment.output": [("ResultsWriter.add", "write tables"), ("ResultsWriter.finish", "write + place folder")],
     "simsvc.plan.requirements": [("required_columns_adder", "Erlang columns (set up)")],
-    "simsvc.report.live": [("ReportTables.add", "report tables (wait histogram)"),
+    "simsvc.report.live": [("LiveReport.__init__", "report fork"), ("LiveReport.finish", "report wait"),
+                           ("LiveReport.start", "report data (send)"),
+                           ("ReportTables.add", "report tables (wait histogram)"),
                            ("ReportTables.early", "report data (send)")],
 }
 # Imports are timed by library (their own seconds: a library imported by another counts as its own).

@@ -71,11 +71,13 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
 
     from tqdm import tqdm
 
+    from simsvc.experiment.output import small_files
     from simsvc.plan.requirements import required_columns_adder  # issue 9: Erlang's answer beside the simulation
+    from simsvc.report.live import LiveReport
 
     add_required = required_columns_adder(resolved)
     # Before the progress bar (a thread) and the simulation: the report's process is forked here.
-    report = None if no_report else _EarlyReport(out_dir)
+    report = None if no_report else LiveReport(out_dir)
     progress_notice(f"{n_reps} replications of {resolved.name}")
     bar = tqdm(total=n_reps, unit="rep", desc=resolved.name, delay=1.0, file=sys.stderr,
                disable=None, leave=False)
@@ -89,7 +91,7 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
         result = run_scenario(resolved, replications=n_reps, seed=seed, workers=n_workers,
                               keep_contacts=not no_contacts, progress=progress, out=out_dir,
                               extend_tables=report.keeping(add_required) if report else add_required,
-                              on_summary=report.start if report else None,
+                              on_summary=(lambda result: report.start(lambda: small_files(result))) if report else None,
                               on_intervals=report.early(resolved, add_required) if report else None)
     except BaseException as exc:
         if report is not None:
@@ -115,112 +117,26 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
     if report is not None:
-        report.finish(path, rescued=result.rescued is not None)
+        _finish_report(report, path, rescued=result.rescued is not None)
 
 
-class _EarlyReport:
-    """The report of this run, drawn from the run in memory (``simsvc.report.live``) as soon as
-    it is summarised, while the last replication's tables are written; the same report
-    ``simsvc report FOLDER`` writes.
+def _finish_report(report, path: Path, rescued: bool) -> None:
+    """The report drawn beside the run written into ``path``, or, where that cannot be (no
+    report process, drawing failed, results in a rescue folder), drawn from the folder."""
+    t0 = time.perf_counter()
 
-    On Linux it is drawn by a process forked before the simulation (``simsvc.report.aside``),
-    which imports matplotlib on the core the simulation leaves idle; elsewhere in this
-    process, its figures rendering in the background. If drawing fails, or the results went
-    to a rescue folder, the report is written from the folder instead
-    (``write_report_or_warn``, which warns if that fails too).
-    """
-
-    def __init__(self, out_dir: Path) -> None:
-        from simsvc.report import aside
-        from simsvc.report.live import ReportTables
-
-        self.out_dir = out_dir
-        self.tables = ReportTables()
-        self.aside = None
-        if aside.available():
-            try:
-                self.aside = aside.ReportAside()
-            except OSError:   # cannot fork now (memory, process limits): draw it here
-                pass
-        self.started = None   # the report drawn in this process (no aside)
-        self.from_folder = False
-
-    def keeping(self, extend):
-        """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
-        def extend_and_keep(tables):
-            tables = extend(tables)
-            self.tables.add(tables)
-            return tables
-        return extend_and_keep
-
-    def early(self, scenario, extend):
-        """The run's ``on_intervals``: send the figures drawn from the interval tables alone to
-        the report process, which draws them while the run reduces its contacts (None where
-        the report is not drawn aside, or is drawn from the folder: journey mode)."""
-        if self.aside is None or scenario.customers is not None:
-            return None
-
-        def intervals_ready(intervals, pools, daily) -> None:
-            from simsvc.config.load import scenario_yaml
-
-            try:
-                tables = extend({"intervals": intervals, "pools": pools})   # as they will be kept
-                self.aside.draw_early(self.tables.early(self.out_dir, scenario_yaml(scenario),
-                                                        tables["intervals"], tables["pools"], daily))
-            except Exception:  # noqa: BLE001 - the figures are drawn with the rest, as without it
-                pass
-        return intervals_ready
-
-    def start(self, result) -> None:
-        """The run is summarised: draw the report (the run's ``on_summary``)."""
-        from simsvc.experiment.output import small_files
-        from simsvc.report.live import run_data
-
-        if self.tables.from_folder:   # journey mode: drawn from the written folder (ReportTables)
-            self.from_folder, self.tables = True, None
-            return
-        try:
-            data = run_data(self.out_dir, small_files(result), self.tables)
-            if self.aside is not None:
-                self.aside.draw(data)
-            else:
-                from simsvc.report.build import RunReport
-
-                self.started = RunReport(data)
-        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
-            self.cancel()
-        self.tables = None  # what was collected lives on in the report's data only
-
-    def cancel(self) -> None:
-        for report in (self.aside, self.started):
-            if report is not None:
-                report.cancel()
-        self.aside = self.started = None
-
-    def finish(self, path: Path, rescued: bool) -> None:
-        report = self.aside or self.started
-        if self.from_folder and self.aside is not None and not rescued:
-            try:
-                self.aside.draw(path)   # the process it was forked for reads the folder
-            except OSError:
-                report = None
-        if report is None or rescued:
-            self.cancel()
-            write_report_or_warn(path)
-            return
+    def announce() -> None:
+        nonlocal t0
         click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
         t0 = time.perf_counter()
-        try:
-            written = report.finish(path)
-        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
-            self.cancel()
-            write_report_or_warn(path)
-            return
-        finally:
-            self.aside = self.started = None
-        if sys.stderr.isatty():
-            click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
-        click.echo(f"report: {written}")
+
+    written = report.finish(path, rescued, announce)
+    if written is None:
+        write_report_or_warn(path)
+        return
+    if sys.stderr.isatty():
+        click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)
+    click.echo(f"report: {written}")
 
 
 _COLUMNS = [

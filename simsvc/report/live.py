@@ -76,6 +76,106 @@ class ReportTables:
             grid=_grid(frames))
 
 
+class LiveReport:
+    """The report of a run being made, drawn from the run in memory as soon as it is
+    summarised, while the last replication's tables are written; the same report
+    ``simsvc report FOLDER`` writes (what ``simsvc run`` draws).
+
+    On Linux it is drawn by a process forked before the simulation (:mod:`simsvc.report.aside`),
+    which imports matplotlib on the core the simulation leaves idle; elsewhere in this
+    process, its figures rendering in the background. The run calls :meth:`keeping` (its
+    ``extend_tables``), :meth:`early` (its ``on_intervals``) and :meth:`start` (once
+    summarised); :meth:`finish` returns None where the report must be drawn from the written
+    folder instead (drawing failed, the results went to a rescue folder, no report process).
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        from simsvc.report import aside
+
+        self.out_dir = out_dir
+        self.tables = ReportTables()
+        self.aside = None
+        if aside.available():
+            try:
+                self.aside = aside.ReportAside()
+            except OSError:   # cannot fork now (memory, process limits): draw it here
+                pass
+        self.started = None   # the report drawn in this process (no aside)
+        self.from_folder = False
+
+    def keeping(self, extend):
+        """``extend`` (a run's ``extend_tables``), also keeping what the report reads."""
+        def extend_and_keep(tables):
+            tables = extend(tables)
+            self.tables.add(tables)
+            return tables
+        return extend_and_keep
+
+    def early(self, scenario, extend):
+        """The run's ``on_intervals``: send the figures drawn from the interval tables alone to
+        the report process, which draws them while the run reduces its contacts (None where
+        the report is not drawn aside, or is drawn from the folder: journey mode)."""
+        if self.aside is None or scenario.customers is not None:
+            return None
+
+        def intervals_ready(intervals, pools, daily) -> None:
+            from simsvc.config.load import scenario_yaml
+
+            try:
+                tables = extend({"intervals": intervals, "pools": pools})   # as they will be kept
+                self.aside.draw_early(self.tables.early(self.out_dir, scenario_yaml(scenario),
+                                                        tables["intervals"], tables["pools"], daily))
+            except Exception:  # noqa: BLE001 - the figures are drawn with the rest, as without it
+                pass
+        return intervals_ready
+
+    def start(self, small_files) -> None:
+        """The run is summarised: draw the report. ``small_files()`` gives the text of the run's
+        small files as they will be written (called here, so that a failure there, too, only
+        sends the report to the folder)."""
+        if self.tables.from_folder:   # journey mode: drawn from the written folder (ReportTables)
+            self.from_folder, self.tables = True, None
+            return
+        try:
+            data = run_data(self.out_dir, small_files(), self.tables)
+            if self.aside is not None:
+                self.aside.draw(data)
+            else:
+                from simsvc.report.build import RunReport
+
+                self.started = RunReport(data)
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            self.cancel()
+        self.tables = None  # what was collected lives on in the report's data only
+
+    def cancel(self) -> None:
+        for report in (self.aside, self.started):
+            if report is not None:
+                report.cancel()
+        self.aside = self.started = None
+
+    def finish(self, path: Path, rescued: bool, announce=lambda: None) -> Path | None:
+        """Wait for the report of the run written into ``path`` (``announce()`` first) and
+        return where it was written; None if it must be drawn from the folder instead."""
+        report = self.aside or self.started
+        if self.from_folder and self.aside is not None and not rescued:
+            try:
+                self.aside.draw(path)   # the process it was forked for reads the folder
+            except OSError:
+                report = None
+        if report is None or rescued:
+            self.cancel()
+            return None
+        announce()
+        try:
+            return report.finish(path)
+        except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
+            self.cancel()
+            return None
+        finally:
+            self.aside = self.started = None
+
+
 WAIT_SLICE_ROWS = 65_536
 
 
