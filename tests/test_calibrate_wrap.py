@@ -135,3 +135,40 @@ def test_no_after_call_work_is_found_in_a_log_simulated_without_it():
     res = fit(read_log(SYNTHETIC), options=FitOptions(effective=False))
     wrap = fit_wrap(res.behaviour, res.log.contacts, res.staffing, res.days, 900.0, steps=6, reps=1)
     assert wrap.matched == "abandonment" and wrap.wrap_s < 30.0, wrap
+
+
+def _hours_log(counts: dict[int, int]) -> pd.DataFrame:
+    """``counts[h]`` calls in hour h of one day, one in five abandoned after 60 s."""
+    rows = [(DAY, h * 3600.0 + 3600.0 * i / n, "abandoned" if i % 5 == 0 else "answered")
+            for h, n in counts.items() for i in range(n)]
+    return pd.DataFrame(rows, columns=["day", "clock_s", "outcome"]).assign(
+        channel="phone", reason="PS", wait_s=60.0, handle_s=120.0, wrap_s=0.0, agent="A", customer_id=None)
+
+
+@pytest.mark.parametrize("by", ["hour", "all"])
+def test_availability_labels_say_what_was_written(monkeypatch, by):
+    """By hour, a thin hour follows the median of the fitted others and says so; with one factor
+    for all hours every hour is in the one fit and none is called thin; where every hour is
+    thin, the factor simulated and written is 1, said as such."""
+    from simsvc.calibrate import effective
+
+    def no_abandonment(data, reps, seed):   # always fewer abandonments than observed: factors fall
+        return pd.DataFrame({"hour": [9, 10, 11], "offered": 1000.0, "abandoned": 0.0, "wait_sum_s": 0.0})
+
+    monkeypatch.setattr(effective, "simulate_hours", no_abandonment)
+    staff = pd.DataFrame({"pool": "general", "day": DAY, "start_s": [32_400.0, 36_000.0, 39_600.0],
+                          "agents": 2.0, "busy_agents": 1.0, "distinct_agents": 2})
+    table = effective.fit_availability(BEHAVIOUR, _hours_log({9: 20, 10: 400, 11: 400}), staff, [DAY], 3600.0,
+                                       steps=4, by=by).table.set_index("hour")
+    if by == "hour":
+        assert list(table["matched"]) == ["median of other hours", "abandonment", "abandonment"]
+        assert list(table["thin"]) == [True, False, False]
+        assert table.loc[9, "factor"] == pytest.approx(table.loc[[10, 11], "factor"].median(), abs=1e-3)
+    else:
+        assert set(table["matched"]) == {"all hours together (one factor)"} and not table["thin"].any()
+        assert table["factor"].nunique() == 1
+    only_thin = effective.fit_availability(BEHAVIOUR, _hours_log({9: 20}), staff, [DAY], 3600.0, steps=4,
+                                           by=by).table
+    if by == "hour":
+        assert list(only_thin["matched"]) == ["none: too few contacts in every hour (factor 1)"]
+        assert list(only_thin["factor"]) == [1.0]

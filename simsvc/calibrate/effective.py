@@ -46,6 +46,15 @@ def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
     return staffing.assign(agents=staffing["agents"].to_numpy() * availability.factor_of(hours))
 
 
+def _settle(f: np.ndarray, follows: np.ndarray, fitted_others: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """The factors as simulated and written: hours that ``follows`` take the median of the
+    fitted others (1 if none); ``ones`` (enough contacts, but nobody waited) factor 1."""
+    if follows.any():
+        f[follows] = np.median(f[fitted_others]) if fitted_others.any() else 1.0
+    f[ones] = 1.0
+    return f
+
+
 def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
                      interval_s: float, *, steps: int = 9, reps: int = 2, seed: int = 1,
                      by: str = "hour", progress: Callable[[int, int], None] | None = None) -> Availability:
@@ -64,11 +73,13 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     lo = np.full(len(hours), np.log(LOW))
     hi = np.full(len(hours), np.log(HIGH))
     sim_ab = np.full(len(hours), np.nan)
+    # By hour, thin hours follow the median of the fitted others (factor 1 if there are none);
+    # with one factor for all hours (by == "all") every hour is in the one fit.
+    follows = thin if by != "all" else np.zeros(len(hours), dtype=bool)
+    fitted_others = ~thin & ~blind
+    ones = blind & ~thin
     for step in range(steps):
-        f = np.exp((lo + hi) / 2)
-        if thin.any() and by != "all":  # thin hours follow the median of the others
-            f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
-        f[blind & ~thin] = 1.0
+        f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
         table = pd.DataFrame({"hour": hours, "factor": f})
         avail = Availability(table, step, reps)
         data = replay_dict(behaviour, contacts, scaled(staffing, avail), days, interval_s,
@@ -89,15 +100,16 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         lo = np.where(too_many, lo, mid)
         if progress:
             progress(step + 1, steps)
-    f = np.exp((lo + hi) / 2)
-    if thin.any() and (~thin).any() and by != "all":
-        f[thin] = np.median(f[~thin & ~blind]) if (~thin & ~blind).any() else 1.0
-    f[blind & ~thin] = 1.0
+    f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
+    median_of = "median of other hours" if fitted_others.any() else "none: too few contacts in every hour (factor 1)"
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
                           "simulated_abandon": np.round(sim_ab, 4),
                           "observed_wait_s": np.round(target_wait, 1), "simulated_wait_s": np.round(sim_wait, 1),
-                          "matched": np.where(thin, "median of other hours", np.where(
-                              blind, "none: nobody waited (factor 1)", np.where(by_wait, "wait", "abandonment"))), "contacts": obs["offered"].to_numpy(),
-                          "thin": thin})
+                          "matched": np.where(follows, median_of, np.where(
+                              ones, "none: nobody waited (factor 1)",
+                              "all hours together (one factor)" if by == "all"
+                              else np.where(by_wait, "wait", "abandonment"))),
+                          "contacts": obs["offered"].to_numpy(),
+                          "thin": follows})
     table.attrs["overall_observed_abandon"] = float(overall)
     return Availability(table, steps, reps)
