@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
@@ -267,6 +268,15 @@ def issue_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray]:
     return customer, stage
 
 
+def journey_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Journey mode: :func:`issue_lookup` and the stages' names (what the contacts' and issues'
+    ``customer_id`` and ``stage`` columns are read from); None outside journey mode."""
+    if run.journey is None:
+        return None
+    customer, stage = issue_lookup(run)
+    return customer, stage, list(STAGES)
+
+
 def _journey_scores(run: RawRun, last: np.ndarray, s, sat, risk, finished):
     att = run.journey["attempts"]
     customer_issue = issue_lookup(run)[0] >= 0
@@ -353,8 +363,6 @@ def issues_frame(scenario: Scenario, run: RawRun, view: CustomerView) -> pd.Data
 def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows:
     """:func:`issues_frame` as a :class:`~simsvc.observe.rows.RowTable` over the view's
     arrays (shared, not copied): its columns are built a range of rows at a time."""
-    from simsvc.observe.tables import _journey_lookup
-
     kind = issue_kinds(scenario, run, view.i_reason)
     columns = {
         "issue_id": view.i_issue, "channel": view.i_channel, "reason": view.i_reason,
@@ -367,7 +375,7 @@ def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows
     }
     categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
                   "kind": list(kind.categories)}
-    return IssueRows(columns, run.replication, categories, scenario.warmup, _journey_lookup(run))
+    return IssueRows(columns, run.replication, categories, scenario.warmup, journey_lookup(run))
 
 
 def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:

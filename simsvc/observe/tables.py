@@ -65,37 +65,19 @@ def contacts_frame(scenario: Scenario, run: RawRun, extra: dict | None = None) -
 def contact_rows(scenario: Scenario, run: RawRun, extra: dict | None = None) -> ContactRows:
     """:func:`contacts_frame` as a :class:`~simsvc.observe.rows.RowTable`: its columns are
     built a range of rows at a time when written (no whole-table DataFrame)."""
-    from simsvc.observe.customer import contact_columns, customer_view
+    from simsvc.observe.customer import contact_columns, customer_view, journey_lookup
 
     c = run.contacts
     if extra is None:
         extra = contact_columns(customer_view(scenario, run), len(c["arrival_s"]))
     categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
                   "pool": list(scenario.agents)}
-    return ContactRows(c, run.replication, categories, scenario.warmup, extra, _journey_lookup(run))
-
-
-def _journey_lookup(run: RawRun) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-    """Journey mode: customer id and stage code per issue id, and the stages' names."""
-    if run.journey is None:
-        return None
-    from simsvc.config.customers import STAGES
-    from simsvc.observe.customer import issue_lookup
-
-    customer, stage = issue_lookup(run)
-    return customer, stage, list(STAGES)
+    return ContactRows(c, run.replication, categories, scenario.warmup, extra, journey_lookup(run))
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
     n = int(np.ceil(scenario.horizon / scenario.interval))
     return np.minimum(np.arange(n + 1) * scenario.interval, scenario.horizon)
-
-
-def _time_in_intervals(start: np.ndarray, end: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Total length of segments [start, end) falling in each interval of ``grid``."""
-    covered = _covered_until(start, grid, own=False)
-    covered -= _covered_until(end, grid, own=False)
-    return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
 
 
 def _covered_until(points: np.ndarray, grid: np.ndarray, own: bool) -> np.ndarray:
@@ -111,15 +93,15 @@ def _covered_until(points: np.ndarray, grid: np.ndarray, own: bool) -> np.ndarra
 
 
 def _time_in(seg, pool: int | None, channel: int | None, grid: np.ndarray) -> np.ndarray:
-    """:func:`_time_in_intervals` of the segments of ``pool`` and ``channel`` (None: any),
-    the same floats with the starts let go before the ends are read: busy segments are
+    """Total length of the segments [start, end) of ``pool`` and ``channel`` (None: any)
+    falling in each interval of ``grid``, the starts let go before the ends are read: busy segments are
     derived from the record on each read (:class:`simsvc.model.duty.BusySegments`), so a
     read is the caller's own array, worked on in place (24 → 8 bytes per leg at the peak)."""
     m = _segment_mask(seg, pool, channel)
     own = m is not None or not isinstance(seg, dict)  # a stored column is read, not changed
     covered = _covered_until(_segment_column(seg, "start_s", m), grid, own)
     covered -= _covered_until(_segment_column(seg, "end_s", m), grid, own)
-    return np.maximum(np.diff(covered), 0.0)
+    return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
