@@ -6,6 +6,8 @@ order, so the model's arrays built from these pieces are the same bits either wa
 """
 from __future__ import annotations
 
+import math
+
 from simsvc.config.schema import DAYS, DemandSpec, Scenario
 from simsvc.config.units import parse_clock
 from simsvc.domain.calendar import DAY_S, weekday
@@ -63,3 +65,18 @@ def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[flo
         if end > start:
             pieces.append((start, end, volume / (end - start)))
     return pieces
+
+
+def horizon_pieces(scenario: Scenario, spec: DemandSpec,
+                   day_factors=None) -> list[tuple[float, float, float]]:
+    """(start, length, rate per second) of the channel's demand over [0, horizon), in time
+    order, day ``d``'s rates scaled by ``day_factors[d]`` (none: the forecast as written)."""
+    horizon = scenario.horizon
+    out = []
+    for d in range(math.ceil(horizon / DAY_S)):
+        day_start = d * DAY_S
+        for a, b, r in day_pieces(scenario, spec, d):
+            t0, t1 = day_start + a, min(day_start + b, horizon)
+            if t1 > t0:
+                out.append((t0, t1 - t0, r if day_factors is None else r * day_factors[d]))
+    return out

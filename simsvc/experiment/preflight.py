@@ -25,8 +25,8 @@ import math
 
 from simsvc.config.fields import DAYS
 from simsvc.config.schema import REAL_TIME_KINDS, DemandSpec, Scenario
-from simsvc.domain.calendar import DAY_S, OpeningHours, on_duty_changes, scheduled_totals
-from simsvc.domain.rates import day_pieces, pairwise_sum
+from simsvc.domain.calendar import OpeningHours, on_duty_changes, scheduled_totals
+from simsvc.domain.rates import horizon_pieces, pairwise_sum
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
@@ -60,13 +60,7 @@ def _agents(scenario: Scenario, pools: list[str], grid: list[float]) -> list[flo
 def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: list[float]) -> list[float]:
     """:func:`simsvc.model.demand.expected_arrivals` in plain Python: the forecast's rate
     pieces (every day's busyness factor at 1) integrated over each interval of ``grid``."""
-    pieces = []   # (start, length, rate per second), in time order, as model.demand.rate_pieces
-    for d in range(math.ceil(scenario.horizon / DAY_S)):
-        day_start = d * DAY_S
-        for a, b, r in day_pieces(scenario, spec, d):
-            t0, t1 = day_start + a, min(day_start + b, scenario.horizon)
-            if t1 > t0:
-                pieces.append((t0, t1 - t0, r))
+    pieces = horizon_pieces(scenario, spec)   # (start, length, rate per second), in time order
     out, j = [], 0
     for g0, g1 in zip(grid, grid[1:]):
         while j < len(pieces) and pieces[j][0] + pieces[j][1] <= g0:

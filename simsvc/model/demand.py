@@ -14,7 +14,7 @@ import numpy as np
 
 from simsvc.config.schema import DemandSpec, Scenario
 from simsvc.domain.calendar import DAY_S, integrate_pieces
-from simsvc.domain.rates import day_pieces
+from simsvc.domain.rates import horizon_pieces
 from simsvc.domain.randomness import BlockSampler, Streams
 
 if TYPE_CHECKING:
@@ -33,20 +33,8 @@ class RatePieces:
 
 def rate_pieces(scenario: Scenario, spec: DemandSpec, day_factors: np.ndarray) -> RatePieces:
     """The channel's rate as pieces over [0, horizon), each day scaled by ``day_factors``."""
-    horizon = scenario.horizon
-    n_days = int(np.ceil(horizon / DAY_S))
-    starts: list[float] = []
-    lengths: list[float] = []
-    rates: list[float] = []
-    for d in range(n_days):
-        day_start = d * DAY_S
-        for a, b, r in day_pieces(scenario, spec, d):
-            t0, t1 = day_start + a, min(day_start + b, horizon)
-            if t1 > t0:
-                starts.append(t0)
-                lengths.append(t1 - t0)
-                rates.append(r * day_factors[d])
-    return RatePieces(np.array(starts), np.array(lengths), np.array(rates))
+    pieces = horizon_pieces(scenario, spec, day_factors)
+    return RatePieces(*(np.array([p[k] for p in pieces], dtype=float) for k in range(3)))
 
 
 def day_factors(scenario: Scenario, streams: Streams, channels: list[str]) -> dict[str, np.ndarray]:
