@@ -151,6 +151,7 @@ def test_availability_labels_say_what_was_written(monkeypatch, by):
     for all hours every hour is in the one fit and none is called thin; where every hour is
     thin, the factor simulated and written is 1, said as such."""
     from simsvc.calibrate import effective
+    from simsvc.calibrate.tables import thin_hour_notes
 
     def no_abandonment(data, reps, seed):   # always fewer abandonments than observed: factors fall
         return pd.DataFrame({"hour": [9, 10, 11], "offered": 1000.0, "abandoned": 0.0, "wait_sum_s": 0.0})
@@ -170,5 +171,6 @@ def test_availability_labels_say_what_was_written(monkeypatch, by):
     only_thin = effective.fit_availability(BEHAVIOUR, _hours_log({9: 20}), staff, [DAY], 3600.0, steps=4,
                                            by=by).table
     if by == "hour":
-        assert list(only_thin["matched"]) == ["none: too few contacts in every hour (factor 1)"]
+        assert list(only_thin["matched"]) == ["none: no other hour fitted (factor 1)"]
         assert list(only_thin["factor"]) == [1.0]
+        assert thin_hour_notes(only_thin)[0].endswith("written with factor 1 (no other hour was fitted)")

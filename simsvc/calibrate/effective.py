@@ -24,6 +24,7 @@ from simsvc.calibrate.replay import observed_hours, replay_dict, simulate_hours
 
 MIN_HOUR_CONTACTS = 200
 MIN_HOUR_ABANDONED = 20
+MEDIAN_OF_OTHERS = "median of other hours"  # what a thin hour's factor is, where other hours were fitted
 LOW, HIGH = 0.15, 1.6
 
 
@@ -101,7 +102,7 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         if progress:
             progress(step + 1, steps)
     f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
-    median_of = "median of other hours" if fitted_others.any() else "none: too few contacts in every hour (factor 1)"
+    median_of = MEDIAN_OF_OTHERS if fitted_others.any() else "none: no other hour fitted (factor 1)"
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
                           "simulated_abandon": np.round(sim_ab, 4),
                           "observed_wait_s": np.round(target_wait, 1), "simulated_wait_s": np.round(sim_wait, 1),

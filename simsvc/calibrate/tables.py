@@ -171,12 +171,14 @@ def thin_staffing_notes(thin_cells: dict[str, tuple[int, int]]) -> list[str]:
 
 def thin_hour_notes(table: pd.DataFrame) -> list[str]:
     """A note naming the hours whose availability factor the data could not fit (effective.py's rules)."""
-    from simsvc.calibrate.effective import MIN_HOUR_CONTACTS
+    from simsvc.calibrate.effective import MEDIAN_OF_OTHERS, MIN_HOUR_CONTACTS
 
     thin = table[table["thin"]]
     if thin.empty:
         return []
+    written = (f"the median factor of the other hours ({float(thin['factor'].iloc[0]):.3f})"
+               if "matched" not in thin or thin["matched"].iloc[0] == MEDIAN_OF_OTHERS
+               else "factor 1 (no other hour was fitted)")
     return [f"effective availability too thin to estimate from in hour{'s' if len(thin) > 1 else ''} "
             f"{', '.join(f'{h}:00 ({n})' for h, n in zip(thin['hour'], thin['contacts']))} (fewer than "
-            f"{MIN_HOUR_CONTACTS} contacts over the fit days): written with the median factor of the other hours "
-            f"({float(thin['factor'].iloc[0]):.3f})"]
+            f"{MIN_HOUR_CONTACTS} contacts over the fit days): written with {written}"]
