@@ -13,7 +13,7 @@ from pathlib import Path
 
 import simsvc
 from simsvc.report import channels_from_scenario, service_level_by_time_of_day
-from simsvc.report.build import atomic_write
+from simsvc.report.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img" / "service_level.png"

@@ -18,8 +18,8 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval,
                                  wait_distribution)
-from simsvc.report.files import PLOTS_DIR, REPORT_NAME, atomic_write, write_files  # noqa: F401 - re-exported
-from simsvc.report.render import Plots, render, render_all  # noqa: F401 - re-exported
+from simsvc.report.files import write_files
+from simsvc.report.render import Plots
 
 
 def _seconds_or(value, default: float) -> float:
