@@ -58,7 +58,6 @@ class ReportTables:
         if _rows(contacts):
             self.waits.append(_wait_histogram_by_slices(contacts))
 
-
     def early(self, path: str | Path, scenario_text: str, intervals: pd.DataFrame, pools: pd.DataFrame,
               daily: pd.DataFrame) -> RunData:
         """The data of the figures drawn from the interval tables alone
