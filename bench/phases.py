@@ -41,6 +41,9 @@ WRAP: dict[str, list[tuple[str, str]]] = {
                                  ("customer_metrics", "tables: customer view"),
                                  ("issues_frame", "tables: issues"), ("contact_columns", "tables: contacts"),
                                  ("tables.contacts_frame", "tables: contacts"),
+                                 # the names since the row tables (the ones above: an older checkout, --tree)
+                                 ("issue_rows", "tables: issues"), ("tables.contact_rows", "tables: contacts"),
+                                 ("summ.centre_rows", "replication metrics"),
                                  ("summ.replication_metrics", "replication metrics")],
     "simsvc.experiment.output": [("ResultsWriter.add", "write tables"), ("ResultsWriter.finish", "write + place folder")],
     "simsvc.plan.requirements": [("required_columns_adder", "Erlang columns (set up)")],
