@@ -61,6 +61,29 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),))
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down now, without waiting for its running tasks (Ctrl-C, an error).
+
+    The workers are terminated. One of them may die half-way through sending its
+    result (a replication's tables are megabytes, and on Ctrl-C every worker exits
+    at once); the pool's manager thread then waits for the rest of that message
+    forever, and the interpreter joins that thread at exit: the process would hang.
+    Closing this process's copy of the result pipe's writing end, once no worker is
+    alive, ends that read with EOF, so the manager thread finds the pool broken and ends.
+    """
+    # CPython keeps these here; shutdown() drops its references to them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+    if writer is not None and not any(process.is_alive() for process in processes):
+        writer.close()
+
+
 class SerialExecutor:
     """Runs tasks one after another in this process (workers=1)."""
 
@@ -73,7 +96,11 @@ class SerialExecutor:
 
 
 class LocalExecutor:
-    """A pool of local processes; keeps at most 2 × workers tasks in flight."""
+    """A pool of local processes; keeps at most 2 × workers tasks in flight.
+
+    A run that ends early (Ctrl-C, a failed task, a consumer that stops reading)
+    stops the workers at once; the executor cannot be used again after that.
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -82,6 +109,7 @@ class LocalExecutor:
     def run(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[Any]:
         pending: set = set()
         queue = iter(tasks)
+        stopped = False
         try:
             for args in queue:
                 pending.add(self._pool.submit(fn, *args))
@@ -93,9 +121,15 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
+        except BaseException:
+            # Ctrl-C, a failed task, or the consumer gave up: do not wait for the running tasks.
+            stopped = True
+            stop_pool(self._pool)
+            raise
         finally:
-            for fut in pending:
-                fut.cancel()
+            if not stopped:
+                for fut in pending:
+                    fut.cancel()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

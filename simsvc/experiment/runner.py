@@ -23,7 +23,7 @@ import pandas as pd
 from simsvc import __version__
 from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
-from simsvc.experiment.executors import process_pool
+from simsvc.experiment.executors import process_pool, stop_pool
 from simsvc.experiment.heap import release_memory, steady_heap
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
@@ -345,20 +345,9 @@ def _replications(scenario: Scenario, root: int, reps: int, workers: int, keep_c
     except BaseException:
         # Ctrl-C, an error, or the consumer gave up (GeneratorExit): do not wait for
         # replications still running; stop the workers now.
-        _stop(pool)
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
-
-
-def _stop(pool) -> None:
-    """Shut a process pool down without waiting for its running tasks."""
-    processes = list(getattr(pool, "_processes", {}).values())  # CPython keeps them here
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
