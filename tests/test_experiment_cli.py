@@ -557,13 +557,13 @@ def test_precision_bad_metric_is_a_clear_error(tmp_path: Path, metric: str) -> N
 # Found while writing these tests (OSError traceback); fixed.
 def test_unreachable_dask_address_is_a_clear_error(tmp_path: Path) -> None:
     # A real process: dask logs to the process's stderr, which CliRunner would not see. The
-    # executor's connect timeout (10 s, passed to Client explicitly, so dask's config does not
-    # change it) is lowered to 1 s: nothing listens on port 9, the wait is only idle time.
-    cli = ("import simsvc.experiment.executors as executors; executors.DASK_CONNECT_TIMEOUT_S = 1; "
-           "from simsvc.cli import main; main()")
+    # connect timeout (10 s unless dask's config says otherwise) is set to 1 s through
+    # dask's own environment variable: nothing listens on port 9, the wait is only idle time.
+    cli = "from simsvc.cli import main; main()"
     done = subprocess.run([sys.executable, "-c", cli, "sweep", str(ERLANG_A), *SHORT, "--vary",
                            "agents.team.staffing=9,10", "--reps", "2", "--dask", "tcp://127.0.0.1:9",
-                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=60)
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]

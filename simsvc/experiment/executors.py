@@ -135,6 +135,23 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def connect_timeout_s() -> float:
+    """How long to try to reach a Dask scheduler: dask's ``distributed.comm.timeouts.connect``
+    where the user set it (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s``, a dask config
+    file), else ``DASK_CONNECT_TIMEOUT_S`` (dask's own default, 30 s, is long to wait for a
+    mistyped address)."""
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    key = "distributed.comm.timeouts.connect"
+    default = next((dask.config.get(key, config=d, default=None) for d in dask.config.defaults
+                    if dask.config.get(key, config=d, default=None) is not None), None)
+    value = dask.config.get(key, default=None)
+    if value is None or value == default:
+        return DASK_CONNECT_TIMEOUT_S
+    return parse_timedelta(value, default="seconds")
+
+
 class DaskExecutor:
     """Tasks on a Dask distributed cluster, e.g. ``tcp://scheduler:8786``.
 
@@ -145,7 +162,7 @@ class DaskExecutor:
                  poll_s: float = 2.0) -> None:
         from dask.distributed import Client
 
-        self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+        self.client = Client(address, timeout=connect_timeout_s())
         self.no_workers_timeout_s = no_workers_timeout_s
         self.poll_s = poll_s
 
