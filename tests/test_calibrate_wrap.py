@@ -174,3 +174,31 @@ def test_availability_labels_say_what_was_written(monkeypatch, by):
         assert list(only_thin["matched"]) == ["none: no other hour fitted (factor 1)"]
         assert list(only_thin["factor"]) == [1.0]
         assert thin_hour_notes(only_thin)[0].endswith("written with factor 1 (no other hour was fitted)")
+
+
+def test_availability_search_refines_with_more_replications(monkeypatch):
+    """The effective-staffing search's last steps re-open the bracket and simulate ``refine_reps``
+    replications: where the longer average's root (0.52) lies outside the coarse steps' bracket
+    (around 0.50), the refined factor finds it; without refining the factor stays at the coarse root."""
+    from simsvc.calibrate import effective
+
+    seen = []
+
+    def stand_in(data, reps, seed):  # abandonment falls with the availability; its root depends on reps
+        seen.append(reps)
+        a = next(s["availability"] for s in data["agents"]["general"]["availability"]["steps"] if s["start"] == "09:00")
+        root = 0.50 if reps <= 2 else 0.52
+        abandoned = 1000.0 * min(1.0, max(0.0, 0.2 + root - a))
+        return pd.DataFrame({"hour": [9], "offered": [1000.0], "abandoned": [abandoned], "wait_sum_s": [0.0]})
+
+    monkeypatch.setattr(effective, "simulate_hours", stand_in)
+    run = lambda **kw: effective.fit_availability(BEHAVIOUR, _hours_log({9: 400}), STAFF, [DAY], 3600.0, steps=9,
+                                                  reps=2, **kw)
+    refined = run(refine_reps=6)
+    assert seen == [2] * 6 + [6] * 3
+    assert refined.table["factor"].iloc[0] == pytest.approx(0.52, abs=0.004)
+    assert refined.search_text() == "6 steps × 2 + 3 × 6 replications"
+    seen.clear()
+    plain = run()
+    assert seen == [2] * 9 and plain.search_text() == "9 steps × 2 replications"
+    assert plain.table["factor"].iloc[0] == pytest.approx(0.50, abs=0.004)
