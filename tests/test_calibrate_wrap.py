@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -178,16 +179,18 @@ def test_availability_labels_say_what_was_written(monkeypatch, by):
 
 def test_availability_search_refines_with_more_replications(monkeypatch):
     """The effective-staffing search's last steps re-open the bracket and simulate ``refine_reps``
-    replications: where the longer average's root (0.52) lies outside the coarse steps' bracket
-    (around 0.50), the refined factor finds it; without refining the factor stays at the coarse root."""
+    replications: where the longer average's root (0.515) lies outside the coarse steps' bracket
+    (around 0.50), the refined factor finds it; without refining the factor stays at the coarse root.
+    A root beyond the re-opened ±5 % (0.60) is not hidden: the factor ends at the edge, and a note says so."""
     from simsvc.calibrate import effective
 
     seen = []
+    refined_root = {"value": 0.515}
 
     def stand_in(data, reps, seed):  # abandonment falls with the availability; its root depends on reps
         seen.append(reps)
         a = next(s["availability"] for s in data["agents"]["general"]["availability"]["steps"] if s["start"] == "09:00")
-        root = 0.50 if reps <= 2 else 0.52
+        root = 0.50 if reps <= 2 else refined_root["value"]
         abandoned = 1000.0 * min(1.0, max(0.0, 0.2 + root - a))
         return pd.DataFrame({"hour": [9], "offered": [1000.0], "abandoned": [abandoned], "wait_sum_s": [0.0]})
 
@@ -196,9 +199,13 @@ def test_availability_search_refines_with_more_replications(monkeypatch):
                                                   reps=2, **kw)
     refined = run(refine_reps=6)
     assert seen == [2] * 6 + [6] * 3
-    assert refined.table["factor"].iloc[0] == pytest.approx(0.52, abs=0.004)
-    assert refined.search_text() == "6 steps × 2 + 3 × 6 replications"
+    assert refined.table["factor"].iloc[0] == pytest.approx(0.515, abs=0.004)
+    assert refined.search_text() == "6 steps × 2 + 3 × 6 replications" and effective.refine_note(refined) == []
     seen.clear()
     plain = run()
     assert seen == [2] * 9 and plain.search_text() == "9 steps × 2 replications"
     assert plain.table["factor"].iloc[0] == pytest.approx(0.50, abs=0.004)
+    refined_root["value"] = 0.60
+    beyond = run(refine_reps=6)
+    assert beyond.table["factor"].iloc[0] == pytest.approx(0.50 * np.exp(0.05), abs=0.01)
+    assert effective.refine_note(beyond)[0].startswith("effective availability: in hours 9:00 the refined search")

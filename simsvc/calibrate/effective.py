@@ -54,6 +54,16 @@ class Availability:
         return f.reindex(hours).fillna(float(np.median(f))).to_numpy()
 
 
+def refine_note(availability: Availability) -> list[str]:
+    """A note where the refined search ended at the edge of its re-opened bracket (none otherwise)."""
+    hours = availability.table.attrs.get("refine_edge_hours") or []
+    if not hours:
+        return []
+    return [f"effective availability: in hours {', '.join(f'{h}:00' for h in hours)} the refined search "
+            f"({availability.search_text()}) ended at the edge of its bracket (±{REFINE_HALF_WIDTH:.0%} around the "
+            "first steps' factor): the factor there may lie further out; check with more --search-reps"]
+
+
 def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
     """Staffing × the factor of its hour."""
     hours = (staffing["start_s"].to_numpy() // 3600).astype(int)
@@ -113,6 +123,7 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
             mid = (lo + hi) / 2
             lo = np.maximum(mid - REFINE_HALF_WIDTH, np.log(LOW))
             hi = np.minimum(mid + REFINE_HALF_WIDTH, np.log(HIGH))
+            opened = (lo.copy(), hi.copy())
         f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
         table = pd.DataFrame({"hour": hours, "factor": f})
         avail = Availability(table, step, n_reps)
@@ -134,6 +145,13 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         lo = np.where(too_many, lo, mid)
         if progress:
             progress(step + 1, steps)
+    # A refined hour that ended within a final step of the re-opened bracket's edge may have its
+    # root further out: said in a note (fit.refine_note), not hidden.
+    edge = np.zeros(len(hours), dtype=bool)
+    if coarse < steps:
+        root = (lo + hi) / 2
+        width = hi - lo
+        edge = ((root - opened[0] < width) | (opened[1] - root < width)) & fitted_others
     f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
     median_of = MEDIAN_OF_OTHERS if fitted_others.any() else "none: no other hour fitted (factor 1)"
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
@@ -146,5 +164,6 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
                           "contacts": obs["offered"].to_numpy(),
                           "thin": follows})
     table.attrs["overall_observed_abandon"] = float(overall)
+    table.attrs["refine_edge_hours"] = [int(h) for h in hours[edge]]
     return Availability(table, steps, refine_reps if coarse < steps else reps, coarse_reps=reps,
                         coarse_steps=coarse)

@@ -21,7 +21,7 @@ from simsvc.calibrate import estimate as est
 from simsvc.calibrate import patience as pt
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.bands import by_hour_band, verdict_text
-from simsvc.calibrate.effective import Availability, fit_availability, scaled
+from simsvc.calibrate.effective import Availability, fit_availability, refine_note, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
                                      thin_hour_notes, thin_staffing_notes, weekly_staffing)
@@ -357,9 +357,11 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     if res.availability is not None:
         tables["availability.csv"] = res.availability.table
         res.notes.extend(thin_hour_notes(res.availability.table))
+        res.notes.extend(refine_note(res.availability))
         comments["agents"] = [
             "effective availability per hour (availability.csv): the factor × logged-in agents at which the fit "
-            f"days, replayed with their own arrivals (bisection, {res.availability.search_text()}), reproduce the observed abandonment of each hour"]
+            f"days, replayed with their own arrivals (bisection, {res.availability.search_text()}), reproduce the "
+            "observed abandonment of each hour"]
     logged = res.staffing.copy()
     logged["day"] = logged["day"].dt.date
     tables["staffing_logged_in.csv"] = logged.round(3)
