@@ -28,8 +28,8 @@ MEDIAN_OF_OTHERS = "median of other hours"  # what a thin hour's factor is, wher
 LOW, HIGH = 0.15, 1.6
 # The last REFINE_STEPS steps re-centre the bracket at ±REFINE_HALF_WIDTH (log scale) around the
 # coarse steps' midpoint and simulate more replications (see fit_availability).
-REFINE_STEPS = 3
-REFINE_HALF_WIDTH = 0.05
+REFINE_STEPS = 4
+REFINE_HALF_WIDTH = 0.10
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def refine_note(availability: Availability) -> list[str]:
         return []
     return [f"effective availability: in hours {', '.join(f'{h}:00' for h in hours)} the refined search "
             f"({availability.search_text()}) ended at the edge of its bracket (±{REFINE_HALF_WIDTH:.0%} around the "
-            "first steps' factor): the factor there may lie further out; check with more --search-reps"]
+            "first steps' factor), still pointing outwards: the factor there may lie further out; check with more --search-reps"]
 
 
 def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     left is that path's own noise: the root of 2 replications moved the 16–31 bank
     back-test's abandonment by up to 11 points between seeds. With ``refine_reps`` above
     ``reps``, the first ``steps − REFINE_STEPS`` steps narrow the bracket with ``reps``
-    replications, then the bracket is re-opened to ±``REFINE_HALF_WIDTH`` (log scale, ±5 %)
+    replications, then the bracket is re-opened to ±``REFINE_HALF_WIDTH`` (log scale, ±10 %)
     around their midpoint, wide enough to hold the root of the longer average, and the last
     ``REFINE_STEPS`` steps bisect it with ``refine_reps`` replications (the first ``reps`` of
     them the same as before).
@@ -145,13 +145,13 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         lo = np.where(too_many, lo, mid)
         if progress:
             progress(step + 1, steps)
-    # A refined hour that ended within a final step of the re-opened bracket's edge may have its
-    # root further out: said in a note (fit.refine_note), not hidden.
+    # A refined hour whose last step still pointed out of the re-opened bracket, in its outermost
+    # step, may have its root further out: said in a note (refine_note), not hidden.
     edge = np.zeros(len(hours), dtype=bool)
     if coarse < steps:
         root = (lo + hi) / 2
         width = hi - lo
-        edge = ((root - opened[0] < width) | (opened[1] - root < width)) & fitted_others
+        edge = (((root - opened[0] < width) & too_many) | ((opened[1] - root < width) & ~too_many)) & fitted_others
     f = _settle(np.exp((lo + hi) / 2), follows, fitted_others, ones)
     median_of = MEDIAN_OF_OTHERS if fitted_others.any() else "none: no other hour fitted (factor 1)"
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),

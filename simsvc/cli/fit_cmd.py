@@ -85,8 +85,8 @@ def log_options(fn):
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
                      help="Replications per step of the effective-staffing search."),
         click.option("--refine-reps", type=click.IntRange(min=1, max=40), default=6, show_default=True,
-                     help="Replications of the effective-staffing search's last 3 steps, which re-open the "
-                          "bracket to ±5 % around the first steps' result (at most --search-reps: no refining)."),
+                     help="Replications of the effective-staffing search's last 4 steps, which re-open the "
+                          "bracket to ±10 % around the first steps' result (at most --search-reps: no refining)."),
         click.option("--classes/--no-classes", "classes", default=True, show_default=True,
                      help="With a class column: one reason per (reason, class), each class with a fitted queue "
                           "credit; --no-classes ignores the column."),
