@@ -86,11 +86,11 @@ def test_bank_backtest_replay(tmp_path):
 
     Pins the figures the README prints for this command (6 replications, seed 1; same
     seed, same numbers): effective staffing (agents seen per hour × the availability
-    factor per hour fitted on 1–15) predicts abandonment +17 %, mean wait +11 %, P(wait)
-    −3 %, SL −0 %, hourly abandonment MAE 0.029; Erlang A with the same staffing −6 % /
-    −2 % / −15 % / +6 %, MAE 0.035. The margins are about 2.5 times the spread of these
-    figures over seeds 1–4 (README, the bank back-test: abandonment +19 ± 2 %, mean wait
-    +14 ± 4 %, P(wait) −2 ± 1 %, SL −1 ± 1 %, MAE 0.030 ± 0.002), so another seed would
+    factor per hour fitted on 1–15) predicts abandonment +15 %, mean wait +10 %, P(wait)
+    −3 %, SL +0 %, hourly abandonment MAE 0.029; Erlang A with the same staffing −7 % /
+    −3 % / −16 % / +7 %, MAE 0.036. The margins are about 2.5 times the spread of these
+    figures over seeds 1–4 (README, the bank back-test: abandonment +19 ± 3 %, mean wait
+    +14 ± 4 %, P(wait) −2 ± 1 %, SL −1 ± 1 %, MAE 0.031 ± 0.002), so another seed would
     pass and a regression of the size issue 10's second look removed (+32 % with the fit
     days' handle times) fails. The agents seen, without the availability factor, give
     Erlang A −81 % abandonment (the issue measured −76 % by hand). The column map derives
@@ -107,15 +107,15 @@ def test_bank_backtest_replay(tmp_path):
     assert {"phone:anonymous", "phone:identified"} <= set(summary["channel"])
     s = summary[summary["channel"] == "phone"].set_index(["staffing", "metric"])
     eff = s.loc["effective"]
-    pinned = {"abandon_rate": (0.17, 0.06), "wait_mean_s": (0.11, 0.09), "p_wait": (-0.03, 0.03),
+    pinned = {"abandon_rate": (0.15, 0.07), "wait_mean_s": (0.10, 0.10), "p_wait": (-0.03, 0.03),
               "service_level": (0.00, 0.03)}
     for metric, (value, margin) in pinned.items():
         assert eff.loc[metric, "rel_error"] == pytest.approx(value, abs=margin), metric
     assert 0.025 < eff.loc["abandon_rate", "hourly_mae"] < 0.035
-    erlang = {"abandon_rate": -0.06, "wait_mean_s": -0.02, "p_wait": -0.15, "service_level": 0.06}
+    erlang = {"abandon_rate": -0.07, "wait_mean_s": -0.03, "p_wait": -0.16, "service_level": 0.07}
     for metric, value in erlang.items():
         assert eff.loc[metric, "erlang_rel_error"] == pytest.approx(value, abs=0.03), metric
-    assert eff.loc["abandon_rate", "erlang_hourly_mae"] < 0.037
+    assert eff.loc["abandon_rate", "erlang_hourly_mae"] < 0.040
     logged_in = s.loc["logged_in"]
     assert logged_in.loc["abandon_rate", "erlang_rel_error"] == pytest.approx(-0.81, abs=0.04)
     assert logged_in.loc["abandon_rate", "rel_error"] == pytest.approx(-0.67, abs=0.06)

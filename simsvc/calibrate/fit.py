@@ -52,7 +52,7 @@ class FitOptions:
     search_steps: int = 9
     search_reps: int = 2
     # Replications of the effective-staffing search's last steps (calibrate/effective.py; ≤ search_reps: none)
-    refine_reps: int = 6
+    refine_reps: int = 4
     seed: int = 1
 
 

@@ -84,7 +84,7 @@ def log_options(fn):
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
                      help="Replications per step of the effective-staffing search."),
-        click.option("--refine-reps", type=click.IntRange(min=1, max=40), default=6, show_default=True,
+        click.option("--refine-reps", type=click.IntRange(min=1, max=40), default=4, show_default=True,
                      help="Replications of the effective-staffing search's last 4 steps, which re-open the "
                           "bracket to ±10 % around the first steps' result (at most --search-reps: no refining)."),
         click.option("--classes/--no-classes", "classes", default=True, show_default=True,
