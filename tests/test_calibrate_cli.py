@@ -84,40 +84,42 @@ def test_backtest_overlapping_days_is_an_error(tmp_path):
 def test_bank_backtest_replay(tmp_path):
     """Fit 1–15 August (Sun–Thu), replay 16–31 with their own arrivals, handle times and agents.
 
-    Pins the figures the README prints for this command (3 replications, seed 1;
-    same seed, same numbers), within a margin small enough that a regression fails:
-    effective staffing (agents seen per hour × the availability factor per hour fitted
-    on 1–15) predicts abandonment +16 %, mean wait +11 %, P(wait) −4 %, SL +1 %, hourly
-    abandonment MAE 0.030; Erlang A with the same staffing −7 % / −3 % / −15 % / +7 %,
-    MAE 0.033. With the fit days' handle times (``--replay-handling fitted``, the replay
-    before issue 10's second look) the simulation was at +32 %, outside the margin. The
-    agents seen, without the availability factor, give Erlang A −81 % abandonment (the
-    issue measured −76 % by hand). The column map derives two routing classes from the
-    priority: the anonymous callers get a queue credit, and each class is reported on
-    its own. The internet team is flagged as too thin in 1–15, with what is written.
+    Pins the figures the README prints for this command (6 replications, seed 1; same
+    seed, same numbers): effective staffing (agents seen per hour × the availability
+    factor per hour fitted on 1–15) predicts abandonment +15 %, mean wait +10 %, P(wait)
+    −3 %, SL +0 %, hourly abandonment MAE 0.029; Erlang A with the same staffing −7 % /
+    −3 % / −16 % / +7 %, MAE 0.036. The margins are about 2.5 times the spread of these
+    figures over seeds 1–4 (README, the bank back-test: abandonment +19 ± 3 %, mean wait
+    +14 ± 4 %, P(wait) −2 ± 1 %, SL −1 ± 1 %, MAE 0.031 ± 0.002), so another seed would
+    pass and a regression of the size issue 10's second look removed (+32 % with the fit
+    days' handle times) fails. The agents seen, without the availability factor, give
+    Erlang A −81 % abandonment (the issue measured −76 % by hand). The column map derives
+    two routing classes from the priority: the anonymous callers get a queue credit, and
+    each class is reported on its own. The internet team is flagged as too thin in 1–15,
+    with what is written.
     """
     out = tmp_path / "bank"
     result = invoke("backtest", bank_log(), "--columns", DATA / "anonymous_bank_columns.yaml",
-                    "--fit-days", "1-15", "--test-days", "16-31", "--weekdays", "sun-thu", "--reps", "3",
+                    "--fit-days", "1-15", "--test-days", "16-31", "--weekdays", "sun-thu",
                     "--mode", "replay", "--out", out)
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(out / "backtest_summary.csv")
     assert {"phone:anonymous", "phone:identified"} <= set(summary["channel"])
     s = summary[summary["channel"] == "phone"].set_index(["staffing", "metric"])
     eff = s.loc["effective"]
-    pinned = {"abandon_rate": (0.16, 0.07), "wait_mean_s": (0.11, 0.07), "p_wait": (-0.04, 0.03),
-              "service_level": (0.01, 0.03)}
+    pinned = {"abandon_rate": (0.15, 0.07), "wait_mean_s": (0.10, 0.10), "p_wait": (-0.03, 0.03),
+              "service_level": (0.00, 0.03)}
     for metric, (value, margin) in pinned.items():
         assert eff.loc[metric, "rel_error"] == pytest.approx(value, abs=margin), metric
-    assert 0.026 < eff.loc["abandon_rate", "hourly_mae"] < 0.034
-    erlang = {"abandon_rate": -0.07, "wait_mean_s": -0.03, "p_wait": -0.15, "service_level": 0.07}
+    assert 0.025 < eff.loc["abandon_rate", "hourly_mae"] < 0.035
+    erlang = {"abandon_rate": -0.07, "wait_mean_s": -0.03, "p_wait": -0.16, "service_level": 0.07}
     for metric, value in erlang.items():
         assert eff.loc[metric, "erlang_rel_error"] == pytest.approx(value, abs=0.03), metric
-    assert eff.loc["abandon_rate", "erlang_hourly_mae"] < 0.037
+    assert eff.loc["abandon_rate", "erlang_hourly_mae"] < 0.040
     logged_in = s.loc["logged_in"]
     assert logged_in.loc["abandon_rate", "erlang_rel_error"] == pytest.approx(-0.81, abs=0.04)
     assert logged_in.loc["abandon_rate", "rel_error"] == pytest.approx(-0.67, abs=0.06)
-    assert "the test days’ own handle times" in result.stdout
+    assert "the test days’ own handle times" in result.stdout and "6 replications" in result.stdout
     scenario = (out / "fit" / "scenario.yaml").read_text()
     assert "PS_anonymous: {queue_credit:" in scenario and "PS_identified: {}" in scenario
     assert "only_in" in scenario and "too thin to estimate" in scenario  # the internet team is thin in 1–15

@@ -38,7 +38,7 @@ TRUTH = _truth()
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     log = read_log(DATA / "synthetic_log.csv")
-    res = fit(log, options=FitOptions(search_steps=6, search_reps=1))
+    res = fit(log, options=FitOptions(search_steps=6, search_reps=1, refine_reps=1))  # no refining: CI time
     folder = tmp_path_factory.mktemp("fitted")
     path = write_fit(res, folder / "synthetic")
     return res, path

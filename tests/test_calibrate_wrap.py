@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -174,3 +175,37 @@ def test_availability_labels_say_what_was_written(monkeypatch, by):
         assert list(only_thin["matched"]) == ["none: no other hour fitted (factor 1)"]
         assert list(only_thin["factor"]) == [1.0]
         assert thin_hour_notes(only_thin)[0].endswith("written with factor 1 (no other hour was fitted)")
+
+
+def test_availability_search_refines_with_more_replications(monkeypatch):
+    """The effective-staffing search's last steps re-open the bracket and simulate ``refine_reps``
+    replications: where the longer average's root (0.515) lies outside the coarse steps' bracket
+    (around 0.50), the refined factor finds it; without refining the factor stays at the coarse root.
+    A root beyond the re-opened ±10 % (0.60) is not hidden: the factor ends at the edge, and a note says so."""
+    from simsvc.calibrate import effective
+
+    seen = []
+    refined_root = {"value": 0.515}
+
+    def stand_in(data, reps, seed):  # abandonment falls with the availability; its root depends on reps
+        seen.append(reps)
+        a = next(s["availability"] for s in data["agents"]["general"]["availability"]["steps"] if s["start"] == "09:00")
+        root = 0.50 if reps <= 2 else refined_root["value"]
+        abandoned = 1000.0 * min(1.0, max(0.0, 0.2 + root - a))
+        return pd.DataFrame({"hour": [9], "offered": [1000.0], "abandoned": [abandoned], "wait_sum_s": [0.0]})
+
+    monkeypatch.setattr(effective, "simulate_hours", stand_in)
+    run = lambda **kw: effective.fit_availability(BEHAVIOUR, _hours_log({9: 400}), STAFF, [DAY], 3600.0, steps=9,
+                                                  reps=2, **kw)
+    refined = run(refine_reps=6)
+    assert seen == [2] * 5 + [6] * 4
+    assert refined.table["factor"].iloc[0] == pytest.approx(0.515, abs=0.004)
+    assert refined.search_text() == "5 steps × 2 + 4 × 6 replications" and effective.refine_note(refined) == []
+    seen.clear()
+    plain = run()
+    assert seen == [2] * 9 and plain.search_text() == "9 steps × 2 replications"
+    assert plain.table["factor"].iloc[0] == pytest.approx(0.50, abs=0.004)
+    refined_root["value"] = 0.60
+    beyond = run(refine_reps=6)
+    assert beyond.table["factor"].iloc[0] == pytest.approx(0.50 * np.exp(0.10), abs=0.025)
+    assert effective.refine_note(beyond)[0].startswith("effective availability: in hours 9:00 the refined search")

@@ -52,7 +52,7 @@ class BacktestResult:
     reps: int
 
 
-def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 3, seed: int = 1,
+def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 6, seed: int = 1,
              options: FitOptions = FitOptions(), variants=VARIANTS, handling: str = "own",
              progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
     say = progress or (lambda what, i, n: None)

@@ -21,7 +21,7 @@ from simsvc.calibrate import estimate as est
 from simsvc.calibrate import patience as pt
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.bands import by_hour_band, verdict_text
-from simsvc.calibrate.effective import Availability, fit_availability, scaled
+from simsvc.calibrate.effective import Availability, fit_availability, refine_note, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
                                      thin_hour_notes, thin_staffing_notes, weekly_staffing)
@@ -51,6 +51,8 @@ class FitOptions:
     credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2
+    # Replications of the effective-staffing search's last steps (calibrate/effective.py; ≤ search_reps: none)
+    refine_reps: int = 4
     seed: int = 1
 
 
@@ -193,7 +195,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     availability = None
     if o.effective:  # with the classes' credits in place
         availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
-                                        reps=o.search_reps, seed=o.seed, by=o.availability_by,
+                                        reps=o.search_reps, refine_reps=o.refine_reps, seed=o.seed,
+                                        by=o.availability_by,
                                         progress=lambda i, n: say("effective staffing", i, n))
     result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes,
                        credits=credits, wrap=wrap)
@@ -338,7 +341,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
             f"effective agents = {ag.basis_text(o.staffing_basis, o.presence_gap_s)} ("
             f"logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} when present)"
             + (f" × the effective-availability factor of the hour (availability.csv): found by simulation, "
-               f"bisection ({res.availability.steps} steps × {res.availability.reps} replications of the "
+               f"bisection ({res.availability.search_text()} of the "
                f"{len(res.days)} fit days) to the observed abandonment of each hour, "
                f"n = {int(res.availability.table['contacts'].sum()):,} contacts"
                if res.availability else " (no effective-staffing search: --no-effective)")]
@@ -354,10 +357,11 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     if res.availability is not None:
         tables["availability.csv"] = res.availability.table
         res.notes.extend(thin_hour_notes(res.availability.table))
+        res.notes.extend(refine_note(res.availability))
         comments["agents"] = [
             "effective availability per hour (availability.csv): the factor × logged-in agents at which the fit "
-            f"days, replayed with their own arrivals ({res.availability.reps} replications × "
-            f"{res.availability.steps} bisection steps), reproduce the observed abandonment of each hour"]
+            f"days, replayed with their own arrivals (bisection, {res.availability.search_text()}), reproduce the "
+            "observed abandonment of each hour"]
     logged = res.staffing.copy()
     logged["day"] = logged["day"].dt.date
     tables["staffing_logged_in.csv"] = logged.round(3)

@@ -17,7 +17,7 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 @click.option("--fit-days", required=True, metavar="N-M", help="Days to fit on, 1 = the log's first date (e.g. 1-15).")
 @click.option("--test-days", required=True, metavar="N-M", help="Days to predict (e.g. 16-31).")
 @log_options
-@click.option("--reps", "-n", type=click.IntRange(min=2), default=3, show_default=True,
+@click.option("--reps", "-n", type=click.IntRange(min=2), default=6, show_default=True,
               help="Replications per prediction.")
 @click.option("--mode", "modes", type=click.Choice(["replay", "forecast"]), multiple=True,
               help="Predictions to make (default both): replay = the test days' own arrivals and agents; "

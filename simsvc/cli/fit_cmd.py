@@ -84,6 +84,9 @@ def log_options(fn):
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
                      help="Replications per step of the effective-staffing search."),
+        click.option("--refine-reps", type=click.IntRange(min=1, max=40), default=4, show_default=True,
+                     help="Replications of the effective-staffing search's last 4 steps, which re-open the "
+                          "bracket to ±10 % around the first steps' result (at most --search-reps: no refining)."),
         click.option("--classes/--no-classes", "classes", default=True, show_default=True,
                      help="With a class column: one reason per (reason, class), each class with a fitted queue "
                           "credit; --no-classes ignores the column."),
@@ -162,7 +165,8 @@ def fit_options(o: dict, effective: bool = True):
     return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
-                      search_steps=o["search_steps"], search_reps=o["search_reps"], effective=effective,
+                      search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
+                      effective=effective,
                       patience=o["patience"], classes=o["classes"], wrap=o["wrap"],
                       seed=o["seed"])
 
