@@ -60,14 +60,36 @@ def test_score_definitions() -> None:
 
 
 def test_survey_answers_track_satisfaction_and_response_rate() -> None:
-    rng = np.random.default_rng(1)
-    survey = Survey(response_rate=0.3)
-    responded, csat, nps = xp.survey_answers(survey, np.full(20000, 0.9), rng)
+    survey = Survey(response_rate=0.3, csat_noise=0.6, nps_noise=1.5)
+    issue, attempt = np.arange(20000) // 2, np.arange(20000) % 2 + 1
+    responded, csat, nps = xp.survey_answers(survey, np.full(20000, 0.9), 11, issue, attempt)
     assert responded.mean() == pytest.approx(0.3, abs=0.02)
     assert csat.min() >= 1 and csat.max() <= 5 and nps.min() >= 0 and nps.max() <= 10
-    _, csat_low, nps_low = xp.survey_answers(survey, np.full(20000, 0.3), rng)
+    # The noises are standard normals times the survey's noise: at satisfaction 0.5 the
+    # answers are centred on 3 and 5 with those spreads (before rounding and clipping).
+    _, csat_mid, nps_mid = xp.survey_answers(survey, np.full(20000, 0.5), 12, issue, attempt)
+    assert csat_mid.mean() == pytest.approx(3.0, abs=0.03) and nps_mid.mean() == pytest.approx(5.0, abs=0.05)
+    assert np.std(nps_mid) == pytest.approx(np.sqrt(1.5**2 + 1 / 12), rel=0.05)
+    assert abs(np.corrcoef(csat_mid, nps_mid)[0, 1]) < 0.03  # the two noises are independent
+    _, csat_low, nps_low = xp.survey_answers(survey, np.full(20000, 0.3), 11, issue, attempt)
     assert xp.csat_score(csat) > xp.csat_score(csat_low)
     assert xp.nps_score(nps) > xp.nps_score(nps_low)
+
+
+def test_an_attempt_keeps_its_survey_noise_when_other_attempts_come_or_go() -> None:
+    # Common random numbers: drop every third attempt (another scenario's redials that did
+    # not happen) and the answers of the attempts that remain are unchanged.
+    survey = Survey(response_rate=0.5)
+    n = 3000
+    sat = np.linspace(0.1, 0.9, n)
+    issue, attempt = np.arange(n) // 3, np.arange(n) % 3 + 1
+    full = xp.survey_answers(survey, sat, 99, issue, attempt)
+    keep = attempt != 2
+    part = xp.survey_answers(survey, sat[keep], 99, issue[keep], attempt[keep])
+    for a, b in zip(full, part):
+        assert np.array_equal(a[keep], b)
+    other = xp.survey_answers(survey, sat, 100, issue, attempt)  # another replication's start
+    assert not np.array_equal(full[1], other[1])
 
 
 def test_effort_lowers_ces() -> None:

@@ -105,10 +105,10 @@ def churn_risk(churn: ChurnSpec, satisfaction):
 
 
 # Survey answers are drawn a slice at a time: the float64 temporaries of one slice instead of
-# several full-length ones (a million answers would need ~30 MB more at the peak). Each draw
-# (response, CSAT noise, NPS noise) still takes its whole column from the stream before the
-# next one starts, and numpy's Generator gives the same numbers whether n values are drawn at
-# once or in consecutive slices, so the answers are identical to drawing everything at once.
+# several full-length ones (a million answers would need ~30 MB more at the peak). CES and its
+# responses take a stream's numbers in issue order, and numpy's Generator gives the same numbers
+# whether n values are drawn at once or in consecutive slices; the attempts' answers are keyed
+# (survey_answers), so neither depends on the slice size.
 ANSWER_SLICE = 1 << 16
 
 
@@ -125,19 +125,32 @@ def responses(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     return out
 
 
-def survey_answers(survey: Survey, satisfaction, rng: np.random.Generator):
-    """(responded, CSAT 1–5, NPS 0–10) for each satisfaction value; answers only where responded."""
+def survey_answers(survey: Survey, satisfaction, start: int, issue, attempt):
+    """(responded, CSAT 1–5, NPS 0–10) for each attempt's satisfaction; answers only where responded.
+
+    Each attempt's three numbers (response, CSAT noise, NPS noise) are numbers 0–2 of its own
+    counter-based stream, keyed by (``issue``, ``attempt``) from ``start``
+    (:meth:`~simsvc.domain.randomness.Streams.key`): an attempt keeps its answers' noise when
+    other attempts come or go, so two scenarios compared under common random numbers differ
+    in CSAT and NPS by their satisfaction, not by a reshuffled noise. (Drawn in attempt order
+    from one stream, one extra redial shifted every later attempt's noise, and a paired
+    difference of CSAT had a wider CI than either scenario's own mean.)
+    """
+    from simsvc.domain.randomness import key_hashes_from, normal_pair, uniforms_at
+
     s = np.asarray(satisfaction).reshape(-1)
     n = s.size
-    responded = responses(rng, n, survey.response_rate)
+    issue, attempt = np.asarray(issue).reshape(-1), np.asarray(attempt).reshape(-1)
+    responded = np.empty(n, dtype=bool)
     csat = np.empty(n, dtype=np.int8)
     nps = np.empty(n, dtype=np.int8)
     for sl in _slices(n):
-        x = 1 + 4 * s[sl].astype(float) + survey.csat_noise * rng.standard_normal(sl.stop - sl.start)
-        csat[sl] = np.clip(np.rint(x), 1, 5)
-    for sl in _slices(n):
-        x = 10 * s[sl].astype(float) + survey.nps_noise * rng.standard_normal(sl.stop - sl.start)
-        nps[sl] = np.clip(np.rint(x), 0, 10)
+        h = key_hashes_from(np.full(sl.stop - sl.start, start, dtype=np.uint64), issue[sl], attempt[sl])
+        np.less(uniforms_at(h, 0), survey.response_rate, out=responded[sl])
+        z_csat, z_nps = normal_pair(uniforms_at(h, 1), uniforms_at(h, 2))
+        sat = s[sl].astype(float)
+        csat[sl] = np.clip(np.rint(1 + 4 * sat + survey.csat_noise * z_csat), 1, 5)
+        nps[sl] = np.clip(np.rint(10 * sat + survey.nps_noise * z_nps), 0, 10)
     shape = np.shape(satisfaction)
     return responded.reshape(shape), csat.reshape(shape), nps.reshape(shape)
 

@@ -39,6 +39,13 @@ class Streams:
         seq = np.random.SeedSequence(self.root_seed, spawn_key=(self.replication, key))
         return np.random.Generator(np.random.PCG64(seq))
 
+    def key(self, purpose: str) -> int:
+        """The 64-bit start of ``purpose``'s counter-based streams (:func:`key_hashes_from`):
+        numbers keyed by an identity (an attempt, a customer) rather than by draw order."""
+        key = zlib.crc32(purpose.encode("utf-8"))
+        seq = np.random.SeedSequence(self.root_seed, spawn_key=(self.replication, key))
+        return int(seq.generate_state(1, np.uint64)[0])
+
     def uniform(self, purpose: str) -> "BlockSampler":
         rng = self.generator(purpose)
         return BlockSampler(lambda n: rng.random(n))
@@ -164,6 +171,13 @@ def uniforms_at(h: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     with np.errstate(over="ignore"):
         z = _np_mix64(h + (np.asarray(n, dtype=_U64) + _U64(1)) * _NP_GAMMA)
     return (z >> _S11).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def normal_pair(u1: np.ndarray, u2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent standard normals per pair of uniforms on [0, 1) (Box–Muller)."""
+    r = np.sqrt(-2.0 * np.log1p(-u1))
+    theta = (2.0 * math.pi) * u2
+    return r * np.cos(theta), r * np.sin(theta)
 
 
 def quantiles(dist: object, u: np.ndarray) -> np.ndarray:

@@ -197,8 +197,9 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
         s, sat, risk, finished = _journey_scores(run, last, s, sat, risk, finished)
-    rng = Streams(run.seed, run.replication).generator("survey")
-    responded, csat, nps = xp.survey_answers(spec.survey, np.nan_to_num(sat), rng)  # NaN: unfinished
+    responded, csat, nps = xp.survey_answers(spec.survey, np.nan_to_num(sat),  # NaN: unfinished
+                                             Streams(run.seed, run.replication).key("survey"),
+                                             at_first(c["issue"]), attempt)
     responded &= finished
 
     # Issues: attempts grouped by issue (they are already in issue order).
