@@ -158,12 +158,14 @@ def capacity_warnings(scenario: Scenario) -> list[str]:
             concurrency = getattr(cfg, "concurrency", 1)
             load = [x * work / n / concurrency for x, n in zip(arrivals, lengths)]
             nobody = [o and a < 0.5 for o, a in zip(open_, agents)]
-            if any(b and x > 0 for b, x in zip(nobody, arrivals)):
+            unserved = [b and x > 0 for b, x in zip(nobody, arrivals)]
+            unstaffed = [b and x <= 0 for b, x in zip(nobody, arrivals)]
+            if any(unserved):
                 out.append(f"{channel}: open with demand but no agent skilled for it on duty: "
-                           f"{_spans(scenario, grid, [b and x > 0 for b, x in zip(nobody, arrivals)])}")
-            if any(b and x <= 0 for b, x in zip(nobody, arrivals)):
+                           f"{_spans(scenario, grid, unserved)}")
+            if any(unstaffed):
                 out.append(f"{channel}: open hours with no agent skilled for it on duty: "
-                           f"{_spans(scenario, grid, [b and x <= 0 for b, x in zip(nobody, arrivals)])}")
+                           f"{_spans(scenario, grid, unstaffed)}")
             over = [o and a >= 0.5 and x > a for o, a, x in zip(open_, agents, load)]
             if any(over):
                 k = max((i for i, o in enumerate(over) if o), key=lambda i: load[i] - agents[i])  # the first largest
