@@ -2,9 +2,10 @@
 
 The warnings (``simsvc.experiment.preflight``) compute expected arrivals and agents on
 duty per interval in lists, not arrays, so `check` does not pay for numpy's import.
-These tests pin that the lists hold exactly the numbers the numpy computation of the
-simulator (``model.demand.expected_arrivals``, ``domain.calendar``) gives, for every
-form of demand and staffing, and that `check` really imports no numpy.
+These tests pin that the lists hold exactly the numbers a numpy computation gives (every
+rate piece integrated over the whole grid, ``domain.calendar.integrate_pieces``; agents
+from ``domain.calendar``), for every form of demand and staffing, on `check`'s grid and on
+the reporting grid the planners' requirements use, and that `check` really imports no numpy.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ import numpy as np
 import pytest
 
 from simsvc.config.load import load_scenario
-from simsvc.domain.calendar import on_duty_changes, scheduled_per_interval
+from simsvc.domain.calendar import integrate_pieces, on_duty_changes, scheduled_per_interval
 from simsvc.domain.rates import pairwise_sum
 from simsvc.experiment import preflight
-from simsvc.model.demand import expected_arrivals
+from simsvc.model.demand import expected_arrivals, rate_pieces
+from simsvc.observe.tables import _grid as reporting_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -56,7 +58,11 @@ def test_preflight_lists_equal_the_numpy_computation_to_the_bit(path: Path, over
     array = np.array(grid)
     checked = 0
     for spec in scenario.demand.values():
-        assert preflight.expected_arrivals(scenario, spec, grid) == expected_arrivals(scenario, spec, array).tolist()
+        pieces = rate_pieces(scenario, spec, np.ones(int(np.ceil(scenario.horizon / 86400.0))))
+        for g in (array, reporting_grid(scenario)):
+            numpy_way = integrate_pieces(pieces.start_s, pieces.length_s, pieces.rate_per_s, g)
+            assert preflight.expected_arrivals(scenario, spec, g.tolist()) == numpy_way.tolist()
+            assert expected_arrivals(scenario, spec, g).tolist() == numpy_way.tolist()
         checked += 1
     for name, pool in scenario.agents.items():
         numpy_way = scheduled_per_interval(on_duty_changes(scenario, pool), array) / np.diff(array)

@@ -80,3 +80,27 @@ def horizon_pieces(scenario: Scenario, spec: DemandSpec,
             if t1 > t0:
                 out.append((t0, t1 - t0, r if day_factors is None else r * day_factors[d]))
     return out
+
+
+def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid) -> list[float]:
+    """Expected arrivals of ``spec`` in each interval of ``grid`` (seconds, ascending) with
+    every day's busyness factor at its mean of 1: the forecast a planner staffs for.
+
+    Each interval adds the overlap × rate of the pieces it meets, in time order: the same
+    terms in the same order as integrating every piece over the whole grid with numpy
+    (the others add exactly 0), so the model's arrays and `check`'s lists are the same bits.
+    """
+    pieces = horizon_pieces(scenario, spec)   # (start, length, rate per second), in time order
+    out, j = [], 0
+    for g0, g1 in zip(grid, grid[1:]):
+        while j < len(pieces) and pieces[j][0] + pieces[j][1] <= g0:
+            j += 1
+        total, k = 0.0, j
+        while k < len(pieces) and pieces[k][0] < g1:
+            start, length, rate = pieces[k]
+            overlap = min(g1, start + length) - max(g0, start)
+            if overlap > 0:
+                total += overlap * rate
+            k += 1
+        out.append(total)
+    return out

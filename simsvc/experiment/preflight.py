@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 
 from simsvc.config.fields import DAYS
-from simsvc.config.schema import REAL_TIME_KINDS, DemandSpec, Scenario
+from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 from simsvc.domain.calendar import OpeningHours, on_duty_changes, scheduled_totals
-from simsvc.domain.rates import horizon_pieces, pairwise_sum
+from simsvc.domain.rates import expected_arrivals, pairwise_sum
 
 WEEK_S = 7 * 86_400.0
 MAX_SPANS = 3  # spans named in one warning; the rest are counted
@@ -55,25 +55,6 @@ def _agents(scenario: Scenario, pools: list[str], grid: list[float]) -> list[flo
         pool = scenario.agents[name]
         total = [x + y for x, y in zip(total, scheduled_totals(on_duty_changes(scenario, pool), grid))]
     return [x / n for x, n in zip(total, _lengths(grid))]
-
-
-def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: list[float]) -> list[float]:
-    """:func:`simsvc.model.demand.expected_arrivals` in plain Python: the forecast's rate
-    pieces (every day's busyness factor at 1) integrated over each interval of ``grid``."""
-    pieces = horizon_pieces(scenario, spec)   # (start, length, rate per second), in time order
-    out, j = [], 0
-    for g0, g1 in zip(grid, grid[1:]):
-        while j < len(pieces) and pieces[j][0] + pieces[j][1] <= g0:
-            j += 1
-        total, k = 0.0, j
-        while k < len(pieces) and pieces[k][0] < g1:
-            start, length, rate = pieces[k]
-            overlap = min(g1, start + length) - max(g0, start)
-            if overlap > 0:   # the others add exactly 0 in the numpy computation
-                total += overlap * rate
-            k += 1
-        out.append(total)
-    return out
 
 
 def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> float:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simsvc.config.schema import DemandSpec, Scenario
-from simsvc.domain.calendar import DAY_S, integrate_pieces
+from simsvc.domain import rates
+from simsvc.domain.calendar import DAY_S
 from simsvc.domain.rates import horizon_pieces
 from simsvc.domain.randomness import BlockSampler, Streams
 
@@ -70,10 +71,8 @@ class Arrivals:
 
 def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: np.ndarray) -> np.ndarray:
     """Expected arrivals of ``spec`` in each interval of ``grid`` (seconds) with every
-    day's busyness factor at its mean of 1: the forecast a planner staffs for."""
-    n_days = int(np.ceil(scenario.horizon / DAY_S)) + 1
-    pieces = rate_pieces(scenario, spec, np.ones(n_days))
-    return integrate_pieces(pieces.start_s, pieces.length_s, pieces.rate_per_s, grid)
+    day's busyness factor at its mean of 1 (:func:`simsvc.domain.rates.expected_arrivals`)."""
+    return np.array(rates.expected_arrivals(scenario, spec, np.asarray(grid, dtype=float).tolist()), dtype=float)
 
 
 def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
