@@ -19,6 +19,7 @@ from simsvc.config.load import scenario_yaml
 from simsvc.experiment.heap import release_memory
 from simsvc.experiment.runner import TABLES, RunResult
 from simsvc.experiment.safepath import empty_or_new, place, temporary_beside
+from simsvc.observe.daily import daily_csv
 from simsvc.observe.rows import RowTable
 
 FILES = ("contacts.parquet", "intervals.parquet", "pools.parquet", "issues.parquet", "summary.csv",
@@ -192,7 +193,7 @@ def small_files(result: RunResult) -> dict[str, str]:
     if not result.journey.empty:
         files["journey.csv"] = result.journey.to_csv(index=False, float_format="%.6g")
     if not result.daily.empty:
-        files["daily.csv"] = result.daily.to_csv(index=False, float_format="%.6g")
+        files["daily.csv"] = daily_csv(result.daily)
     files["replications.csv"] = result.per_replication.to_csv(index=False, float_format="%.6g")
     files["scenario.yaml"] = scenario_yaml(result.scenario)
     files["manifest.json"] = json.dumps(result.manifest, indent=2, default=_json_default)

@@ -166,3 +166,8 @@ def worst_slots(scenario: Scenario, intervals: pd.DataFrame, channel: str, n: in
     long = long.merge(vol, on=["weekday", "time_of_day"])
     long = long[long["open"] >= 0.25 * long["open"].mean()]
     return long.nsmallest(n, "service_level")[["weekday", "time_of_day", "service_level"]].reset_index(drop=True)
+
+
+def daily_csv(daily: pd.DataFrame) -> str:
+    """The text of ``daily.csv`` (what the results folder holds and the report reads back)."""
+    return daily.to_csv(index=False, float_format="%.6g")

@@ -17,6 +17,7 @@ from typing import Mapping
 import pandas as pd
 
 from simsvc.config.yamlio import load_yaml
+from simsvc.observe.daily import daily_csv
 from simsvc.report.data import (_CONTACT_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
                                 RunData, channels_from_scenario, channels_of, merge_wait_histograms,
                                 wait_histogram)
@@ -71,7 +72,7 @@ class ReportTables:
             path=Path(path), summary=pd.DataFrame(), manifest={}, scenario=scenario,
             channels=channels_from_scenario(scenario), intervals=frames,
             pools=_concat(self.pools + [pools] if _rows(pools) else self.pools),
-            daily=None if daily.empty else pd.read_csv(io.StringIO(daily_text(daily))),
+            daily=None if daily.empty else pd.read_csv(io.StringIO(daily_csv(daily))),
             grid=_grid(frames))
 
 
@@ -191,11 +192,6 @@ def _wait_histogram_by_slices(contacts) -> pd.DataFrame:
     else:
         parts = [wait_histogram(contacts.frame(s, s + WAIT_SLICE_ROWS, columns)) for s in slices]
     return merge_wait_histograms(parts)
-
-
-def daily_text(daily: pd.DataFrame) -> str:
-    """daily.csv's text, as :func:`simsvc.experiment.output.small_files` writes it."""
-    return daily.to_csv(index=False, float_format="%.6g")
 
 
 def _grid(intervals: pd.DataFrame) -> pd.DataFrame:
