@@ -138,16 +138,20 @@ class LocalExecutor:
 def connect_timeout_s() -> float:
     """How long to try to reach a Dask scheduler: dask's ``distributed.comm.timeouts.connect``
     where the user set it (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s``, a dask config
-    file), else ``DASK_CONNECT_TIMEOUT_S`` (dask's own default, 30 s, is long to wait for a
-    mistyped address)."""
+    file, ``dask.config.set``), else ``DASK_CONNECT_TIMEOUT_S`` (dask's own default, 30 s, is
+    long to wait for a mistyped address)."""
     import dask.config
     from dask.utils import parse_timedelta
 
     key = "distributed.comm.timeouts.connect"
-    default = next((dask.config.get(key, config=d, default=None) for d in dask.config.defaults
-                    if dask.config.get(key, config=d, default=None) is not None), None)
     value = dask.config.get(key, default=None)
-    if value is None or value == default:
+    if value is None:
+        return DASK_CONNECT_TIMEOUT_S
+    # Set in the environment or a config file (whatever the value), or in the session to
+    # something other than what distributed ships (its defaults, loaded once it is imported).
+    from_user = dask.config.get(key, config=dask.config.collect(), default=None) is not None
+    packaged = (dask.config.get(key, config=d, default=None) for d in dask.config.defaults)
+    if not from_user and value == next((v for v in packaged if v is not None), None):
         return DASK_CONNECT_TIMEOUT_S
     return parse_timedelta(value, default="seconds")
 
