@@ -127,6 +127,10 @@ def find_problems(s: Scenario) -> list[Problem]:
     for r_name, r in reasons.items():
         if r.transfer is not None and r.transfer.to not in pools:
             out.append((f"reasons.{r_name}.transfer.to", r.transfer.to, f"one of the pools {sorted(pools)}"))
+        if r.patience is not None and not any(getattr(ch, "patience", None) is not None for ch in channels.values()):
+            out.append((f"reasons.{r_name}.patience", r.patience.dist,
+                        "a reason's patience only where a voice or chat channel has a patience of its own "
+                        "(it overrides the channel's; without one nobody abandons)"))
 
     for ch_from, row in s.repeat.switch.items():
         if ch_from not in channels:

@@ -128,6 +128,12 @@ def arrival_chunk(arr: Arrivals, k0: int, k1: int, channels: list[ChannelState] 
         for r, sampler in enumerate(ch.handling):
             m = on_c & (reason == r)
             handle[m] = sampler.take(int(m.sum()))
+        if ch.patience_by_reason is not None:  # some reasons have their own patience
+            for r, sampler in enumerate(ch.patience_by_reason):
+                if sampler is not ch.patience:
+                    m = on_c & (reason == r)
+                    patience[m] = sampler.take(int(m.sum()))
+                    on_c = on_c & ~m  # the rest draw from the channel's stream, in order
         if ch.patience is not None:
             patience[on_c] = ch.patience.take(int(on_c.sum()))
     uniform = u_resolve.take(n)
