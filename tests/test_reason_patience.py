@@ -79,3 +79,31 @@ def test_reason_patience_is_what_the_queue_acts_on():
     half = 5.84 * np.std(rates, ddof=1) / 2.0  # t(3) 99 %
     assert abs(np.mean(rates) - expected) < max(half, 0.005), (rates, expected)
     assert expected > 0.05  # a channel patience of 10⁶ s alone would give almost none
+
+
+def _mixed_rows() -> dict:
+    data = scenario({"a": {}, "b": {}}, agents=3, rate_per_h=10, hours=48)
+    data["demand"]["phone"] = {"mix": {"a": 0.5, "b": 0.5}, "volumes": [
+        {"day": 0, "start": "00:00", "volume": 2000, "mix": {"a": 0.9, "b": 0.1}},
+        {"day": 0, "start": "12:00", "volume": 2000},
+        {"day": 1, "start": "00:00", "volume": 2000, "mix": {"b": 1.0}}]}
+    return data
+
+
+def test_volume_rows_with_their_own_mix():
+    """A ``volumes`` row's ``mix`` sets the reasons of its contacts; a row without one takes the channel's."""
+    c = contacts(_mixed_rows())
+    part = (c["arrival_s"] // 43200).astype(int)
+    share_a = (c["reason"].astype(str) == "a").groupby(part).mean()
+    n = part.value_counts()
+    assert abs(share_a[0] - 0.9) < 4 * np.sqrt(0.09 / n[0])
+    assert abs(share_a[1] - 0.5) < 4 * np.sqrt(0.25 / n[1])
+    assert share_a[2] == 0 and share_a[3] == 0
+
+
+def test_bad_row_mix_names_the_row():
+    data = _mixed_rows()
+    data["demand"]["phone"]["volumes"][1]["mix"] = {"a": 0.5, "c": 0.5}
+    with pytest.raises(ScenarioError) as exc:
+        validate(data)
+    assert "demand.phone.volumes.1.mix.c" in str(exc.value)

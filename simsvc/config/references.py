@@ -96,6 +96,13 @@ def find_problems(s: Scenario) -> list[Problem]:
         if spec.mix is not None and abs(sum(spec.mix.values()) - 1.0) > 1e-6:
             out.append((f"demand.{ch_name}.mix", spec.mix,
                         f"shares that sum to 1 (they sum to {sum(spec.mix.values()):g})"))
+        for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
+            for r in (row.mix or {}):
+                if r not in reasons:
+                    out.append((f"demand.{ch_name}.volumes.{k}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
+            if row.mix is not None and abs(sum(row.mix.values()) - 1.0) > 1e-6:
+                out.append((f"demand.{ch_name}.volumes.{k}.mix", row.mix,
+                            f"shares that sum to 1 (they sum to {sum(row.mix.values()):g})"))
 
     for ch_name, spec in s.handling.items():
         if ch_name not in channels:

@@ -139,6 +139,8 @@ class IntervalVolume(Base):
     day: DayName | Annotated[int, Field(ge=0, le=100_000)]
     start: Clock
     volume: float = Field(ge=0)
+    mix: dict[str, Probability] | None = Field(
+        default=None, description="reason shares of this row's contacts (instead of the channel's mix)")
 
 
 def _seven_days(values: list[float]) -> list[float]:
