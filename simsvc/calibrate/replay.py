@@ -68,15 +68,17 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
 def _interval_mixes(rows: list[dict], g: pd.DataFrame, index: dict, interval_s: float, reasons: list) -> None:
     """Give each volume row with contacts the reason shares of that day × interval's own contacts
     (``--replay-mix interval``: the test days' class and reason mix as it moved through the day)."""
-    key = pd.DataFrame({"day": g["day"].map(index).to_numpy(),
-                        "start_s": ((g["clock_s"] // interval_s) * interval_s).to_numpy(),
-                        "reason": g["reason"].astype(str).to_numpy()})
-    counts = key.groupby(["day", "start_s", "reason"]).size()
     per_day = int(DAY_S // interval_s)
-    for (d, start_s), n in counts.groupby(level=[0, 1]):
-        row = rows[int(d) * per_day + int(start_s // interval_s)]
-        total = float(n.sum())
-        row["mix"] = {r: float(v) / total for (_, _, r), v in n.items() if v > 0 and r in reasons}
+    row = (g["day"].map(index).to_numpy() * per_day + (g["clock_s"].to_numpy() // interval_s)).astype(int)
+    names = [r for r in reasons]
+    code = pd.Categorical(g["reason"].astype(str), categories=names).codes
+    ok = code >= 0
+    counts = np.zeros((len(rows), len(names)))
+    np.add.at(counts, (row[ok], code[ok]), 1.0)
+    totals = counts.sum(axis=1)
+    for k in np.flatnonzero(totals).tolist():
+        nz = np.flatnonzero(counts[k])
+        rows[k]["mix"] = {names[j]: float(counts[k, j] / totals[k]) for j in nz.tolist()}
 
 
 def reason_data(behaviour: dict) -> dict:
