@@ -50,9 +50,10 @@ class FitOptions:
     wrap: str = "none"
     classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
     class_patience: bool = False  # with classes: a Kaplan–Meier patience per class where it has the data
-    # Replays' reason (and class) mix: "period", one over the replayed days; "interval", each
-    # day × interval's own (calibrate/replay.py), in the fit's searches and the back-test alike.
-    replay_mix: str = "period"
+    # Replays' reason (and class) mix: "interval", each day × interval's own (calibrate/replay.py),
+    # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
+    # "period", one over the replayed days (the default before).
+    replay_mix: str = "interval"
     credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2

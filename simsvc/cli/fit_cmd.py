@@ -90,9 +90,10 @@ def log_options(fn):
         click.option("--classes/--no-classes", "classes", default=True, show_default=True,
                      help="With a class column: one reason per (reason, class), each class with a fitted queue "
                           "credit; --no-classes ignores the column."),
-        click.option("--replay-mix", type=click.Choice(["period", "interval"]), default="period", show_default=True,
-                     help="Reason (and class) mix of the replays (the fit's searches, the back-test): one over the "
-                          "replayed days, or each day × interval's own."),
+        click.option("--replay-mix", type=click.Choice(["interval", "period"]), default="interval",
+                     show_default=True,
+                     help="Reason (and class) mix of the replays (the fit's searches, the back-test): each day × "
+                          "interval's own, or one over the replayed days."),
         click.option("--class-patience/--no-class-patience", "class_patience", default=False, show_default=True,
                      help="With routing classes: a Kaplan–Meier patience per class (on each of its reasons) where "
                           "the class has enough abandonments, else the channel's."),
