@@ -228,7 +228,7 @@ def class_patience_comments(cp: ClassPatience, classes: dict[str, str]) -> dict[
         p = cp.estimates[classes[r]]
         out[f"reasons.{r}.patience"] = [
             f"patience of class {classes[r]} (all its reasons): {p.method}",
-            f"n = {p.n:,} waits; KM median {p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s",
+            f"n = {p.n:,} waits; KM median {pt.median_text(p.detail['km_median_s'])}, mean {p.detail['mean_s']:.0f}s",
             "quantiles with 95 % CI: " + pt.quantiles_text(p.detail["quantiles"])]
     return out
 

@@ -271,7 +271,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
             p = E["patience"][ch]
             comments[f"channels.{ch}.patience"] = [
                 f"patience: {p.method}",
-                f"n = {p.n:,} waits; KM median {p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s",
+                f"n = {p.n:,} waits; KM median {pt.median_text(p.detail['km_median_s'])}, mean {p.detail['mean_s']:.0f}s",
                 "quantiles with 95 % CI (Kaplan–Meier, Greenwood on the log scale, Brookmeyer–Crowley): "
                 + pt.quantiles_text(p.detail["quantiles"])]
         if fu["identified"] and spec["kind"] != "async":

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.calibrate.estimate import WEEKDAYS
+from simsvc.calibrate.patience import median_text
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#333333")
 CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -62,11 +63,11 @@ def fit_report(res) -> dict[str, object]:
     for (ch, r), h in res.estimates["handling"].items():
         rows.append(("handling", f"{ch}{'/' + r if r else ''}", h.detail["chosen"], h.n, h.method))
     for ch, p in res.estimates["patience"].items():
-        rows.append(("patience", ch, f"KM median {p.detail['km_median_s']:.0f}s, exponential MLE mean "
+        rows.append(("patience", ch, f"KM median {median_text(p.detail['km_median_s'])}, exponential MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s ± {p.detail['exponential_mean_se_s']:.0f}s", p.n,
                      p.method))
     for k, p in getattr(res.estimates.get("class_patience"), "estimates", {}).items():
-        rows.append(("patience", f"class {k} (its reasons)", f"KM median {p.detail['km_median_s']:.0f}s, exponential "
+        rows.append(("patience", f"class {k} (its reasons)", f"KM median {median_text(p.detail['km_median_s'])}, exponential "
                      f"MLE mean {p.detail['exponential_mle_mean_s']:.0f}s ± {p.detail['exponential_mean_se_s']:.0f}s",
                      p.n, p.method))
     fu = res.estimates["follow_ups"]

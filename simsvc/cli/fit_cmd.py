@@ -229,6 +229,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
 
 
 def summary_text(res) -> str:
+    from simsvc.calibrate.patience import median_text
     from simsvc.cli._common import text_table
 
     aside = ", ".join(f"{k} {v:,}" for k, v in res.log.set_aside.items()) or "none"
@@ -240,10 +241,10 @@ def summary_text(res) -> str:
         text = f"{v['dist']} mean {h.detail['sample_mean_s']}s cv {h.detail['sample_cv']}"
         rows.append(["handling", f"{ch}{'/' + r if r else ''}", text, f"{h.n:,}"])
     for ch, p in res.estimates["patience"].items():
-        rows.append(["patience", ch, f"KM median {p.detail['km_median_s']:.0f}s; exp. MLE mean "
+        rows.append(["patience", ch, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
     for k, p in getattr(res.estimates.get("class_patience"), "estimates", {}).items():
-        rows.append(["patience", f"class {k}", f"KM median {p.detail['km_median_s']:.0f}s; exp. MLE mean "
+        rows.append(["patience", f"class {k}", f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():
