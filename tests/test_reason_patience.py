@@ -2,6 +2,8 @@
 contacts only, and what the queue acts on (abandonment against Erlang A)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,8 @@ from simsvc.config.errors import ScenarioError
 from simsvc.config.load import validate
 from simsvc.model.centre import simulate
 from simsvc.observe.tables import contacts_frame
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def scenario(reasons: dict, *, agents: int, rate_per_h: float, hours: int = 8, patience: str = "60s") -> dict:
@@ -107,3 +111,20 @@ def test_bad_row_mix_names_the_row():
     with pytest.raises(ScenarioError) as exc:
         validate(data)
     assert "demand.phone.volumes.1.mix.c" in str(exc.value)
+
+
+def test_journey_customers_draw_a_reasons_own_patience():
+    """Journey mode draws patience per customer (model/journey_lives.py): a reason's own holds
+    there too (× the segment's patience factor, 0.7–1.2 in this scenario), and channels
+    without a patience keep none."""
+    from simsvc.config.load import load_scenario, scenario_dict
+
+    data = scenario_dict(load_scenario(ROOT / "scenarios" / "journey_baseline.yaml"))
+    data.update(horizon="10d", warmup="0s")
+    data["reasons"]["complaint"]["patience"] = {"dist": "exponential", "mean": "3000s"}
+    c = contacts(data)
+    mean = c.groupby(["channel", "reason"], observed=True)["patience_s"].mean()
+    for ch in ("phone", "chat"):  # channel patience: lognormal 3 min, exponential 4 min
+        assert 1800 < mean[(ch, "complaint")] < 4000
+        assert all(mean[(ch, r)] < 400 for r in ("pre_sales_inquiry", "technical_support"))
+    assert c.loc[c["channel"] == "email", "patience_s"].isna().all()
