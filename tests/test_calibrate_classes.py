@@ -145,3 +145,45 @@ def test_backtest_reports_each_class_and_bad_class_values_exit_2(tmp_path):
     result = runner.invoke(main, ["fit", str(log), "--columns", str(cmap), "--out", str(tmp_path / "f")])
     assert result.exit_code == 2 and not (tmp_path / "f").exists()
     assert "column class (class) = 'std': expected one of the mapped values ['vip']" in result.output
+
+
+def test_fit_recovers_a_patience_per_class(tmp_path):
+    """A log simulated with each class's own patience (vip exponential 200 s, std 900 s through the
+    channel): `--class-patience` writes each class a Kaplan–Meier patience whose lower quantiles' intervals
+    cover the truth (without it the reasons carry none: the credit test above). A class with too few
+    abandonments keeps the channel's."""
+    import simsvc
+    from simsvc.config.load import validate
+    from simsvc.calibrate import classes as cl
+
+    data = {**_scenario(0.0), "horizon": "1d"}
+    data["channels"]["phone"]["patience"] = {"dist": "exponential", "mean": 900}
+    data["reasons"]["vip"]["patience"] = {"dist": "exponential", "mean": 200}
+    data["agents"]["team"]["staffing"] = 5  # load 6.6 on 5 agents: both classes abandon by the hundreds
+    c = simsvc.run(validate(data, "test"), replications=1, seed=11).contacts
+    c = c[c["outcome"].isin(["answered", "abandoned"])]
+    path = tmp_path / "log.csv"
+    answered = (c["outcome"] == "answered").to_numpy()
+    pd.DataFrame({
+        "arrival_time": (FIRST_DAY + pd.to_timedelta(c["arrival_s"].round(1), unit="s")).dt.strftime(
+            "%Y-%m-%d %H:%M:%S"),
+        "wait_s": c["wait_s"].round(1).to_numpy(), "outcome": c["outcome"].astype(str).to_numpy(),
+        "handle_s": np.where(answered, c["handle_s"].round(1), np.nan),
+        "agent": np.where(answered, "a" + c["agent"].astype("Int64").astype(str), ""),
+        "class": c["reason"].astype(str).to_numpy()}).to_csv(path, index=False)
+    log = read_log(path)
+    res = fit(log, options=FitOptions(effective=False, credit_steps=1, search_reps=1, class_patience=True))
+    cp = res.estimates["class_patience"]
+    for k, mean in (("vip", 200.0), ("std", 900.0)):
+        assert cp.estimates[k].detail["abandonments"] >= cl.MIN_CLASS_ABANDONED
+        d = cp.estimates[k].detail
+        bounded = [q for q in d["quantiles"] if q["source"] == "Kaplan–Meier" and q["p"] <= 0.5]
+        assert bounded, d["quantiles"]
+        for q in bounded:  # 10th, 25th (and 50th) percentiles where the curve bounds them
+            truth = -mean * np.log(1 - q["p"])
+            assert q["ci_low_s"] <= truth <= q["ci_high_s"], (k, q, truth)
+        assert abs(d["exponential_mle_mean_s"] - mean) < 4 * d["exponential_mean_se_s"], (k, d)
+        assert res.scenario["reasons"][k]["patience"]["dist"] == "empirical"
+    thin = cl.fit_class_patience(log.contacts[log.contacts["class"].astype(str) == "vip"].head(300)
+                                 .assign(reason="vip"), {"vip": "vip"}, ["phone"])
+    assert thin.by_reason == {} and "too thin" in thin.notes[0]

@@ -12,9 +12,12 @@ How the agents favour one class is fitted as a ``queue_credit`` per class (a con
 with credit c is queued as if it had arrived c seconds earlier): the class with the
 longest observed mean wait (all arrivals) is the reference with credit 0; every other
 class's credit is bisected so that the fit days, replayed with their own arrivals and
-staffing, reproduce its observed mean wait relative to the reference class's. Patience
-stays one distribution per channel (the scenario has no patience per reason); each
-class's exponential-MLE patience is reported beside it.
+staffing, reproduce its observed mean wait relative to the reference class's.
+
+Patience per class (:func:`fit_class_patience`, ``--class-patience``): each class with
+enough abandonments gets its own Kaplan–Meier patience, written on each of its reasons
+(``reasons.<reason>_<class>.patience``); a thinner class keeps the channel's. Either
+way each class's exponential-MLE patience is reported beside it.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from simsvc.calibrate.logs import NO_CLASS, ContactLog
 
 MAX_CREDIT_S = 1800.0  # a credit longer than any wait is strict priority
 MIN_CLASS_CONTACTS = 200  # a class with fewer contacts on the fit days gets no credit of its own
+MIN_CLASS_ABANDONED = 200  # a class with fewer abandonments on the fit days keeps the channel's patience
 
 
 def has_classes(contacts: pd.DataFrame) -> bool:
@@ -170,6 +174,65 @@ def patience_by_class(contacts: pd.DataFrame, classes: dict[str, str]) -> pd.Dat
     return g
 
 
+@dataclass(frozen=True)
+class ClassPatience:
+    """Patience per class: the distribution written on each of its reasons, and the estimates."""
+
+    by_reason: dict[str, dict]  # reason -> distribution (scenario data)
+    estimates: dict[str, object]  # class -> calibrate.estimate.Estimate
+    notes: list[str]
+
+
+def fit_class_patience(contacts: pd.DataFrame, classes: dict[str, str], channels: list[str],
+                       form: str = "km") -> ClassPatience:
+    """Kaplan–Meier (or, with ``form`` "exponential", the exponential MLE) patience per class over
+    the contacts of ``channels`` (the real-time channels with a fitted patience), for each class
+    with at least ``MIN_CLASS_ABANDONED`` abandonments; the others keep the channel's.
+
+    A reason's patience holds on every channel, so with more than one real-time channel the
+    class patience would mix them: then none is fitted (a note says so)."""
+    from simsvc.calibrate import patience as pt
+    from simsvc.calibrate.estimate import _round_s
+
+    if len(channels) != 1:
+        return ClassPatience({}, {}, [f"no patience per class: it needs one real-time channel with a patience "
+                                      f"(the log has {len(channels)}); every class keeps its channel's"])
+    c = contacts[contacts["channel"].astype(str) == channels[0]]
+    label = c["reason"].astype(str).map(classes)
+    by_reason: dict[str, dict] = {}
+    estimates: dict[str, object] = {}
+    notes: list[str] = []
+    for k in sorted(set(classes.values())):
+        g = c[(label == k).to_numpy()]
+        abandoned = (g["outcome"] == "abandoned").to_numpy()
+        if abandoned.sum() < MIN_CLASS_ABANDONED:
+            notes.append(f"class {k}: {int(abandoned.sum())} abandonments (< {MIN_CLASS_ABANDONED}), too thin for a "
+                         f"patience of its own: it keeps channel {channels[0]}'s")
+            continue
+        pat = pt.fit_patience(g["wait_s"].fillna(0).to_numpy(), abandoned)
+        estimates[k] = pat
+        value = pat.value if form == "km" else {
+            "dist": "exponential", "mean": f"{_round_s(pat.detail['exponential_mle_mean_s'])}s"}
+        for r, kr in classes.items():
+            if kr == k:
+                by_reason[r] = value
+    return ClassPatience(by_reason, estimates, notes)
+
+
+def class_patience_comments(cp: ClassPatience, classes: dict[str, str]) -> dict[str, list[str]]:
+    """Comment lines per ``reasons.<r>.patience``: the class's method, sample and quantiles."""
+    from simsvc.calibrate import patience as pt
+
+    out = {}
+    for r in cp.by_reason:
+        p = cp.estimates[classes[r]]
+        out[f"reasons.{r}.patience"] = [
+            f"patience of class {classes[r]} (all its reasons): {p.method}",
+            f"n = {p.n:,} waits; KM median {pt.median_text(p.detail['km_median_s'])}, mean {p.detail['mean_s']:.0f}s",
+            "quantiles with 95 % CI: " + pt.quantiles_text(p.detail["quantiles"])]
+    return out
+
+
 def class_hour_counts(contacts: pd.DataFrame, classes: dict[str, str], thresholds: dict[str, float],
                       replication: bool) -> pd.DataFrame:
     """Counts per (replication ×) ``channel:class`` × hour, as the back-test compares them.
@@ -197,6 +260,6 @@ def credit_comments(credits: Credits, by_class: pd.DataFrame) -> list[str]:
         lines.append(f"class {r[1]}: credit {r.credit_s:.0f}s; n = {r.contacts:,}; mean wait observed "
                      f"{r.observed_wait_s:.0f}s, replayed {r.simulated_wait_s:.0f}s; P(wait) observed "
                      f"{r.observed_p_wait:.2f}, replayed {r.simulated_p_wait:.2f}"
-                     + (f"; exponential-MLE patience {p['patience_mle_s']:.0f}s (the scenario keeps one per "
-                        "channel)" if p is not None and np.isfinite(p["patience_mle_s"]) else ""))
+                     + (f"; exponential-MLE patience {p['patience_mle_s']:.0f}s"
+                        if p is not None and np.isfinite(p["patience_mle_s"]) else ""))
     return lines

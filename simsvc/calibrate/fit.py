@@ -23,6 +23,7 @@ from simsvc.calibrate import classes as cl
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, refine_note, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
+from simsvc.calibrate.replay import reason_data
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
                                      thin_hour_notes, thin_staffing_notes, weekly_staffing)
 from simsvc.calibrate.wrap import WrapFit, fit_wrap
@@ -48,6 +49,11 @@ class FitOptions:
     # default: the inner split cannot tell them apart on the bank; README, the bank back-test).
     wrap: str = "none"
     classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
+    class_patience: bool = False  # with classes: a Kaplan–Meier patience per class where it has the data
+    # Replays' reason (and class) mix: "interval", each day × interval's own (calibrate/replay.py),
+    # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
+    # "period", one over the replayed days (the default before).
+    replay_mix: str = "interval"
     credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2
@@ -167,10 +173,15 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
         channel_specs[ch] = spec
     behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling,
-                 "pools": cl.expand_skills(plan.skills, c)}
+                 "pools": cl.expand_skills(plan.skills, c), "mix_by_interval": o.replay_mix == "interval"}
     if classes:
         behaviour["classes"] = classes
         E["classes"] = cl.patience_by_class(c, classes).join(cl.wait_by_class(c, classes)[["wait_mean_s", "p_wait"]])
+        if o.class_patience:  # before the searches: they replay with it
+            cp = cl.fit_class_patience(c, classes, list(E["patience"]), o.patience)
+            E["class_patience"] = cp
+            behaviour["reason_patience"] = cp.by_reason
+            notes.extend(cp.notes)
     say("hour bands", 0, 1)
     per_band = [by_hour_band(c, ch) for ch in channels if channel_specs[ch]["kind"] != "async"]
     band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
@@ -260,7 +271,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
             p = E["patience"][ch]
             comments[f"channels.{ch}.patience"] = [
                 f"patience: {p.method}",
-                f"n = {p.n:,} waits; KM median {p.detail['km_median_s']:.0f}s, mean {p.detail['mean_s']:.0f}s",
+                f"n = {p.n:,} waits; KM median {pt.median_text(p.detail['km_median_s'])}, mean {p.detail['mean_s']:.0f}s",
                 "quantiles with 95 % CI (Kaplan–Meier, Greenwood on the log scale, Brookmeyer–Crowley): "
                 + pt.quantiles_text(p.detail["quantiles"])]
         if fu["identified"] and spec["kind"] != "async":
@@ -291,9 +302,11 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
     cv = E["daily_cv"]
     data["demand_uncertainty"] = {"daily_cv": float(cv.value), "shared": True}
     comments["demand_uncertainty"] = [f"daily_cv: {cv.comment()} (days)"]
-    data["reasons"] = {r: dict(res.behaviour.get("reason_specs", {}).get(r, {})) for r in res.behaviour["reasons"]}
+    data["reasons"] = reason_data(res.behaviour)
     if res.credits is not None:
         comments["reasons"] = cl.credit_comments(res.credits, E["classes"])
+    if "class_patience" in E:
+        comments.update(cl.class_patience_comments(E["class_patience"], res.behaviour["classes"]))
     data["handling"] = res.behaviour["handling"]
     hc = []
     for (ch, r), h in E["handling"].items():

@@ -158,3 +158,8 @@ def _compress(times: np.ndarray, mass: np.ndarray, points: int) -> tuple[np.ndar
     v = np.bincount(bins, weights=mass * times, minlength=points)
     keep = w > 0
     return v[keep] / w[keep], w[keep]
+
+
+def median_text(median_s: float) -> str:
+    """A Kaplan–Meier median, or where the curve never falls to one half within the data."""
+    return f"{median_s:.0f}s" if median_s == median_s else "beyond the data"

@@ -34,6 +34,8 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
         rows = demand_rows(vol, interval_s, list(range(len(days))))
         spec: dict = {"volumes": [{"day": int(r.day), "start": r.start, "volume": float(r.volume)}
                                   for r in rows.itertuples()]}
+        if behaviour.get("mix_by_interval") and len(behaviour["reasons"]) > 1:
+            _interval_mixes(spec["volumes"], g, index, interval_s, behaviour["reasons"])
         if len(behaviour["reasons"]) > 1:
             spec["mix"] = shares(g["reason"].astype(str).value_counts(), behaviour["reasons"], 6)
         demand[str(ch)] = spec
@@ -57,10 +59,33 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     return {
         "name": name, "seed": seed, "horizon": f"{len(days)}d", "interval": f"{int(interval_s)}s",
         "channels": channels, "demand": demand,
-        # Hook for routing classes (calibrate/classes.py): each reason's queue credit, if any.
-        "reasons": {r: dict(behaviour.get("reason_specs", {}).get(r, {})) for r in behaviour["reasons"]},
+        # Hook for routing classes (calibrate/classes.py): each reason's queue credit and patience, if any.
+        "reasons": reason_data(behaviour),
         "handling": behaviour["handling"], "agents": agents,
     }
+
+
+def _interval_mixes(rows: list[dict], g: pd.DataFrame, index: dict, interval_s: float, reasons: list) -> None:
+    """Give each volume row with contacts the reason shares of that day × interval's own contacts
+    (``--replay-mix interval``: the test days' class and reason mix as it moved through the day)."""
+    per_day = int(DAY_S // interval_s)
+    row = (g["day"].map(index).to_numpy() * per_day + (g["clock_s"].to_numpy() // interval_s)).astype(int)
+    names = [r for r in reasons]
+    code = pd.Categorical(g["reason"].astype(str), categories=names).codes
+    ok = code >= 0
+    counts = np.zeros((len(rows), len(names)))
+    np.add.at(counts, (row[ok], code[ok]), 1.0)
+    totals = counts.sum(axis=1)
+    for k in np.flatnonzero(totals).tolist():
+        nz = np.flatnonzero(counts[k])
+        rows[k]["mix"] = {names[j]: float(counts[k, j] / totals[k]) for j in nz.tolist()}
+
+
+def reason_data(behaviour: dict) -> dict:
+    """``reasons``: each reason's queue credit (routing classes) and its class's patience, if any."""
+    patience = behaviour.get("reason_patience", {})
+    return {r: {**behaviour.get("reason_specs", {}).get(r, {}), **({"patience": patience[r]} if r in patience else {})}
+            for r in behaviour["reasons"]}
 
 
 def simulate_hours(data, reps: int, seed: int, keep_days: set[int] | None = None) -> pd.DataFrame:

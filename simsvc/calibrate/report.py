@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simsvc.calibrate.estimate import WEEKDAYS
+from simsvc.calibrate.patience import median_text
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#333333")
 CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -62,9 +63,13 @@ def fit_report(res) -> dict[str, object]:
     for (ch, r), h in res.estimates["handling"].items():
         rows.append(("handling", f"{ch}{'/' + r if r else ''}", h.detail["chosen"], h.n, h.method))
     for ch, p in res.estimates["patience"].items():
-        rows.append(("patience", ch, f"KM median {p.detail['km_median_s']:.0f}s, exponential MLE mean "
+        rows.append(("patience", ch, f"KM median {median_text(p.detail['km_median_s'])}, exponential MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s ± {p.detail['exponential_mean_se_s']:.0f}s", p.n,
                      p.method))
+    for k, p in getattr(res.estimates.get("class_patience"), "estimates", {}).items():
+        rows.append(("patience", f"class {k} (its reasons)", f"KM median {median_text(p.detail['km_median_s'])}, exponential "
+                     f"MLE mean {p.detail['exponential_mle_mean_s']:.0f}s ± {p.detail['exponential_mean_se_s']:.0f}s",
+                     p.n, p.method))
     fu = res.estimates["follow_ups"]
     for key in ("redial_share", "repeat_share"):
         rows.append((key.replace("_", " "), "all", f"{fu[key].value:.3f}", fu[key].n, fu[key].method))
@@ -106,9 +111,11 @@ def _classes(res) -> list[str]:
     t["patience_mle_s"] = t["class"].map(pat)
     return ["<h2>Routing classes</h2><p>One reason per (reason, class), sharing the pools. Each class's "
             "<code>queue_credit</code> is bisected so that the fit days, replayed with their own arrivals and "
-            "staffing, reproduce its mean wait relative to the class that waits longest (credit 0). The "
-            "scenario keeps one patience per channel; each class's exponential-MLE patience is shown beside "
-            "it.</p>" + _table(t)]
+            "staffing, reproduce its mean wait relative to the class that waits longest (credit 0). "
+            + ("Each class with enough abandonments has its own Kaplan–Meier patience (<code>--class-patience"
+               "</code>, estimates above)" if "class_patience" in res.estimates else
+               "The scenario keeps one patience per channel (<code>--class-patience</code> fits one per class)")
+            + "; each class's exponential-MLE patience is shown beside it.</p>" + _table(t)]
 
 
 def _patience_quantiles(res) -> list[str]:

@@ -90,6 +90,13 @@ def log_options(fn):
         click.option("--classes/--no-classes", "classes", default=True, show_default=True,
                      help="With a class column: one reason per (reason, class), each class with a fitted queue "
                           "credit; --no-classes ignores the column."),
+        click.option("--replay-mix", type=click.Choice(["interval", "period"]), default="interval",
+                     show_default=True,
+                     help="Reason (and class) mix of the replays (the fit's searches, the back-test): each day × "
+                          "interval's own, or one over the replayed days."),
+        click.option("--class-patience/--no-class-patience", "class_patience", default=False, show_default=True,
+                     help="With routing classes: a Kaplan–Meier patience per class (on each of its reasons) where "
+                          "the class has enough abandonments, else the channel's."),
         click.option("--weekdays", default=None, metavar="DAYS",
                      help="Use only these weekdays, e.g. sun-thu or mon,wed."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
@@ -167,7 +174,9 @@ def fit_options(o: dict, effective: bool = True):
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
                       effective=effective,
-                      patience=o["patience"], classes=o["classes"], wrap=o["wrap"],
+                      patience=o["patience"], classes=o["classes"], class_patience=o["class_patience"],
+                      replay_mix=o["replay_mix"],
+                      wrap=o["wrap"],
                       seed=o["seed"])
 
 
@@ -220,6 +229,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
 
 
 def summary_text(res) -> str:
+    from simsvc.calibrate.patience import median_text
     from simsvc.cli._common import text_table
 
     aside = ", ".join(f"{k} {v:,}" for k, v in res.log.set_aside.items()) or "none"
@@ -231,7 +241,10 @@ def summary_text(res) -> str:
         text = f"{v['dist']} mean {h.detail['sample_mean_s']}s cv {h.detail['sample_cv']}"
         rows.append(["handling", f"{ch}{'/' + r if r else ''}", text, f"{h.n:,}"])
     for ch, p in res.estimates["patience"].items():
-        rows.append(["patience", ch, f"KM median {p.detail['km_median_s']:.0f}s; exp. MLE mean "
+        rows.append(["patience", ch, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
+                     f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
+    for k, p in getattr(res.estimates.get("class_patience"), "estimates", {}).items():
+        rows.append(["patience", f"class {k}", f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():

@@ -96,6 +96,13 @@ def find_problems(s: Scenario) -> list[Problem]:
         if spec.mix is not None and abs(sum(spec.mix.values()) - 1.0) > 1e-6:
             out.append((f"demand.{ch_name}.mix", spec.mix,
                         f"shares that sum to 1 (they sum to {sum(spec.mix.values()):g})"))
+        for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
+            for r in (row.mix or {}):
+                if r not in reasons:
+                    out.append((f"demand.{ch_name}.volumes.{k}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
+            if row.mix is not None and abs(sum(row.mix.values()) - 1.0) > 1e-6:
+                out.append((f"demand.{ch_name}.volumes.{k}.mix", row.mix,
+                            f"shares that sum to 1 (they sum to {sum(row.mix.values()):g})"))
 
     for ch_name, spec in s.handling.items():
         if ch_name not in channels:
@@ -127,6 +134,10 @@ def find_problems(s: Scenario) -> list[Problem]:
     for r_name, r in reasons.items():
         if r.transfer is not None and r.transfer.to not in pools:
             out.append((f"reasons.{r_name}.transfer.to", r.transfer.to, f"one of the pools {sorted(pools)}"))
+        if r.patience is not None and not any(getattr(ch, "patience", None) is not None for ch in channels.values()):
+            out.append((f"reasons.{r_name}.patience", r.patience.dist,
+                        "a reason's patience only where a voice or chat channel has a patience of its own "
+                        "(it overrides the channel's; without one nobody abandons)"))
 
     for ch_from, row in s.repeat.switch.items():
         if ch_from not in channels:

@@ -139,6 +139,8 @@ class IntervalVolume(Base):
     day: DayName | Annotated[int, Field(ge=0, le=100_000)]
     start: Clock
     volume: float = Field(ge=0)
+    mix: dict[str, Probability] | None = Field(
+        default=None, description="reason shares of this row's contacts (instead of the channel's mix)")
 
 
 def _seven_days(values: list[float]) -> list[float]:
@@ -206,6 +208,9 @@ class ReasonSpec(Base):
         "compared by arrival time (async: due date) minus this credit; a credit longer than any wait is strict priority")
     kinds: dict[str, Probability] | None = Field(
         default=None, description="sub-kinds and their shares (complaint: product, service…); recorded per issue")
+    patience: Distribution | None = Field(
+        default=None, description="this reason's patience on every voice and chat channel that has one "
+        "(overrides the channel's patience for contacts of this reason)")
 
     @model_validator(mode="after")
     def _shares(self) -> "ReasonSpec":

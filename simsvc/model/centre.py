@@ -313,12 +313,13 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
                 handle = ch.handling[r]()
                 uniform = self.u_resolve()
                 if ch.patience is not None:
-                    patience = ch.patience()
+                    patience = ch.patience() if ch.patience_by_reason is None else ch.patience_by_reason[r]()
             else:
                 handle = ch.handling_follow[r]()
                 uniform = self.u_resolve_follow()
                 if ch.patience is not None:
-                    patience = ch.patience_follow()
+                    patience = (ch.patience_follow() if ch.patience_follow_by_reason is None
+                                else ch.patience_follow_by_reason[r]())
         elif ch.patience is None:
             patience = NAN  # a journey customer draws a placeholder where the channel has none
         if patience == patience:

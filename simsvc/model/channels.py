@@ -58,6 +58,12 @@ class ChannelState:
         self.handling_follow: list[BlockSampler] = []  # by reason, follow-up legs
         self.handling_dist: list[object] = []  # by reason: the configs (journey customers draw their own)
         self.patience_dist: object | None = None
+        # With a reason's own patience (``reasons.<r>.patience``): one sampler per reason (the
+        # channel's where the reason has none), and their configs; None otherwise, so a
+        # scenario without it draws exactly as before.
+        self.patience_by_reason: list[BlockSampler] | None = None
+        self.patience_follow_by_reason: list[BlockSampler] | None = None
+        self.patience_dists: list[object] | None = None
         self.resolution: list[float] = []  # by reason
         self.containment: list[float] = []  # by reason (bot)
         self.hours: OpeningHours | None = None
@@ -103,6 +109,8 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
                 ch.patience = st.sampler(f"patience/{name}", cfg.patience)
                 ch.patience_dist = cfg.patience
                 ch.patience_follow = st.sampler(f"patience_followup/{name}", cfg.patience)
+                if any(s.reasons[r].patience is not None for r in reasons):
+                    _patience_by_reason(ch, s, name, st)
             if cfg.redial is not None:
                 ch.redial_p = cfg.redial.probability
                 ch.redial_delay = st.sampler(f"redial_delay/{name}", cfg.redial.delay)
@@ -130,3 +138,14 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
             ch.switch_cum = np.cumsum(p / p.sum()).tolist()  # for bisect: no numpy call per repeat
         channels.append(ch)
     return channels
+
+
+def _patience_by_reason(ch: ChannelState, s: Scenario, name: str, st: Streams) -> None:
+    """Per-reason patience samplers: a reason with its own patience draws from its own streams
+    (``patience/<channel>/<reason>``), the others share the channel's, in their arrival order."""
+    own = {r: spec.patience for r, spec in s.reasons.items() if spec.patience is not None}
+    ch.patience_dists = [own.get(r, ch.patience_dist) for r in s.reasons]
+    ch.patience_by_reason = [st.sampler(f"patience/{name}/{r}", own[r]) if r in own else ch.patience
+                             for r in s.reasons]
+    ch.patience_follow_by_reason = [st.sampler(f"patience_followup/{name}/{r}", own[r]) if r in own
+                                    else ch.patience_follow for r in s.reasons]

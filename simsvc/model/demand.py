@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsvc.config.schema import DemandSpec, Scenario
+from simsvc.config.schema import DAYS, DemandSpec, Scenario
+from simsvc.config.units import parse_clock
 from simsvc.domain import rates
-from simsvc.domain.calendar import DAY_S
+from simsvc.domain.calendar import DAY_S, weekday
 from simsvc.domain.rates import horizon_pieces
 from simsvc.domain.randomness import BlockSampler, Streams
 
@@ -83,7 +84,9 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     for name, spec in scenario.demand.items():
         c = channels.index(name)
         t = poisson_arrivals(rate_pieces(scenario, spec, factors[name]), streams.generator(f"arrivals/{name}"))
-        if spec.mix:
+        if spec.volumes is not None and any(row.mix is not None for row in spec.volumes):
+            r_idx = _row_mix_reasons(scenario, spec, t, reasons, streams.generator(f"reasons/{name}"))
+        elif spec.mix:
             p = np.array([spec.mix.get(r, 0.0) for r in reasons])
             r_idx = streams.generator(f"reasons/{name}").choice(len(reasons), size=len(t), p=p / p.sum())
         else:  # a single reason (validation requires a mix otherwise)
@@ -96,6 +99,35 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     t_all = np.concatenate(times)
     order = np.argsort(t_all, kind="stable")
     return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order])
+
+
+def _row_mix_reasons(scenario: Scenario, spec: DemandSpec, t: np.ndarray, reasons: list[str],
+                     rng: np.random.Generator) -> np.ndarray:
+    """Reasons of arrivals ``t`` where ``volumes`` rows carry their own mix: each arrival takes the
+    shares of the row it falls in (the channel's mix for a row without one), one uniform each."""
+    rows = spec.volumes
+    absolute = [r for r in rows if isinstance(r.day, int)]
+    period = max(r.day for r in absolute) + 1 if absolute else 0
+    default = [spec.mix.get(r, 0.0) for r in reasons] if spec.mix else [1.0] + [0.0] * (len(reasons) - 1)
+    u = rng.random(len(t))
+    out = np.zeros(len(t), dtype=np.int64)
+    day = (t // DAY_S).astype(np.int64)
+    for d in np.unique(day).tolist():
+        if absolute:
+            todays = [r for r in absolute if r.day == d % period]
+        else:
+            todays = [r for r in rows if r.day == DAYS[weekday(scenario, d)]]
+        todays.sort(key=lambda r: parse_clock(r.start))
+        if not todays:
+            continue
+        starts = np.array([parse_clock(r.start) for r in todays])
+        cum = np.cumsum([[row.mix.get(r, 0.0) for r in reasons] if row.mix is not None else default
+                         for row in todays], axis=1)
+        cum /= cum[:, -1:]
+        on = day == d
+        k = np.maximum(np.searchsorted(starts, t[on] - d * DAY_S, side="right") - 1, 0)
+        out[on] = np.minimum((u[on, None] >= cum[k]).sum(axis=1), len(reasons) - 1)
+    return out
 
 
 def arrival_chunk(arr: Arrivals, k0: int, k1: int, channels: list[ChannelState] | None,
@@ -128,6 +160,12 @@ def arrival_chunk(arr: Arrivals, k0: int, k1: int, channels: list[ChannelState] 
         for r, sampler in enumerate(ch.handling):
             m = on_c & (reason == r)
             handle[m] = sampler.take(int(m.sum()))
+        if ch.patience_by_reason is not None:  # some reasons have their own patience
+            for r, sampler in enumerate(ch.patience_by_reason):
+                if sampler is not ch.patience:
+                    m = on_c & (reason == r)
+                    patience[m] = sampler.take(int(m.sum()))
+                    on_c = on_c & ~m  # the rest draw from the channel's stream, in order
         if ch.patience is not None:
             patience[on_c] = ch.patience.take(int(on_c.sum()))
     uniform = u_resolve.take(n)

@@ -114,6 +114,7 @@ class Journey(Population):
         self.stage_has_reasons = np.array([len(ids) > 0 for ids, _ in self.stage_reasons])
         self.handling_table = QuantileTable([d for ch in centre.channels for d in ch.handling_dist])
         self.patience_table = [ch.patience_dist for ch in centre.channels]
+        self.patience_by_reason = [ch.patience_dists for ch in centre.channels]  # None: the channel's for all
         self.contact_hours = list(cust.contact_hours) if cust.contact_hours is not None else None
         self.initial_stages = np.array([STAGES.index(st) for st in cust.initial_stages])
         self.initial_cum = np.cumsum(list(cust.initial_stages.values()))

@@ -163,6 +163,10 @@ def _points(j, h: np.ndarray, seg: np.ndarray, vis: dict, end_t: np.ndarray) -> 
         if j.patience_table[c] is not None:
             m = channel == c
             patience[m] = quantiles(j.patience_table[c], u_p[m])
+            for r, dist in enumerate(j.patience_by_reason[c] or ()):  # reasons with a patience of their own
+                mr = m & (reason == r)
+                if dist is not j.patience_table[c] and mr.any():
+                    patience[mr] = quantiles(dist, u_p[mr])
     pro = j.proactive
     p_pro = pro.probability if pro is not None else 0.0
     contacts = {"stage": stk, "channel": channel, "reason": reason, "handle": handle,

@@ -32,8 +32,9 @@ def patience_without_events(s: Scenario, channels: list[ChannelState]) -> None:
     is continuous (a tie between running out and an agent's end of service has probability
     zero, so the order the two events would have run in cannot matter)."""
     for ch in channels:
+        dists = ch.patience_dists or [ch.patience_dist]  # a reason's own patience too
         if (ch.patience is not None and ch.redial_p == 0 and ch.capacity is None and s.customers is None
-                and getattr(ch.patience_dist, "dist", None) in CONTINUOUS):
+                and all(getattr(d, "dist", None) in CONTINUOUS for d in dists)):
             for q in ch.queues:
                 q.lazy = not q.reserved and not q.chat
 
