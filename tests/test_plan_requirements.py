@@ -262,3 +262,35 @@ def test_interval_search_gives_agents_needed_answers(model, patience):
                                   target_abandon=goals.abandon_rate, target_occupancy_max=goals.occupancy_max,
                                   mean_patience_s=patience) for lam in rates]
         assert list(got) == expected
+
+
+def test_reasons_own_patience_and_row_mix_reach_the_erlang_requirement(tmp_path):
+    """A reason's own patience and a volume row's own mix are what the analytic plan staffs for:
+    each interval is Erlang A at that interval's reason mix (AHT and mean patience weighted by
+    rate), not the channel's patience and mix (both would give other agents here)."""
+    channel = {"kind": "voice", "patience": {"dist": "exponential", "mean": "30s"},
+               "service_level_threshold": "20s"}
+    volumes = [{"day": "mon", "start": "00:00", "volume": 150, "mix": {"quick": 0.9, "slow": 0.1}},
+               {"day": "mon", "start": "01:00", "volume": 150, "mix": {"quick": 0.1, "slow": 0.9}},
+               {"day": "mon", "start": "02:00", "volume": 150},
+               {"day": "mon", "start": "03:00", "volume": 0}]   # a row lasts until the next
+    path = _scenario(
+        tmp_path, channels={"phone": channel}, horizon="3h",
+        demand={"phone": {"volumes": volumes, "mix": {"quick": 0.5, "slow": 0.5}}},
+        reasons={"quick": {}, "slow": {"patience": {"dist": "exponential", "mean": "10min"}}},
+        handling={"phone": {"quick": {"dist": "exponential", "mean": "2min"},
+                            "slow": {"dist": "exponential", "mean": "6min"}}})
+    scenario = load_scenario(path)
+    req = requirements(scenario, parse_targets([PHONE_SL], scenario))
+    phone = req[req["channel"] == "phone"].sort_values("interval")
+    for i, (quick, slow) in enumerate([(0.9, 0.1), (0.1, 0.9), (0.5, 0.5)]):
+        aht = quick * 120 + slow * 360
+        patience = quick * 30 + slow * 600
+        expected = agents_needed("erlang_a", 150 / 3600, aht, target_service_level=0.8, threshold_s=20,
+                                 mean_patience_s=patience)
+        row = phone.iloc[i]
+        assert row["aht_s"] == pytest.approx(aht)
+        assert row["required_on_duty"] == expected, (i, row.to_dict())
+    # the channel's patience alone would staff the middle hour differently
+    assert phone.iloc[1]["required_on_duty"] != agents_needed(
+        "erlang_a", 150 / 3600, 0.1 * 120 + 0.9 * 360, target_service_level=0.8, threshold_s=20, mean_patience_s=30)

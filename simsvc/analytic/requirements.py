@@ -56,27 +56,31 @@ def _round_sig(x: float) -> float:
 
 
 def real_time_agents(rate_per_s: np.ndarray, handle_s: np.ndarray, targets: RealTimeTargets, *,
-                     model: str, mean_patience_s: float | None = None, concurrency: int = 1,
+                     model: str, mean_patience_s: float | np.ndarray | None = None, concurrency: int = 1,
                      max_servers: int = 10000) -> np.ndarray:
     """Net agents per interval for a real-time stream (0 where nothing arrives).
 
     ``handle_s`` is the time one server (a chat slot for chat) is held per contact,
-    wrap-up included. Raises ValueError when no staffing up to ``max_servers`` meets
-    the targets in some interval.
+    wrap-up included; ``mean_patience_s`` one value or one per interval. Raises
+    ValueError when no staffing up to ``max_servers`` meets the targets in some interval.
     """
     if not targets.any():
         raise ValueError("a real-time stream needs at least one target")
     rate = np.asarray(rate_per_s, dtype=float)
     handle = np.broadcast_to(np.asarray(handle_s, dtype=float), rate.shape)
+    per_interval = mean_patience_s is not None and np.ndim(mean_patience_s) > 0
+    patience = (np.broadcast_to(np.asarray(mean_patience_s, dtype=float), rate.shape) if per_interval
+                else [mean_patience_s] * len(rate))
     out = np.zeros(rate.shape, dtype=np.int64)
-    cache: dict[tuple[float, float], int] = {}
+    cache: dict[tuple, int] = {}
     previous: int | None = None
-    for i, (lam, h) in enumerate(zip(rate, handle)):
+    for i, (lam, h, w) in enumerate(zip(rate, handle, patience)):
         if lam <= 0.0:
             continue
-        key = (_round_sig(lam), _round_sig(h))
+        key = (_round_sig(lam), _round_sig(h)) + ((_round_sig(w),) if per_interval else ())
         if key not in cache:
-            cache[key] = _servers(model, key[0], key[1], targets, mean_patience_s, max_servers, previous)
+            cache[key] = _servers(model, key[0], key[1], targets, key[2] if per_interval else w,
+                                  max_servers, previous)
         previous = cache[key]
         out[i] = math.ceil(previous / concurrency)
     return out

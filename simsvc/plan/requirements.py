@@ -15,9 +15,11 @@ Attribution (same rule as the simulator's routing)
 
 Per stream, per interval
     AHT = handling mean × pool proficiency + wrap-up mean (mixed over reasons by
-    rate). Chat: a server is a chat slot, handling × (1 + slowdown × (concurrency − 1))
-    (every slot busy: the conservative end), agents = ceil(slots / concurrency).
-    Erlang A with the patience's mean where the channel has one, Erlang C
+    rate, each interval's own mix where ``volumes`` rows carry one). Chat: a server
+    is a chat slot, handling × (1 + slowdown × (concurrency − 1)) (every slot busy:
+    the conservative end), agents = ceil(slots / concurrency).
+    Erlang A with the patience's mean where the channel has one (where reasons have
+    their own patience, their means weighted by rate per interval), Erlang C
     otherwise, Erlang B for ``queue_capacity: 0``. Async: workload within the
     response target (:func:`simsvc.analytic.requirements.async_agents`).
     A real-time channel needs nobody in an interval in which it is closed.
@@ -52,14 +54,27 @@ class Stream:
     channel: str
     rate_per_s: np.ndarray
     work: np.ndarray = field(default=None)  # Σ rate × handle: handle = work / rate
+    waited: np.ndarray = field(default=None)  # Σ rate × mean patience, where some reason has its own
 
-    def add(self, rate: np.ndarray, handle_s: float) -> None:
+    def add(self, rate: np.ndarray, handle_s: float, patience_s: float | None = None) -> None:
+        """Add a (channel, reason) stream; ``patience_s``: its mean patience where the scenario
+        gives some reason a patience of its own (None: the channel's for every reason)."""
+        if patience_s is not None:
+            self.waited = (self.waited if self.waited is not None else np.zeros_like(rate)) + rate * patience_s
         self.rate_per_s = self.rate_per_s + rate
         self.work = (self.work if self.work is not None else np.zeros_like(rate)) + rate * handle_s
 
     def handle_s(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.rate_per_s > 0, self.work / self.rate_per_s, 0.0)
+
+    def patience_s(self, channel_patience_s: float | None) -> float | np.ndarray | None:
+        """Mean patience per interval: the channel's, or, where reasons have their own, their
+        mean weighted by rate (Erlang A has one patience per queue: an approximation)."""
+        if self.waited is None or channel_patience_s is None:
+            return channel_patience_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.rate_per_s > 0, self.waited / self.rate_per_s, channel_patience_s)
 
 
 def interval_grid(scenario: Scenario) -> np.ndarray:
@@ -82,6 +97,41 @@ def _reason_shares(scenario: Scenario, channel: str) -> dict[str, float]:
         return {reasons[0]: 1.0}
     total = sum(mix.values())
     return {r: mix.get(r, 0.0) / total for r in reasons if mix.get(r, 0.0) > 0}
+
+
+def _reason_rates(scenario: Scenario, channel: str, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Forecast rate per second of each reason of ``channel`` per interval: the channel's
+    rate × its mix, or, where ``volumes`` rows carry their own ``mix``, each row's volume
+    split by its own shares (the channel's for a row without one)."""
+    from simsvc.model.demand import expected_arrivals
+
+    spec = scenario.demand[channel]
+    length = np.diff(grid)
+    shares = _reason_shares(scenario, channel)
+    if not (spec.volumes and any(row.mix is not None for row in spec.volumes)):
+        rate = expected_arrivals(scenario, spec, grid) / length
+        return {reason: rate * share for reason, share in shares.items()}
+    out = {}
+    for reason in scenario.reasons:
+        rows = []
+        for row in spec.volumes:
+            mix = row.mix
+            share = shares.get(reason, 0.0) if mix is None else mix.get(reason, 0.0) / sum(mix.values())
+            rows.append(row.model_copy(update={"volume": row.volume * share}))
+        rate = expected_arrivals(scenario, spec.model_copy(update={"volumes": rows}), grid) / length
+        if rate.any():
+            out[reason] = rate
+    return out
+
+
+def _reason_patience_s(scenario: Scenario, channel: str, reason: str) -> float | None:
+    """Mean patience of ``reason`` on ``channel`` where some reason has a patience of its own
+    (it holds on channels with a patience), else None (the channel's holds for all)."""
+    own = scenario.reasons[reason].patience
+    ch_patience = getattr(scenario.channels[channel], "patience", None)
+    if ch_patience is None or not any(r.patience is not None for r in scenario.reasons.values()):
+        return None
+    return own.mean_s if own is not None else ch_patience.mean_s
 
 
 def _per_reason(value, reason: str):
@@ -121,23 +171,20 @@ def streams(scenario: Scenario, grid: np.ndarray) -> dict[tuple[str, str], Strea
     """Workload per (pool, channel), attributed as the module docstring says."""
     if not scenario.demand:
         raise PlanError("requirements need a forecast (demand:); this scenario is journey mode only")
-    from simsvc.model.demand import expected_arrivals
-
-    rates = {name: expected_arrivals(scenario, spec, grid) / np.diff(grid) for name, spec in scenario.demand.items()}
     by_queue: dict[tuple[str, str], np.ndarray] = {}  # (channel, reason) -> rate per interval
 
     def add(channel: str, reason: str, rate: np.ndarray) -> None:
         by_queue[(channel, reason)] = by_queue.get((channel, reason), 0.0) + rate
 
-    for channel, rate in rates.items():
+    for channel in scenario.demand:
         ch = scenario.channels[channel]
-        for reason, share in _reason_shares(scenario, channel).items():
+        for reason, rate in _reason_rates(scenario, channel, grid).items():
             if ch.kind == "bot":
                 contained = _per_reason(ch.containment, reason)
                 contained = 0.0 if contained is None else contained
-                add(ch.escalate_to, reason, rate * share * (1.0 - contained))
+                add(ch.escalate_to, reason, rate * (1.0 - contained))
             elif ch.kind in AGENT_KINDS:
-                add(channel, reason, rate * share)
+                add(channel, reason, rate)
     out: dict[tuple[str, str], Stream] = {}
     n = len(grid) - 1
 
@@ -148,11 +195,12 @@ def streams(scenario: Scenario, grid: np.ndarray) -> dict[tuple[str, str], Strea
         pool = route(scenario, channel, reason)
         if pool is None:
             raise PlanError(f"channel {channel!r}, reason {reason!r}: no pool has this skill")
-        stream(pool, channel).add(rate, handle_time_s(scenario, pool, channel, reason))
+        patience = _reason_patience_s(scenario, channel, reason)
+        stream(pool, channel).add(rate, handle_time_s(scenario, pool, channel, reason), patience)
         transfer = scenario.reasons[reason].transfer
         if transfer is not None and transfer.to != pool:
             stream(transfer.to, channel).add(rate * transfer.probability,
-                                              handle_time_s(scenario, transfer.to, channel, reason))
+                                              handle_time_s(scenario, transfer.to, channel, reason), patience)
     return out
 
 
@@ -210,7 +258,7 @@ def requirements(scenario: Scenario, targets: list[PlanTarget], max_occupancy: f
                                 f"on {channel}' (or set channels.{channel}.service_level_target), "
                                 "or --max-occupancy")
             else:
-                patience = ch.patience.mean_s if ch.patience is not None else None
+                patience = st.patience_s(ch.patience.mean_s if ch.patience is not None else None)
                 model = choose_model(patience, ch.queue_capacity)
                 try:
                     net = real_time_agents(rate, handle, goals, model=model, mean_patience_s=patience,

@@ -72,7 +72,8 @@ from simsvc.plan.metrics import interval_metric, offered_rate
 from simsvc.plan.on_duty import FUZZ, whole
 from simsvc.plan.requirements import interval_labels
 from simsvc.plan.scenarios import with_staffing
-from simsvc.plan.staff_base import Iteration, Progress, StaffOptions, StaffResult, erlang_step, plan_base
+from simsvc.plan.staff_base import (Iteration, Progress, StaffOptions, StaffResult, erlang_step, patience_at,
+                                    plan_base)
 from simsvc.plan.targets import PlanTarget
 from simsvc.plan.verification import verification as _verification
 
@@ -124,7 +125,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
             pool = primary[t.channel]
             m = interval_metric(result.intervals, t)
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
-            patience = ch.patience.mean_s if ch.patience is not None else None
+            patience = st[(pool, t.channel)].patience_s(ch.patience.mean_s if ch.patience is not None else None)
             m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~closed[pool][m["interval"]]]
             for i, value, met in zip(m["interval"], m["value"], m["met"]):
                 cur = int(on_duty[pool][i])
@@ -132,7 +133,7 @@ def staff(scenario: Scenario, targets: list[PlanTarget], options: StaffOptions =
                 if key not in best or _better(t, value, best[key][0]):
                     best[key] = (float(value), cur)
                 d = erlang_step(t, value, float(lam.get(i, 0.0)), float(handle[t.channel][i]),
-                                ch.service_level_threshold, patience, getattr(ch, "concurrency", 1))
+                                ch.service_level_threshold, patience_at(patience, i), getattr(ch, "concurrency", 1))
                 d = max(d, 1) if not met else min(d, 0)
                 d = int(np.clip(d, -max(3, math.ceil(0.3 * cur)), max(3, math.ceil(0.3 * cur))))
                 step[pool][i] = max(step[pool][i], d)

@@ -113,6 +113,11 @@ _GUIDE_KEYS = {"service_level": "target_service_level", "abandon_rate": "target_
 _CLAMP = {"service_level": (0.01, 0.999), "abandon_rate": (1e-4, 0.99), "asa_s": (0.1, math.inf)}
 
 
+def patience_at(patience_s, i: int) -> float | None:
+    """Interval ``i``'s mean patience from a stream's (one value, one per interval, or None)."""
+    return patience_s if patience_s is None or np.ndim(patience_s) == 0 else float(patience_s[i])
+
+
 def erlang_step(target: PlanTarget, achieved: float, rate_per_s: float, handle_s: float,
                 threshold_s: float, patience_s: float | None, concurrency: int) -> int:
     """Agents Erlang needs for the target minus agents it needs for the value achieved.

@@ -42,7 +42,7 @@ from simsvc.plan.metrics import interval_metric, offered_rate
 from simsvc.plan.roster import Roster, RosterOptions, roster
 from simsvc.plan.roster_io import pool_on_duty, rostered_scenario
 from simsvc.plan.rules import Rules
-from simsvc.plan.staff_base import Progress, StaffOptions, erlang_step, plan_base
+from simsvc.plan.staff_base import Progress, StaffOptions, erlang_step, patience_at, plan_base
 from simsvc.plan.targets import PlanTarget
 from simsvc.plan.verification import verification as _verification
 
@@ -106,7 +106,7 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
             m = interval_metric(result.intervals, t)
             m = m[(m["contacts"] >= options.min_contacts * m["reps"]) & ~base.closed[pool][m["interval"]]]
             lam = offered_rate(result.intervals, t.channel, scenario.interval)
-            patience = ch.patience.mean_s if ch.patience is not None else None
+            patience = st[(pool, t.channel)].patience_s(ch.patience.mean_s if ch.patience is not None else None)
             for i, value, ok in zip(m["interval"], m["value"], m["met"]):
                 checked += 1
                 if ok:
@@ -114,7 +114,7 @@ def staff_shifts(scenario: Scenario, targets: list[PlanTarget], rules: Rules,
                 missed += 1
                 cur = on_duty[pool][i]
                 d = erlang_step(t, value, float(lam.get(i, 0.0)), float(handle[t.channel][i]),
-                                ch.service_level_threshold, patience, getattr(ch, "concurrency", 1))
+                                ch.service_level_threshold, patience_at(patience, i), getattr(ch, "concurrency", 1))
                 d = int(min(max(d, 1), max(3, math.ceil(0.3 * cur))))
                 step[pool][i] = max(step[pool][i], d)
         cost = sum(pr.cost for pr in plan.pools.values())
