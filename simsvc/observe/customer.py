@@ -152,6 +152,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # Per-attempt sums over the legs, a chunk of attempts at a time: each chunk's legs
     # are a contiguous run of ``order``, and a sum over one attempt's legs is the same
     # whichever chunk computes it, so the result does not depend on the chunk size.
+    one_leg_each = n_a == order.size
     finished = np.empty(n_a, dtype=bool)
     resolved = np.empty(n_a, dtype=bool)
     handled = np.empty(n_a, dtype=bool)
@@ -175,6 +176,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         del wait
 
         def per_attempt(values: np.ndarray) -> np.ndarray:
+            if one_leg_each:  # every leg its own attempt: the sums are the values themselves
+                return values
             return np.add.reduceat(values, starts)
 
         finished[a0:a1] = per_attempt(waiting.astype(np.int16)) == 0
