@@ -30,10 +30,14 @@ def _scenario(credit_s: float) -> dict:
 
 
 def _log_csv(path, credit_s: float, days: int = 1) -> None:
+    _simulated_log(path, {**_scenario(credit_s), "horizon": f"{days}d"})
+
+
+def _simulated_log(path, data: dict) -> None:
+    """A contact log (CSV, with a class column) of one replication of scenario ``data``."""
     import simsvc
     from simsvc.config.load import validate
 
-    data = {**_scenario(credit_s), "horizon": f"{days}d"}
     c = simsvc.run(validate(data, "test"), replications=1, seed=11).contacts
     c = c[c["outcome"].isin(["answered", "abandoned"])]
     answered = (c["outcome"] == "answered").to_numpy()
@@ -152,25 +156,14 @@ def test_fit_recovers_a_patience_per_class(tmp_path):
     channel): `--class-patience` writes each class a Kaplan–Meier patience whose lower quantiles' intervals
     cover the truth (without it the reasons carry none: the credit test above). A class with too few
     abandonments keeps the channel's."""
-    import simsvc
-    from simsvc.config.load import validate
     from simsvc.calibrate import classes as cl
 
     data = {**_scenario(0.0), "horizon": "1d"}
     data["channels"]["phone"]["patience"] = {"dist": "exponential", "mean": 900}
     data["reasons"]["vip"]["patience"] = {"dist": "exponential", "mean": 200}
     data["agents"]["team"]["staffing"] = 5  # load 6.6 on 5 agents: both classes abandon by the hundreds
-    c = simsvc.run(validate(data, "test"), replications=1, seed=11).contacts
-    c = c[c["outcome"].isin(["answered", "abandoned"])]
     path = tmp_path / "log.csv"
-    answered = (c["outcome"] == "answered").to_numpy()
-    pd.DataFrame({
-        "arrival_time": (FIRST_DAY + pd.to_timedelta(c["arrival_s"].round(1), unit="s")).dt.strftime(
-            "%Y-%m-%d %H:%M:%S"),
-        "wait_s": c["wait_s"].round(1).to_numpy(), "outcome": c["outcome"].astype(str).to_numpy(),
-        "handle_s": np.where(answered, c["handle_s"].round(1), np.nan),
-        "agent": np.where(answered, "a" + c["agent"].astype("Int64").astype(str), ""),
-        "class": c["reason"].astype(str).to_numpy()}).to_csv(path, index=False)
+    _simulated_log(path, data)
     log = read_log(path)
     res = fit(log, options=FitOptions(effective=False, credit_steps=1, search_reps=1, class_patience=True))
     cp = res.estimates["class_patience"]

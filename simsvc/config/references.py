@@ -90,19 +90,9 @@ def find_problems(s: Scenario) -> list[Problem]:
         if spec.mix is None and len(reasons) > 1:
             out.append((f"demand.{ch_name}.mix", None,
                         f"reason shares (mix) summing to 1 over {sorted(reasons)}"))
-        for r in (spec.mix or {}):
-            if r not in reasons:
-                out.append((f"demand.{ch_name}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
-        if spec.mix is not None and abs(sum(spec.mix.values()) - 1.0) > 1e-6:
-            out.append((f"demand.{ch_name}.mix", spec.mix,
-                        f"shares that sum to 1 (they sum to {sum(spec.mix.values()):g})"))
+        out += _mix_problems(f"demand.{ch_name}.mix", spec.mix, reasons)
         for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
-            for r in (row.mix or {}):
-                if r not in reasons:
-                    out.append((f"demand.{ch_name}.volumes.{k}.mix.{r}", r, f"one of the reasons {sorted(reasons)}"))
-            if row.mix is not None and abs(sum(row.mix.values()) - 1.0) > 1e-6:
-                out.append((f"demand.{ch_name}.volumes.{k}.mix", row.mix,
-                            f"shares that sum to 1 (they sum to {sum(row.mix.values()):g})"))
+            out += _mix_problems(f"demand.{ch_name}.volumes.{k}.mix", row.mix, reasons)
 
     for ch_name, spec in s.handling.items():
         if ch_name not in channels:
@@ -324,3 +314,14 @@ def _valid_span(span: str) -> bool:
     except ValueError:
         return False
     return start < end
+
+
+def _mix_problems(path: str, mix: dict[str, float] | None, reasons) -> list[Problem]:
+    """A reason mix's problems: reasons the scenario does not have, shares that do not sum to 1."""
+    if mix is None:
+        return []
+    out: list[Problem] = [(f"{path}.{r}", r, f"one of the reasons {sorted(reasons)}")
+                          for r in mix if r not in reasons]
+    if abs(sum(mix.values()) - 1.0) > 1e-6:
+        out.append((path, mix, f"shares that sum to 1 (they sum to {sum(mix.values()):g})"))
+    return out
