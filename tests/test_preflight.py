@@ -25,6 +25,20 @@ def test_overload_is_named_with_its_numbers():
     assert len(shrunk) == 1 and "on 9.0 agents" in shrunk[0]
 
 
+def test_load_follows_the_reason_mix_of_volume_rows():
+    """Volume rows with their own mix weigh each reason's handling by its contacts there: all
+    150/h slow (6 min, 15 Erlangs on 12 agents) is an overload the channel's mix (all quick,
+    2 min: 5 Erlangs) would hide."""
+    sets = ["handling.phone={quick: {dist: exponential, mean: 2min}, slow: {dist: exponential, mean: 6min}}",
+            "reasons={quick: {}, slow: {}}", "agents.team.staffing=12",
+            "demand.phone={volumes: [{day: mon, start: '00:00', volume: 3600, mix: {slow: 1.0}}], "
+            "mix: {quick: 1.0, slow: 0.0}}"]
+    (text,) = capacity_warnings(load_scenario(ERLANG_A, sets))
+    assert "15.0 Erlangs on 12.0 agents" in text, text
+    channel_mix = capacity_warnings(load_scenario(ERLANG_A, sets[:-1] + [sets[-1].replace(", mix: {slow: 1.0}", "")]))
+    assert channel_mix == [], channel_mix
+
+
 def test_open_hours_without_agents_and_bundled_scenarios_are_quiet():
     assert capacity_warnings(load_scenario(BASELINE)) == []
     late_gone = load_scenario(BASELINE, ["agents.generalists.staffing.shifts.3.agents=0",

@@ -57,13 +57,30 @@ def _agents(scenario: Scenario, pools: list[str], grid: list[float]) -> list[flo
     return [x / n for x, n in zip(total, _lengths(grid))]
 
 
+def _reason_mix(scenario: Scenario, channel: str) -> dict[str, float]:
+    """The channel's reason mix; where ``volumes`` rows carry their own ``mix``, the mix of all
+    its rows' contacts (each row's shares, or the channel's, weighted by the row's volume)."""
+    spec = scenario.demand.get(channel)
+    mix = (spec.mix if spec is not None else None) or {}
+    rows = (spec.volumes if spec is not None else None) or []
+    if not any(row.mix is not None for row in rows):
+        return mix
+    out: dict[str, float] = {}
+    for row in rows:
+        shares = row.mix if row.mix is not None else mix
+        total = sum(shares.values())
+        for r, share in shares.items():
+            out[r] = out.get(r, 0.0) + row.volume * share / total
+    return out if sum(out.values()) > 0 else mix
+
+
 def _work_per_contact(scenario: Scenario, channel: str, pools: list[str]) -> float:
     """Mean handling time over the channel's reason mix, plus the mean wrap-up of its pools."""
     spec = scenario.handling.get(channel)
     if spec is None:
         return 0.0
     if isinstance(spec, dict):
-        mix = (scenario.demand[channel].mix if channel in scenario.demand else None) or {}
+        mix = _reason_mix(scenario, channel)
         default = spec.get("default")
         if mix:
             total = sum(mix.values())
