@@ -27,7 +27,9 @@ measured from the bench's clock). The report process and its render processes ru
 the parent: only the time the parent waits for them shows, as "report wait".
 
 ``--tree PATH`` also measures another checkout of simsvc (say, the code before a change)
-in the same rounds (run with ``PYTHONPATH=PATH``).
+in the same rounds (run with ``PYTHONPATH=PATH``). "This" code is the checkout the script
+is in (``PYTHONPATH`` is set to it), not the ``simsvc`` the Python has installed; the
+header says where each side's ``simsvc`` was imported from.
 
 ``--startup 7`` adds the start-up of ``simsvc --help`` and ``simsvc check ref.yaml``
 (target ≤ 0.5 s each): wall and CPU (user + system) time of each command in a fresh
@@ -77,6 +79,16 @@ agents:
 
 
 PHASES = Path(__file__).resolve().parent / "phases.py"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout this script is in: "this" code
+
+
+def imported_from(tree: str | None) -> str:
+    """The checkout whose ``simsvc`` a measured command imports (``tree``, or this script's)."""
+    env = dict(os.environ, PYTHONPATH=tree) if tree else None
+    code = "import os, simsvc; print(os.path.dirname(os.path.dirname(os.path.abspath(simsvc.__file__))))"
+    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
+                         capture_output=True, text=True, check=True)
+    return res.stdout.strip()
 
 
 def simsvc_command() -> list[str]:
@@ -175,10 +187,17 @@ def main() -> int:
     parser.add_argument("--tree", default=None, help="another checkout of simsvc, measured in the same rounds")
     parser.add_argument("--report-only", action="store_true", help="skip the --no-report runs")
     args = parser.parse_args()
+    if args.tree and not (Path(args.tree) / "simsvc" / "__init__.py").is_file():
+        parser.error(f"--tree {args.tree}: not a checkout of simsvc (no simsvc/__init__.py in it)")
+    # "This" code is the checkout the script is in, not whatever simsvc the Python has
+    # installed (an editable install points at its own checkout): every command measured
+    # without --tree imports it first. Said in the header, with the other side's.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     cmd = simsvc_command()
     print(f"M/M/50+M reference, ~{args.arrivals:,} arrivals; anchor: tutorial SimPy, "
           f"{args.anchor_arrivals:,} arrivals; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f} (other work on the machine moves absolute figures; ratios less)")
+    print(f"simsvc from {imported_from(None)}" + (f"; 'before' from {imported_from(args.tree)}" if args.tree else ""))
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         ref = Path(tmp) / "ref.yaml"
         ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))
