@@ -70,7 +70,7 @@ def _interval_mixes(rows: list[dict], g: pd.DataFrame, index: dict, interval_s: 
     (``--replay-mix interval``: the test days' class and reason mix as it moved through the day)."""
     per_day = int(DAY_S // interval_s)
     row = (g["day"].map(index).to_numpy() * per_day + (g["clock_s"].to_numpy() // interval_s)).astype(int)
-    names = [r for r in reasons]
+    names = list(reasons)
     # reasons the scenario does not name (none in a fitted behaviour; -1 all the same) are left out
     code = g["reason"].astype(str).map({n: j for j, n in enumerate(names)}).fillna(-1).to_numpy(dtype=np.int64)
     ok = code >= 0

@@ -240,11 +240,9 @@ def summary_text(res) -> str:
         v = h.value
         text = f"{v['dist']} mean {h.detail['sample_mean_s']}s cv {h.detail['sample_cv']}"
         rows.append(["handling", f"{ch}{'/' + r if r else ''}", text, f"{h.n:,}"])
-    for ch, p in res.estimates["patience"].items():
-        rows.append(["patience", ch, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
-                     f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
-    for k, p in getattr(res.estimates.get("class_patience"), "estimates", {}).items():
-        rows.append(["patience", f"class {k}", f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
+    by_class = getattr(res.estimates.get("class_patience"), "estimates", {})
+    for name, p in [*res.estimates["patience"].items(), *((f"class {k}", p) for k, p in by_class.items())]:
+        rows.append(["patience", name, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():

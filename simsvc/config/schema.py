@@ -164,6 +164,11 @@ class DemandSpec(Base):
     csv: str | None = Field(default=None, description="file with columns day,start,volume")
     mix: dict[str, Probability] | None = Field(default=None, description="reason shares")
 
+    @property
+    def row_mixes(self) -> bool:
+        """Whether some ``volumes`` row carries its own reason ``mix``."""
+        return any(row.mix is not None for row in self.volumes or ())
+
     @model_validator(mode="after")
     def _one_form(self) -> "DemandSpec":
         forms = [n for n in ("rate", "daily_volume", "volumes") if getattr(self, n) is not None]

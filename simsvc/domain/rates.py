@@ -51,20 +51,26 @@ def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[flo
         slot = DAY_S / len(weights)
         total = pairwise_sum(weights)
         return [(k * slot, (k + 1) * slot, volume * (w / total) / slot) for k, w in enumerate(weights)]
-    rows = spec.volumes or []
-    absolute = [r for r in rows if isinstance(r.day, int)]
-    if absolute:
-        period = max(r.day for r in absolute) + 1
-        todays = [r for r in absolute if r.day == day % period]
-    else:
-        todays = [r for r in rows if r.day == DAYS[dow]]
-    marks = sorted((parse_clock(r.start), r.volume) for r in todays)
+    marks = [(start, r.volume) for start, r in day_rows(scenario, spec, day)]
     pieces = []
     for k, (start, volume) in enumerate(marks):
         end = marks[k + 1][0] if k + 1 < len(marks) else DAY_S
         if end > start:
             pieces.append((start, end, volume / (end - start)))
     return pieces
+
+
+def day_rows(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, object]]:
+    """(start clock seconds, row) of the ``volumes`` rows that hold on day ``day``, in order of
+    start: absolute days repeat with the table's period, named days follow the weekday."""
+    rows = spec.volumes or []
+    absolute = [r for r in rows if isinstance(r.day, int)]
+    if absolute:
+        period = max(r.day for r in absolute) + 1
+        todays = [r for r in absolute if r.day == day % period]
+    else:
+        todays = [r for r in rows if r.day == DAYS[weekday(scenario, day)]]
+    return sorted(((parse_clock(r.start), r) for r in todays), key=lambda sr: (sr[0], sr[1].volume))
 
 
 def horizon_pieces(scenario: Scenario, spec: DemandSpec,

@@ -62,11 +62,10 @@ def _reason_mix(scenario: Scenario, channel: str) -> dict[str, float]:
     its rows' contacts (each row's shares, or the channel's, weighted by the row's volume)."""
     spec = scenario.demand.get(channel)
     mix = (spec.mix if spec is not None else None) or {}
-    rows = (spec.volumes if spec is not None else None) or []
-    if not any(row.mix is not None for row in rows):
+    if spec is None or not spec.row_mixes:
         return mix
     out: dict[str, float] = {}
-    for row in rows:
+    for row in spec.volumes:
         shares = row.mix if row.mix is not None else mix
         total = sum(shares.values())
         for r, share in shares.items():

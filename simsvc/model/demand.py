@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsvc.config.schema import DAYS, DemandSpec, Scenario
-from simsvc.config.units import parse_clock
+from simsvc.config.schema import DemandSpec, Scenario
 from simsvc.domain import rates
-from simsvc.domain.calendar import DAY_S, weekday
+from simsvc.domain.calendar import DAY_S
 from simsvc.domain.rates import horizon_pieces
 from simsvc.domain.randomness import BlockSampler, Streams
 
@@ -84,7 +83,7 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     for name, spec in scenario.demand.items():
         c = channels.index(name)
         t = poisson_arrivals(rate_pieces(scenario, spec, factors[name]), streams.generator(f"arrivals/{name}"))
-        if spec.volumes is not None and any(row.mix is not None for row in spec.volumes):
+        if spec.row_mixes:
             r_idx = _row_mix_reasons(scenario, spec, t, reasons, streams.generator(f"reasons/{name}"))
         elif spec.mix:
             p = np.array([spec.mix.get(r, 0.0) for r in reasons])
@@ -105,24 +104,17 @@ def _row_mix_reasons(scenario: Scenario, spec: DemandSpec, t: np.ndarray, reason
                      rng: np.random.Generator) -> np.ndarray:
     """Reasons of arrivals ``t`` where ``volumes`` rows carry their own mix: each arrival takes the
     shares of the row it falls in (the channel's mix for a row without one), one uniform each."""
-    rows = spec.volumes
-    absolute = [r for r in rows if isinstance(r.day, int)]
-    period = max(r.day for r in absolute) + 1 if absolute else 0
     default = [spec.mix.get(r, 0.0) for r in reasons] if spec.mix else [1.0] + [0.0] * (len(reasons) - 1)
     u = rng.random(len(t))
     out = np.zeros(len(t), dtype=np.int64)
     day = (t // DAY_S).astype(np.int64)
     for d in np.unique(day).tolist():
-        if absolute:
-            todays = [r for r in absolute if r.day == d % period]
-        else:
-            todays = [r for r in rows if r.day == DAYS[weekday(scenario, d)]]
-        todays.sort(key=lambda r: parse_clock(r.start))
+        todays = rates.day_rows(scenario, spec, d)   # the rows the arrivals were drawn from
         if not todays:
             continue
-        starts = np.array([parse_clock(r.start) for r in todays])
+        starts = np.array([start for start, _ in todays])
         cum = np.cumsum([[row.mix.get(r, 0.0) for r in reasons] if row.mix is not None else default
-                         for row in todays], axis=1)
+                         for _, row in todays], axis=1)
         cum /= cum[:, -1:]
         on = day == d
         k = np.maximum(np.searchsorted(starts, t[on] - d * DAY_S, side="right") - 1, 0)

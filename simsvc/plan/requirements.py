@@ -108,7 +108,7 @@ def _reason_rates(scenario: Scenario, channel: str, grid: np.ndarray) -> dict[st
     spec = scenario.demand[channel]
     length = np.diff(grid)
     shares = _reason_shares(scenario, channel)
-    if not (spec.volumes and any(row.mix is not None for row in spec.volumes)):
+    if not spec.row_mixes:
         rate = expected_arrivals(scenario, spec, grid) / length
         return {reason: rate * share for reason, share in shares.items()}
     out = {}
