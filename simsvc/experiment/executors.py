@@ -70,10 +70,15 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     forever, and the interpreter joins that thread at exit: the process would hang.
     Closing this process's copy of the result pipe's writing end, once no worker is
     alive, ends that read with EOF, so the manager thread finds the pool broken and ends.
+
+    That thread is then joined here: while it tears the pool down it closes its wake-up
+    pipe, and Python 3.11's exit hook writes to that pipe without a lock, so a thread
+    still tearing down at exit printed "Bad file descriptor" with a traceback.
     """
     # CPython keeps these here; shutdown() drops its references to them.
     processes = list((getattr(pool, "_processes", None) or {}).values())
     writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -82,6 +87,8 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
     if writer is not None and not any(process.is_alive() for process in processes):
         writer.close()
+        if manager is not None:
+            manager.join(timeout=10)
 
 
 class SerialExecutor:
