@@ -17,6 +17,7 @@ from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
+from simsvc.observe.pairwise import PairwiseSum, mean_of_count
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
 from simsvc.observe.rows import IssueRows
 
@@ -118,6 +119,38 @@ def _attempts_in_record_order(issue: np.ndarray, attempt: np.ndarray) -> bool:
     return True
 
 
+def _strictly_increasing(values: np.ndarray) -> bool:
+    """Whether each value is larger than the one before, checked a slice at a time."""
+    n = values.size
+    for s in range(1, n, GROUP_CHUNK):
+        e = min(s + GROUP_CHUNK, n)
+        if not np.all(values[s:e] > values[s - 1:e - 1]):
+            return False
+    return True
+
+
+def _scores(spec, c: dict[str, np.ndarray], last: np.ndarray, wait_ratio: np.ndarray, resolved: np.ndarray,
+            attempt: np.ndarray, escalated: np.ndarray, transferred: np.ndarray,
+            late_public: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each attempt's experience, satisfaction after it and churn risk, a slice of attempts at a
+    time (element by element, so the same numbers as over all attempts at once, without the
+    whole-length temporaries of the formulas)."""
+    n_a = wait_ratio.size
+    out: list[np.ndarray] = []
+    for a0 in range(0, max(n_a, 1), ATTEMPT_CHUNK):
+        sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
+        abandoned = np.isin(c["outcome"][last[sl]], (ABANDONED, LOST))
+        s = xp.experience_score(spec.weights, wait_ratio[sl], abandoned, resolved[sl], attempt[sl],
+                                escalated[sl] > 0, transferred[sl] > 0, late_public[sl])
+        sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
+        risk = xp.churn_risk(spec.churn, sat)
+        if not out:
+            out = [np.empty(n_a, dtype=x.dtype) for x in (s, sat, risk)]
+        for whole, part in zip(out, (s, sat, risk)):
+            whole[sl] = part
+    return out[0], out[1], out[2]
+
+
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
 GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
 
@@ -188,26 +221,31 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         wait_ratio[a0:a1] = per_attempt(ratio)
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
     del order, a_start, a_end  # the largest temporaries go before the scores are computed
-    abandoned = np.isin(c["outcome"][last], (ABANDONED, LOST))
     attempt = at_first(c["attempt"])
-
-    s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
-                            escalated > 0, transferred > 0, late_public)
-    sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
-    risk = xp.churn_risk(spec.churn, sat)
+    s, sat, risk = _scores(spec, c, last, wait_ratio, resolved, attempt, escalated, transferred, late_public)
     if run.journey is not None:
         # Journey mode scored its customers' attempts in the loop, from each customer's own
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
         s, sat, risk, finished = _journey_scores(run, last, s, sat, risk, finished)
-    responded, csat, nps = xp.survey_answers(spec.survey, np.nan_to_num(sat),  # NaN: unfinished
-                                             Streams(run.seed, run.replication).key("survey"),
-                                             at_first(c["issue"]), attempt)
+    a_issue = at_first(c["issue"])
+    responded = np.empty(n_a, dtype=bool)
+    csat = np.empty(n_a, dtype=np.int8)
+    nps = np.empty(n_a, dtype=np.int8)
+    survey_key = Streams(run.seed, run.replication).key("survey")
+    for a0 in range(0, n_a, ATTEMPT_CHUNK):  # keyed answers: the same whatever the slices
+        sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
+        responded[sl], csat[sl], nps[sl] = xp.survey_answers(spec.survey, np.nan_to_num(sat[sl]),  # NaN: unfinished
+                                                             survey_key, a_issue[sl], attempt[sl])
     responded &= finished
 
-    # Issues: attempts grouped by issue (they are already in issue order).
-    a_issue = at_first(c["issue"])
-    i_start, i_end = _groups(a_issue)
+    # Issues: attempts grouped by issue (they are already in issue order). Where every attempt
+    # is its own issue the groups are the attempts themselves (``last`` is then 0, 1, 2…
+    # when every leg is its own attempt too): no boundary search, no second index array.
+    if _strictly_increasing(a_issue):
+        i_start = i_end = last if legs_are_attempts else np.arange(n_a, dtype=np.int32)
+    else:
+        i_start, i_end = _groups(a_issue)
     n_i = i_start.size
     single = n_i == n_a  # every attempt its own issue: the per-issue reductions are the attempts' values
 
@@ -220,7 +258,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # the same values as an int64 sum cast to int16, at a quarter of the memory.
     i_transfers = per_issue(transferred, dtype=np.int16)
     i_escalations = per_issue(escalated, dtype=np.int16)
-    del transferred, escalated, late_public, abandoned
+    del transferred, escalated, late_public
     i_ratio = per_issue(wait_ratio)
     i_attempts = attempt if single else attempt[i_end]
     del i_end
@@ -383,27 +421,78 @@ def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows
 
 
 def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:
-    """(channel, metric, value) rows: experience, CSAT, NPS, CES, churn risk, FCR per contact."""
+    """(channel, metric, value) rows: experience, CSAT, NPS, CES, churn risk, FCR per contact.
+
+    Each metric is numpy's mean (or sum) of the kept attempts' (issues') values, the same
+    float as over the whole gathered selection: the selections are counted, then gathered
+    and summed a slice of attempts at a time (:mod:`simsvc.observe.pairwise`), so no
+    full-length mask or gathered copy exists.
+    """
+    names = [*scenario.channels, ALL_CHANNELS]
+
+    def groups(channel: np.ndarray) -> list[np.ndarray]:
+        masks = [channel == i for i in range(len(scenario.channels))]
+        return [*masks, np.ones(channel.size, dtype=bool)]
+
+    def attempt_slices():
+        """Per slice of attempts: each group's kept, answered and handled masks."""
+        n = view.a_channel.size
+        for a0 in range(0, n, METRIC_SLICE):
+            sl = slice(a0, min(a0 + METRIC_SLICE, n))
+            keep = (view.a_arrival_s[sl] >= scenario.warmup) & view.a_finished[sl]
+            for g, m in enumerate(groups(view.a_channel[sl])):
+                a = keep & m
+                yield sl, g, a, a & view.responded[sl], a & view.a_handled[sl]
+
+    def issue_slices():
+        n = view.i_channel.size
+        for i0 in range(0, n, METRIC_SLICE):
+            sl = slice(i0, min(i0 + METRIC_SLICE, n))
+            keep = (view.i_arrival_s[sl] >= scenario.warmup) & view.i_finished[sl] & view.i_ces_responded[sl]
+            for g, m in enumerate(groups(view.i_channel[sl])):
+                yield sl, g, keep & m
+
+    n_g = len(names)
+    kept, answered, handled, ces_n = ([0] * n_g for _ in range(4))
+    csat_top, nps_promoters, nps_detractors, resolved, ces_sum = ([0] * n_g for _ in range(5))
+    for sl, g, a, ans, hand in attempt_slices():
+        kept[g] += int(np.count_nonzero(a))
+        answered[g] += int(np.count_nonzero(ans))
+        handled[g] += int(np.count_nonzero(hand))
+        csat_top[g] += int(np.count_nonzero(view.csat[sl][ans] >= 4))
+        nps_promoters[g] += int(np.count_nonzero(view.nps[sl][ans] >= 9))
+        nps_detractors[g] += int(np.count_nonzero(view.nps[sl][ans] <= 6))
+        resolved[g] += int(np.count_nonzero(view.a_resolved[sl][hand]))
+    for sl, g, i in issue_slices():
+        ces_n[g] += int(np.count_nonzero(i))
+        ces_sum[g] += int(view.i_ces[sl][i].sum(dtype=np.int64))
+    scores = {name: [PairwiseSum(kept[g], getattr(view, name).dtype) for g in range(n_g)]
+              for name in ("experience", "satisfaction", "churn_risk")}
+    for sl, g, a, _, _ in attempt_slices():
+        for name, sums in scores.items():
+            sums[g].add(getattr(view, name)[sl][a])
+
     rows: list[tuple[str, str, float]] = []
-    keep_a = (view.a_arrival_s >= scenario.warmup) & view.a_finished
-    keep_i = (view.i_arrival_s >= scenario.warmup) & view.i_finished
-    groups = [(name, view.a_channel == i, view.i_channel == i) for i, name in enumerate(scenario.channels)]
-    groups.append(("all", np.ones(view.a_channel.size, bool), np.ones(view.i_channel.size, bool)))
-    for name, ma, mi in groups:
-        a = keep_a & ma
-        i = keep_i & mi
-        answered = a & view.responded
-        handled = a & view.a_handled
-        ces = i & view.i_ces_responded
+    for g, name in enumerate(names):
+        def mean(metric: str) -> float:
+            return float(scores[metric][g].mean()) if kept[g] else np.nan
+
+        n_ans = answered[g]
         rows += [
-            (name, "experience_mean", float(np.mean(view.experience[a])) if a.any() else np.nan),
-            (name, "satisfaction_mean", float(np.mean(view.satisfaction[a])) if a.any() else np.nan),
-            (name, "csat", xp.csat_score(view.csat[answered])),
-            (name, "csat_responses", float(answered.sum())),
-            (name, "nps", xp.nps_score(view.nps[answered])),
-            (name, "ces", float(np.mean(view.i_ces[ces])) if ces.any() else np.nan),
-            (name, "churn_risk", float(np.mean(view.churn_risk[a])) if a.any() else np.nan),
-            (name, "expected_churn", float(np.sum(view.churn_risk[a]))),
-            (name, "fcr_contact", float(np.mean(view.a_resolved[handled])) if handled.any() else np.nan),
+            (name, "experience_mean", mean("experience")),
+            (name, "satisfaction_mean", mean("satisfaction")),
+            # xp.csat_score and xp.nps_score of the answers: shares of whole counts
+            (name, "csat", float(mean_of_count(csat_top[g], n_ans)) if n_ans else np.nan),
+            (name, "csat_responses", float(n_ans)),
+            (name, "nps", float(100 * (mean_of_count(nps_promoters[g], n_ans)
+                                       - mean_of_count(nps_detractors[g], n_ans))) if n_ans else np.nan),
+            (name, "ces", float(mean_of_count(ces_sum[g], ces_n[g])) if ces_n[g] else np.nan),
+            (name, "churn_risk", mean("churn_risk")),
+            (name, "expected_churn", float(scores["churn_risk"][g].total())),
+            (name, "fcr_contact", float(mean_of_count(resolved[g], handled[g])) if handled[g] else np.nan),
         ]
     return rows
+
+
+ALL_CHANNELS = "all"
+METRIC_SLICE = 1 << 16  # attempts (issues) per slice in customer_metrics
