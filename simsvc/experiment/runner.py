@@ -85,6 +85,7 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    release_memory()  # the tables' slice temporaries, before the metrics and the view (memory)
     if on_intervals is not None:
         on_intervals(intervals, pools)
     centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)

@@ -55,10 +55,12 @@ from simsvc.observe.records import (
     ContactBuffer,
     RawRun,
     SegmentBuffer,
+    share_constants,
 )
 
 NAN = float("nan")
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
+FILL_SLICE = 1 << 16  # legs completed at a time after the loop
 
 
 class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster):
@@ -141,6 +143,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         self._arrival = reusable(self.env, None)
         self.on_arrival = [self._on_arrival if self.journey is None else self._on_arrival_drawing]
         self._k0 = 0  # arrival number of the next chunk's first entry
+        self._ahead = ArrivalsAhead(self.arrivals)  # the arrivals not yet converted
         self._upcoming = iter(())  # the rest of the current chunk of arrivals
         self._next_arrival()
         if self.journey is not None:
@@ -158,10 +161,15 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
                 gc.enable()
         self._expire_all(self.scenario.horizon)
         self._finish_duty()
-        self.arrivals = self._upcoming = None
-        contacts = self.rec.arrays()
+        self.arrivals = self._ahead = self._upcoming = None
+        # The record as the buffers hold it (no copies), completed, then its constant columns
+        # let go and the rest freed before the issue id is widened: the loop's end is where a
+        # run's memory peaks, so nothing is copied while every buffer is still there.
+        contacts = self.rec.arrays(widen=False)
         self._fill_by_agent(contacts)
+        contacts = share_constants(contacts)  # a column of one value holds one value
         self.rec = None  # free the event-loop buffers before the caller builds tables
+        contacts = ContactBuffer.widened(contacts)
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
@@ -169,14 +177,14 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
     def _fill_by_agent(self, contacts: dict) -> None:
         """The columns the loop leaves to the end: each answered leg's pool (its agent's) and,
         for a pool with a fixed wrap-up, its wrap-up time (one store less per answer)."""
-        agent = contacts["agent"]
-        answered = agent >= 0
-        pool = contacts["pool"]
-        pool[answered] = np.asarray(self.a_pool, dtype=pool.dtype)[agent[answered]]
-        wrap = contacts["wrap_s"]
-        for p in self.pools:
-            if p.wrap is None:
-                wrap[answered & (pool == p.index)] = p.wrap_s
+        a_pool = np.asarray(self.a_pool, dtype=contacts["pool"].dtype)
+        fixed_wrap = [(p.index, p.wrap_s) for p in self.pools if p.wrap is None]
+        for s in range(0, len(contacts["agent"]), FILL_SLICE):  # a slice at a time: no full-length masks
+            agent, pool, wrap = (contacts[k][s:s + FILL_SLICE] for k in ("agent", "pool", "wrap_s"))
+            answered = agent >= 0
+            pool[answered] = a_pool[agent[answered]]
+            for index, wrap_s in fixed_wrap:
+                wrap[answered & (pool == index)] = wrap_s
 
     def _next_arrival(self) -> None:
         """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
@@ -195,9 +203,12 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
     def _arrival_chunk(self, k0: int) -> list[tuple]:
         """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples (:func:`~simsvc.model.demand.arrival_chunk`):
         forecast mode pre-draws their numbers, journey mode draws on arrival."""
-        k1 = min(k0 + ARRIVAL_CHUNK, len(self.arrivals.time_s))
-        return arrival_chunk(self.arrivals, k0, k1, None if self.journey is not None else self.channels,
-                             self.u_resolve)
+        ahead = self._ahead
+        k1 = min(k0 + ARRIVAL_CHUNK, ahead.n)
+        chunk = arrival_chunk(ahead.arrivals, k0, k1, None if self.journey is not None else self.channels,
+                              self.u_resolve)
+        self.arrivals = ahead.converted(k1)
+        return chunk
 
     # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, ev: simpy.events.Timeout) -> None:
@@ -361,6 +372,49 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
                         self._serve(a, pool, i, r, q, now, handle, uniform)
                         return
         self._wait(i, ch, c, r, issue, attempt, q, patience, handle, uniform)
+
+class ArrivalsAhead:
+    """Forecast arrivals not yet converted for the loop, each still read by its number.
+
+    The converted ones are let go an eighth of the run at a time (the rest copied), so
+    the arrival arrays (12 bytes per arrival) shrink while the record grows instead of
+    adding to it at the loop's end, where a run's memory peaks (issue 13).
+    """
+
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.n = len(arrivals.time_s)
+        self.first = 0  # number of the first arrival kept
+        self.arrivals = arrivals
+        self.step = max(4 * ARRIVAL_CHUNK, self.n // 8)
+
+    def converted(self, k: int) -> Arrivals:
+        """Arrivals before number ``k`` will not be read again: the arrivals kept."""
+        if k - self.first >= self.step and k < self.n:
+            a, at = self.arrivals, k - self.first
+            self.arrivals = Arrivals(*(Numbered(values[at:].copy(), k)  # the rest, by number
+                                       for values in (_values(a.time_s), _values(a.channel), _values(a.reason))))
+            self.first = k
+        return self.arrivals
+
+
+class Numbered:
+    """An array of the values from number ``first`` on, read by number (slices only)."""
+
+    __slots__ = ("values", "first")
+
+    def __init__(self, values: np.ndarray, first: int) -> None:
+        self.values, self.first = values, first
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.values[rows.start - self.first:rows.stop - self.first]
+
+    def __len__(self) -> int:  # the numbers run up to first + len(values)
+        return self.first + len(self.values)
+
+
+def _values(column: np.ndarray | Numbered) -> np.ndarray:
+    return column.values if isinstance(column, Numbered) else column
+
 
 def simulate(scenario: Scenario, root_seed: int, replication: int) -> RawRun:
     """Run one replication and return what it recorded."""

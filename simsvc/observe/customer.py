@@ -18,7 +18,7 @@ from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
-from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
+from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun, share_constants
 from simsvc.observe.rows import IssueRows
 
 
@@ -221,6 +221,10 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         wait_ratio[a0:a1] = per_attempt(ratio)
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
     del order, a_start, a_end  # the largest temporaries go before the scores are computed
+    # No transfers or no escalations at all (a single queue): one value each, not one per attempt.
+    shared = share_constants({"escalated": escalated, "transferred": transferred})
+    escalated, transferred = shared["escalated"], shared["transferred"]
+    del shared
     attempt = at_first(c["attempt"])
     s, sat, risk = _scores(spec, c, last, wait_ratio, resolved, attempt, escalated, transferred, late_public)
     if run.journey is not None:

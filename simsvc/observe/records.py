@@ -91,17 +91,55 @@ class ContactBuffer:
         self._expose()
         self.capacity += self.BLOCK
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Numpy views of the columns (no copy; the buffer must not grow afterwards)."""
+    def arrays(self, widen: bool = True) -> dict[str, np.ndarray]:
+        """Numpy views of the columns (no copy; the buffer must not grow afterwards), in the
+        output's dtypes (``widen``) or as the buffers hold them (see :meth:`widened`)."""
         n = self.n
-        return {name: _as(np.frombuffer(self._store[name], dtype=np.dtype(code))[:n], dtype)
-                for name, (code, _, dtype) in self.COLUMNS.items()}
+        held = {name: np.frombuffer(self._store[name], dtype=np.dtype(code))[:n]
+                for name, (code, _, _) in self.COLUMNS.items()}
+        return self.widened(held) if widen else held
+
+    @classmethod
+    def widened(cls, held: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Columns as the buffers hold them, in the output's dtypes: a view where the size is
+        the same (a copy for the issue id, kept in 4 bytes); a broadcast stays a broadcast."""
+        return {name: _as(held[name], dtype) for name, (_, _, dtype) in cls.COLUMNS.items()}
+
+
+def share_constants(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The record with each column whose values are all the same, bit for bit, replaced by a
+    read-only broadcast of that one value (no memory per leg; a write through it raises).
+
+    A replication with one channel, one reason, no redials, repeats or transfers (the
+    reference queue, an Erlang check) records the same attempt, leg, origin, channel, reason
+    and flags on every leg: 12 of its 64 bytes per leg, held through every reduction after
+    the loop (issue 13, memory). Readers see the same values; a column read for a range of
+    rows is a broadcast too, which numpy, pandas and Arrow read as any other array.
+    """
+    return {name: np.broadcast_to(values[:1].copy(), values.shape) if _constant(values) else values
+            for name, values in contacts.items()}
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Whether every value has the first one's bits (NaN included), checked a slice at a time."""
+    if values.size == 0 or values.strides == (0,):
+        return values.size > 0
+    bits = values.view(np.dtype(f"u{values.dtype.itemsize}"))
+    first = bits[0]
+    return all(bool(np.all(bits[s:s + _SLICE] == first)) for s in range(0, bits.size, _SLICE))
+
+
+_SLICE = 1 << 16
 
 
 def _as(values: np.ndarray, dtype: type) -> np.ndarray:
     """``values`` as ``dtype``: a view when the buffer already holds it, else a copy (a
     column kept narrower in the buffer than in the output, such as the issue id)."""
-    return values.view(dtype) if values.dtype.itemsize == np.dtype(dtype).itemsize else values.astype(dtype)
+    if values.dtype.itemsize == np.dtype(dtype).itemsize:
+        return values.view(dtype)
+    if values.size and values.strides == (0,):  # one value (share_constants)
+        return np.broadcast_to(values[:1].astype(dtype), values.shape)
+    return values.astype(dtype)
 
 
 class SegmentBuffer:
