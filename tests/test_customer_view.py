@@ -10,6 +10,7 @@ from simsvc.config.load import load_scenario
 from simsvc.model.centre import ContactCentre
 from simsvc.observe import customer
 from simsvc.observe.records import ESCALATION
+from simsvc.observe.scores import ScoreColumn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +81,9 @@ def test_single_leg_contact_columns_are_the_view_arrays_and_the_placed_values(si
     n = raw.contacts["issue"].size
     shared = customer.contact_columns(view, n)
     placed = customer.contact_columns(dataclasses.replace(view, legs_are_attempts=False), n)  # the general path
-    assert view.legs_are_attempts and np.shares_memory(shared["experience"], view.experience)
+    # Forecast mode: the scores are the view's columns computed when read, not stored arrays.
+    assert view.legs_are_attempts and shared["experience"] is view.experience
+    assert isinstance(view.experience, ScoreColumn)
     for name in ("experience", "satisfaction", "churn_risk"):
         assert shared[name].dtype == placed[name].dtype == np.float32
         np.testing.assert_array_equal(shared[name], placed[name], err_msg=name)
@@ -130,7 +133,7 @@ def test_attempts_in_record_order_skip_the_sort_with_the_same_view(single_leg_ru
     general = customer.customer_view(s, raw)
     for field in dataclasses.fields(view):
         a, b = getattr(view, field.name), getattr(general, field.name)
-        if isinstance(a, np.ndarray):
+        if isinstance(a, (np.ndarray, ScoreColumn)):  # a score column: compared whole
             assert a.dtype == b.dtype, field.name
             np.testing.assert_array_equal(a, b, err_msg=field.name)
         else:

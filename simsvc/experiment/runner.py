@@ -89,6 +89,7 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     if on_intervals is not None:
         on_intervals(intervals, pools)
     centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)
+    release_memory()
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
     issues = issue_rows(scenario, raw, view) if keep_contacts else pd.DataFrame()

@@ -20,6 +20,7 @@ from simsvc.domain.randomness import Streams
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
 from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun, share_constants
 from simsvc.observe.rows import IssueRows
+from simsvc.observe.scores import AttemptScores
 
 
 @dataclass(frozen=True)
@@ -129,25 +130,14 @@ def _strictly_increasing(values: np.ndarray) -> bool:
     return True
 
 
-def _scores(spec, c: dict[str, np.ndarray], last: np.ndarray, wait_ratio: np.ndarray, resolved: np.ndarray,
-            attempt: np.ndarray, escalated: np.ndarray, transferred: np.ndarray,
-            late_public: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each attempt's experience, satisfaction after it and churn risk, a slice of attempts at a
-    time (element by element, so the same numbers as over all attempts at once, without the
-    whole-length temporaries of the formulas)."""
-    n_a = wait_ratio.size
-    out: list[np.ndarray] = []
-    for a0 in range(0, max(n_a, 1), ATTEMPT_CHUNK):
-        sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
-        abandoned = np.isin(c["outcome"][last[sl]], (ABANDONED, LOST))
-        s = xp.experience_score(spec.weights, wait_ratio[sl], abandoned, resolved[sl], attempt[sl],
-                                escalated[sl] > 0, transferred[sl] > 0, late_public[sl])
-        sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
-        risk = xp.churn_risk(spec.churn, sat)
-        if not out:
-            out = [np.empty(n_a, dtype=x.dtype) for x in (s, sat, risk)]
-        for whole, part in zip(out, (s, sat, risk)):
-            whole[sl] = part
+def _scores(scores: AttemptScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three scores of every attempt as whole arrays (journey mode replaces some), computed
+    a slice of attempts at a time (the same numbers, without whole-length temporaries)."""
+    out = [np.empty(scores.n, dtype=dt) for dt in scores.dtypes]
+    for a0 in range(0, scores.n, ATTEMPT_CHUNK):
+        a1 = min(a0 + ATTEMPT_CHUNK, scores.n)
+        for whole, part in zip(out, scores.part(a0, a1)):
+            whole[a0:a1] = part
     return out[0], out[1], out[2]
 
 
@@ -226,12 +216,16 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     escalated, transferred = shared["escalated"], shared["transferred"]
     del shared
     attempt = at_first(c["attempt"])
-    s, sat, risk = _scores(spec, c, last, wait_ratio, resolved, attempt, escalated, transferred, late_public)
+    # Forecast mode: the scores are computed from these inputs whenever they are read (issue 13,
+    # memory: 12 bytes per attempt not held through the writing), never stored whole.
+    scores = AttemptScores(spec, c["outcome"], None if legs_are_attempts else last, wait_ratio, resolved,
+                           attempt, escalated, transferred, late_public, finished)
     if run.journey is not None:
         # Journey mode scored its customers' attempts in the loop, from each customer's own
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
-        s, sat, risk, finished = _journey_scores(run, last, s, sat, risk, finished)
+        s, sat, risk, finished = _journey_scores(run, last, *_scores(scores), finished)
+        scores = None
     a_issue = at_first(c["issue"])
     responded = np.empty(n_a, dtype=bool)
     csat = np.empty(n_a, dtype=np.int8)
@@ -239,8 +233,10 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     survey_key = Streams(run.seed, run.replication).key("survey")
     for a0 in range(0, n_a, ATTEMPT_CHUNK):  # keyed answers: the same whatever the slices
         sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
-        responded[sl], csat[sl], nps[sl] = xp.survey_answers(spec.survey, np.nan_to_num(sat[sl]),  # NaN: unfinished
+        sat_part = scores.part(sl.start, sl.stop)[1] if scores is not None else sat[sl]
+        responded[sl], csat[sl], nps[sl] = xp.survey_answers(spec.survey, np.nan_to_num(sat_part),  # NaN: unfinished
                                                              survey_key, a_issue[sl], attempt[sl])
+    sat_part = None
     responded &= finished
 
     # Issues: attempts grouped by issue (they are already in issue order). Where every attempt
@@ -271,8 +267,11 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     ces_responded = xp.responses(Streams(run.seed, run.replication).generator("survey/ces_response"),
                                  n_i, spec.survey.response_rate)
     ces_responded &= i_finished
-    for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
-        score[~finished] = np.nan
+    if scores is not None:
+        s, sat, risk = (scores.column(name) for name in ("experience", "satisfaction", "churn_risk"))
+    else:
+        for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
+            score[~finished] = np.nan
     # The remaining columns one at a time, each index let go once its columns are built.
     a_channel = at_first(c["channel"])
     a_arrival_s = at_first(c["arrival_s"])
@@ -340,7 +339,9 @@ def _journey_scores(run: RawRun, last: np.ndarray, s, sat, risk, finished):
 def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
     """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere.
 
-    When every leg is its own attempt, the attempts' arrays are the columns (no copy).
+    When every leg is its own attempt, the attempts' arrays are the columns (no copy; in
+    forecast mode the scores' columns are :class:`~simsvc.observe.scores.ScoreColumn` s,
+    computed for each range of rows as it is read).
     """
     same_rows = view.legs_are_attempts and view.last_leg.size == n_legs
 

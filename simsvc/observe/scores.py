@@ -1,0 +1,105 @@
+"""Each attempt's experience, satisfaction and churn risk, computed for a range of attempts when read.
+
+A forecast-mode attempt's scores are element-by-element formulas
+(:mod:`simsvc.domain.experience`) of a few per-attempt values the customer view keeps
+anyway (wait ratio, resolved, attempt number, transfers, escalations) and of the record
+(the outcome of the attempt's last leg). Held as whole columns they were 12 bytes per
+attempt through the writing of a run (issue 13, memory); :class:`AttemptScores` keeps
+the inputs instead and computes the three scores for the rows asked for, the same
+numbers as over all attempts at once (each value depends only on its own attempt's
+inputs). :class:`ScoreColumn` is one of the three as the column readers use it: sliced
+a range of rows at a time (the summary's reducers, the contacts table's row groups),
+or whole through ``np.asarray``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simsvc.domain import experience as xp
+from simsvc.observe.records import ABANDONED, LOST
+
+NAMES = ("experience", "satisfaction", "churn_risk")
+
+
+class AttemptScores:
+    """Scores of ``n`` attempts from their inputs; ``last`` maps attempts to the record row of
+    their last leg (None: attempt k is row k). ``finished`` marks the attempts that have a
+    score in the tables (the others read as NaN)."""
+
+    def __init__(self, spec, outcome: np.ndarray, last: np.ndarray | None, wait_ratio: np.ndarray,
+                 resolved: np.ndarray, attempt: np.ndarray, escalated: np.ndarray, transferred: np.ndarray,
+                 late_public: np.ndarray, finished: np.ndarray) -> None:
+        self.spec = spec
+        self.outcome, self.last = outcome, last
+        self.wait_ratio, self.resolved, self.attempt = wait_ratio, resolved, attempt
+        self.escalated, self.transferred, self.late_public = escalated, transferred, late_public
+        self.finished = finished
+        self.n = wait_ratio.size
+        self._cached: tuple[tuple[int, int], tuple[np.ndarray, ...]] | None = None
+        self.dtypes = tuple(x.dtype for x in self.part(0, 0))
+
+    def part(self, a0: int, a1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(experience, satisfaction, churn risk) of attempts ``a0`` to ``a1``, finished or not
+        (the survey answers are drawn from every attempt's satisfaction). The last range read is
+        kept, so the three columns of one range cost one computation; treat as read-only."""
+        if self._cached is not None and self._cached[0] == (a0, a1):
+            return self._cached[1]
+        sl = slice(a0, a1)
+        outcome = self.outcome[sl] if self.last is None else self.outcome[self.last[sl]]
+        s = xp.experience_score(self.spec.weights, self.wait_ratio[sl], np.isin(outcome, (ABANDONED, LOST)),
+                                self.resolved[sl], self.attempt[sl], self.escalated[sl] > 0,
+                                self.transferred[sl] > 0, self.late_public[sl])
+        sat = xp.update_satisfaction(self.spec.prior_satisfaction, s, self.spec.anchoring)
+        risk = xp.churn_risk(self.spec.churn, sat)
+        self._cached = ((a0, a1), (s, sat, risk))
+        return s, sat, risk
+
+    def column(self, name: str) -> ScoreColumn:
+        return ScoreColumn(self, NAMES.index(name))
+
+
+class ScoreColumn:
+    """One score of every attempt, NaN where the attempt is unfinished, computed when read."""
+
+    SLICE = 1 << 17  # attempts computed at a time when the whole column is read
+    ndim = 1
+
+    def __init__(self, scores: AttemptScores, index: int) -> None:
+        self.scores, self.index = scores, index
+        self.dtype = scores.dtypes[index]
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.scores.n,)
+
+    @property
+    def size(self) -> int:
+        return self.scores.n
+
+    def __len__(self) -> int:
+        return self.scores.n
+
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        """The values of attempts ``a0`` to ``a1`` (a new array)."""
+        values = self.scores.part(a0, a1)[self.index].copy()
+        values[~self.scores.finished[a0:a1]] = np.nan
+        return values
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.scores.n)
+            return self.rows(a0, max(a0, a1))
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.empty(self.scores.n, dtype=self.dtype)
+        for a0 in range(0, self.scores.n, self.SLICE):
+            a1 = min(a0 + self.SLICE, self.scores.n)
+            out[a0:a1] = self.rows(a0, a1)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def astype(self, dtype, copy: bool = True):
+        """Itself when already ``dtype`` and no copy is asked for (read lazily), else an array."""
+        if np.dtype(dtype) == self.dtype and not copy:
+            return self
+        return np.asarray(self).astype(dtype)
