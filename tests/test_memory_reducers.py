@@ -1,7 +1,9 @@
-"""Reducers that read a slice at a time give numpy's whole-array floats, bit for bit (issue 13, memory).
+"""Memory shapes of issue 13 give the values of the plain code, bit for bit.
 
-Each test runs the sliced code with tiny slices (7 values, numpy's smallest pairwise block)
-and compares it with the plain whole-array expression it replaces.
+Reducers that read a slice at a time give numpy's whole-array floats; the loop's arrivals
+let go as they are converted, the record completed in slices and its constant columns shared
+record the same legs. Each test runs the sliced code with tiny slices (7 values; numpy's
+smallest pairwise block, 128) and compares it with the whole-array expression it replaces.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pytest
 from simsvc.config.load import load_scenario
 from simsvc.domain import experience as xp
 from simsvc.model.centre import ContactCentre
-from simsvc.observe import customer, pairwise
+from simsvc.observe import customer, customer_metrics, pairwise
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
 from simsvc.observe.scores import ScoreColumn
 
@@ -102,14 +104,14 @@ def test_customer_metrics_in_slices_equal_the_whole_array_floats(baseline_run, m
     s, raw = baseline_run
     view = customer.customer_view(s, raw)
     expected = _whole_array_metrics(s, view)
-    _same_rows(customer.customer_metrics(s, view), expected)
-    monkeypatch.setattr(customer, "METRIC_SLICE", 7)
+    _same_rows(customer_metrics.customer_metrics(s, view), expected)
+    monkeypatch.setattr(customer_metrics, "METRIC_SLICE", 7)
     monkeypatch.setattr(pairwise, "LEAF", 128)
-    _same_rows(customer.customer_metrics(s, view), expected)
+    _same_rows(customer_metrics.customer_metrics(s, view), expected)
     # A group with no kept attempts: NaN means, zero counts, as the whole-array code.
     late = dataclasses.replace(s, warmup=s.horizon + 1.0) if dataclasses.is_dataclass(s) else s.model_copy(
         update={"warmup": s.horizon + 1.0})
-    _same_rows(customer.customer_metrics(late, view), _whole_array_metrics(late, view))
+    _same_rows(customer_metrics.customer_metrics(late, view), _whole_array_metrics(late, view))
 
 
 def test_view_scored_in_slices_of_seven_is_the_same_view(baseline_run, monkeypatch):
@@ -142,3 +144,55 @@ def test_attempts_that_are_their_own_issues_skip_the_grouping_with_the_same_view
             np.testing.assert_array_equal(a, b, err_msg=field.name)
         else:
             assert a == b, field.name
+
+
+def test_loop_memory_shapes_record_the_same_legs(monkeypatch):
+    """Arrivals let go as they are converted, the record completed in slices and its constant
+    columns shared: the same record as without them (every column, value for value)."""
+    from simsvc.model import ahead, centre
+    from simsvc.observe import records
+
+    s = load_scenario(ROOT / "scenarios" / "baseline.yaml", ["horizon=1d", "warmup=0s"])
+    default = ContactCentre(s, 4, 1).run().contacts
+    copies = []
+    converted = ahead.ArrivalsAhead.converted
+
+    def spy(self, k):
+        first = self.first
+        out = converted(self, k)
+        copies.append(self.first != first)
+        return out
+
+    monkeypatch.setattr(ahead.ArrivalsAhead, "converted", spy)
+    monkeypatch.setattr(ahead, "CHUNK_MIN", 1)
+    monkeypatch.setattr(centre, "ARRIVAL_CHUNK", 7)
+    monkeypatch.setattr(centre, "FILL_SLICE", 7)
+    monkeypatch.setattr(records, "share_constants", lambda contacts: dict(contacts))
+    monkeypatch.setattr(centre, "share_constants", lambda contacts: dict(contacts))
+    sliced = ContactCentre(s, 4, 1).run().contacts
+    assert sum(copies) >= 7  # the arrivals were copied down about eight times
+    assert list(default) == list(sliced)
+    for name, column in sliced.items():
+        assert column.strides != (0,), name  # nothing shared in this run
+        assert default[name].dtype == column.dtype, name
+        np.testing.assert_array_equal(default[name], column, err_msg=name)
+
+
+def test_share_constants_keeps_the_values_read_only():
+    from simsvc.observe.records import ContactBuffer, share_constants
+
+    n = 70_001
+    held = {"attempt": np.ones(n, np.int16), "issue": np.arange(n, dtype=np.int32),
+            "patience_s": np.full(n, np.nan), "closed": np.zeros(n, np.int8)}
+    held["closed"][-1] = 1  # differs only in the last slice
+    shared = share_constants(held)
+    assert shared["attempt"].strides == (0,) and shared["patience_s"].strides == (0,)
+    assert shared["issue"] is held["issue"] and shared["closed"] is held["closed"]
+    for name, values in held.items():
+        np.testing.assert_array_equal(shared[name], values, err_msg=name)
+    with pytest.raises(ValueError):
+        shared["attempt"][0] = 2
+    assert share_constants({"x": np.empty(0)})["x"].size == 0
+    one = {name: np.full(3, 5, dtype=np.dtype(code)) for name, (code, _, _) in ContactBuffer.COLUMNS.items()}
+    wide = ContactBuffer.widened(share_constants(one))
+    assert wide["issue"].dtype == np.int64 and wide["issue"].strides == (0,) and wide["issue"][2] == 5

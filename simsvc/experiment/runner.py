@@ -30,7 +30,8 @@ from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
 from simsvc.observe import tables
 from simsvc.observe.daily import daily_summary
-from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issue_rows
+from simsvc.observe.customer import contact_columns, customer_view, issue_rows
+from simsvc.observe.customer_metrics import customer_metrics
 from simsvc.observe.rows import RowTable, frame_of
 
 

@@ -126,13 +126,14 @@ def replication_metrics(scenario: Scenario, run: RawRun,
                         centre: CentreRows | None = None) -> pd.DataFrame:
     """Long table ``replication, channel, metric, value`` for one replication.
 
-    ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` (plus, in
+    ``customer_rows`` are :func:`simsvc.observe.customer_metrics.customer_metrics` (plus, in
     journey mode, :func:`simsvc.observe.journey.journey_metrics`) and ``centre``
     :func:`centre_rows` when the caller has computed them already (a caller keeping
     memory low computes ``centre`` before the customer view exists: their temporaries
     then never add up).
     """
-    from simsvc.observe.customer import customer_metrics, customer_view
+    from simsvc.observe.customer import customer_view
+    from simsvc.observe.customer_metrics import customer_metrics
 
     if centre is None:
         centre = centre_rows(scenario, run)
