@@ -54,6 +54,7 @@ from simsvc.observe.records import (
     OUTBOUND,
     TRANSFER,
     ContactBuffer,
+    FixedWrap,
     RawRun,
     SegmentBuffer,
     share_constants,
@@ -167,19 +168,23 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         # let go and the rest freed before the issue id is widened: the loop's end is where a
         # run's memory peaks, so nothing is copied while every buffer is still there.
         contacts = self.rec.arrays(widen=False)
-        self._fill_by_agent(contacts)
+        fixed_wrap = all(p.wrap is None for p in self.pools)  # then the loop stored no wrap-up
+        self._fill_by_agent(contacts, wrap=not fixed_wrap)
         contacts = share_constants(contacts)  # a column of one value holds one value
         self.rec = None  # free the event-loop buffers before the caller builds tables
         contacts = ContactBuffer.widened(contacts)
+        if fixed_wrap:  # each answered leg's pool's wrap-up, computed when read
+            contacts["wrap_s"] = FixedWrap(contacts["agent"], contacts["pool"], [p.wrap_s for p in self.pools])
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
 
-    def _fill_by_agent(self, contacts: dict) -> None:
+    def _fill_by_agent(self, contacts: dict, wrap: bool = True) -> None:
         """The columns the loop leaves to the end: each answered leg's pool (its agent's) and,
-        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer)."""
+        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer; not
+        ``wrap``: every pool's is fixed, and the column is read as :class:`FixedWrap`)."""
         a_pool = np.asarray(self.a_pool, dtype=contacts["pool"].dtype)
-        fixed_wrap = [(p.index, p.wrap_s) for p in self.pools if p.wrap is None]
+        fixed_wrap = [(p.index, p.wrap_s) for p in self.pools if p.wrap is None] if wrap else []
         for s in range(0, len(contacts["agent"]), FILL_SLICE):  # a slice at a time: no full-length masks
             agent, pool, wrap = (contacts[k][s:s + FILL_SLICE] for k in ("agent", "pool", "wrap_s"))
             answered = agent >= 0

@@ -120,6 +120,64 @@ def share_constants(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             for name, values in contacts.items()}
 
 
+class ComputedColumn(np.lib.mixins.NDArrayOperatorsMixin):
+    """A column computed when read, used as the numpy array it stands for: a slice of rows
+    is computed alone (what the reducers and the writers read); operators, numpy functions
+    and any other array attribute see the whole column (``np.asarray``)."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(np.asarray(x) if isinstance(x, ComputedColumn) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)  # (unpickling looks attributes up before they exist)
+        return getattr(np.asarray(self), name)
+
+
+class FixedWrap(ComputedColumn):
+    """``wrap_s`` of a run whose every agent pool has a fixed wrap-up: each answered leg's is its
+    pool's, the others' NaN, computed for the rows read (the loop stores none of them; a
+    column of 8 bytes per leg not held after it, issue 13). Read like the array it stands
+    for: a slice gives an array, any other index or ``np.asarray`` the whole column."""
+
+    dtype = np.dtype(np.float64)
+    ndim = 1
+    SLICE = 1 << 16
+
+    def __init__(self, agent: np.ndarray, pool: np.ndarray, wrap_by_pool: np.ndarray) -> None:
+        self.agent, self.pool = agent, pool
+        self.wrap_by_pool = np.asarray(wrap_by_pool, dtype=np.float64)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.agent.shape
+
+    @property
+    def size(self) -> int:
+        return self.agent.size
+
+    def __len__(self) -> int:
+        return self.agent.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.agent.size)
+            agent, pool = self.agent[a0:max(a0, a1)], self.pool[a0:max(a0, a1)]
+            out = np.full(agent.size, np.nan)
+            answered = agent >= 0
+            out[answered] = self.wrap_by_pool[pool[answered]]
+            return out
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.concatenate([self[s:s + self.SLICE] for s in range(0, self.size, self.SLICE)] or [np.empty(0)])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
 def _constant(values: np.ndarray) -> bool:
     """Whether every value has the first one's bits (NaN included), checked a slice at a time."""
     if values.size == 0 or values.strides == (0,):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from simsvc.domain import experience as xp
-from simsvc.observe.records import ABANDONED, LOST
+from simsvc.observe.records import ABANDONED, LOST, ComputedColumn
 
 NAMES = ("experience", "satisfaction", "churn_risk")
 
@@ -58,7 +58,7 @@ class AttemptScores:
         return ScoreColumn(self, NAMES.index(name))
 
 
-class ScoreColumn:
+class ScoreColumn(ComputedColumn):
     """One score of every attempt, NaN where the attempt is unfinished, computed when read."""
 
     SLICE = 1 << 17  # attempts computed at a time when the whole column is read
