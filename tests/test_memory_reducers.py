@@ -18,7 +18,7 @@ from simsvc.domain import experience as xp
 from simsvc.model.centre import ContactCentre
 from simsvc.observe import customer, customer_metrics, pairwise
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
-from simsvc.observe.scores import ScoreColumn
+from simsvc.observe.records import ComputedColumn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +122,7 @@ def test_view_scored_in_slices_of_seven_is_the_same_view(baseline_run, monkeypat
     sliced = customer.customer_view(s, raw)
     for field in dataclasses.fields(view):
         a, b = getattr(view, field.name), getattr(sliced, field.name)
-        if isinstance(a, (np.ndarray, ScoreColumn)):  # a score column: compared whole
+        if isinstance(a, (np.ndarray, ComputedColumn)):  # a computed column: compared whole
             assert a.dtype == b.dtype, field.name
             np.testing.assert_array_equal(a, b, err_msg=field.name)
         else:
@@ -139,7 +139,7 @@ def test_attempts_that_are_their_own_issues_skip_the_grouping_with_the_same_view
     grouped = customer.customer_view(s, raw)
     for field in dataclasses.fields(view):
         a, b = getattr(view, field.name), getattr(grouped, field.name)
-        if isinstance(a, (np.ndarray, ScoreColumn)):  # a score column: compared whole
+        if isinstance(a, (np.ndarray, ComputedColumn)):  # a computed column: compared whole
             assert a.dtype == b.dtype, field.name
             np.testing.assert_array_equal(a, b, err_msg=field.name)
         else:
@@ -179,17 +179,23 @@ def test_loop_memory_shapes_record_the_same_legs(monkeypatch):
 
 
 def test_share_constants_keeps_the_values_read_only():
-    from simsvc.observe.records import ContactBuffer, share_constants
+    from simsvc.observe.records import ContactBuffer, RowNumbers, share_constants
 
     n = 70_001
-    held = {"attempt": np.ones(n, np.int16), "issue": np.arange(n, dtype=np.int32),
-            "patience_s": np.full(n, np.nan), "closed": np.zeros(n, np.int8)}
+    held = {"attempt": np.ones(n, np.int16), "issue": np.arange(5, n + 5, dtype=np.int32),
+            "patience_s": np.full(n, np.nan), "closed": np.zeros(n, np.int8), "wait_s": np.arange(n) * 0.5}
     held["closed"][-1] = 1  # differs only in the last slice
     shared = share_constants(held)
     assert shared["attempt"].strides == (0,) and shared["patience_s"].strides == (0,)
-    assert shared["issue"] is held["issue"] and shared["closed"] is held["closed"]
+    assert shared["closed"] is held["closed"] and shared["wait_s"] is held["wait_s"]
+    issue = shared["issue"]  # the row number plus 5: computed when read, in the output's dtype
+    assert isinstance(issue, RowNumbers) and issue.dtype == np.int64 and len(issue) == n
+    assert issue[3:9].tolist() == list(range(8, 14)) and issue[n - 2:n + 9].tolist() == [n + 3, n + 4]
     for name, values in held.items():
         np.testing.assert_array_equal(shared[name], values, err_msg=name)
+    again = held["issue"].copy()
+    again[-1] = again[-2]  # a repeat of the last issue: stored as it is
+    assert share_constants({"issue": again})["issue"] is again
     with pytest.raises(ValueError):
         shared["attempt"][0] = 2
     assert share_constants({"x": np.empty(0)})["x"].size == 0

@@ -17,7 +17,7 @@ from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun, share_constants
+from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, ComputedColumn, RawRun, share_constants
 from simsvc.observe.rows import IssueRows
 from simsvc.observe.scores import AttemptScores
 
@@ -101,7 +101,10 @@ def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values
 
 
 def _shared(values: np.ndarray) -> np.ndarray:
-    """A read-only view of a record column (no copy; a write through it raises)."""
+    """A read-only view of a record column (no copy; a write through it raises). A column
+    computed when read (:class:`~simsvc.observe.records.ComputedColumn`) is itself."""
+    if isinstance(values, ComputedColumn):
+        return values
     out = values.view()
     out.flags.writeable = False
     return out

@@ -103,7 +103,8 @@ class ContactBuffer:
     def widened(cls, held: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Columns as the buffers hold them, in the output's dtypes: a view where the size is
         the same (a copy for the issue id, kept in 4 bytes); a broadcast stays a broadcast."""
-        return {name: _as(held[name], dtype) for name, (_, _, dtype) in cls.COLUMNS.items()}
+        return {name: held[name] if isinstance(held[name], ComputedColumn) else _as(held[name], dtype)
+                for name, (_, _, dtype) in cls.COLUMNS.items()}
 
 
 def share_constants(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -114,10 +115,16 @@ def share_constants(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     reference queue, an Erlang check) records the same attempt, leg, origin, channel, reason
     and flags on every leg: 12 of its 64 bytes per leg, held through every reduction after
     the loop (issue 13, memory). Readers see the same values; a column read for a range of
-    rows is a broadcast too, which numpy, pandas and Arrow read as any other array.
+    rows is a broadcast too, which numpy, pandas and Arrow read as any other array. An issue
+    id that is the row number (plus the first id) becomes :class:`RowNumbers`, in the
+    output's dtype.
     """
-    return {name: np.broadcast_to(values[:1].copy(), values.shape) if _constant(values) else values
-            for name, values in contacts.items()}
+    out = {name: np.broadcast_to(values[:1].copy(), values.shape) if _constant(values) else values
+           for name, values in contacts.items()}
+    issue = out.get("issue")
+    if isinstance(issue, np.ndarray) and _row_numbers(issue):  # every leg its own issue, in order
+        out["issue"] = RowNumbers(int(issue[0]), issue.size, ContactBuffer.COLUMNS["issue"][2])
+    return out
 
 
 class ComputedColumn(np.lib.mixins.NDArrayOperatorsMixin):
@@ -176,6 +183,49 @@ class FixedWrap(ComputedColumn):
 
     def copy(self) -> np.ndarray:
         return np.asarray(self)
+
+
+class RowNumbers(ComputedColumn):
+    """A column whose row k holds ``first + k`` (the issue id where every leg opens its own issue,
+    in order: forecast mode without redials, repeats or transfers), computed when read."""
+
+    ndim = 1
+
+    def __init__(self, first: int, n: int, dtype) -> None:
+        self.first, self.n, self.dtype = int(first), int(n), np.dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
+
+    @property
+    def size(self) -> int:
+        return self.n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.n)
+            return np.arange(self.first + a0, self.first + max(a0, a1), dtype=self.dtype)
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.arange(self.first, self.first + self.n, dtype=self.dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+def _row_numbers(values: np.ndarray) -> bool:
+    """Whether row k holds ``values[0] + k``, checked a slice at a time."""
+    if values.size == 0 or values.strides == (0,):
+        return False
+    first = int(values[0])
+    return all(bool(np.all(values[s:s + _SLICE] == np.arange(first + s, first + min(s + _SLICE, values.size))))
+               for s in range(0, values.size, _SLICE))
 
 
 def _constant(values: np.ndarray) -> bool:
