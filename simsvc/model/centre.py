@@ -53,6 +53,7 @@ from simsvc.observe.records import (
     NEW,
     OUTBOUND,
     TRANSFER,
+    AgentPools,
     ContactBuffer,
     FixedWrap,
     RawRun,
@@ -173,6 +174,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         contacts = share_constants(contacts)  # a column of one value holds one value
         self.rec = None  # free the event-loop buffers before the caller builds tables
         contacts = ContactBuffer.widened(contacts)
+        contacts["pool"] = AgentPools(contacts["agent"], self.a_pool)  # 2 bytes per leg less
         if fixed_wrap:  # each answered leg's pool's wrap-up, computed when read
             contacts["wrap_s"] = FixedWrap(contacts["agent"], contacts["pool"], [p.wrap_s for p in self.pools])
         journey = self.journey.arrays() if self.journey is not None else None

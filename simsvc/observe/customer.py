@@ -17,9 +17,9 @@ from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, ComputedColumn, RawRun, share_constants
+from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, ComputedColumn, CopyOnRead, RawRun, share_constants
 from simsvc.observe.rows import IssueRows
-from simsvc.observe.scores import AttemptScores
+from simsvc.observe.scores import AttemptScores, WaitRatios, wait_ratios
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values
     """
     out_dtype = dtype or values.dtype
     if starts.size == n_values:
+        if isinstance(values, ComputedColumn) and out_dtype == values.dtype:
+            return values  # computed when read, as it is
         return values.astype(out_dtype, copy=False)
     out = np.empty(starts.size, dtype=out_dtype)
     for g0 in range(0, starts.size, ATTEMPT_CHUNK):
@@ -184,7 +186,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     late_public = np.empty(n_a, dtype=bool)
     escalated = np.empty(n_a, dtype=np.int16)
     transferred = np.empty(n_a, dtype=np.int16)
-    wait_ratio = np.empty(n_a, dtype=np.float32)
+    # Every leg its own attempt in record order: the ratios are computed when read (WaitRatios).
+    wait_ratio = None if legs_are_attempts else np.empty(n_a, dtype=np.float32)
     for a0 in range(0, n_a, ATTEMPT_CHUNK):
         a1 = min(a0 + ATTEMPT_CHUNK, n_a)
         p0, p1 = int(a_start[a0]), int(a_end[a1 - 1]) + 1
@@ -193,12 +196,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         outcome = c["outcome"][rows]
         channel = c["channel"][rows]
         waiting = outcome == WAITING
-        # The effective wait (simsvc.observe.tables.effective_wait) of these legs.
-        wait = c["wait_s"][rows]
-        wait[waiting] = scenario.horizon - c["arrival_s"][rows][waiting]
-        ratio = np.nan_to_num(wait).astype(np.float32)
-        ratio /= expected[channel]
-        del wait
+        ratio = wait_ratios(c, rows, scenario.horizon, expected)
 
         def per_attempt(values: np.ndarray) -> np.ndarray:
             if one_leg_each:  # every leg its own attempt: the sums are the values themselves
@@ -210,12 +208,16 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         handled[a0:a1] = per_attempt(np.isin(outcome, (ANSWERED, CONTAINED)).astype(np.int16)) > 0
         escalated[a0:a1] = per_attempt((c["origin"][rows] == ESCALATION).astype(np.int16))
         transferred[a0:a1] = per_attempt(c["transferred"][rows].astype(np.int16))
-        wait_ratio[a0:a1] = per_attempt(ratio)
+        if wait_ratio is not None:
+            wait_ratio[a0:a1] = per_attempt(ratio)
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
     del order, a_start, a_end  # the largest temporaries go before the scores are computed
-    # No transfers or no escalations at all (a single queue): one value each, not one per attempt.
-    shared = share_constants({"escalated": escalated, "transferred": transferred})
-    escalated, transferred = shared["escalated"], shared["transferred"]
+    if wait_ratio is None:
+        wait_ratio = WaitRatios(c, scenario.horizon, expected)
+    # No transfers, escalations or late public posts at all (a single queue): one value each,
+    # not one per attempt (they are kept for the scores and the issues table).
+    shared = share_constants({"escalated": escalated, "transferred": transferred, "late_public": late_public})
+    escalated, transferred, late_public = shared["escalated"], shared["transferred"], shared["late_public"]
     del shared
     attempt = at_first(c["attempt"])
     # Forecast mode: the scores are computed from these inputs whenever they are read (issue 13,
@@ -288,9 +290,10 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         i_arrival_s = c["arrival_s"][i_first]
         del i_first
         i_issue = a_issue[i_start]
-    # A copy even when every attempt is its own issue: ``resolved`` is the issues table's
-    # ``resolved`` column too, and two columns on one array would change together.
-    i_first_contact_resolved = resolved.copy() if single else resolved[i_start]
+    # A copy even when every attempt is its own issue (made for each range of rows read):
+    # ``resolved`` is the issues table's ``resolved`` column too, and two columns on one
+    # array would change together.
+    i_first_contact_resolved = CopyOnRead(resolved) if single else resolved[i_start]
     per_issue = i_start = None  # released (per_issue holds i_start too)
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
@@ -424,4 +427,5 @@ def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows
     }
     categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
                   "kind": list(kind.categories)}
+    columns["kind"] = share_constants({"kind": columns["kind"]})["kind"]  # no kinds: one code, -1
     return IssueRows(columns, run.replication, categories, scenario.warmup, journey_lookup(run))

@@ -142,6 +142,34 @@ class ComputedColumn(np.lib.mixins.NDArrayOperatorsMixin):
         return getattr(np.asarray(self), name)
 
 
+class CopyOnRead(ComputedColumn):
+    """An array read a copy at a time: a second column of a table with the same values as
+    another, which must not share its memory (a change to one would change both)."""
+
+    ndim = 1
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.dtype = values.dtype
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.values.shape
+
+    @property
+    def size(self) -> int:
+        return self.values.size
+
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __getitem__(self, key):
+        return np.array(self.values[key])  # a copy, whatever the key
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.array(self.values, dtype=dtype)
+
+
 class FixedWrap(ComputedColumn):
     """``wrap_s`` of a run whose every agent pool has a fixed wrap-up: each answered leg's is its
     pool's, the others' NaN, computed for the rows read (the loop stores none of them; a
@@ -213,6 +241,45 @@ class RowNumbers(ComputedColumn):
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = np.arange(self.first, self.first + self.n, dtype=self.dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+class AgentPools(ComputedColumn):
+    """The pool column: each answered leg's agent's pool, -1 for the others (what the loop's
+    end fills in), computed when read from the agent column and each agent's pool."""
+
+    dtype = np.dtype(np.int16)
+    ndim = 1
+
+    def __init__(self, agent: np.ndarray, agent_pool: np.ndarray) -> None:
+        self.agent, self.agent_pool = agent, np.asarray(agent_pool, dtype=np.int16)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.agent.shape
+
+    @property
+    def size(self) -> int:
+        return self.agent.size
+
+    def __len__(self) -> int:
+        return self.agent.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.agent.size)
+            agent = self.agent[a0:max(a0, a1)]
+            out = np.full(agent.size, -1, dtype=np.int16)
+            answered = agent >= 0
+            out[answered] = self.agent_pool[agent[answered]]
+            return out
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.concatenate([self[s:s + _SLICE] for s in range(0, self.size, _SLICE)] or [np.empty(0, np.int16)])
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def copy(self) -> np.ndarray:

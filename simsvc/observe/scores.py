@@ -16,9 +16,58 @@ from __future__ import annotations
 import numpy as np
 
 from simsvc.domain import experience as xp
-from simsvc.observe.records import ABANDONED, LOST, ComputedColumn
+from simsvc.observe.records import ABANDONED, LOST, WAITING, ComputedColumn
 
 NAMES = ("experience", "satisfaction", "churn_risk")
+
+
+class WaitRatios(ComputedColumn):
+    """Each leg's effective wait (up to the horizon for a leg still waiting) in multiples of its
+    channel's expected wait, float32, computed for the rows read: the wait ratio of the
+    attempts where every leg is its own attempt, in record order (the customer view's
+    arithmetic, on the same values in the same order)."""
+
+    ndim = 1
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, record: dict[str, np.ndarray], horizon: float, expected: np.ndarray) -> None:
+        self.record, self.horizon, self.expected = record, horizon, expected
+        self.n = len(record["wait_s"])
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
+
+    @property
+    def size(self) -> int:
+        return self.n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.n)
+            return wait_ratios(self.record, slice(a0, max(a0, a1)), self.horizon, self.expected)
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.concatenate([self[s:s + SLICE] for s in range(0, self.n, SLICE)] or [np.empty(0, np.float32)])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def wait_ratios(c: dict[str, np.ndarray], rows, horizon: float, expected: np.ndarray) -> np.ndarray:
+    """The legs ``rows``' effective waits (:func:`simsvc.observe.tables.effective_wait`) over
+    their channel's expected wait, in float32 (ample for a score)."""
+    waiting = c["outcome"][rows] == WAITING
+    wait = np.array(c["wait_s"][rows], dtype=np.float64)  # a copy: changed below
+    wait[waiting] = horizon - c["arrival_s"][rows][waiting]
+    ratio = np.nan_to_num(wait).astype(np.float32)
+    ratio /= expected[c["channel"][rows]]
+    return ratio
+
+
+SLICE = 1 << 17
 
 
 class AttemptScores:
