@@ -202,3 +202,34 @@ def test_share_constants_keeps_the_values_read_only():
     one = {name: np.full(3, 5, dtype=np.dtype(code)) for name, (code, _, _) in ContactBuffer.COLUMNS.items()}
     wide = ContactBuffer.widened(share_constants(one))
     assert wide["issue"].dtype == np.int64 and wide["issue"].strides == (0,) and wide["issue"][2] == 5
+
+
+def test_columns_computed_when_read_are_the_filled_columns():
+    """The pool, a fixed wrap-up and a sequential issue id are computed from the record when
+    read: the values the loop's end used to store, whole or a slice at a time."""
+    from simsvc.observe.records import AgentPools, FixedWrap, RowNumbers, WAITING
+    from simsvc.observe.scores import WaitRatios
+
+    s = load_scenario(ROOT / "scenarios" / "erlang_a_check.yaml", ["horizon=2d"])
+    sim = ContactCentre(s, 9, 0)
+    c = sim.run().contacts
+    assert isinstance(c["pool"], AgentPools) and isinstance(c["wrap_s"], FixedWrap)
+    assert isinstance(c["issue"], RowNumbers)
+    agent = c["agent"]
+    answered = agent >= 0
+    pool = np.where(answered, np.asarray(sim.a_pool, dtype=np.int16)[np.maximum(agent, 0)], -1)
+    wrap = np.where(answered, np.array([p.wrap_s for p in sim.pools])[np.maximum(pool, 0)], np.nan)
+    expected = {"pool": pool.astype(np.int16), "wrap_s": wrap, "issue": np.arange(len(agent), dtype=np.int64)}
+    xp_ = xp.expected_waits(s).astype(np.float32)
+    w = c["wait_s"].copy()
+    w[c["outcome"] == WAITING] = s.horizon - c["arrival_s"][c["outcome"] == WAITING]
+    ratio = np.nan_to_num(w).astype(np.float32)
+    ratio /= xp_[c["channel"]]
+    ratios = WaitRatios(c, s.horizon, xp_)
+    for name, values in [*expected.items(), ("wait_ratio", ratio)]:
+        column = ratios if name == "wait_ratio" else c[name]
+        whole = np.asarray(column)
+        assert whole.dtype == values.dtype, name
+        np.testing.assert_array_equal(whole, values, err_msg=name)
+        sliced = np.concatenate([column[k:k + 7] for k in range(0, len(column), 7)])
+        np.testing.assert_array_equal(sliced, values, err_msg=name)

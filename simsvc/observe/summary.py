@@ -334,14 +334,20 @@ def _count_codes(codes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _t_quantile(df: int, p: float) -> float:
+    """Student t quantile. scipy is imported only here, when an interval is computed at all:
+    a run of one replication has none, and does not pay scipy's ~10 MB (issue 13, memory)."""
+    from scipy.special import stdtrit  # lighter than scipy.stats
+
+    return stdtrit(df, p)
+
+
 def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
               keys: tuple[str, ...] = ("channel", "metric")) -> pd.DataFrame:
     """Mean and t-interval across replications: ``*keys, mean, ci_low, ci_high, reps``.
 
     Groups keep the order in which they first appear in ``per_rep``.
     """
-    from scipy.special import stdtrit  # Student t quantile; lighter than scipy.stats, imported when needed
-
     keys = list(keys)
     values = per_rep["value"].to_numpy(dtype=float)
     # One pass of numpy per group (the same operations on the same values as before, so the
@@ -352,7 +358,7 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
         v = v[~np.isnan(v)]
         n = len(v)
         mean = float(v.mean()) if n else np.nan
-        half = stdtrit(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
+        half = _t_quantile(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
         first.append(positions[0])
         stats.append((mean, mean - half, mean + half, n))
     out = per_rep[keys].iloc[first].reset_index(drop=True)
