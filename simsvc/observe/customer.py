@@ -357,9 +357,9 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
         full[view.last_leg] = values
         return full
 
-    def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray:
-        if same_rows:  # each column its own mask: pandas may set a value in place
-            return pd.arrays.IntegerArray(values.astype(np.int8, copy=False), ~view.responded)
+    def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray | SurveyAnswers:
+        if same_rows:  # each range of rows its own mask, made when read
+            return SurveyAnswers(values.astype(np.int8, copy=False), view.responded)
         full = np.zeros(n_legs, dtype=np.int8)
         missing = np.ones(n_legs, dtype=bool)
         full[view.last_leg] = values
@@ -373,6 +373,32 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
         "csat": place_answer(view.csat),
         "nps": place_answer(view.nps),
     }
+
+
+class SurveyAnswers:
+    """A survey answer column of contacts.parquet where every leg is its own attempt: nullable
+    int8, missing where the attempt was not answered. Each range of rows read gets its own
+    mask (``~responded`` for those rows), so the two answer columns hold no mask of a byte
+    per leg each through the writing (issue 13, memory); any other use reads the whole column."""
+
+    def __init__(self, values: np.ndarray, responded: np.ndarray) -> None:
+        self.values, self.responded = values, responded
+
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return pd.arrays.IntegerArray(self.values[key], ~self.responded[key])
+        return self.whole()[key]
+
+    def whole(self) -> pd.arrays.IntegerArray:
+        return pd.arrays.IntegerArray(self.values, ~self.responded)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.whole(), name)
 
 
 def issue_kinds(scenario: Scenario, run: RawRun, reason: np.ndarray) -> pd.Categorical:
