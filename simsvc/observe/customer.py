@@ -17,7 +17,16 @@ from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, ComputedColumn, CopyOnRead, RawRun, share_constants
+from simsvc.observe.records import (
+    ANSWERED,
+    CONTAINED,
+    ESCALATION,
+    WAITING,
+    ComputedColumn,
+    CopyOnRead,
+    RawRun,
+    share_constants,
+)
 from simsvc.observe.rows import IssueRows
 from simsvc.observe.scores import AttemptScores, WaitRatios, wait_ratios
 
