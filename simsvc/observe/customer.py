@@ -28,7 +28,7 @@ from simsvc.observe.records import (
     share_constants,
 )
 from simsvc.observe.rows import IssueRows
-from simsvc.observe.scores import AttemptScores, WaitRatios, wait_ratios
+from simsvc.observe.scores import AttemptScores, SurveyAnswers, WaitRatios, all_scores, wait_ratios
 
 
 @dataclass(frozen=True)
@@ -143,17 +143,6 @@ def _strictly_increasing(values: np.ndarray) -> bool:
     return True
 
 
-def _scores(scores: AttemptScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three scores of every attempt as whole arrays (journey mode replaces some), computed
-    a slice of attempts at a time (the same numbers, without whole-length temporaries)."""
-    out = [np.empty(scores.n, dtype=dt) for dt in scores.dtypes]
-    for a0 in range(0, scores.n, ATTEMPT_CHUNK):
-        a1 = min(a0 + ATTEMPT_CHUNK, scores.n)
-        for whole, part in zip(out, scores.part(a0, a1)):
-            whole[a0:a1] = part
-    return out[0], out[1], out[2]
-
-
 ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
 GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
 
@@ -237,7 +226,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         # Journey mode scored its customers' attempts in the loop, from each customer's own
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
-        s, sat, risk, finished = _journey_scores(run, last, *_scores(scores), finished)
+        s, sat, risk, finished = _journey_scores(run, last, *all_scores(scores, ATTEMPT_CHUNK), finished)
         scores = None
     a_issue = at_first(c["issue"])
     responded = np.empty(n_a, dtype=bool)
@@ -382,32 +371,6 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
         "csat": place_answer(view.csat),
         "nps": place_answer(view.nps),
     }
-
-
-class SurveyAnswers:
-    """A survey answer column of contacts.parquet where every leg is its own attempt: nullable
-    int8, missing where the attempt was not answered. Each range of rows read gets its own
-    mask (``~responded`` for those rows), so the two answer columns hold no mask of a byte
-    per leg each through the writing (issue 13, memory); any other use reads the whole column."""
-
-    def __init__(self, values: np.ndarray, responded: np.ndarray) -> None:
-        self.values, self.responded = values, responded
-
-    def __len__(self) -> int:
-        return self.values.size
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return pd.arrays.IntegerArray(self.values[key], ~self.responded[key])
-        return self.whole()[key]
-
-    def whole(self) -> pd.arrays.IntegerArray:
-        return pd.arrays.IntegerArray(self.values, ~self.responded)
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.whole(), name)
 
 
 def issue_kinds(scenario: Scenario, run: RawRun, reason: np.ndarray) -> pd.Categorical:

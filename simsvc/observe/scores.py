@@ -14,6 +14,7 @@ or whole through ``np.asarray``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from simsvc.domain import experience as xp
 from simsvc.observe.records import ABANDONED, LOST, WAITING, ComputedColumn
@@ -152,3 +153,40 @@ class ScoreColumn(ComputedColumn):
         if np.dtype(dtype) == self.dtype and not copy:
             return self
         return np.asarray(self).astype(dtype)
+
+
+def all_scores(scores: AttemptScores, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three scores of every attempt as whole arrays (journey mode replaces some), computed
+    a slice of attempts at a time (the same numbers, without whole-length temporaries)."""
+    out = [np.empty(scores.n, dtype=dt) for dt in scores.dtypes]
+    for a0 in range(0, scores.n, chunk):
+        a1 = min(a0 + chunk, scores.n)
+        for whole, part in zip(out, scores.part(a0, a1)):
+            whole[a0:a1] = part
+    return out[0], out[1], out[2]
+
+
+class SurveyAnswers:
+    """A survey answer column of contacts.parquet where every leg is its own attempt: nullable
+    int8, missing where the attempt was not answered. Each range of rows read gets its own
+    mask (``~responded`` for those rows), so the two answer columns hold no mask of a byte
+    per leg each through the writing (issue 13, memory); any other use reads the whole column."""
+
+    def __init__(self, values: np.ndarray, responded: np.ndarray) -> None:
+        self.values, self.responded = values, responded
+
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return pd.arrays.IntegerArray(self.values[key], ~self.responded[key])
+        return self.whole()[key]
+
+    def whole(self) -> pd.arrays.IntegerArray:
+        return pd.arrays.IntegerArray(self.values, ~self.responded)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.whole(), name)
