@@ -30,7 +30,8 @@ from simsvc.observe import summary as summ
 from simsvc.observe import journey as jt
 from simsvc.observe import tables
 from simsvc.observe.daily import daily_summary
-from simsvc.observe.customer import contact_columns, customer_metrics, customer_view, issue_rows
+from simsvc.observe.customer import contact_columns, customer_view, issue_rows
+from simsvc.observe.customer_metrics import customer_metrics
 from simsvc.observe.rows import RowTable, frame_of
 
 
@@ -85,9 +86,11 @@ def run_replication(scenario: Scenario, root_seed: int, replication: int,
     # the tables that need it are built.
     intervals = tables.intervals_frame(scenario, raw)
     pools = tables.pools_frame(scenario, raw)
+    release_memory()  # the tables' slice temporaries, before the metrics and the view (memory)
     if on_intervals is not None:
         on_intervals(intervals, pools)
     centre = summ.centre_rows(scenario, raw)  # the centre's metrics before the view (memory)
+    release_memory()
     view = customer_view(scenario, raw)
     customer_rows = customer_metrics(scenario, view)
     issues = issue_rows(scenario, raw, view) if keep_contacts else pd.DataFrame()

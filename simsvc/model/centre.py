@@ -40,6 +40,7 @@ from simsvc.domain.randomness import Streams
 from simsvc.model.agents import Routing, build_pools
 from simsvc.model.bot import BotSessions
 from simsvc.model.channels import BOT, ChannelState, build_channels
+from simsvc.model.ahead import ArrivalsAhead
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
 from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
@@ -52,13 +53,17 @@ from simsvc.observe.records import (
     NEW,
     OUTBOUND,
     TRANSFER,
+    AgentPools,
     ContactBuffer,
+    FixedWrap,
     RawRun,
     SegmentBuffer,
+    share_constants,
 )
 
 NAN = float("nan")
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
+FILL_SLICE = 1 << 16  # legs completed at a time after the loop
 
 
 class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster):
@@ -141,6 +146,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         self._arrival = reusable(self.env, None)
         self.on_arrival = [self._on_arrival if self.journey is None else self._on_arrival_drawing]
         self._k0 = 0  # arrival number of the next chunk's first entry
+        self._ahead = ArrivalsAhead(self.arrivals)  # the arrivals not yet converted
         self._upcoming = iter(())  # the rest of the current chunk of arrivals
         self._next_arrival()
         if self.journey is not None:
@@ -158,25 +164,35 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
                 gc.enable()
         self._expire_all(self.scenario.horizon)
         self._finish_duty()
-        self.arrivals = self._upcoming = None
-        contacts = self.rec.arrays()
-        self._fill_by_agent(contacts)
+        self.arrivals = self._ahead = self._upcoming = None
+        # The record as the buffers hold it (no copies), completed, then its constant columns
+        # let go and the rest freed before the issue id is widened: the loop's end is where a
+        # run's memory peaks, so nothing is copied while every buffer is still there.
+        contacts = self.rec.arrays(widen=False)
+        fixed_wrap = all(p.wrap is None for p in self.pools)  # then the loop stored no wrap-up
+        self._fill_by_agent(contacts, wrap=not fixed_wrap)
+        contacts = share_constants(contacts)  # a column of one value holds one value
         self.rec = None  # free the event-loop buffers before the caller builds tables
+        contacts = ContactBuffer.widened(contacts)
+        contacts["pool"] = AgentPools(contacts["agent"], self.a_pool)  # 2 bytes per leg less
+        if fixed_wrap:  # each answered leg's pool's wrap-up, computed when read
+            contacts["wrap_s"] = FixedWrap(contacts["agent"], contacts["pool"], [p.wrap_s for p in self.pools])
         journey = self.journey.arrays() if self.journey is not None else None
         return RawRun(self.replication, self.root_seed, contacts, self._busy_segments(contacts),
                       self.duty.arrays(), time.perf_counter() - wall0, journey)
 
-    def _fill_by_agent(self, contacts: dict) -> None:
+    def _fill_by_agent(self, contacts: dict, wrap: bool = True) -> None:
         """The columns the loop leaves to the end: each answered leg's pool (its agent's) and,
-        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer)."""
-        agent = contacts["agent"]
-        answered = agent >= 0
-        pool = contacts["pool"]
-        pool[answered] = np.asarray(self.a_pool, dtype=pool.dtype)[agent[answered]]
-        wrap = contacts["wrap_s"]
-        for p in self.pools:
-            if p.wrap is None:
-                wrap[answered & (pool == p.index)] = p.wrap_s
+        for a pool with a fixed wrap-up, its wrap-up time (one store less per answer; not
+        ``wrap``: every pool's is fixed, and the column is read as :class:`FixedWrap`)."""
+        a_pool = np.asarray(self.a_pool, dtype=contacts["pool"].dtype)
+        fixed_wrap = [(p.index, p.wrap_s) for p in self.pools if p.wrap is None] if wrap else []
+        for s in range(0, len(contacts["agent"]), FILL_SLICE):  # a slice at a time: no full-length masks
+            agent, pool, wrap = (contacts[k][s:s + FILL_SLICE] for k in ("agent", "pool", "wrap_s"))
+            answered = agent >= 0
+            pool[answered] = a_pool[agent[answered]]
+            for index, wrap_s in fixed_wrap:
+                wrap[answered & (pool == index)] = wrap_s
 
     def _next_arrival(self) -> None:
         """Schedule the next forecast arrival, refilling the chunk of arrivals when it runs out
@@ -195,9 +211,12 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
     def _arrival_chunk(self, k0: int) -> list[tuple]:
         """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples (:func:`~simsvc.model.demand.arrival_chunk`):
         forecast mode pre-draws their numbers, journey mode draws on arrival."""
-        k1 = min(k0 + ARRIVAL_CHUNK, len(self.arrivals.time_s))
-        return arrival_chunk(self.arrivals, k0, k1, None if self.journey is not None else self.channels,
-                             self.u_resolve)
+        ahead = self._ahead
+        k1 = min(k0 + ARRIVAL_CHUNK, ahead.n)
+        chunk = arrival_chunk(ahead.arrivals, k0, k1, None if self.journey is not None else self.channels,
+                              self.u_resolve)
+        self.arrivals = ahead.converted(k1)
+        return chunk
 
     # ------------------------------------------------------------------ arrivals
     def _on_arrival(self, ev: simpy.events.Timeout) -> None:

@@ -17,8 +17,18 @@ from simsvc.config.customers import STAGES
 from simsvc.config.schema import Scenario
 from simsvc.domain import experience as xp
 from simsvc.domain.randomness import Streams
-from simsvc.observe.records import ABANDONED, ANSWERED, CONTAINED, ESCALATION, LOST, WAITING, RawRun
+from simsvc.observe.records import (
+    ANSWERED,
+    CONTAINED,
+    ESCALATION,
+    WAITING,
+    ComputedColumn,
+    CopyOnRead,
+    RawRun,
+    share_constants,
+)
 from simsvc.observe.rows import IssueRows
+from simsvc.observe.scores import AttemptScores, SurveyAnswers, WaitRatios, all_scores, wait_ratios
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,8 @@ def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values
     """
     out_dtype = dtype or values.dtype
     if starts.size == n_values:
+        if isinstance(values, ComputedColumn) and out_dtype == values.dtype:
+            return values  # computed when read, as it is
         return values.astype(out_dtype, copy=False)
     out = np.empty(starts.size, dtype=out_dtype)
     for g0 in range(0, starts.size, ATTEMPT_CHUNK):
@@ -100,7 +112,10 @@ def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values
 
 
 def _shared(values: np.ndarray) -> np.ndarray:
-    """A read-only view of a record column (no copy; a write through it raises)."""
+    """A read-only view of a record column (no copy; a write through it raises). A column
+    computed when read (:class:`~simsvc.observe.records.ComputedColumn`) is itself."""
+    if isinstance(values, ComputedColumn):
+        return values
     out = values.view()
     out.flags.writeable = False
     return out
@@ -115,6 +130,16 @@ def _attempts_in_record_order(issue: np.ndarray, attempt: np.ndarray) -> bool:
         if (prev is not None and key[0] <= prev) or np.any(key[1:] <= key[:-1]):
             return False
         prev = key[-1]
+    return True
+
+
+def _strictly_increasing(values: np.ndarray) -> bool:
+    """Whether each value is larger than the one before, checked a slice at a time."""
+    n = values.size
+    for s in range(1, n, GROUP_CHUNK):
+        e = min(s + GROUP_CHUNK, n)
+        if not np.all(values[s:e] > values[s - 1:e - 1]):
+            return False
     return True
 
 
@@ -159,7 +184,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     late_public = np.empty(n_a, dtype=bool)
     escalated = np.empty(n_a, dtype=np.int16)
     transferred = np.empty(n_a, dtype=np.int16)
-    wait_ratio = np.empty(n_a, dtype=np.float32)
+    # Every leg its own attempt in record order: the ratios are computed when read (WaitRatios).
+    wait_ratio = None if legs_are_attempts else np.empty(n_a, dtype=np.float32)
     for a0 in range(0, n_a, ATTEMPT_CHUNK):
         a1 = min(a0 + ATTEMPT_CHUNK, n_a)
         p0, p1 = int(a_start[a0]), int(a_end[a1 - 1]) + 1
@@ -168,12 +194,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         outcome = c["outcome"][rows]
         channel = c["channel"][rows]
         waiting = outcome == WAITING
-        # The effective wait (simsvc.observe.tables.effective_wait) of these legs.
-        wait = c["wait_s"][rows]
-        wait[waiting] = scenario.horizon - c["arrival_s"][rows][waiting]
-        ratio = np.nan_to_num(wait).astype(np.float32)
-        ratio /= expected[channel]
-        del wait
+        ratio = wait_ratios(c, rows, scenario.horizon, expected)
 
         def per_attempt(values: np.ndarray) -> np.ndarray:
             if one_leg_each:  # every leg its own attempt: the sums are the values themselves
@@ -185,29 +206,48 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         handled[a0:a1] = per_attempt(np.isin(outcome, (ANSWERED, CONTAINED)).astype(np.int16)) > 0
         escalated[a0:a1] = per_attempt((c["origin"][rows] == ESCALATION).astype(np.int16))
         transferred[a0:a1] = per_attempt(c["transferred"][rows].astype(np.int16))
-        wait_ratio[a0:a1] = per_attempt(ratio)
+        if wait_ratio is not None:
+            wait_ratio[a0:a1] = per_attempt(ratio)
         late_public[a0:a1] = per_attempt((public[channel] & (ratio > 1)).astype(np.int16)) > 0
     del order, a_start, a_end  # the largest temporaries go before the scores are computed
-    abandoned = np.isin(c["outcome"][last], (ABANDONED, LOST))
+    if wait_ratio is None:
+        wait_ratio = WaitRatios(c, scenario.horizon, expected)
+    # No transfers, escalations or late public posts at all (a single queue): one value each,
+    # not one per attempt (they are kept for the scores and the issues table).
+    shared = share_constants({"escalated": escalated, "transferred": transferred, "late_public": late_public})
+    escalated, transferred, late_public = shared["escalated"], shared["transferred"], shared["late_public"]
+    del shared
     attempt = at_first(c["attempt"])
-
-    s = xp.experience_score(spec.weights, wait_ratio, abandoned, resolved, attempt,
-                            escalated > 0, transferred > 0, late_public)
-    sat = xp.update_satisfaction(spec.prior_satisfaction, s, spec.anchoring)
-    risk = xp.churn_risk(spec.churn, sat)
+    # Forecast mode: the scores are computed from these inputs whenever they are read (issue 13,
+    # memory: 12 bytes per attempt not held through the writing), never stored whole.
+    scores = AttemptScores(spec, c["outcome"], None if legs_are_attempts else last, wait_ratio, resolved,
+                           attempt, escalated, transferred, late_public, finished)
     if run.journey is not None:
         # Journey mode scored its customers' attempts in the loop, from each customer's own
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
-        s, sat, risk, finished = _journey_scores(run, last, s, sat, risk, finished)
-    responded, csat, nps = xp.survey_answers(spec.survey, np.nan_to_num(sat),  # NaN: unfinished
-                                             Streams(run.seed, run.replication).key("survey"),
-                                             at_first(c["issue"]), attempt)
+        s, sat, risk, finished = _journey_scores(run, last, *all_scores(scores, ATTEMPT_CHUNK), finished)
+        scores = None
+    a_issue = at_first(c["issue"])
+    responded = np.empty(n_a, dtype=bool)
+    csat = np.empty(n_a, dtype=np.int8)
+    nps = np.empty(n_a, dtype=np.int8)
+    survey_key = Streams(run.seed, run.replication).key("survey")
+    for a0 in range(0, n_a, ATTEMPT_CHUNK):  # keyed answers: the same whatever the slices
+        sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
+        sat_part = scores.part(sl.start, sl.stop)[1] if scores is not None else sat[sl]
+        responded[sl], csat[sl], nps[sl] = xp.survey_answers(spec.survey, np.nan_to_num(sat_part),  # NaN: unfinished
+                                                             survey_key, a_issue[sl], attempt[sl])
+    sat_part = None
     responded &= finished
 
-    # Issues: attempts grouped by issue (they are already in issue order).
-    a_issue = at_first(c["issue"])
-    i_start, i_end = _groups(a_issue)
+    # Issues: attempts grouped by issue (they are already in issue order). Where every attempt
+    # is its own issue the groups are the attempts themselves (``last`` is then 0, 1, 2…
+    # when every leg is its own attempt too): no boundary search, no second index array.
+    if _strictly_increasing(a_issue):
+        i_start = i_end = last if legs_are_attempts else np.arange(n_a, dtype=np.int32)
+    else:
+        i_start, i_end = _groups(a_issue)
     n_i = i_start.size
     single = n_i == n_a  # every attempt its own issue: the per-issue reductions are the attempts' values
 
@@ -220,7 +260,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # the same values as an int64 sum cast to int16, at a quarter of the memory.
     i_transfers = per_issue(transferred, dtype=np.int16)
     i_escalations = per_issue(escalated, dtype=np.int16)
-    del transferred, escalated, late_public, abandoned
+    del transferred, escalated, late_public
     i_ratio = per_issue(wait_ratio)
     i_attempts = attempt if single else attempt[i_end]
     del i_end
@@ -229,8 +269,11 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     ces_responded = xp.responses(Streams(run.seed, run.replication).generator("survey/ces_response"),
                                  n_i, spec.survey.response_rate)
     ces_responded &= i_finished
-    for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
-        score[~finished] = np.nan
+    if scores is not None:
+        s, sat, risk = (scores.column(name) for name in ("experience", "satisfaction", "churn_risk"))
+    else:
+        for score in (s, sat, risk):  # unfinished attempts have no score (in place: no copies)
+            score[~finished] = np.nan
     # The remaining columns one at a time, each index let go once its columns are built.
     a_channel = at_first(c["channel"])
     a_arrival_s = at_first(c["arrival_s"])
@@ -245,9 +288,10 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         i_arrival_s = c["arrival_s"][i_first]
         del i_first
         i_issue = a_issue[i_start]
-    # A copy even when every attempt is its own issue: ``resolved`` is the issues table's
-    # ``resolved`` column too, and two columns on one array would change together.
-    i_first_contact_resolved = resolved.copy() if single else resolved[i_start]
+    # A copy even when every attempt is its own issue (made for each range of rows read):
+    # ``resolved`` is the issues table's ``resolved`` column too, and two columns on one
+    # array would change together.
+    i_first_contact_resolved = CopyOnRead(resolved) if single else resolved[i_start]
     per_issue = i_start = None  # released (per_issue holds i_start too)
     return CustomerView(
         last_leg=last, a_issue=a_issue, a_attempt=attempt, a_channel=a_channel,
@@ -298,7 +342,9 @@ def _journey_scores(run: RawRun, last: np.ndarray, s, sat, risk, finished):
 def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
     """Per-leg columns for contacts.parquet: filled on each attempt's last leg, empty elsewhere.
 
-    When every leg is its own attempt, the attempts' arrays are the columns (no copy).
+    When every leg is its own attempt, the attempts' arrays are the columns (no copy; in
+    forecast mode the scores' columns are :class:`~simsvc.observe.scores.ScoreColumn` s,
+    computed for each range of rows as it is read).
     """
     same_rows = view.legs_are_attempts and view.last_leg.size == n_legs
 
@@ -309,9 +355,9 @@ def contact_columns(view: CustomerView, n_legs: int) -> dict[str, object]:
         full[view.last_leg] = values
         return full
 
-    def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray:
-        if same_rows:  # each column its own mask: pandas may set a value in place
-            return pd.arrays.IntegerArray(values.astype(np.int8, copy=False), ~view.responded)
+    def place_answer(values: np.ndarray) -> pd.arrays.IntegerArray | SurveyAnswers:
+        if same_rows:  # each range of rows its own mask, made when read
+            return SurveyAnswers(values.astype(np.int8, copy=False), view.responded)
         full = np.zeros(n_legs, dtype=np.int8)
         missing = np.ones(n_legs, dtype=bool)
         full[view.last_leg] = values
@@ -379,31 +425,5 @@ def issue_rows(scenario: Scenario, run: RawRun, view: CustomerView) -> IssueRows
     }
     categories = {"channel": list(scenario.channels), "reason": list(scenario.reasons),
                   "kind": list(kind.categories)}
+    columns["kind"] = share_constants({"kind": columns["kind"]})["kind"]  # no kinds: one code, -1
     return IssueRows(columns, run.replication, categories, scenario.warmup, journey_lookup(run))
-
-
-def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, str, float]]:
-    """(channel, metric, value) rows: experience, CSAT, NPS, CES, churn risk, FCR per contact."""
-    rows: list[tuple[str, str, float]] = []
-    keep_a = (view.a_arrival_s >= scenario.warmup) & view.a_finished
-    keep_i = (view.i_arrival_s >= scenario.warmup) & view.i_finished
-    groups = [(name, view.a_channel == i, view.i_channel == i) for i, name in enumerate(scenario.channels)]
-    groups.append(("all", np.ones(view.a_channel.size, bool), np.ones(view.i_channel.size, bool)))
-    for name, ma, mi in groups:
-        a = keep_a & ma
-        i = keep_i & mi
-        answered = a & view.responded
-        handled = a & view.a_handled
-        ces = i & view.i_ces_responded
-        rows += [
-            (name, "experience_mean", float(np.mean(view.experience[a])) if a.any() else np.nan),
-            (name, "satisfaction_mean", float(np.mean(view.satisfaction[a])) if a.any() else np.nan),
-            (name, "csat", xp.csat_score(view.csat[answered])),
-            (name, "csat_responses", float(answered.sum())),
-            (name, "nps", xp.nps_score(view.nps[answered])),
-            (name, "ces", float(np.mean(view.i_ces[ces])) if ces.any() else np.nan),
-            (name, "churn_risk", float(np.mean(view.churn_risk[a])) if a.any() else np.nan),
-            (name, "expected_churn", float(np.sum(view.churn_risk[a]))),
-            (name, "fcr_contact", float(np.mean(view.a_resolved[handled])) if handled.any() else np.nan),
-        ]
-    return rows

@@ -91,17 +91,230 @@ class ContactBuffer:
         self._expose()
         self.capacity += self.BLOCK
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Numpy views of the columns (no copy; the buffer must not grow afterwards)."""
+    def arrays(self, widen: bool = True) -> dict[str, np.ndarray]:
+        """Numpy views of the columns (no copy; the buffer must not grow afterwards), in the
+        output's dtypes (``widen``) or as the buffers hold them (see :meth:`widened`)."""
         n = self.n
-        return {name: _as(np.frombuffer(self._store[name], dtype=np.dtype(code))[:n], dtype)
-                for name, (code, _, dtype) in self.COLUMNS.items()}
+        held = {name: np.frombuffer(self._store[name], dtype=np.dtype(code))[:n]
+                for name, (code, _, _) in self.COLUMNS.items()}
+        return self.widened(held) if widen else held
+
+    @classmethod
+    def widened(cls, held: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Columns as the buffers hold them, in the output's dtypes: a view where the size is
+        the same (a copy for the issue id, kept in 4 bytes); a broadcast stays a broadcast."""
+        return {name: held[name] if isinstance(held[name], ComputedColumn) else _as(held[name], dtype)
+                for name, (_, _, dtype) in cls.COLUMNS.items()}
+
+
+def share_constants(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The record with each column whose values are all the same, bit for bit, replaced by a
+    read-only broadcast of that one value (no memory per leg; a write through it raises).
+
+    A replication with one channel, one reason, no redials, repeats or transfers (the
+    reference queue, an Erlang check) records the same attempt, leg, origin, channel, reason
+    and flags on every leg: 12 of its 64 bytes per leg, held through every reduction after
+    the loop (issue 13, memory). Readers see the same values; a column read for a range of
+    rows is a broadcast too, which numpy, pandas and Arrow read as any other array. An issue
+    id that is the row number (plus the first id) becomes :class:`RowNumbers`, in the
+    output's dtype.
+    """
+    out = {name: np.broadcast_to(values[:1].copy(), values.shape) if _constant(values) else values
+           for name, values in contacts.items()}
+    issue = out.get("issue")
+    if isinstance(issue, np.ndarray) and _row_numbers(issue):  # every leg its own issue, in order
+        out["issue"] = RowNumbers(int(issue[0]), issue.size, ContactBuffer.COLUMNS["issue"][2])
+    return out
+
+
+class ComputedColumn(np.lib.mixins.NDArrayOperatorsMixin):
+    """A column computed when read, used as the numpy array it stands for: a slice of rows
+    is computed alone (what the reducers and the writers read); operators, numpy functions
+    and any other array attribute see the whole column (``np.asarray``)."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(np.asarray(x) if isinstance(x, ComputedColumn) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)  # (unpickling looks attributes up before they exist)
+        return getattr(np.asarray(self), name)
+
+
+class CopyOnRead(ComputedColumn):
+    """An array read a copy at a time: a second column of a table with the same values as
+    another, which must not share its memory (a change to one would change both)."""
+
+    ndim = 1
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.dtype = values.dtype
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.values.shape
+
+    @property
+    def size(self) -> int:
+        return self.values.size
+
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __getitem__(self, key):
+        return np.array(self.values[key])  # a copy, whatever the key
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.array(self.values, dtype=dtype)
+
+
+class FixedWrap(ComputedColumn):
+    """``wrap_s`` of a run whose every agent pool has a fixed wrap-up: each answered leg's is its
+    pool's, the others' NaN, computed for the rows read (the loop stores none of them; a
+    column of 8 bytes per leg not held after it, issue 13). Read like the array it stands
+    for: a slice gives an array, any other index or ``np.asarray`` the whole column."""
+
+    dtype = np.dtype(np.float64)
+    ndim = 1
+    SLICE = 1 << 16
+
+    def __init__(self, agent: np.ndarray, pool: np.ndarray, wrap_by_pool: np.ndarray) -> None:
+        self.agent, self.pool = agent, pool
+        self.wrap_by_pool = np.asarray(wrap_by_pool, dtype=np.float64)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.agent.shape
+
+    @property
+    def size(self) -> int:
+        return self.agent.size
+
+    def __len__(self) -> int:
+        return self.agent.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.agent.size)
+            agent, pool = self.agent[a0:max(a0, a1)], self.pool[a0:max(a0, a1)]
+            out = np.full(agent.size, np.nan)
+            answered = agent >= 0
+            out[answered] = self.wrap_by_pool[pool[answered]]
+            return out
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.concatenate([self[s:s + self.SLICE] for s in range(0, self.size, self.SLICE)] or [np.empty(0)])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+class RowNumbers(ComputedColumn):
+    """A column whose row k holds ``first + k`` (the issue id where every leg opens its own issue,
+    in order: forecast mode without redials, repeats or transfers), computed when read."""
+
+    ndim = 1
+
+    def __init__(self, first: int, n: int, dtype) -> None:
+        self.first, self.n, self.dtype = int(first), int(n), np.dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
+
+    @property
+    def size(self) -> int:
+        return self.n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.n)
+            return np.arange(self.first + a0, self.first + max(a0, a1), dtype=self.dtype)
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.arange(self.first, self.first + self.n, dtype=self.dtype)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+class AgentPools(ComputedColumn):
+    """The pool column: each answered leg's agent's pool, -1 for the others (what the loop's
+    end fills in), computed when read from the agent column and each agent's pool."""
+
+    dtype = np.dtype(np.int16)
+    ndim = 1
+
+    def __init__(self, agent: np.ndarray, agent_pool: np.ndarray) -> None:
+        self.agent, self.agent_pool = agent, np.asarray(agent_pool, dtype=np.int16)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return self.agent.shape
+
+    @property
+    def size(self) -> int:
+        return self.agent.size
+
+    def __len__(self) -> int:
+        return self.agent.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1):
+            a0, a1, _ = key.indices(self.agent.size)
+            agent = self.agent[a0:max(a0, a1)]
+            out = np.full(agent.size, -1, dtype=np.int16)
+            answered = agent >= 0
+            out[answered] = self.agent_pool[agent[answered]]
+            return out
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.concatenate([self[s:s + _SLICE] for s in range(0, self.size, _SLICE)] or [np.empty(0, np.int16)])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+def _row_numbers(values: np.ndarray) -> bool:
+    """Whether row k holds ``values[0] + k``, checked a slice at a time."""
+    if values.size == 0 or values.strides == (0,):
+        return False
+    first = int(values[0])
+    return all(bool(np.all(values[s:s + _SLICE] == np.arange(first + s, first + min(s + _SLICE, values.size))))
+               for s in range(0, values.size, _SLICE))
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Whether every value has the first one's bits (NaN included), checked a slice at a time."""
+    if values.size == 0 or values.strides == (0,):
+        return values.size > 0
+    bits = values.view(np.dtype(f"u{values.dtype.itemsize}"))
+    first = bits[0]
+    return all(bool(np.all(bits[s:s + _SLICE] == first)) for s in range(0, bits.size, _SLICE))
+
+
+_SLICE = 1 << 16
 
 
 def _as(values: np.ndarray, dtype: type) -> np.ndarray:
     """``values`` as ``dtype``: a view when the buffer already holds it, else a copy (a
     column kept narrower in the buffer than in the output, such as the issue id)."""
-    return values.view(dtype) if values.dtype.itemsize == np.dtype(dtype).itemsize else values.astype(dtype)
+    if values.dtype.itemsize == np.dtype(dtype).itemsize:
+        return values.view(dtype)
+    if values.size and values.strides == (0,):  # one value (share_constants)
+        return np.broadcast_to(values[:1].astype(dtype), values.shape)
+    return values.astype(dtype)
 
 
 class SegmentBuffer:

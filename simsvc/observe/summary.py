@@ -14,6 +14,7 @@ import pandas as pd
 
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 from simsvc.domain.calendar import scheduled_agent_seconds
+from simsvc.observe.pairwise import PairwiseSum
 from simsvc.observe.records import (
     ABANDONED,
     ANSWERED,
@@ -100,16 +101,20 @@ def _wait_flags(scenario: Scenario, c: dict[str, np.ndarray], waiting: np.ndarra
     return positive, within
 
 
-def _handle_and_wrap(c: dict[str, np.ndarray], sel: np.ndarray) -> np.ndarray:
-    """``handle_s + wrap_s`` of the legs ``sel``, summed in place a slice of legs at a time
-    (one full-length temporary, not two; each sum is the same float)."""
-    out = c["handle_s"][sel]
-    at = 0
+def _mean_of(sel: np.ndarray, values_in) -> float:
+    """``np.mean`` of the values of the legs ``sel``, to the last bit, without gathering them:
+    ``values_in(sl)`` gives the values of the legs of slice ``sl`` (float64), and the
+    selected ones are summed a slice at a time along numpy's pairwise tree."""
+    total = PairwiseSum(int(np.count_nonzero(sel)), np.float64)
     for s in range(0, len(sel), _CHUNK):
-        wrap = c["wrap_s"][s:s + _CHUNK][sel[s:s + _CHUNK]]
-        out[at:at + wrap.size] += wrap
-        at += wrap.size
-    return out
+        sl = slice(s, s + _CHUNK)
+        total.add(values_in(sl)[sel[sl]])
+    return float(total.mean())
+
+
+def _handle_and_wrap(c: dict[str, np.ndarray], sel: np.ndarray) -> float:
+    """Mean ``handle_s + wrap_s`` of the legs ``sel`` (each sum the same float as over all legs)."""
+    return _mean_of(sel, lambda sl: c["handle_s"][sl] + c["wrap_s"][sl])
 
 
 def _mean(x: np.ndarray) -> float:
@@ -121,13 +126,14 @@ def replication_metrics(scenario: Scenario, run: RawRun,
                         centre: CentreRows | None = None) -> pd.DataFrame:
     """Long table ``replication, channel, metric, value`` for one replication.
 
-    ``customer_rows`` are :func:`simsvc.observe.customer.customer_metrics` (plus, in
+    ``customer_rows`` are :func:`simsvc.observe.customer_metrics.customer_metrics` (plus, in
     journey mode, :func:`simsvc.observe.journey.journey_metrics`) and ``centre``
     :func:`centre_rows` when the caller has computed them already (a caller keeping
     memory low computes ``centre`` before the customer view exists: their temporaries
     then never add up).
     """
-    from simsvc.observe.customer import customer_metrics, customer_view
+    from simsvc.observe.customer import customer_view
+    from simsvc.observe.customer_metrics import customer_metrics
 
     if centre is None:
         centre = centre_rows(scenario, run)
@@ -163,7 +169,9 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
     """The centre's metrics of one replication (see :func:`replication_metrics`).
 
     Memory: every selection is a full-length boolean mask (one byte per leg); float
-    values are gathered only for the legs a mean or a quantile needs, one at a time.
+    values are gathered only for a quantile (the waits), one selection at a time; the
+    other means are summed a slice of legs at a time along numpy's pairwise tree
+    (:mod:`simsvc.observe.pairwise`: the same floats).
     """
     c = run.contacts
     keep = c["arrival_s"] >= scenario.warmup
@@ -198,7 +206,7 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
             return
         w = wait_of(sel)
         metrics["wait_mean_s"] = _mean(w)
-        metrics["asa_s"] = _mean(w[answered_in_sel]) if answered_in_sel.any() else np.nan
+        metrics["asa_s"] = _mean_of(answered_in_sel, lambda sl: w[sl]) if answered_in_sel.any() else np.nan
         metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
 
     def add_block(name: str, m: np.ndarray, busy: float, staffed: float,
@@ -241,7 +249,7 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
             wait_metrics(metrics, m, answered_leg[m])
             metrics["service_level"] = _ratio(count(ans, within), offered - count(m, not_due))
         if kind != "bot":
-            metrics["aht_s"] = _mean(_handle_and_wrap(c, ans)) if answered else np.nan
+            metrics["aht_s"] = _handle_and_wrap(c, ans) if answered else np.nan
             metrics["occupancy"] = _ratio(busy, staffed)
         metrics["fcr"] = _ratio(*fcr)
         if kind == "async" or (kind is None and has_async):
@@ -253,7 +261,7 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
             metrics["pending_not_due"] = pending
         if kind == "bot":
             metrics["containment_rate"] = _ratio(count(m, outcome == CONTAINED), offered)
-            metrics["bot_time_mean_s"] = _mean(c["handle_s"][m & ~waiting]) if offered else np.nan
+            metrics["bot_time_mean_s"] = _mean_of(m & ~waiting, lambda sl: c["handle_s"][sl]) if offered else np.nan
         rows.extend((name, k, float(v)) for k, v in metrics.items())
 
     # Rates of real-time service (SL, abandonment, waits) count contacts that found the
@@ -326,14 +334,20 @@ def _count_codes(codes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _t_quantile(df: int, p: float) -> float:
+    """Student t quantile. scipy is imported only here, when an interval is computed at all:
+    a run of one replication has none, and does not pay scipy's ~10 MB (issue 13, memory)."""
+    from scipy.special import stdtrit  # lighter than scipy.stats
+
+    return stdtrit(df, p)
+
+
 def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
               keys: tuple[str, ...] = ("channel", "metric")) -> pd.DataFrame:
     """Mean and t-interval across replications: ``*keys, mean, ci_low, ci_high, reps``.
 
     Groups keep the order in which they first appear in ``per_rep``.
     """
-    from scipy.special import stdtrit  # Student t quantile; lighter than scipy.stats, imported when needed
-
     keys = list(keys)
     values = per_rep["value"].to_numpy(dtype=float)
     # One pass of numpy per group (the same operations on the same values as before, so the
@@ -344,7 +358,7 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
         v = v[~np.isnan(v)]
         n = len(v)
         mean = float(v.mean()) if n else np.nan
-        half = stdtrit(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
+        half = _t_quantile(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
         first.append(positions[0])
         stats.append((mean, mean - half, mean + half, n))
     out = per_rep[keys].iloc[first].reset_index(drop=True)
