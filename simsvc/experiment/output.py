@@ -89,8 +89,12 @@ class TableWriter:
             categorical = [f.name for f in self._schema if pa.types.is_dictionary(f.type)]
             self._writer = pq.ParquetWriter(self.path, self._schema, use_dictionary=categorical or False)
         for start in range(0, max(len(frame), 1 if allow_empty else 0), self.rows_per_group):
-            chunk = rows(start, start + self.rows_per_group)  # a row table's columns: built for these rows only
-            self._writer.write_table(pa.Table.from_pandas(chunk, schema=self._schema, preserve_index=False))
+            if isinstance(frame, RowTable):   # its Arrow columns built straight from its arrays
+                chunk = frame.arrow(start, start + self.rows_per_group, self._schema)
+            else:
+                chunk = pa.Table.from_pandas(rows(start, start + self.rows_per_group), schema=self._schema,
+                                             preserve_index=False)
+            self._writer.write_table(chunk)
             del chunk
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed chunks otherwise
 
