@@ -332,7 +332,7 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
 
     Groups keep the order in which they first appear in ``per_rep``.
     """
-    from scipy.special import stdtrit  # Student t quantile; lighter than scipy.stats, imported when needed
+    from simsvc.domain.student_t import t_quantile as stdtrit  # scipy's, without importing scipy (issue 13)
 
     keys = list(keys)
     values = per_rep["value"].to_numpy(dtype=float)
