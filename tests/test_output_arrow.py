@@ -9,14 +9,20 @@ booleans, NaN floats, journey mode's customer and stage).
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import test_journey as tj
 from test_tables import SCENARIO
 from simsvc.config.load import validate
-from simsvc.experiment.output import TableWriter
+from simsvc.experiment.output import SORTED_COLUMNS, TableWriter
 from simsvc.model.centre import simulate
 from simsvc.observe import customer, tables
+
+
+def _sorted(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in SORTED_COLUMNS]
 
 
 def _row_tables(scenario, replication):
@@ -39,14 +45,24 @@ def test_row_tables_written_from_arrays_are_the_bytes_written_from_frames(which,
                 assert frame["csat"].isna().any() and frame["experience"].isna().any()
                 if which == "journey":
                     assert frame["customer_id"].notna().any() and frame["stage"].notna().any()
-            for source, file in ((rows, tmp_path / f"{name}-rows.parquet"),
-                                 (frame, tmp_path / f"{name}-frame.parquet")):
-                writer = TableWriter(file, rows_per_group=97)
-                try:
-                    writer.append(source)
-                    writer.append(source)
-                finally:
-                    writer.close()
-            assert (tmp_path / f"{name}-rows.parquet").read_bytes() == (tmp_path / f"{name}-frame.parquet").read_bytes()
+            ours, reference = tmp_path / f"{name}-rows.parquet", tmp_path / f"{name}-frame.parquet"
+            writer = TableWriter(ours, rows_per_group=97)
+            try:
+                writer.append(rows)
+                writer.append(rows)
+            finally:
+                writer.close()
+            # What the writer did before: pyarrow's conversion of each group's DataFrame.
+            schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+            with pq.ParquetWriter(reference, schema, write_statistics=_sorted(frame),
+                                  use_dictionary=[f.name for f in schema if pa.types.is_dictionary(f.type)]) as ref:
+                for _ in range(2):
+                    for start in range(0, len(frame), 97):
+                        ref.write_table(pa.Table.from_pandas(frame.iloc[start:start + 97], schema=schema,
+                                                             preserve_index=False))
+            assert ours.read_bytes() == reference.read_bytes()
+            stats = pq.ParquetFile(ours).metadata.row_group(0)
+            assert {stats.column(i).path_in_schema for i in range(stats.num_columns)
+                    if stats.column(i).is_stats_set} == set(_sorted(frame))
             back = pd.read_parquet(tmp_path / f"{name}-rows.parquet")
             assert len(back) == 2 * len(frame) > 50 and list(back.columns) == list(frame.columns)
