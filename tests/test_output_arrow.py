@@ -46,7 +46,7 @@ def test_row_tables_written_from_arrays_are_the_bytes_written_from_frames(which,
                 if which == "journey":
                     assert frame["customer_id"].notna().any() and frame["stage"].notna().any()
             ours, reference = tmp_path / f"{name}-rows.parquet", tmp_path / f"{name}-frame.parquet"
-            writer = TableWriter(ours, rows_per_group=97)
+            writer = TableWriter(ours, rows_per_group=97, sorted_statistics=True)
             try:
                 writer.append(rows)
                 writer.append(rows)
@@ -66,3 +66,23 @@ def test_row_tables_written_from_arrays_are_the_bytes_written_from_frames(which,
                     if stats.column(i).is_stats_set} == set(_sorted(frame))
             back = pd.read_parquet(tmp_path / f"{name}-rows.parquet")
             assert len(back) == 2 * len(frame) > 50 and list(back.columns) == list(frame.columns)
+
+
+def test_streamed_and_in_memory_runs_write_the_same_contacts_and_issues_files(tmp_path):
+    """``run(..., out=folder)`` writes row tables (a row group or more per replication),
+    ``write_results`` of a run held in memory the concatenated DataFrames: the same values,
+    and statistics for the rising columns only in both."""
+    from simsvc.experiment.output import write_results
+    from simsvc.experiment.runner import run
+
+    scenario = validate(dict(SCENARIO, horizon="4h", warmup="1h"))
+    run(scenario, replications=2, out=tmp_path / "streamed")
+    write_results(run(scenario, replications=2), tmp_path / "memory")
+    for name in ("contacts", "issues"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "streamed" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "memory" / f"{name}.parquet"), check_exact=True)
+        for how in ("streamed", "memory"):
+            meta = pq.ParquetFile(tmp_path / how / f"{name}.parquet").metadata.row_group(0)
+            with_stats = {meta.column(i).path_in_schema for i in range(meta.num_columns)
+                          if meta.column(i).is_stats_set}
+            assert with_stats == {"replication", "issue_id", "arrival_s"} | ({"contact_id"} if name == "contacts" else set())

@@ -64,6 +64,7 @@ def _use_system_allocator() -> None:
 # arrival time). Elsewhere (waits, handling times, scores, flags) every group spans nearly
 # the whole range, and computing their statistics was a fifth of the writing time (issue 13).
 SORTED_COLUMNS = ("replication", "contact_id", "issue_id", "customer_id", "arrival_s")
+LARGE_TABLES = ("contacts", "issues")   # written with statistics for SORTED_COLUMNS only
 
 
 class TableWriter:
@@ -77,9 +78,10 @@ class TableWriter:
     for one group of rows at a time (the whole table never exists as a DataFrame).
     """
 
-    def __init__(self, path: Path, rows_per_group: int = 100_000) -> None:
+    def __init__(self, path: Path, rows_per_group: int = 100_000, sorted_statistics: bool = False) -> None:
         self.path = path
         self.rows_per_group = rows_per_group
+        self.sorted_statistics = sorted_statistics   # row-group statistics for SORTED_COLUMNS only
         self._writer = None
         self._schema = None
 
@@ -95,7 +97,7 @@ class TableWriter:
             # column (pyarrow's default) triples the writing time and the file is larger.
             categorical = [f.name for f in self._schema if pa.types.is_dictionary(f.type)]
             statistics = True
-            if isinstance(frame, RowTable):   # a row per contact or issue: statistics where they pay
+            if self.sorted_statistics:   # a row per contact or issue: statistics where they pay
                 statistics = [name for name in frame.columns if name in SORTED_COLUMNS] or False
             self._writer = pq.ParquetWriter(self.path, self._schema, use_dictionary=categorical or False,
                                             write_statistics=statistics)
@@ -139,7 +141,8 @@ class ResultsWriter:
             if frame.empty:
                 continue  # nothing to add (or a table this run does not produce, e.g. with --no-contacts)
             if name not in self.tables:
-                self.tables[name] = TableWriter(self.tmp / f"{name}.parquet")
+                self.tables[name] = TableWriter(self.tmp / f"{name}.parquet",
+                                                sorted_statistics=name in LARGE_TABLES)
             self.tables[name].append(frame)
         release_memory()
 
