@@ -11,15 +11,85 @@ range of rows on demand: the results folder is written a row group at a time
 and let go; :meth:`RowTable.frame` gives the whole DataFrame, the same one as
 building every column at once.
 
+Each column is first built as plain arrays (:meth:`RowTable.values`: a numpy array, or
+:class:`Coded` codes with their labels, or :class:`Masked` values with a mask of missing
+entries); :meth:`RowTable.column` makes the pandas column of them (a ``Categorical``, a
+nullable array) and :meth:`RowTable.arrow` the Arrow column, straight from the arrays, so
+writing Parquet builds no pandas object at all (issue 13: the whole run's time).
+
 Row tables are picklable (plain arrays and names), so they travel from a worker
 process as the DataFrames did.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from simsvc.observe.records import ANSWERED, ORIGINS, OUTCOMES
+
+
+class Coded(NamedTuple):
+    """A categorical column as plain arrays: ``codes`` index ``labels`` (-1 = missing)."""
+    codes: np.ndarray
+    labels: tuple[str, ...]
+
+
+class Masked(NamedTuple):
+    """A nullable integer or boolean column: ``values``, and ``missing`` True where there is none."""
+    values: np.ndarray
+    missing: np.ndarray
+
+
+def pandas_column(values: object) -> object:
+    """The pandas column of :meth:`RowTable.values`' result (arrays pass as they are)."""
+    if isinstance(values, Coded):
+        return pd.Categorical.from_codes(values.codes, dtype=_categorical_dtype(values.labels))
+    if isinstance(values, Masked):
+        if values.values.dtype == bool:
+            return pd.arrays.BooleanArray(values.values, values.missing)
+        return pd.arrays.IntegerArray(values.values, values.missing)
+    return values
+
+
+_DTYPES: dict[tuple[str, ...], pd.CategoricalDtype] = {}
+
+
+def _categorical_dtype(labels: tuple[str, ...]) -> pd.CategoricalDtype:
+    """One dtype per set of labels: building it validates the labels (an Index each time),
+    which cost more than the codes' column when done per group of rows."""
+    dtype = _DTYPES.get(labels)
+    if dtype is None:
+        dtype = _DTYPES[labels] = pd.CategoricalDtype(list(labels))
+    return dtype
+
+
+def arrow_column(values: object, type_):
+    """The Arrow array of :meth:`RowTable.values`' result, of Arrow type ``type_`` (the type
+    ``pa.Schema.from_pandas`` gives the pandas column), converted as ``pa.Table.from_pandas``
+    converts it: NaN in a float column is a null, a code -1 or a masked entry is a null."""
+    import pyarrow as pa
+
+    if isinstance(values, Coded):
+        missing = values.codes < 0
+        codes = pa.array(values.codes, type=type_.index_type, mask=missing if missing.any() else None)
+        return pa.DictionaryArray.from_arrays(codes, _dictionary(values.labels, type_.value_type))
+    if isinstance(values, Masked):
+        return pa.array(values.values, type=type_, mask=values.missing)
+    return pa.array(values, type=type_, from_pandas=True)
+
+
+_DICTIONARIES: dict[tuple[tuple[str, ...], object], object] = {}
+
+
+def _dictionary(labels: tuple[str, ...], value_type):
+    key = (labels, value_type)
+    if key not in _DICTIONARIES:
+        import pyarrow as pa
+
+        _DICTIONARIES[key] = pa.array(list(labels), type=value_type)
+    return _DICTIONARIES[key]
 
 
 class RowTable:
@@ -30,9 +100,23 @@ class RowTable:
         self.n_rows = n_rows
         self.names = list(names)
 
-    def column(self, name: str, rows: slice) -> object:
-        """The values of column ``name`` for ``rows`` (an array or a pandas extension array)."""
+    def values(self, name: str, rows: slice) -> np.ndarray | Coded | Masked:
+        """The values of column ``name`` for ``rows`` as plain arrays (see the module's docstring)."""
         raise NotImplementedError
+
+    def column(self, name: str, rows: slice) -> object:
+        """The pandas column ``name`` for ``rows`` (an array or a pandas extension array)."""
+        return pandas_column(self.values(name, rows))
+
+    def arrow(self, start: int, stop: int, schema):
+        """Rows ``start:stop`` as an Arrow table of ``schema`` (the pandas schema of
+        :meth:`frame`, metadata included): the same table as ``pa.Table.from_pandas`` of
+        ``frame(start, stop)``, built without pandas."""
+        import pyarrow as pa
+
+        rows = slice(start, min(stop, self.n_rows))
+        return pa.Table.from_arrays([arrow_column(self.values(field.name, rows), field.type) for field in schema],
+                                    schema=schema)
 
     def frame(self, start: int = 0, stop: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
         """Rows ``start:stop`` (all by default) of the columns ``columns`` (all by default)."""
@@ -93,36 +177,37 @@ class ContactRows(RowTable):
         self.record = record
         self.replication = replication
         self.categories = categories  # channel, reason, pool names by code
+        self.labels = {name: tuple(labels) for name, labels in categories.items()}
         self.warmup = warmup
         self.extra = extra
         self.journey = journey
 
-    def column(self, name: str, rows: slice) -> object:
+    def values(self, name: str, rows: slice) -> np.ndarray | Coded | Masked:
         c = self.record
         if name in self._AS_RECORDED:
             return c[self._AS_RECORDED[name]][rows]
         if name in self.extra:
-            return self.extra[name][rows]
+            return self.extra[name][rows]   # an array, or a pandas nullable array (as it is)
         if name == "replication":
             return np.full(len(c["arrival_s"][rows]), self.replication, dtype=np.int32)
         if name == "contact_id":
             return np.arange(rows.start, rows.start + len(c["arrival_s"][rows]), dtype=np.int64)
         if name == "origin":
-            return pd.Categorical.from_codes(c["origin"][rows], categories=list(ORIGINS))
+            return Coded(c["origin"][rows], ORIGINS)
         if name == "outcome":
-            return pd.Categorical.from_codes(c["outcome"][rows], categories=list(OUTCOMES))
+            return Coded(c["outcome"][rows], OUTCOMES)
         if name in ("channel", "reason", "pool"):
-            return pd.Categorical.from_codes(c[name][rows], categories=self.categories[name])
+            return Coded(c[name][rows], self.labels[name])
         if name == "answered_s":
             answered_s = c["arrival_s"][rows] + c["wait_s"][rows]  # NaN where not answered
             answered_s[c["outcome"][rows] != ANSWERED] = np.nan
             return answered_s
         if name == "agent":
             agent = c["agent"][rows]
-            return pd.arrays.IntegerArray(agent.astype(np.int32, copy=False), agent < 0)
+            return Masked(agent.astype(np.int32, copy=False), agent < 0)
         if name == "resolved":  # nullable: values + mask, no Python object per row
             resolved = c["resolved"][rows]
-            return pd.arrays.BooleanArray(resolved == 1, resolved < 0)
+            return Masked(resolved == 1, resolved < 0)
         if name == "in_warmup":
             return c["arrival_s"][rows] < self.warmup
         if self.journey is not None and name in ("customer_id", "stage"):
@@ -151,19 +236,20 @@ class IssueRows(RowTable):
         self.data = columns
         self.replication = replication
         self.categories = categories  # channel, reason and kind labels by code
+        self.labels = {name: tuple(labels) for name, labels in categories.items()}
         self.warmup = warmup
         self.journey = journey
 
-    def column(self, name: str, rows: slice) -> object:
+    def values(self, name: str, rows: slice) -> np.ndarray | Coded | Masked:
         d = self.data
         if name in self._STORED:
             return d[name][rows]
         if name == "replication":
             return np.full(len(d["issue_id"][rows]), self.replication, dtype=np.int32)
         if name in ("channel", "reason", "kind"):
-            return pd.Categorical.from_codes(d[name][rows], categories=self.categories[name])
+            return Coded(d[name][rows], self.labels[name])
         if name == "ces":
-            return pd.arrays.IntegerArray(d["ces"][rows], ~d["ces_responded"][rows])
+            return Masked(d["ces"][rows], ~d["ces_responded"][rows])
         if name == "in_warmup":
             return d["arrival_s"][rows] < self.warmup
         if self.journey is not None and name in ("customer_id", "stage"):
@@ -171,10 +257,11 @@ class IssueRows(RowTable):
         raise KeyError(name)
 
 
-def _journey_column(journey: tuple[np.ndarray, np.ndarray, list[str]], name: str, issue: np.ndarray) -> object:
+def _journey_column(journey: tuple[np.ndarray, np.ndarray, list[str]], name: str, issue: np.ndarray
+                    ) -> Coded | Masked:
     """Journey mode's ``customer_id`` (nullable: -1 = no customer) or ``stage`` of each row's issue."""
     customer, stage, stages = journey
     if name == "customer_id":
         cust = customer[issue]
-        return pd.arrays.IntegerArray(np.maximum(cust, 0), cust < 0)
-    return pd.Categorical.from_codes(stage[issue], categories=stages)
+        return Masked(np.maximum(cust, 0), cust < 0)
+    return Coded(stage[issue], tuple(stages))

@@ -335,11 +335,11 @@ def _count_codes(codes: np.ndarray, n: int) -> np.ndarray:
 
 
 def _t_quantile(df: int, p: float) -> float:
-    """Student t quantile. scipy is imported only here, when an interval is computed at all:
-    a run of one replication has none, and does not pay scipy's ~10 MB (issue 13, memory)."""
-    from scipy.special import stdtrit  # lighter than scipy.stats
+    """Student t quantile: scipy's, from a table for 95 % intervals (domain/student_t), so a
+    run imports no scipy (its ~10 MB and tenths of a second; issue 13), else from scipy."""
+    from simsvc.domain.student_t import t_quantile
 
-    return stdtrit(df, p)
+    return t_quantile(df, p)
 
 
 def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,

@@ -21,6 +21,7 @@ from simsvc.observe.daily import daily_csv
 from simsvc.report.data import (_CONTACT_COLUMNS, GRID_COLUMNS, JOURNEY_FILES,
                                 RunData, channels_from_scenario, channels_of, merge_wait_histograms,
                                 wait_histogram)
+from simsvc.report.waits import wait_histogram_of_rows
 
 
 class ReportTables:
@@ -180,17 +181,15 @@ WAIT_SLICE_ROWS = 65_536
 
 
 def _wait_histogram_by_slices(contacts) -> pd.DataFrame:
-    """The wait histogram of one replication's contacts (a DataFrame, or a row table that
-    builds its columns for a range of rows), built a slice of rows at a time and merged, so
-    the four columns it reads are never all materialised at once (the same counts: the run's
-    histograms are merged anyway, as a folder's batches are)."""
+    """The wait histogram of one replication's contacts (a DataFrame, or a row table whose
+    arrays are read directly), built a slice of rows at a time, so the columns it reads are
+    never all materialised at once (the same counts: the run's histograms are merged anyway,
+    as a folder's batches are)."""
+    if not isinstance(contacts, pd.DataFrame):
+        return wait_histogram_of_rows(contacts, WAIT_SLICE_ROWS)
     columns = [c for c in _CONTACT_COLUMNS if c in contacts]
-    n = len(contacts)
-    slices = range(0, n, WAIT_SLICE_ROWS)
-    if isinstance(contacts, pd.DataFrame):
-        parts = [wait_histogram(contacts.iloc[s:s + WAIT_SLICE_ROWS][columns]) for s in slices]
-    else:
-        parts = [wait_histogram(contacts.frame(s, s + WAIT_SLICE_ROWS, columns)) for s in slices]
+    parts = [wait_histogram(contacts.iloc[s:s + WAIT_SLICE_ROWS][columns])
+             for s in range(0, len(contacts), WAIT_SLICE_ROWS)]
     return merge_wait_histograms(parts)
 
 
