@@ -205,3 +205,12 @@ def test_fit_recovers_a_routing_delay_per_class(tmp_path):
     assert res.scenario["reasons"]["vip"]["routing_delay"]["dist"] == "empirical"
     assert "routing_delay" not in res.scenario["reasons"]["std"]
     assert any("class std: no routing delay" in note for note in rd.notes)
+
+
+def test_two_sided_credits_are_shifted_to_be_non_negative():
+    """With routing delays the credit is bisected on both sides of the reference class; a class
+    the agents take after the reference (negative credit) becomes a credit of the reference."""
+    from simsvc.calibrate.classes import _shifted
+
+    assert _shifted("ref", ["a", "b"], np.array([-120.0, 30.0])) == {"ref": 120.0, "a": 0.0, "b": 150.0}
+    assert _shifted("ref", ["a"], np.array([45.0])) == {"ref": 0.0, "a": 45.0}

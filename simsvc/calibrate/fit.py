@@ -208,7 +208,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                                      progress=lambda i, n: say("effective staffing (first pass)", i, n))
             base = scaled(staff, first)
         credits = cl.fit_credits(behaviour, c, base, days, o.interval_s, steps=o.credit_steps, reps=o.search_reps,
-                                 seed=o.seed, progress=lambda i, n: say("queue credits", i, n))
+                                 seed=o.seed, two_sided=bool(behaviour.get("reason_delay")), progress=lambda i, n: say("queue credits", i, n))
         behaviour["reason_specs"] = credits.reason_specs(classes)
     availability = None
     if o.effective:  # with the classes' credits in place
