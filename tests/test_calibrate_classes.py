@@ -185,9 +185,16 @@ def test_fit_recovers_a_patience_per_class(tmp_path):
 def test_fit_recovers_a_routing_delay_per_class(tmp_path):
     """A log simulated with a routing delay on one class (vip: exponential, mean 40 s) and agents
     mostly free (load 2.8 on 8 agents, so the std callers are answered at once in most intervals):
-    `--routing-delay` writes vip a delay whose mean is within sampling error of 40 s (the
+    `simsvc fit --routing-delay` writes vip a delay whose mean is within sampling error of 40 s (the
     Kaplan–Meier curve undoes the censoring by abandonment: the answered callers' waits alone
-    average 1 / (1/40 + 1/100) = 29 s), and std (never in a cell where vip is answered at once) none."""
+    average 1 / (1/40 + 1/100) = 29 s), and std (never in a cell where vip is answered at once)
+    none; the scenario it writes loads."""
+    import yaml
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+    from simsvc.config.load import load_scenario
+
     data = {**_scenario(0.0), "horizon": "1d"}
     data["demand"]["phone"] = {"rate": "60/h", "mix": {"vip": 0.5, "std": 0.5}}
     data["channels"]["phone"]["patience"] = {"dist": "exponential", "mean": 100}
@@ -195,16 +202,19 @@ def test_fit_recovers_a_routing_delay_per_class(tmp_path):
     data["agents"]["team"]["staffing"] = 8
     path = tmp_path / "log.csv"
     _simulated_log(path, data)
-    res = fit(read_log(path), options=FitOptions(effective=False, credit_steps=1, search_reps=1, routing_delay=True))
-    rd = res.estimates["routing_delay"]
-    row = rd.table.set_index("class")
-    n = row.loc["vip", "answered"]
-    assert n > 300 and row.loc["vip", "answered_at_once"] < n / 20
-    assert abs(row.loc["vip", "mean_s"] - 40.0) < 4 * 40.0 / np.sqrt(n), row.loc["vip"].to_dict()
-    assert abs(row.loc["vip", "q50_s"] - 40.0 * np.log(2)) < 8.0, row.loc["vip"].to_dict()
-    assert res.scenario["reasons"]["vip"]["routing_delay"]["dist"] == "empirical"
-    assert "routing_delay" not in res.scenario["reasons"]["std"]
-    assert any("class std: no routing delay" in note for note in rd.notes)
+    out = tmp_path / "fit"
+    result = CliRunner().invoke(main, ["fit", str(path), "--routing-delay", "--no-effective", "--no-report",
+                                       "--search-reps", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "routing delay" in result.output and "class std: no routing delay" in result.output
+    reasons = yaml.safe_load((out / "scenario.yaml").read_text())["reasons"]
+    assert "routing_delay" not in reasons["std"]
+    delay = load_scenario(out / "scenario.yaml").reasons["vip"].routing_delay
+    values = np.array(delay.values, float)
+    assert len(values) == 40 and delay.weights is None
+    # n: vip answered in the free cells (about 500 of the ~700 vip calls); 4 standard errors
+    assert abs(values.mean() - 40.0) < 4 * 40.0 / np.sqrt(450), values.mean()
+    assert abs(np.median(values) - 40.0 * np.log(2)) < 8.0, np.median(values)
 
 
 def test_two_sided_credits_are_shifted_to_be_non_negative():
