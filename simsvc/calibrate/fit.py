@@ -189,6 +189,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             E["routing_delay"] = rd
             behaviour["reason_delay"] = rd.by_reason
             notes.extend(rd.notes)
+    elif o.routing_delay:
+        notes.append("no routing delay: it is fitted per routing class, and the log has none (or --no-classes)")
     say("hour bands", 0, 1)
     per_band = [by_hour_band(c, ch) for ch in channels if channel_specs[ch]["kind"] != "async"]
     band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
@@ -208,7 +210,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                                      progress=lambda i, n: say("effective staffing (first pass)", i, n))
             base = scaled(staff, first)
         credits = cl.fit_credits(behaviour, c, base, days, o.interval_s, steps=o.credit_steps, reps=o.search_reps,
-                                 seed=o.seed, two_sided=bool(behaviour.get("reason_delay")), progress=lambda i, n: say("queue credits", i, n))
+                                 seed=o.seed, two_sided=bool(behaviour.get("reason_delay")),
+                                 progress=lambda i, n: say("queue credits", i, n))
         behaviour["reason_specs"] = credits.reason_specs(classes)
     availability = None
     if o.effective:  # with the classes' credits in place
