@@ -88,8 +88,9 @@ def test_classes_split_reasons_and_share_the_pools(tmp_path):
 def test_no_classes_option_ignores_the_column(tmp_path):
     path = tmp_path / "log.csv"
     _log_csv(path, 0.0)
-    res = fit(read_log(path), options=FitOptions(effective=False, classes=False))
+    res = fit(read_log(path), options=FitOptions(effective=False, classes=False, routing_delay=True))
     assert res.credits is None and res.behaviour["reasons"] == ["general"]
+    assert "routing_delay" not in res.estimates and any("no routing delay" in n for n in res.notes)
 
 
 def _write(tmp_path, rows: list[str], header="arrival_time,outcome,wait_s,priority") -> str:
