@@ -76,6 +76,6 @@ def test_delayed_contacts_still_queue_for_agents():
 def test_without_any_delay_the_centre_keeps_its_own_route():
     """Resolved at build time: no reason with a delay, no override and no stream."""
     plain = ContactCentre(validate(scenario(None)), 7, 0)
-    assert "_route" not in vars(plain) and not hasattr(plain, "delay_by")
+    assert "_route" not in vars(plain) and not hasattr(plain, "routing_delay")
     delayed = ContactCentre(validate(scenario({"dist": "deterministic", "value": "30s"})), 7, 0)
     assert "_route" in vars(delayed) and delayed.direct[0][0] is None and delayed.direct[0][1] is not None

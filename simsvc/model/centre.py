@@ -46,7 +46,7 @@ from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
 from simsvc.model.reserve import Reserve
-from simsvc.model.routing_delay import RoutingDelay
+from simsvc.model.routing_delay import setup_routing_delay
 from simsvc.model.waiting import Waiting, patience_without_events
 from simsvc.observe.records import (
     ESCALATION,
@@ -62,7 +62,7 @@ NAN = float("nan")
 ARRIVAL_CHUNK = 16384  # forecast arrivals converted (and their numbers drawn) at a time
 
 
-class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster, RoutingDelay):
+class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoster):
     """One replication of the contact-centre model. Build, then :meth:`run` once."""
 
     def __init__(self, scenario: Scenario, root_seed: int, replication: int,
@@ -99,7 +99,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
                        or [None] * len(self.reason_names) for ch in self.channels]
         patience_without_events(s, self.channels)  # which queues need no patience event
-        self._setup_routing_delay()  # a reason's routing step, where one has it (model/routing_delay.py)
+        setup_routing_delay(self)  # a reason's routing step, where one has it (model/routing_delay.py)
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
