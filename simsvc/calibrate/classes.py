@@ -109,9 +109,14 @@ class Credits:
 
 
 def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
-                interval_s: float, *, steps: int = 7, reps: int = 2, seed: int = 1,
+                interval_s: float, *, steps: int = 7, reps: int = 2, seed: int = 1, two_sided: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> Credits:
-    """Bisect each class's queue credit on the fit days (see the module docstring)."""
+    """Bisect each class's queue credit on the fit days (see the module docstring).
+
+    ``two_sided`` (with routing delays, whose step is part of a class's wait, so the class that
+    waits longest need not be the one the agents take last): each credit is bisected on
+    [−MAX_CREDIT_S, MAX_CREDIT_S] relative to the reference class, and the credits are then
+    shifted so that the smallest is 0 (only their differences order a queue)."""
     classes = behaviour["classes"]
     c = contacts[contacts["day"].isin(days)]
     obs = wait_by_class(c, classes)
@@ -119,19 +124,20 @@ def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     names = [k for k in obs.index if k != reference]
     target = (obs.loc[names, "wait_mean_s"] / max(obs.loc[reference, "wait_mean_s"], 1e-9)).to_numpy()
     fixed = obs.loc[names, "contacts"].to_numpy() < MIN_CLASS_CONTACTS
-    lo, hi = np.zeros(len(names)), np.full(len(names), MAX_CREDIT_S)
+    lo, hi = np.full(len(names), -MAX_CREDIT_S if two_sided else 0.0), np.full(len(names), MAX_CREDIT_S)
     sim = obs.assign(wait_mean_s=np.nan)
     for step in range(steps):
         credit = np.where(fixed, 0.0, (lo + hi) / 2)
-        sim = _simulate(behaviour, c, staffing, days, interval_s, dict(zip(names, credit)), reps, seed)
+        sim = _simulate(behaviour, c, staffing, days, interval_s, _shifted(reference, names, credit), reps, seed)
         ratio = (sim.loc[names, "wait_mean_s"] / max(sim.loc[reference, "wait_mean_s"], 1e-9)).to_numpy()
         more = ratio > target  # the class still waits too long relative to the reference: more credit
         lo, hi = np.where(more, credit, lo), np.where(more, hi, credit)
         if progress:
             progress(step + 1, steps)
     credit = np.where(fixed, 0.0, (lo + hi) / 2)
-    credit = np.where(credit < MAX_CREDIT_S / 2 ** steps, 0.0, credit)  # bisected down to its floor: none
-    credits = {reference: 0.0, **{k: float(round(v)) for k, v in zip(names, credit)}}
+    floor = (hi - lo)[0] if len(names) else 0.0  # the last bracket's width: closer to 0 is none
+    credit = np.where(np.abs(credit) < (floor if two_sided else MAX_CREDIT_S / 2 ** steps), 0.0, credit)
+    credits = {k: float(round(v)) for k, v in _shifted(reference, names, credit).items()}
     table = pd.DataFrame({
         "class": list(obs.index), "credit_s": [credits[k] for k in obs.index],
         "contacts": obs["contacts"].to_numpy(), "observed_wait_s": obs["wait_mean_s"].round(1).to_numpy(),
@@ -144,6 +150,12 @@ def fit_credits(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
                    "too few contacts: none" if k in set(np.array(names)[fixed]) else "mean wait ratio"
                    for k in obs.index]})
     return Credits(credits, table, reference, steps, reps)
+
+
+def _shifted(reference: str, names: list[str], credit: np.ndarray) -> dict[str, float]:
+    """Credits relative to the reference class (which has 0) as credits ≥ 0 with the same differences."""
+    shift = max(0.0, -float(credit.min())) if len(credit) else 0.0
+    return {reference: shift, **{k: float(v) + shift for k, v in zip(names, credit)}}
 
 
 def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed) -> pd.DataFrame:
@@ -254,7 +266,9 @@ def credit_comments(credits: Credits, by_class: pd.DataFrame) -> list[str]:
     """Comment lines for ``reasons``: the class rule, each class's credit and what it reproduces."""
     lines = ["one reason per (reason, routing class); queue_credit per class: bisected so that the fit days, "
              f"replayed ({credits.reps} replications × {credits.steps} steps), reproduce each class's mean wait "
-             f"relative to the class with the longest wait ({credits.reference}, credit 0)"]
+             f"relative to the class with the longest wait ({credits.reference}, "
+             + ("credit 0)" if credits.credit_s[credits.reference] == 0 else
+                "bisected on both sides of it with routing delays, then shifted so the smallest credit is 0)")]
     for r in credits.table.itertuples():
         p = by_class.loc[r[1]] if r[1] in by_class.index else None
         lines.append(f"class {r[1]}: credit {r.credit_s:.0f}s; n = {r.contacts:,}; mean wait observed "

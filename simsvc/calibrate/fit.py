@@ -20,6 +20,7 @@ from simsvc.calibrate import agents as ag
 from simsvc.calibrate import estimate as est
 from simsvc.calibrate import patience as pt
 from simsvc.calibrate import classes as cl
+from simsvc.calibrate.delays import delay_comments, fit_routing_delays
 from simsvc.calibrate.bands import by_hour_band, verdict_text
 from simsvc.calibrate.effective import Availability, fit_availability, refine_note, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
@@ -50,6 +51,7 @@ class FitOptions:
     wrap: str = "none"
     classes: bool = True  # reasons × routing classes with fitted queue credits, when the log has a class column
     class_patience: bool = False  # with classes: a Kaplan–Meier patience per class where it has the data
+    routing_delay: bool = False  # with classes: a routing delay per class (calibrate/delays.py)
     # Replays' reason (and class) mix: "interval", each day × interval's own (calibrate/replay.py),
     # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
     # "period", one over the replayed days (the default before).
@@ -182,6 +184,13 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             E["class_patience"] = cp
             behaviour["reason_patience"] = cp.by_reason
             notes.extend(cp.notes)
+        if o.routing_delay:  # before the searches: they replay with it
+            rd = fit_routing_delays(c, classes, list(E["patience"]), o.interval_s)
+            E["routing_delay"] = rd
+            behaviour["reason_delay"] = rd.by_reason
+            notes.extend(rd.notes)
+    elif o.routing_delay:
+        notes.append("no routing delay: it is fitted per routing class, and the log has none (or --no-classes)")
     say("hour bands", 0, 1)
     per_band = [by_hour_band(c, ch) for ch in channels if channel_specs[ch]["kind"] != "async"]
     band_table = pd.concat([t for t, _ in per_band if not t.empty] or [pd.DataFrame()], ignore_index=True)
@@ -201,7 +210,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                                      progress=lambda i, n: say("effective staffing (first pass)", i, n))
             base = scaled(staff, first)
         credits = cl.fit_credits(behaviour, c, base, days, o.interval_s, steps=o.credit_steps, reps=o.search_reps,
-                                 seed=o.seed, progress=lambda i, n: say("queue credits", i, n))
+                                 seed=o.seed, two_sided=bool(behaviour.get("reason_delay")),
+                                 progress=lambda i, n: say("queue credits", i, n))
         behaviour["reason_specs"] = credits.reason_specs(classes)
     availability = None
     if o.effective:  # with the classes' credits in place
@@ -307,6 +317,8 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         comments["reasons"] = cl.credit_comments(res.credits, E["classes"])
     if "class_patience" in E:
         comments.update(cl.class_patience_comments(E["class_patience"], res.behaviour["classes"]))
+    if "routing_delay" in E:
+        comments.update(delay_comments(E["routing_delay"], res.behaviour["classes"]))
     data["handling"] = res.behaviour["handling"]
     hc = []
     for (ch, r), h in E["handling"].items():

@@ -83,9 +83,12 @@ def _interval_mixes(rows: list[dict], g: pd.DataFrame, index: dict, interval_s: 
 
 
 def reason_data(behaviour: dict) -> dict:
-    """``reasons``: each reason's queue credit (routing classes) and its class's patience, if any."""
+    """``reasons``: each reason's queue credit (routing classes), its class's patience and routing
+    delay, if any."""
     patience = behaviour.get("reason_patience", {})
-    return {r: {**behaviour.get("reason_specs", {}).get(r, {}), **({"patience": patience[r]} if r in patience else {})}
+    delay = behaviour.get("reason_delay", {})
+    return {r: {**behaviour.get("reason_specs", {}).get(r, {}), **({"patience": patience[r]} if r in patience else {}),
+                **({"routing_delay": delay[r]} if r in delay else {})}
             for r in behaviour["reasons"]}
 
 

@@ -115,7 +115,20 @@ def _classes(res) -> list[str]:
             + ("Each class with enough abandonments has its own Kaplan–Meier patience (<code>--class-patience"
                "</code>, estimates above)" if "class_patience" in res.estimates else
                "The scenario keeps one patience per channel (<code>--class-patience</code> fits one per class)")
-            + "; each class's exponential-MLE patience is shown beside it.</p>" + _table(t)]
+            + "; each class's exponential-MLE patience is shown beside it.</p>" + _table(t) + _delays(res)]
+
+
+def _delays(res) -> str:
+    """Routing delay per class (``--routing-delay``): what each class's was estimated from."""
+    rd = res.estimates.get("routing_delay")
+    if rd is None:
+        return ""
+    return ("<h3>Routing delay per class</h3><p>Kaplan–Meier of each class's waits in the fit days' day × "
+            "intervals where every contact of the other classes was answered at once (answers are events, "
+            "abandonments censorings); written on the class's reasons as <code>routing_delay</code> where the "
+            "class has enough answered contacts there and fewer than half were answered at once.</p>"
+            + (_table(rd.table) if not rd.table.empty else "") + "".join(
+                f"<p>{html.escape(n)}</p>" for n in rd.notes))
 
 
 def _patience_quantiles(res) -> list[str]:

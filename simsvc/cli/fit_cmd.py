@@ -97,6 +97,9 @@ def log_options(fn):
         click.option("--class-patience/--no-class-patience", "class_patience", default=False, show_default=True,
                      help="With routing classes: a Kaplan–Meier patience per class (on each of its reasons) where "
                           "the class has enough abandonments, else the channel's."),
+        click.option("--routing-delay/--no-routing-delay", "routing_delay", default=False, show_default=True,
+                     help="With routing classes: a routing delay per class (a step before any agent can answer "
+                          "its contacts), estimated where the other classes were answered at once."),
         click.option("--weekdays", default=None, metavar="DAYS",
                      help="Use only these weekdays, e.g. sun-thu or mon,wed."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
@@ -175,6 +178,7 @@ def fit_options(o: dict, effective: bool = True):
                       search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
                       effective=effective,
                       patience=o["patience"], classes=o["classes"], class_patience=o["class_patience"],
+                      routing_delay=o["routing_delay"],
                       replay_mix=o["replay_mix"],
                       wrap=o["wrap"],
                       seed=o["seed"])
@@ -244,6 +248,12 @@ def summary_text(res) -> str:
     for name, p in [*res.estimates["patience"].items(), *((f"class {k}", p) for k, p in by_class.items())]:
         rows.append(["patience", name, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
+    rd = res.estimates.get("routing_delay")
+    if rd is not None and not rd.table.empty:
+        for r in rd.table.itertuples():
+            if r[1] in set(res.behaviour["classes"][k] for k in rd.by_reason):
+                rows.append(["routing delay", f"class {r[1]}", f"KM median {r.q50_s:.0f}s, mean {r.mean_s:.0f}s "
+                             f"({r.free_cells} free cells)", f"{r.contacts:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():
             rows.append(["queue credit", f"class {r[1]}", f"{r.credit_s:.0f}s (mean wait {r.observed_wait_s:.0f}s "

@@ -216,6 +216,10 @@ class ReasonSpec(Base):
     patience: Distribution | None = Field(
         default=None, description="this reason's patience on every voice and chat channel that has one "
         "(overrides the channel's patience for contacts of this reason)")
+    routing_delay: Distribution | None = Field(
+        default=None, description="a routing step before the queue: a new contact of this reason (a redial "
+        "or repeat too, not a transfer) cannot be answered before this delay after it arrives; it waits, "
+        "and may abandon, meanwhile (the wait and patience clocks run from arrival)")
 
     @model_validator(mode="after")
     def _shares(self) -> "ReasonSpec":

@@ -47,6 +47,7 @@ from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
 from simsvc.model.reserve import Reserve
+from simsvc.model.routing_delay import setup_routing_delay
 from simsvc.model.waiting import Waiting, patience_without_events
 from simsvc.observe.records import (
     ESCALATION,
@@ -103,6 +104,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         self.direct = [[q if ch.always_open and not q.reserved and not q.chat else None for q in ch.queues]
                        or [None] * len(self.reason_names) for ch in self.channels]
         patience_without_events(s, self.channels)  # which queues need no patience event
+        setup_routing_delay(self)  # a reason's routing step, where one has it (model/routing_delay.py)
 
         # Reasons that transfer, and the random streams for decisions.
         self.transfer = [(r.transfer.probability, self.pool_names.index(r.transfer.to))
