@@ -294,3 +294,19 @@ def test_reasons_own_patience_and_row_mix_reach_the_erlang_requirement(tmp_path)
     # the channel's patience alone would staff the middle hour differently
     assert phone.iloc[1]["required_on_duty"] != agents_needed(
         "erlang_a", 150 / 3600, 0.1 * 120 + 0.9 * 360, target_service_level=0.8, threshold_s=20, mean_patience_s=30)
+
+
+def test_routing_delay_is_named_as_outside_the_erlang_figures(tmp_path):
+    """Erlang has no routing step: requirements says so for the reason that has one, and only then."""
+    plain = CliRunner().invoke(main, ["requirements", str(_scenario(tmp_path)), "--target", PHONE_SL,
+                                           "--out", str(tmp_path / "a")])
+    assert plain.exit_code == 0, plain.output
+    assert "warning" not in plain.output
+    path = _scenario(tmp_path, name="delayed", reasons={
+        "general": {"routing_delay": {"dist": "deterministic", "value": "40s"}}})
+    delayed = CliRunner().invoke(main, ["requirements", str(path), "--target", PHONE_SL, "--out", str(tmp_path / "b")])
+    assert delayed.exit_code == 0, delayed.output
+    assert "warning: reasons.general.routing_delay is not in these Erlang figures" in delayed.output
+    # the figures themselves are Erlang's, with or without the step
+    a, b = pd.read_csv(tmp_path / "a" / "requirements.csv"), pd.read_csv(tmp_path / "b" / "requirements.csv")
+    pd.testing.assert_frame_equal(a, b)

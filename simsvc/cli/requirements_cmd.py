@@ -21,7 +21,7 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     """
     from simsvc.plan import PlanError
     from simsvc.experiment.safepath import write_folder
-    from simsvc.plan.requirements import erlang_plan, plan_totals, requirements as compute
+    from simsvc.plan.requirements import erlang_blind_spots, erlang_plan, plan_totals, requirements as compute
     from simsvc.plan.scenarios import plan_files
 
     resolved, goals = load_targets(scenario, targets)
@@ -38,7 +38,7 @@ def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float |
     click.echo("targets: " + ("; ".join(map(str, goals)) or "none")
                + (f"; occupancy <= {max_occupancy:g}" if max_occupancy else ""))
     click.echo(pool_table(plan_totals(resolved, req)))
-    for note in unplannable:
+    for note in [*unplannable, *erlang_blind_spots(resolved)]:
         click.echo(f"warning: {note}", err=True)
     click.echo(f"\nrequirements: {path / 'requirements.csv'}")
     click.echo(f"scenario: {path / 'scenario.yaml'}  (simsvc run it to see how the Erlang plan does)")

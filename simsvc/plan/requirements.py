@@ -318,6 +318,20 @@ def per_channel_on_duty(req: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(["channel", "interval"], as_index=False, observed=True)["required_on_duty"].sum()
 
 
+def erlang_blind_spots(scenario: Scenario) -> list[str]:
+    """What of ``scenario`` these Erlang figures leave out and the user must be told of.
+
+    A reason's ``routing_delay`` is a step before the queue that no Erlang model has: its
+    contacts wait at least the step and some abandon during it, so the plan is optimistic
+    for them (and a service level threshold shorter than the step cannot be met at all).
+    The simulation has it: ``simsvc run`` the plan, or ``simsvc staff``.
+    """
+    return [f"reasons.{name}.routing_delay is not in these Erlang figures (a routing step before the queue: "
+            f"its contacts wait at least the step and may abandon during it); simsvc run the plan, or use "
+            f"simsvc staff, which simulates it"
+            for name, reason in scenario.reasons.items() if reason.routing_delay is not None]
+
+
 def erlang_plan(req: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
     """The Erlang plan of a requirements table: scheduled agents per pool × interval, and one
     note per pool that needs agents where its availability is 0 (``required_scheduled`` NaN:
