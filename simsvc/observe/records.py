@@ -141,86 +141,14 @@ class ComputedColumn(np.lib.mixins.NDArrayOperatorsMixin):
             raise AttributeError(name)  # (unpickling looks attributes up before they exist)
         return getattr(np.asarray(self), name)
 
-
-class CopyOnRead(ComputedColumn):
-    """An array read a copy at a time: a second column of a table with the same values as
-    another, which must not share its memory (a change to one would change both)."""
-
+    # What a subclass gives: ``n`` (its rows), ``dtype``, and ``rows(a0, a1)`` (a new array).
     ndim = 1
+    SLICE = 1 << 16  # rows computed at a time when the whole column is read
+    n: int
+    dtype: np.dtype
 
-    def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-        self.dtype = values.dtype
-
-    @property
-    def shape(self) -> tuple[int]:
-        return self.values.shape
-
-    @property
-    def size(self) -> int:
-        return self.values.size
-
-    def __len__(self) -> int:
-        return self.values.size
-
-    def __getitem__(self, key):
-        return np.array(self.values[key])  # a copy, whatever the key
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return np.array(self.values, dtype=dtype)
-
-
-class FixedWrap(ComputedColumn):
-    """``wrap_s`` of a run whose every agent pool has a fixed wrap-up: each answered leg's is its
-    pool's, the others' NaN, computed for the rows read (the loop stores none of them; a
-    column of 8 bytes per leg not held after it, issue 13). Read like the array it stands
-    for: a slice gives an array, any other index or ``np.asarray`` the whole column."""
-
-    dtype = np.dtype(np.float64)
-    ndim = 1
-    SLICE = 1 << 16
-
-    def __init__(self, agent: np.ndarray, pool: np.ndarray, wrap_by_pool: np.ndarray) -> None:
-        self.agent, self.pool = agent, pool
-        self.wrap_by_pool = np.asarray(wrap_by_pool, dtype=np.float64)
-
-    @property
-    def shape(self) -> tuple[int]:
-        return self.agent.shape
-
-    @property
-    def size(self) -> int:
-        return self.agent.size
-
-    def __len__(self) -> int:
-        return self.agent.size
-
-    def __getitem__(self, key):
-        if isinstance(key, slice) and key.step in (None, 1):
-            a0, a1, _ = key.indices(self.agent.size)
-            agent, pool = self.agent[a0:max(a0, a1)], self.pool[a0:max(a0, a1)]
-            out = np.full(agent.size, np.nan)
-            answered = agent >= 0
-            out[answered] = self.wrap_by_pool[pool[answered]]
-            return out
-        return np.asarray(self)[key]
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.concatenate([self[s:s + self.SLICE] for s in range(0, self.size, self.SLICE)] or [np.empty(0)])
-        return out if dtype is None else out.astype(dtype, copy=False)
-
-    def copy(self) -> np.ndarray:
-        return np.asarray(self)
-
-
-class RowNumbers(ComputedColumn):
-    """A column whose row k holds ``first + k`` (the issue id where every leg opens its own issue,
-    in order: forecast mode without redials, repeats or transfers), computed when read."""
-
-    ndim = 1
-
-    def __init__(self, first: int, n: int, dtype) -> None:
-        self.first, self.n, self.dtype = int(first), int(n), np.dtype(dtype)
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        raise NotImplementedError
 
     @property
     def shape(self) -> tuple[int]:
@@ -236,15 +164,70 @@ class RowNumbers(ComputedColumn):
     def __getitem__(self, key):
         if isinstance(key, slice) and key.step in (None, 1):
             a0, a1, _ = key.indices(self.n)
-            return np.arange(self.first + a0, self.first + max(a0, a1), dtype=self.dtype)
+            return self.rows(a0, max(a0, a1))
         return np.asarray(self)[key]
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.arange(self.first, self.first + self.n, dtype=self.dtype)
+        out = np.empty(self.n, dtype=self.dtype)
+        for a0 in range(0, self.n, self.SLICE):
+            a1 = min(a0 + self.SLICE, self.n)
+            out[a0:a1] = self.rows(a0, a1)
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def copy(self) -> np.ndarray:
         return np.asarray(self)
+
+
+class CopyOnRead(ComputedColumn):
+    """An array read a copy at a time: a second column of a table with the same values as
+    another, which must not share its memory (a change to one would change both)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.dtype, self.n = values, values.dtype, values.size
+
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        return np.array(self.values[a0:a1])
+
+    def __getitem__(self, key):
+        return np.array(self.values[key])  # a copy, whatever the key
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.array(self.values, dtype=dtype)
+
+
+class FixedWrap(ComputedColumn):
+    """``wrap_s`` of a run whose every agent pool has a fixed wrap-up: each answered leg's is its
+    pool's, the others' NaN, computed for the rows read (the loop stores none of them; a
+    column of 8 bytes per leg not held after it, issue 13). Read like the array it stands
+    for: a slice gives an array, any other index or ``np.asarray`` the whole column."""
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, agent: np.ndarray, pool: np.ndarray, wrap_by_pool: np.ndarray) -> None:
+        self.agent, self.pool, self.n = agent, pool, agent.size
+        self.wrap_by_pool = np.asarray(wrap_by_pool, dtype=np.float64)
+
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        agent, pool = self.agent[a0:a1], self.pool[a0:a1]
+        out = np.full(agent.size, np.nan)
+        answered = agent >= 0
+        out[answered] = self.wrap_by_pool[pool[answered]]
+        return out
+
+
+class RowNumbers(ComputedColumn):
+    """A column whose row k holds ``first + k`` (the issue id where every leg opens its own issue,
+    in order: forecast mode without redials, repeats or transfers), computed when read."""
+
+    def __init__(self, first: int, n: int, dtype) -> None:
+        self.first, self.n, self.dtype = int(first), int(n), np.dtype(dtype)
+
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        return np.arange(self.first + a0, self.first + a1, dtype=self.dtype)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.rows(0, self.n)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 class AgentPools(ComputedColumn):
@@ -252,38 +235,17 @@ class AgentPools(ComputedColumn):
     end fills in), computed when read from the agent column and each agent's pool."""
 
     dtype = np.dtype(np.int16)
-    ndim = 1
 
     def __init__(self, agent: np.ndarray, agent_pool: np.ndarray) -> None:
-        self.agent, self.agent_pool = agent, np.asarray(agent_pool, dtype=np.int16)
+        self.agent, self.n = agent, agent.size
+        self.agent_pool = np.asarray(agent_pool, dtype=np.int16)
 
-    @property
-    def shape(self) -> tuple[int]:
-        return self.agent.shape
-
-    @property
-    def size(self) -> int:
-        return self.agent.size
-
-    def __len__(self) -> int:
-        return self.agent.size
-
-    def __getitem__(self, key):
-        if isinstance(key, slice) and key.step in (None, 1):
-            a0, a1, _ = key.indices(self.agent.size)
-            agent = self.agent[a0:max(a0, a1)]
-            out = np.full(agent.size, -1, dtype=np.int16)
-            answered = agent >= 0
-            out[answered] = self.agent_pool[agent[answered]]
-            return out
-        return np.asarray(self)[key]
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.concatenate([self[s:s + _SLICE] for s in range(0, self.size, _SLICE)] or [np.empty(0, np.int16)])
-        return out if dtype is None else out.astype(dtype, copy=False)
-
-    def copy(self) -> np.ndarray:
-        return np.asarray(self)
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        agent = self.agent[a0:a1]
+        out = np.full(agent.size, -1, dtype=np.int16)
+        answered = agent >= 0
+        out[answered] = self.agent_pool[agent[answered]]
+        return out
 
 
 def _row_numbers(values: np.ndarray) -> bool:

@@ -20,6 +20,7 @@ from simsvc.domain import experience as xp
 from simsvc.observe.records import ABANDONED, LOST, WAITING, ComputedColumn
 
 NAMES = ("experience", "satisfaction", "churn_risk")
+SLICE = 1 << 17  # attempts (or legs) computed at a time when a whole column is read
 
 
 class WaitRatios(ComputedColumn):
@@ -28,33 +29,15 @@ class WaitRatios(ComputedColumn):
     attempts where every leg is its own attempt, in record order (the customer view's
     arithmetic, on the same values in the same order)."""
 
-    ndim = 1
     dtype = np.dtype(np.float32)
+    SLICE = SLICE
 
     def __init__(self, record: dict[str, np.ndarray], horizon: float, expected: np.ndarray) -> None:
         self.record, self.horizon, self.expected = record, horizon, expected
         self.n = len(record["wait_s"])
 
-    @property
-    def shape(self) -> tuple[int]:
-        return (self.n,)
-
-    @property
-    def size(self) -> int:
-        return self.n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, key):
-        if isinstance(key, slice) and key.step in (None, 1):
-            a0, a1, _ = key.indices(self.n)
-            return wait_ratios(self.record, slice(a0, max(a0, a1)), self.horizon, self.expected)
-        return np.asarray(self)[key]
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.concatenate([self[s:s + SLICE] for s in range(0, self.n, SLICE)] or [np.empty(0, np.float32)])
-        return out if dtype is None else out.astype(dtype, copy=False)
+    def rows(self, a0: int, a1: int) -> np.ndarray:
+        return wait_ratios(self.record, slice(a0, a1), self.horizon, self.expected)
 
 
 def wait_ratios(c: dict[str, np.ndarray], rows, horizon: float, expected: np.ndarray) -> np.ndarray:
@@ -66,9 +49,6 @@ def wait_ratios(c: dict[str, np.ndarray], rows, horizon: float, expected: np.nda
     ratio = np.nan_to_num(wait).astype(np.float32)
     ratio /= expected[c["channel"][rows]]
     return ratio
-
-
-SLICE = 1 << 17
 
 
 class AttemptScores:
@@ -111,42 +91,17 @@ class AttemptScores:
 class ScoreColumn(ComputedColumn):
     """One score of every attempt, NaN where the attempt is unfinished, computed when read."""
 
-    SLICE = 1 << 17  # attempts computed at a time when the whole column is read
-    ndim = 1
+    SLICE = SLICE
 
     def __init__(self, scores: AttemptScores, index: int) -> None:
-        self.scores, self.index = scores, index
+        self.scores, self.index, self.n = scores, index, scores.n
         self.dtype = scores.dtypes[index]
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (self.scores.n,)
-
-    @property
-    def size(self) -> int:
-        return self.scores.n
-
-    def __len__(self) -> int:
-        return self.scores.n
 
     def rows(self, a0: int, a1: int) -> np.ndarray:
         """The values of attempts ``a0`` to ``a1`` (a new array)."""
         values = self.scores.part(a0, a1)[self.index].copy()
         values[~self.scores.finished[a0:a1]] = np.nan
         return values
-
-    def __getitem__(self, key):
-        if isinstance(key, slice) and key.step in (None, 1):
-            a0, a1, _ = key.indices(self.scores.n)
-            return self.rows(a0, max(a0, a1))
-        return np.asarray(self)[key]
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.empty(self.scores.n, dtype=self.dtype)
-        for a0 in range(0, self.scores.n, self.SLICE):
-            a1 = min(a0 + self.SLICE, self.scores.n)
-            out[a0:a1] = self.rows(a0, a1)
-        return out if dtype is None else out.astype(dtype, copy=False)
 
     def astype(self, dtype, copy: bool = True):
         """Itself when already ``dtype`` and no copy is asked for (read lazily), else an array."""
