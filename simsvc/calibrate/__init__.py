@@ -1,7 +1,7 @@
 """Calibration from contact logs: `fit` builds a scenario, `backtest` measures its predictions.
 
-    from simsvc.calibrate.logs import read_log, ColumnMap
-    from simsvc.calibrate.fit import fit, parse_days, write_fit
+    from simsvc.calibrate.logs import read_log, ColumnMap, parse_days
+    from simsvc.calibrate.fit import fit, write_fit
     from simsvc.calibrate.backtest import backtest
 
     log = read_log("calls.csv", ColumnMap.from_yaml("columns.yaml"))

@@ -86,39 +86,6 @@ class FitResult:
         return scaled(self.staffing, self.availability) if self.availability else self.staffing
 
 
-def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None) -> list:
-    """Days of the log by number (1 = the log's first date; ``1-15,20``) and weekdays (``sun-thu``)."""
-    first = log.contacts["day"].min()
-    days = log.days
-    if spec:
-        wanted: set[int] = set()
-        for part in spec.split(","):
-            a, _, b = part.strip().partition("-")
-            try:
-                lo, hi = int(a), int(b or a)
-            except ValueError:
-                raise LogError(log.file, "days", spec, "day numbers like 1-15 or 1-5,8-12 (1 = first date)") from None
-            wanted.update(range(lo, hi + 1))
-        days = [d for d in days if (d - first).days + 1 in wanted]
-    if weekdays:
-        allowed = _weekday_set(weekdays, log.file)
-        days = [d for d in days if d.weekday() in allowed]
-    if not days:
-        raise LogError(log.file, "days", f"{spec or 'all'} ({weekdays or 'any weekday'})",
-                       f"days present in the log (it covers {len(log.days)} days from {first.date()})")
-    return days
-
-
-def _weekday_set(text: str, file: str) -> set[int]:
-    """Weekdays (0 = mon) of ``sun-thu`` or ``mon,wed``, as the scenario's day specs read them."""
-    from simsvc.config.references import day_spec_days
-
-    try:
-        return set(day_spec_days(text))
-    except ValueError:
-        raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed") from None
-
-
 def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOptions(),
         progress: Callable[[str, int, int], None] | None = None, name: str | None = None) -> FitResult:
     """Estimate a scenario from ``log`` on ``days`` (default: all days of the log)."""

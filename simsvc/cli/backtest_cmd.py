@@ -35,7 +35,8 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
 
     from simsvc.calibrate.backtest import VARIANTS
     from simsvc.calibrate.backtest import backtest as run_backtest
-    from simsvc.calibrate.fit import parse_days, scenario_text
+    from simsvc.calibrate.fit import scenario_text
+    from simsvc.calibrate.logs import parse_days
     from simsvc.calibrate.logs import LogError
     from simsvc.experiment.safepath import write_folder
 

@@ -199,7 +199,8 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     import time
 
     from simsvc.calibrate.fit import fit as fit_log
-    from simsvc.calibrate.fit import parse_days, write_fit
+    from simsvc.calibrate.fit import write_fit
+    from simsvc.calibrate.logs import parse_days
     from simsvc.calibrate.logs import LogError
     from simsvc.config.load import ScenarioError, load_scenario
 
