@@ -73,12 +73,10 @@ def fit_routing_delays(contacts: pd.DataFrame, classes: dict[str, str], channels
             continue
         # Answers are the events, abandonments the censorings: the patience estimate mirrored.
         km = kaplan_meier(wait[free], answered[free])
-        cdf = 1.0 - km.survival
-        p = (np.arange(QUANTILES) + 0.5) / QUANTILES * cdf[-1]  # up to the last answer, renormalised
-        values = km.times[np.searchsorted(cdf, p - 1e-12)]
+        reached = 1.0 - km.survival[-1]  # up to the last answer, renormalised
+        values = np.array([km.quantile(p) for p in (np.arange(QUANTILES) + 0.5) / QUANTILES * reached])
         value = {"dist": "empirical", "values": [f"{v:.0f}s" for v in np.round(values)]}
-        q = {f"q{int(x * 100)}_s": float(np.round(km.times[np.searchsorted(cdf, x * cdf[-1] - 1e-12)]))
-             for x in (0.1, 0.5, 0.9)}
+        q = {f"q{int(x * 100)}_s": float(np.round(km.quantile(x * reached))) for x in (0.1, 0.5, 0.9)}
         row.update(q, mean_s=round(float(np.mean(values)), 1), delay="Kaplan–Meier in free cells")
         rows.append(row)
         for r, kr in classes.items():

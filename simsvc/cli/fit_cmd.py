@@ -200,8 +200,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
 
     from simsvc.calibrate.fit import fit as fit_log
     from simsvc.calibrate.fit import write_fit
-    from simsvc.calibrate.logs import parse_days
-    from simsvc.calibrate.logs import LogError
+    from simsvc.calibrate.logs import LogError, parse_days
     from simsvc.config.load import ScenarioError, load_scenario
 
     t0 = time.perf_counter()
@@ -251,8 +250,9 @@ def summary_text(res) -> str:
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
     rd = res.estimates.get("routing_delay")
     if rd is not None and not rd.table.empty:
+        delayed = {res.behaviour["classes"][k] for k in rd.by_reason}
         for r in rd.table.itertuples():
-            if r[1] in set(res.behaviour["classes"][k] for k in rd.by_reason):
+            if r[1] in delayed:
                 rows.append(["routing delay", f"class {r[1]}", f"KM median {r.q50_s:.0f}s, mean {r.mean_s:.0f}s "
                              f"({r.free_cells} free cells)", f"{r.contacts:,}"])
     if res.credits is not None:

@@ -22,6 +22,7 @@ process as the DataFrames did.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -53,16 +54,11 @@ def pandas_column(values: object) -> object:
     return values
 
 
-_DTYPES: dict[tuple[str, ...], pd.CategoricalDtype] = {}
-
-
+@lru_cache(maxsize=None)
 def _categorical_dtype(labels: tuple[str, ...]) -> pd.CategoricalDtype:
     """One dtype per set of labels: building it validates the labels (an Index each time),
     which cost more than the codes' column when done per group of rows."""
-    dtype = _DTYPES.get(labels)
-    if dtype is None:
-        dtype = _DTYPES[labels] = pd.CategoricalDtype(list(labels))
-    return dtype
+    return pd.CategoricalDtype(list(labels))
 
 
 def arrow_column(values: object, type_):
@@ -80,16 +76,12 @@ def arrow_column(values: object, type_):
     return pa.array(values, type=type_, from_pandas=True)
 
 
-_DICTIONARIES: dict[tuple[tuple[str, ...], object], object] = {}
-
-
+@lru_cache(maxsize=None)
 def _dictionary(labels: tuple[str, ...], value_type):
-    key = (labels, value_type)
-    if key not in _DICTIONARIES:
-        import pyarrow as pa
+    """One Arrow dictionary per set of labels and value type (made once, not per group of rows)."""
+    import pyarrow as pa
 
-        _DICTIONARIES[key] = pa.array(list(labels), type=value_type)
-    return _DICTIONARIES[key]
+    return pa.array(list(labels), type=value_type)
 
 
 class RowTable:
@@ -176,8 +168,7 @@ class ContactRows(RowTable):
         super().__init__(len(record["arrival_s"]), names)
         self.record = record
         self.replication = replication
-        self.categories = categories  # channel, reason, pool names by code
-        self.labels = {name: tuple(labels) for name, labels in categories.items()}
+        self.labels = {name: tuple(labels) for name, labels in categories.items()}  # channel, reason, pool by code
         self.warmup = warmup
         self.extra = extra
         self.journey = journey
@@ -235,8 +226,7 @@ class IssueRows(RowTable):
         super().__init__(len(columns["issue_id"]), names)
         self.data = columns
         self.replication = replication
-        self.categories = categories  # channel, reason and kind labels by code
-        self.labels = {name: tuple(labels) for name, labels in categories.items()}
+        self.labels = {name: tuple(labels) for name, labels in categories.items()}  # channel, reason, kind by code
         self.warmup = warmup
         self.journey = journey
 

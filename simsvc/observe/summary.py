@@ -14,6 +14,7 @@ import pandas as pd
 
 from simsvc.config.schema import REAL_TIME_KINDS, Scenario
 from simsvc.domain.calendar import scheduled_agent_seconds
+from simsvc.domain.student_t import t_quantile  # scipy's, without importing scipy in a run
 from simsvc.observe.pairwise import PairwiseSum
 from simsvc.observe.records import (
     ABANDONED,
@@ -334,14 +335,6 @@ def _count_codes(codes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _t_quantile(df: int, p: float) -> float:
-    """Student t quantile: scipy's, from a table for 95 % intervals (domain/student_t), so a
-    run imports no scipy (its ~10 MB and tenths of a second; issue 13), else from scipy."""
-    from simsvc.domain.student_t import t_quantile
-
-    return t_quantile(df, p)
-
-
 def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
               keys: tuple[str, ...] = ("channel", "metric")) -> pd.DataFrame:
     """Mean and t-interval across replications: ``*keys, mean, ci_low, ci_high, reps``.
@@ -358,7 +351,7 @@ def summarise(per_rep: pd.DataFrame, confidence: float = 0.95,
         v = v[~np.isnan(v)]
         n = len(v)
         mean = float(v.mean()) if n else np.nan
-        half = _t_quantile(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
+        half = t_quantile(n - 1, 0.5 + confidence / 2) * v.std(ddof=1) / np.sqrt(n) if n >= 2 else np.nan
         first.append(positions[0])
         stats.append((mean, mean - half, mean + half, n))
     out = per_rep[keys].iloc[first].reset_index(drop=True)
