@@ -43,7 +43,7 @@ from simsvc.analytic import (
     mmc_m,
     mmcc,
 )
-from simsvc.analytic.erlang import _erlang_a_chain
+from simsvc.analytic.erlang_a import _erlang_a_chain
 
 # callcentrehelper.com example: 100 calls per 30 min, AHT 180 s -> 10 Erlangs.
 CCH_RATE = 100 / 1800

@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse
 from scipy.sparse.linalg import expm_multiply
 
-from simsvc.analytic.erlang import _erlang_a_chain, mmc_m
+from simsvc.analytic.erlang_a import _erlang_a_chain, mmc_m
 
 
 def _phase_type_late(chain, p_served_if_queued, t):

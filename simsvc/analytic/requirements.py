@@ -20,7 +20,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from simsvc.analytic.erlang import agents_needed, mmc, mmc_m, mmcc
+from simsvc.analytic.erlang import mmc, mmcc
+from simsvc.analytic.erlang_a import mmc_m
+from simsvc.analytic.staffing import agents_needed
 
 __all__ = ["RealTimeTargets", "real_time_agents", "async_agents", "gross_up", "choose_model"]
 

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from simsvc.analytic.erlang import agents_needed
+from simsvc.analytic.staffing import agents_needed
 from simsvc.config.schema import Scenario
 from simsvc.plan import PlanError
 from simsvc.plan.on_duty import availability, check_available, on_duty_of, scheduled_for
