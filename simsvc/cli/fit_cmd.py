@@ -74,6 +74,11 @@ def log_options(fn):
                           "for it, or present: from a service to the next less than --presence-gap apart."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--availability-match", type=click.Choice(["abandonment", "wait", "pwait", "abandonment+wait"]),
+                     default="abandonment", show_default=True,
+                     help="What the effective-availability search reproduces per hour of the fit days: "
+                          "abandonment (mean wait where < 20 abandoned), the mean wait of all arrivals, P(wait > 0) "
+                          "of all arrivals, or abandonment+wait (the factor at which their relative errors cancel)."),
         click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="none", show_default=True,
                      help="After-call work the log does not show: fit, one wrap-up per answered contact found by "
                           "simulation on the fit days before the per-hour availability factor; none, the factor "
@@ -175,6 +180,7 @@ def fit_options(o: dict, effective: bool = True):
     return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
+                      availability_match=o["availability_match"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
                       effective=effective,
                       patience=o["patience"], classes=o["classes"], class_patience=o["class_patience"],
