@@ -43,9 +43,10 @@ class FitOptions:
     # same per interval; "present", from a service to the next less than presence_gap_s apart.
     staffing_basis: str = "distinct_hour"
     availability_by: str = "hour"  # or "all": one factor for every hour
-    # What the effective-staffing search matches per hour (calibrate/effective.py MATCHES): abandonment
-    # (the default: the bank's inner splits, README), wait, pwait or abandonment+wait.
-    availability_match: str = "abandonment"
+    # What the effective-staffing search matches per hour (calibrate/effective.py MATCHES):
+    # abandonment+wait (the default since issue 10's sixth look: the bank's inner splits, README),
+    # abandonment (the default before), wait or pwait.
+    availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered

@@ -75,10 +75,11 @@ def log_options(fn):
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
         click.option("--availability-match", type=click.Choice(["abandonment", "wait", "pwait", "abandonment+wait"]),
-                     default="abandonment", show_default=True,
+                     default="abandonment+wait", show_default=True,
                      help="What the effective-availability search reproduces per hour of the fit days: "
-                          "abandonment (mean wait where < 20 abandoned), the mean wait of all arrivals, P(wait > 0) "
-                          "of all arrivals, or abandonment+wait (the factor at which their relative errors cancel)."),
+                          "abandonment+wait (the factor at which the relative errors of abandonment and mean wait "
+                          "cancel), abandonment, the mean wait of all arrivals, or P(wait > 0) of all arrivals "
+                          "(abandonment and abandonment+wait: the mean wait alone where < 20 abandoned)."),
         click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="none", show_default=True,
                      help="After-call work the log does not show: fit, one wrap-up per answered contact found by "
                           "simulation on the fit days before the per-hour availability factor; none, the factor "
@@ -275,7 +276,8 @@ def summary_text(res) -> str:
     if res.availability is not None:
         t = res.availability.table
         rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
-                     f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f})",
+                     f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f}; "
+                     f"matched {t.attrs.get('match', 'abandonment')})",
                      f"{int(t['contacts'].sum()):,}"])
     from simsvc.calibrate.bands import verdict_text
 
