@@ -12,12 +12,13 @@ than ``MIN_HOUR_ABANDONED`` abandonments match the mean wait instead. Hours with
 than ``MIN_HOUR_CONTACTS`` contacts over the fit days take the factor of all hours
 together. Only the fit days are used.
 
-What each hour matches is ``match`` (``fit --availability-match``): ``abandonment`` (the
-default, as above), ``wait`` (the mean wait of all arrivals), ``pwait`` (P(wait > 0) of all
-arrivals, abandoners included, as the back-test's P(wait)) or ``abandonment+wait`` (the factor
-at which the relative errors of abandonment and mean wait cancel: each falls as the factor
-rises, so their sum does too and the bisection stays monotone; mean wait alone where few
-abandoned). The fall-backs for thin and blind hours are the same for all four.
+What each hour matches is ``match`` (``fit --availability-match``): ``abandonment`` (as
+above; this function's default, and fit's until issue 10's sixth look), ``wait`` (the mean
+wait of all arrivals), ``pwait`` (P(wait > 0) of all arrivals, abandoners included, as the
+back-test's P(wait)) or ``abandonment+wait`` (fit's default: the factor at which the relative
+errors of abandonment and mean wait cancel; each falls as the factor rises, so their sum does
+too and the bisection stays monotone; mean wait alone where few abandoned). The fall-backs
+for thin and blind hours are the same for all four.
 """
 from __future__ import annotations
 
