@@ -86,13 +86,14 @@ def test_bank_backtest_replay(tmp_path):
 
     Pins the figures the README prints for this command (6 replications, seed 1; same
     seed, same numbers): effective staffing (agents seen per hour × the availability
-    factor per hour fitted on 1–15; each replayed interval with its own class mix)
-    predicts abandonment +14 %, mean wait +8 %, P(wait) −4 %, SL −0 %, hourly abandonment
-    MAE 0.027; Erlang A with the same staffing −10 % / −6 % / −17 % / +8 %, MAE 0.036.
-    The margins are 2.5 times or more the spread of these figures over seeds 1–4 (README,
-    the bank back-test: abandonment +15 ± 1 %, mean wait +8 ± 1 %, P(wait) −3 ± 1 %, SL
-    −1 ± 1 %, MAE 0.030 ± 0.003), so another seed would pass and a regression of the size
-    issue 10's second look removed (+32 % with the fit days' handle times) fails. The agents
+    factor per hour fitted on 1–15 to each hour's abandonment and mean wait together;
+    each replayed interval with its own class mix) predicts abandonment +9 %, mean wait
+    +3 %, P(wait) −6 %, SL +1 %, hourly abandonment MAE 0.027; Erlang A with the same
+    staffing −13 % / −9 % / −19 % / +9 %, MAE 0.036. The margins are 2.5 times or more the
+    spread of these figures over seeds 1–4 (README, the bank back-test, sixth look:
+    abandonment +13 ± 3 % (+9 to +15), mean wait +6 ± 3 %, P(wait) −4 ± 1 %, SL +0 ± 1 %,
+    MAE 0.032 ± 0.003), so another seed would pass and a regression of the size issue 10's
+    second look removed (+32 % with the fit days' handle times) fails. The agents
     seen, without the availability factor, give Erlang A −81 % abandonment (the issue
     measured −76 % by hand). The column map derives
     two routing classes from the priority, each reported on its own; replayed with each
@@ -110,12 +111,12 @@ def test_bank_backtest_replay(tmp_path):
     assert {"phone:anonymous", "phone:identified"} <= set(summary["channel"])
     s = summary[summary["channel"] == "phone"].set_index(["staffing", "metric"])
     eff = s.loc["effective"]
-    pinned = {"abandon_rate": (0.14, 0.04), "wait_mean_s": (0.08, 0.05), "p_wait": (-0.04, 0.03),
-              "service_level": (0.00, 0.03)}
+    pinned = {"abandon_rate": (0.09, 0.08), "wait_mean_s": (0.03, 0.08), "p_wait": (-0.06, 0.04),
+              "service_level": (0.01, 0.03)}
     for metric, (value, margin) in pinned.items():
         assert eff.loc[metric, "rel_error"] == pytest.approx(value, abs=margin), metric
-    assert 0.020 < eff.loc["abandon_rate", "hourly_mae"] < 0.035
-    erlang = {"abandon_rate": -0.10, "wait_mean_s": -0.06, "p_wait": -0.17, "service_level": 0.08}
+    assert 0.020 < eff.loc["abandon_rate", "hourly_mae"] < 0.040
+    erlang = {"abandon_rate": -0.13, "wait_mean_s": -0.09, "p_wait": -0.19, "service_level": 0.09}
     for metric, value in erlang.items():
         assert eff.loc[metric, "erlang_rel_error"] == pytest.approx(value, abs=0.03), metric
     assert eff.loc["abandon_rate", "erlang_hourly_mae"] < 0.040

@@ -102,11 +102,11 @@ def test_redial_and_repeat_shares(fitted):
 
 
 def test_effective_staffing_is_near_the_agents_on_duty(fitted):
-    """Where abandonment is informative (09:00–11:00, the busiest hours), effective
+    """Where abandonment and wait are informative (09:00–11:00, the busiest hours), effective
     staffing is near the 3 agents on duty; where nobody waited the factor stays 1."""
     res, _ = fitted
     table = res.availability.table.set_index("hour")
-    assert (table.loc[[9, 10], "matched"] == "abandonment").all()
+    assert (table.loc[[9, 10], "matched"] == "abandonment + wait").all()  # fit's default --availability-match
     eff = res.effective_staffing()
     morning = eff[(eff["day"].dt.day_of_week < 6) & (eff["start_s"] >= 9 * 3600) & (eff["start_s"] < 11 * 3600)]
     per_interval = morning.groupby(["day", "start_s"])["agents"].sum()

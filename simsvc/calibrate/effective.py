@@ -1,5 +1,5 @@
 """Effective staffing: the availability per hour at which the model reproduces the
-observed abandonment of the fit days.
+observed abandonment (or wait) of the fit days.
 
 Logged-in agents (seen serving) overstate what is really available: agents take
 breaks, do other work, or sit in after-call states a log does not show. For each
@@ -11,6 +11,14 @@ interact only through queues carried across an hour boundary). Hours with fewer
 than ``MIN_HOUR_ABANDONED`` abandonments match the mean wait instead. Hours with fewer
 than ``MIN_HOUR_CONTACTS`` contacts over the fit days take the factor of all hours
 together. Only the fit days are used.
+
+What each hour matches is ``match`` (``fit --availability-match``): ``abandonment`` (as
+above; this function's default, and fit's until issue 10's sixth look), ``wait`` (the mean
+wait of all arrivals), ``pwait`` (P(wait > 0) of all arrivals, abandoners included, as the
+back-test's P(wait)) or ``abandonment+wait`` (fit's default: the factor at which the relative
+errors of abandonment and mean wait cancel; each falls as the factor rises, so their sum does
+too and the bisection stays monotone; mean wait alone where few abandoned). The fall-backs
+for thin and blind hours are the same for all four.
 """
 from __future__ import annotations
 
@@ -30,6 +38,16 @@ LOW, HIGH = 0.15, 1.6
 # coarse steps' midpoint and simulate more replications (see fit_availability).
 REFINE_STEPS = 4
 REFINE_HALF_WIDTH = 0.10
+# What the search matches per hour (fit --availability-match), and how it is said in notes and comments.
+MATCHES = {"abandonment": "the observed abandonment of each hour (its mean wait of all arrivals where fewer than "
+                          f"{MIN_HOUR_ABANDONED} abandoned)",
+           "wait": "the observed mean wait of all arrivals of each hour",
+           "pwait": "the observed P(wait > 0) of all arrivals of each hour",
+           "abandonment+wait": "the observed abandonment and mean wait of all arrivals of each hour together (the "
+                               "factor at which their relative errors cancel; the mean wait alone where fewer than "
+                               f"{MIN_HOUR_ABANDONED} abandoned)"}
+_LABEL = {"abandonment": "abandonment", "wait": "wait", "pwait": "P(wait > 0)",
+          "abandonment+wait": "abandonment + wait"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,22 @@ def scaled(staffing: pd.DataFrame, availability: Availability) -> pd.DataFrame:
     return staffing.assign(agents=staffing["agents"].to_numpy() * availability.factor_of(hours))
 
 
+def _too_many(match: str, sim: dict, obs: dict, few_abandoned: np.ndarray) -> np.ndarray:
+    """Per hour: does the replay (``sim``) fall short of the log (``obs``) on what ``match`` matches,
+    i.e. are there too many agents? ``sim`` and ``obs`` hold arrays ``abandon``, ``wait`` and ``pwait``;
+    ``few_abandoned`` hours match the mean wait where the criterion needs abandonment."""
+    wait_short = sim["wait"] < obs["wait"]
+    if match == "wait":
+        return wait_short
+    if match == "pwait":
+        return sim["pwait"] < obs["pwait"]
+    if match == "abandonment":
+        return np.where(few_abandoned, wait_short, sim["abandon"] < obs["abandon"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # blind hours (nothing observed) are settled to 1
+        both = (sim["abandon"] / obs["abandon"] - 1.0) + (sim["wait"] / obs["wait"] - 1.0)
+    return np.where(few_abandoned, wait_short, both < 0)
+
+
 def _settle(f: np.ndarray, follows: np.ndarray, fitted_others: np.ndarray, ones: np.ndarray) -> np.ndarray:
     """The factors as simulated and written: hours that ``follows`` take the median of the
     fitted others (1 if none); ``ones`` (enough contacts, but nobody waited) factor 1."""
@@ -81,7 +115,7 @@ def _settle(f: np.ndarray, follows: np.ndarray, fitted_others: np.ndarray, ones:
 
 def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame, days: list,
                      interval_s: float, *, steps: int = 9, reps: int = 2, refine_reps: int | None = None,
-                     seed: int = 1, by: str = "hour",
+                     seed: int = 1, by: str = "hour", match: str = "abandonment",
                      progress: Callable[[int, int], None] | None = None) -> Availability:
     """Bisect the factor of every hour at once (see the module docstring).
 
@@ -95,13 +129,18 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     ``REFINE_STEPS`` steps bisect it with ``refine_reps`` replications (the first ``reps`` of
     them the same as before).
     """
+    if match not in MATCHES:
+        raise ValueError(f"match {match!r}: one of {', '.join(MATCHES)}")
     thresholds = {ch: 20.0 for ch in behaviour["channels"]}
-    obs = observed_hours(contacts, days, thresholds).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
+    counted = ["offered", "abandoned", "wait_sum_s", "waited"]
+    obs = observed_hours(contacts, days, thresholds).groupby("hour")[counted].sum()
     hours = obs.index.to_numpy()
     target = (obs["abandoned"] / obs["offered"]).to_numpy()
     target_wait = (obs["wait_sum_s"] / obs["offered"]).to_numpy()
+    target_pwait = (obs["waited"] / obs["offered"]).to_numpy()
+    observed = {"abandon": target, "wait": target_wait, "pwait": target_pwait}
     # Few abandonments say little about availability (none at all say nothing): there
-    # the mean wait of all arrivals is matched instead.
+    # the mean wait of all arrivals is matched instead (with any match but pwait).
     by_wait = obs["abandoned"].to_numpy() < MIN_HOUR_ABANDONED
     # Where almost nobody waited, availability cannot be told from the data: factor 1.
     blind = by_wait & (target_wait < 1.0)
@@ -109,7 +148,7 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     overall = obs["abandoned"].sum() / obs["offered"].sum()
     lo = np.full(len(hours), np.log(LOW))
     hi = np.full(len(hours), np.log(HIGH))
-    sim_ab = np.full(len(hours), np.nan)
+    sim_ab = sim_wait = sim_pwait = np.full(len(hours), np.nan)
     # By hour, thin hours follow the median of the fitted others (factor 1 if there are none);
     # with one factor for all hours (by == "all") every hour is in the one fit.
     follows = thin if by != "all" else np.zeros(len(hours), dtype=bool)
@@ -129,17 +168,23 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         avail = Availability(table, step, n_reps)
         data = replay_dict(behaviour, contacts, scaled(staffing, avail), days, interval_s,
                            name="effective-staffing-search", seed=seed)
-        counts = simulate_hours(data, n_reps, seed).groupby("hour")[["offered", "abandoned", "wait_sum_s"]].sum()
-        counts = counts.reindex(hours).fillna(0)
+        counts = simulate_hours(data, n_reps, seed).reindex(columns=["hour", *counted])
+        counts = counts.groupby("hour")[counted].sum(min_count=1).reindex(hours).fillna(0)
         offered = counts["offered"].where(counts["offered"] > 0)
         sim_ab = (counts["abandoned"] / offered).to_numpy()
         sim_wait = (counts["wait_sum_s"] / offered).to_numpy()
+        sim_pwait = (counts["waited"] / offered).to_numpy()
         if by == "all":  # one factor: compare all hours together
-            total = counts["abandoned"].sum() / max(1.0, counts["offered"].sum())
-            too_many = np.full(len(hours), total < overall)
+            tot_sim, tot_obs = ({k: np.array([v[k].sum() / max(1.0, v["offered"].sum())])
+                                 for k in ("abandoned", "wait_sum_s", "waited")} for v in (counts, obs))
+            key = {"abandon": "abandoned", "wait": "wait_sum_s", "pwait": "waited"}
+            too_many = np.full(len(hours), _too_many(
+                match, {k: tot_sim[v] for k, v in key.items()}, {k: tot_obs[v] for k, v in key.items()},
+                np.array([obs["abandoned"].sum() < MIN_HOUR_ABANDONED]))[0])
         else:
             # fewer abandonments (or shorter waits) than observed: too many agents
-            too_many = np.where(by_wait, sim_wait < target_wait, sim_ab < target)
+            too_many = _too_many(match, {"abandon": sim_ab, "wait": sim_wait, "pwait": sim_pwait}, observed,
+                                 by_wait)
         mid = (lo + hi) / 2
         hi = np.where(too_many, mid, hi)
         lo = np.where(too_many, lo, mid)
@@ -157,13 +202,15 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
     table = pd.DataFrame({"hour": hours, "factor": np.round(f, 3), "observed_abandon": np.round(target, 4),
                           "simulated_abandon": np.round(sim_ab, 4),
                           "observed_wait_s": np.round(target_wait, 1), "simulated_wait_s": np.round(sim_wait, 1),
+                          "observed_p_wait": np.round(target_pwait, 4), "simulated_p_wait": np.round(sim_pwait, 4),
                           "matched": np.where(follows, median_of, np.where(
                               ones, "none: nobody waited (factor 1)",
                               "all hours together (one factor)" if by == "all"
-                              else np.where(by_wait, "wait", "abandonment"))),
+                              else np.where(by_wait & (match != "pwait"), "wait", _LABEL[match]))),
                           "contacts": obs["offered"].to_numpy(),
                           "thin": follows})
     table.attrs["overall_observed_abandon"] = float(overall)
+    table.attrs["match"] = match
     table.attrs["refine_edge_hours"] = [int(h) for h in hours[edge]]
     return Availability(table, steps, refine_reps if coarse < steps else reps, coarse_reps=reps,
                         coarse_steps=coarse)

@@ -22,7 +22,7 @@ from simsvc.calibrate import patience as pt
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.delays import delay_comments, fit_routing_delays
 from simsvc.calibrate.bands import by_hour_band, verdict_text
-from simsvc.calibrate.effective import Availability, fit_availability, refine_note, scaled
+from simsvc.calibrate.effective import MATCHES, Availability, fit_availability, refine_note, scaled
 from simsvc.calibrate.logs import ContactLog, LogError
 from simsvc.calibrate.replay import reason_data
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
@@ -43,6 +43,10 @@ class FitOptions:
     # same per interval; "present", from a service to the next less than presence_gap_s apart.
     staffing_basis: str = "distinct_hour"
     availability_by: str = "hour"  # or "all": one factor for every hour
+    # What the effective-staffing search matches per hour (calibrate/effective.py MATCHES):
+    # abandonment+wait (the default since issue 10's sixth look: the bank's inner splits, README),
+    # abandonment (the default before), wait or pwait.
+    availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
@@ -173,7 +177,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         base = staff
         if o.effective and wrap is None:  # the wrap-up already matches the fit days as a whole
             first = fit_availability(behaviour, c, staff, days, o.interval_s, steps=max(3, o.search_steps // 2),
-                                     reps=1, seed=o.seed, by=o.availability_by,
+                                     reps=1, seed=o.seed, by=o.availability_by, match=o.availability_match,
                                      progress=lambda i, n: say("effective staffing (first pass)", i, n))
             base = scaled(staff, first)
         credits = cl.fit_credits(behaviour, c, base, days, o.interval_s, steps=o.credit_steps, reps=o.search_reps,
@@ -184,7 +188,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     if o.effective:  # with the classes' credits in place
         availability = fit_availability(behaviour, c, staff, days, o.interval_s, steps=o.search_steps,
                                         reps=o.search_reps, refine_reps=o.refine_reps, seed=o.seed,
-                                        by=o.availability_by,
+                                        by=o.availability_by, match=o.availability_match,
                                         progress=lambda i, n: say("effective staffing", i, n))
     result = FitResult(log, days, o, behaviour, E, staff, availability, band_table, band_tests, notes=notes,
                        credits=credits, wrap=wrap)
@@ -334,7 +338,7 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
             f"logged-in mean {raw['agents'].mean():.2f}, busy {raw['busy_agents'].mean():.2f} when present)"
             + (f" × the effective-availability factor of the hour (availability.csv): found by simulation, "
                f"bisection ({res.availability.search_text()} of the "
-               f"{len(res.days)} fit days) to the observed abandonment of each hour, "
+               f"{len(res.days)} fit days) to {MATCHES[o.availability_match]}, "
                f"n = {int(res.availability.table['contacts'].sum()):,} contacts"
                if res.availability else " (no effective-staffing search: --no-effective)")]
         if thin_cells[pool][0]:
@@ -352,8 +356,8 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         res.notes.extend(refine_note(res.availability))
         comments["agents"] = [
             "effective availability per hour (availability.csv): the factor × logged-in agents at which the fit "
-            f"days, replayed with their own arrivals (bisection, {res.availability.search_text()}), reproduce the "
-            "observed abandonment of each hour"]
+            f"days, replayed with their own arrivals (bisection, {res.availability.search_text()}), reproduce "
+            f"{MATCHES[res.options.availability_match]}"]
     logged = res.staffing.copy()
     logged["day"] = logged["day"].dt.date
     tables["staffing_logged_in.csv"] = logged.round(3)

@@ -94,7 +94,12 @@ def fit_report(res) -> dict[str, object]:
              "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
     parts += _patience_quantiles(res) + _bands(res) + _classes(res)
     if res.availability is not None:
-        parts.append("<h2>Effective availability per hour</h2>" + _table(res.availability.table))
+        from simsvc.calibrate.effective import MATCHES
+
+        parts.append("<h2>Effective availability per hour</h2><p>The factor × logged-in agents at which the fit "
+                     f"days, replayed with their own arrivals, reproduce "
+                     f"{html.escape(MATCHES[res.options.availability_match])} (--availability-match "
+                     f"{html.escape(res.options.availability_match)}).</p>" + _table(res.availability.table))
     for name, png in plots.items():
         parts.append(f"<h2>{name.capitalize()}</h2>" + _img(png, name))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>fit {html.escape(res.scenario['name'])}"

@@ -74,6 +74,12 @@ def log_options(fn):
                           "for it, or present: from a service to the next less than --presence-gap apart."),
         click.option("--availability-by", type=click.Choice(["hour", "all"]), default="hour", show_default=True,
                      help="Effective availability: one factor per hour of day, or one for all hours."),
+        click.option("--availability-match", type=click.Choice(["abandonment", "wait", "pwait", "abandonment+wait"]),
+                     default="abandonment+wait", show_default=True,
+                     help="What the effective-availability search reproduces per hour of the fit days: "
+                          "abandonment+wait (the factor at which the relative errors of abandonment and mean wait "
+                          "cancel), abandonment, the mean wait of all arrivals, or P(wait > 0) of all arrivals "
+                          "(abandonment and abandonment+wait: the mean wait alone where < 20 abandoned)."),
         click.option("--wrap-up", "wrap", type=click.Choice(["fit", "none"]), default="none", show_default=True,
                      help="After-call work the log does not show: fit, one wrap-up per answered contact found by "
                           "simulation on the fit days before the per-hour availability factor; none, the factor "
@@ -175,6 +181,7 @@ def fit_options(o: dict, effective: bool = True):
     return FitOptions(interval_s=o["interval"], redial_window_s=o["redial_window"],
                       repeat_window_s=o["repeat_window"], presence_gap_s=o["presence_gap"],
                       staffing_basis=o["staffing_basis"], availability_by=o["availability_by"],
+                      availability_match=o["availability_match"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
                       effective=effective,
                       patience=o["patience"], classes=o["classes"], class_patience=o["class_patience"],
@@ -269,7 +276,8 @@ def summary_text(res) -> str:
     if res.availability is not None:
         t = res.availability.table
         rows.append(["availability", "per hour", f"{t['factor'].min():.2f}–{t['factor'].max():.2f} "
-                     f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f})",
+                     f"(contact-weighted mean {(t['factor'] * t['contacts']).sum() / t['contacts'].sum():.2f}; "
+                     f"matched {t.attrs.get('match', 'abandonment')})",
                      f"{int(t['contacts'].sum()):,}"])
     from simsvc.calibrate.bands import verdict_text
 
