@@ -11,6 +11,7 @@ import os
 import sys
 from io import BytesIO
 
+import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from simsvc.report import html, style
@@ -19,13 +20,34 @@ from simsvc.report import html, style
 def render(fig: Figure) -> tuple[bytes, bytes]:
     """(PNG, SVG) bytes of a figure, without timestamps so reruns give the same files.
 
-    The layout computed for the PNG is kept (the figure's layout engine is
-    switched off) so the SVG matches it and is not laid out a second time.
+    The same bytes as ``fig.savefig`` gives for each format (tested), with a third of the
+    work less: ``savefig`` draws a figure twice when it has a layout engine (a draw with
+    rendering disabled that runs the layout, then the real one), so a PNG and an SVG cost
+    four draws. Here the PNG is one Agg draw that runs the constrained layout itself, and the
+    layout engine is then removed, so the SVG is one draw laid out alike.
     """
+    from matplotlib import image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     with style.context():
         png, svg = BytesIO(), BytesIO()
-        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
-        fig.set_layout_engine("none")   # keep the layout just computed: the SVG is laid out alike
+        canvas, dpi, facecolor = fig.canvas, fig.dpi, fig.get_facecolor()
+        try:
+            # What savefig sets while it saves: the resolution and the saved face colour.
+            fig.set_dpi(style.DPI)
+            fig.set_facecolor(mpl.rcParams["savefig.facecolor"])
+            agg = FigureCanvasAgg(fig)
+            agg.draw()   # the layout engine runs inside this draw, before anything is drawn
+            image.imsave(png, agg.buffer_rgba(), format="png", origin="upper", dpi=style.DPI,
+                         metadata={"Software": None})
+        finally:
+            fig.set_dpi(dpi)
+            fig.set_facecolor(facecolor)
+            fig.set_canvas(canvas)
+        # Keep the layout just computed: without an engine, savefig neither lays the SVG out
+        # again nor draws it a first time with rendering disabled.
+        with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)   # (those settings would give it a new engine)
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
     return png.getvalue(), svg.getvalue()
 
