@@ -105,9 +105,16 @@ class Plots:
         self._batches, self._drawn = [], []
 
 
-# Processes that render a report's figures: None = one per available core (at most 4).
+# Processes forked to render a report's figures: None = one per available core (at most 4;
+# none on one core);
+# 0 = none: the figures render one after another in the caller, when collected. The report
+# process of ``simsvc run`` sets one per core the run leaves it (see ``report/aside.py``).
 RENDER_PROCESSES: int | None = None
 _FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _render_nth(i: int) -> tuple[bytes, bytes]:
@@ -115,8 +122,8 @@ def _render_nth(i: int) -> tuple[bytes, bytes]:
 
 
 class Rendering:
-    """:func:`render` of each figure, in figure order; in forked processes when there are
-    several figures and cores (Linux), else one after another (in :meth:`result`).
+    """:func:`render` of each figure, in figure order; in forked processes (Linux, several
+    figures, ``RENDER_PROCESSES`` not 0), else one after another in :meth:`result`.
 
     Rendering is a pure function of the figure, so the bytes are the same either way. The
     processes are forked here, after the figures are drawn, and inherit them (nothing is
@@ -129,9 +136,10 @@ class Rendering:
         self.figures = figures
         self._pool = None
         self._futures: list = []
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        workers = min(RENDER_PROCESSES or min(cores, 4), len(figures))
-        if workers <= 1 or not sys.platform.startswith("linux"):
+        cores = available_cores()
+        processes = (min(cores, 4) if cores > 1 else 0) if RENDER_PROCESSES is None else RENDER_PROCESSES
+        workers = min(processes, len(figures))
+        if workers < 1 or len(figures) < 2 or not sys.platform.startswith("linux"):
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
