@@ -106,13 +106,7 @@ def _serve(conn) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from simsvc.report import render
         from simsvc.report.build import EarlyFigures, RunReport
-
-        if render.RENDER_PROCESSES is None:
-            # The run keeps a core busy while the figures render: one render process per core
-            # it leaves, so the rendering does not take turns with the run on its own core.
-            render.RENDER_PROCESSES = render.available_cores() - 1
 
         early = None
         try:

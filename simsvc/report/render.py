@@ -107,8 +107,8 @@ class Plots:
 
 # Processes forked to render a report's figures: None = one per available core (at most 4;
 # none on one core);
-# 0 = none: the figures render one after another in the caller, when collected. The report
-# process of ``simsvc run`` sets one per core the run leaves it (see ``report/aside.py``).
+# 0 = none: the figures render one after another in the caller, when collected. (One per
+# core the run leaves, in ``simsvc run``, was measured: README "Eighth pass: the whole run".)
 RENDER_PROCESSES: int | None = None
 _FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
 
