@@ -217,6 +217,9 @@ def main() -> int:
           f"{args.anchor_arrivals:,} arrivals; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f} (other work on the machine moves absolute figures; ratios less)")
     print(f"simsvc from {imported_from(None)}" + (f"; 'before' from {imported_from(args.tree)}" if args.tree else ""))
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("PYTHONDONTWRITEBYTECODE is set: every command compiles simsvc's modules from source "
+              "(about 0.3 CPU s here), which an installed simsvc, or a checkout with __pycache__, does not")
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         ref = Path(tmp) / "ref.yaml"
         ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))

@@ -1,11 +1,14 @@
 """What each report figure costs to render: PNG and SVG seconds (CPU), artists, file sizes.
 
 Loads a results folder (``simsvc run ... --out DIR``), draws the run's figures as the
-report does (``report.build.run_blocks``) and renders each one serially in this process,
-``--repeat`` times (the fastest is printed; rendering is a pure function of the figure, so
-the repeats are the same work). Counts the artists of each figure (every artist under the
-figure, and of them the patches, lines, collections, texts), so a change that draws the
-same picture with fewer artists shows here.
+report does (``report.build.run_blocks``) and renders each one in this process with
+``report.render.render`` (PNG + SVG, the layout included), ``--repeat`` times, each time
+drawn afresh (the fastest is printed): "png s" is the render less its SVG, "svg s" one SVG
+``savefig`` of the rendered figure (what ``render`` does for it: one draw, the layout kept).
+Counts the artists of each figure (every artist under the figure, and of them the patches,
+lines, collections, texts), so a change that draws the same picture with fewer artists shows
+here. ``PYTHONPATH=OTHER_CHECKOUT`` measures another checkout's rendering (a checkout whose
+``render`` lays the SVG out again shows that in "svg s" only partly: time it whole).
 
 Usage: ``python bench/report_figures.py DIR [--repeat 3] [--compress-level N]``
 """
@@ -51,30 +54,31 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     run = load_run(args.folder)
-    plots = Plots()
-    start = time.process_time()
-    run_blocks(run, plots)
-    drawn = plots._drawn  # the figures drawn, not yet rendered
-    print(f"drawing {len(drawn)} figures: {time.process_time() - start:.3f} CPU s")
-    print(f"{'figure':<24}{'render s':>9}{'png s':>8}{'svg s':>8}{'png kB':>8}{'svg kB':>8}"
-          f"{'artists':>8}{'patch':>6}{'line':>6}{'coll':>6}{'text':>6}")
-    totals = [0.0, 0.0, 0.0]
-    for block, fig in drawn:
-        best = [float("inf")] * 3
-        for _ in range(args.repeat):
-            t_all = timed(lambda: render(fig))
+    best: dict[str, list[float]] = {}
+    sizes: dict[str, tuple[int, int, dict[str, int]]] = {}
+    for _ in range(args.repeat):
+        plots = Plots()   # drawn afresh: render() lays a figure out once, on its first rendering
+        start = time.process_time()
+        run_blocks(run, plots)
+        drawing = time.process_time() - start
+        for block, fig in plots._drawn:  # the figures drawn, not yet rendered
+            t_render = timed(lambda: render(fig))
             png, svg = render(fig)
-            with style.context():
-                t_png = timed(lambda: fig.savefig(BytesIO(), format="png", dpi=style.DPI,
-                                                  metadata={"Software": None}))
+            n = artists(fig)   # after rendering: ticks and their labels exist once drawn
+            with style.context():   # the SVG part of render(): one draw, the layout kept
                 t_svg = timed(lambda: fig.savefig(BytesIO(), format="svg",
                                                   metadata={"Date": None, "Creator": "simsvc"}))
-            best = [min(b, t) for b, t in zip(best, (t_all, t_png, t_svg))]
-        totals = [a + b for a, b in zip(totals, best)]
-        n = artists(fig)
-        print(f"{block.key:<24}{best[0]:>9.3f}{best[1]:>8.3f}{best[2]:>8.3f}{len(png) / 1e3:>8.0f}"
-              f"{len(svg) / 1e3:>8.0f}{n['all']:>8}{n['patch']:>6}{n['line']:>6}{n['coll']:>6}"
-              f"{n['text']:>6}")
+            times = (t_render, t_render - t_svg, t_svg)
+            best[block.key] = [min(b, t) for b, t in zip(best.get(block.key, [float("inf")] * 3), times)]
+            sizes[block.key] = (len(png), len(svg), n)
+    print(f"drawing {len(best)} figures: {drawing:.3f} CPU s (last repeat)")
+    print(f"{'figure':<24}{'render s':>9}{'png s':>8}{'svg s':>8}{'png kB':>8}{'svg kB':>8}"
+          f"{'artists':>8}{'patch':>6}{'line':>6}{'coll':>6}{'text':>6}")
+    for key, (t_render, t_png, t_svg) in best.items():
+        png, svg, n = sizes[key]
+        print(f"{key:<24}{t_render:>9.3f}{t_png:>8.3f}{t_svg:>8.3f}{png / 1e3:>8.0f}{svg / 1e3:>8.0f}"
+              f"{n['all']:>8}{n['patch']:>6}{n['line']:>6}{n['coll']:>6}{n['text']:>6}")
+    totals = [sum(values[i] for values in best.values()) for i in range(3)]
     print(f"{'total':<24}{totals[0]:>9.3f}{totals[1]:>8.3f}{totals[2]:>8.3f}")
     return 0
 
