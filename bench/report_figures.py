@@ -10,7 +10,13 @@ lines, collections, texts), so a change that draws the same picture with fewer a
 here. ``PYTHONPATH=OTHER_CHECKOUT`` measures another checkout's rendering (a checkout whose
 ``render`` lays the SVG out again shows that in "svg s" only partly: time it whole).
 
-Usage: ``python bench/report_figures.py DIR [--repeat 3] [--compress-level N]``
+``--against-savefig N`` instead renders every figure in N interleaved rounds with
+``render`` and with what rendering was before it (``savefig`` for the PNG, then for the SVG
+with the layout kept: each format drawn twice, the layout run once), in this process, and
+prints the CPU seconds of each side (fastest and median round): a comparison the machine's
+load moves little, since both sides share it.
+
+Usage: ``python bench/report_figures.py DIR [--repeat 3] [--against-savefig 6]``
 """
 from __future__ import annotations
 
@@ -52,8 +58,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against-savefig", type=int, default=0, metavar="ROUNDS")
     args = parser.parse_args()
     run = load_run(args.folder)
+    if args.against_savefig:
+        return against_savefig(run, args.against_savefig)
     best: dict[str, list[float]] = {}
     sizes: dict[str, tuple[int, int, dict[str, int]]] = {}
     for _ in range(args.repeat):
@@ -80,6 +89,40 @@ def main() -> int:
               f"{n['all']:>8}{n['patch']:>6}{n['line']:>6}{n['coll']:>6}{n['text']:>6}")
     totals = [sum(values[i] for values in best.values()) for i in range(3)]
     print(f"{'total':<24}{totals[0]:>9.3f}{totals[1]:>8.3f}{totals[2]:>8.3f}")
+    return 0
+
+
+def savefig_render(fig) -> tuple[bytes, bytes]:
+    """Rendering as it was before ``render`` (simsvc at 90a1d79..e66c836)."""
+    with style.context():
+        png, svg = BytesIO(), BytesIO()
+        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
+        fig.set_layout_engine("none")
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "simsvc"})
+    return png.getvalue(), svg.getvalue()
+
+
+def against_savefig(run, rounds: int) -> int:
+    def drawn():
+        plots = Plots()
+        run_blocks(run, plots)
+        return [fig for _, fig in plots._drawn]
+
+    for fig in drawn():
+        render(fig)   # fonts and caches warm before the first round
+    seconds: dict[str, list[float]] = {"savefig (before)": [], "render": []}
+    sides = [("savefig (before)", savefig_render), ("render", render)]
+    for r in range(rounds):
+        for name, fn in sides if r % 2 == 0 else sides[::-1]:
+            figures = drawn()
+            start = time.process_time()
+            for fig in figures:
+                fn(fig)
+            seconds[name].append(time.process_time() - start)
+    for name, values in seconds.items():
+        values.sort()
+        print(f"{name:<18} fastest {values[0]:6.3f}  median {values[len(values) // 2]:6.3f} CPU s "
+              f"for {len(figures)} figures, {rounds} rounds")
     return 0
 
 
