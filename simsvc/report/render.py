@@ -37,17 +37,22 @@ def render(fig: Figure) -> tuple[bytes, bytes]:
 
     with style.context():
         png, svg = BytesIO(), BytesIO()
-        canvas, dpi, facecolor = fig.canvas, fig.dpi, fig.get_facecolor()
+        canvas, dpi = fig.canvas, fig.dpi
+        colours = fig.get_facecolor(), fig.get_edgecolor()
         try:
-            # What savefig sets while it saves: the resolution and the saved face colour.
+            # What savefig sets while it saves: the resolution and the saved colours.
             fig.set_dpi(style.DPI)
-            fig.set_facecolor(mpl.rcParams["savefig.facecolor"])
+            for colour, set_colour in ((mpl.rcParams["savefig.facecolor"], fig.set_facecolor),
+                                       (mpl.rcParams["savefig.edgecolor"], fig.set_edgecolor)):
+                if not (isinstance(colour, str) and colour == "auto"):
+                    set_colour(colour)
             agg = FigureCanvasAgg(fig)
             agg.draw()   # the layout engine runs inside this draw, before anything is drawn
             _write_png(png, agg.buffer_rgba())
         finally:
             fig.set_dpi(dpi)
-            fig.set_facecolor(facecolor)
+            fig.set_facecolor(colours[0])
+            fig.set_edgecolor(colours[1])
             fig.set_canvas(canvas)
         # Keep the layout just computed: without an engine, savefig neither lays the SVG out
         # again nor draws it a first time with rendering disabled.
