@@ -16,7 +16,15 @@ on the same (shared, loaded) machine. Prints, per round:
   writing, report): the part this bench is about, since the loop's own speed is
   measured against the anchors by ``bench_arrivals.py``;
 * peak RSS MB       — maximum resident memory of the command's process,
-  also per million contacts (target ≤ 200 MB).
+  also per million contacts (target ≤ 200 MB);
+* CPU s             — user + system seconds of the command and of every process it
+  waited for (the report process, its render processes): the work, which the load
+  moves less than the wall time; report CPU: those of the report process and its
+  render processes alone.
+
+``--render-processes 1 2`` adds, per round, this checkout's run with the report rendered by
+that many processes (``simsvc.report.render.RENDER_PROCESSES``, set through ``bench/phases.py``),
+to weigh the forked render processes against the cores they take from the run.
 
 Each command runs under ``bench/phases.py``, which clocks the phases of the command's own
 (parent) process, and the bench prints, after the rounds, the seconds each phase held the
@@ -101,9 +109,10 @@ def phased_command(times: Path) -> list[str]:
     return [sys.executable, str(PHASES), str(times)]
 
 
-def timed_run(args: list[str], env: dict | None = None) -> tuple[float, float, str, float]:
-    """(wall s, peak RSS MB, stdout, start time on the monotonic clock) of one command in a
-    fresh process."""
+def timed_run(args: list[str], env: dict | None = None) -> tuple[float, float, str, float, float]:
+    """(wall s, peak RSS MB, stdout, start time on the monotonic clock, CPU s) of one command in
+    a fresh process; CPU is user + system time of the command and every process it waited for
+    (the report process and its render processes)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out, err = proc.communicate()
@@ -112,22 +121,23 @@ def timed_run(args: list[str], env: dict | None = None) -> tuple[float, float, s
     # largest resident size among its children is the command's own.
     import resource
 
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err}")
-    return wall, peak_mb, out, t0
+    return wall, peak_mb, out, t0, usage.ru_utime + usage.ru_stime
 
 
-def run_in_child(args: list[str], tree: str | None = None) -> tuple[float, float, str, float]:
-    """Run ``timed_run`` in a fresh Python so the peak RSS belongs to that one command
-    (simsvc imported from ``tree`` when given)."""
+def run_in_child(args: list[str], tree: str | None = None, env: dict | None = None
+                 ) -> tuple[float, float, str, float, float]:
+    """Run ``timed_run`` in a fresh Python so the peak RSS and the CPU time belong to that one
+    command (simsvc imported from ``tree`` when given; ``env``: variables added)."""
     code = ("import json, os, sys; sys.path.insert(0, %r); from bench_process import timed_run; "
             "env = dict(os.environ, PYTHONPATH=sys.argv[2]) if sys.argv[2] else None; "
             "print(json.dumps(timed_run(json.loads(sys.argv[1]), env)))" % str(Path(__file__).resolve().parent))
     res = subprocess.run([sys.executable, "-c", code, json.dumps(args), tree or ""], capture_output=True,
-                         text=True, check=True)
-    wall, peak, out, t0 = json.loads(res.stdout.strip().splitlines()[-1])
-    return wall, peak, out, t0
+                         text=True, check=True, env=dict(os.environ, **(env or {})))
+    return tuple(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
 def phase_seconds(times: Path, started: float, wall: float) -> dict[str, float]:
@@ -168,6 +178,12 @@ def startup(args: list[str], runs: int) -> tuple[list[float], list[float]]:
     return walls, cpus
 
 
+def report_cpu(times: Path) -> str:
+    """CPU seconds of the report process and its render processes (written by bench/phases.py)."""
+    path = Path(f"{times}.report")
+    return f"{float(path.read_text()):.2f}" if path.is_file() else ""
+
+
 def arrivals_of(stdout: str) -> int:
     """The contacts count `simsvc run` prints ("1 replications, seed 1, 1,001,106 contacts, ...")."""
     for line in stdout.splitlines():
@@ -186,6 +202,9 @@ def main() -> int:
     parser.add_argument("--memory-arrivals", type=int, default=300_000)
     parser.add_argument("--tree", default=None, help="another checkout of simsvc, measured in the same rounds")
     parser.add_argument("--report-only", action="store_true", help="skip the --no-report runs")
+    parser.add_argument("--render-processes", type=int, nargs="*", default=[],
+                        help="also run this checkout with the report rendered by that many processes "
+                             "(simsvc.report.render.RENDER_PROCESSES; 1 = in the report process itself)")
     args = parser.parse_args()
     if args.tree and not (Path(args.tree) / "simsvc" / "__init__.py").is_file():
         parser.error(f"--tree {args.tree}: not a checkout of simsvc (no simsvc/__init__.py in it)")
@@ -198,29 +217,37 @@ def main() -> int:
           f"{args.anchor_arrivals:,} arrivals; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f} (other work on the machine moves absolute figures; ratios less)")
     print(f"simsvc from {imported_from(None)}" + (f"; 'before' from {imported_from(args.tree)}" if args.tree else ""))
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("PYTHONDONTWRITEBYTECODE is set: every command compiles simsvc's modules from source "
+              "(about 0.3 CPU s here), which an installed simsvc, or a checkout with __pycache__, does not")
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         ref = Path(tmp) / "ref.yaml"
         ref.write_text(SCENARIO.format(minutes=args.arrivals * 0.6 / 60))
         print(f"{'round':<6}{'command':<29}{'wall s':>7}{'loop s':>7}{'rest s':>7}{'arrivals/s':>11}"
-              f"{'anchor/s':>9}{'x tutorial':>11}{'peak MB':>8}{'MB per 1M':>10}")
-        commands = [("run (write + report)", [])] + ([] if args.report_only else [("run --no-report", ["--no-report"])])
+              f"{'anchor/s':>9}{'x tutorial':>11}{'peak MB':>8}{'MB per 1M':>10}{'CPU s':>7}{'report CPU':>11}")
+        commands = [("run (write + report)", [], None)] + (
+            [] if args.report_only else [("run --no-report", ["--no-report"], None)])
         trees = [("", None)] + ([("before ", args.tree)] if args.tree else [])
+        runs = [(c, t) for c in commands for t in trees] + [
+            ((f"run, {n} render proc.", [], n), ("", None)) for n in args.render_processes]
         phased: list[tuple[str, dict[str, float]]] = []
         for r in range(args.rounds):
-            for (label, extra), (which, tree) in ((c, t) for c in commands for t in trees):
+            for (label, extra, render_processes), (which, tree) in runs:
                 anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
-                out = Path(tmp) / f"out-{r}-{len(extra)}-{len(which)}"
-                times = Path(tmp) / f"phases-{r}-{len(extra)}-{len(which)}.json"
-                wall, peak, stdout, started = run_in_child(
+                key = f"{r}-{len(extra)}-{len(which)}-{render_processes}"
+                out, times = Path(tmp) / f"out-{key}", Path(tmp) / f"phases-{key}.json"
+                env = {} if render_processes is None else {"BENCH_RENDER_PROCESSES": str(render_processes)}
+                wall, peak, stdout, started, cpu = run_in_child(
                     phased_command(times) + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out),
-                                             *extra], tree)
+                                             *extra], tree, env)
                 anchor_after = tutorial(args.anchor_arrivals, seed=r + 1)
                 n = arrivals_of(stdout)
                 loop = sum(json.loads((out / "manifest.json").read_text())["replication_wall_s"])
                 anchor = (anchor_before + anchor_after) / 2
                 print(f"{r + 1:<6}{which + label:<29}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
-                      f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}", flush=True)
-                short = f"{r + 1}:{which}{'no-rep' if extra else 'report'}"
+                      f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}{cpu:>7.1f}{report_cpu(times):>11}", flush=True)
+                short = f"{r + 1}:{which}{'no-rep' if extra else 'report'}" + (
+                    "" if render_processes is None else f",{render_processes}p")
                 phased.append((short, phase_seconds(times, started, wall)))
         print_phases(phased)
         if args.startup:
@@ -236,7 +263,7 @@ def main() -> int:
                   "--no-report): streamed to the folder, it should stay flat")
             for reps in args.memory_reps:
                 out = Path(tmp) / f"mem-{reps}"
-                wall, peak, _, _ = run_in_child(cmd + ["run", str(small), "--reps", str(reps), "--workers", "1",
+                wall, peak, *_ = run_in_child(cmd + ["run", str(small), "--reps", str(reps), "--workers", "1",
                                                     "--out", str(out), "--no-report"])
                 print(f"  {reps:>3} replications: peak {peak:6.0f} MB, {wall:6.1f} s")
     return 0

@@ -20,10 +20,12 @@ import functools
 import importlib.abc
 import importlib.machinery
 import json
+import os
 import sys
 import time
 
 T0 = time.perf_counter()
+TIMES = sys.argv[1] if len(sys.argv) > 1 else "phases.json"   # where the phases are written
 
 # module -> [(attribute path, phase name)]; a dotted path wraps a method of a class.
 WRAP: dict[str, list[tuple[str, str]]] = {
@@ -96,7 +98,14 @@ def timed(name: str, fn):
 
 
 def _install(module) -> None:
-    """Wrap the module's phase functions (those it has: another checkout may lack some)."""
+    """Wrap the module's phase functions (those it has: another checkout may lack some).
+
+    ``BENCH_RENDER_PROCESSES=N`` in the environment sets ``simsvc.report.render.RENDER_PROCESSES``
+    (the report process, forked from this one, inherits the hook)."""
+    if module.__name__ == "simsvc.report.render" and os.environ.get("BENCH_RENDER_PROCESSES"):
+        module.RENDER_PROCESSES = int(os.environ["BENCH_RENDER_PROCESSES"])
+    if module.__name__ == "simsvc.report.aside" and hasattr(module, "_serve"):
+        module._serve = _report_cpu(module._serve)
     for path, name in WRAP.get(module.__name__, ()):
         owner, *rest = path.split(".")
         holder = module if not rest else getattr(module, owner, None)
@@ -137,6 +146,24 @@ class _Finder(importlib.abc.MetaPathFinder):
                 spec.loader = _Loader(spec.loader, fullname)
                 return spec
         return None
+
+
+def _report_cpu(serve):
+    """The report process's body, followed by writing its CPU seconds (its own and its render
+    processes', user + system) to ``TIMES.json.report``: it ends with ``os._exit``, so no
+    ``atexit`` runs there."""
+    @functools.wraps(serve)
+    def wrapper(*args, **kwargs):
+        import resource
+
+        try:
+            return serve(*args, **kwargs)
+        finally:
+            cpu = sum(getattr(resource.getrusage(who), field) for who in
+                      (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for field in ("ru_utime", "ru_stime"))
+            with open(TIMES + ".report", "w") as fh:
+                fh.write(repr(cpu))
+    return wrapper
 
 
 def _write(out: str) -> None:

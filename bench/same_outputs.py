@@ -4,6 +4,9 @@ Runs each scenario (default: baseline, erlang_a_check, journey_baseline) with th
 checkout and with the one at ``REF`` (a ``git worktree add --detach REF <commit>``), 2
 replications, serial and ``-w 2``, and compares every file they write: CSV byte for byte,
 Parquet read back equal (exact), the manifest without its timings and dates.
+``--report`` writes the report too and compares it: SVG plots byte for byte, PNG plots by
+their decoded pixels (RGBA arrays; an encoder setting may change the bytes of the same
+picture), ``report.html`` as text with each embedded PNG compared the same way.
 
 Each run is a fresh Python started outside both trees, with the tree first on
 ``PYTHONPATH``, and it checks which ``simsvc`` it imported: ``python -c`` started inside
@@ -28,10 +31,41 @@ RUN = ("import sys, simsvc; tree = sys.argv.pop(1); "
 VOLATILE = {"created_utc", "wall_s", "replication_wall_s", "python", "platform", "workers"}
 
 
-def run(tree: Path, scenario: Path, out: Path, workers: int, work: Path) -> None:
+def run(tree: Path, scenario: Path, out: Path, workers: int, work: Path, report: bool = False) -> None:
     env = dict(os.environ, PYTHONPATH=str(tree))
     subprocess.run([sys.executable, "-c", RUN, str(tree), "run", str(scenario), "-n", "2", "-w", str(workers),
-                    "--no-report", "-o", str(out)], cwd=work, env=env, check=True, capture_output=True, text=True)
+                    *([] if report else ["--no-report"]), "-o", str(out)], cwd=work, env=env, check=True,
+                   capture_output=True, text=True)
+
+
+def pixels(png: bytes):
+    """The decoded picture of PNG bytes, as an RGBA array."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(BytesIO(png)).convert("RGBA"))
+
+
+def same_pictures(a: bytes, b: bytes) -> bool:
+    import numpy as np
+
+    return a == b or np.array_equal(pixels(a), pixels(b))
+
+
+def same_report_html(a: str, b: str) -> bool:
+    """The same text (but the run's wall time, creation time and folder), and the same pictures
+    where PNGs are embedded (base64)."""
+    import base64
+    import re
+
+    embedded = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
+    wall = re.compile(r"<dt>(wall time|run created|results folder)</dt><dd>(<code>)?[^<]*(</code>)?</dd>")
+    pics_a, pics_b = embedded.findall(a), embedded.findall(b)
+    a, b = (wall.sub("", embedded.sub("PNG", text)) for text in (a, b))
+    return (a == b and len(pics_a) == len(pics_b)
+            and all(same_pictures(base64.b64decode(x), base64.b64decode(y)) for x, y in zip(pics_a, pics_b)))
 
 
 def differences(a: Path, b: Path) -> list[str]:
@@ -49,6 +83,14 @@ def differences(a: Path, b: Path) -> list[str]:
                 assert_frame_equal(pd.read_parquet(fa), pd.read_parquet(fb), check_exact=True)
             except AssertionError as exc:
                 found.append(f"{name}: {str(exc).splitlines()[0]}")
+        elif fa.is_dir():
+            found += [f"{name}/{d}" for d in differences(fa, fb)]
+        elif name.endswith(".png"):
+            if not same_pictures(fa.read_bytes(), fb.read_bytes()):
+                found.append(f"{name}: pictures differ")
+        elif name == "report.html":
+            if not same_report_html(fa.read_text(), fb.read_text()):
+                found.append(f"{name}: differs beyond the PNG bytes of the same pictures")
         elif name == "manifest.json":
             ja, jb = (json.loads(f.read_text()) for f in (fa, fb))
             for j in (ja, jb):
@@ -67,6 +109,7 @@ def main() -> None:
     parser.add_argument("--tree", required=True, type=Path, help="the reference checkout")
     parser.add_argument("scenarios", nargs="*", default=DEFAULT,
                         help="names in scenarios/ or paths (default: %(default)s)")
+    parser.add_argument("--report", action="store_true", help="write and compare the report too")
     args = parser.parse_args()
     ref = args.tree.resolve()
     bad = 0
@@ -78,7 +121,7 @@ def main() -> None:
                 outs = []
                 for label, tree in (("this", ROOT), ("ref", ref)):
                     out = work / f"{scenario.stem}-{workers}-{label}"
-                    run(tree, scenario.resolve(), out, workers, work)
+                    run(tree, scenario.resolve(), out, workers, work, args.report)
                     outs.append(out)
                 found = differences(*outs)
                 bad += bool(found)

@@ -728,10 +728,13 @@ def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: py
             out.append(fig)
         return out
 
-    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 0)
     serial = render.render_all(figures())
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)   # one process beside the caller
+    beside = render.render_all(figures())
     monkeypatch.setattr(render, "RENDER_PROCESSES", 2)
     parallel = render.render_all(figures())
+    assert beside == serial
     assert len(parallel) == 3 and all(png[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg[:2000]
                                       for png, svg in parallel)
     assert parallel == serial
@@ -750,7 +753,7 @@ def test_figures_drawn_from_the_interval_tables_early_are_kept_when_the_run_agre
     from simsvc.report import render
     from simsvc.report.live import ReportTables, run_data
 
-    monkeypatch.setattr(render, "RENDER_PROCESSES", 1)   # rendered when collected, in this process
+    monkeypatch.setattr(render, "RENDER_PROCESSES", 0)   # rendered when collected, in this process
     scenario = load_scenario(ERLANG_A, ("horizon=6h", "warmup=1h"))
     kept, sent = ReportTables(), []
 

@@ -112,6 +112,9 @@ class BusySegments(Mapping):
         self._contacts = contacts
         self._answered = answered  # legs that are a busy segment
         self._chats = chats
+        # The busy time per interval of all the segments, by grid (observe/tables._time_in):
+        # read twice when there is one channel and one pool, derived from the record once.
+        self.kept_sums: dict[bytes, np.ndarray] = {}
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._KEYS:

@@ -96,12 +96,22 @@ def _time_in(seg, pool: int | None, channel: int | None, grid: np.ndarray) -> np
     """Total length of the segments [start, end) of ``pool`` and ``channel`` (None: any)
     falling in each interval of ``grid``, the starts let go before the ends are read: busy segments are
     derived from the record on each read (:class:`simsvc.model.duty.BusySegments`), so a
-    read is the caller's own array, worked on in place (24 → 8 bytes per leg at the peak)."""
+    read is the caller's own array, worked on in place (24 → 8 bytes per leg at the peak).
+    The time of all the segments of a table that keeps sums (``kept_sums``: busy segments)
+    is computed once per grid: with one channel and one pool, the interval table's busy time
+    and the pool table's are that one sum."""
     m = _segment_mask(seg, pool, channel)
+    kept = getattr(seg, "kept_sums", None) if m is None else None
+    key = grid.tobytes()
+    if kept is not None and key in kept:
+        return kept[key].copy()
     own = m is not None or not isinstance(seg, dict)  # a stored column is read, not changed
     covered = _covered_until(_segment_column(seg, "start_s", m), grid, own)
     covered -= _covered_until(_segment_column(seg, "end_s", m), grid, own)
-    return np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
+    out = np.maximum(np.diff(covered), 0.0)  # no -1e-16 from rounding
+    if kept is not None:
+        kept[key] = out.copy()
+    return out
 
 
 def _count_open(entry: np.ndarray, exit_: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -189,7 +199,7 @@ def intervals_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     for ch_i, (name, cfg) in enumerate(scenario.channels.items()):
         s = sums[ch_i]
         answered = s["answered"]
-        busy = _time_in(run.busy, None, ch_i, grid)
+        busy = _time_in(run.busy, None, ch_i if len(scenario.channels) > 1 else None, grid)
         staffed = sum((staffed_by_pool[p] for p in skilled[name]), np.zeros(n_int))
         length = np.diff(grid)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -237,7 +247,7 @@ def pools_frame(scenario: Scenario, run: RawRun) -> pd.DataFrame:
     rows = []
     for p, (name, pool) in enumerate(scenario.agents.items()):
         staffed = _time_in(run.duty, p, None, grid)
-        busy = _time_in(run.busy, p, None, grid)
+        busy = _time_in(run.busy, p if len(scenario.agents) > 1 else None, None, grid)
         scheduled = scheduled_per_interval(schedule_changes(scenario, pool, 0.0), grid)
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(pd.DataFrame({
