@@ -372,12 +372,11 @@ def test_report_shows_run_facts_and_kpis(real_run: Path, real_report: Path) -> N
     assert f"{nps:,.1f}" in text
 
 
-def test_report_writes_every_plot_as_png_and_svg(real_run: Path, real_report: Path) -> None:
+def test_report_writes_every_plot_as_png(real_run: Path, real_report: Path) -> None:
     files = {p.name for p in (real_run / "plots").iterdir()}
-    assert files == {f"{k}.{ext}" for k in RUN_PLOTS for ext in ("png", "svg")}
+    assert files == {f"{k}.png" for k in RUN_PLOTS}   # SVGs only with svg=True (test_report_svg.py)
     for key in RUN_PLOTS:
         assert (real_run / "plots" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert b"<svg" in (real_run / "plots" / f"{key}.svg").read_bytes()[:2000]
     assert not [p for p in real_run.rglob(".*")], "a temporary file was left behind"
 
 
@@ -542,7 +541,7 @@ def test_journey_report_has_customers_section_and_journey_plots(journey_run: Pat
                                                                  journey_report: Path) -> None:
     text = journey_report.read_text(encoding="utf-8")
     files = {p.name for p in (journey_run / "plots").iterdir()}
-    assert files == {f"{k}.{ext}" for k in RUN_PLOTS | JOURNEY_PLOTS for ext in ("png", "svg")}
+    assert files == {f"{k}.png" for k in RUN_PLOTS | JOURNEY_PLOTS}
     assert text.count("data:image/png;base64,") == len(RUN_PLOTS | JOURNEY_PLOTS)
     for key in JOURNEY_PLOTS:
         assert f'<figure id="plot-{key}">' in text, key

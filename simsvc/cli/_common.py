@@ -4,6 +4,14 @@ from __future__ import annotations
 import click
 
 no_report_option = click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
+svg_option = click.option("--svg", is_flag=True,
+                          help="Also save each report plot as plots/*.svg (for slides; default PNG only).")
+
+
+def check_report_options(no_report: bool, svg: bool) -> None:
+    """``--svg`` asks for the report's plots as SVG: with ``--no-report`` there is none."""
+    if svg and no_report:
+        fail("--svg saves the report's plots as SVG and --no-report writes no report: give one of them")
 
 set_option = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
@@ -338,8 +346,9 @@ def text_table(rows: list[list[str]], first_left: bool = True) -> str:
     return "\n".join(lines)
 
 
-def write_report_or_warn(path) -> None:
-    """The report comes after the results, which stay valid if drawing it fails."""
+def write_report_or_warn(path, svg: bool = False) -> None:
+    """The report comes after the results, which stay valid if drawing it fails (``svg``: the
+    plots as SVG too)."""
     import sys
     import time
 
@@ -349,7 +358,7 @@ def write_report_or_warn(path) -> None:
     click.echo("writing report (plots and report.html)…", err=True, nl=not sys.stderr.isatty())
     t0 = time.perf_counter()
     try:
-        report = write_report(path)
+        report = write_report(path, svg=svg)
     except Exception as exc:  # noqa: BLE001 - any failure: warn, keep the results
         reason = (str(exc).strip().splitlines() or [""])[0]
         click.echo(f"warning: report not written ({type(exc).__name__}: {reason}); "

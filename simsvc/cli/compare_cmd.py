@@ -8,7 +8,9 @@ import click
 from simsvc.cli._common import (
     executor_options,
     mean_ci_text,
+    check_report_options,
     no_report_option,
+    svg_option,
     run_design,
     set_option,
     text_table,
@@ -21,18 +23,20 @@ from simsvc.cli._common import (
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @executor_options
 @no_report_option
+@svg_option
 @set_option
 @click.option("--independent-seeds", is_flag=True,
               help="Give each scenario its own seed instead of common random numbers.")
 @click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
               help="Metrics to show (default: service level, abandonment, ASA, occupancy, cost).")
 def compare(scenarios, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-            force, overrides, independent_seeds, metrics, no_report):
+            force, overrides, independent_seeds, metrics, no_report, svg):
     """Compare SCENARIOS (the first is the baseline) on common random numbers.
 
     Prints each scenario's mean and 95 % CI per metric and the paired difference
     to the first scenario; * marks differences whose CI excludes zero.
     """
+    check_report_options(no_report, svg)
     from simsvc.cli._common import load_or_exit
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
     from simsvc.experiment.design import Design, MetricRef, Variant, baseline_settings, unique_names
@@ -59,7 +63,7 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
     click.echo(f"\n{design.settings_text()}; {result.ran} replications run, {result.reused} reused")
     click.echo(f"results: {folder}")
     if not no_report:
-        write_report_or_warn(folder)
+        write_report_or_warn(folder, svg=svg)
 
 
 def comparison_table(result) -> str:

@@ -9,7 +9,9 @@ from simsvc.cli._common import (
     by_mean_option,
     decision_text,
     executor_options,
+    check_report_options,
     no_report_option,
+    svg_option,
     points_summary,
     run_design,
     with_precision,
@@ -21,10 +23,12 @@ from simsvc.cli._common import (
 @click.argument("experiment_file", type=click.Path(dir_okay=False))
 @executor_options
 @no_report_option
+@svg_option
 @by_mean_option
 def experiment(experiment_file, reps, seed, workers, dask_address, out, precision, precision_metrics,
-               max_reps, force, no_report, by_mean):
+               max_reps, force, no_report, svg, by_mean):
     """Run EXPERIMENT_FILE; mark the points that meet all targets and the cheapest one."""
+    check_report_options(no_report, svg)
     import dataclasses
 
     from simsvc.cli._common import echo_scenario_error
@@ -53,4 +57,4 @@ def experiment(experiment_file, reps, seed, workers, dask_address, out, precisio
     click.echo(f"{len(design.variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
     if not no_report:
-        write_report_or_warn(folder)
+        write_report_or_warn(folder, svg=svg)

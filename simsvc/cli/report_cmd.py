@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import click
 
+from simsvc.cli._common import svg_option
+
 
 @click.command()
 @click.argument("results_dir", type=click.Path(file_okay=False))
-def report(results_dir: str) -> None:
-    """Write RESULTS_DIR/report.html: run facts, KPI table and plots (also under plots/)."""
+@svg_option
+def report(results_dir: str, svg: bool) -> None:
+    """Write RESULTS_DIR/report.html: run facts, KPI table and plots (also as PNG under plots/)."""
     from simsvc.report import ReportError, write_report
 
     try:
-        path = write_report(results_dir)
+        path = write_report(results_dir, svg=svg)
     except ReportError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

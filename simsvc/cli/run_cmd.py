@@ -18,7 +18,9 @@ from simsvc.cli._common import (
     force_option,
     load_or_exit,
     mean_ci_text,
+    check_report_options,
     no_report_option,
+    svg_option,
     prepare_output,
     progress_notice,
     set_option,
@@ -41,15 +43,18 @@ from simsvc.cli._common import (
 @set_option
 @click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet and issues.parquet (large runs).")
 @no_report_option
+@svg_option
 @force_option
 def run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
-        overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool) -> None:
+        overrides: tuple[str, ...], no_contacts: bool, no_report: bool, svg: bool, force: bool) -> None:
     """Simulate SCENARIO and write contacts, intervals, summary and a manifest."""
+    check_report_options(no_report, svg)
     written: list[Path] = []
     _leave_objects_to_the_os()
     try:
         with _start_up() as started:
-            _run(scenario, reps, seed, workers, out, overrides, no_contacts, no_report, force, written, started)
+            _run(scenario, reps, seed, workers, out, overrides, no_contacts, no_report, force, written, started,
+                 svg=svg)
     except KeyboardInterrupt:
         where = (f"the results are complete in {written[0]}" if written else
                  "nothing was written (a run's results are written only when it completes)")
@@ -104,7 +109,7 @@ def _leave_objects_to_the_os() -> None:
 
 def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None, out: str | None,
          overrides: tuple[str, ...], no_contacts: bool, no_report: bool, force: bool,
-         written: list[Path], started=lambda: None) -> None:
+         written: list[Path], started=lambda: None, svg: bool = False) -> None:
     from simsvc.experiment.runner import default_workers
     from simsvc.experiment.runner import run as run_scenario
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder, timestamped
@@ -128,7 +133,7 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
     add_required = required_columns_adder(resolved)
     started()   # the cycle collector back on (see _start_up)
     # Before the progress bar (a thread) and the simulation: the report's process is forked here.
-    report = None if no_report else LiveReport(out_dir)
+    report = None if no_report else LiveReport(out_dir, svg=svg)
     progress_notice(f"{n_reps} replications of {resolved.name}")
     bar = tqdm(total=n_reps, unit="rep", desc=resolved.name, delay=1.0, file=sys.stderr,
                disable=None, leave=False)
@@ -168,10 +173,10 @@ def _run(scenario: str, reps: int | None, seed: int | None, workers: int | None,
                f"{result.manifest['arrivals']:,} contacts, {result.manifest['wall_s']:.1f} s")
     click.echo(f"results: {path}")
     if report is not None:
-        _finish_report(report, path, rescued=result.rescued is not None)
+        _finish_report(report, path, rescued=result.rescued is not None, svg=svg)
 
 
-def _finish_report(report, path: Path, rescued: bool) -> None:
+def _finish_report(report, path: Path, rescued: bool, svg: bool = False) -> None:
     """The report drawn beside the run written into ``path``, or, where that cannot be (no
     report process, drawing failed, results in a rescue folder), drawn from the folder."""
     t0 = time.perf_counter()
@@ -183,7 +188,7 @@ def _finish_report(report, path: Path, rescued: bool) -> None:
 
     written = report.finish(path, rescued, announce)
     if written is None:
-        write_report_or_warn(path)
+        write_report_or_warn(path, svg=svg)
         return
     if sys.stderr.isatty():
         click.echo(f" {time.perf_counter() - t0:.1f} s", err=True)

@@ -9,7 +9,9 @@ from simsvc.cli._common import (
     by_mean_option,
     decision_text,
     executor_options,
+    check_report_options,
     no_report_option,
+    svg_option,
     points_summary,
     run_design,
     set_option,
@@ -24,6 +26,7 @@ from simsvc.cli._common import (
               help="A parameter and its values, e.g. agents.team.staffing=8:16:1 (repeatable: a grid).")
 @executor_options
 @no_report_option
+@svg_option
 @set_option
 @click.option("--metric", "-m", "metrics", multiple=True, metavar="METRIC[@CHANNEL]",
               help="Metrics to report per point (default: SL, abandonment, ASA, occupancy, cost).")
@@ -31,8 +34,9 @@ from simsvc.cli._common import (
               help="A requirement, e.g. 'service_level@phone >= 0.8' (repeatable); marks feasible points.")
 @by_mean_option
 def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, precision_metrics, max_reps,
-          force, overrides, metrics, targets, no_report, by_mean):
+          force, overrides, metrics, targets, no_report, svg, by_mean):
     """Run SCENARIO at every point of a parameter grid: one summary row per point."""
+    check_report_options(no_report, svg)
     from simsvc.cli._common import echo_scenario_error, fail, load_or_exit
     from simsvc.experiment.safepath import RESULTS_ROOT, results_folder
     from simsvc.config.load import ScenarioError
@@ -77,4 +81,4 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
     click.echo(f"{len(variants)} points, {result.ran} replications run, {result.reused} reused; "
                f"results: {folder}")
     if not no_report:
-        write_report_or_warn(folder)
+        write_report_or_warn(folder, svg=svg)

@@ -28,7 +28,8 @@ def available() -> bool:
 class ReportAside:
     """The forked report process, seen from the run (see the module's docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, svg: bool = False) -> None:
+        """Fork the report process; ``svg``: its report writes each plot's SVG too."""
         from multiprocessing import Pipe
 
         self._conn, child = Pipe()
@@ -38,7 +39,7 @@ class ReportAside:
         if pid == 0:   # the report process: never returns into the caller's code
             try:
                 self._conn.close()
-                _serve(child)
+                _serve(child, svg)
             finally:
                 os._exit(0)
         child.close()
@@ -96,7 +97,7 @@ class ReportAside:
                 pass
 
 
-def _serve(conn) -> None:
+def _serve(conn, svg: bool = False) -> None:
     """The report process: import while the parent simulates, then draw what it is sent."""
     # A group of its own (with its render processes), so the run can stop them all at once;
     # the run handles Ctrl-C and stops this group.
@@ -113,7 +114,7 @@ def _serve(conn) -> None:
             run = conn.recv()
             if isinstance(run, tuple) and run[0] == "early":
                 try:
-                    early = EarlyFigures(run[1])
+                    early = EarlyFigures(run[1], svg)
                 except Exception:  # noqa: BLE001 - drawn again with the rest
                     early = None
                 run = conn.recv()
@@ -123,7 +124,7 @@ def _serve(conn) -> None:
             from simsvc.report.data import load_run
 
             run = load_run(run)
-        report = RunReport(run, early)
+        report = RunReport(run, early, svg)
         conn.send(("ok", report.page()))
     except Exception as exc:  # noqa: BLE001 - sent to the run, which warns
         reason = (str(exc).strip().splitlines() or [""])[0]

@@ -74,7 +74,7 @@ FROM_CONTACTS = ("waits",)
 
 def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | None = None,
                early: bool = False) -> list[html.Block]:
-    """The plots of one results folder (files collects PNG/SVG bytes by name).
+    """The plots of one results folder (files collects PNG, and SVG if asked, bytes by name).
 
     ``drawn`` holds blocks already drawn for this run by :class:`EarlyFigures` (used as they
     are); ``early`` draws only the plots that need no contacts and no summary, and returns
@@ -263,20 +263,22 @@ def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
 
 
 # --------------------------------------------------------------------------- entry point
-def write_report(results_dir: str | Path) -> Path:
-    """Write ``results_dir/report.html`` and ``results_dir/plots/*.png|svg``; return the report path.
+def write_report(results_dir: str | Path, svg: bool = False) -> Path:
+    """Write ``results_dir/report.html`` and ``results_dir/plots/*.png``; return the report path.
 
     ``results_dir`` is a results folder of ``simsvc run`` or an experiment
     folder (with ``experiment.json``). Raises :class:`ReportError` with a
     one-line message when it is neither (e.g. it has no ``summary.csv``).
+    ``svg`` also writes each plot as ``plots/*.svg`` (``--svg``; not rendered otherwise,
+    and an earlier report's SVGs are removed, since they would not match the PNGs).
     """
     path = Path(results_dir)
     if not path.is_dir():
         raise ReportError(f"{path}: no such folder")
     if not is_experiment(path):
-        return RunReport(load_run(path)).finish()
+        return RunReport(load_run(path), svg=svg).finish()
     _use_agg()
-    drawn = Plots()
+    drawn = Plots(svg)
     exp = load_experiment(path)
     metrics = experiment_metrics(exp)
     blocks = experiment_blocks(exp, metrics, drawn)
@@ -293,13 +295,13 @@ class EarlyFigures:
     ``run`` is a :class:`RunData` with the scenario, intervals, pools, per-day table and grid
     (its summary may be empty). :class:`RunReport` uses these figures only if the complete
     run's data for them is equal (:meth:`fits`); otherwise it draws them again, so the report
-    is the same either way.
+    is the same either way. ``svg``: render each figure's SVG too.
     """
 
-    def __init__(self, run: RunData) -> None:
+    def __init__(self, run: RunData, svg: bool = False) -> None:
         _use_agg()
         self.run = run
-        self.drawn = Plots()
+        self.drawn = Plots(svg)
         try:
             self.blocks = {block.key: block for block in run_blocks(run, self.drawn, early=True)}
             self.drawn.start()
@@ -307,10 +309,11 @@ class EarlyFigures:
             self.drawn.cancel()
             raise
 
-    def fits(self, run: RunData) -> bool:
-        """Whether ``run`` gives these figures the very data they were drawn from."""
+    def fits(self, run: RunData, svg: bool) -> bool:
+        """Whether ``run`` gives these figures the very data they were drawn from (and they
+        render the files asked for: ``svg`` or not)."""
         a = self.run
-        return (not run.is_journey and a.scenario == run.scenario and a.channels == run.channels
+        return (self.drawn.svg == svg and not run.is_journey and a.scenario == run.scenario and a.channels == run.channels
                 and all(_same(getattr(a, name), getattr(run, name)) for name in ("intervals", "pools", "daily", "grid")))
 
     def cancel(self) -> None:
@@ -331,16 +334,17 @@ class RunReport:
     Between the two the caller is free: ``simsvc run`` writes the last replication's tables
     while the figures render in other processes. ``early`` (optional) holds the figures
     already drawn from the interval tables (:class:`EarlyFigures`); those that fit are kept.
+    ``svg`` also renders and writes each figure's SVG (not rendered otherwise).
     """
 
-    def __init__(self, run: RunData, early: EarlyFigures | None = None) -> None:
+    def __init__(self, run: RunData, early: EarlyFigures | None = None, svg: bool = False) -> None:
         _use_agg()
         self.run = run
-        if early is not None and not early.fits(run):
+        if early is not None and not early.fits(run, svg):
             early.cancel()
             early = None
         self.reused = sorted(early.blocks) if early is not None else []
-        self.drawn = early.drawn if early is not None else Plots()
+        self.drawn = early.drawn if early is not None else Plots(svg)
         try:
             self.customer_blocks = journey_blocks(run, self.drawn)
             self.blocks = run_blocks(run, self.drawn, drawn=early.blocks if early is not None else None)

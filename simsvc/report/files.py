@@ -1,4 +1,4 @@
-"""Writing a report's files: ``plots/*.png|svg`` and ``report.html``, each atomically.
+"""Writing a report's files: ``plots/*.png`` (and ``*.svg``, ``--svg``) and ``report.html``, each atomically.
 
 Kept apart from the drawing (no matplotlib here), so a run whose report is drawn by
 another process (:mod:`simsvc.report.aside`) writes the files without importing it.
@@ -35,15 +35,18 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def write_files(path: Path, files: dict[str, bytes], skipped: Iterable[str], text: str) -> Path:
     """The plots' files and report.html, each written atomically; the files of the plots
-    ``skipped`` (their keys) are removed, so none survives from an earlier report."""
+    ``skipped`` (their keys) are removed, and so is the SVG of a plot written as PNG only,
+    so that no file survives from an earlier report (an SVG of an earlier ``--svg`` report
+    would no longer match its PNG)."""
     plots = path / PLOTS_DIR
     if files:
         plots.mkdir(exist_ok=True)
         for name, data in files.items():
             atomic_write(plots / name, data)
-    for key in skipped:
-        for ext in ("png", "svg"):
-            (plots / f"{key}.{ext}").unlink(missing_ok=True)
+    stale = [f"{key}.{ext}" for key in skipped for ext in ("png", "svg")]
+    stale += [f"{name[:-4]}.svg" for name in files if name.endswith(".png") and f"{name[:-4]}.svg" not in files]
+    for name in stale:
+        (plots / name).unlink(missing_ok=True)
     report = path / REPORT_NAME
     atomic_write(report, text.encode("utf-8"))
     return report

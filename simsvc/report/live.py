@@ -90,15 +90,15 @@ class LiveReport:
     folder instead (drawing failed, the results went to a rescue folder, no report process).
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, svg: bool = False) -> None:
         from simsvc.report import aside
 
-        self.out_dir = out_dir
+        self.out_dir, self.svg = out_dir, svg
         self.tables = ReportTables()
         self.aside = None
         if aside.available():
             try:
-                self.aside = aside.ReportAside()
+                self.aside = aside.ReportAside(svg)
             except OSError:   # cannot fork now (memory, process limits): draw it here
                 pass
         self.started = None   # the report drawn in this process (no aside)
@@ -144,7 +144,7 @@ class LiveReport:
             else:
                 from simsvc.report.build import RunReport
 
-                self.started = RunReport(data)
+                self.started = RunReport(data, svg=self.svg)
         except Exception:  # noqa: BLE001 - drawn again from the folder, which warns
             self.cancel()
         self.tables = None  # what was collected lives on in the report's data only

@@ -27,6 +27,7 @@ class Block:
     caption: str = ""
     png: bytes | None = None
     note: str | None = None    # why the plot is not shown
+    svg: bool = False          # also saved as plots/<key>.svg (``--svg``)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -227,7 +228,7 @@ def blocks_html(blocks: Sequence[Block]) -> str:
             f'<figure {anchor}><h3>{escape(b.title)}</h3>'
             f'<img src="data:image/png;base64,{data}" alt="{escape(b.title)}">'
             f"<figcaption>{escape(b.caption)} <span class=\"small\">Also saved as "
-            f"<code>plots/{escape(b.key)}.png</code> and <code>.svg</code>.</span>"
+            f"<code>plots/{escape(b.key)}.png</code>{' and <code>.svg</code>' if b.svg else ''}.</span>"
             "</figcaption></figure>")
     return "\n".join(out)
 
