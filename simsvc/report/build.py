@@ -309,7 +309,7 @@ class EarlyFigures:
             self.drawn.cancel()
             raise
 
-    def fits(self, run: RunData, svg: bool) -> bool:
+    def fits(self, run: RunData, svg: bool = False) -> bool:
         """Whether ``run`` gives these figures the very data they were drawn from (and they
         render the files asked for: ``svg`` or not)."""
         a = self.run
