@@ -1,10 +1,12 @@
 """What each report figure costs to render: PNG and SVG seconds (CPU), artists, file sizes.
 
 Loads a results folder (``simsvc run ... --out DIR``), draws the run's figures as the
-report does (``report.build.run_blocks``) and renders each one in this process with
+report does (``report.build.journey_blocks`` for a journey-mode run, then ``run_blocks``) and renders each one in this process with
 ``report.render.render`` (PNG + SVG, the layout included), ``--repeat`` times, each time
 drawn afresh (the fastest is printed): "png s" is the render less its SVG, "svg s" one SVG
-``savefig`` of the rendered figure (what ``render`` does for it: one draw, the layout kept).
+``savefig`` of the rendered figure (what ``render`` does for it: one draw, the layout kept),
+"no-svg s" the render of the same figure drawn afresh without its SVG (``render(fig,
+svg=False)``: what a report pays without ``--svg``).
 Counts the artists of each figure (every artist under the figure, and of them the patches,
 lines, collections, texts), so a change that draws the same picture with fewer artists shows
 here. ``PYTHONPATH=OTHER_CHECKOUT`` measures another checkout's rendering (a checkout whose
@@ -34,7 +36,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from simsvc.report import style  # noqa: E402
-from simsvc.report.build import run_blocks  # noqa: E402
+from simsvc.report.build import journey_blocks, run_blocks  # noqa: E402
 from simsvc.report.data import load_run  # noqa: E402
 from simsvc.report.render import Plots, render  # noqa: E402
 
@@ -68,27 +70,32 @@ def main() -> int:
     for _ in range(args.repeat):
         plots = Plots()   # drawn afresh: render() lays a figure out once, on its first rendering
         start = time.process_time()
+        journey_blocks(run, plots)
         run_blocks(run, plots)
         drawing = time.process_time() - start
-        for block, fig in plots._drawn:  # the figures drawn, not yet rendered
+        again = Plots()
+        journey_blocks(run, again)
+        run_blocks(run, again)
+        for (block, fig), (_, fresh) in zip(plots._drawn, again._drawn):  # drawn, not yet rendered
+            t_no_svg = timed(lambda: render(fresh, svg=False))
             t_render = timed(lambda: render(fig))
             png, svg = render(fig)
             n = artists(fig)   # after rendering: ticks and their labels exist once drawn
             with style.context():   # the SVG part of render(): one draw, the layout kept
                 t_svg = timed(lambda: fig.savefig(BytesIO(), format="svg",
                                                   metadata={"Date": None, "Creator": "simsvc"}))
-            times = (t_render, t_render - t_svg, t_svg)
-            best[block.key] = [min(b, t) for b, t in zip(best.get(block.key, [float("inf")] * 3), times)]
+            times = (t_render, t_render - t_svg, t_svg, t_no_svg)
+            best[block.key] = [min(b, t) for b, t in zip(best.get(block.key, [float("inf")] * 4), times)]
             sizes[block.key] = (len(png), len(svg), n)
     print(f"drawing {len(best)} figures: {drawing:.3f} CPU s (last repeat)")
-    print(f"{'figure':<24}{'render s':>9}{'png s':>8}{'svg s':>8}{'png kB':>8}{'svg kB':>8}"
+    print(f"{'figure':<24}{'render s':>9}{'png s':>8}{'svg s':>8}{'no-svg s':>9}{'png kB':>8}{'svg kB':>8}"
           f"{'artists':>8}{'patch':>6}{'line':>6}{'coll':>6}{'text':>6}")
-    for key, (t_render, t_png, t_svg) in best.items():
+    for key, (t_render, t_png, t_svg, t_no_svg) in best.items():
         png, svg, n = sizes[key]
-        print(f"{key:<24}{t_render:>9.3f}{t_png:>8.3f}{t_svg:>8.3f}{png / 1e3:>8.0f}{svg / 1e3:>8.0f}"
+        print(f"{key:<24}{t_render:>9.3f}{t_png:>8.3f}{t_svg:>8.3f}{t_no_svg:>9.3f}{png / 1e3:>8.0f}{svg / 1e3:>8.0f}"
               f"{n['all']:>8}{n['patch']:>6}{n['line']:>6}{n['coll']:>6}{n['text']:>6}")
-    totals = [sum(values[i] for values in best.values()) for i in range(3)]
-    print(f"{'total':<24}{totals[0]:>9.3f}{totals[1]:>8.3f}{totals[2]:>8.3f}")
+    totals = [sum(values[i] for values in best.values()) for i in range(4)]
+    print(f"{'total':<24}{totals[0]:>9.3f}{totals[1]:>8.3f}{totals[2]:>8.3f}{totals[3]:>9.3f}")
     return 0
 
 
@@ -105,6 +112,7 @@ def savefig_render(fig) -> tuple[bytes, bytes]:
 def against_savefig(run, rounds: int) -> int:
     def drawn():
         plots = Plots()
+        journey_blocks(run, plots)
         run_blocks(run, plots)
         return [fig for _, fig in plots._drawn]
 

@@ -7,6 +7,9 @@ Parquet read back equal (exact), the manifest without its timings and dates.
 ``--report`` writes the report too and compares it: SVG plots byte for byte, PNG plots by
 their decoded pixels (RGBA arrays; an encoder setting may change the bytes of the same
 picture), ``report.html`` as text with each embedded PNG compared the same way.
+``--svg`` runs this checkout with ``--svg`` (a report's SVGs are opt-in since the ninth pass;
+a reference from before wrote them always), so its SVGs are compared too; without it, the
+SVGs only the reference wrote are listed and the page's mention of them differs.
 
 Each run is a fresh Python started outside both trees, with the tree first on
 ``PYTHONPATH``, and it checks which ``simsvc`` it imported: ``python -c`` started inside
@@ -31,10 +34,11 @@ RUN = ("import sys, simsvc; tree = sys.argv.pop(1); "
 VOLATILE = {"created_utc", "wall_s", "replication_wall_s", "python", "platform", "workers"}
 
 
-def run(tree: Path, scenario: Path, out: Path, workers: int, work: Path, report: bool = False) -> None:
+def run(tree: Path, scenario: Path, out: Path, workers: int, work: Path, report: bool = False,
+        extra: tuple[str, ...] = ()) -> None:
     env = dict(os.environ, PYTHONPATH=str(tree))
     subprocess.run([sys.executable, "-c", RUN, str(tree), "run", str(scenario), "-n", "2", "-w", str(workers),
-                    *([] if report else ["--no-report"]), "-o", str(out)], cwd=work, env=env, check=True,
+                    *([] if report else ["--no-report"]), *extra, "-o", str(out)], cwd=work, env=env, check=True,
                    capture_output=True, text=True)
 
 
@@ -110,6 +114,7 @@ def main() -> None:
     parser.add_argument("scenarios", nargs="*", default=DEFAULT,
                         help="names in scenarios/ or paths (default: %(default)s)")
     parser.add_argument("--report", action="store_true", help="write and compare the report too")
+    parser.add_argument("--svg", action="store_true", help="this checkout's report with --svg (SVGs compared too)")
     args = parser.parse_args()
     ref = args.tree.resolve()
     bad = 0
@@ -121,7 +126,8 @@ def main() -> None:
                 outs = []
                 for label, tree in (("this", ROOT), ("ref", ref)):
                     out = work / f"{scenario.stem}-{workers}-{label}"
-                    run(tree, scenario.resolve(), out, workers, work, args.report)
+                    extra = ("--svg",) if args.svg and label == "this" else ()
+                    run(tree, scenario.resolve(), out, workers, work, args.report, extra)
                     outs.append(out)
                 found = differences(*outs)
                 bad += bool(found)
