@@ -512,9 +512,14 @@ def test_journey_plots_return_labelled_figures_that_match_the_tables(journey_run
     for metric in ("customers_active_end", "churned"):
         assert f"{_summary_mean(journey_run, metric):,.0f}" in legend, (metric, legend)
     assert len(satisfaction.axes) == 1 + len(run.segments)
-    # churn over time: one bar per day and cause, their sum the run's churn
+    # churn over time: a day-wide column per day and cause (a filled step outline per cause,
+    # stacked on the one below), their sum the run's churn
+    from matplotlib.patches import StepPatch
+
     churned = run.customers[run.customers.status == "churned"]
-    heights = sum(p.get_height() for p in churn.axes[0].patches if p.get_width() == 1.0)
+    steps = [p.get_data() for p in churn.axes[0].patches if isinstance(p, StepPatch)]
+    assert steps and all(np.array_equal(np.diff(s.edges), np.ones(len(s.values))) for s in steps)
+    heights = sum(float(np.sum(s.values - s.baseline)) for s in steps)
     assert heights == pytest.approx(len(churned) / 2)
     labels = [t.get_text() for t in churn.axes[0].get_legend().get_texts()]
     assert "warm-up (not in summary)" in labels and any("after a contact" in t for t in labels)

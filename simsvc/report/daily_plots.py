@@ -113,6 +113,9 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
     return fig
 
 
+DAILY_LABELS_UP_TO = 21   # days: lost_by_day labels each day up to this many, else each 7th
+
+
 def lost_by_day(daily: pd.DataFrame | None, channels: Mapping):
     """Per real-time channel and day: contacts abandoned, lost to a full queue and lost because
     the channel was closed (mean over replications) — what the service level does not show."""
@@ -141,7 +144,11 @@ def lost_by_day(daily: pd.DataFrame | None, channels: Mapping):
                 values = g[col].fillna(0).to_numpy(dtype=float)
                 ax.bar(x, values, bottom=bottom, color=colour, label=label, width=0.7)
                 bottom += values
-            ax.set_xticks(x, [f"{int(d)} {w}" for d, w in zip(g["day"], g["weekday"])])
+            # A label per day while they fit (three weeks); beyond, one a week (the same weekday:
+            # 90 daily labels ran into each other, and each tick is a line, a grid line and a text
+            # laid out three times per rendering).
+            labelled = x if len(x) <= DAILY_LABELS_UP_TO else x[::7]
+            ax.set_xticks(labelled, [f"{int(g['day'].iloc[i])} {g['weekday'].iloc[i]}" for i in labelled])
             ax.set_title(name)
             ax.set_ylabel("contacts per day")
             ax.yaxis.set_major_formatter(style.thousands_formatter())

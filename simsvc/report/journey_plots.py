@@ -296,20 +296,25 @@ def churn_over_time(customers: pd.DataFrame, warmup_s: float = 0.0, horizon_s: f
     mean = counts.groupby(["cause", "day"])["n"].mean().unstack("day").reindex(causes)
     total = counts.groupby(["replication", "day"])["n"].sum().unstack("day")
     weekly = total.mean().rolling(7, center=True, min_periods=7).mean()
-    x = np.arange(days) + 0.5
     with style.context():
         fig = style.new_figure(height=3.9)
         ax = fig.subplots()
         style.shade_warmup(ax, warmup_s / DAY_S)
-        bottom = np.zeros(days)
-        for key in causes:
-            values = mean.loc[key].to_numpy(dtype=float)
-            ax.bar(x, values, width=1.0, bottom=bottom, lw=0, align="center",
-                   color=style.CHURN_CAUSE_COLOURS.get(key, style.MUTED),
-                   label=CAUSES.get(key, key))
-            bottom += values
+        # The line first, so the legend lists it where it did when the causes were bar
+        # containers (listed last); it is still drawn above the columns (a line's z-order).
         ax.plot(weekly.index.to_numpy(dtype=float) + 0.5, weekly.to_numpy(dtype=float),
                 color=style.ALL_COLOUR, lw=1.6, label="all churn, centred 7-day mean")
+        bottom = np.zeros(days)
+        edges = np.arange(days + 1.0)
+        for key in causes:
+            values = mean.loc[key].to_numpy(dtype=float)
+            # One filled step outline per cause, not a bar per day: the same columns (a day
+            # wide, touching), without the seams anti-aliasing drew between adjacent bars,
+            # and one artist instead of one per day.
+            ax.stairs(bottom + values, edges, baseline=bottom.copy(), fill=True, lw=0,
+                      color=style.CHURN_CAUSE_COLOURS.get(key, style.MUTED),
+                      label=CAUSES.get(key, key))
+            bottom += values
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(style.thousands_formatter())
         ax.set_ylabel("customers churning per day")

@@ -1,0 +1,33 @@
+"""Long runs' per-day plot: a label per day while they fit, then one a week (the same weekday);
+every day keeps its bars."""
+from __future__ import annotations
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from simsvc.report.daily_plots import DAILY_LABELS_UP_TO, lost_by_day  # noqa: E402
+from simsvc.report.data import ChannelInfo  # noqa: E402
+
+WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _daily(days: int) -> pd.DataFrame:
+    rows = [(d, WEEK[d % 7], "phone", metric, float(d % 5 + k))
+            for d in range(days) for k, metric in enumerate(("abandoned", "lost", "lost_closed"))]
+    return pd.DataFrame(rows, columns=["day", "weekday", "channel", "metric", "mean"])
+
+
+@pytest.mark.parametrize("days", [8, DAILY_LABELS_UP_TO, 90])
+def test_lost_by_day_labels_each_day_while_they_fit_then_each_week(days: int) -> None:
+    fig = lost_by_day(_daily(days), {"phone": ChannelInfo("phone", "voice", 20.0)})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    if days <= DAILY_LABELS_UP_TO:
+        assert labels == [f"{d} {WEEK[d % 7]}" for d in range(days)]
+    else:
+        assert labels == [f"{d} {WEEK[d % 7]}" for d in range(0, days, 7)]
+        assert {label.split()[1] for label in labels} == {"mon"}   # the same weekday throughout
+    assert len(ax.patches) == 3 * days   # three stacked parts per day, every day
