@@ -18,7 +18,7 @@ with the layout kept: each format drawn twice, the layout run once), in this pro
 prints the CPU seconds of each side (fastest and median round): a comparison the machine's
 load moves little, since both sides share it.
 
-Usage: ``python bench/report_figures.py DIR [--repeat 3] [--against-savefig 6]``
+Usage: ``python bench/report_figures.py DIR [--repeat 3] [--only lost_by_day,volumes] [--against-savefig 6]``
 """
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("folder")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--against-savefig", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument("--only", default="", metavar="KEY,KEY", help="these figures only (plots/ names)")
     args = parser.parse_args()
     run = load_run(args.folder)
     if args.against_savefig:
@@ -77,7 +78,12 @@ def main() -> int:
         journey_blocks(run, again)
         run_blocks(run, again)
         for (block, fig), (_, fresh) in zip(plots._drawn, again._drawn):  # drawn, not yet rendered
-            t_no_svg = timed(lambda: render(fresh, svg=False))
+            if args.only and block.key not in args.only.split(","):
+                continue
+            try:
+                t_no_svg = timed(lambda: render(fresh, svg=False))
+            except TypeError:   # PYTHONPATH=a checkout from before the SVG became opt-in
+                t_no_svg = float("nan")
             t_render = timed(lambda: render(fig))
             png, svg = render(fig)
             n = artists(fig)   # after rendering: ticks and their labels exist once drawn

@@ -1,5 +1,5 @@
 """Long runs' per-day plot: a label per day while they fit, then one a week (the same weekday);
-every day keeps its bars."""
+every day keeps its bars (one collection of rectangles per part, as ``ax.bar`` drew them)."""
 from __future__ import annotations
 
 import matplotlib
@@ -30,4 +30,9 @@ def test_lost_by_day_labels_each_day_while_they_fit_then_each_week(days: int) ->
     else:
         assert labels == [f"{d} {WEEK[d % 7]}" for d in range(0, days, 7)]
         assert {label.split()[1] for label in labels} == {"mon"}   # the same weekday throughout
-    assert len(ax.patches) == 3 * days   # three stacked parts per day, every day
+    # three stacked parts per day, every day (a collection of rectangles per part)
+    assert [len(c.get_paths()) for c in ax.collections] == [days] * 3
+    tops = sum(c.get_paths()[-1].vertices[:, 1].max() - c.get_paths()[-1].vertices[:, 1].min()
+               for c in ax.collections)
+    last = (days - 1) % 5   # the last day: abandoned + queue full (lost less closed: 0) + closed
+    assert tops == pytest.approx(last + 0 + (last + 2))
