@@ -1,7 +1,7 @@
 """Reports and plots of results folders.
 
 ``write_report(results_dir)`` writes ``report.html`` (one self-contained page)
-and every plot as PNG and SVG under ``plots/``. The plot functions return
+and every plot as PNG under ``plots/`` (``svg=True``: as SVG too). The plot functions return
 matplotlib Figures, for notebooks::
 
     from simsvc import report
