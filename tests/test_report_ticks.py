@@ -36,3 +36,22 @@ def test_lost_by_day_labels_each_day_while_they_fit_then_each_week(days: int) ->
                for c in ax.collections)
     last = (days - 1) % 5   # the last day: abandoned + queue full (lost less closed: 0) + closed
     assert tops == pytest.approx(last + 0 + (last + 2))
+
+
+def test_lost_by_day_bars_keep_the_limits_ax_bar_gave() -> None:
+    """Each bar's bottom is a sticky edge, as with ax.bar: a stack whose top part is empty ends
+    the y axis at its height (no margin above), as the bars did."""
+    from matplotlib.figure import Figure
+
+    daily = _daily(19)
+    daily.loc[daily["metric"] == "lost_closed", "mean"] = 0.0   # the top part empty
+    daily.loc[daily["metric"] == "lost", "mean"] = 0.0
+    fig = lost_by_day(daily, {"phone": ChannelInfo("phone", "voice", 20.0)})
+    wide = daily.pivot_table(index="day", columns="metric", values="mean")
+    ax = Figure().subplots()
+    bottom = 0.0
+    for col in ("abandoned", "lost", "lost_closed"):
+        ax.bar(wide.index, wide[col], bottom=bottom, width=0.7)
+        bottom = bottom + wide[col].to_numpy()
+    assert fig.axes[0].get_ylim() == pytest.approx(ax.get_ylim())
+    assert fig.axes[0].get_xlim() == pytest.approx(ax.get_xlim())

@@ -122,8 +122,11 @@ def _stacked_bars(ax, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray, co
     left, right, top = x - width / 2, x + width / 2, bottom + heights
     boxes = np.stack([np.column_stack([left, bottom]), np.column_stack([left, top]),
                       np.column_stack([right, top]), np.column_stack([right, bottom])], axis=1)
-    ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none", linewidths=0,
-                                     label=label), autolim=True)
+    bars = PolyCollection(boxes, facecolors=colour, edgecolors="none", linewidths=0, label=label)
+    # As ax.bar: each bar's bottom is a sticky edge, which the axis's margin does not pass
+    # (so the y axis starts at 0, and the same limits as the bars gave).
+    bars.sticky_edges.y[:] = bottom.tolist()
+    ax.add_collection(bars, autolim=True)   # (which asks for the limits to be autoscaled)
 
 
 DAILY_LABELS_UP_TO = 21   # days: lost_by_day labels each day up to this many, else each 7th
@@ -157,8 +160,6 @@ def lost_by_day(daily: pd.DataFrame | None, channels: Mapping):
                 values = g[col].fillna(0).to_numpy(dtype=float)
                 _stacked_bars(ax, x, values, bottom, colour, label)
                 bottom += values
-            ax.set_ylim(bottom=0)
-            ax.autoscale_view()
             # A label per day while they fit (three weeks); beyond, one a week (the same weekday:
             # 90 daily labels ran into each other, and each tick is a line, a grid line and a text
             # laid out three times per rendering).
