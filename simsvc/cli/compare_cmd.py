@@ -6,13 +6,13 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    check_report_options,
     executor_options,
     mean_ci_text,
-    check_report_options,
     no_report_option,
-    svg_option,
     run_design,
     set_option,
+    svg_option,
     text_table,
     with_precision,
     write_report_or_warn,

@@ -7,13 +7,13 @@ import click
 
 from simsvc.cli._common import (
     by_mean_option,
+    check_report_options,
     decision_text,
     executor_options,
-    check_report_options,
     no_report_option,
-    svg_option,
     points_summary,
     run_design,
+    svg_option,
     with_precision,
     write_report_or_warn,
 )
