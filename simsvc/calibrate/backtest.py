@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -162,19 +163,24 @@ def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | N
     """Simulated counts per replication × channel × hour, and per ``channel:class`` when there are classes."""
     if not classes:
         return simulate_hours(data, reps, seed, keep_days)
-    from simsvc.calibrate.estimate import DAY_S
-    from simsvc.calibrate.replay import hour_counts, simulate_contacts
+    from simsvc.calibrate.replay import each_replication
     from simsvc.config.load import validate
 
     scenario = validate(data, file=f"<replay {data['name']}>") if isinstance(data, dict) else data
     thresholds = {ch: float(scenario.channels[ch].service_level_threshold) for ch in scenario.channels}
-    frames = []
-    for r in range(reps):
-        contacts = simulate_contacts(scenario, seed, r)
-        if keep_days is not None:
-            contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
-        frames += [hour_counts(contacts, scenario), cl.class_hour_counts(contacts, classes, thresholds, True)]
-    return pd.concat(frames, ignore_index=True)
+    pairs = each_replication(partial(_class_counts_of, classes, thresholds, keep_days), scenario, reps, seed)
+    return pd.concat([frame for pair in pairs for frame in pair], ignore_index=True)
+
+
+def _class_counts_of(classes: dict, thresholds: dict, keep_days: set[int] | None, scenario, seed: int,
+                     replication: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from simsvc.calibrate.estimate import DAY_S
+    from simsvc.calibrate.replay import hour_counts, simulate_contacts
+
+    contacts = simulate_contacts(scenario, seed, replication)
+    if keep_days is not None:
+        contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+    return hour_counts(contacts, scenario), cl.class_hour_counts(contacts, classes, thresholds, True)
 
 
 def erlang_hours(c: pd.DataFrame, days: list, staff: pd.DataFrame, res: FitResult, thresholds,

@@ -160,7 +160,7 @@ def _shifted(reference: str, names: list[str], credit: np.ndarray) -> dict[str, 
 
 def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed) -> pd.DataFrame:
     """The fit days replayed with these credits: per class wait, P(wait), abandonment (reps pooled)."""
-    from simsvc.calibrate.replay import replay_dict, simulate_contacts
+    from simsvc.calibrate.replay import each_replication, replay_dict
     from simsvc.config.load import validate
 
     specs = {r: ({"queue_credit": float(credit.get(k, 0.0))} if credit.get(k, 0.0) > 0 else {})
@@ -168,11 +168,15 @@ def _simulate(behaviour, c, staffing, days, interval_s, credit, reps, seed) -> p
     data = replay_dict({**behaviour, "reason_specs": specs}, c, staffing, days, interval_s,
                        name="queue-credit-search", seed=seed)
     scenario = validate(data, file="<replay queue-credit-search>")
-    frames = []
-    for r in range(reps):
-        sim = simulate_contacts(scenario, seed, r)
-        frames.append(sim[sim["outcome"].isin(["answered", "abandoned"])])
+    frames = each_replication(_served_or_abandoned, scenario, reps, seed)
     return wait_by_class(pd.concat(frames, ignore_index=True), behaviour["classes"])
+
+
+def _served_or_abandoned(scenario, seed: int, replication: int) -> pd.DataFrame:
+    from simsvc.calibrate.replay import simulate_contacts
+
+    sim = simulate_contacts(scenario, seed, replication)
+    return sim[sim["outcome"].isin(["answered", "abandoned"])]
 
 
 def patience_by_class(contacts: pd.DataFrame, classes: dict[str, str]) -> pd.DataFrame:

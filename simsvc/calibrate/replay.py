@@ -12,6 +12,10 @@ memory (inline ``volumes`` and ``steps``) and validated like any scenario.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from functools import partial
+from typing import Callable, Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -99,13 +103,55 @@ def simulate_hours(data, reps: int, seed: int, keep_days: set[int] | None = None
     from simsvc.config.load import validate
 
     scenario = validate(data, file=f"<replay {data['name']}>") if isinstance(data, dict) else data
-    frames = []
-    for r in range(reps):
-        contacts = simulate_contacts(scenario, seed, r)
-        if keep_days is not None:
-            contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
-        frames.append(hour_counts(contacts, scenario))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(each_replication(partial(_hour_counts_of, keep_days), scenario, reps, seed), ignore_index=True)
+
+
+def _hour_counts_of(keep_days: set[int] | None, scenario, seed: int, replication: int) -> pd.DataFrame:
+    contacts = simulate_contacts(scenario, seed, replication)
+    if keep_days is not None:
+        contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+    return hour_counts(contacts, scenario)
+
+
+# Processes the replays' replications run in (fit's searches, the back-test): see `workers`.
+_WORKERS = 1
+
+
+@contextmanager
+def workers(n: int) -> Iterator[None]:
+    """Within this block, the replications of every replay run in ``n`` local processes.
+
+    The numbers are the same as in one process: a replication is a function of (scenario,
+    root seed, replication), and :func:`each_replication` returns the results in replication
+    order, so every sum over them is taken in the same order.
+    """
+    global _WORKERS
+    before, _WORKERS = _WORKERS, max(1, int(n))
+    try:
+        yield
+    finally:
+        _WORKERS = before
+
+
+def each_replication(fn: Callable, scenario, reps: int, seed: int) -> list:
+    """``fn(scenario, seed, r)`` for r = 0 … reps − 1, in that order; in processes where
+    :func:`workers` allows more than one (``fn`` then must pickle: a module-level function or
+    a ``partial`` of one)."""
+    n = min(_WORKERS, reps)
+    if n <= 1:
+        return [fn(scenario, seed, r) for r in range(reps)]
+    from simsvc.experiment.executors import LocalExecutor
+
+    executor = LocalExecutor(n)
+    try:
+        done = dict(executor.run(_numbered, [(fn, scenario, seed, r) for r in range(reps)]))
+    finally:
+        executor.close()
+    return [done[r] for r in range(reps)]
+
+
+def _numbered(fn: Callable, scenario, seed: int, replication: int):
+    return replication, fn(scenario, seed, replication)
 
 
 def simulate_contacts(scenario, seed: int, replication: int) -> pd.DataFrame:

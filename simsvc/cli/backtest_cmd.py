@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli.fit_cmd import Progress, check_basis, fit_options, log_options, read_or_exit, resolve_gap
+from simsvc.cli.fit_cmd import (Progress, check_basis, fit_options, log_options, read_or_exit, resolve_gap,
+                                simulation_workers)
 
 METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p_wait": "P(wait)",
                  "service_level": "SL"}
@@ -53,9 +54,10 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
         td = parse_days(test_days, contact_log, weekdays)
         if set(fd) & set(td):
             raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
-        gap = resolve_gap(shared, contact_log, fd, progress)  # on the fit days only
-        result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
-                              progress=progress, options=fit_options(shared), handling=replay_handling)
+        with simulation_workers(shared):
+            gap = resolve_gap(shared, contact_log, fd, progress)  # on the fit days only
+            result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
+                                  progress=progress, options=fit_options(shared), handling=replay_handling)
         if gap is not None:
             result.fit.notes.extend(gap.notes())
     except LogError as exc:

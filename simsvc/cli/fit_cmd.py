@@ -110,10 +110,21 @@ def log_options(fn):
                      help="Use only these weekdays, e.g. sun-thu or mon,wed."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=1, show_default=True,
                      help="Root seed of the simulations (effective staffing, back-test)."),
+        click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+                     help="Processes the simulations' replications run in (default: one per core, as `run`); "
+                          "the same numbers with any number."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def simulation_workers(shared: dict):
+    """The replays' replications in ``--workers`` processes (calibrate/replay.workers) for a block."""
+    from simsvc.calibrate.replay import workers
+    from simsvc.experiment.runner import default_workers
+
+    return workers(shared["workers"] or default_workers())
 
 
 def read_or_exit(log: str, columns: str | None, date_from=None, date_to=None):
@@ -219,8 +230,9 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     progress = Progress(f"fit of {Path(log).name}")
     try:
         chosen = parse_days(days, contact_log, weekdays)
-        gap = resolve_gap(shared, contact_log, chosen, progress)
-        res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
+        with simulation_workers(shared):
+            gap = resolve_gap(shared, contact_log, chosen, progress)
+            res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
         if gap is not None:
             res.notes.extend(gap.notes())
     except LogError as exc:
