@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from simsvc.calibrate import replay
 from simsvc.config.load import load_scenario
@@ -32,3 +33,36 @@ def test_each_replication_keeps_replication_order() -> None:
 
 def _label(scenario, seed, replication):
     return scenario, seed, replication
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_fit_with_workers_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cli_helpers import interrupt
+
+    log = Path(__file__).parent / "data" / "synthetic_log.csv"
+    out = tmp_path / "fitted"
+    proc = subprocess.Popen([sys.executable, "-c", "from simsvc.cli import main; main()", "fit", str(log),
+                             "-w", "2", "--no-report", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen: list[str] = []
+
+    def searching() -> None:  # the notice comes once the log is read; the searches follow
+        while not any(line.startswith("running ") for line in seen):
+            line = proc.stderr.readline()
+            assert line, "the process ended before it started"
+            seen.append(line)
+        time.sleep(3.0)
+        assert proc.poll() is None, "fit ended before it could be interrupted"
+
+    _, stderr = interrupt(proc, searching)
+    stderr = "".join(seen) + stderr
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted: nothing was written"), stderr
+    assert not out.exists()

@@ -140,13 +140,33 @@ def each_replication(fn: Callable, scenario, reps: int, seed: int) -> list:
     n = min(_WORKERS, reps)
     if n <= 1:
         return [fn(scenario, seed, r) for r in range(reps)]
-    from simsvc.experiment.executors import LocalExecutor
+    import signal
+    import threading
 
-    executor = LocalExecutor(n)
+    from simsvc.experiment.executors import LocalExecutor, stop_pool
+
+    # Ctrl-C reaches the whole process group: the workers end at once (executors.watch_parent)
+    # and the pool breaks. Here it is only noted, so that it cannot land half-way through
+    # stopping the pool (which would leave the pool's thread waiting and the process hanging
+    # at exit); once the pool is stopped it is raised as KeyboardInterrupt.
+    interrupted: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1)) if main else None
     try:
-        done = dict(executor.run(_numbered, [(fn, scenario, seed, r) for r in range(reps)]))
-    finally:
+        executor = LocalExecutor(n)
+        try:
+            done = dict(executor.run(_numbered, [(fn, scenario, seed, r) for r in range(reps)]))
+        except BaseException:
+            stop_pool(executor._pool)
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
         executor.close()
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, before)
+    if interrupted:
+        raise KeyboardInterrupt
     return [done[r] for r in range(reps)]
 
 

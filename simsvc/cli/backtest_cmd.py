@@ -64,6 +64,10 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
         progress.done()
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("\ninterrupted: nothing was written; run the same command again to start over.", err=True)
+        raise SystemExit(130) from None
     progress.done()
     files = {"backtest_hours.csv": result.hours, "backtest_summary.csv": result.summary,
              "fit/scenario.yaml": scenario_text(result.fit),

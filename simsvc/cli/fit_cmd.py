@@ -239,6 +239,10 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
         progress.done()
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("\ninterrupted: nothing was written; run the same command again to start over.", err=True)
+        raise SystemExit(130) from None
     progress.done()
     path = write_fit(res, out_dir, report=not no_report)
     try:
