@@ -174,12 +174,9 @@ def _simulate(data, reps: int, seed: int, classes: dict, keep_days: set[int] | N
 
 def _class_counts_of(classes: dict, thresholds: dict, keep_days: set[int] | None, scenario, seed: int,
                      replication: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from simsvc.calibrate.estimate import DAY_S
-    from simsvc.calibrate.replay import hour_counts, simulate_contacts
+    from simsvc.calibrate.replay import hour_counts, simulate_contacts_on
 
-    contacts = simulate_contacts(scenario, seed, replication)
-    if keep_days is not None:
-        contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
+    contacts = simulate_contacts_on(keep_days, scenario, seed, replication)
     return hour_counts(contacts, scenario), cl.class_hour_counts(contacts, classes, thresholds, True)
 
 

@@ -107,10 +107,16 @@ def simulate_hours(data, reps: int, seed: int, keep_days: set[int] | None = None
 
 
 def _hour_counts_of(keep_days: set[int] | None, scenario, seed: int, replication: int) -> pd.DataFrame:
+    return hour_counts(simulate_contacts_on(keep_days, scenario, seed, replication), scenario)
+
+
+def simulate_contacts_on(keep_days: set[int] | None, scenario, seed: int, replication: int) -> pd.DataFrame:
+    """One replication's contacts, only those arriving on the simulation days ``keep_days``
+    (all when None)."""
     contacts = simulate_contacts(scenario, seed, replication)
-    if keep_days is not None:
-        contacts = contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
-    return hour_counts(contacts, scenario)
+    if keep_days is None:
+        return contacts
+    return contacts[np.isin((contacts["arrival_s"].to_numpy() // DAY_S).astype(int), list(keep_days))]
 
 
 # Processes the replays' replications run in (fit's searches, the back-test): see `workers`.

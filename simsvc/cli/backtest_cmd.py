@@ -49,7 +49,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
     contact_log = read_or_exit(log, columns)
     progress = Progress(f"backtest of {Path(log).name}")
     variants = [v for v in VARIANTS if not modes or v[0] in modes]
-    try:
+    with progress.working():
         fd = parse_days(fit_days, contact_log, weekdays)
         td = parse_days(test_days, contact_log, weekdays)
         if set(fd) & set(td):
@@ -60,15 +60,6 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
                                   progress=progress, options=fit_options(shared), handling=replay_handling)
         if gap is not None:
             result.fit.notes.extend(gap.notes())
-    except LogError as exc:
-        progress.done()
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        progress.done()
-        click.echo("\ninterrupted: nothing was written; run the same command again to start over.", err=True)
-        raise SystemExit(130) from None
-    progress.done()
     files = {"backtest_hours.csv": result.hours, "backtest_summary.csv": result.summary,
              "fit/scenario.yaml": scenario_text(result.fit),
              **{f"fit/{k}": v for k, v in result.fit.tables.items()}}

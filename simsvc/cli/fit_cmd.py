@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -158,6 +159,24 @@ class Progress:
         if self.tty and self.stage:
             click.echo("\r" + " " * 50 + "\r", nl=False, err=True)
 
+    @contextmanager
+    def working(self):
+        """The progress line cleared when the block ends; a bad log said in one ``error:`` line
+        (exit 2), Ctrl-C in one ``interrupted:`` line (exit 130). Nothing is written in the block."""
+        from simsvc.calibrate.logs import LogError
+
+        try:
+            yield
+        except LogError as exc:
+            self.done()
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+        except KeyboardInterrupt:
+            self.done()
+            click.echo("\ninterrupted: nothing was written; run the same command again to start over.", err=True)
+            raise SystemExit(130) from None
+        self.done()
+
 
 def _divides_an_hour(interval_s: float) -> bool:
     from simsvc.calibrate.agents import intervals_per_hour
@@ -218,7 +237,7 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
 
     from simsvc.calibrate.fit import fit as fit_log
     from simsvc.calibrate.fit import write_fit
-    from simsvc.calibrate.logs import LogError, parse_days
+    from simsvc.calibrate.logs import parse_days
     from simsvc.config.load import ScenarioError, load_scenario
 
     t0 = time.perf_counter()
@@ -228,22 +247,13 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
     check_basis(shared)
     contact_log = read_or_exit(log, columns, date_from, date_to)
     progress = Progress(f"fit of {Path(log).name}")
-    try:
+    with progress.working():
         chosen = parse_days(days, contact_log, weekdays)
         with simulation_workers(shared):
             gap = resolve_gap(shared, contact_log, chosen, progress)
             res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)
         if gap is not None:
             res.notes.extend(gap.notes())
-    except LogError as exc:
-        progress.done()
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        progress.done()
-        click.echo("\ninterrupted: nothing was written; run the same command again to start over.", err=True)
-        raise SystemExit(130) from None
-    progress.done()
     path = write_fit(res, out_dir, report=not no_report)
     try:
         load_scenario(path)
