@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from simsvc.config.load import load_scenario
+from view_helpers import assert_same_view
 from simsvc.domain import experience as xp
 from simsvc.model.centre import ContactCentre
 from simsvc.observe import customer, customer_metrics, pairwise
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
-from simsvc.observe.records import ComputedColumn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,13 +120,7 @@ def test_view_scored_in_slices_of_seven_is_the_same_view(baseline_run, monkeypat
     monkeypatch.setattr(customer, "ATTEMPT_CHUNK", 7)
     monkeypatch.setattr(customer, "GROUP_CHUNK", 7)
     sliced = customer.customer_view(s, raw)
-    for field in dataclasses.fields(view):
-        a, b = getattr(view, field.name), getattr(sliced, field.name)
-        if isinstance(a, (np.ndarray, ComputedColumn)):  # a computed column: compared whole
-            assert a.dtype == b.dtype, field.name
-            np.testing.assert_array_equal(a, b, err_msg=field.name)
-        else:
-            assert a == b, field.name
+    assert_same_view(view, sliced)
 
 
 def test_attempts_that_are_their_own_issues_skip_the_grouping_with_the_same_view(monkeypatch):
@@ -137,13 +131,7 @@ def test_attempts_that_are_their_own_issues_skip_the_grouping_with_the_same_view
     assert not customer._strictly_increasing(np.array([0, 2, 2, 5]))
     monkeypatch.setattr(customer, "_strictly_increasing", lambda values: False)
     grouped = customer.customer_view(s, raw)
-    for field in dataclasses.fields(view):
-        a, b = getattr(view, field.name), getattr(grouped, field.name)
-        if isinstance(a, (np.ndarray, ComputedColumn)):  # a computed column: compared whole
-            assert a.dtype == b.dtype, field.name
-            np.testing.assert_array_equal(a, b, err_msg=field.name)
-        else:
-            assert a == b, field.name
+    assert_same_view(view, grouped)
 
 
 def test_loop_memory_shapes_record_the_same_legs(monkeypatch):
