@@ -56,6 +56,11 @@ def watch_parent(parent_pid: int | None = None, poll_s: float = 0.5) -> None:
     threading.Thread(target=poll, name="simsvc-watch-parent", daemon=True).start()
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform says, else the count)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers do not outlive this process."""
     return ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),))

@@ -6,7 +6,6 @@ and parallel runs agree to the last digit.
 """
 from __future__ import annotations
 
-import os
 import platform
 import secrets
 import time
@@ -23,7 +22,7 @@ import pandas as pd
 from simsvc import __version__
 from simsvc.config.load import scenario_dict, scenario_hash
 from simsvc.config.schema import Scenario
-from simsvc.experiment.executors import process_pool, stop_pool
+from simsvc.experiment.executors import available_cores, process_pool, stop_pool
 from simsvc.experiment.heap import release_memory, steady_heap
 from simsvc.model.centre import simulate
 from simsvc.observe import summary as summ
@@ -186,7 +185,8 @@ def resolve_seed(scenario: Scenario, seed: int | None) -> int:
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    """One worker per available core."""
+    return available_cores()
 
 
 def run(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,

@@ -7,13 +7,13 @@ as rendering one figure after another.
 """
 from __future__ import annotations
 
-import os
 import sys
 from io import BytesIO
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
 
+from simsvc.experiment.executors import available_cores
 from simsvc.report import html, style
 
 
@@ -145,10 +145,6 @@ class Plots:
 # core the run leaves, in ``simsvc run``, was measured: README "Eighth pass: the whole run".)
 RENDER_PROCESSES: int | None = None
 _FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _render_nth(i: int, svg: bool) -> tuple[bytes, bytes | None]:
