@@ -69,6 +69,22 @@ def test_the_search_recovers_the_availability_the_log_was_simulated_with(simulat
     assert se < 0.05  # each hour is identified, not only their mean
 
 
+def test_one_factor_for_all_hours_recovers_the_availability(simulated_log):
+    """``--availability-by all``: one factor, the same in every hour, bisected on all hours
+    together. With the model right it is the hours' typical factor (within two bisection steps of
+    the geometric mean of the per-hour fit) and finds the log's availability as the per-hour fit
+    does (within 3 standard errors of the hours' spread plus the resolution)."""
+    one = effective.fit_availability(_behaviour(300), simulated_log, _staffing(), DAYS, 900.0, steps=STEPS,
+                                     reps=2, seed=1, match="abandonment+wait", by="all").table
+    assert one["factor"].nunique() == 1, one
+    assert set(one["matched"]) == {"all hours together (one factor)"}
+    factor = one["factor"].iloc[0]
+    per_hour = np.log(_factors(simulated_log, "abandonment+wait")["factor"].to_numpy())
+    assert abs(np.log(factor) - per_hour.mean()) <= 2 * RESOLUTION, (factor, np.exp(per_hour))
+    se = per_hour.std(ddof=1) / np.sqrt(len(per_hour))
+    assert abs(np.log(factor / TRUTH)) <= 3 * se + RESOLUTION, (factor, se)
+
+
 def test_with_a_wrong_patience_the_targets_disagree_and_abandonment_plus_wait_lies_between(simulated_log):
     """The model given twice the log's patience abandons too little at a given availability, so
     matching abandonment takes availability away that matching the wait does not: the factors

@@ -104,6 +104,15 @@ def _too_many(match: str, sim: dict, obs: dict, few_abandoned: np.ndarray) -> np
     return np.where(few_abandoned, wait_short, both < 0)
 
 
+def _all_hours(counts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Abandonment, mean wait and P(wait) over all hours of ``counts`` together (one value
+    each, as the one-element arrays :func:`_too_many` compares)."""
+    offered = max(1.0, counts["offered"].sum())
+    return {"abandon": np.array([counts["abandoned"].sum() / offered]),
+            "wait": np.array([counts["wait_sum_s"].sum() / offered]),
+            "pwait": np.array([counts["waited"].sum() / offered])}
+
+
 def _settle(f: np.ndarray, follows: np.ndarray, fitted_others: np.ndarray, ones: np.ndarray) -> np.ndarray:
     """The factors as simulated and written: hours that ``follows`` take the median of the
     fitted others (1 if none); ``ones`` (enough contacts, but nobody waited) factor 1."""
@@ -174,13 +183,9 @@ def fit_availability(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataF
         sim_ab = (counts["abandoned"] / offered).to_numpy()
         sim_wait = (counts["wait_sum_s"] / offered).to_numpy()
         sim_pwait = (counts["waited"] / offered).to_numpy()
-        if by == "all":  # one factor: compare all hours together
-            tot_sim, tot_obs = ({k: np.array([v[k].sum() / max(1.0, v["offered"].sum())])
-                                 for k in ("abandoned", "wait_sum_s", "waited")} for v in (counts, obs))
-            key = {"abandon": "abandoned", "wait": "wait_sum_s", "pwait": "waited"}
-            too_many = np.full(len(hours), _too_many(
-                match, {k: tot_sim[v] for k, v in key.items()}, {k: tot_obs[v] for k, v in key.items()},
-                np.array([obs["abandoned"].sum() < MIN_HOUR_ABANDONED]))[0])
+        if by == "all":  # one factor: compare all hours together, as one "hour"
+            few = np.array([obs["abandoned"].sum() < MIN_HOUR_ABANDONED])
+            too_many = np.full(len(hours), _too_many(match, _all_hours(counts), _all_hours(obs), few)[0])
         else:
             # fewer abandonments (or shorter waits) than observed: too many agents
             too_many = _too_many(match, {"abandon": sim_ab, "wait": sim_wait, "pwait": sim_pwait}, observed,
