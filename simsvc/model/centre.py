@@ -346,6 +346,8 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         if patience == patience:
             if journey is not None:
                 patience *= journey.patience_factor(issue)  # the customer's segment
+            if ch.queue_factors is not None:
+                patience *= ch.patience_factor()  # by the queue the caller finds (patience_by_queue)
             rec.patience_s[i] = patience
 
         self._route(i, ch, c, r, issue, attempt, target_pool, patience, now, handle, uniform)

@@ -30,10 +30,12 @@ def patience_without_events(s: Scenario, channels: list[ChannelState]) -> None:
     where abandoning starts nothing at that moment (no redial, forecast mode), no queue
     limit counts who is still there, the queue is neither held back nor chat, and patience
     is continuous (a tie between running out and an agent's end of service has probability
-    zero, so the order the two events would have run in cannot matter)."""
+    zero, so the order the two events would have run in cannot matter), and no
+    ``patience_by_queue`` counts who is still waiting when a caller arrives."""
     for ch in channels:
         dists = ch.patience_dists or [ch.patience_dist]  # a reason's own patience too
         if (ch.patience is not None and ch.redial_p == 0 and ch.capacity is None and s.customers is None
+                and ch.queue_factors is None
                 and all(getattr(d, "dist", None) in CONTINUOUS for d in dists)):
             for q in ch.queues:
                 q.lazy = not q.reserved and not q.chat
