@@ -71,6 +71,17 @@ class Waiting:
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
             self.at(ch.chase_after, i, self._on_chase)
 
+    def _on_arrival_by_queue(self, ev: simpy.events.Timeout) -> None:
+        """The centre's ``_on_arrival`` where some channel's patience depends on the queue the
+        caller finds (``patience_by_queue``): its pre-drawn patience × the factor of the contacts
+        waiting on its channel now. Chosen once at build time, so other scenarios skip this step."""
+        a = ev._value
+        if a[5] == a[5]:  # not NaN: the channel has a patience
+            ch = self.channels[a[1]]
+            if ch.queue_factors is not None:
+                ev._value = (*a[:5], a[5] * ch.patience_factor(), *a[6:])
+        self._on_arrival(ev)
+
     def _on_patience(self, ev: simpy.events.Timeout) -> None:
         i, _, _, _, q = ev._value  # its queue entry
         rec = self.rec
