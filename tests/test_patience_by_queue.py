@@ -3,6 +3,8 @@
 waiting when it arrives, and recovered by the fit from a log simulated with known factors."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,45 @@ def test_a_fit_without_the_effect_finds_factors_near_one():
     q = pl.fit_queue_factors(c["wait_s"].to_numpy(), (c["outcome"] == "abandoned").to_numpy(), found_in(c),
                              edges=[0, 3, 8])
     assert all(lo <= 1 <= hi for lo, hi in q.ci), (q.factors, q.ci)
+
+
+def test_fit_writes_the_factors_and_check_accepts_them(tmp_path, simulated_log):
+    """`fit --patience-by-queue` on the log simulated with the TRUTH factors, written as a CSV:
+    the scenario carries bands and factors falling with the queue, with a comment per band;
+    the summary and the report show them; the folder loads."""
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+    from simsvc.config.load import load_scenario
+
+    log = simulated_log
+    stamp = log["day"] + pd.to_timedelta(log["clock_s"].round(), unit="s")
+    csv = tmp_path / "log.csv"
+    pd.DataFrame({"arrival_time": stamp.dt.strftime("%Y-%m-%d %H:%M:%S"), "outcome": log["outcome"],
+                  "wait_s": log["wait_s"].round(1),
+                  "handle_s": np.random.default_rng(1).exponential(180, len(log)).round(1) + 1,
+                  "agent": "A"}).to_csv(csv, index=False)
+    out = tmp_path / "fitted"
+    result = CliRunner().invoke(main, ["fit", str(csv), "--out", str(out), "--no-effective", "--patience-by-queue"])
+    assert result.exit_code == 0, result.output
+    assert "patience × by queue found" in result.stdout
+    spec = load_scenario(out / "scenario.yaml").channels["phone"].patience_by_queue
+    assert spec.queue_from[0] == 0 and len(spec.factor) == len(spec.queue_from) >= 3
+    assert spec.factor[0] > 1.2 * spec.factor[-1], spec
+    text = (out / "scenario.yaml").read_text()
+    assert "# patience by the queue found on arrival" in text and re.search(r"# found 0: × [\d.]+ \[[\d.]+, [\d.]+\]", text)
+    assert "Patience by the queue found on arrival" in (out / "fit_report.html").read_text()
+
+
+def test_patience_by_queue_with_class_patience_is_refused(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+
+    log = Path(__file__).parent / "data" / "synthetic_log.csv"
+    result = CliRunner().invoke(main, ["fit", str(log), "--out", str(tmp_path / "f"), "--no-effective",
+                                       "--patience-by-queue", "--class-patience"])
+    assert result.exit_code == 2 and "--patience-by-queue" in result.output and "--class-patience" in result.output
+    assert not (tmp_path / "f").exists()

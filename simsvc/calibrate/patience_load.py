@@ -82,6 +82,11 @@ def band_edges(found: np.ndarray, abandoned: np.ndarray) -> list[int]:
     return edges
 
 
+def one_band_text() -> str:
+    return (f"the quartiles of the queue found coincide, or the bands above 0 have under {MIN_BAND_ABANDONED} "
+            "abandonments each")
+
+
 def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarray,
                       edges: list[int] | None = None) -> QueueFactors:
     """Factors per band of ``found`` (edges chosen by :func:`band_edges` unless given)."""
