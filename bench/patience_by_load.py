@@ -17,16 +17,7 @@ import pandas as pd
 from simsvc.calibrate.bands import _exp_mean_ci, _logrank
 from simsvc.calibrate.logs import ColumnMap, parse_days, read_log
 from simsvc.calibrate.patience import kaplan_meier
-
-
-def queue_found(c: pd.DataFrame) -> np.ndarray:
-    """Contacts waiting at each contact's arrival (itself excluded), over the whole log."""
-    t = (c["day"] - c["day"].min()).dt.total_seconds().to_numpy() + c["clock_s"].to_numpy()
-    w = c["wait_s"].fillna(0).to_numpy()
-    q = w > 0
-    starts = np.sort(t[q])
-    ends = np.sort(t[q] + w[q])
-    return np.searchsorted(starts, t, "left") - np.searchsorted(ends, t, "right")
+from simsvc.calibrate.patience_load import queue_found
 
 
 def agents_in_hour(c: pd.DataFrame) -> pd.Series:
@@ -76,13 +67,11 @@ def main() -> None:
     c["day_load"] = c["day"].map(per_day["n"] / agent_hours)
     days = parse_days(a.days, log, a.weekdays)
     f = c[c["day"].isin(days)]
-    f = f[f["wait_s"].fillna(0) > 0] if False else f
     print(f"{len(f):,} contacts on {len(days)} days; {int((f['outcome'] == 'abandoned').sum()):,} abandoned")
     print("queue found quantiles:", np.quantile(f["queue"], [0.1, 0.25, 0.5, 0.75, 0.9]))
     table(f, "queue", [0, 1, 3, 6, 10, 15, 1e9])
     qa = f["queue_per_agent"]
-    table(f, "queue_per_agent", [0, *np.quantile(qa[qa > 0], [0.25, 0.5, 0.75]).round(3).tolist(), 1e9][:1]
-          + [1e-9, *np.quantile(qa[qa > 0], [0.25, 0.5, 0.75]).round(3).tolist(), 1e9])
+    table(f, "queue_per_agent", [0, 1e-9, *np.quantile(qa[qa > 0], [0.25, 0.5, 0.75]).round(3).tolist(), 1e9])
     dl = f.groupby("day")["day_load"].first()
     print("\nday load per day:", dl.round(2).to_dict())
     table(f, "day_load", [0, *np.quantile(dl, [1 / 3, 2 / 3]).tolist(), 1e9])

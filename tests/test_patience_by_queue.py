@@ -190,3 +190,25 @@ def test_patience_by_queue_with_class_patience_is_refused(tmp_path):
                                        "--patience-by-queue", "--class-patience"])
     assert result.exit_code == 2 and "--patience-by-queue" in result.output and "--class-patience" in result.output
     assert not (tmp_path / "f").exists()
+
+
+def test_requirements_names_the_factor_as_outside_the_erlang_figures(tmp_path):
+    """Erlang A has one patience: `requirements` says the factor is not in its figures, which
+    are the same with or without it."""
+    import yaml
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+
+    runs = {}
+    for name, by_queue in (("plain", None), ("scaled", {"queue_from": [0, 3], "factor": [1.2, 0.7]})):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(scenario(by_queue)), encoding="utf-8")
+        out = tmp_path / name
+        runs[name] = CliRunner().invoke(main, ["requirements", str(path), "--target", "service_level >= 0.8 on phone",
+                                               "--out", str(out)])
+        assert runs[name].exit_code == 0, runs[name].output
+    assert "warning" not in runs["plain"].output
+    assert "warning: channels.phone.patience_by_queue is not in these Erlang figures" in runs["scaled"].output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "plain" / "requirements.csv"),
+                                  pd.read_csv(tmp_path / "scaled" / "requirements.csv"))
