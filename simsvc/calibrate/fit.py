@@ -151,7 +151,9 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
                 E["patience"][ch] = pat
                 spec["patience"] = pat.value if o.patience == "km" else {
                     "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
-                if by_queue is not None:
+                if by_queue is not None:  # Erlang A (backtest) keeps the waits' own exponential MLE: it has no factor
+                    pat.detail["unscaled_exponential_mle_mean_s"] = round(float(g["wait_s"].fillna(0).sum()
+                                                                                 / abandoned.sum()), 1)
                     E.setdefault("patience_by_queue", {})[ch] = by_queue[0]
                     spec["patience_by_queue"] = by_queue[0].spec()
             except ValueError as exc:
