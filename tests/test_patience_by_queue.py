@@ -212,3 +212,21 @@ def test_requirements_names_the_factor_as_outside_the_erlang_figures(tmp_path):
     assert "warning: channels.phone.patience_by_queue is not in these Erlang figures" in runs["scaled"].output
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "plain" / "requirements.csv"),
                                   pd.read_csv(tmp_path / "scaled" / "requirements.csv"))
+
+
+def test_thin_bands_are_merged_and_one_band_writes_no_field():
+    """Bands with too few abandonments join their neighbour (the first band the next one); a log
+    where queues never form gives one band, and `fit` then writes no factor and says so."""
+    rng = np.random.default_rng(2)
+    found = rng.integers(0, 12, 4000)
+    abandoned = (found >= 1) & (rng.random(4000) < 0.05)  # nobody who found an empty queue abandoned
+    edges = pl.band_edges(found, abandoned)
+    assert edges[0] == 0 and 1 not in edges  # 0 alone had no abandonments: merged with the next band
+    band = np.searchsorted(edges, found, side="right") - 1
+    assert np.bincount(band[abandoned]).min() >= pl.MIN_BAND_ABANDONED
+    notes: list[str] = []
+    quiet = pd.DataFrame({"day": pd.Timestamp("2026-01-05"), "clock_s": np.arange(500) * 600.0,
+                          "channel": "phone", "wait_s": np.where(np.arange(500) % 5 == 0, 30.0, 0.0),
+                          "outcome": np.where(np.arange(500) % 10 == 0, "abandoned", "answered")})
+    assert pl.fit_or_note(quiet, "phone", quiet.index, notes) is None
+    assert notes and "no patience by the queue found (one band" in notes[0]

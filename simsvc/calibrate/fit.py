@@ -141,10 +141,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         if kind != "async":
             try:
                 wait, abandoned = g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy()
-                by_queue = pl.fit_for_channel(log.contacts, ch, g.index) if o.patience_by_queue else None
-                if by_queue is not None and len(by_queue[0].edges) == 1:
-                    notes.append(f"channel {ch}: no patience by the queue found (one band: {pl.one_band_text()})")
-                    by_queue = None
+                by_queue = pl.fit_or_note(log.contacts, ch, g.index, notes) if o.patience_by_queue else None
                 if by_queue is not None:  # the baseline: each wait ÷ its band's factor
                     wait = wait / pl.factor_of(by_queue[0], by_queue[1])
                 pat = pt.fit_patience(wait, abandoned)

@@ -70,21 +70,31 @@ def queue_found(contacts: pd.DataFrame) -> np.ndarray:
 
 def band_edges(found: np.ndarray, abandoned: np.ndarray) -> list[int]:
     """0 and the distinct rounded ``QUANTILES`` of the queue found, bands with fewer than
-    ``MIN_BAND_ABANDONED`` abandonments merged into the band below."""
+    ``MIN_BAND_ABANDONED`` abandonments merged into the band below (the first into the next)."""
     edges = sorted({0, *(int(round(v)) for v in np.quantile(found, QUANTILES))})
     while len(edges) > 1:
         band = np.searchsorted(edges, found, side="right") - 1
         counts = np.bincount(band[abandoned], minlength=len(edges))
-        thin = [k for k in range(1, len(edges)) if counts[k] < MIN_BAND_ABANDONED]
+        thin = [k for k in range(len(edges)) if counts[k] < MIN_BAND_ABANDONED]
         if not thin:
             break
-        edges.pop(thin[-1])
+        edges.pop(max(thin[-1], 1))
     return edges
 
 
-def one_band_text() -> str:
-    return (f"the quartiles of the queue found coincide, or the bands above 0 have under {MIN_BAND_ABANDONED} "
-            "abandonments each")
+def fit_or_note(contacts: pd.DataFrame, channel: str, index: pd.Index,
+                notes: list[str]) -> tuple[QueueFactors, np.ndarray] | None:
+    """:func:`fit_for_channel`, or None and a note where the log gives one band only or the fit fails."""
+    try:
+        fitted = fit_for_channel(contacts, channel, index)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        notes.append(f"channel {channel}: no patience by the queue found ({exc})")
+        return None
+    if len(fitted[0].edges) == 1:
+        notes.append(f"channel {channel}: no patience by the queue found (one band: the quartiles of the queue "
+                     f"found coincide, or the bands have under {MIN_BAND_ABANDONED} abandonments each)")
+        return None
+    return fitted
 
 
 def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarray,
@@ -102,6 +112,11 @@ def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarr
     events = np.bincount(band[e], minlength=k)
     if (events == 0).any():
         raise ValueError(f"a band of the queue found without abandonments (bands from {edges}: {events.tolist()})")
+    exp_means = [_exp_mean_ci(float(t[band == b].sum()), int(events[b])) for b in range(k)]
+    if k == 1:  # nothing to scale: the caller writes no field
+        return QueueFactors(edges=[int(x) for x in edges], factors=[1.0], ci=[(1.0, 1.0)], contacts=contacts.tolist(),
+                            abandoned=events.tolist(), exp_mean_s=[tuple(float(x) for x in exp_means[0])],
+                            shape=float("nan"), logrank_p=float("nan"))
     ref = int(np.argmax(contacts))
     te = np.maximum(t, 0.5)  # an abandonment at 0 s: half a second (the log's resolution is 1 s)
 
@@ -110,7 +125,8 @@ def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarr
         shape = np.exp(log_shape)
         log_f = np.insert(rest, ref, 0.0)
         log_lam = log_scale + log_f[band]
-        z = np.exp(shape * (np.log(te) - log_lam))
+        with np.errstate(over="ignore"):  # a trial step far out: the likelihood is then 0 (inf here)
+            z = np.exp(shape * (np.log(te) - log_lam))
         z = np.where(t > 0, z, 0.0)  # a wait of 0 adds nothing to the survival term
         ll = np.sum(e * (log_shape + (shape - 1) * np.log(te) - shape * log_lam)) - np.sum(z)
         return -float(ll)
@@ -121,7 +137,6 @@ def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarr
     log_f = np.insert(res.x[2:], ref, 0.0)
     se = np.sqrt(np.insert(np.diag(cov)[2:], ref, 0.0))
     ci = [(float(np.exp(f - 1.959964 * s)), float(np.exp(f + 1.959964 * s))) for f, s in zip(log_f, se)]
-    exp_means = [_exp_mean_ci(float(t[band == b].sum()), int(events[b])) for b in range(k)]
     return QueueFactors(edges=[int(x) for x in edges], factors=[float(np.exp(f)) for f in log_f], ci=ci,
                         contacts=contacts.tolist(), abandoned=events.tolist(),
                         exp_mean_s=[tuple(float(x) for x in m) for m in exp_means],
