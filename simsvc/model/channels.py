@@ -9,7 +9,6 @@ have one :class:`Queue` per reason; transfer queues are built with the pools
 from __future__ import annotations
 
 from bisect import bisect_right
-
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -51,14 +50,6 @@ class Queue:
 class ChannelState:
     """Run-time parameters of one channel (resolved from the scenario once)."""
 
-    def patience_factor(self) -> float:
-        """The ``patience_by_queue`` factor of the contacts waiting on this channel now."""
-        n = 0
-        for q in self.queues:
-            n += q.n
-        table = self.queue_factors
-        return table[n] if n < len(table) else self.queue_factor_beyond
-
     def __init__(self) -> None:
         self.kind = VOICE
         self.queues: list[Queue] = []  # by reason
@@ -95,6 +86,14 @@ class ChannelState:
         self.chase_after = 0.0  # async: an unanswered customer chases after this long ...
         self.chase_p = 0.0  # ... with this probability ...
         self.chase_to = -1  # ... on this channel
+
+    def patience_factor(self) -> float:
+        """The ``patience_by_queue`` factor of the contacts waiting on this channel now."""
+        n = 0
+        for q in self.queues:
+            n += q.n
+        table = self.queue_factors
+        return table[n] if n < len(table) else self.queue_factor_beyond
 
 
 def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
