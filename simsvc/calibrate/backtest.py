@@ -216,7 +216,7 @@ def _erlang_rows(rows: pd.DataFrame, res: FitResult, thresholds, by_band: bool =
         aht = ((aht_s or {}).get(r.channel) or res.estimates["handling"][(r.channel, None)].detail["sample_mean_s"]) \
             + wrap_s
         pat = res.estimates["patience"].get(r.channel)
-        patience = pat.detail["exponential_mle_mean_s"] if pat else 1e9
+        patience = pat.detail.get("unscaled_exponential_mle_mean_s", pat.detail["exponential_mle_mean_s"]) if pat else 1e9
         if by_band:
             band = band_value(res.bands, r.channel, "handling mean", r.hour)
             aht = band + wrap_s if band else aht

@@ -19,6 +19,7 @@ import pandas as pd
 from simsvc.calibrate import agents as ag
 from simsvc.calibrate import estimate as est
 from simsvc.calibrate import patience as pt
+from simsvc.calibrate import patience_load as pl
 from simsvc.calibrate import classes as cl
 from simsvc.calibrate.delays import delay_comments, fit_routing_delays
 from simsvc.calibrate.bands import by_hour_band, verdict_text
@@ -48,6 +49,8 @@ class FitOptions:
     # abandonment (the default before), wait or pwait.
     availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
+    # Patience × a factor by the queue found on arrival (calibrate/patience_load.py; channels' patience_by_queue)
+    patience_by_queue: bool = False
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
     # contact found by simulation before the per-hour factor; "none", the factor alone (the
@@ -137,10 +140,19 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         spec: dict = {"kind": kind}
         if kind != "async":
             try:
-                pat = pt.fit_patience(g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy())
+                wait, abandoned = g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy()
+                by_queue = pl.fit_or_note(log.contacts, ch, g.index, notes) if o.patience_by_queue else None
+                if by_queue is not None:  # the baseline: each wait ÷ its band's factor
+                    wait = wait / pl.factor_of(by_queue[0], by_queue[1])
+                pat = pt.fit_patience(wait, abandoned)
                 E["patience"][ch] = pat
                 spec["patience"] = pat.value if o.patience == "km" else {
                     "dist": "exponential", "mean": f"{est._round_s(pat.detail['exponential_mle_mean_s'])}s"}
+                if by_queue is not None:  # Erlang A (backtest) keeps the waits' own exponential MLE: it has no factor
+                    pat.detail["unscaled_exponential_mle_mean_s"] = round(float(g["wait_s"].fillna(0).sum()
+                                                                                 / abandoned.sum()), 1)
+                    E.setdefault("patience_by_queue", {})[ch] = by_queue[0]
+                    spec["patience_by_queue"] = by_queue[0].spec()
             except ValueError as exc:
                 notes.append(f"channel {ch}: no patience fitted ({exc}); callers never abandon")
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
@@ -248,10 +260,13 @@ def _scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: dict, 
         if h is not None:
             spec["hours"] = h.value
             comments[f"channels.{ch}.hours"] = [f"opening hours: {h.comment()}"]
+        if ch in E.get("patience_by_queue", {}):
+            comments[f"channels.{ch}.patience_by_queue"] = E["patience_by_queue"][ch].comment()
         if ch in E["patience"]:
             p = E["patience"][ch]
             comments[f"channels.{ch}.patience"] = [
-                f"patience: {p.method}",
+                f"patience: {p.method}" + (" (of wait ÷ the factor of the queue found, patience_by_queue below)"
+                                          if ch in E.get("patience_by_queue", {}) else ""),
                 f"n = {p.n:,} waits; KM median {pt.median_text(p.detail['km_median_s'])}, mean {p.detail['mean_s']:.0f}s",
                 "quantiles with 95 % CI (Kaplan–Meier, Greenwood on the log scale, Brookmeyer–Crowley): "
                 + pt.quantiles_text(p.detail["quantiles"])]

@@ -92,7 +92,7 @@ def fit_report(res) -> dict[str, object]:
              "not in the log ends up in the effective availability.</li></ul>",
              "<h2>Estimates</h2>" + _table(est),
              "<h2>Rows set aside</h2>" + (_table(aside) if len(aside) else "<p>none</p>")]
-    parts += _patience_quantiles(res) + _bands(res) + _classes(res)
+    parts += _patience_quantiles(res) + _patience_by_queue(res) + _bands(res) + _classes(res)
     if res.availability is not None:
         from simsvc.calibrate.effective import MATCHES
 
@@ -148,6 +148,26 @@ def _patience_quantiles(res) -> list[str]:
             "of log S(t), inverted as Brookmeyer and Crowley do: the times where the band crosses the level). "
             "An open upper end (-) means the data cannot bound it; quantiles beyond the last point with enough "
             "contacts at risk come from the exponential tail and have no interval.</p>" + _table(table)]
+
+
+def _patience_by_queue(res) -> list[str]:
+    """The patience factor per band of the queue found on arrival (``--patience-by-queue``)."""
+    rows = [(ch, name, f, lo, hi, n, k, m, ml, mh)
+            for ch, q in res.estimates.get("patience_by_queue", {}).items()
+            for name, f, (lo, hi), n, k, (m, ml, mh) in zip(q.band_names(), q.factors, q.ci, q.contacts,
+                                                             q.abandoned, q.exp_mean_s)]
+    if not rows:
+        return []
+    table = pd.DataFrame(rows, columns=["channel", "queue found", "factor", "95 % CI low", "95 % CI high", "contacts",
+                                        "abandoned", "exp. mean s", "its 95 % CI low", "its 95 % CI high"])
+    tests = "; ".join(f"{ch}: Weibull shape {q.shape:.2f}, log-rank p = {q.logrank_p:.2g}"
+                      for ch, q in res.estimates["patience_by_queue"].items())
+    return ["<h2>Patience by the queue found on arrival</h2><p>The contacts already waiting on the channel when "
+            "each contact arrived (counted from the log's arrivals and waits), in bands; the written patience is "
+            "multiplied by the band's factor (<code>patience_by_queue</code>). Factors by maximum likelihood with a "
+            "Weibull baseline, relative to the band with the most contacts (its interval is that band's by "
+            "definition), 95&nbsp;% intervals from the observed information; the exponential mean of each band "
+            f"(exact χ² interval) for comparison. {html.escape(tests)}.</p>" + _table(table)]
 
 
 def _bands(res) -> list[str]:

@@ -87,6 +87,10 @@ def log_options(fn):
                           "alone."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
                      show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
+        click.option("--patience-by-queue/--no-patience-by-queue", "patience_by_queue", default=False,
+                     show_default=True,
+                     help="Patience × a factor by the queue a caller finds on arrival (channels' patience_by_queue), "
+                          "estimated from the log's waits by band of the contacts already waiting."),
         click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
@@ -190,7 +194,8 @@ def _divides_an_hour(interval_s: float) -> bool:
 
 def check_basis(o: dict) -> None:
     """``distinct_hour`` counts agents per hour: the interval must divide an hour; a presence gap
-    given on the command line needs the ``present`` basis, the only one that uses it (exit 2 otherwise)."""
+    given on the command line needs the ``present`` basis, the only one that uses it; the queue's
+    patience factor and a patience per class exclude each other (exit 2 otherwise)."""
     from click.core import ParameterSource
 
     given = click.get_current_context().get_parameter_source("presence_gap") != ParameterSource.DEFAULT
@@ -198,6 +203,10 @@ def check_basis(o: dict) -> None:
         raise click.BadParameter(f"{o['presence_gap'] if o['presence_gap'] == 'auto' else 'a gap'} applies only "
                                  f"with --staffing-basis present (it is {o['staffing_basis']}, which counts the "
                                  "agents seen serving and has no gap)", param_hint="--presence-gap")
+    if o["patience_by_queue"] and o["class_patience"]:
+        raise click.BadParameter("--patience-by-queue scales the channel's patience, and a class's own patience "
+                                 "(--class-patience) would be fitted without the factor: use one of the two",
+                                 param_hint="--patience-by-queue")
     if o["staffing_basis"] == "distinct_hour" and not _divides_an_hour(o["interval"]):
         raise click.BadParameter(f"distinct_hour counts agents per hour: it needs an --interval that divides an "
                                  f"hour (e.g. 15min, 30min, 1h), got {o['interval']:g} s",
@@ -214,7 +223,8 @@ def fit_options(o: dict, effective: bool = True):
                       availability_match=o["availability_match"],
                       search_steps=o["search_steps"], search_reps=o["search_reps"], refine_reps=o["refine_reps"],
                       effective=effective,
-                      patience=o["patience"], classes=o["classes"], class_patience=o["class_patience"],
+                      patience=o["patience"], patience_by_queue=o["patience_by_queue"],
+                      classes=o["classes"], class_patience=o["class_patience"],
                       routing_delay=o["routing_delay"],
                       replay_mix=o["replay_mix"],
                       wrap=o["wrap"],
@@ -281,6 +291,10 @@ def summary_text(res) -> str:
     for name, p in [*res.estimates["patience"].items(), *((f"class {k}", p) for k, p in by_class.items())]:
         rows.append(["patience", name, f"KM median {median_text(p.detail['km_median_s'])}; exp. MLE mean "
                      f"{p.detail['exponential_mle_mean_s']:.0f}s", f"{p.n:,}"])
+    for ch, q in res.estimates.get("patience_by_queue", {}).items():
+        rows.append(["patience × by queue found", ch, ", ".join(f"{n}: {f:.2f} [{lo:.2f}, {hi:.2f}]" for n, f, (lo, hi)
+                                                               in zip(q.band_names(), q.factors, q.ci)),
+                     f"{sum(q.contacts):,}"])
     rd = res.estimates.get("routing_delay")
     if rd is not None and not rd.table.empty:
         delayed = {res.behaviour["classes"][k] for k in rd.by_reason}

@@ -60,13 +60,45 @@ class Redial(Base):
     delay: Distribution = Field(default_factory=lambda: Exponential(dist="exponential", mean=600.0))
 
 
+class PatienceByQueue(Base):
+    """Patience that depends on the queue a caller finds: the drawn patience × the factor of the
+    band of contacts already waiting on the channel when it arrives (accelerated failure time)."""
+
+    queue_from: list[Annotated[int, Field(ge=0)]] = Field(
+        description="each band's lower edge in contacts waiting on the channel at arrival: 0 first, "
+        "then increasing (a band runs to the next edge; the last has none)")
+    factor: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        description="the patience multiplier of each band (1: the patience as drawn)")
+
+    @model_validator(mode="after")
+    def _bands(self) -> "PatienceByQueue":
+        edges = self.queue_from
+        if not edges or edges[0] != 0:
+            raise ValueError(f"queue_from starting at 0 (got {edges})")
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"queue_from strictly increasing (got {edges})")
+        if len(self.factor) != len(edges):
+            raise ValueError(f"one factor per band of queue_from ({len(edges)}; got {len(self.factor)})")
+        return self
+
+
 class _RealTime(Base):
     hours: OpeningHours = "24/7"
     when_closed: Literal["lost", "retry"] = "lost"
     retry_spread: Duration = 3600.0
     patience: Distribution | None = None
+    patience_by_queue: PatienceByQueue | None = Field(
+        default=None, description="the patience × a factor by the contacts already waiting on the channel "
+        "when the caller arrives: {queue_from: [0, 3, 6], factor: [1.1, 1.0, 0.8]}")
     queue_capacity: int | None = Field(default=None, ge=0)
     redial: Redial | None = None
+
+    @model_validator(mode="after")
+    def _patience_by_queue(self) -> "_RealTime":
+        if self.patience_by_queue is not None and self.patience is None:
+            raise ValueError("patience_by_queue scales the channel's patience: give the channel a patience "
+                             "(or remove patience_by_queue)")
+        return self
 
 
 class VoiceChannel(_RealTime):

@@ -146,7 +146,9 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         # One arrival is pending at a time, so one Timeout serves them all, re-armed by each
         # with the next arrival's tuple as its value. The handler is chosen here, once.
         self._arrival = reusable(self.env, None)
-        self.on_arrival = [self._on_arrival if self.journey is None else self._on_arrival_drawing]
+        self.on_arrival = [self._on_arrival_drawing if self.journey is not None else
+                           self._on_arrival_by_queue if any(ch.queue_factors is not None for ch in self.channels)
+                           else self._on_arrival]
         self._k0 = 0  # arrival number of the next chunk's first entry
         self._ahead = ArrivalsAhead(self.arrivals)  # the arrivals not yet converted
         self._upcoming = iter(())  # the rest of the current chunk of arrivals
@@ -346,6 +348,8 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         if patience == patience:
             if journey is not None:
                 patience *= journey.patience_factor(issue)  # the customer's segment
+            if ch.queue_factors is not None:
+                patience *= ch.patience_factor()  # by the queue the caller finds (patience_by_queue)
             rec.patience_s[i] = patience
 
         self._route(i, ch, c, r, issue, attempt, target_pool, patience, now, handle, uniform)

@@ -8,6 +8,7 @@ have one :class:`Queue` per reason; transfer queues are built with the pools
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,11 @@ class ChannelState:
         self.patience_by_reason: list[BlockSampler] | None = None
         self.patience_follow_by_reason: list[BlockSampler] | None = None
         self.patience_dists: list[object] | None = None
+        # ``patience_by_queue``: the factor by contacts waiting on the channel's queues at arrival,
+        # tabled up to the last band's edge, and the last band's beyond it; None without the field
+        # (resolved once here, so a scenario without it pays one test per contact with patience).
+        self.queue_factors: list[float] | None = None
+        self.queue_factor_beyond = 1.0
         self.resolution: list[float] = []  # by reason
         self.containment: list[float] = []  # by reason (bot)
         self.hours: OpeningHours | None = None
@@ -80,6 +86,14 @@ class ChannelState:
         self.chase_after = 0.0  # async: an unanswered customer chases after this long ...
         self.chase_p = 0.0  # ... with this probability ...
         self.chase_to = -1  # ... on this channel
+
+    def patience_factor(self) -> float:
+        """The ``patience_by_queue`` factor of the contacts waiting on this channel now."""
+        n = 0
+        for q in self.queues:
+            n += q.n
+        table = self.queue_factors
+        return table[n] if n < len(table) else self.queue_factor_beyond
 
 
 def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
@@ -111,6 +125,10 @@ def build_channels(s: Scenario, st: Streams) -> list[ChannelState]:
                 ch.patience_follow = st.sampler(f"patience_followup/{name}", cfg.patience)
                 if any(s.reasons[r].patience is not None for r in reasons):
                     _patience_by_reason(ch, s, name, st)
+                if cfg.patience_by_queue is not None:
+                    edges, factors = cfg.patience_by_queue.queue_from, cfg.patience_by_queue.factor
+                    ch.queue_factors = [factors[bisect_right(edges, n) - 1] for n in range(edges[-1])]
+                    ch.queue_factor_beyond = factors[-1]
             if cfg.redial is not None:
                 ch.redial_p = cfg.redial.probability
                 ch.redial_delay = st.sampler(f"redial_delay/{name}", cfg.redial.delay)

@@ -30,10 +30,12 @@ def patience_without_events(s: Scenario, channels: list[ChannelState]) -> None:
     where abandoning starts nothing at that moment (no redial, forecast mode), no queue
     limit counts who is still there, the queue is neither held back nor chat, and patience
     is continuous (a tie between running out and an agent's end of service has probability
-    zero, so the order the two events would have run in cannot matter)."""
+    zero, so the order the two events would have run in cannot matter), and no
+    ``patience_by_queue`` counts who is still waiting when a caller arrives."""
     for ch in channels:
         dists = ch.patience_dists or [ch.patience_dist]  # a reason's own patience too
         if (ch.patience is not None and ch.redial_p == 0 and ch.capacity is None and s.customers is None
+                and ch.queue_factors is None
                 and all(getattr(d, "dist", None) in CONTINUOUS for d in dists)):
             for q in ch.queues:
                 q.lazy = not q.reserved and not q.chat
@@ -68,6 +70,17 @@ class Waiting:
                 self.post(patience, entry, self.on_patience)
         elif ch.chase_p > 0:  # async: the customer may chase if nobody has answered by then
             self.at(ch.chase_after, i, self._on_chase)
+
+    def _on_arrival_by_queue(self, ev: simpy.events.Timeout) -> None:
+        """The centre's ``_on_arrival`` where some channel's patience depends on the queue the
+        caller finds (``patience_by_queue``): its pre-drawn patience × the factor of the contacts
+        waiting on its channel now. Chosen once at build time, so other scenarios skip this step."""
+        a = ev._value
+        if a[5] == a[5]:  # not NaN: the channel has a patience
+            ch = self.channels[a[1]]
+            if ch.queue_factors is not None:
+                ev._value = (*a[:5], a[5] * ch.patience_factor(), *a[6:])
+        self._on_arrival(ev)
 
     def _on_patience(self, ev: simpy.events.Timeout) -> None:
         i, _, _, _, q = ev._value  # its queue entry

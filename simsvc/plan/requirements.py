@@ -154,12 +154,17 @@ def erlang_blind_spots(scenario: Scenario) -> list[str]:
     A reason's ``routing_delay`` is a step before the queue that no Erlang model has: its
     contacts wait at least the step and some abandon during it, so the plan is optimistic
     for them (and a service level threshold shorter than the step cannot be met at all).
-    The simulation has it: ``simsvc run`` the plan, or ``simsvc staff``.
+    A channel's ``patience_by_queue`` scales patience by the queue found, which Erlang A's
+    one patience per queue cannot. The simulation has both: ``simsvc run`` the plan, or
+    ``simsvc staff``.
     """
     return [f"reasons.{name}.routing_delay is not in these Erlang figures (a routing step before the queue: "
             f"its contacts wait at least the step and may abandon during it); simsvc run the plan, or use "
             f"simsvc staff, which simulates it"
-            for name, reason in scenario.reasons.items() if reason.routing_delay is not None]
+            for name, reason in scenario.reasons.items() if reason.routing_delay is not None] + [
+        f"channels.{name}.patience_by_queue is not in these Erlang figures (they use the patience as drawn, "
+        f"without the factor of the queue found); simsvc run the plan, or use simsvc staff, which simulates it"
+        for name, ch in scenario.channels.items() if getattr(ch, "patience_by_queue", None) is not None]
 
 
 def erlang_plan(req: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
