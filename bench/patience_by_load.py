@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from simsvc.calibrate.bands import _exp_mean_ci, _logrank
+from simsvc.calibrate.bands import exp_mean_ci, logrank
 from simsvc.calibrate.logs import ColumnMap, parse_days, read_log
 from simsvc.calibrate.patience import kaplan_meier
 from simsvc.calibrate.patience_load import queue_found
@@ -33,7 +33,7 @@ def table(c: pd.DataFrame, col: str, edges: list[float]) -> None:
     band = np.digitize(x, edges[1:-1], right=False)
     wait = c["wait_s"].fillna(0).to_numpy()
     ab = (c["outcome"] == "abandoned").to_numpy()
-    p = _logrank(wait, ab, band, len(edges) - 1)
+    p = logrank(wait, ab, band, len(edges) - 1)
     print(f"\n{col}: log-rank p = {p:.2g} over {len(edges) - 1} bands")
     print(f"{'band':>14} {'n':>6} {'aband':>6} {'share':>6} {'KM med':>7} {'exp mean [95%]':>22} {'early/h':>8}")
     for k in range(len(edges) - 1):
@@ -41,7 +41,7 @@ def table(c: pd.DataFrame, col: str, edges: list[float]) -> None:
         if m.sum() == 0:
             continue
         km = kaplan_meier(wait[m], ab[m])
-        mean, lo, hi = _exp_mean_ci(wait[m].sum(), int(ab[m].sum()))
+        mean, lo, hi = exp_mean_ci(wait[m].sum(), int(ab[m].sum()))
         early = ab[m] & (wait[m] <= 30)
         expo = np.minimum(wait[m], 30).sum() / 3600
         print(f"{edges[k]:>6.3g}–{edges[k + 1]:<6.3g} {m.sum():>6} {ab[m].sum():>6} {ab[m].mean():>6.3f} "

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsvc.calibrate.bands import _logrank, band_edges, by_hour_band, verdict_text
+from simsvc.calibrate.bands import logrank, band_edges, by_hour_band, verdict_text
 
 
 def _contacts(n: int, evening_handle: float, evening_patience: float, seed: int) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def test_logrank_agrees_with_scipy_for_two_groups():
     e = rng.random(600) < 0.6
     g = (rng.random(600) < 0.5).astype(int)
     t[g == 1] *= 1.3
-    ours = _logrank(t, e, g, 2)
+    ours = logrank(t, e, g, 2)
     ref = stats.logrank(stats.CensoredData(uncensored=t[(g == 0) & e], right=t[(g == 0) & ~e]),
                         stats.CensoredData(uncensored=t[(g == 1) & e], right=t[(g == 1) & ~e])).pvalue
     assert ours == pytest.approx(ref, rel=1e-6)

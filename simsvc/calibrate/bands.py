@@ -42,7 +42,7 @@ def _label(a: float, b: float) -> str:
     return f"{int(a // HOUR_S):02d}:00–{int(b // HOUR_S):02d}:00"
 
 
-def _logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray, k: int) -> float:
+def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray, k: int) -> float:
     """p-value of the k-sample log-rank test (χ² with k − 1 degrees of freedom)."""
     from scipy import stats
 
@@ -80,7 +80,7 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-def _exp_mean_ci(total_wait: float, abandoned: int) -> tuple[float, float, float]:
+def exp_mean_ci(total_wait: float, abandoned: int) -> tuple[float, float, float]:
     """Exponential MLE of mean patience and its exact 95 % interval (Poisson count of abandonments)."""
     from scipy import stats
 
@@ -125,10 +125,10 @@ def by_hour_band(contacts: pd.DataFrame, channel: str, bands: int = BANDS) -> tu
             low, high = km.quantile_ci(0.5)
             medians.append(km.quantile(0.5))
             rows.append(("patience KM median", labels[i], int(m.sum()), medians[-1], low, high))
-            mean = _exp_mean_ci(float(wait[m].sum()), int(abandoned[m].sum()))
+            mean = exp_mean_ci(float(wait[m].sum()), int(abandoned[m].sum()))
             means.append(mean[0])
             rows.append(("patience exponential mean", labels[i], int(m.sum()), *mean))
-        p = _logrank(wait, abandoned, band, k)
+        p = logrank(wait, abandoned, band, k)
         tests.append(_verdict("patience", "log-rank", p, means, "exponential mean"))
     table = pd.DataFrame(rows, columns=["quantity", "band", "n", "value_s", "ci_low_s", "ci_high_s"])
     table.insert(0, "channel", channel)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simsvc.calibrate.bands import _exp_mean_ci, _logrank
+from simsvc.calibrate.bands import exp_mean_ci, logrank
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9)  # band edges: these quantiles of the queue found (distinct, rounded)
 MIN_BAND_ABANDONED = 50  # a band with fewer abandonments joins the one below it
@@ -112,7 +112,7 @@ def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarr
     events = np.bincount(band[e], minlength=k)
     if (events == 0).any():
         raise ValueError(f"a band of the queue found without abandonments (bands from {edges}: {events.tolist()})")
-    exp_means = [_exp_mean_ci(float(t[band == b].sum()), int(events[b])) for b in range(k)]
+    exp_means = [exp_mean_ci(float(t[band == b].sum()), int(events[b])) for b in range(k)]
     if k == 1:  # nothing to scale: the caller writes no field
         return QueueFactors(edges=[int(x) for x in edges], factors=[1.0], ci=[(1.0, 1.0)], contacts=contacts.tolist(),
                             abandoned=events.tolist(), exp_mean_s=[tuple(float(x) for x in exp_means[0])],
@@ -140,7 +140,7 @@ def fit_queue_factors(wait_s: np.ndarray, abandoned: np.ndarray, found: np.ndarr
     return QueueFactors(edges=[int(x) for x in edges], factors=[float(np.exp(f)) for f in log_f], ci=ci,
                         contacts=contacts.tolist(), abandoned=events.tolist(),
                         exp_mean_s=[tuple(float(x) for x in m) for m in exp_means],
-                        shape=float(np.exp(res.x[0])), logrank_p=_logrank(t, e, band, k))
+                        shape=float(np.exp(res.x[0])), logrank_p=logrank(t, e, band, k))
 
 
 def factor_of(q: QueueFactors, found: np.ndarray) -> np.ndarray:
