@@ -21,6 +21,13 @@ from pathlib import Path
 from simsvc.report.data import ReportError, RunData
 
 
+# The report process's niceness (added to the run's): it and the render processes it forks
+# (which inherit it) yield the cores to the run, whose tables and writing are the command's
+# critical path; they get what the run leaves, and all of a core once the run waits for them.
+# 0 = the run's priority. README "Tenth pass".
+NICENESS = 10
+
+
 def available() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
@@ -43,6 +50,7 @@ class ReportAside:
             finally:
                 os._exit(0)
         child.close()
+        self._sending = None   # the thread writing the last message sent (see _send)
         self.pid: int | None = pid
         try:
             os.setpgid(pid, pid)   # the child does it too; whichever runs first, no race with cancel()
@@ -53,18 +61,42 @@ class ReportAside:
         """Send the data of the figures that need no contacts (see
         :class:`simsvc.report.build.EarlyFigures`): the process draws them and sets them
         rendering while the run reduces its contacts; :meth:`draw` follows with the rest."""
-        self._conn.send(("early", run))
+        self._send(("early", run))
 
     def draw(self, run: RunData | Path) -> None:
         """Send the report's data, or a written folder to read it from: the process draws and
         renders it while the caller goes on."""
-        self._conn.send(run)
+        self._send(run)
+
+    def _send(self, message) -> None:
+        """Pickle ``message`` here and write it to the pipe from a thread: the process may be
+        busy rendering (on two cores it renders the early figures itself) and read it only
+        then, and a message larger than the pipe's buffer would hold the run until it does."""
+        import threading
+        from multiprocessing.reduction import ForkingPickler
+
+        data = bytes(ForkingPickler.dumps(message))
+        self._wait_sent()
+        self._sending = threading.Thread(target=self._write, args=(data,), name="report-send", daemon=True)
+        self._sending.start()
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._conn.send_bytes(data)
+        except OSError:   # the process is gone: finish() finds no report and says so
+            pass
+
+    def _wait_sent(self) -> None:
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
 
     def finish(self, path: str | Path) -> Path:
         """Wait for the report and write ``plots/`` and ``report.html`` into ``path``."""
         from simsvc.report.files import write_files
 
         try:
+            self._wait_sent()
             status, payload = self._conn.recv()
         except (EOFError, OSError):
             raise ReportError("the report process ended without a report") from None
@@ -88,6 +120,7 @@ class ReportAside:
         self._close()
 
     def _close(self) -> None:
+        self._wait_sent()   # the process read the message, or ended (then the write failed)
         self._conn.close()
         if self.pid is not None:
             pid, self.pid = self.pid, None
@@ -106,6 +139,11 @@ def _serve(conn, svg: bool = False) -> None:
     except OSError:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if NICENESS:
+        try:
+            os.nice(NICENESS)
+        except OSError:
+            pass
     try:
         from simsvc.report.build import EarlyFigures, RunReport
 
@@ -114,7 +152,7 @@ def _serve(conn, svg: bool = False) -> None:
             run = conn.recv()
             if isinstance(run, tuple) and run[0] == "early":
                 try:
-                    early = EarlyFigures(run[1], svg)
+                    early = EarlyFigures(run[1], svg, beside_run=True)
                 except Exception:  # noqa: BLE001 - drawn again with the rest
                     early = None
                 run = conn.recv()
@@ -124,7 +162,7 @@ def _serve(conn, svg: bool = False) -> None:
             from simsvc.report.data import load_run
 
             run = load_run(run)
-        report = RunReport(run, early, svg)
+        report = RunReport(run, early, svg, beside_run=True)
         conn.send(("ok", report.page()))
     except Exception as exc:  # noqa: BLE001 - sent to the run, which warns
         reason = (str(exc).strip().splitlines() or [""])[0]
