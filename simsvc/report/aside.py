@@ -4,10 +4,13 @@ The event loop keeps one core busy; on a machine with two or more, the other sit
 the whole simulation. A :class:`ReportAside` is forked before the simulation: it imports
 matplotlib and the report's modules while the run simulates, then waits. Once the run is
 summarised the parent sends it the report's data (a :class:`RunData`, small: aggregates
-and histograms, see :mod:`simsvc.report.live`) and goes on writing the tables; the process
-draws and renders the figures (in forked processes of its own, :mod:`simsvc.report.render`)
-and sends back the files. It was forked from a parent that held no simulation yet, so it
-holds none of the run's tables either.
+and histograms, see :mod:`simsvc.report.live`; written to the pipe from a thread, so the run
+never waits for the process to read it) and goes on writing the tables; the process draws
+and renders the figures (itself where the run leaves it one core, as on two cores; else in
+forked processes of its own, :func:`simsvc.report.render.render_processes`) and sends back
+the files. It was forked from a parent that held no simulation yet, so it holds none of the
+run's tables either. It runs at a lower priority (:data:`NICENESS`), so that its work takes
+no core from the run's tables and writing, the command's critical path.
 
 Linux only (``fork``); :func:`available` says whether it can be used.
 """
@@ -69,18 +72,21 @@ class ReportAside:
         self._send(run)
 
     def _send(self, message) -> None:
-        """Pickle ``message`` here and write it to the pipe from a thread: the process may be
-        busy rendering (on two cores it renders the early figures itself) and read it only
-        then, and a message larger than the pipe's buffer would hold the run until it does."""
+        """Pickle ``message`` here and write it to the pipe from a thread, after the messages
+        sent before it: the process may be busy (importing, or rendering the early figures,
+        which on two cores it does itself) and read it only then, and a message larger than
+        the pipe's buffer would hold the run until it does."""
         import threading
         from multiprocessing.reduction import ForkingPickler
 
         data = bytes(ForkingPickler.dumps(message))
-        self._wait_sent()
-        self._sending = threading.Thread(target=self._write, args=(data,), name="report-send", daemon=True)
+        self._sending = threading.Thread(target=self._write, args=(data, self._sending),
+                                         name="report-send", daemon=True)
         self._sending.start()
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, after) -> None:
+        if after is not None:
+            after.join()
         try:
             self._conn.send_bytes(data)
         except OSError:   # the process is gone: finish() finds no report and says so
