@@ -9,8 +9,7 @@ never waits for the process to read it) and goes on writing the tables; the proc
 and renders the figures (itself where the run leaves it one core, as on two cores; else in
 forked processes of its own, :func:`simsvc.report.render.render_processes`) and sends back
 the files. It was forked from a parent that held no simulation yet, so it holds none of the
-run's tables either. It runs at a lower priority (:data:`NICENESS`), so that its work takes
-no core from the run's tables and writing, the command's critical path.
+run's tables either.
 
 Linux only (``fork``); :func:`available` says whether it can be used.
 """
@@ -24,11 +23,13 @@ from pathlib import Path
 from simsvc.report.data import ReportError, RunData
 
 
-# The report process's niceness (added to the run's): it and the render processes it forks
-# (which inherit it) yield the cores to the run, whose tables and writing are the command's
-# critical path; they get what the run leaves, and all of a core once the run waits for them.
-# 0 = the run's priority. README "Tenth pass".
-NICENESS = 10
+# The report process's niceness (added to the run's; its render processes inherit it). 0: the
+# run's priority. A lower priority (10) kept the run's tables and writing as fast as without a
+# report, but starved the report wherever other work held the cores: with two busy processes
+# beside it the run then waited 16-36 s for its report instead of under 1 s (README "Tenth
+# pass"). On two cores the report is one process beside the run (no render processes), so a
+# quiet machine gives each its core without it. Kept as a setting for bench/bench_process.py.
+NICENESS = 0
 
 
 def available() -> bool:
