@@ -165,11 +165,12 @@ def _serve(conn, svg: bool = False) -> None:
                 run = conn.recv()
         except (EOFError, OSError):
             return   # the run ended (or failed) without a report
-        if isinstance(run, Path):
+        beside_run = not isinstance(run, Path)   # a written folder: the run only waits for the report
+        if not beside_run:
             from simsvc.report.data import load_run
 
             run = load_run(run)
-        report = RunReport(run, early, svg, beside_run=True)
+        report = RunReport(run, early, svg, beside_run=beside_run)
         conn.send(("ok", report.page()))
     except Exception as exc:  # noqa: BLE001 - sent to the run, which warns
         reason = (str(exc).strip().splitlines() or [""])[0]
