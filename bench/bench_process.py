@@ -211,7 +211,7 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="skip the --no-report runs")
     parser.add_argument("--render-processes", type=int, nargs="*", default=[],
                         help="also run this checkout with the report rendered by that many processes "
-                             "(simsvc.report.render.RENDER_PROCESSES; 1 = in the report process itself)")
+                             "(simsvc.report.render.RENDER_PROCESSES; 0 = none: the report process renders itself)")
     parser.add_argument("--niceness", type=int, nargs="*", default=[],
                         help="also run this checkout with the report process at that niceness "
                              "(simsvc.report.aside.NICENESS; 0 = the run's priority)")
