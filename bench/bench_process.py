@@ -22,6 +22,10 @@ on the same (shared, loaded) machine. Prints, per round:
   moves less than the wall time; report CPU: those of the report process and its
   render processes alone.
 
+``--niceness 0 19`` adds, per round, this checkout's run with the report process (and its render
+processes) at that niceness (``simsvc.report.aside.NICENESS``, set through ``bench/phases.py``;
+0 = the run's own priority, the default; README "Tenth pass").
+
 ``--svg-too`` adds, per round, this checkout's run with ``--svg`` (the report's SVGs too, as
 every report wrote them before they became opt-in).
 
@@ -207,7 +211,10 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="skip the --no-report runs")
     parser.add_argument("--render-processes", type=int, nargs="*", default=[],
                         help="also run this checkout with the report rendered by that many processes "
-                             "(simsvc.report.render.RENDER_PROCESSES; 1 = in the report process itself)")
+                             "(simsvc.report.render.RENDER_PROCESSES; 0 = none: the report process renders itself)")
+    parser.add_argument("--niceness", type=int, nargs="*", default=[],
+                        help="also run this checkout with the report process at that niceness "
+                             "(simsvc.report.aside.NICENESS; 0 = the run's priority)")
     parser.add_argument("--svg-too", action="store_true",
                         help="also run this checkout with the report's SVGs (run --svg), in the same rounds")
     args = parser.parse_args()
@@ -234,15 +241,17 @@ def main() -> int:
             [] if args.report_only else [("run --no-report", ["--no-report"], None)])
         trees = [("", None)] + ([("before ", args.tree)] if args.tree else [])
         runs = [(c, t) for c in commands for t in trees] + [
-            ((f"run, {n} render proc.", [], n), ("", None)) for n in args.render_processes] + (
+            ((f"run, {n} render proc.", [], {"BENCH_RENDER_PROCESSES": str(n)}), ("", None))
+            for n in args.render_processes] + [
+            ((f"run, report nice {n}", [], {"BENCH_REPORT_NICENESS": str(n)}), ("", None))
+            for n in args.niceness] + (
             [(("run --svg (write + report)", ["--svg"], None), ("", None))] if args.svg_too else [])
         phased: list[tuple[str, dict[str, float]]] = []
         for r in range(args.rounds):
-            for (label, extra, render_processes), (which, tree) in runs:
+            for i, ((label, extra, env), (which, tree)) in enumerate(runs):
                 anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
-                key = f"{r}-{'_'.join(extra)}-{len(which)}-{render_processes}"
+                key = f"{r}-{i}"
                 out, times = Path(tmp) / f"out-{key}", Path(tmp) / f"phases-{key}.json"
-                env = {} if render_processes is None else {"BENCH_RENDER_PROCESSES": str(render_processes)}
                 wall, peak, stdout, started, cpu = run_in_child(
                     phased_command(times) + ["run", str(ref), "--reps", "1", "--workers", "1", "--out", str(out),
                                              *extra], tree, env)
@@ -252,8 +261,8 @@ def main() -> int:
                 anchor = (anchor_before + anchor_after) / 2
                 print(f"{r + 1:<6}{which + label:<29}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
                       f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}{cpu:>7.1f}{report_cpu(times):>11}", flush=True)
-                short = f"{r + 1}:{which}{'no-rep' if '--no-report' in extra else 'svg' if extra else 'report'}" + (
-                    "" if render_processes is None else f",{render_processes}p")
+                short = f"{r + 1}:{which}{'no-rep' if '--no-report' in extra else 'svg' if extra else 'report'}" + "".join(
+                    f",{value}{'p' if 'RENDER' in name else 'n'}" for name, value in (env or {}).items())
                 phased.append((short, phase_seconds(times, started, wall)))
         print_phases(phased)
         if args.startup:

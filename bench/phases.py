@@ -101,9 +101,12 @@ def _install(module) -> None:
     """Wrap the module's phase functions (those it has: another checkout may lack some).
 
     ``BENCH_RENDER_PROCESSES=N`` in the environment sets ``simsvc.report.render.RENDER_PROCESSES``
-    (the report process, forked from this one, inherits the hook)."""
+    (the report process, forked from this one, inherits the hook); ``BENCH_REPORT_NICENESS=N``
+    sets ``simsvc.report.aside.NICENESS``."""
     if module.__name__ == "simsvc.report.render" and os.environ.get("BENCH_RENDER_PROCESSES"):
         module.RENDER_PROCESSES = int(os.environ["BENCH_RENDER_PROCESSES"])
+    if module.__name__ == "simsvc.report.aside" and os.environ.get("BENCH_REPORT_NICENESS"):
+        module.NICENESS = int(os.environ["BENCH_REPORT_NICENESS"])
     if module.__name__ == "simsvc.report.aside" and hasattr(module, "_serve"):
         module._serve = _report_cpu(module._serve)
     for path, name in WRAP.get(module.__name__, ()):

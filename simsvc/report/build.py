@@ -295,13 +295,14 @@ class EarlyFigures:
     ``run`` is a :class:`RunData` with the scenario, intervals, pools, per-day table and grid
     (its summary may be empty). :class:`RunReport` uses these figures only if the complete
     run's data for them is equal (:meth:`fits`); otherwise it draws them again, so the report
-    is the same either way. ``svg``: render each figure's SVG too.
+    is the same either way. ``svg``: render each figure's SVG too; ``beside_run``: drawn in
+    ``simsvc run``'s report process (see :func:`simsvc.report.render.render_processes`).
     """
 
-    def __init__(self, run: RunData, svg: bool = False) -> None:
+    def __init__(self, run: RunData, svg: bool = False, beside_run: bool = False) -> None:
         _use_agg()
         self.run = run
-        self.drawn = Plots(svg)
+        self.drawn = Plots(svg, beside_run)
         try:
             self.blocks = {block.key: block for block in run_blocks(run, self.drawn, early=True)}
             self.drawn.start()
@@ -334,17 +335,19 @@ class RunReport:
     Between the two the caller is free: ``simsvc run`` writes the last replication's tables
     while the figures render in other processes. ``early`` (optional) holds the figures
     already drawn from the interval tables (:class:`EarlyFigures`); those that fit are kept.
-    ``svg`` also renders and writes each figure's SVG (not rendered otherwise).
+    ``svg`` also renders and writes each figure's SVG (not rendered otherwise); ``beside_run``:
+    drawn in ``simsvc run``'s report process (see :func:`simsvc.report.render.render_processes`).
     """
 
-    def __init__(self, run: RunData, early: EarlyFigures | None = None, svg: bool = False) -> None:
+    def __init__(self, run: RunData, early: EarlyFigures | None = None, svg: bool = False,
+                 beside_run: bool = False) -> None:
         _use_agg()
         self.run = run
         if early is not None and not early.fits(run, svg):
             early.cancel()
             early = None
         self.reused = sorted(early.blocks) if early is not None else []
-        self.drawn = early.drawn if early is not None else Plots(svg)
+        self.drawn = early.drawn if early is not None else Plots(svg, beside_run)
         try:
             self.customer_blocks = journey_blocks(run, self.drawn)
             self.blocks = run_blocks(run, self.drawn, drawn=early.blocks if early is not None else None)

@@ -96,8 +96,8 @@ class Plots:
     still being computed; :meth:`collect` waits for every batch.
     """
 
-    def __init__(self, svg: bool = False) -> None:
-        self.svg = svg
+    def __init__(self, svg: bool = False, beside_run: bool = False) -> None:
+        self.svg, self.beside_run = svg, beside_run
         self.files: dict[str, bytes] = {}
         self._drawn: list[tuple[html.Block, Figure]] = []
         self._batches: list[tuple[list[tuple[html.Block, Figure]], Rendering]] = []
@@ -116,7 +116,7 @@ class Plots:
         are cores)."""
         if self._drawn:
             drawn, self._drawn = self._drawn, []
-            self._batches.append((drawn, Rendering([fig for _, fig in drawn], self.svg)))
+            self._batches.append((drawn, Rendering([fig for _, fig in drawn], self.svg, self.beside_run)))
 
     def collect(self) -> None:
         """Wait for the figures started by :meth:`start` and keep their bytes."""
@@ -140,11 +140,22 @@ class Plots:
 
 
 # Processes forked to render a report's figures: None = one per available core (at most 4;
-# none on one core);
-# 0 = none: the figures render one after another in the caller, when collected. (One per
-# core the run leaves, in ``simsvc run``, was measured: README "Eighth pass: the whole run".)
+# none on one core), and beside a run (``simsvc run``'s report process) one per core the
+# run leaves (none on two cores: the report process renders itself, on the core the run
+# leaves; README "Eighth pass: the whole run", "Tenth pass");
+# 0 = none: the figures render one after another in the caller, when collected (beside a
+# run: as soon as they are drawn).
 RENDER_PROCESSES: int | None = None
 _FIGURES: list[Figure] = []  # what forked render processes find (inherited, not pickled)
+
+
+def render_processes(beside_run: bool = False) -> int:
+    """How many processes :class:`Rendering` forks (see :data:`RENDER_PROCESSES`); ``beside_run``:
+    for the report process of ``simsvc run``, whose run keeps one core busy meanwhile."""
+    if RENDER_PROCESSES is not None:
+        return RENDER_PROCESSES
+    cores = available_cores() - (1 if beside_run else 0)
+    return min(cores, 4) if cores > 1 else 0
 
 
 def _render_nth(i: int, svg: bool) -> tuple[bytes, bytes | None]:
@@ -153,23 +164,26 @@ def _render_nth(i: int, svg: bool) -> tuple[bytes, bytes | None]:
 
 class Rendering:
     """:func:`render` of each figure (``svg``: with its SVG), in figure order; in forked processes (Linux, several
-    figures, ``RENDER_PROCESSES`` not 0), else one after another in :meth:`result`.
+    figures, :func:`render_processes` not 0), else one after another in :meth:`result`, or,
+    ``beside_run``, here and now.
 
     Rendering is a pure function of the figure, so the bytes are the same either way. The
     processes are forked here, after the figures are drawn, and inherit them (nothing is
     pickled but the bytes coming back); until :meth:`result` the caller is free to work
-    while they render.
+    while they render. ``beside_run`` (``simsvc run``'s report process, which has nothing
+    else to do meanwhile) renders without processes at once rather than when collected.
     """
 
-    def __init__(self, figures: list[Figure], svg: bool = True) -> None:
+    def __init__(self, figures: list[Figure], svg: bool = True, beside_run: bool = False) -> None:
         global _FIGURES
         self.figures, self.svg = figures, svg
         self._pool = None
         self._futures: list = []
-        cores = available_cores()
-        processes = (min(cores, 4) if cores > 1 else 0) if RENDER_PROCESSES is None else RENDER_PROCESSES
-        workers = min(processes, len(figures))
+        self._done: list[tuple[bytes, bytes | None]] | None = None
+        workers = min(render_processes(beside_run), len(figures))
         if workers < 1 or len(figures) < 2 or not sys.platform.startswith("linux"):
+            if beside_run:
+                self._done = [render(fig, svg) for fig in figures]
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -183,6 +197,8 @@ class Rendering:
             _FIGURES = []  # the parent lets go; the forked processes keep their copies
 
     def result(self) -> list[tuple[bytes, bytes | None]]:
+        if self._done is not None:
+            return self._done
         if self._pool is None:
             return [render(fig, self.svg) for fig in self.figures]
         try:
