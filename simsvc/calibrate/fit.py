@@ -63,9 +63,9 @@ class FitOptions:
     # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
     # "period", one over the replayed days (the default before).
     replay_mix: str = "interval"
-    # Replays' arrivals: "counts" per interval, Poisson around them (the default); "trace", the log's
-    # contacts at their times with their reasons and answered ones' handle times (calibrate/replay.py).
-    replay_arrivals: str = "counts"
+    # Replays' arrivals: "trace", the log's contacts at their times with their reasons and answered ones'
+    # handle times (calibrate/replay.py; the default since issue 10's eighth look); "counts" per interval, Poisson.
+    replay_arrivals: str = "trace"
     credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2

@@ -105,7 +105,7 @@ def log_options(fn):
                      show_default=True,
                      help="Reason (and class) mix of the replays (the fit's searches, the back-test): each day × "
                           "interval's own, or one over the replayed days."),
-        click.option("--replay-arrivals", type=click.Choice(["counts", "trace"]), default="counts",
+        click.option("--replay-arrivals", type=click.Choice(["counts", "trace"]), default="trace",
                      show_default=True,
                      help="Arrivals of the replays (the fit's searches, the back-test): the replayed days' "
                           "contacts per interval with Poisson arrivals around them, or the log's contacts "
