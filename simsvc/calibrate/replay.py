@@ -35,7 +35,8 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     demand = {}
     for ch, g in c.groupby("channel", observed=True):
         if behaviour.get("replay_arrivals") == "trace":
-            demand[str(ch)] = trace_spec(g, index, behaviour["reasons"], bool(behaviour.get("own_handles")))
+            demand[str(ch)] = _validated_trace(contacts, days, str(ch), g, index, behaviour["reasons"],
+                                               bool(behaviour.get("own_handles")))
             continue
         vol = (pd.DataFrame({"day": g["day"].map(index), "start_s": (g["clock_s"] // interval_s) * interval_s})
                .groupby(["day", "start_s"]).size().rename("volume").reset_index())
@@ -71,6 +72,30 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
         "reasons": reason_data(behaviour),
         "handling": behaviour["handling"], "agents": agents,
     }
+
+
+# The fit's searches replay the same days again and again: each channel's trace is validated
+# once (``DemandSpec``, frozen) and handed to every replay as it is (validation keeps a model
+# instance as given; references are still checked against each scenario).
+_TRACES: dict[tuple, tuple] = {}
+
+
+def _validated_trace(contacts: pd.DataFrame, days: list, channel: str, g: pd.DataFrame, index: dict,
+                     reasons: list, own_handles: bool):
+    from simsvc.config.schema import DemandSpec
+
+    key = (id(contacts), tuple(days), channel, tuple(map(str, reasons)), own_handles)
+    held = _TRACES.get(key)
+    if held is None or held[0] is not contacts:
+        if len(_TRACES) >= 8:
+            _TRACES.clear()
+        spec = trace_spec(g, index, reasons, own_handles)
+        try:
+            held = (contacts, DemandSpec.model_validate(spec))
+        except ValueError:  # not expected; the scenario's validation then says what is wrong
+            return spec
+        _TRACES[key] = held
+    return held[1]
 
 
 def trace_spec(g: pd.DataFrame, index: dict, reasons: list, own_handles: bool) -> dict:

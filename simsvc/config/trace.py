@@ -32,6 +32,9 @@ class ArrivalRow(Base):
     reason: str | None = Field(default=None, description="its reason (else drawn from the channel's mix)")
     handle: Duration | None = Field(default=None, description="its handling time (else drawn)")
 
+    def __deepcopy__(self, memo: dict) -> "ArrivalRow":
+        return self  # frozen: a copy would be the same row (a replay's trace is copied per validation)
+
 
 def start_seconds(start: str | float) -> float:
     """A row's ``start`` as seconds after midnight."""

@@ -118,15 +118,8 @@ def trace_arrivals(scenario: Scenario, spec: DemandSpec, reasons: list[str],
     """A trace's arrival times (sorted, rows at the same time in their order), reasons (a row's
     own, else drawn from the channel's mix on the channel's reason stream, one draw per such row
     in time order) and handling times (NaN where the row gives none)."""
-    from simsvc.config.trace import start_seconds
-
-    rows = spec.arrivals
-    t = np.array([row.day * DAY_S + start_seconds(row.start) for row in rows], dtype=float)
-    order = np.argsort(t, kind="stable")
-    t = t[order]
-    code = {r: j for j, r in enumerate(reasons)}
-    r_idx = np.array([-1 if row.reason is None else code[row.reason] for row in rows], dtype=np.int64)[order]
-    h = np.array([np.nan if row.handle is None else row.handle for row in rows], dtype=float)[order]
+    t, r_idx, h = _trace_columns(spec, reasons)
+    r_idx = r_idx.copy()
     missing = r_idx < 0
     if missing.any():
         if spec.mix:
@@ -135,6 +128,29 @@ def trace_arrivals(scenario: Scenario, spec: DemandSpec, reasons: list[str],
         else:  # a single reason (validation requires a mix otherwise)
             r_idx[missing] = 0
     return t, r_idx, h
+
+
+_TRACE_COLUMNS: dict[int, tuple] = {}
+
+
+def _trace_columns(spec: DemandSpec, reasons: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A trace's rows as arrays in time order: times, reason numbers (−1: none) and handling
+    times (NaN: none); read once per spec (it is frozen; a replay runs it many times)."""
+    from simsvc.config.trace import start_seconds
+
+    held = _TRACE_COLUMNS.get(id(spec))
+    if held is None or held[0] is not spec or held[1] != reasons:
+        rows = spec.arrivals
+        t = np.array([row.day * DAY_S + start_seconds(row.start) for row in rows], dtype=float)
+        order = np.argsort(t, kind="stable")
+        code = {r: j for j, r in enumerate(reasons)}
+        r_idx = np.array([-1 if row.reason is None else code[row.reason] for row in rows], dtype=np.int64)
+        h = np.array([np.nan if row.handle is None else row.handle for row in rows], dtype=float)
+        if len(_TRACE_COLUMNS) >= 16:
+            _TRACE_COLUMNS.clear()
+        held = (spec, list(reasons), t[order], r_idx[order], h[order])
+        _TRACE_COLUMNS[id(spec)] = held
+    return held[2], held[3], held[4]
 
 
 def _row_mix_reasons(scenario: Scenario, spec: DemandSpec, t: np.ndarray, reasons: list[str],
