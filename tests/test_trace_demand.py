@@ -226,3 +226,18 @@ def test_backtest_replay_arrivals_trace_end_to_end(tmp_path):
     b = summaries["trace"].set_index(key)["predicted"]
     assert (a.index == b.index).all() and not np.allclose(a.to_numpy(), b.to_numpy())
     assert (summaries["counts"]["observed"] == summaries["trace"]["observed"]).all()
+
+
+def test_a_handle_in_journey_mode_is_refused_and_a_trace_without_one_runs():
+    """Journey mode draws a contact's numbers on arrival, so a trace there carries no handle."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    data = yaml.safe_load((root / "scenarios" / "journey_baseline.yaml").read_text(encoding="utf-8"))
+    reason = list(data["reasons"])[0]
+    data["demand"] = {"phone": {"arrivals": [{"day": 0, "start": "09:00", "reason": reason, "handle": "3min"}]}}
+    with pytest.raises(ScenarioError) as err:
+        validate(data, file="j.yaml")
+    assert err.value.path == "demand.phone.arrivals.0.handle" and "journey mode" in err.value.allowed
+    del data["demand"]["phone"]["arrivals"][0]["handle"]
+    assert validate(data, file="j.yaml").demand["phone"].arrivals[0].reason == reason
