@@ -26,6 +26,7 @@ SET = [
     (["--refine-reps", "3"], "refine_reps", 3),
     (["--no-classes"], "classes", False),
     (["--replay-mix", "period"], "replay_mix", "period"),
+    (["--replay-arrivals", "counts"], "replay_arrivals", "counts"),
     (["--search-steps", "4"], "search_steps", 4),
     (["--availability-by", "all"], "availability_by", "all"),
 ]

@@ -80,6 +80,8 @@ def backtest(log: ContactLog, fit_days: list, test_days: list, *, reps: int = 6,
             # logged_in: the agents seen as they are, without the fitted wrap-up or factor
             behaviour = res.behaviour if effective else {**res.behaviour, "wrap_up_s": 0.0}
             aht = None
+            # a trace replay: answered contacts keep their logged handle times only with "own"
+            behaviour = {**behaviour, "own_handles": handling == "own"}
             if handling == "own":  # the test days' own handle times, as their own arrivals
                 if own is None:
                     own = fit_handling(c[c["day"].isin(test_days)], list(res.behaviour["channels"]),

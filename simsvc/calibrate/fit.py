@@ -63,6 +63,9 @@ class FitOptions:
     # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
     # "period", one over the replayed days (the default before).
     replay_mix: str = "interval"
+    # Replays' arrivals: "trace", the log's contacts at their times with their reasons and answered ones'
+    # handle times (calibrate/replay.py; the default since issue 10's eighth look); "counts" per interval, Poisson.
+    replay_arrivals: str = "trace"
     credit_steps: int = 7
     search_steps: int = 9
     search_reps: int = 2
@@ -158,7 +161,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
             spec["service_level_threshold"] = "20s" if kind == "voice" else "60s"
         channel_specs[ch] = spec
     behaviour = {"channels": channel_specs, "reasons": reasons, "handling": handling,
-                 "pools": cl.expand_skills(plan.skills, c), "mix_by_interval": o.replay_mix == "interval"}
+                 "pools": cl.expand_skills(plan.skills, c), "mix_by_interval": o.replay_mix == "interval",
+                 "replay_arrivals": o.replay_arrivals, "own_handles": o.replay_arrivals == "trace"}
     if classes:
         behaviour["classes"] = classes
         E["classes"] = cl.patience_by_class(c, classes).join(cl.wait_by_class(c, classes)[["wait_mean_s", "p_wait"]])

@@ -2,7 +2,8 @@
 
 A replay scenario numbers the chosen days 0, 1, 2… (absolute days, so weekdays do
 not matter), takes each day's observed contacts per interval as its demand
-(Poisson around them, reason mix of those days), and the given staffing per pool ×
+(Poisson around them, reason mix of those days; with ``replay_arrivals: trace`` the
+logged contacts themselves, config/trace.py), and the given staffing per pool ×
 day × interval, and the fitted wrap-up (``behaviour["wrap_up_s"]``, if any) on
 every pool. Redials and repeats are not modelled: the observed arrivals already
 contain them. Fractional staffing is carried as whole scheduled agents (agents
@@ -33,6 +34,10 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
     c = contacts[contacts["day"].isin(days)]
     demand = {}
     for ch, g in c.groupby("channel", observed=True):
+        if behaviour.get("replay_arrivals") == "trace":
+            demand[str(ch)] = _validated_trace(contacts, days, str(ch), g, index, behaviour["reasons"],
+                                               bool(behaviour.get("own_handles")))
+            continue
         vol = (pd.DataFrame({"day": g["day"].map(index), "start_s": (g["clock_s"] // interval_s) * interval_s})
                .groupby(["day", "start_s"]).size().rename("volume").reset_index())
         rows = demand_rows(vol, interval_s, list(range(len(days))))
@@ -67,6 +72,57 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
         "reasons": reason_data(behaviour),
         "handling": behaviour["handling"], "agents": agents,
     }
+
+
+# The fit's searches replay the same days again and again: each channel's trace is validated
+# once (``DemandSpec``, frozen) and handed to every replay as it is (validation keeps a model
+# instance as given; references are still checked against each scenario).
+_TRACES: dict[tuple, tuple] = {}
+
+
+def _validated_trace(contacts: pd.DataFrame, days: list, channel: str, g: pd.DataFrame, index: dict,
+                     reasons: list, own_handles: bool):
+    from simsvc.config.schema import DemandSpec
+
+    key = (id(contacts), tuple(days), channel, tuple(map(str, reasons)), own_handles)
+    held = _TRACES.get(key)
+    if held is None or held[0] is not contacts:
+        if len(_TRACES) >= 8:
+            _TRACES.clear()
+        spec = trace_spec(g, index, reasons, own_handles)
+        try:
+            held = (contacts, DemandSpec.model_validate(spec))
+        except ValueError:  # not expected; the scenario's validation then says what is wrong
+            return spec
+        _TRACES[key] = held
+    return held[1]
+
+
+def trace_spec(g: pd.DataFrame, index: dict, reasons: list, own_handles: bool) -> dict:
+    """A channel's demand as a trace (``--replay-arrivals trace``): each logged contact at its
+    logged day (numbered by ``index``) and clock time with its reason and, with ``own_handles``,
+    an answered contact's own handle time (the others draw theirs)."""
+    names = set(map(str, reasons))
+    day = g["day"].map(index).to_numpy()
+    clock = g["clock_s"].to_numpy(dtype=float)
+    reason = g["reason"].astype(str).to_numpy()
+    handle = np.full(len(g), np.nan)
+    if own_handles:
+        answered = (g["outcome"] == "answered").to_numpy()
+        handle = np.where(answered, g["handle_s"].to_numpy(dtype=float), np.nan)
+        handle = np.where(handle < 1e-3, 0.0, handle)  # a duration is 0 or at least 1ms
+    rows = []
+    for d, t, r, h in zip(day.tolist(), clock.tolist(), reason.tolist(), handle.tolist()):
+        row = {"day": int(d), "start": t}
+        if r in names:
+            row["reason"] = r
+        if h == h:  # not NaN
+            row["handle"] = h
+        rows.append(row)
+    spec: dict = {"arrivals": rows}
+    if len(reasons) > 1:
+        spec["mix"] = shares(g["reason"].astype(str).value_counts(), reasons, 6)
+    return spec
 
 
 def _interval_mixes(rows: list[dict], g: pd.DataFrame, index: dict, interval_s: float, reasons: list) -> None:

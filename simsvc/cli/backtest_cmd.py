@@ -69,9 +69,11 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
 
         files.update(backtest_report(result, command))
     write_folder(out_dir, files)
+    trace = shared["replay_arrivals"] == "trace"
+    handles = ("their own" if trace else "test days’ own") if replay_handling == "own" else "fitted"
     click.echo(f"fit days {len(fd)}, test days {len(td)}, {reps} replications; errors are predicted − observed "
                f"over the test days (all hours), hourly MAE over hours with ≥ 100 contacts; replays with the "
-               f"{'test days’ own' if replay_handling == 'own' else 'fitted'} handle times"
+               f"{'test days’ logged arrivals and ' if trace else ''}{handles} handle times"
                + (f", effective = agents seen × the hour's factor with a {result.fit.wrap.wrap_s:g}s wrap-up"
                   if result.fit.wrap is not None else ""))
     click.echo(summary_table(result.summary))

@@ -105,6 +105,12 @@ def log_options(fn):
                      show_default=True,
                      help="Reason (and class) mix of the replays (the fit's searches, the back-test): each day × "
                           "interval's own, or one over the replayed days."),
+        click.option("--replay-arrivals", type=click.Choice(["counts", "trace"]), default="trace",
+                     show_default=True,
+                     help="Arrivals of the replays (the fit's searches, the back-test): the replayed days' "
+                          "contacts per interval with Poisson arrivals around them, or the log's contacts "
+                          "themselves at their logged times with their reasons (and the fit's searches and "
+                          "--replay-handling own, an answered contact's own handle time)."),
         click.option("--class-patience/--no-class-patience", "class_patience", default=False, show_default=True,
                      help="With routing classes: a Kaplan–Meier patience per class (on each of its reasons) where "
                           "the class has enough abandonments, else the channel's."),
@@ -226,7 +232,7 @@ def fit_options(o: dict, effective: bool = True):
                       patience=o["patience"], patience_by_queue=o["patience_by_queue"],
                       classes=o["classes"], class_patience=o["class_patience"],
                       routing_delay=o["routing_delay"],
-                      replay_mix=o["replay_mix"],
+                      replay_mix=o["replay_mix"], replay_arrivals=o["replay_arrivals"],
                       wrap=o["wrap"],
                       seed=o["seed"])
 

@@ -55,28 +55,30 @@ def _read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
 
 
 def _csv_tables(data: dict[str, Any]):
-    """Each CSV-backed table a scenario mapping names: (holder, field path, table key, columns).
+    """Each CSV-backed table a scenario mapping names: (holder, field path, table key, columns, file key).
 
-    ``holder`` is the mapping with the ``csv`` key (a demand spec or a pool's staffing);
-    the rows read from the file go under ``table key``.
+    ``holder`` is the mapping with the file key (``csv``; a trace's ``arrivals_csv``): a demand
+    spec or a pool's staffing; the rows read from the file go under ``table key``.
     """
     demand, agents = data.get("demand"), data.get("agents")
     for name, spec in (demand.items() if isinstance(demand, dict) else ()):
         if isinstance(spec, dict) and isinstance(spec.get("csv"), str):
-            yield spec, f"demand.{name}", "volumes", ("day", "start", "volume")
+            yield spec, f"demand.{name}", "volumes", ("day", "start", "volume"), "csv"
+        if isinstance(spec, dict) and isinstance(spec.get("arrivals_csv"), str):
+            yield spec, f"demand.{name}", "arrivals", None, "arrivals_csv"
     for name, pool in (agents.items() if isinstance(agents, dict) else ()):
         staffing = pool.get("staffing") if isinstance(pool, dict) else None
         if isinstance(staffing, dict) and isinstance(staffing.get("csv"), str):
-            yield staffing, f"agents.{name}.staffing", "steps", ("day", "start", "agents")
+            yield staffing, f"agents.{name}.staffing", "steps", ("day", "start", "agents"), "csv"
         availability = pool.get("availability") if isinstance(pool, dict) else None
         if isinstance(availability, dict) and isinstance(availability.get("csv"), str):
-            yield availability, f"agents.{name}.availability", "steps", ("day", "start", "availability")
+            yield availability, f"agents.{name}.availability", "steps", ("day", "start", "availability"), "csv"
 
 
 def _absolutise_csv(data: dict[str, Any], base: Path) -> None:
     """Make CSV paths absolute relative to the file that names them (before merging)."""
-    for holder, _, _, _ in _csv_tables(data):
-        holder["csv"] = str((base / holder["csv"]).resolve())
+    for holder, _, _, _, key in _csv_tables(data):
+        holder[key] = str((base / holder[key]).resolve())
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -192,16 +194,19 @@ def _table_cell(file: str, line: int, column: str, text: str) -> Any:
 
 
 def _load_tables(data: dict[str, Any]) -> None:
-    for holder, field, table, columns in _csv_tables(data):
+    from simsvc.config.trace import read_arrivals
+
+    for holder, field, table, columns, key in _csv_tables(data):
         if table not in holder:
-            holder[table] = _read_table(holder["csv"], columns, f"{field}.csv")
+            holder[table] = (_read_table(holder[key], columns, f"{field}.{key}") if columns is not None
+                             else read_arrivals(holder[key], f"{field}.{key}"))
 
 
 def _csv_origin(data: dict[str, Any], path: str) -> str | None:
     """The CSV file behind a field loaded from a table (so the message names that file)."""
-    for holder, field, table, _ in _csv_tables(data):
+    for holder, field, table, _, key in _csv_tables(data):
         if path == f"{field}.{table}" or path.startswith(f"{field}.{table}."):
-            return holder["csv"]
+            return holder[key]
     return None
 
 
@@ -349,7 +354,7 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
     """The resolved scenario as plain data (durations and rates in written form)."""
     data = scenario.model_dump(mode="json")
     # A CSV-backed table prints as its file; the rows were loaded from it.
-    for holder, _, table, _ in _csv_tables(data):
+    for holder, _, table, _, _ in _csv_tables(data):
         holder.pop(table, None)
     return data
 

@@ -5,6 +5,8 @@ exactly which line of the YAML to fix.
 """
 from __future__ import annotations
 
+import math
+
 from simsvc.config.customers import STAGES
 from simsvc.config.schema import AGENT_KINDS, DAYS, Scenario
 from simsvc.config.units import format_duration, parse_clock
@@ -87,12 +89,15 @@ def find_problems(s: Scenario) -> list[Problem]:
     for ch_name, spec in s.demand.items():
         if ch_name not in channels:
             out.append((f"demand.{ch_name}", ch_name, f"one of the channels {sorted(channels)}"))
-        if spec.mix is None and len(reasons) > 1:
+        every_row_reason = spec.arrivals is not None and all(row.reason is not None for row in spec.arrivals)
+        if spec.mix is None and len(reasons) > 1 and not every_row_reason:
             out.append((f"demand.{ch_name}.mix", None,
-                        f"reason shares (mix) summing to 1 over {sorted(reasons)}"))
+                        f"reason shares (mix) summing to 1 over {sorted(reasons)}"
+                        + (" (some arrivals rows have no reason)" if spec.arrivals is not None else "")))
         out += _mix_problems(f"demand.{ch_name}.mix", spec.mix, reasons)
         for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
             out += _mix_problems(f"demand.{ch_name}.volumes.{k}.mix", row.mix, reasons)
+        out += _trace_problems(s, ch_name, spec, reasons)
 
     for ch_name, spec in s.handling.items():
         if ch_name not in channels:
@@ -314,6 +319,27 @@ def _valid_span(span: str) -> bool:
     except ValueError:
         return False
     return start < end
+
+
+def _trace_problems(s: Scenario, ch_name: str, spec, reasons) -> list[Problem]:
+    """A trace's problems: reasons the scenario does not have, arrivals after the horizon,
+    handle times in journey mode (where contacts draw their numbers on arrival)."""
+    from simsvc.config.trace import start_seconds
+
+    out: list[Problem] = []
+    path = f"demand.{ch_name}.arrivals"
+    for k, row in enumerate(spec.arrivals or []):
+        if row.reason is not None and row.reason not in reasons:
+            out.append((f"{path}.{k}.reason", row.reason, f"one of the reasons {sorted(reasons)}"))
+        if row.day * 86400.0 + start_seconds(row.start) >= s.horizon:
+            out.append((f"{path}.{k}", f"day {row.day} {row.start}",
+                        f"an arrival within the horizon ({s.horizon:g} s: days 0 to {math.ceil(s.horizon / 86400) - 1})"))
+        if row.handle is not None and s.customers is not None:
+            out.append((f"{path}.{k}.handle", row.handle,
+                        "no handle in journey mode (customers): drop it, the contact draws its handling time"))
+        if len(out) > 20:  # enough to see what is wrong
+            break
+    return out
 
 
 def _mix_problems(path: str, mix: dict[str, float] | None, reasons) -> list[Problem]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, model_serializer, model_validator
 
 from simsvc.config.channels import (  # noqa: F401  (re-exported: the schema's public names)
     AGENT_KINDS,
@@ -47,6 +47,7 @@ from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's pub
     Uniform,
 )
 from simsvc.config.names import check_label
+from simsvc.config.trace import ArrivalRow
 from simsvc.config.units import parse_clock
 
 Label = Annotated[str, AfterValidator(check_label)]
@@ -83,6 +84,19 @@ class DemandSpec(Base):
     volumes: list[IntervalVolume] | None = None
     csv: str | None = Field(default=None, description="file with columns day,start,volume")
     mix: dict[str, Probability] | None = Field(default=None, description="reason shares")
+    arrivals: list[ArrivalRow] | None = Field(
+        default=None, description="trace: the channel's contacts one by one (day, start, reason, handle), "
+        "exactly these arrive (config/trace.py)")
+    arrivals_csv: str | None = Field(default=None, description="file with columns day,start[,reason,handle]")
+
+    @model_serializer(mode="wrap")
+    def _without_unused_trace(self, handler):
+        """Scenarios without a trace print (and hash) as before the trace fields existed."""
+        data = handler(self)
+        for key in ("arrivals", "arrivals_csv"):
+            if isinstance(data, dict) and data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @property
     def row_mixes(self) -> bool:
@@ -91,12 +105,14 @@ class DemandSpec(Base):
 
     @model_validator(mode="after")
     def _one_form(self) -> "DemandSpec":
-        forms = [n for n in ("rate", "daily_volume", "volumes") if getattr(self, n) is not None]
+        forms = [n for n in ("rate", "daily_volume", "volumes", "arrivals") if getattr(self, n) is not None]
         if self.csv is not None and "volumes" not in forms:
             raise ValueError("csv was given but its table was not loaded")
+        if self.arrivals_csv is not None and "arrivals" not in forms:
+            raise ValueError("arrivals_csv was given but its table was not loaded")
         if len(forms) != 1:
             raise ValueError(
-                "exactly one of rate, daily_volume (with intraday/weekly) or csv/volumes"
+                "exactly one of rate, daily_volume (with intraday/weekly), csv/volumes or arrivals/arrivals_csv"
                 + (f" (got {' and '.join(forms)})" if forms else "")
             )
         if (self.intraday is not None or self.weekly is not None) and self.daily_volume is None:

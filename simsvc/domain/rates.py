@@ -51,6 +51,10 @@ def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[flo
         slot = DAY_S / len(weights)
         total = pairwise_sum(weights)
         return [(k * slot, (k + 1) * slot, volume * (w / total) / slot) for k, w in enumerate(weights)]
+    if spec.arrivals is not None:  # a trace: its contacts per interval, spread over the interval
+        step = scenario.interval
+        return [(start, min(start + step, DAY_S), n / (min(start + step, DAY_S) - start))
+                for start, n in _trace_counts(scenario, spec).get(day, [])]
     marks = [(start, r.volume) for start, r in day_rows(scenario, spec, day)]
     pieces = []
     for k, (start, volume) in enumerate(marks):
@@ -58,6 +62,22 @@ def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[flo
         if end > start:
             pieces.append((start, end, volume / (end - start)))
     return pieces
+
+
+_TRACE_COUNTS: dict[int, tuple] = {}
+
+
+def _trace_counts(scenario: Scenario, spec: DemandSpec) -> dict:
+    """:func:`~simsvc.config.trace.trace_day_counts` of ``spec``, counted once per spec and interval."""
+    from simsvc.config.trace import trace_day_counts
+
+    held = _TRACE_COUNTS.get(id(spec))
+    if held is None or held[0] is not spec or held[1] != scenario.interval:
+        if len(_TRACE_COUNTS) > 16:
+            _TRACE_COUNTS.clear()
+        held = (spec, scenario.interval, trace_day_counts(spec, scenario.interval))
+        _TRACE_COUNTS[id(spec)] = held
+    return held[2]
 
 
 def day_rows(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, object]]:

@@ -91,6 +91,9 @@ def _forecast_contacts(scenario: Scenario) -> float:
     first = DAYS.index(scenario.start_day)
     total = 0.0
     for spec in scenario.demand.values():
+        if spec.arrivals is not None:  # a trace: exactly its contacts
+            total += len(spec.arrivals)
+            continue
         absolute = [r.day for r in (spec.volumes or []) if isinstance(r.day, int)]
         period = (max(absolute) + 1) if absolute else 7
         sample = range(min(period, max(1, math.ceil(days))))

@@ -62,6 +62,10 @@ def _reason_mix(scenario: Scenario, channel: str) -> dict[str, float]:
     its rows' contacts (each row's shares, or the channel's, weighted by the row's volume)."""
     spec = scenario.demand.get(channel)
     mix = (spec.mix if spec is not None else None) or {}
+    if spec is not None and spec.arrivals is not None:  # a trace: its rows' reasons
+        from simsvc.config.trace import trace_shares
+
+        return trace_shares(spec)
     if spec is None or not spec.row_mixes:
         return mix
     out: dict[str, float] = {}

@@ -26,8 +26,9 @@ class ArrivalsAhead:
         """Arrivals before number ``k`` will not be read again: the arrivals kept."""
         if k - self.first >= self.step and k < self.n:
             a, at = self.arrivals, k - self.first
-            self.arrivals = Arrivals(*(Numbered(values[at:].copy(), k)  # the rest, by number
-                                       for values in (_values(a.time_s), _values(a.channel), _values(a.reason))))
+            columns = (a.time_s, a.channel, a.reason) + ((a.handle_s,) if a.handle_s is not None else ())
+            self.arrivals = Arrivals(*(Numbered(_values(values)[at:].copy(), k)  # the rest, by number
+                                       for values in columns))
             self.first = k
         return self.arrivals
 

@@ -67,6 +67,8 @@ class Arrivals:
     time_s: np.ndarray
     channel: np.ndarray  # index into the scenario's channel list
     reason: np.ndarray  # index into the scenario's reason list
+    # A trace's own handling time per arrival (NaN: drawn), None when no trace gives any.
+    handle_s: np.ndarray | None = None
 
 
 def expected_arrivals(scenario: Scenario, spec: DemandSpec, grid: np.ndarray) -> np.ndarray:
@@ -79,10 +81,18 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
     channels = list(scenario.channels)
     reasons = list(scenario.reasons)
     factors = day_factors(scenario, streams, list(scenario.demand))
-    times, chans, rsns = [], [], []
+    times, chans, rsns, handles = [], [], [], []
     for name, spec in scenario.demand.items():
         c = channels.index(name)
+        if spec.arrivals is not None:  # a trace: exactly its contacts (config/trace.py)
+            t, r_idx, h = trace_arrivals(scenario, spec, reasons, streams.generator(f"reasons/{name}"))
+            times.append(t)
+            chans.append(np.full(len(t), c, dtype=np.int16))
+            rsns.append(r_idx.astype(np.int16))
+            handles.append(h)
+            continue
         t = poisson_arrivals(rate_pieces(scenario, spec, factors[name]), streams.generator(f"arrivals/{name}"))
+        handles.append(None)
         if spec.row_mixes:
             r_idx = _row_mix_reasons(scenario, spec, t, reasons, streams.generator(f"reasons/{name}"))
         elif spec.mix:
@@ -97,7 +107,50 @@ def forecast_arrivals(scenario: Scenario, streams: Streams) -> Arrivals:
         return Arrivals(np.empty(0), np.empty(0, dtype=np.int16), np.empty(0, dtype=np.int16))
     t_all = np.concatenate(times)
     order = np.argsort(t_all, kind="stable")
-    return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order])
+    h_all = None
+    if any(h is not None and not np.isnan(h).all() for h in handles):
+        h_all = np.concatenate([np.full(len(t), np.nan) if h is None else h for t, h in zip(times, handles)])[order]
+    return Arrivals(t_all[order], np.concatenate(chans)[order], np.concatenate(rsns)[order], h_all)
+
+
+def trace_arrivals(scenario: Scenario, spec: DemandSpec, reasons: list[str],
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A trace's arrival times (sorted, rows at the same time in their order), reasons (a row's
+    own, else drawn from the channel's mix on the channel's reason stream, one draw per such row
+    in time order) and handling times (NaN where the row gives none)."""
+    t, r_idx, h = _trace_columns(spec, reasons)
+    r_idx = r_idx.copy()
+    missing = r_idx < 0
+    if missing.any():
+        if spec.mix:
+            p = np.array([spec.mix.get(r, 0.0) for r in reasons])
+            r_idx[missing] = rng.choice(len(reasons), size=int(missing.sum()), p=p / p.sum())
+        else:  # a single reason (validation requires a mix otherwise)
+            r_idx[missing] = 0
+    return t, r_idx, h
+
+
+_TRACE_COLUMNS: dict[int, tuple] = {}
+
+
+def _trace_columns(spec: DemandSpec, reasons: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A trace's rows as arrays in time order: times, reason numbers (−1: none) and handling
+    times (NaN: none); read once per spec (it is frozen; a replay runs it many times)."""
+    from simsvc.config.trace import start_seconds
+
+    held = _TRACE_COLUMNS.get(id(spec))
+    if held is None or held[0] is not spec or held[1] != reasons:
+        rows = spec.arrivals
+        t = np.array([row.day * DAY_S + start_seconds(row.start) for row in rows], dtype=float)
+        order = np.argsort(t, kind="stable")
+        code = {r: j for j, r in enumerate(reasons)}
+        r_idx = np.array([-1 if row.reason is None else code[row.reason] for row in rows], dtype=np.int64)
+        h = np.array([np.nan if row.handle is None else row.handle for row in rows], dtype=float)
+        if len(_TRACE_COLUMNS) >= 16:
+            _TRACE_COLUMNS.clear()
+        held = (spec, list(reasons), t[order], r_idx[order], h[order])
+        _TRACE_COLUMNS[id(spec)] = held
+    return held[2], held[3], held[4]
 
 
 def _row_mix_reasons(scenario: Scenario, spec: DemandSpec, t: np.ndarray, reasons: list[str],
@@ -160,6 +213,9 @@ def arrival_chunk(arr: Arrivals, k0: int, k1: int, channels: list[ChannelState] 
                     on_c = on_c & ~m  # the rest draw from the channel's stream, in order
         if ch.patience is not None:
             patience[on_c] = ch.patience.take(int(on_c.sum()))
+    if arr.handle_s is not None:  # a trace's own handling times replace the draws (drawn all the same)
+        own = np.asarray(arr.handle_s[k0:k1])
+        handle = np.where(np.isnan(own), handle, own)
     uniform = u_resolve.take(n)
     return list(zip(t.tolist(), chan.tolist(), reason.tolist(), handle.tolist(), uniform.tolist(),
                     patience.tolist(), range(k0, k1)))

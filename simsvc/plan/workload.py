@@ -72,6 +72,10 @@ def interval_labels(scenario: Scenario, grid: np.ndarray) -> tuple[np.ndarray, l
 def _reason_shares(scenario: Scenario, channel: str) -> dict[str, float]:
     reasons = list(scenario.reasons)
     mix = scenario.demand[channel].mix
+    if scenario.demand[channel].arrivals is not None:  # a trace: its rows' reasons
+        from simsvc.config.trace import trace_shares
+
+        mix = trace_shares(scenario.demand[channel])
     if not mix:
         return {reasons[0]: 1.0}
     total = sum(mix.values())
