@@ -24,7 +24,7 @@ on the same (shared, loaded) machine. Prints, per round:
 
 ``--niceness 0 19`` adds, per round, this checkout's run with the report process (and its render
 processes) at that niceness (``simsvc.report.aside.NICENESS``, set through ``bench/phases.py``;
-0 = the run's own priority, the default; README "Tenth pass").
+0 = the run's own priority, the default; docs/performance.md "Tenth pass").
 
 ``--svg-too`` adds, per round, this checkout's run with ``--svg`` (the report's SVGs too, as
 every report wrote them before they became opt-in).

@@ -92,7 +92,7 @@ def test_bank_backtest_replay(tmp_path):
     replayed contact with its own class) predicts abandonment +1 %, mean wait −9 %, P(wait)
     −7 %, SL +4 %, hourly abandonment MAE 0.021; Erlang A with the same staffing +5 % / +10 %
     / −8 % / +2 %, MAE 0.038. The margins are about 2.5 times the spread of these figures
-    over seeds 1–4 (README, the bank back-test, eighth look: abandonment +1 ± 2 % (−2 to
+    over seeds 1–4 (README, the bank back-test; docs/calibration-bank.md, eighth look: abandonment +1 ± 2 % (−2 to
     +3), mean wait −10 ± 2 %, P(wait) −7 ± 1 %, SL +4 ± 1 %, MAE 0.019 ± 0.001), so another
     seed would pass and the Poisson replays of before (`--replay-arrivals counts`: +13 ± 3 %
     abandonment, MAE 0.032 ± 0.003) fail. The agents seen, without the availability factor,

@@ -45,7 +45,7 @@ class FitOptions:
     staffing_basis: str = "distinct_hour"
     availability_by: str = "hour"  # or "all": one factor for every hour
     # What the effective-staffing search matches per hour (calibrate/effective.py MATCHES):
-    # abandonment+wait (the default since issue 10's sixth look: the bank's inner splits, README),
+    # abandonment+wait (the default since issue 10's sixth look: the bank's inner splits, docs/calibration-bank.md),
     # abandonment (the default before), wait or pwait.
     availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
@@ -60,7 +60,7 @@ class FitOptions:
     class_patience: bool = False  # with classes: a Kaplan–Meier patience per class where it has the data
     routing_delay: bool = False  # with classes: a routing delay per class (calibrate/delays.py)
     # Replays' reason (and class) mix: "interval", each day × interval's own (calibrate/replay.py),
-    # in the fit's searches and the back-test alike (the default: the bank's inner splits, README);
+    # in the fit's searches and the back-test alike (the default: the bank's inner splits, docs/calibration-bank.md);
     # "period", one over the replayed days (the default before).
     replay_mix: str = "interval"
     # Replays' arrivals: "trace", the log's contacts at their times with their reasons and answered ones'

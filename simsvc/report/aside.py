@@ -26,7 +26,7 @@ from simsvc.report.data import ReportError, RunData
 # The report process's niceness (added to the run's; its render processes inherit it). 0: the
 # run's priority. A lower priority (10) kept the run's tables and writing as fast as without a
 # report, but starved the report wherever other work held the cores: with two busy processes
-# beside it the run then waited 16-36 s for its report instead of under 1 s (README "Tenth
+# beside it the run then waited 16-36 s for its report instead of under 1 s (docs/performance.md "Tenth
 # pass"). On two cores the report is one process beside the run (no render processes), so a
 # quiet machine gives each its core without it. Kept as a setting for bench/bench_process.py.
 NICENESS = 0

@@ -142,7 +142,7 @@ class Plots:
 # Processes forked to render a report's figures: None = one per available core (at most 4;
 # none on one core), and beside a run (``simsvc run``'s report process) one per core the
 # run leaves (none on two cores: the report process renders itself, on the core the run
-# leaves; README "Eighth pass: the whole run", "Tenth pass");
+# leaves; docs/performance.md "Eighth pass: the whole run", "Tenth pass");
 # 0 = none: the figures render one after another in the caller, when collected (beside a
 # run: as soon as they are drawn).
 RENDER_PROCESSES: int | None = None
