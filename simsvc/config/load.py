@@ -115,47 +115,58 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
 
 
 # --------------------------------------------------------------------------- CSV tables
-def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
-    """Rows of a demand or staffing CSV, each checked with its file and line in the message.
-
-    Two rows for the same day and start are ambiguous (which one wins?): an error
-    naming both lines. The file's content is only quoted once its header shows it
-    is such a table.
-    """
+def csv_rows(file: str, field: str, columns: tuple[str, ...],
+             optional: tuple[str, ...] = ()) -> Iterable[tuple[int, dict[str, str]]]:
+    """(line number, {column: stripped cell text}) of each non-blank data row of a scenario's CSV
+    table: ``columns`` required in the header, ``optional`` read where present. Errors name the
+    file and line: a missing file, missing columns (the header quoted only once it is recognisably
+    such a table, never a foreign file), a short row, malformed CSV, no data row."""
     path = Path(file)
     if not path.is_file():
         raise ScenarioError(file, field, file, "an existing CSV file")
     text = read_text(path, "CSV file", MAX_TABLE_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""))
+    rows = 0
     try:
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in columns if c not in header]
         if missing:
-            # Quote the header only if it is recognisably such a table (never a foreign file).
             ours = len(missing) < len(columns)
+            also = f" (and optionally {list(optional)})" if optional else ""
             raise ScenarioError(file, field, header if ours else None,
-                                f"CSV columns {list(columns)} in its first line (missing {missing})",
+                                f"CSV columns {list(columns)}{also} in its first line (missing {missing})",
                                 show_value=ours)
-        where = {c: header.index(c) for c in columns}
-        rows, first_line = [], {}
+        where = {c: header.index(c) for c in (*columns, *optional) if c in header}
         for line, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) < len(header):
                 raise ScenarioError(file, f"line {line}", ",".join(cells),
                                     f"{len(header)} cells per row ({', '.join(header)})")
-            row = {c: _table_cell(file, line, c, cells[i].strip()) for c, i in where.items()}
-            slot = (str(row["day"]), clock_seconds(row["start"]))
-            if slot in first_line:
-                raise ScenarioError(file, f"line {line}", f"{row['day']},{row['start']}",
-                                    f"one row per day and start (line {first_line[slot]} has the same)")
-            first_line[slot] = line
-            rows.append(row)
+            rows += 1
+            yield line, {c: cells[i].strip() for c, i in where.items()}
     except csv.Error as exc:
         raise ScenarioError(file, f"line {reader.line_num}", None, f"well-formed CSV ({exc})",
                             show_value=False) from None
     if not rows:
         raise ScenarioError(file, "rows", "(none)", "at least one data row")
+
+
+def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
+    """Rows of a demand or staffing CSV, each checked with its file and line in the message.
+
+    Two rows for the same day and start are ambiguous (which one wins?): an error
+    naming both lines.
+    """
+    rows, first_line = [], {}
+    for line, cells in csv_rows(file, field, columns):
+        row = {c: _table_cell(file, line, c, text) for c, text in cells.items()}
+        slot = (str(row["day"]), clock_seconds(row["start"]))
+        if slot in first_line:
+            raise ScenarioError(file, f"line {line}", f"{row['day']},{row['start']}",
+                                f"one row per day and start (line {first_line[slot]} has the same)")
+        first_line[slot] = line
+        rows.append(row)
     return rows
 
 

@@ -10,9 +10,6 @@ staffing." Days are the simulation's day numbers 0, 1, 2… (as absolute ``volum
 """
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -44,43 +41,12 @@ def start_seconds(start: str | float) -> float:
 
 
 def read_arrivals(file: str, field: str) -> list[dict[str, Any]]:
-    """Rows of an arrivals CSV, each cell checked with its file and line in the message."""
-    from simsvc.config.errors import ScenarioError
-    from simsvc.config.yamlio import MAX_TABLE_BYTES, read_text
+    """Rows of an arrivals CSV, each cell checked with its file and line in the message (an
+    empty optional cell: no value)."""
+    from simsvc.config.load import csv_rows
 
-    path = Path(file)
-    if not path.is_file():
-        raise ScenarioError(file, field, file, "an existing CSV file")
-    text = read_text(path, "CSV file", MAX_TABLE_BYTES)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in ARRIVAL_COLUMNS if c not in header]
-        if missing:
-            ours = len(missing) < len(ARRIVAL_COLUMNS)
-            raise ScenarioError(file, field, header if ours else None,
-                                f"CSV columns {list(ARRIVAL_COLUMNS)} (and optionally {list(OPTIONAL_COLUMNS)}) "
-                                f"in its first line (missing {missing})", show_value=ours)
-        where = {c: header.index(c) for c in (*ARRIVAL_COLUMNS, *OPTIONAL_COLUMNS) if c in header}
-        rows = []
-        for line, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) < len(header):
-                raise ScenarioError(file, f"line {line}", ",".join(cells),
-                                    f"{len(header)} cells per row ({', '.join(header)})")
-            row = {}
-            for c, i in where.items():
-                cell = cells[i].strip()
-                if cell:
-                    row[c] = _cell(file, line, c, cell)
-            rows.append(row)
-    except csv.Error as exc:
-        raise ScenarioError(file, f"line {reader.line_num}", None, f"well-formed CSV ({exc})",
-                            show_value=False) from None
-    if not rows:
-        raise ScenarioError(file, "rows", "(none)", "at least one data row")
-    return rows
+    return [{c: _cell(file, line, c, text) for c, text in cells.items() if text}
+            for line, cells in csv_rows(file, field, ARRIVAL_COLUMNS, OPTIONAL_COLUMNS)]
 
 
 def _cell(file: str, line: int, column: str, text: str) -> Any:
