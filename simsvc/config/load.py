@@ -170,9 +170,19 @@ def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[st
     return rows
 
 
+def clock_cell(file: str, where: str, text: str) -> str:
+    """A CSV cell that must be a clock time ``HH:MM[:SS]`` (kept as written)."""
+    from simsvc.config.units import CLOCK_HELP, parse_clock
+
+    try:
+        parse_clock(text)
+    except ValueError:
+        raise ScenarioError(file, where, text, CLOCK_HELP) from None
+    return text
+
+
 def _table_cell(file: str, line: int, column: str, text: str) -> Any:
     from simsvc.config.schema import DAYS
-    from simsvc.config.units import CLOCK_HELP, parse_clock
 
     where = f"line {line}.{column}"
     if column == "day":
@@ -182,11 +192,7 @@ def _table_cell(file: str, line: int, column: str, text: str) -> Any:
             return text.lower()
         raise ScenarioError(file, where, text, "a day mon..sun, all, or a day number 0, 1, 2...")
     if column == "start":
-        try:
-            parse_clock(text)
-        except ValueError:
-            raise ScenarioError(file, where, text, CLOCK_HELP) from None
-        return text
+        return clock_cell(file, where, text)
     try:
         number = float(text)
     except ValueError:

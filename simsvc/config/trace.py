@@ -51,7 +51,8 @@ def read_arrivals(file: str, field: str) -> list[dict[str, Any]]:
 
 def _cell(file: str, line: int, column: str, text: str) -> Any:
     from simsvc.config.errors import ScenarioError
-    from simsvc.config.units import CLOCK_HELP, parse_clock, parse_duration
+    from simsvc.config.load import clock_cell
+    from simsvc.config.units import parse_duration
 
     where = f"line {line}.{column}"
     if column == "day":
@@ -60,11 +61,7 @@ def _cell(file: str, line: int, column: str, text: str) -> Any:
         raise ScenarioError(file, where, text, f"a simulation day number 0, 1, 2… (at most {MAX_ARRIVAL_DAY})")
     if column == "start":
         if ":" in text:
-            try:
-                parse_clock(text)
-            except ValueError:
-                raise ScenarioError(file, where, text, CLOCK_HELP) from None
-            return text
+            return clock_cell(file, where, text)
         try:
             seconds = float(text)
         except ValueError:
