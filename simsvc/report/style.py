@@ -83,8 +83,10 @@ def context() -> Iterator[None]:
 
 def new_figure(rows: int = 1, height: float | None = None, width: float = WIDTH) -> Figure:
     """A figure (not registered with pyplot, so nothing leaks or pops up)."""
+    from simsvc.report.layout import MeasuredLayout
+
     return Figure(figsize=(width, height or max(2.6, PANEL_HEIGHT * rows + 0.8)),
-                  layout="constrained")
+                  layout=MeasuredLayout())
 
 
 def channel_colours(channels: Iterable[str]) -> dict[str, str]:
