@@ -30,7 +30,10 @@ class MeasuredLayout(LayoutEngine):
     """A layout engine (``Figure(layout=MeasuredLayout())``) that sizes margins from text extents."""
 
     _adjust_compatible = True
-    _colorbar_gridspec = True
+    # A colour bar added beside an axes (``fig.colorbar(image, ax=...)``) is placed by hand
+    # (``colorbar.make_axes``), so such a figure falls back to the constrained layout, which
+    # knows where to put it; a colour bar in a grid cell of its own (``cax=``) is laid out here.
+    _colorbar_gridspec = False
 
     def execute(self, fig) -> None:
         grid = _one_grid(fig)
@@ -39,6 +42,8 @@ class MeasuredLayout(LayoutEngine):
             return
         renderer = fig._get_renderer()
         gs, axes = grid
+        for ax in axes:   # from the same start at every draw: the same layout every time
+            ax._set_position(ax.get_subplotspec().get_position(fig))
         needs = {ax: _decorations(ax, renderer) for ax in axes}
         # Twice: what reaches out of an axes (a legend anchored beside it) is measured where the
         # axes is, and the first pass moves the axes.
@@ -120,6 +125,8 @@ def _decorations(ax, renderer) -> dict:
             if offset:   # "1e6" beside the axis's far end
                 w, h = _text_extent(fig, renderer, offset, tick.label1)
                 need["top" if across == "w" else "right"] += (h if across == "w" else w) + _px(fig, 3)
+                if across == "w":   # the titles go above it (style.RC places them at the top)
+                    ax._autotitlepos = True
         label = axis.label
         if label.get_visible() and label.get_text():
             box = label.get_window_extent(renderer)
