@@ -44,12 +44,19 @@ class MeasuredLayout(LayoutEngine):
         gs, axes = grid
         for ax in axes:   # from the same start at every draw: the same layout every time
             ax._set_position(ax.get_subplotspec().get_position(fig))
-        needs = {ax: _decorations(ax, renderer) for ax in axes}
-        # Twice: what reaches out of an axes (a legend anchored beside it) is measured where the
-        # axes is, and the first pass moves the axes.
-        for _ in range(3):
+        # Measured where the axes are, placed, measured again: an axes' size decides its ticks (the
+        # locators fit as many as its length takes, so "0, 5, 10" may become "0.0, 2.5, ... 12.5")
+        # and how far a legend anchored beside it reaches. Until nothing moves (a pixel), at most
+        # four times; the axis labels go beside the tick labels of the last placing.
+        previous = None
+        for _ in range(4):
+            needs = {ax: _decorations(ax, renderer) for ax in axes}
             spans = {ax: _overhang(ax, renderer, needs[ax]) for ax in axes}
+            flat = np.array([list(span.values()) for span in spans.values()])
+            if previous is not None and np.abs(flat - previous).max() < 1.0:
+                break
             _apply(fig, gs, spans, renderer)
+            previous = flat
         for ax in axes:
             _place_axis_labels(ax, needs[ax], renderer)
 
