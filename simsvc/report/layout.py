@@ -84,13 +84,23 @@ def _px(fig, points: float) -> float:
     return points * fig.dpi / 72.0
 
 
+_EXTENTS: dict[tuple, tuple[float, float]] = {}   # text extents by (dpi, text, font, rotation, spacing)
+
+
 def _text_extent(fig, renderer, text: str, like: Text) -> tuple[float, float]:
-    """(width, height) in pixels of ``text`` drawn as ``like`` is (font, rotation, line spacing)."""
-    probe = Text(0, 0, text, fontproperties=like.get_fontproperties(), rotation=like.get_rotation(),
-                 linespacing=like.get_linespacing())
-    probe.set_figure(fig)
-    box = probe.get_window_extent(renderer)
-    return box.width, box.height
+    """(width, height) in pixels of ``text`` drawn as ``like`` is (font, rotation, line spacing);
+    kept, since a layout measures the same labels at each placing and figures share most."""
+    font = like.get_fontproperties()
+    key = (fig.dpi, text, hash(font), like.get_rotation(), like.get_linespacing())
+    if key not in _EXTENTS:
+        if len(_EXTENTS) > 20_000:
+            _EXTENTS.clear()
+        probe = Text(0, 0, text, fontproperties=font, rotation=like.get_rotation(),
+                     linespacing=like.get_linespacing())
+        probe.set_figure(fig)
+        box = probe.get_window_extent(renderer)
+        _EXTENTS[key] = box.width, box.height
+    return _EXTENTS[key]
 
 
 def _tick_labels(axis) -> tuple[list[str], Text | None, str]:
