@@ -194,3 +194,21 @@ def test_the_report_processs_lean_import_leaves_matplotlib_whole() -> None:
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
 
+
+
+def test_a_y_axis_offset_text_keeps_the_title_above_it() -> None:
+    """Titles sit at the top of their axes (style.RC), unless the y axis shows an offset text
+    ("1e7"): then the title goes above it, and the layout leaves room for both."""
+    with style.context():
+        fig = style.new_figure(rows=2)
+        top, bottom = fig.subplots(2, 1)
+        top.plot([0, 1], [2.0e7, 2.5e7])
+        top.set_title("large counts")
+        bottom.plot([0, 1], [0, 1])
+        bottom.set_title("small counts")
+        renderer = _drawn(fig)
+        offset = top.yaxis.offsetText
+        assert offset.get_text()
+        assert _overlap(offset.get_window_extent(renderer), top.title.get_window_extent(renderer)) == 0
+        assert top.title.get_window_extent(renderer).y0 >= offset.get_window_extent(renderer).y1 - TOLERANCE_PX
+        _check_laid_out_here(fig, renderer)

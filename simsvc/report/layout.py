@@ -1,4 +1,4 @@
-"""The report's figure layout: margins from the sizes of a figure's texts, computed once per draw.
+"""The report's figure layout: margins from the sizes of a figure's texts, computed at each draw.
 
 matplotlib's constrained layout was most of a report's rendering (1.4 of 2.5 CPU s for the 1M
 reference's six figures): it asks every axis for its tight bounding box, which builds and lays
@@ -6,9 +6,10 @@ out each tick (a tick mark, a grid line, two texts) twice per draw before the dr
 again. :class:`MeasuredLayout` reserves the same room from what decides it: the widest tick
 label (the locator's positions formatted by the axis's formatter, measured as text, without
 building a tick), the axis labels, the titles, the legends and texts that reach out of an axes,
-the figure's suptitle, supylabel and "outside" legends. It then sets the margins and spaces of
-the figure's grid of axes in one ``GridSpec.update``, and places the axis labels where matplotlib
-would (beside the widest tick label), so the draw does not measure the ticks again either.
+the figure's suptitle, supylabel and "outside" legends. It then places the axes in the cells of
+their grid, measures again (an axes' size decides its ticks) until nothing moves, and places
+the axis labels where matplotlib would (beside the widest tick label), so the draw does not
+measure the ticks again either.
 
 It lays out a figure whose visible axes all sit in one grid (``fig.subplots``, ``add_subplot``,
 a colorbar given its own grid cell); anything else (subfigures, nested grids, axes placed by
@@ -121,10 +122,12 @@ def _tick_labels(axis) -> tuple[list[str], Text | None, str]:
 
 def _decorations(ax, renderer) -> dict:
     """What each side of ``ax`` needs outside its box for its ticks, axis labels and titles, in
-    pixels (these do not depend on where the axes is), and the tick labels' sizes."""
+    pixels, and the tick labels' depth (their size and pad) on each side. The ticks are those its
+    locators give for the axes' present size."""
     fig = ax.get_figure(root=True)
     need = {"left": 0.0, "right": 0.0, "top": 0.0, "bottom": 0.0, "tick_w": 0.0, "tick_h": 0.0,
             "tick_w2": 0.0, "tick_h2": 0.0}
+    offset_h = 0.0   # a y axis's offset text ("1e6"), which the titles go above
     for axis, across in ((ax.xaxis, "h"), (ax.yaxis, "w")):
         if not axis.get_visible():
             continue
@@ -137,13 +140,17 @@ def _decorations(ax, renderer) -> dict:
             size = max((w if across == "w" else h for w, h in extents), default=0.0)
             for side, label, key in ((near, tick.label1, "tick_" + across), (far, tick.label2, f"tick_{across}2")):
                 shown = label.get_visible() and size > 0
-                need[key] = size + pad if shown else (_px(fig, tick.get_tick_padding()) if tick.tick1line.get_visible() else 0.0)
+                mark = tick.tick1line if side == near else tick.tick2line
+                need[key] = size + pad if shown else (_px(fig, tick.get_tick_padding()) if mark.get_visible() else 0.0)
                 need[side] = max(need[side], need[key])
             if offset:   # "1e6" beside the axis's far end
                 w, h = _text_extent(fig, renderer, offset, tick.label1)
-                need["top" if across == "w" else "right"] += (h if across == "w" else w) + _px(fig, 3)
                 if across == "w":   # the titles go above it (style.RC places them at the top)
+                    offset_h = h + _px(fig, 3)
+                    need["top"] += offset_h
                     ax._autotitlepos = True
+                else:
+                    need["right"] += w + _px(fig, 3)
         label = axis.label
         if label.get_visible() and label.get_text():
             box = label.get_window_extent(renderer)
@@ -156,7 +163,7 @@ def _decorations(ax, renderer) -> dict:
         from matplotlib import rcParams
 
         height = max(_text_extent(fig, renderer, t.get_text(), t)[1] for t in titles)
-        need["top"] = max(need["top"], height + _px(fig, rcParams["axes.titlepad"]))
+        need["top"] = max(need["top"], height + _px(fig, rcParams["axes.titlepad"]) + offset_h)
     return need
 
 
