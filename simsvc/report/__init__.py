@@ -30,7 +30,7 @@ _EXPORTS = {
     "churn_over_time": "journey_plots", "journey_funnel": "journey_plots", "revenue_by_segment": "journey_plots",
     "satisfaction_distribution": "journey_plots",
     "PlotSkipped": "plots", "async_backlog": "plots", "pool_staffing": "plots",
-    "service_level_by_time_of_day": "plots", "volumes_by_interval": "plots", "wait_distribution": "plots",
+    "service_level_by_time_of_day": "plots", "volumes_by_interval": "plots", "wait_distribution": "wait_plots",
 }
 
 

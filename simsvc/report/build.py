@@ -16,8 +16,8 @@ from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experim
 from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenue_by_segment,
                                          satisfaction_distribution)
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
-                                 service_level_by_time_of_day, volumes_by_interval,
-                                 wait_distribution)
+                                 service_level_by_time_of_day, volumes_by_interval)
+from simsvc.report.wait_plots import wait_distribution
 from simsvc.report.files import write_files
 from simsvc.report.render import Plots
 

@@ -94,7 +94,12 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
     cmap = SL_COLOURS.with_extremes(bad=CLOSED_COLOUR)
     with style.context():
         fig = style.new_figure(height=0.6 + sum(0.35 + 0.28 * len(g) for _, g in grids))
-        axes = fig.subplots(len(grids), 1, squeeze=False)[:, 0]
+        # The colour bar in a narrow column of its own, as long as 20 of its widths (a colour bar's
+        # usual shape) and centred on the panels.
+        gs = fig.add_gridspec(len(grids), 2, width_ratios=[1, 0.025])
+        axes = [fig.add_subplot(gs[i, 0]) for i in range(len(grids))]
+        cax = fig.add_subplot(gs[:, 1])
+        cax.set_box_aspect(20)
         image = None
         for ax, (info, grid) in zip(axes, grids):
             values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
@@ -106,7 +111,7 @@ def service_level_heatmap(intervals: pd.DataFrame | None, channels: Mapping, int
             ax.set_title(f"{info.name} — answered within {style.duration_text(info.threshold_s)}")
             for spine in ax.spines.values():
                 spine.set_visible(False)
-        cbar = fig.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01)
+        cbar = fig.colorbar(image, cax=cax)
         cbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
         fig.suptitle("Service level by weekday and time of day\n(grey: closed, no contacts, or for a backlog "
                      "nothing due before the end)")

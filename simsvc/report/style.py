@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
@@ -71,6 +72,10 @@ RC = {
     "savefig.facecolor": "white",
     "svg.fonttype": "path",         # self-contained SVG (no font needed to view it)
     "svg.hashsalt": "simsvc",       # stable ids: the same plot gives the same SVG
+    # Titles just above their axes (where the automatic placement puts them unless ticks or an
+    # offset text sit on top, which report.layout sees to): the automatic placement lays out the
+    # y axis's ticks again at every draw to find that out.
+    "axes.titley": 1.0,
 }
 
 
@@ -83,8 +88,10 @@ def context() -> Iterator[None]:
 
 def new_figure(rows: int = 1, height: float | None = None, width: float = WIDTH) -> Figure:
     """A figure (not registered with pyplot, so nothing leaks or pops up)."""
+    from simsvc.report.layout import MeasuredLayout
+
     return Figure(figsize=(width, height or max(2.6, PANEL_HEIGHT * rows + 0.8)),
-                  layout="constrained")
+                  layout=MeasuredLayout())
 
 
 def channel_colours(channels: Iterable[str]) -> dict[str, str]:
@@ -249,8 +256,6 @@ def format_day_axis(ax: Axes, days: float, start_day: str | None) -> None:
     """x in days from time 0: a labelled tick per day (fewer for long horizons)."""
     step = max(1, math.ceil(days / 14))
     ax.xaxis.set_major_locator(MultipleLocator(step))
-    if days <= 10:
-        ax.xaxis.set_minor_locator(MultipleLocator(0.25))
 
     def label(v: float, _pos: int) -> str:
         if abs(v - round(v)) > 1e-6:
@@ -261,6 +266,8 @@ def format_day_axis(ax: Axes, days: float, start_day: str | None) -> None:
 
     ax.xaxis.set_major_formatter(FuncFormatter(label))
     ax.set_xlim(0, days)
+    if days <= 10:
+        minor_marks(ax, 0.25, step)
 
 
 def format_clock_axis(ax: Axes, first_h: float = 0, last_h: float = 24) -> None:
@@ -268,10 +275,30 @@ def format_clock_axis(ax: Axes, first_h: float = 0, last_h: float = 24) -> None:
     span = last_h - first_h
     step = 1 if span <= 8 else 2 if span <= 16 else 3
     ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.xaxis.set_minor_locator(MultipleLocator(0.5 if step < 3 else 1))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v) % 24:02d}:00"
                                                if abs(v - round(v)) < 1e-6 else ""))
     ax.set_xlim(first_h, last_h)
+    minor_marks(ax, 0.5 if step < 3 else 1, step)
+
+
+def minor_marks(ax: Axes, minor: float, major: float) -> None:
+    """Minor tick marks every ``minor`` along the x axis of ``ax`` (and of the axes sharing it)
+    between its limits, skipping the major ticks (every ``major``), as one line of tick-shaped
+    markers per axes: the marks a minor locator gives, without a tick artist (two marks, a grid
+    line, two texts) per mark to build and lay out at every draw (48 a panel for a day's clock)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.markers import TICKDOWN
+
+    lo, hi = sorted(ax.get_xlim())
+    at = np.arange(math.ceil(lo / minor - 1e-9), math.floor(hi / minor + 1e-9) + 1) * minor
+    on_major = np.abs(at / major - np.round(at / major)) < 1e-9
+    at = at[~on_major]
+    rc = mpl.rcParams
+    for each in ax.get_shared_x_axes().get_siblings(ax):
+        each.add_line(Line2D(at, np.zeros(at.size), transform=each.get_xaxis_transform(),
+                             linestyle="none", marker=TICKDOWN, markersize=rc["xtick.minor.size"],
+                             markeredgewidth=rc["xtick.minor.width"], color=rc["xtick.color"],
+                             clip_on=False, zorder=2.5, label="_minor ticks"))
 
 
 def stage_label(stage: str) -> str:
