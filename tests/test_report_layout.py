@@ -1,12 +1,10 @@
 """The report's figure layout (``report.layout.MeasuredLayout``, margins from the sizes of the
 figures' texts instead of matplotlib's constrained layout): nothing clipped at the figure's edge,
 nothing of one axes over another's, the figure's own texts over none; the constrained layout
-where a figure holds what it does not place; the same layout at every draw; and the report
-process's lean matplotlib import."""
+where a figure holds what it does not place, or where the installed matplotlib lacks a private
+attribute it reads; the same layout at every draw."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import matplotlib
 import numpy as np
@@ -155,6 +153,39 @@ def test_what_it_cannot_place_falls_back_to_the_constrained_layout() -> None:
         np.array([ax.get_position().bounds for ax in theirs.axes]))
 
 
+def test_the_installed_matplotlib_is_laid_out_by_the_texts_not_the_fallback() -> None:
+    """The layout reads private attributes of matplotlib and falls back to the constrained layout
+    where one is missing; with the matplotlib installed here it must not need to."""
+    fig = _crowded()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert MeasuredLayout()._measure_and_place(fig) is True
+
+
+def test_a_missing_private_attribute_gives_the_constrained_layout(monkeypatch) -> None:
+    """A matplotlib release without an attribute the layout reads gets the constrained layout, not
+    an error."""
+    import simsvc.report.layout as layout
+
+    def missing(fig):
+        raise AttributeError("'Figure' object has no attribute '_suptitle'")
+
+    def figure():
+        with style.context():
+            fig = style.new_figure(height=3.0, width=6.0)
+            fig.subplots(1, 2)[0].plot([0, 1], [0, 1])
+        return fig
+
+    theirs = figure()
+    theirs.set_layout_engine(ConstrainedLayoutEngine())
+    _drawn(theirs)
+    ours = figure()
+    monkeypatch.setattr(layout, "_one_grid", missing)
+    _drawn(ours)
+    assert np.array([ax.get_position().bounds for ax in ours.axes]) == pytest.approx(
+        np.array([ax.get_position().bounds for ax in theirs.axes]))
+
+
 def test_minor_marks_skip_the_major_ticks_and_follow_shared_axes() -> None:
     with style.context():
         fig = style.new_figure(rows=2)
@@ -168,32 +199,6 @@ def test_minor_marks_skip_the_major_ticks_and_follow_shared_axes() -> None:
         # every half hour but the majors (every 3 h with a day's span: minor every hour)
         assert list(x) == [h for h in range(25) if h % 3]
     assert not bottom.get_legend_handles_labels()[0][1:]   # the marks are no legend entry
-
-
-def test_the_report_processs_lean_import_leaves_matplotlib_whole() -> None:
-    """The report process's import skips the artists' property docstrings and the 3D axes, quietly,
-    and leaves both importable after; figures render as usual."""
-    code = (
-        "import sys, warnings\n"
-        "warnings.simplefilter('error')\n"
-        "from simsvc.report.aside import lean_import\n"
-        "lean_import()\n"
-        "import matplotlib.artist, matplotlib.figure\n"
-        "from matplotlib.lines import Line2D\n"
-        "assert 'mpl_toolkits.mplot3d' not in sys.modules or sys.modules['mpl_toolkits.mplot3d'] is not None\n"
-        "assert 'linewidth' in matplotlib.artist.kwdoc(Line2D)\n"
-        "assert 'linewidth' not in (Line2D.set.__doc__ or '')\n"
-        "from mpl_toolkits.mplot3d import Axes3D\n"
-        "from simsvc.report import render, style\n"
-        "fig = style.new_figure()\n"
-        "fig.subplots().plot([0, 1], [0, 1])\n"
-        "png, _ = render.render(fig, svg=False)\n"
-        "assert png[:4] == b'\\x89PNG'\n"
-    )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    assert res.stderr == ""
-
 
 
 def test_a_y_axis_offset_text_keeps_the_title_above_it() -> None:

@@ -37,10 +37,22 @@ class MeasuredLayout(LayoutEngine):
     _colorbar_gridspec = False
 
     def execute(self, fig) -> None:
+        try:
+            laid_out = self._measure_and_place(fig)
+        except AttributeError:   # a matplotlib without a private attribute read here (see below)
+            laid_out = False
+        if not laid_out:
+            ConstrainedLayoutEngine().execute(fig)
+
+    def _measure_and_place(self, fig) -> bool:
+        """Lay ``fig`` out; False where it is not one grid. It reads private attributes of
+        matplotlib (``_get_renderer``, ``_set_position``, ``_suptitle``, ``_supylabel``,
+        ``_autopos``, ``_outside_loc``, ``_left_title``, ``_right_title``, ``_autotitlepos``):
+        a release that renames one gets the constrained layout instead of an error, and
+        ``tests/test_report_layout.py`` checks that the installed one is laid out here."""
         grid = _one_grid(fig)
         if grid is None:
-            ConstrainedLayoutEngine().execute(fig)
-            return
+            return False
         renderer = fig._get_renderer()
         gs, axes = grid
         for ax in axes:   # from the same start at every draw: the same layout every time
@@ -60,6 +72,7 @@ class MeasuredLayout(LayoutEngine):
             previous = flat
         for ax in axes:
             _place_axis_labels(ax, needs[ax], renderer)
+        return True
 
 
 def _one_grid(fig):
