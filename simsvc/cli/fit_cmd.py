@@ -303,11 +303,13 @@ def summary_text(res) -> str:
                      f"{sum(q.contacts):,}"])
     rd = res.estimates.get("routing_delay")
     if rd is not None and not rd.table.empty:
+        from simsvc.calibrate.delays import free_text
+
         delayed = {res.behaviour["classes"][k] for k in rd.by_reason}
         for r in rd.table.itertuples():
             if r[1] in delayed:
                 rows.append(["routing delay", f"class {r[1]}", f"KM median {r.q50_s:.0f}s, mean {r.mean_s:.0f}s "
-                             f"({r.free_cells} free cells)", f"{r.contacts:,}"])
+                             f"({free_text(r)})", f"{r.contacts:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():
             rows.append(["queue credit", f"class {r[1]}", f"{r.credit_s:.0f}s (mean wait {r.observed_wait_s:.0f}s "
