@@ -50,7 +50,8 @@ class FitOptions:
     availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     # Patience × a factor by the queue found on arrival (calibrate/patience_load.py; channels' patience_by_queue)
-    patience_by_queue: bool = False
+    # (the default since issue 10's ninth look: the bank's inner splits, docs/calibration-bank.md)
+    patience_by_queue: bool = True
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
     # contact found by simulation before the per-hour factor; "none", the factor alone (the

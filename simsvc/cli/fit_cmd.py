@@ -87,10 +87,11 @@ def log_options(fn):
                           "alone."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
                      show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
-        click.option("--patience-by-queue/--no-patience-by-queue", "patience_by_queue", default=False,
+        click.option("--patience-by-queue/--no-patience-by-queue", "patience_by_queue", default=True,
                      show_default=True,
                      help="Patience × a factor by the queue a caller finds on arrival (channels' patience_by_queue), "
-                          "estimated from the log's waits by band of the contacts already waiting."),
+                          "estimated from the log's waits by band of the contacts already waiting; off with "
+                          "--class-patience unless given."),
         click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
@@ -209,6 +210,9 @@ def check_basis(o: dict) -> None:
         raise click.BadParameter(f"{o['presence_gap'] if o['presence_gap'] == 'auto' else 'a gap'} applies only "
                                  f"with --staffing-basis present (it is {o['staffing_basis']}, which counts the "
                                  "agents seen serving and has no gap)", param_hint="--presence-gap")
+    if o["class_patience"] and o["patience_by_queue"] and (
+            click.get_current_context().get_parameter_source("patience_by_queue") == ParameterSource.DEFAULT):
+        o["patience_by_queue"] = False  # the default gives way to a patience per class asked for
     if o["patience_by_queue"] and o["class_patience"]:
         raise click.BadParameter("--patience-by-queue scales the channel's patience, and a class's own patience "
                                  "(--class-patience) would be fitted without the factor: use one of the two",
