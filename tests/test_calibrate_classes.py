@@ -218,6 +218,32 @@ def test_fit_recovers_a_routing_delay_per_class(tmp_path):
     assert abs(np.median(values) - 40.0 * np.log(2)) < 8.0, np.median(values)
 
 
+def test_routing_delay_is_judged_free_around_each_contact_not_over_its_interval():
+    """The delay estimate takes a class's waits only where agents were free around the contact's own
+    arrival (every contact of the other classes within ± the window answered at once, at least 3).
+    Here every 15-minute interval opens with three std callers answered at once, then a vip caller
+    answered after 30 s; ten minutes in, another vip caller waits 400 s with no std caller
+    near it. Over the whole interval (the estimator before issue 10's ninth look) both vip callers
+    count as free, and the delay's mean is 215 s; around each arrival only the first does: 30 s."""
+    from simsvc.calibrate.delays import fit_routing_delays
+
+    rows = []
+    for k in range(60):
+        t0 = 900.0 * k
+        rows += [(t0 + s, "std", 0.0) for s in (10.0, 20.0, 30.0)]
+        rows += [(t0 + 40.0, "vip", 30.0), (t0 + 600.0, "vip", 400.0)]
+    c = pd.DataFrame(rows, columns=["clock_s", "reason", "wait_s"]).assign(
+        day=FIRST_DAY, channel="phone", outcome="answered")
+    classes = {"vip": "vip", "std": "std"}
+    around = fit_routing_delays(c, classes, ["phone"], 900.0, window_s=180.0)
+    assert around.by_reason["vip"]["values"] == ["30s"] * 40
+    assert "std" not in around.by_reason
+    row = around.table.set_index("class").loc["vip"]
+    assert (row["contacts"], row["answered"], row["mean_s"]) == (60, 60, 30.0)
+    cells = fit_routing_delays(c, classes, ["phone"], 900.0, window_s=None)
+    assert cells.table.set_index("class").loc["vip", "mean_s"] == pytest.approx(215.0)
+
+
 def test_two_sided_credits_are_shifted_to_be_non_negative():
     """With routing delays the credit is bisected on both sides of the reference class; a class
     the agents take after the reference (negative credit) becomes a credit of the reference."""

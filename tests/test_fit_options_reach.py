@@ -48,6 +48,10 @@ def captured(monkeypatch):
         seen["options"] = options
         raise Stop
 
+    # backtest binds `fit` when first imported: imported here, before the patch, so that it keeps
+    # the real one (imported under the patch, it kept fake_fit for the rest of the session)
+    import simsvc.calibrate.backtest  # noqa: F401
+
     monkeypatch.setattr("simsvc.calibrate.fit.fit", fake_fit)
     monkeypatch.setattr("simsvc.calibrate.backtest.backtest", fake_backtest)
     return seen
@@ -73,6 +77,10 @@ def test_the_date_window_reaches_the_log_reader(tmp_path, monkeypatch):
     def fake_fit(log, days, options, progress=None):
         seen["log"] = log
         raise Stop
+
+    # backtest binds `fit` when first imported: imported here, before the patch, so that it keeps
+    # the real one (imported under the patch, it kept fake_fit for the rest of the session)
+    import simsvc.calibrate.backtest  # noqa: F401
 
     monkeypatch.setattr("simsvc.calibrate.fit.fit", fake_fit)
     whole = pd.read_csv(SYNTHETIC, usecols=["arrival_time"])
@@ -147,3 +155,34 @@ def test_replay_mix_moves_the_simulated_reasons_through_the_day():
         afternoon[by_interval] = float(np.mean(hour[b] >= 15)) if b.any() else np.nan
     assert afternoon[True] == 1.0
     assert afternoon[False] < 0.6
+
+
+def test_patience_by_queue_is_on_by_default_and_gives_way_to_a_class_patience(tmp_path, captured):
+    """Patience by the queue found is fit's default since issue 10's ninth look; `--class-patience`
+    alone turns it off (the two cannot be combined), `--no-patience-by-queue` turns it off."""
+    def options(*args):
+        result = CliRunner().invoke(main, ["fit", str(SYNTHETIC), *args, "-w", "1", "--out", str(tmp_path / "o")])
+        assert isinstance(result.exception, Stop), result.output
+        return captured["options"]
+
+    assert options().patience_by_queue is True
+    alone = options("--class-patience")
+    assert alone.class_patience is True and alone.patience_by_queue is False
+    assert options("--no-patience-by-queue").patience_by_queue is False
+
+
+def test_fit_gives_the_default_factor_way_to_a_class_patience(tmp_path):
+    """In Python too: with a patience per class the queue's factor (on by default) is not fitted,
+    as the class's patience would be fitted without it; with one patience per channel it is."""
+    from test_calibrate_classes import _log_csv
+
+    from simsvc.calibrate.fit import FitOptions, fit
+    from simsvc.calibrate.logs import read_log
+
+    path = tmp_path / "log.csv"
+    _log_csv(path, 0.0)
+    log = read_log(path)
+    plain = fit(log, options=FitOptions(effective=False))
+    per_class = fit(log, options=FitOptions(effective=False, class_patience=True))
+    assert "patience_by_queue" in plain.estimates
+    assert "patience_by_queue" not in per_class.estimates and "class_patience" in per_class.estimates

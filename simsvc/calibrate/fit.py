@@ -50,7 +50,8 @@ class FitOptions:
     availability_match: str = "abandonment+wait"
     patience: str = "km"  # or "exponential": the exponential MLE instead of Kaplan–Meier
     # Patience × a factor by the queue found on arrival (calibrate/patience_load.py; channels' patience_by_queue)
-    patience_by_queue: bool = False
+    # (the default since issue 10's ninth look: the bank's inner splits, docs/calibration-bank.md)
+    patience_by_queue: bool = True
     effective: bool = True
     # After-call work the log does not show (calibrate/wrap.py): "fit", one wrap-up per answered
     # contact found by simulation before the per-hour factor; "none", the factor alone (the
@@ -136,6 +137,8 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
 
     say("patience", 0, 1)
     E["patience"] = {}
+    # the factor gives way to a patience per class (fitted without it; the CLI refuses both given)
+    by_queue_on = o.patience_by_queue and not (o.class_patience and classes)
     channel_specs: dict = {}
     for ch in channels:
         g = c[c["channel"] == ch]
@@ -144,7 +147,7 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
         if kind != "async":
             try:
                 wait, abandoned = g["wait_s"].fillna(0).to_numpy(), (g["outcome"] == "abandoned").to_numpy()
-                by_queue = pl.fit_or_note(log.contacts, ch, g.index, notes) if o.patience_by_queue else None
+                by_queue = pl.fit_or_note(log.contacts, ch, g.index, notes) if by_queue_on else None
                 if by_queue is not None:  # the baseline: each wait ÷ its band's factor
                     wait = wait / pl.factor_of(by_queue[0], by_queue[1])
                 pat = pt.fit_patience(wait, abandoned)

@@ -87,10 +87,11 @@ def log_options(fn):
                           "alone."),
         click.option("--patience", "patience", type=click.Choice(["km", "exponential"]), default="km",
                      show_default=True, help="Patience written: Kaplan–Meier (empirical) or the exponential MLE."),
-        click.option("--patience-by-queue/--no-patience-by-queue", "patience_by_queue", default=False,
+        click.option("--patience-by-queue/--no-patience-by-queue", "patience_by_queue", default=True,
                      show_default=True,
                      help="Patience × a factor by the queue a caller finds on arrival (channels' patience_by_queue), "
-                          "estimated from the log's waits by band of the contacts already waiting."),
+                          "estimated from the log's waits by band of the contacts already waiting; off with "
+                          "--class-patience unless given."),
         click.option("--search-steps", type=click.IntRange(min=1, max=20), default=9, show_default=True,
                      help="Bisection steps of the effective-staffing search (each simulates the fit days)."),
         click.option("--search-reps", type=click.IntRange(min=1, max=20), default=2, show_default=True,
@@ -209,6 +210,9 @@ def check_basis(o: dict) -> None:
         raise click.BadParameter(f"{o['presence_gap'] if o['presence_gap'] == 'auto' else 'a gap'} applies only "
                                  f"with --staffing-basis present (it is {o['staffing_basis']}, which counts the "
                                  "agents seen serving and has no gap)", param_hint="--presence-gap")
+    if o["class_patience"] and o["patience_by_queue"] and (
+            click.get_current_context().get_parameter_source("patience_by_queue") == ParameterSource.DEFAULT):
+        o["patience_by_queue"] = False  # the default gives way to a patience per class asked for
     if o["patience_by_queue"] and o["class_patience"]:
         raise click.BadParameter("--patience-by-queue scales the channel's patience, and a class's own patience "
                                  "(--class-patience) would be fitted without the factor: use one of the two",
@@ -303,11 +307,13 @@ def summary_text(res) -> str:
                      f"{sum(q.contacts):,}"])
     rd = res.estimates.get("routing_delay")
     if rd is not None and not rd.table.empty:
+        from simsvc.calibrate.delays import free_text
+
         delayed = {res.behaviour["classes"][k] for k in rd.by_reason}
         for r in rd.table.itertuples():
             if r[1] in delayed:
                 rows.append(["routing delay", f"class {r[1]}", f"KM median {r.q50_s:.0f}s, mean {r.mean_s:.0f}s "
-                             f"({r.free_cells} free cells)", f"{r.contacts:,}"])
+                             f"({free_text(r)})", f"{r.contacts:,}"])
     if res.credits is not None:
         for r in res.credits.table.itertuples():
             rows.append(["queue credit", f"class {r[1]}", f"{r.credit_s:.0f}s (mean wait {r.observed_wait_s:.0f}s "
