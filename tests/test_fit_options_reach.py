@@ -186,3 +186,5 @@ def test_fit_gives_the_default_factor_way_to_a_class_patience(tmp_path):
     per_class = fit(log, options=FitOptions(effective=False, class_patience=True))
     assert "patience_by_queue" in plain.estimates
     assert "patience_by_queue" not in per_class.estimates and "class_patience" in per_class.estimates
+    assert any("no patience by the queue found" in n for n in per_class.notes)
+    assert not any("no patience by the queue found" in n for n in plain.notes)

@@ -139,6 +139,9 @@ def fit(log: ContactLog, days: list | None = None, options: FitOptions = FitOpti
     E["patience"] = {}
     # the factor gives way to a patience per class (fitted without it; the CLI refuses both given)
     by_queue_on = o.patience_by_queue and not (o.class_patience and classes)
+    if o.patience_by_queue and not by_queue_on:
+        notes.append("no patience by the queue found: a patience per routing class (class_patience) is "
+                     "fitted without that factor")
     channel_specs: dict = {}
     for ch in channels:
         g = c[c["channel"] == ch]
