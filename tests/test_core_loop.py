@@ -25,7 +25,7 @@ from simsvc.domain.errors import SimulationError
 from simsvc.domain.randomness import BLOCK, BlockSampler, Streams
 from simsvc.model import centre
 from simsvc.model.centre import ContactCentre, simulate
-from simsvc.observe import customer
+from simsvc.observe import customer, groups
 from cli_helpers import assert_one_error_line
 
 QUEUE = {
@@ -128,7 +128,7 @@ def test_customer_view_does_not_depend_on_the_attempt_chunk(monkeypatch):
     s = validate(QUEUE)
     raw = ContactCentre(s, 5, 2).run()
     whole = customer.customer_view(s, raw)
-    monkeypatch.setattr(customer, "ATTEMPT_CHUNK", 3)
+    monkeypatch.setattr(groups, "ATTEMPT_CHUNK", 3)
     chunked = customer.customer_view(s, raw)
     assert whole.a_issue.size > 3 * 100 and (whole.a_attempt > 1).any()
     for name in whole.__dataclass_fields__:

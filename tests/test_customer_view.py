@@ -9,7 +9,7 @@ import pytest
 from simsvc.config.load import load_scenario
 from view_helpers import assert_same_view
 from simsvc.model.centre import ContactCentre
-from simsvc.observe import customer
+from simsvc.observe import customer, groups
 from simsvc.observe.records import ESCALATION, ComputedColumn
 from simsvc.observe.scores import ScoreColumn
 
@@ -125,14 +125,14 @@ def test_attempts_in_record_order_skip_the_sort_with_the_same_view(single_leg_ru
 
     s, raw, view = single_leg_run_and_view
     c = raw.contacts
-    assert customer._attempts_in_record_order(c["issue"], c["attempt"])
+    assert groups.attempts_in_record_order(c["issue"], c["attempt"])
     _, multi, _ = run_and_view
-    assert not customer._attempts_in_record_order(multi.contacts["issue"], multi.contacts["attempt"])
+    assert not groups.attempts_in_record_order(multi.contacts["issue"], multi.contacts["attempt"])
     swapped = c["issue"].copy()
     swapped[[3, 4]] = swapped[[4, 3]]  # one pair out of order, across a slice boundary too
-    assert not customer._attempts_in_record_order(swapped, c["attempt"])
-    monkeypatch.setattr(customer, "GROUP_CHUNK", 3)
-    assert customer._attempts_in_record_order(c["issue"], c["attempt"])
-    monkeypatch.setattr(customer, "_attempts_in_record_order", lambda issue, attempt: False)
+    assert not groups.attempts_in_record_order(swapped, c["attempt"])
+    monkeypatch.setattr(groups, "GROUP_CHUNK", 3)
+    assert groups.attempts_in_record_order(c["issue"], c["attempt"])
+    monkeypatch.setattr(groups, "attempts_in_record_order", lambda issue, attempt: False)
     general = customer.customer_view(s, raw)
     assert_same_view(view, general)

@@ -17,7 +17,7 @@ from simsvc.config.load import load_scenario
 from view_helpers import assert_same_view
 from simsvc.domain import experience as xp
 from simsvc.model.centre import ContactCentre
-from simsvc.observe import customer, customer_metrics, pairwise
+from simsvc.observe import customer, customer_metrics, groups, pairwise
 from simsvc.observe.pairwise import PairwiseSum, mean_of_count
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,8 +117,8 @@ def test_customer_metrics_in_slices_equal_the_whole_array_floats(baseline_run, m
 def test_view_scored_in_slices_of_seven_is_the_same_view(baseline_run, monkeypatch):
     s, raw = baseline_run
     view = customer.customer_view(s, raw)
-    monkeypatch.setattr(customer, "ATTEMPT_CHUNK", 7)
-    monkeypatch.setattr(customer, "GROUP_CHUNK", 7)
+    monkeypatch.setattr(groups, "ATTEMPT_CHUNK", 7)
+    monkeypatch.setattr(groups, "GROUP_CHUNK", 7)
     sliced = customer.customer_view(s, raw)
     assert_same_view(view, sliced)
 
@@ -127,9 +127,9 @@ def test_attempts_that_are_their_own_issues_skip_the_grouping_with_the_same_view
     s = load_scenario(ROOT / "scenarios" / "erlang_a_check.yaml")
     raw = ContactCentre(s, 3, 0).run()
     view = customer.customer_view(s, raw)
-    assert customer._strictly_increasing(view.a_issue)
-    assert not customer._strictly_increasing(np.array([0, 2, 2, 5]))
-    monkeypatch.setattr(customer, "_strictly_increasing", lambda values: False)
+    assert groups.strictly_increasing(view.a_issue)
+    assert not groups.strictly_increasing(np.array([0, 2, 2, 5]))
+    monkeypatch.setattr(groups, "strictly_increasing", lambda values: False)
     grouped = customer.customer_view(s, raw)
     assert_same_view(view, grouped)
 

@@ -12,7 +12,7 @@ import pytest
 
 from simsvc.domain import experience as xp
 from simsvc.model.duty import BusySegments
-from simsvc.observe import customer as cv
+from simsvc.observe import groups
 from simsvc.observe.summary import _clip_sum_of
 
 
@@ -60,7 +60,7 @@ def test_clip_sum_in_slices_is_the_whole_array_float():
 @pytest.mark.parametrize("sizes", [[1] * 50, [1, 3, 2, 1, 5] * 40_000, [7]])
 def test_groups_and_chunked_reductions_match_reduceat(sizes):
     keys = np.repeat(np.arange(len(sizes)) * 3, sizes)
-    starts, ends = cv._groups(keys)
+    starts, ends = groups.groups(keys)
     assert np.array_equal(starts, np.cumsum([0] + sizes[:-1]))
     assert np.array_equal(ends, np.cumsum(sizes) - 1)
     rng = np.random.default_rng(4)
@@ -68,12 +68,12 @@ def test_groups_and_chunked_reductions_match_reduceat(sizes):
     flags = rng.random(keys.size) < 0.3
     counts = rng.integers(0, 3, keys.size).astype(np.int16)
     n = keys.size
-    assert np.array_equal(cv._per_group(np.add, ratio, starts, n), np.add.reduceat(ratio, starts))
-    assert np.array_equal(cv._per_group(np.logical_or, flags, starts, n),
+    assert np.array_equal(groups.per_group(np.add, ratio, starts, n), np.add.reduceat(ratio, starts))
+    assert np.array_equal(groups.per_group(np.logical_or, flags, starts, n),
                           np.add.reduceat(flags.astype(np.int16), starts) > 0)
-    assert np.array_equal(cv._per_group(np.logical_and, flags, starts, n),
+    assert np.array_equal(groups.per_group(np.logical_and, flags, starts, n),
                           np.add.reduceat((~flags).astype(np.int16), starts) == 0)
-    assert np.array_equal(cv._per_group(np.add, counts, starts, n, np.int16),
+    assert np.array_equal(groups.per_group(np.add, counts, starts, n, np.int16),
                           np.add.reduceat(counts, starts).astype(np.int16))
 
 

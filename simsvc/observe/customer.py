@@ -22,11 +22,11 @@ from simsvc.observe.records import (
     CONTAINED,
     ESCALATION,
     WAITING,
-    ComputedColumn,
     CopyOnRead,
     RawRun,
     share_constants,
 )
+from simsvc.observe import groups as g
 from simsvc.observe.rows import IssueRows
 from simsvc.observe.scores import AttemptScores, SurveyAnswers, WaitRatios, all_scores, wait_ratios
 
@@ -69,84 +69,6 @@ class CustomerView:
     legs_are_attempts: bool = False
 
 
-def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (inclusive) positions of runs of equal sorted keys (int32), found a
-    slice at a time (``np.flatnonzero`` of the whole would be 8 bytes per key)."""
-    n = keys.size
-    if n == 0:
-        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
-    parts = [np.zeros(1, dtype=np.int32)]
-    for s in range(1, n, GROUP_CHUNK):
-        e = min(s + GROUP_CHUNK, n)
-        parts.append((np.flatnonzero(keys[s:e] != keys[s - 1:e - 1]) + s).astype(np.int32))
-    starts = np.concatenate(parts)
-    del parts
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    ends[-1] = n - 1
-    return starts, ends
-
-
-def _per_group(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray, n_values: int,
-               dtype=None) -> np.ndarray:
-    """``ufunc.reduceat(values, starts)`` a chunk of groups at a time.
-
-    ``reduceat`` copies its indices to 8-byte integers and sums small integers in 8 bytes
-    unless told otherwise; a chunk at a time bounds those temporaries. Each group's
-    reduction runs over the same values in the same order whichever chunk holds it,
-    so the result does not depend on the chunk size. ``n_values`` is ``values.size``
-    (the end of the last group); when every group has one value, the values are the result.
-    """
-    out_dtype = dtype or values.dtype
-    if starts.size == n_values:
-        if isinstance(values, ComputedColumn) and out_dtype == values.dtype:
-            return values  # computed when read, as it is
-        return values.astype(out_dtype, copy=False)
-    out = np.empty(starts.size, dtype=out_dtype)
-    for g0 in range(0, starts.size, ATTEMPT_CHUNK):
-        g1 = min(g0 + ATTEMPT_CHUNK, starts.size)
-        p0 = int(starts[g0])
-        p1 = int(starts[g1]) if g1 < starts.size else n_values
-        ufunc.reduceat(values[p0:p1], (starts[g0:g1] - p0).astype(np.intp), dtype=dtype, out=out[g0:g1])
-    return out
-
-
-def _shared(values: np.ndarray) -> np.ndarray:
-    """A read-only view of a record column (no copy; a write through it raises). A column
-    computed when read (:class:`~simsvc.observe.records.ComputedColumn`) is itself."""
-    if isinstance(values, ComputedColumn):
-        return values
-    out = values.view()
-    out.flags.writeable = False
-    return out
-
-
-def _attempts_in_record_order(issue: np.ndarray, attempt: np.ndarray) -> bool:
-    """Whether the key (issue, attempt) strictly increases from each leg to the next (so every
-    leg is its own attempt, and the attempts are in record order), checked a slice at a time."""
-    prev = None
-    for s in range(0, issue.size, GROUP_CHUNK):
-        key = issue[s:s + GROUP_CHUNK].astype(np.int64) * 64 + attempt[s:s + GROUP_CHUNK]
-        if (prev is not None and key[0] <= prev) or np.any(key[1:] <= key[:-1]):
-            return False
-        prev = key[-1]
-    return True
-
-
-def _strictly_increasing(values: np.ndarray) -> bool:
-    """Whether each value is larger than the one before, checked a slice at a time."""
-    n = values.size
-    for s in range(1, n, GROUP_CHUNK):
-        e = min(s + GROUP_CHUNK, n)
-        if not np.all(values[s:e] > values[s - 1:e - 1]):
-            return False
-    return True
-
-
-ATTEMPT_CHUNK = 1 << 17  # attempts reduced at a time (bounds the temporaries of a large run)
-GROUP_CHUNK = 1 << 18  # sorted keys scanned at a time for group boundaries
-
-
 def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     c = run.contacts
     spec = scenario.experience
@@ -156,14 +78,14 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     public = np.array([ch.kind == "async" and ch.public for ch in channels])
 
     # Attempts: legs grouped by (issue, attempt), ordered by leg.
-    if _attempts_in_record_order(c["issue"], c["attempt"]):
+    if g.attempts_in_record_order(c["issue"], c["attempt"]):
         # Every leg its own attempt, in record order (the sort and the grouping would give
         # 0, 1, 2… for each of these): one index array, without the full-length sort keys.
         order = a_start = a_end = first = last = np.arange(c["issue"].size, dtype=np.int32)
     else:
         akey = c["issue"].astype(np.int64) * 64 + c["attempt"]
         order = np.lexsort((c["leg"], akey)).astype(np.int32)
-        a_start, a_end = _groups(akey[order])
+        a_start, a_end = g.groups(akey[order])
         del akey
         first, last = order[a_start], order[a_end]
     n_a = a_start.size
@@ -172,7 +94,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     legs_are_attempts = n_a == order.size and bool(np.all(first[1:] > first[:-1]))
 
     def at_first(values: np.ndarray) -> np.ndarray:
-        return _shared(values) if legs_are_attempts else values[first]
+        return g.shared(values) if legs_are_attempts else values[first]
 
     # Per-attempt sums over the legs, a chunk of attempts at a time: each chunk's legs
     # are a contiguous run of ``order``, and a sum over one attempt's legs is the same
@@ -186,8 +108,8 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     transferred = np.empty(n_a, dtype=np.int16)
     # Every leg its own attempt in record order: the ratios are computed when read (WaitRatios).
     wait_ratio = None if legs_are_attempts else np.empty(n_a, dtype=np.float32)
-    for a0 in range(0, n_a, ATTEMPT_CHUNK):
-        a1 = min(a0 + ATTEMPT_CHUNK, n_a)
+    for a0 in range(0, n_a, g.ATTEMPT_CHUNK):
+        a1 = min(a0 + g.ATTEMPT_CHUNK, n_a)
         p0, p1 = int(a_start[a0]), int(a_end[a1 - 1]) + 1
         rows = order[p0:p1]
         starts = a_start[a0:a1] - p0
@@ -226,15 +148,15 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
         # Journey mode scored its customers' attempts in the loop, from each customer's own
         # satisfaction; an attempt the customer had not yet finished feeling at the horizon
         # (the talk still running) counts as unfinished.
-        s, sat, risk, finished = _journey_scores(run, last, *all_scores(scores, ATTEMPT_CHUNK), finished)
+        s, sat, risk, finished = _journey_scores(run, last, *all_scores(scores, g.ATTEMPT_CHUNK), finished)
         scores = None
     a_issue = at_first(c["issue"])
     responded = np.empty(n_a, dtype=bool)
     csat = np.empty(n_a, dtype=np.int8)
     nps = np.empty(n_a, dtype=np.int8)
     survey_key = Streams(run.seed, run.replication).key("survey")
-    for a0 in range(0, n_a, ATTEMPT_CHUNK):  # keyed answers: the same whatever the slices
-        sl = slice(a0, min(a0 + ATTEMPT_CHUNK, n_a))
+    for a0 in range(0, n_a, g.ATTEMPT_CHUNK):  # keyed answers: the same whatever the slices
+        sl = slice(a0, min(a0 + g.ATTEMPT_CHUNK, n_a))
         sat_part = scores.part(sl.start, sl.stop)[1] if scores is not None else sat[sl]
         responded[sl], csat[sl], nps[sl] = xp.survey_answers(spec.survey, np.nan_to_num(sat_part),  # NaN: unfinished
                                                              survey_key, a_issue[sl], attempt[sl])
@@ -244,15 +166,15 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     # Issues: attempts grouped by issue (they are already in issue order). Where every attempt
     # is its own issue the groups are the attempts themselves (``last`` is then 0, 1, 2…
     # when every leg is its own attempt too): no boundary search, no second index array.
-    if _strictly_increasing(a_issue):
+    if g.strictly_increasing(a_issue):
         i_start = i_end = last if legs_are_attempts else np.arange(n_a, dtype=np.int32)
     else:
-        i_start, i_end = _groups(a_issue)
+        i_start, i_end = g.groups(a_issue)
     n_i = i_start.size
     single = n_i == n_a  # every attempt its own issue: the per-issue reductions are the attempts' values
 
     def per_issue(values: np.ndarray, ufunc: np.ufunc = np.add, dtype=None) -> np.ndarray:
-        return _per_group(ufunc, values, i_start, n_a, dtype)
+        return g.per_group(ufunc, values, i_start, n_a, dtype)
 
     i_finished = per_issue(finished, np.logical_and)
     i_resolved = per_issue(resolved, np.logical_or)
@@ -278,7 +200,7 @@ def customer_view(scenario: Scenario, run: RawRun) -> CustomerView:
     a_channel = at_first(c["channel"])
     a_arrival_s = at_first(c["arrival_s"])
     if legs_are_attempts and single:
-        i_channel, i_reason, i_arrival_s, i_issue = (_shared(c[k]) for k in ("channel", "reason", "arrival_s", "issue"))
+        i_channel, i_reason, i_arrival_s, i_issue = (g.shared(c[k]) for k in ("channel", "reason", "arrival_s", "issue"))
         del first
     else:
         i_first = first[i_start]
