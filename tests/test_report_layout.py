@@ -69,6 +69,10 @@ def _check_laid_out_here(fig, renderer) -> None:
         for ax in axes:
             assert _overlap(box, boxes[ax]) == 0, (getattr(text, "get_text", lambda: "legend")(),
                                                    ax.get_title())
+    boxes_of_texts = [t.get_window_extent(renderer) for t in figure_texts]
+    for i, a in enumerate(boxes_of_texts):   # the suptitle, supylabel and legends apart
+        for b in boxes_of_texts[i + 1:]:
+            assert _overlap(a, b) == 0, (a, b)
 
 
 def _daily(days: int = 9):
@@ -84,6 +88,8 @@ def _daily(days: int = 9):
 FIGURES = {
     "service_level": lambda: service_level_by_time_of_day(synthetic_intervals(), CHANNELS),
     "volumes": lambda: volumes_by_interval(synthetic_intervals(), CHANNELS, start_day="mon"),
+    "volumes, one channel": lambda: volumes_by_interval(
+        synthetic_intervals().query("channel == 'phone'"), {"phone": CHANNELS["phone"]}, start_day="mon"),
     "pools": lambda: pool_staffing(synthetic_pools(), start_day="mon"),
     "waits": lambda: wait_distribution(synthetic_contacts(), CHANNELS),
     "lost_by_day": lambda: lost_by_day(_daily(), CHANNELS),

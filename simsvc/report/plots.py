@@ -211,7 +211,8 @@ def volumes_by_interval(intervals: pd.DataFrame, channels: Mapping[str, ChannelI
     colours = style.channel_colours(channels)
     warmup, horizon = _warmup_days(df, step), _horizon_days(df, step)
     with style.context():
-        fig = style.new_figure(rows=len(names))
+        # one panel: tall enough for the y label (on two lines) beside it, not clipped at both ends
+        fig = style.new_figure(rows=len(names), height=3.4 if len(names) == 1 else None)
         axes = _grid(fig, len(names), 1, sharex=True)
         for i, (ax, name) in enumerate(zip(axes, names)):
             info, colour = channels[name], colours[name]
@@ -230,7 +231,7 @@ def volumes_by_interval(intervals: pd.DataFrame, channels: Mapping[str, ChannelI
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         style.format_day_axis(axes[-1], horizon, start_day)
         axes[-1].set_xlabel("simulated time (days from time 0)")
-        fig.supylabel(f"contacts per {_interval_text(step)} interval "
+        fig.supylabel(f"contacts per {_interval_text(step)} interval{chr(10) if len(names) == 1 else ' '}"
                       f"(mean of {_n_reps(df)} replication{'s' * (_n_reps(df) != 1)})",
                       fontsize=10)
         fig.suptitle("Offered, answered and abandoned contacts per interval", x=0.01,
