@@ -246,7 +246,8 @@ def sweep_plot(points: pd.DataFrame, metrics: Sequence[MetricKey] | None = None,
             if "cheapest" in data.columns and data["cheapest"].any():
                 best = data[data["cheapest"]].iloc[0]
                 ax.scatter([best["_x"]], [best[key]], marker="*", s=220, color=style.HIGHLIGHT,
-                           edgecolor="black", lw=0.6, zorder=4, label="cheapest feasible")
+                           edgecolor="black", lw=0.6, zorder=4, label="cheapest feasible",
+                           clip_on=False)   # whole where the point sits on the axes' edge (a 100 % limit)
             for target in _targets_for(targets, metric, channel):
                 ax.axhline(float(target["value"]), color=style.HIGHLIGHT, ls="--", lw=1.1,
                            label=_target_text(target, metric))
