@@ -14,7 +14,7 @@ from simsvc.config.load import validate
 from simsvc.experiment.output import write_results
 from simsvc.experiment.runner import TABLES, run
 from simsvc.report.data import WAIT_BIN_S, wait_histogram, wait_histogram_of_file
-from simsvc.report.plots import _ecdf, _quantile
+from simsvc.report.wait_plots import _ecdf, _quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "matplotlib", "scipy", "dask", "pyarrow", "simpy")

@@ -19,7 +19,8 @@ from simsvc.report import style  # noqa: E402
 from simsvc.report.daily_plots import lost_by_day, service_level_heatmap  # noqa: E402
 from simsvc.report.layout import MeasuredLayout  # noqa: E402
 from simsvc.report.plots import (pool_staffing, service_level_by_time_of_day,  # noqa: E402
-                                 volumes_by_interval, wait_distribution)
+                                 volumes_by_interval)
+from simsvc.report.wait_plots import wait_distribution  # noqa: E402
 from test_report import (CHANNELS, synthetic_contacts, synthetic_intervals,  # noqa: E402
                          synthetic_pools)
 

@@ -231,7 +231,8 @@ def volumes_by_interval(intervals: pd.DataFrame, channels: Mapping[str, ChannelI
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         style.format_day_axis(axes[-1], horizon, start_day)
         axes[-1].set_xlabel("simulated time (days from time 0)")
-        fig.supylabel(f"contacts per {_interval_text(step)} interval{chr(10) if len(names) == 1 else ' '}"
+        between = "\n" if len(names) == 1 else " "
+        fig.supylabel(f"contacts per {_interval_text(step)} interval{between}"
                       f"(mean of {_n_reps(df)} replication{'s' * (_n_reps(df) != 1)})",
                       fontsize=10)
         fig.suptitle("Offered, answered and abandoned contacts per interval", x=0.01,
@@ -330,7 +331,3 @@ def async_backlog(intervals: pd.DataFrame, channels: Mapping[str, ChannelInfo],
         axes[-1].set_xlabel("simulated time (days from time 0; end of interval)")
         fig.suptitle(f"Backlog of async channels ({_reps_text(reps)})", x=0.01, ha="left")
     return fig
-
-
-# The wait distribution lives in wait_plots (imported last: it uses the helpers above).
-from simsvc.report.wait_plots import _ecdf, _quantile, wait_distribution  # noqa: E402,F401

@@ -1,5 +1,5 @@
 """The wait-time distribution of one run (split from :mod:`simsvc.report.plots`, whose helpers it
-uses; ``plots.wait_distribution`` is this function)."""
+uses; ``simsvc.report.wait_distribution`` is this function)."""
 from __future__ import annotations
 
 import math
