@@ -717,21 +717,26 @@ def test_importing_simsvc_does_not_load_matplotlib() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def small_figures(n: int = 3) -> list[Figure]:
+    """``n`` small one-panel figures with a line, a title and a legend: what rendering tests render."""
+    from simsvc.report import style
+
+    out = []
+    for k in range(n):
+        fig = style.new_figure(rows=1, height=2.0, width=4.0)
+        ax = fig.add_subplot()
+        ax.plot(np.arange(50), np.sin(np.arange(50) / (k + 2)), label=f"series {k}")
+        ax.set_title(f"figure {k}")
+        ax.legend()
+        out.append(fig)
+    return out
+
+
 def test_figures_rendered_in_forked_processes_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The report renders its figures in parallel processes; the files must not depend on it."""
-    from simsvc.report import render, style
+    from simsvc.report import render
 
-    def figures() -> list[Figure]:
-        out = []
-        for k in range(3):
-            fig = style.new_figure(rows=1, height=2.0, width=4.0)
-            ax = fig.add_subplot()
-            ax.plot(np.arange(50), np.sin(np.arange(50) / (k + 2)), label=f"series {k}")
-            ax.set_title(f"figure {k}")
-            ax.legend()
-            out.append(fig)
-        return out
-
+    figures = small_figures
     monkeypatch.setattr(render, "RENDER_PROCESSES", 0)
     serial = render.render_all(figures())
     monkeypatch.setattr(render, "RENDER_PROCESSES", 1)   # one process beside the caller

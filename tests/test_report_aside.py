@@ -5,23 +5,11 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from simsvc.report import aside, render, style
+from simsvc.report import aside, render
 from simsvc.report.data import ReportError
-
-
-def _figures(n: int = 3):
-    out = []
-    for k in range(n):
-        fig = style.new_figure(rows=1, height=2.0, width=4.0)
-        ax = fig.add_subplot()
-        ax.plot(np.arange(40), np.cos(np.arange(40) / (k + 2)), label=f"series {k}")
-        ax.set_title(f"figure {k}")
-        ax.legend()
-        out.append(fig)
-    return out
+from test_report import small_figures
 
 
 @pytest.mark.parametrize("cores, alone, beside", [(1, 0, 0), (2, 2, 0), (3, 3, 2), (4, 4, 3), (8, 4, 4)])
@@ -41,13 +29,13 @@ def test_beside_a_run_without_render_processes_the_figures_render_as_soon_as_dra
     else to do until the run sends the rest), rather than when they are collected; the same
     bytes as rendered one after another."""
     monkeypatch.setattr(render, "RENDER_PROCESSES", 0)
-    serial = render.render_all(_figures(), svg=False)
+    serial = render.render_all(small_figures(), svg=False)
     monkeypatch.setattr(render, "RENDER_PROCESSES", None)
     monkeypatch.setattr(render, "available_cores", lambda: 2)
     rendered = []
     plain = render.render
     monkeypatch.setattr(render, "render", lambda fig, svg=True: rendered.append(fig) or plain(fig, svg))
-    figures = _figures()
+    figures = small_figures()
     later = render.Rendering(figures, svg=False)   # not beside a run: 2 processes, forked
     assert rendered == [] and later._pool is not None
     assert later.result() == serial
