@@ -105,12 +105,14 @@ def _text_extent(fig, renderer, text: str, like: Text) -> tuple[float, float]:
     """(width, height) in pixels of ``text`` drawn as ``like`` is (font, rotation, line spacing);
     kept, since a layout measures the same labels at each placing and figures share most."""
     font = like.get_fontproperties()
-    key = (fig.dpi, text, hash(font), like.get_rotation(), like.get_linespacing())
+    # (``Text.get_linespacing`` came with matplotlib 3.11; ``_linespacing``, the attribute it
+    # reads, is there in 3.8, the oldest matplotlib the project takes)
+    spacing = like._linespacing
+    key = (fig.dpi, text, hash(font), like.get_rotation(), spacing)
     if key not in _EXTENTS:
         if len(_EXTENTS) > 20_000:
             _EXTENTS.clear()
-        probe = Text(0, 0, text, fontproperties=font, rotation=like.get_rotation(),
-                     linespacing=like.get_linespacing())
+        probe = Text(0, 0, text, fontproperties=font, rotation=like.get_rotation(), linespacing=spacing)
         probe.set_figure(fig)
         box = probe.get_window_extent(renderer)
         _EXTENTS[key] = box.width, box.height
@@ -137,7 +139,7 @@ def _decorations(ax, renderer) -> dict:
     """What each side of ``ax`` needs outside its box for its ticks, axis labels and titles, in
     pixels, and the tick labels' depth (their size and pad) on each side. The ticks are those its
     locators give for the axes' present size."""
-    fig = ax.get_figure(root=True)
+    fig = ax.figure
     need = {"left": 0.0, "right": 0.0, "top": 0.0, "bottom": 0.0, "tick_w": 0.0, "tick_h": 0.0,
             "tick_w2": 0.0, "tick_h2": 0.0}
     offset_h = 0.0   # a y axis's offset text ("1e6"), which the titles go above
@@ -171,13 +173,18 @@ def _decorations(ax, renderer) -> dict:
             depth = box.height if across == "h" else box.width
             base = need["tick_" + across] if side == near else need[f"tick_{across}2"]
             need[side] = max(need[side], base + _px(fig, axis.labelpad) + depth)
-    titles = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
+    titles = _titles(ax)
     if titles:
         from matplotlib import rcParams
 
         height = max(_text_extent(fig, renderer, t.get_text(), t)[1] for t in titles)
         need["top"] = max(need["top"], height + _px(fig, rcParams["axes.titlepad"]) + offset_h)
     return need
+
+
+def _titles(ax) -> list[Text]:
+    """The axes' shown titles (centre, left, right)."""
+    return [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
 
 
 def _overhang(ax, renderer, need: dict) -> dict:
@@ -190,21 +197,22 @@ def _overhang(ax, renderer, need: dict) -> dict:
     legend = ax.get_legend()   # beside the axes, or inside it and wider than it
     if legend is not None and legend.get_visible():
         reaching.append(legend)
-    reaching += [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
+    titles = _titles(ax)
+    reaching += titles
     for artist in reaching:
         b = artist.get_window_extent(renderer)
         if not (math.isfinite(b.x0) and math.isfinite(b.y0)):
             continue
         span["left"] = max(span["left"], box.x0 - b.x0)
         span["right"] = max(span["right"], b.x1 - box.x1)
-        if artist not in (ax.title, ax._left_title, ax._right_title):
+        if artist not in titles:
             span["top"] = max(span["top"], b.y1 - box.y1)
             span["bottom"] = max(span["bottom"], box.y0 - b.y0)
     # The first and last x tick labels are centred on their ticks: half of each may pass the box.
     if need["tick_h"] > 0 and ax.xaxis.get_visible():
         labels, tick, _ = _tick_labels(ax.xaxis)
         if labels and tick is not None and tick.label1.get_visible():
-            fig = ax.get_figure(root=True)
+            fig = ax.figure
             half = _text_extent(fig, renderer, labels[-1], tick.label1)[0] / 2
             end = max(ax.get_xlim())
             locs = [v for v in ax.xaxis.get_majorticklocs() if v <= end]
@@ -295,7 +303,7 @@ def _place_axis_labels(ax, need: dict, renderer) -> None:
     """Put each axis label where matplotlib would, beside the tick labels just measured, so the
     draw does not lay the ticks out again to find it (``Axis.set_label_coords``)."""
     box = ax.get_window_extent(renderer)
-    fig = ax.get_figure(root=True)
+    fig = ax.figure
     for axis, across in ((ax.xaxis, "h"), (ax.yaxis, "w")):
         label = axis.label
         if not (axis.get_visible() and label.get_visible() and label.get_text()):
