@@ -43,7 +43,7 @@ from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.ahead import ArrivalsAhead
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
-from simsvc.model.events import arm, bad_delay, poster, reusable, scheduler
+from simsvc.model.events import Environment, arm, bad_delay, poster, reusable, scheduler
 from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
 from simsvc.model.reserve import Reserve
@@ -76,7 +76,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         self.replication = replication
         self.root_seed = root_seed
         self.streams = Streams(root_seed, replication)
-        self.env = simpy.Environment()
+        self.env = Environment()  # SimPy's, with a leaner run loop (events.Environment)
         self.at = scheduler(self.env)  # at(delay, value, callback): the one checked scheduling path
         self.post = poster(self.env)  # the same for the loop's own callbacks, as shared lists
         self.env_queue = self.env._queue  # where _serve re-arms an agent's end of service
