@@ -86,3 +86,39 @@ def test_streamed_and_in_memory_runs_write_the_same_contacts_and_issues_files(tm
             with_stats = {meta.column(i).path_in_schema for i in range(meta.num_columns)
                           if meta.column(i).is_stats_set}
             assert with_stats == {"replication", "issue_id", "arrival_s"} | ({"contact_id"} if name == "contacts" else set())
+
+
+@pytest.mark.parametrize("which", ["contract", "journey"])
+def test_columns_never_missing_are_required_fields_with_the_same_values(which, tmp_path):
+    """The contacts' and issues' columns that cannot be missing (``RowTable.REQUIRED``) are written
+    as required fields (no definition level per value) in a results folder; the values read back
+    are those written before (every column nullable), the other columns stay nullable."""
+    from simsvc.experiment.output import REQUIRED_COLUMNS
+
+    scenario = (validate(SCENARIO) if which == "contract" else
+                validate(dict(tj.journey(tj.busy_day(initial=300), horizon="1d"), seed=3)))
+    for name, table in _row_tables(scenario, 0).items():
+        file, plain = tmp_path / f"{name}.parquet", tmp_path / f"{name}-nullable.parquet"
+        for path, required in ((file, REQUIRED_COLUMNS[name]), (plain, frozenset())):
+            writer = TableWriter(path, rows_per_group=97, required=required)
+            writer.append(table)
+            writer.close()
+        schema = pq.read_schema(file)
+        required = {f.name for f in schema if not f.nullable}
+        assert required == set(REQUIRED_COLUMNS[name]) == set(table.REQUIRED) and len(required) >= 12
+        assert required < set(schema.names)   # the columns that may be missing stay nullable
+        frame = table.frame()
+        assert not frame[sorted(required)].isna().any().any()
+        pd.testing.assert_frame_equal(pd.read_parquet(file), pd.read_parquet(plain))   # what was written before
+
+
+def test_a_missing_value_in_a_required_column_is_an_error_not_a_silent_write(tmp_path):
+    frame = pd.DataFrame({"arrival_s": [1.0, float("nan")], "wait_s": [float("nan"), 2.0]})
+    writer = TableWriter(tmp_path / "x.parquet", required=frozenset({"arrival_s"}))
+    with pytest.raises(ValueError, match="non-nullable"):   # pa.ArrowInvalid is a ValueError too
+        writer.append(frame)
+    writer.close()
+    writer = TableWriter(tmp_path / "y.parquet", required=frozenset({"arrival_s"}))
+    writer.append(frame.iloc[:1])
+    writer.close()
+    assert [f.nullable for f in pq.read_schema(tmp_path / "y.parquet")] == [False, True]

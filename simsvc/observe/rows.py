@@ -88,6 +88,10 @@ class RowTable:
     """Columns computed on demand for a range of rows; the part of the DataFrame API the
     writers and the report use (``len``, ``empty``, ``columns``, ``in``, ``[[names]]``)."""
 
+    # Columns that never hold a missing value, by how the table is built: written as required
+    # Parquet fields (see simsvc.experiment.output.TableWriter).
+    REQUIRED: frozenset[str] = frozenset()
+
     def __init__(self, n_rows: int, names: list[str]) -> None:
         self.n_rows = n_rows
         self.names = list(names)
@@ -156,6 +160,10 @@ class ContactRows(RowTable):
     FIXED = ["replication", "contact_id", "issue_id", "attempt", "leg", "origin", "channel", "reason",
              "arrival_s", "outcome", "wait_s", "answered_s", "pool", "agent", "handle_s", "wrap_s",
              "resolved", "transferred", "blocked", "closed", "patience_s", "in_warmup"]
+    # Every leg has these (codes of origin, channel, reason and outcome are never -1; the
+    # record's integer and flag columns have no missing value); the rest may be missing.
+    REQUIRED = frozenset({"replication", "contact_id", "issue_id", "attempt", "leg", "origin", "channel",
+                          "reason", "arrival_s", "outcome", "transferred", "blocked", "closed", "in_warmup"})
     _AS_RECORDED = {"issue_id": "issue", "attempt": "attempt", "leg": "leg", "arrival_s": "arrival_s",
                     "wait_s": "wait_s", "handle_s": "handle_s", "wrap_s": "wrap_s",
                     "transferred": "transferred", "blocked": "blocked", "closed": "closed",
@@ -217,6 +225,8 @@ class IssueRows(RowTable):
     NAMES = ["replication", "issue_id", "channel", "reason", "arrival_s", "attempts", "resolved",
              "resolved_first_contact", "transfers", "escalations", "wait_ratio", "finished", "ces",
              "in_warmup", "kind"]
+    REQUIRED = frozenset({"replication", "issue_id", "channel", "reason", "arrival_s", "attempts", "resolved",
+                          "resolved_first_contact", "transfers", "escalations", "finished", "in_warmup"})
     _STORED = ("issue_id", "arrival_s", "attempts", "resolved", "resolved_first_contact", "transfers",
                "escalations", "wait_ratio", "finished")
 
