@@ -22,10 +22,15 @@ def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, 
     full-length mask or gathered copy exists.
     """
     names = [*scenario.channels, ALL_CHANNELS]
+    # With one channel its attempts are all attempts: one group is reduced, and "all" reads its
+    # sums (the same selections, so the same floats), instead of every pass made twice.
+    one_channel = len(scenario.channels) == 1
 
     def groups(channel: np.ndarray) -> list[np.ndarray]:
-        masks = [channel == i for i in range(len(scenario.channels))]
-        return [*masks, np.ones(channel.size, dtype=bool)]
+        everyone = np.ones(channel.size, dtype=bool)
+        if one_channel:
+            return [everyone]
+        return [*(channel == i for i in range(len(scenario.channels))), everyone]
 
     def attempt_slices():
         """Per slice of attempts: each group's kept, answered and handled masks."""
@@ -65,6 +70,10 @@ def customer_metrics(scenario: Scenario, view: CustomerView) -> list[tuple[str, 
         for name, sums in scores.items():
             sums[g].add(getattr(view, name)[sl][a])
 
+    if one_channel:   # "all" (group 1) is the one channel (group 0)
+        for sums in (kept, answered, handled, ces_n, csat_top, nps_promoters, nps_detractors, resolved, ces_sum,
+                     *scores.values()):
+            sums[1] = sums[0]
     rows: list[tuple[str, str, float]] = []
     for g, name in enumerate(names):
         def mean(metric: str) -> float:
