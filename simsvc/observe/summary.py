@@ -211,13 +211,20 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
         metrics["wait_p90_s"] = float(np.quantile(w, 0.9, overwrite_input=True))
 
     def add_block(name: str, m: np.ndarray, busy: float, staffed: float,
-                  fcr: tuple[float, float], kind: str | None) -> None:
+                  fcr: tuple[float, float], kind: str | None, like: dict | None = None) -> dict:
         """One channel (``kind``) or the whole centre (``kind`` None); ``m`` selects its kept legs.
 
         Real-time metrics (abandonment, waits, SL, ASA) count the real-time legs in
         ``m`` that found their channel open; response metrics count the async legs.
         A metric that does not apply (no such legs by kind) gets no row at all.
+        ``like``: the metrics of a block over the very same legs with the same rows (the
+        centre of a one-channel real-time scenario is that channel): its counts and waits
+        are taken as they are, only occupancy and FCR are computed from this block's inputs.
         """
+        if like is not None:
+            metrics = dict(like, occupancy=_ratio(busy, staffed), fcr=_ratio(*fcr))
+            rows.extend((name, k, float(v)) for k, v in metrics.items())
+            return metrics
         offered = count(m)
         ans = m & answered_leg
         answered = count(ans)
@@ -264,6 +271,7 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
             metrics["containment_rate"] = _ratio(count(m, outcome == CONTAINED), offered)
             metrics["bot_time_mean_s"] = _mean_of(m & ~waiting, lambda sl: c["handle_s"][sl]) if offered else np.nan
         rows.extend((name, k, float(v)) for k, v in metrics.items())
+        return metrics
 
     # Rates of real-time service (SL, abandonment, waits) count contacts that found the
     # channel open; those arriving while it was closed are counted as lost_closed.
@@ -273,15 +281,19 @@ def centre_rows(scenario: Scenario, run: RawRun) -> CentreRows:
     not_due = not_yet_due(scenario, c)  # async, unanswered at the horizon, deadline after it
     has_real_time = any(k in REAL_TIME_KINDS for k in kinds)
     has_async = "async" in kinds
+    channel_metrics = None
     for i, (name, cfg) in enumerate(scenario.channels.items()):
         in_channel = channel == i
         busy = _clip_sum_of(run.busy, _segment_mask(run.busy, None, i), a, b)
         staffed = sum(staffed_pool[p] for p in serving[name])
-        add_block(name, keep & in_channel, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
+        channel_metrics = add_block(name, keep & in_channel, busy, staffed, (fcr_num[i], fcr_den[i]), cfg.kind)
         rows.append((name, "backlog_end", float(count(waiting, in_channel))))
     # The centre: real-time metrics over the real-time channels, response metrics over the
     # async ones, AHT over every answered leg, occupancy = busy / staffed over all pools.
-    add_block(ALL, keep, sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None)
+    # One real-time channel: the centre's legs are its legs, its rows the same metrics.
+    one_real_time = len(kinds) == 1 and kinds[0] in REAL_TIME_KINDS
+    add_block(ALL, keep, sum(busy_pool), sum(staffed_pool), (fcr_num.sum(), fcr_den.sum()), None,
+              like=channel_metrics if one_real_time else None)
     rows.append((ALL, "backlog_end", float(count(waiting))))
     cost = sum(scheduled_agent_seconds(scenario, pool, a, b) / 3600.0 * pool.cost_per_hour
                for pool in scenario.agents.values())
