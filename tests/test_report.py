@@ -212,7 +212,9 @@ def test_time_of_day_plot_shades_closed_hours_instead_of_drawing_them() -> None:
     intervals.loc[late, ["offered", "lost_closed", "answered_within_threshold"]] = [3, 0, 0]
     fig = service_level_by_time_of_day(intervals, channels)
     sl = fig.axes[0]
-    spans = sorted((round(p.get_x(), 6), round(p.get_x() + p.get_width(), 6)) for p in sl.patches)
+    # axvspan's patch: a Rectangle from matplotlib 3.9 on, a Polygon before (its vertices in data x)
+    xs = [p.get_patch_transform().transform(p.get_path().vertices)[:, 0] for p in sl.patches]
+    spans = sorted((round(x.min(), 6), round(x.max(), 6)) for x in xs)
     assert spans == [(0.0, 8.0), (20.0, 24.0)]
     assert "closed every day" in [t.get_text() for t in sl.get_legend().get_texts()]
     assert sl.get_xlim() == (0.0, 24.0)

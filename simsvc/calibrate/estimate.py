@@ -20,6 +20,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KS_LIMIT = 0.05
 EMPIRICAL_POINTS = 100
 MIN_SAMPLE = 30
+MIN_REASON_HANDLING = 200  # handle times needed to fit a reason of its own (else the channel's fit)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import pandas as pd
 
 from simsvc.calibrate.estimate import DAY_S, shares
 from simsvc.calibrate.tables import demand_rows, scheduled_and_availability
+from simsvc.config.identity_cache import IdentityCache
 
 HOUR_S = 3600.0
 
@@ -77,25 +78,23 @@ def replay_dict(behaviour: dict, contacts: pd.DataFrame, staffing: pd.DataFrame,
 # The fit's searches replay the same days again and again: each channel's trace is validated
 # once (``DemandSpec``, frozen) and handed to every replay as it is (validation keeps a model
 # instance as given; references are still checked against each scenario).
-_TRACES: dict[tuple, tuple] = {}
+_TRACES: IdentityCache = IdentityCache(8)
 
 
 def _validated_trace(contacts: pd.DataFrame, days: list, channel: str, g: pd.DataFrame, index: dict,
                      reasons: list, own_handles: bool):
     from simsvc.config.schema import DemandSpec
 
-    key = (id(contacts), tuple(days), channel, tuple(map(str, reasons)), own_handles)
-    held = _TRACES.get(key)
-    if held is None or held[0] is not contacts:
-        if len(_TRACES) >= 8:
-            _TRACES.clear()
-        spec = trace_spec(g, index, reasons, own_handles)
-        try:
-            held = (contacts, DemandSpec.model_validate(spec))
-        except ValueError:  # not expected; the scenario's validation then says what is wrong
-            return spec
-        _TRACES[key] = held
-    return held[1]
+    spec: dict = {}
+
+    def validated() -> DemandSpec:
+        spec.update(trace_spec(g, index, reasons, own_handles))
+        return DemandSpec.model_validate(spec)
+
+    try:
+        return _TRACES.get(contacts, (tuple(days), channel, tuple(map(str, reasons)), own_handles), validated)
+    except ValueError:  # not expected; the scenario's validation then says what is wrong
+        return spec
 
 
 def trace_spec(g: pd.DataFrame, index: dict, reasons: list, own_handles: bool) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from simsvc.config.identity_cache import IdentityCache
 from simsvc.config.schema import DAYS, DemandSpec, Scenario
 from simsvc.config.units import parse_clock
 from simsvc.domain.calendar import DAY_S, weekday
@@ -64,20 +65,14 @@ def day_pieces(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[flo
     return pieces
 
 
-_TRACE_COUNTS: dict[int, tuple] = {}
+_TRACE_COUNTS: IdentityCache[dict] = IdentityCache(16)
 
 
 def _trace_counts(scenario: Scenario, spec: DemandSpec) -> dict:
     """:func:`~simsvc.config.trace.trace_day_counts` of ``spec``, counted once per spec and interval."""
     from simsvc.config.trace import trace_day_counts
 
-    held = _TRACE_COUNTS.get(id(spec))
-    if held is None or held[0] is not spec or held[1] != scenario.interval:
-        if len(_TRACE_COUNTS) > 16:
-            _TRACE_COUNTS.clear()
-        held = (spec, scenario.interval, trace_day_counts(spec, scenario.interval))
-        _TRACE_COUNTS[id(spec)] = held
-    return held[2]
+    return _TRACE_COUNTS.get(spec, scenario.interval, lambda: trace_day_counts(spec, scenario.interval))
 
 
 def day_rows(scenario: Scenario, spec: DemandSpec, day: int) -> list[tuple[float, object]]:

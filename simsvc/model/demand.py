@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simsvc.config.identity_cache import IdentityCache
 from simsvc.config.schema import DemandSpec, Scenario
 from simsvc.domain import rates
 from simsvc.domain.calendar import DAY_S
@@ -130,7 +131,7 @@ def trace_arrivals(scenario: Scenario, spec: DemandSpec, reasons: list[str],
     return t, r_idx, h
 
 
-_TRACE_COLUMNS: dict[int, tuple] = {}
+_TRACE_COLUMNS: IdentityCache[tuple[np.ndarray, np.ndarray, np.ndarray]] = IdentityCache(16)
 
 
 def _trace_columns(spec: DemandSpec, reasons: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,19 +139,16 @@ def _trace_columns(spec: DemandSpec, reasons: list[str]) -> tuple[np.ndarray, np
     times (NaN: none); read once per spec (it is frozen; a replay runs it many times)."""
     from simsvc.config.trace import start_seconds
 
-    held = _TRACE_COLUMNS.get(id(spec))
-    if held is None or held[0] is not spec or held[1] != reasons:
+    def columns() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = spec.arrivals
         t = np.array([row.day * DAY_S + start_seconds(row.start) for row in rows], dtype=float)
         order = np.argsort(t, kind="stable")
         code = {r: j for j, r in enumerate(reasons)}
         r_idx = np.array([-1 if row.reason is None else code[row.reason] for row in rows], dtype=np.int64)
         h = np.array([np.nan if row.handle is None else row.handle for row in rows], dtype=float)
-        if len(_TRACE_COLUMNS) >= 16:
-            _TRACE_COLUMNS.clear()
-        held = (spec, list(reasons), t[order], r_idx[order], h[order])
-        _TRACE_COLUMNS[id(spec)] = held
-    return held[2], held[3], held[4]
+        return t[order], r_idx[order], h[order]
+
+    return _TRACE_COLUMNS.get(spec, tuple(reasons), columns)
 
 
 def _row_mix_reasons(scenario: Scenario, spec: DemandSpec, t: np.ndarray, reasons: list[str],

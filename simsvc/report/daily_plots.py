@@ -131,7 +131,10 @@ def _stacked_bars(ax, x: np.ndarray, heights: np.ndarray, bottom: np.ndarray, co
     # As ax.bar: each bar's bottom is a sticky edge, which the axis's margin does not pass
     # (so the y axis starts at 0, and the same limits as the bars gave).
     bars.sticky_edges.y[:] = bottom.tolist()
-    ax.add_collection(bars, autolim=True)   # (which asks for the limits to be autoscaled)
+    ax.add_collection(bars, autolim=True)
+    # The limits autoscaled to the bars, as ax.bar asks: add_collection only widens the data
+    # limits, and asks for the view to follow them only from matplotlib 3.11 on.
+    ax.autoscale_view()
 
 
 DAILY_LABELS_UP_TO = 21   # days: lost_by_day labels each day up to this many, else each 7th

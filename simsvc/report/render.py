@@ -43,13 +43,18 @@ def render(fig: Figure, svg: bool = True) -> tuple[bytes, bytes | None]:
         canvas, dpi = fig.canvas, fig.dpi
         colours = fig.get_facecolor(), fig.get_edgecolor()
         try:
+            # The canvas first, at the figure's own resolution, as savefig makes its canvas:
+            # matplotlib before 3.10 notes the figure's dpi at a canvas's creation as the
+            # figure's "original" dpi (Figure._original_dpi), at which a later savefig with
+            # dpi="figure" (the SVG below) rasterises the images it embeds (imshow, a colour
+            # bar's solids); made after set_dpi, the SVG's images came out at 150 dpi, not 100.
+            agg = FigureCanvasAgg(fig)
             # What savefig sets while it saves: the resolution and the saved colours.
             fig.set_dpi(style.DPI)
             for colour, set_colour in ((mpl.rcParams["savefig.facecolor"], fig.set_facecolor),
                                        (mpl.rcParams["savefig.edgecolor"], fig.set_edgecolor)):
                 if not (isinstance(colour, str) and colour == "auto"):
                     set_colour(colour)
-            agg = FigureCanvasAgg(fig)
             agg.draw()   # the layout engine runs inside this draw, before anything is drawn
             _write_png(png, agg.buffer_rgba())
         finally:
