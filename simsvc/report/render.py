@@ -44,7 +44,7 @@ def render(fig: Figure, svg: bool = True) -> tuple[bytes, bytes | None]:
         colours = fig.get_facecolor(), fig.get_edgecolor()
         try:
             # The canvas first, at the figure's own resolution, as savefig makes its canvas:
-            # matplotlib before 3.10 notes the figure's dpi at a canvas's creation as the
+            # matplotlib before 3.11 notes the figure's dpi at a canvas's creation as the
             # figure's "original" dpi (Figure._original_dpi), at which a later savefig with
             # dpi="figure" (the SVG below) rasterises the images it embeds (imshow, a colour
             # bar's solids); made after set_dpi, the SVG's images came out at 150 dpi, not 100.
