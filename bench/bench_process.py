@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -247,6 +248,7 @@ def main() -> int:
             for n in args.niceness] + (
             [(("run --svg (write + report)", ["--svg"], None), ("", None))] if args.svg_too else [])
         phased: list[tuple[str, dict[str, float]]] = []
+        ratios: dict[str, list[float]] = {}   # command -> its × tutorial in each round
         for r in range(args.rounds):
             for i, ((label, extra, env), (which, tree)) in enumerate(runs):
                 anchor_before = tutorial(args.anchor_arrivals, seed=r + 1)
@@ -261,9 +263,14 @@ def main() -> int:
                 anchor = (anchor_before + anchor_after) / 2
                 print(f"{r + 1:<6}{which + label:<29}{wall:>7.1f}{loop:>7.1f}{wall - loop:>7.1f}{n / wall:>11,.0f}"
                       f"{anchor:>9,.0f}{n / wall / anchor:>11.2f}{peak:>8.0f}{peak / (n / 1e6):>10.0f}{cpu:>7.1f}{report_cpu(times):>11}", flush=True)
+                ratios.setdefault(which + label, []).append(n / wall / anchor)
                 short = f"{r + 1}:{which}{'no-rep' if '--no-report' in extra else 'svg' if extra else 'report'}" + "".join(
                     f",{value}{'p' if 'RENDER' in name else 'n'}" for name, value in (env or {}).items())
                 phased.append((short, phase_seconds(times, started, wall)))
+        if args.rounds > 1:   # each round's anchor moves with the machine: the middle round says more than one
+            print("\n× tutorial over the rounds: median (lowest–highest)")
+            for label, values in ratios.items():
+                print(f"  {label:<29}{statistics.median(values):6.2f}  ({min(values):.2f}–{max(values):.2f})")
         print_phases(phased)
         if args.startup:
             print(f"\nstart-up, {args.startup} fresh runs each (target <= 0.5 s): fastest / median")
