@@ -42,14 +42,16 @@ CAUSES = {
 }
 
 Schedule = Callable[[float, Any, Callable[[Timeout], None]], None]
+Callbacks = list  # a one-callback list made once and shared by every event of that kind
 
 
 class Environment(simpy.Environment):
     """SimPy's environment, with :meth:`run` to a time doing :meth:`step`'s work in its own loop.
 
     ``simpy.Environment.run`` calls ``self.step()`` once per event; the call and its
-    attribute look-ups are about 450 machine instructions an event (callgrind), 3-4 % of
-    the event loop of a forecast-mode run, where two events serve a contact (issue 13).
+    attribute look-ups are about 450 machine instructions an event (callgrind), about 3 % of
+    the event loop's instructions in a forecast-mode run, where two events serve a contact
+    (issue 13).
     This loop does what ``step`` does, in the same order and with the same errors: pop the
     next event, advance the clock, run its callbacks (on ``StopSimulation`` the event goes
     back into the queue with the callbacks not yet run) and crash the run on a failed
@@ -90,7 +92,6 @@ class Environment(simpy.Environment):
             return exc.args[0]
         except EmptySchedule:
             raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {stop}') from None
-Callbacks = list  # a one-callback list made once and shared by every event of that kind
 
 
 def scheduler(env: simpy.Environment) -> Schedule:
