@@ -206,9 +206,14 @@ class FixedWrap(ComputedColumn):
     def __init__(self, agent: np.ndarray, pool: np.ndarray, wrap_by_pool: np.ndarray) -> None:
         self.agent, self.pool, self.n = agent, pool, agent.size
         self.wrap_by_pool = np.asarray(wrap_by_pool, dtype=np.float64)
+        # Every pool's wrap-up the same (one pool, say): each answered leg's is that value.
+        values = np.unique(self.wrap_by_pool)
+        self.one_wrap = values[0] if values.size == 1 else None
 
     def rows(self, a0: int, a1: int) -> np.ndarray:
         agent, pool = self.agent[a0:a1], self.pool[a0:a1]
+        if self.one_wrap is not None:   # no gather by pool: the same floats
+            return np.where(agent >= 0, self.one_wrap, np.nan)
         out = np.full(agent.size, np.nan)
         answered = agent >= 0
         out[answered] = self.wrap_by_pool[pool[answered]]
@@ -239,9 +244,14 @@ class AgentPools(ComputedColumn):
     def __init__(self, agent: np.ndarray, agent_pool: np.ndarray) -> None:
         self.agent, self.n = agent, agent.size
         self.agent_pool = np.asarray(agent_pool, dtype=np.int16)
+        # Every agent in one pool: each answered leg's pool is that one.
+        pools = np.unique(self.agent_pool)
+        self.one_pool = pools[0] if pools.size == 1 else None
 
     def rows(self, a0: int, a1: int) -> np.ndarray:
         agent = self.agent[a0:a1]
+        if self.one_pool is not None:   # no gather by agent: the same codes
+            return np.where(agent >= 0, self.one_pool, np.int16(-1))
         out = np.full(agent.size, -1, dtype=np.int16)
         answered = agent >= 0
         out[answered] = self.agent_pool[agent[answered]]
