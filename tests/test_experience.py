@@ -64,14 +64,18 @@ def test_survey_answers_track_satisfaction_and_response_rate() -> None:
     issue, attempt = np.arange(20000) // 2, np.arange(20000) % 2 + 1
     responded, csat, nps = xp.survey_answers(survey, np.full(20000, 0.9), 11, issue, attempt)
     assert responded.mean() == pytest.approx(0.3, abs=0.02)
+    assert not csat[~responded].any() and not nps[~responded].any()   # no answer: 0, read as missing
+    csat, nps = csat[responded], nps[responded]
     assert csat.min() >= 1 and csat.max() <= 5 and nps.min() >= 0 and nps.max() <= 10
     # The noises are standard normals times the survey's noise: at satisfaction 0.5 the
     # answers are centred on 3 and 5 with those spreads (before rounding and clipping).
-    _, csat_mid, nps_mid = xp.survey_answers(survey, np.full(20000, 0.5), 12, issue, attempt)
+    everyone = Survey(response_rate=1.0, csat_noise=0.6, nps_noise=1.5)
+    _, csat_mid, nps_mid = xp.survey_answers(everyone, np.full(20000, 0.5), 12, issue, attempt)
     assert csat_mid.mean() == pytest.approx(3.0, abs=0.03) and nps_mid.mean() == pytest.approx(5.0, abs=0.05)
     assert np.std(nps_mid) == pytest.approx(np.sqrt(1.5**2 + 1 / 12), rel=0.05)
     assert abs(np.corrcoef(csat_mid, nps_mid)[0, 1]) < 0.03  # the two noises are independent
-    _, csat_low, nps_low = xp.survey_answers(survey, np.full(20000, 0.3), 11, issue, attempt)
+    responded_low, csat_low, nps_low = xp.survey_answers(survey, np.full(20000, 0.3), 11, issue, attempt)
+    csat_low, nps_low = csat_low[responded_low], nps_low[responded_low]
     assert xp.csat_score(csat) > xp.csat_score(csat_low)
     assert xp.nps_score(nps) > xp.nps_score(nps_low)
 
@@ -90,6 +94,19 @@ def test_an_attempt_keeps_its_survey_noise_when_other_attempts_come_or_go() -> N
         assert np.array_equal(a[keep], b)
     other = xp.survey_answers(survey, sat, 100, issue, attempt)  # another replication's start
     assert not np.array_equal(full[1], other[1])
+
+
+def test_answers_are_drawn_for_those_who_respond_alone_and_are_theirs_whatever_the_rate() -> None:
+    """Only respondents' answers are computed, from their own streams: a respondent's CSAT and
+    NPS are the same whoever else responds (a rate of 1 draws everyone's)."""
+    n = 5000
+    sat = np.linspace(0.05, 0.95, n)
+    issue, attempt = np.arange(n), np.ones(n, dtype=int)
+    responded, csat, nps = xp.survey_answers(Survey(response_rate=0.4), sat, 7, issue, attempt)
+    _, csat_all, nps_all = xp.survey_answers(Survey(response_rate=1.0), sat, 7, issue, attempt)
+    assert 0.35 < responded.mean() < 0.45 and csat_all.min() >= 1
+    assert np.array_equal(csat[responded], csat_all[responded]) and np.array_equal(nps[responded], nps_all[responded])
+    assert not csat[~responded].any() and not nps[~responded].any()
 
 
 def test_effort_lowers_ces() -> None:

@@ -126,7 +126,8 @@ def responses(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
 
 
 def survey_answers(survey: Survey, satisfaction, start: int, issue, attempt):
-    """(responded, CSAT 1–5, NPS 0–10) for each attempt's satisfaction; answers only where responded.
+    """(responded, CSAT 1–5, NPS 0–10) for each attempt's satisfaction; answers only where responded
+    (elsewhere 0: no answer).
 
     Each attempt's three numbers (response, CSAT noise, NPS noise) are numbers 0–2 of its own
     counter-based stream, keyed by (``issue``, ``attempt``) from ``start``
@@ -147,10 +148,15 @@ def survey_answers(survey: Survey, satisfaction, start: int, issue, attempt):
     for sl in _slices(n):
         h = key_hashes_from(np.full(sl.stop - sl.start, start, dtype=np.uint64), issue[sl], attempt[sl])
         np.less(uniforms_at(h, 0), survey.response_rate, out=responded[sl])
+        # The answers of those who respond (each from its own stream, so the same numbers as
+        # drawing everyone's); the others have none (0 here, read as missing everywhere).
+        who = np.flatnonzero(responded[sl])
+        h = h[who]
         z_csat, z_nps = normal_pair(uniforms_at(h, 1), uniforms_at(h, 2))
-        sat = s[sl].astype(float)
-        csat[sl] = np.clip(np.rint(1 + 4 * sat + survey.csat_noise * z_csat), 1, 5)
-        nps[sl] = np.clip(np.rint(10 * sat + survey.nps_noise * z_nps), 0, 10)
+        sat = s[sl][who].astype(float)
+        csat[sl], nps[sl] = 0, 0
+        csat[sl][who] = np.clip(np.rint(1 + 4 * sat + survey.csat_noise * z_csat), 1, 5)
+        nps[sl][who] = np.clip(np.rint(10 * sat + survey.nps_noise * z_nps), 0, 10)
     shape = np.shape(satisfaction)
     return responded.reshape(shape), csat.reshape(shape), nps.reshape(shape)
 
