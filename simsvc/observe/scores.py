@@ -47,7 +47,10 @@ def wait_ratios(c: dict[str, np.ndarray], rows, horizon: float, expected: np.nda
     wait = np.array(c["wait_s"][rows], dtype=np.float64)  # a copy: changed below
     wait[waiting] = horizon - c["arrival_s"][rows][waiting]
     ratio = np.nan_to_num(wait).astype(np.float32)
-    ratio /= expected[c["channel"][rows]]
+    if expected.size == 1:   # one channel: its expected wait, without a gather by channel code
+        ratio /= expected[0]
+    else:
+        ratio /= expected[c["channel"][rows]]
     return ratio
 
 
