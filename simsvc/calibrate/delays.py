@@ -105,12 +105,17 @@ def fit_routing_delays(contacts: pd.DataFrame, classes: dict[str, str], channels
     return RoutingDelays(by_reason, pd.DataFrame(rows), notes)
 
 
+def _by_cells(window_s) -> bool:
+    """Whether a table row's ``window_s`` says the day × interval cells were used: None, which
+    the table's float column holds as NaN."""
+    return window_s is None or window_s != window_s
+
+
 def free_text(row) -> str:
     """Where a fitted class's delay was estimated from (a table row), in a few words."""
-    window = row.window_s
-    if window is None or window != window:
+    if _by_cells(row.window_s):
         return f"{row.free_cells:.0f} free cells"
-    return f"agents free within ±{window:g}s"
+    return f"agents free within ±{row.window_s:g}s"
 
 
 def _where(row: dict, window_s: float | None) -> str:
@@ -140,7 +145,7 @@ def delay_comments(rd: RoutingDelays, classes: dict[str, str]) -> dict[str, list
         t = table.loc[classes[r]]
         window = t["window_s"]
         where = (f"in the fit days' day × intervals where every contact of the other classes was answered at once "
-                 f"({t['free_cells']:.0f} cells; " if window is None or window != window
+                 f"({t['free_cells']:.0f} cells; " if _by_cells(window)
                  else f"where every contact of the other classes within ±{window:g}s of its arrival (≥ "
                       f"{MIN_FREE_OTHERS}) was answered at once (")
         out[f"reasons.{r}.routing_delay"] = [
