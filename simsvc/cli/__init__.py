@@ -5,10 +5,21 @@ function; no simulation logic lives here.
 """
 from __future__ import annotations
 
-import click
+import os
 
-from simsvc import __version__
-from simsvc.cli._common import CommandGroup
+# numpy's OpenBLAS starts a thread per core when numpy is imported, and each new thread
+# spins for about 0.1 s before it sleeps: 0.14 CPU s per process on two cores (perf stat),
+# beside the command's own imports. The products simsvc computes (a dot product, Erlang A's
+# banded solve, a roster's coverage) are small enough that one thread does them as fast, so
+# the command's processes, and the workers they start, keep BLAS to one thread: also the
+# one order of sums whatever the machine's cores. Set before numpy is imported; a value the
+# user set is kept; not set for the library imported in a notebook.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import click  # noqa: E402
+
+from simsvc import __version__  # noqa: E402
+from simsvc.cli._common import CommandGroup  # noqa: E402
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
