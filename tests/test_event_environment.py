@@ -78,3 +78,84 @@ def test_an_event_or_nothing_goes_to_simpys_run() -> None:
     assert env.run(until=done) == "v" and env.now == 3
     env.timeout(2)
     assert env.run() is None and env.now == 5
+
+
+# The arrival lane (``Environment.lane``): one pending event held beside the heap, run in the
+# order SimPy's heap would give it. The chain below re-arms one Timeout from its own callback
+# (as the forecast arrivals do); in SimPy's environment each link is pushed onto the heap, in
+# ours it goes to the lane. Times are multiples of 0.5, so links tie with other events
+# (the tie-breaking by priority and event id is what the lane must get right).
+def _chained(env: simpy.Environment, log: list, lane: bool) -> None:
+    from heapq import heappush
+
+    from simpy.events import NORMAL, Timeout
+
+    link = object.__new__(Timeout)
+    link.env, link._ok, link._delay = env, True, 0.0
+    gaps = iter([0.5, 0.0, 1.0, 0.5, 0.5, 0.0, 1.5, 0.5, 1.0, 0.5, 0.0, 2.0])
+
+    def arrive(ev):
+        log.append(("link", ev._value, env.now))
+        gap = next(gaps, None)
+        if gap is None:
+            return
+        ev._value = ev._value + 1
+        ev.callbacks = [arrive]
+        entry = (env.now + gap, NORMAL, next(env._eid), ev)
+        if lane:
+            env.lane = entry
+        else:
+            heappush(env._queue, entry)
+
+    link._value = 0
+    link.callbacks = [arrive]
+    heappush(env._queue, (0.0, NORMAL, next(env._eid), link))
+    for k in range(14):   # other events at the same half seconds, some made before, some after a link
+        env.timeout(0.5 * (k % 7), value=k).callbacks.append(lambda ev: log.append(("other", ev.value, env.now)))
+
+    def proc():
+        for _ in range(6):
+            yield env.timeout(0.5)
+            log.append(("process", env.now))
+            env.timeout(0).callbacks.append(lambda ev: log.append(("zero", env.now)))
+
+    env.process(proc())
+
+
+@pytest.mark.parametrize("how", ["until", "step", "until-none", "peek"])
+def test_the_lane_runs_in_simpys_order(how: str) -> None:
+    logs = []
+    for env, lane in ((simpy.Environment(), False), (Environment(), True)):
+        log: list = []
+        _chained(env, log, lane)
+        if how == "until":
+            env.run(until=2.0)   # a link due at 2.0 waits behind the stop event, as in SimPy
+            log.append(("paused", env.now))
+            env.run(until=20)
+        elif how == "until-none":
+            env.run()
+        else:
+            while True:
+                try:
+                    at = env.peek()
+                except simpy.core.EmptySchedule:  # pragma: no cover (peek returns inf)
+                    break
+                if at == float("inf"):
+                    break
+                if how == "peek":
+                    log.append(("next", at))
+                env.step()
+        log.append(("end", env.now))
+        logs.append(log)
+    assert logs[0] == logs[1]
+    assert sum(1 for e in logs[1] if e[0] == "link") == 13
+
+
+def test_the_lane_alone_drives_the_clock_once_the_heap_is_empty() -> None:
+    env = Environment()
+    log: list = []
+    _chained(env, log, lane=True)
+    env.run(until=30)
+    links = [e for e in log if e[0] == "link"]
+    assert links[-1] == ("link", 12, 8.0)   # the gaps add up to 8 s; the others end at 3 s
+    assert env.now == 30 and env.lane is None and len(env._queue) == 1   # SimPy keeps its stop event

@@ -270,7 +270,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
             bad_delay(self.env, delay, self._on_arrival)
         ev._value = a
         ev.callbacks = self.on_arrival
-        heappush(self.env_queue, (now + delay, NORMAL, next(self.env_eid), ev))
+        self.env.lane = (now + delay, NORMAL, next(self.env_eid), ev)  # beside the heap (events.Environment)
 
     def _on_arrival_drawing(self, ev: simpy.events.Timeout) -> None:
         """A new issue's first contact from the forecast that draws its numbers on arrival

@@ -58,6 +58,29 @@ class Environment(simpy.Environment):
     event nobody defused. Anything but a time (an event, or ``None``) goes to SimPy's own.
     """
 
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        # The arrival lane: the next forecast arrival's queue entry, (time, priority, id, event),
+        # held beside the heap instead of in it (``ContactCentre._on_arrival`` puts it here).
+        # One arrival is pending at a time, and it is nearly always the earliest event, so in
+        # the heap it would climb to the top on every push and be sifted out on every pop;
+        # here each event costs one comparison of the lane with the heap's top, the same
+        # tuple comparison the heap makes, so the events run in exactly SimPy's order.
+        self.lane: tuple | None = None
+
+    def peek(self) -> float:
+        lane = self.lane
+        if lane is not None and (not self._queue or lane < self._queue[0]):
+            return lane[0]
+        return super().peek()
+
+    def step(self) -> None:
+        lane = self.lane
+        if lane is not None and (not self._queue or lane < self._queue[0]):
+            self.lane = None
+            heappush(self._queue, lane)   # it is the heap's top now: SimPy's step pops it
+        super().step()
+
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, Event):
             return super().run(until)
@@ -72,10 +95,15 @@ class Environment(simpy.Environment):
         queue = self._queue
         try:
             while True:
-                try:
-                    self._now, _, _, event = heappop(queue)
-                except IndexError:
-                    raise EmptySchedule from None
+                lane = self.lane
+                if lane is not None and (not queue or lane < queue[0]):
+                    self.lane = None
+                    self._now, _, _, event = lane
+                else:
+                    try:
+                        self._now, _, _, event = heappop(queue)
+                    except IndexError:
+                        raise EmptySchedule from None
                 callbacks, event.callbacks = event.callbacks, None
                 try:
                     for callback in callbacks:
