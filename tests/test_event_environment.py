@@ -159,3 +159,19 @@ def test_the_lane_alone_drives_the_clock_once_the_heap_is_empty() -> None:
     links = [e for e in log if e[0] == "link"]
     assert links[-1] == ("link", 12, 8.0)   # the gaps add up to 8 s; the others end at 3 s
     assert env.now == 30 and env.lane is None and len(env._queue) == 1   # SimPy keeps its stop event
+
+
+def test_to_lane_checks_its_delay_and_an_empty_lane() -> None:
+    from simsvc.domain.errors import SimulationError
+    from simsvc.model.events import reusable, to_lane
+
+    env = Environment()
+    ev = reusable(env, "v")
+    log: list = []
+    with pytest.raises(SimulationError, match="reached the event loop"):
+        to_lane(env, ev, float("nan"), [lambda e: None])
+    to_lane(env, ev, 2.0, [lambda e: log.append((e._value, env.now))])
+    with pytest.raises(RuntimeError, match="holds an event already"):
+        to_lane(env, reusable(env, None), 1.0, [lambda e: None])
+    env.run(until=5)
+    assert log == [("v", 2.0)] and env.lane is None

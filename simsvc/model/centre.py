@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import gc
 import time
-from heapq import heappush
 
 import numpy as np
 import simpy
@@ -43,7 +42,7 @@ from simsvc.model.channels import BOT, ChannelState, build_channels
 from simsvc.model.ahead import ArrivalsAhead
 from simsvc.model.demand import Arrivals, arrival_chunk, forecast_arrivals
 from simsvc.model.duty import DutyRoster
-from simsvc.model.events import Environment, arm, bad_delay, poster, reusable, scheduler
+from simsvc.model.events import Environment, bad_delay, poster, reusable, scheduler, to_lane
 from simsvc.model.followups import FollowUps
 from simsvc.model.journey import Journey
 from simsvc.model.reserve import Reserve
@@ -210,7 +209,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
             self._upcoming = iter(chunk)
             a = next(self._upcoming)
         self._arrival._value = a
-        arm(self.env, self._arrival, a[0] - self.env._now, self.on_arrival)
+        to_lane(self.env, self._arrival, a[0] - self.env._now, self.on_arrival)
 
     def _arrival_chunk(self, k0: int) -> list[tuple]:
         """Arrivals ``k0`` to ``k0 + ARRIVAL_CHUNK`` as tuples (:func:`~simsvc.model.demand.arrival_chunk`):
@@ -264,7 +263,7 @@ class ContactCentre(Waiting, Routing, Reserve, FollowUps, BotSessions, DutyRoste
         if a is None:
             self._next_arrival()
             return
-        # The next arrival on the same Timeout (events.arm, inlined).
+        # The next arrival on the same Timeout, in the arrival lane (events.to_lane, inlined).
         delay = a[0] - now
         if not delay >= 0.0:
             bad_delay(self.env, delay, self._on_arrival)

@@ -1,7 +1,8 @@
 """The scheduling path: every event of the model goes through :func:`scheduler` (or
-:func:`poster`, its twin for the event loop's own callbacks, or :func:`arm` for a
-:func:`reusable` Timeout: the chain of forecast arrivals, an agent's end of service;
-the hot path inlines ``arm``), and each checks the delay the same way.
+:func:`poster`, its twin for the event loop's own callbacks, :func:`arm` for a
+:func:`reusable` Timeout such as an agent's end of service, or :func:`to_lane` for the
+chain of forecast arrivals; the hot path inlines the last two), and each checks the delay
+the same way.
 
 SimPy stays the scheduler: each event is a ``simpy.events.Timeout`` in the
 environment's queue, processed by ``env.run`` with its callback. The function
@@ -11,6 +12,8 @@ Python calls per event) and checks the delay on the way: a NaN or negative
 delay (a duration that slipped past validation, or a formula gone wrong) would
 corrupt the time order of SimPy's heap and end the run early and silently, so
 it raises :class:`~simsvc.domain.errors.SimulationError` naming the cause.
+The next forecast arrival's queue entry waits in :attr:`Environment.lane`, beside the
+heap, and is run when it is due in the order the heap would have given it.
 """
 from __future__ import annotations
 
@@ -193,6 +196,19 @@ def arm(env: simpy.Environment, ev: Timeout, delay: float, callbacks: Callbacks)
     ev.callbacks = callbacks
     ev._delay = delay
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+
+
+def to_lane(env: Environment, ev: Timeout, delay: float, callbacks: Callbacks) -> None:
+    """Schedule the :func:`reusable` ``ev`` ``delay`` seconds from now in the environment's
+    arrival lane (:attr:`Environment.lane`, which must be empty), checked like :func:`arm`
+    (``ContactCentre._on_arrival`` inlines these few lines)."""
+    if not delay >= 0.0:
+        bad_delay(env, delay, callbacks[0])
+    if env.lane is not None:
+        raise RuntimeError("the arrival lane holds an event already (one arrival is pending at a time)")
+    ev.callbacks = callbacks
+    ev._delay = delay
+    env.lane = (env._now + delay, NORMAL, next(env._eid), ev)
 
 
 def bad_delay(env: simpy.Environment, delay: float, callback: Callable) -> None:
