@@ -18,7 +18,9 @@ THREADS = "import os; print(len(os.listdir('/proc/self/task')), os.environ.get('
 
 
 def _python(code: str, **env: str) -> tuple[int, str]:
-    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    # Without any thread-count setting OpenBLAS reads (other tests, dask among them, may have
+    # set OMP_NUM_THREADS and the like in this process's environment).
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     environ.update(env)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ,
                          check=True).stdout.split()
