@@ -73,6 +73,12 @@ def arrow_column(values: object, type_):
         return pa.DictionaryArray.from_arrays(codes, _dictionary(values.labels, type_.value_type))
     if isinstance(values, Masked):
         return pa.array(values.values, type=type_, mask=values.missing)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        # NaN is null, found by numpy in one pass and handed over as a mask (none: the array
+        # is taken as it is). Arrow's own NaN search (``from_pandas=True``) costs about 250
+        # machine instructions more per contact over the contacts' float columns (callgrind).
+        missing = np.isnan(values)
+        return pa.array(values, type=type_, mask=missing if missing.any() else None)
     return pa.array(values, type=type_, from_pandas=True)
 
 
