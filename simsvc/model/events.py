@@ -59,6 +59,7 @@ class Environment(simpy.Environment):
     next event, advance the clock, run its callbacks (on ``StopSimulation`` the event goes
     back into the queue with the callbacks not yet run) and crash the run on a failed
     event nobody defused. Anything but a time (an event, or ``None``) goes to SimPy's own.
+    Each of them also runs the event waiting in :attr:`lane` when it is the next.
     """
 
     def __init__(self, initial_time: float = 0) -> None:
@@ -71,17 +72,18 @@ class Environment(simpy.Environment):
         # tuple comparison the heap makes, so the events run in exactly SimPy's order.
         self.lane: tuple | None = None
 
-    def peek(self) -> float:
+    def _lane_first(self) -> bool:
+        """Whether the lane's event is the next to run (the test :meth:`run`'s loop inlines)."""
         lane = self.lane
-        if lane is not None and (not self._queue or lane < self._queue[0]):
-            return lane[0]
-        return super().peek()
+        return lane is not None and (not self._queue or lane < self._queue[0])
+
+    def peek(self) -> float:
+        return self.lane[0] if self._lane_first() else super().peek()
 
     def step(self) -> None:
-        lane = self.lane
-        if lane is not None and (not self._queue or lane < self._queue[0]):
+        if self._lane_first():
+            heappush(self._queue, self.lane)   # the heap's top now: SimPy's step pops it
             self.lane = None
-            heappush(self._queue, lane)   # it is the heap's top now: SimPy's step pops it
         super().step()
 
     def run(self, until: Any = None) -> Any:
