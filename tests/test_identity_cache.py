@@ -112,3 +112,42 @@ def test_a_failed_computation_keeps_nothing() -> None:
 def test_the_size_is_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         IdentityCache(0)
+
+
+def test_a_replays_trace_that_fails_validation_comes_back_as_its_spec(monkeypatch):
+    """``calibrate.replay._validated_trace``: validated once and kept; a spec that fails
+    validation (not expected) is handed back as it is, unkept; an error building it passes."""
+    import pandas as pd
+
+    from simsvc.calibrate import replay
+    from simsvc.config import schema
+
+    contacts = pd.DataFrame({"x": [1]})
+    built: list[int] = []
+
+    def spec(g, index, reasons, own_handles):
+        built.append(1)
+        return {"trace": "made"}
+
+    monkeypatch.setattr(replay, "trace_spec", spec)
+    monkeypatch.setattr(replay, "_TRACES", replay.IdentityCache(8))
+
+    def invalid(value):
+        raise ValueError("bad")
+
+    monkeypatch.setattr(schema.DemandSpec, "model_validate", invalid)
+    assert replay._validated_trace(contacts, [1], "phone", None, {}, ["a"], False) == {"trace": "made"}
+    assert len(replay._TRACES) == 0
+
+    monkeypatch.setattr(schema.DemandSpec, "model_validate", lambda value: ("valid", value["trace"]))
+    first = replay._validated_trace(contacts, [1], "phone", None, {}, ["a"], False)
+    n = len(built)
+    assert first == ("valid", "made")
+    assert replay._validated_trace(contacts, [1], "phone", None, {}, ["a"], False) is first and len(built) == n
+
+    def broken(g, index, reasons, own_handles):
+        raise ValueError("the log's own error")
+
+    monkeypatch.setattr(replay, "trace_spec", broken)
+    with pytest.raises(ValueError, match="the log's own error"):
+        replay._validated_trace(contacts, [2], "phone", None, {}, ["a"], False)

@@ -85,16 +85,13 @@ def _validated_trace(contacts: pd.DataFrame, days: list, channel: str, g: pd.Dat
                      reasons: list, own_handles: bool):
     from simsvc.config.schema import DemandSpec
 
-    spec: dict = {}
-
     def validated() -> DemandSpec:
-        spec.update(trace_spec(g, index, reasons, own_handles))
-        return DemandSpec.model_validate(spec)
+        return DemandSpec.model_validate(trace_spec(g, index, reasons, own_handles))
 
     try:
         return _TRACES.get(contacts, (tuple(days), channel, tuple(map(str, reasons)), own_handles), validated)
-    except ValueError:  # not expected; the scenario's validation then says what is wrong
-        return spec
+    except ValueError:  # not expected: the spec as it is, whose scenario's validation says what is wrong
+        return trace_spec(g, index, reasons, own_handles)
 
 
 def trace_spec(g: pd.DataFrame, index: dict, reasons: list, own_handles: bool) -> dict:
