@@ -595,3 +595,35 @@ def test_serial_local_and_dask_give_identical_files(tmp_path: Path) -> None:
         rel = rep.relative_to(tmp_path / "serial")
         for folder in ("local", "dask", "cli-dask"):
             pd.testing.assert_frame_equal(pd.read_parquet(rep), pd.read_parquet(tmp_path / folder / rel))
+
+
+def test_an_interrupt_inside_a_save_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C can land just after a replication's temporary file is created, before the save's own
+    clean-up is in force (seen once in CI: a `.rep-*.tmp` left by `sweep -w 2`). The run then says
+    what it stored and leaves no temporary file behind."""
+    import tempfile
+
+    import simsvc.experiment.store as store_module
+    from simsvc.experiment.experiment import Interrupted
+
+    made, real_mkstemp = [], tempfile.mkstemp
+
+    def mkstemp_then_interrupted(*args, **kwargs):
+        fd, name = real_mkstemp(*args, **kwargs)
+        if not Path(name).name.startswith(".rep-"):
+            return fd, name   # the store's other files (experiment.json)
+        made.append(name)
+        if len(made) == 2:   # the second replication's save: its file exists, the interrupt arrives
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd, name
+
+    monkeypatch.setattr(store_module.tempfile, "mkstemp", mkstemp_then_interrupted)
+    base = Variant("", load_scenario(ERLANG_A, SHORT), {}, str(ERLANG_A), SHORT)
+    design = Design("i", "sweep", grid_variants(base, {"agents.team.staffing": [9, 10]}, str(ERLANG_A)), 2, 1)
+    with pytest.raises(Interrupted) as stopped:
+        run_experiment(design, tmp_path, SerialExecutor())
+    assert stopped.value.stored == 1
+    assert len(made) == 2 and not Path(made[1]).exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert len(list((tmp_path / "runs").rglob("rep-*.parquet"))) == 1

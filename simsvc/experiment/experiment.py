@@ -83,6 +83,13 @@ def run_experiment(design: Design, folder: str | Path, executor,
                 if progress:
                     progress(done, total)
         except KeyboardInterrupt:
+            # The interrupt may land inside a save, after its temporary file was created but
+            # before the code that removes it on failure runs (inside tempfile.mkstemp, say):
+            # what a resume would clear (remove_partial) goes now, so nothing half-written stays.
+            try:
+                store.remove_partial()
+            except OSError:
+                pass
             raise Interrupted(sum(len(store.stored(k)) for k in keys)) from None
         if design.precision is None:
             break
