@@ -304,6 +304,20 @@ def test_parallel_run_matches_serial(scenario, result):
     assert par.seed == result.seed == 5
 
 
+def test_parallel_run_under_a_fork_server_matches_serial(scenario, result, monkeypatch):
+    # Python 3.14 starts process pools with a fork server on Linux: the workers then share no
+    # memory with the run and import simsvc themselves; the numbers must not notice.
+    import multiprocessing
+
+    from simsvc.experiment import executors, runner
+
+    monkeypatch.setattr(runner, "process_pool",
+                        lambda n: executors.process_pool(n, multiprocessing.get_context("forkserver")))
+    par = run(scenario, replications=REPS, workers=2)
+    pd.testing.assert_frame_equal(par.summary, result.summary)
+    pd.testing.assert_frame_equal(par.contacts, result.contacts)
+
+
 def test_same_seed_same_result_other_seed_differs(scenario, result):
     again = run(scenario, replications=1, seed=5)
     pd.testing.assert_frame_equal(again.contacts, result.contacts[result.contacts["replication"] == 0])

@@ -27,15 +27,22 @@ class ExecutorLost(Exception):
 
 
 def watch_parent(parent_pid: int | None = None, poll_s: float = 0.5) -> None:
-    """Process-pool initializer: end this worker when its parent process dies, or on Ctrl-C.
+    """Process-pool initializer: end this worker when the run's process (``parent_pid``, by
+    default this worker's parent) dies, or on Ctrl-C.
 
-    Linux delivers SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere a daemon
-    thread also polls the parent id, so a worker never outlives its parent for
-    more than ``poll_s`` seconds.
+    Under the start methods fork and spawn the worker is the run's child, and Linux delivers
+    SIGKILL at once when its parent dies (``PR_SET_PDEATHSIG``). Under forkserver (Python
+    3.14's default on Linux) it is the child of a fork server, which outlives the run as long
+    as any worker does (each worker holds the pipe whose end tells the server the run is
+    gone), so the worker watches the run's process itself: a daemon thread waits on a pidfd
+    of it (Linux), or polls it, and the parent id, every ``poll_s`` seconds elsewhere.
     """
     import signal
 
-    parent = parent_pid or os.getppid()
+    run = parent_pid or os.getppid()
+    parent = os.getppid()   # the run's process, or its fork server (a child of it)
+    if run not in (parent, _parent_of(parent, default=run)):
+        os._exit(1)   # started after the run had died: this worker now belongs to init
     # Ctrl-C reaches the whole process group: the parent reports it; a worker just stops
     # (without a traceback of its own), which ends the pool at once.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
@@ -47,13 +54,43 @@ def watch_parent(parent_pid: int | None = None, poll_s: float = 0.5) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the prctl took effect
         os._exit(1)
+    try:
+        exited = os.pidfd_open(run)   # readable once the run's process has exited
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):   # not Linux, or a kernel before 5.3
+        exited = None
 
-    def poll() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_s)
+    def watch() -> None:
+        if exited is not None:
+            import select
+
+            select.select([exited], [], [])
+        else:
+            while os.getppid() == parent and _alive(run):
+                time.sleep(poll_s)
         os._exit(1)
 
-    threading.Thread(target=poll, name="simsvc-watch-parent", daemon=True).start()
+    threading.Thread(target=watch, name="simsvc-watch-parent", daemon=True).start()
+
+
+def _parent_of(pid: int, default: int) -> int:
+    """The parent process id of ``pid`` (Linux's ``/proc``; ``default`` where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def available_cores() -> int:
@@ -61,9 +98,12 @@ def available_cores() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers do not outlive this process."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),))
+def process_pool(workers: int, context=None) -> ProcessPoolExecutor:
+    """A process pool whose workers do not outlive this process, started by ``context`` (a
+    :mod:`multiprocessing` context; by default the platform's start method: fork on Linux up to
+    Python 3.13, forkserver from 3.14, spawn on macOS and Windows)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
+                               initargs=(os.getpid(),))
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
