@@ -57,6 +57,31 @@ def test_fit_writes_a_scenario_that_check_accepts(tmp_path):
     assert again.exit_code == 2 and "not empty" in again.output  # never overwrites
 
 
+def test_fit_with_a_path_like_channel_name_writes_only_its_folder(tmp_path):
+    # The log's channel names become file names (demand_<channel>.csv): one holding ../ once
+    # wrote outside the folder.
+    work = tmp_path / "work"
+    work.mkdir()
+    log = work / "log.csv"
+    head, *rows = SYNTHETIC.read_text().splitlines()
+    names = ("..\\..\\x", "a..b")   # backslashes, and dots that are not a path here
+    log.write_text("\n".join([head] + [r.replace(",phone,", f",{names[i % 2]},") for i, r in enumerate(rows)]) + "\n",
+                   encoding="utf-8")
+    result = invoke("fit", log, "--out", work / "fitted", "--no-effective", "--no-report")
+    assert result.exit_code == 0, result.output
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert {w for w in written if not w.startswith("work/fitted/")} == {"work/log.csv"}
+    demand = sorted(p.name for p in (work / "fitted").glob("demand_*.csv"))
+    assert demand == ["demand_a..b.csv", "demand_x-baaa9abab2.csv"], demand   # a..b: a plain file name
+    check = invoke("check", work / "fitted" / "scenario.yaml", "--quiet")
+    assert check.exit_code == 0, check.output
+    # A / would also be read as channel/reason in the fitted skills: refused, with the row.
+    log.write_text(SYNTHETIC.read_text().replace(",phone,", ",a/../../../../escape,"), encoding="utf-8")
+    result = invoke("fit", log, "--out", work / "slashed", "--no-effective", "--no-report")
+    assert result.exit_code == 2 and "a channel name without /" in result.output and "row 2" in result.output
+    assert not (work / "slashed").exists()
+
+
 def test_backtest_replay_prints_errors_and_writes_tables(tmp_path):
     out = tmp_path / "bt"
     result = invoke("backtest", SYNTHETIC, "--fit-days", "1-7", "--test-days", "8-14", "--reps", "2",

@@ -11,8 +11,22 @@ from pathlib import Path
 import pytest
 
 from harden_helpers import invoke, one_error, tiny, write
-from simsvc.config.names import check_label, folder_name
-from simsvc.experiment.safepath import results_folder
+from simsvc.config.names import check_label, file_stem, folder_name
+from simsvc.experiment.safepath import results_folder, write_folder
+
+TINY_HEAD = """\
+name: tiny
+horizon: 2h
+seed: 3
+channels:
+  phone:
+    kind: voice
+    patience: {dist: exponential, mean: 90s}
+demand:
+  phone: {rate: 60/h}
+handling:
+  phone: {dist: exponential, mean: 4min}
+"""
 
 HOSTILE_NAMES = ["../../x", "/etc/evil", "..", ".", "a/b", "a\\b", "x\x00y", "x" * 300, "", " lead", "tab\tname",
                  "new\nline"]
@@ -66,3 +80,50 @@ def test_run_with_a_label_writes_only_under_results(tmp_path: Path) -> None:
     assert tops == {"s.yaml", "results"}
     (folder,) = (tmp_path / "results").iterdir()
     assert folder.name == "a-b-x"
+
+
+# Pool and channel names are scenario keys, not labels: they may hold / or .., and some
+# commands name the files they write after them (requirements' and staff's
+# staffing_<pool>.csv, fit's demand_<channel>.csv and staffing_<pool>.csv).
+PATH_LIKE_KEYS = ["a/../../../../escape", "../up", "a/b", "a b", "x" * 300, "..", "/abs"]
+
+
+def test_file_stems_stay_inside_and_apart() -> None:
+    stems = [file_stem(k) for k in PATH_LIKE_KEYS]
+    for stem in stems:
+        assert 1 <= len(stem) <= 80 and not stem.startswith(".")
+        assert set(stem) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    assert len(set(stems)) == len(stems)   # a/b and a b do not share a file
+    assert file_stem("general") == "general" and file_stem("team-2.b") == "team-2.b"
+    assert ".." not in file_stem("a/../../x")
+
+
+def test_write_folder_refuses_a_file_name_that_leaves_it(tmp_path: Path) -> None:
+    for name in ("../x.csv", "a/../../x.csv", str(tmp_path / "abs.csv")):
+        with pytest.raises(ValueError, match="must stay inside"):
+            write_folder(tmp_path / "out", {"ok.csv": "a\n", name: "b\n"})
+        assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_requirements_with_path_like_pool_names_writes_only_its_folder(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    scenario = write(work / "p.yaml", TINY_HEAD + "agents:\n  'a/../../../../escape':\n    skills: [phone]\n"
+                                                  "    staffing: 3\n")
+    assert invoke("check", scenario, "--quiet").exit_code == 0
+    result = invoke("requirements", scenario, "--max-occupancy", "0.85", "--out", work / "req", cwd=work)
+    assert result.exit_code == 0, result.output
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert {w for w in written if not w.startswith("work/req/")} == {"work/p.yaml"}
+    assert [p.name for p in (work / "req").glob("staffing_*.csv")] == ["staffing_a-escape-14d025064f.csv"]
+    check = invoke("check", work / "req" / "scenario.yaml", "--quiet")
+    assert check.exit_code == 0, check.output
+
+
+def test_a_channel_name_with_a_slash_is_refused(tmp_path: Path) -> None:
+    # Skills read "channel/reason", so a channel "a/b" was refused as "one of ['a/b']".
+    text = TINY_HEAD.replace("  phone:", "  'a/b':").replace("phone: {", "'a/b': {") + (
+        "agents:\n  team:\n    skills: [a]\n    staffing: 5\n")
+    result = invoke("check", write(tmp_path / "s.yaml", text))
+    assert result.exit_code == 2
+    assert "channels.a/b = 'a/b': expected a channel name without /" in result.output.splitlines()[0]

@@ -22,6 +22,7 @@ from simsvc.calibrate.effective import MATCHES, refine_note
 from simsvc.calibrate.replay import reason_data
 from simsvc.calibrate.tables import (MIN_DAYS_SEEN, commented_yaml, demand_rows, scheduled_and_availability,
                                      thin_hour_notes, thin_staffing_notes, weekly_staffing)
+from simsvc.config.names import file_stem
 
 if TYPE_CHECKING:
     from simsvc.calibrate.fit import FitResult
@@ -71,8 +72,9 @@ def fill_scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: di
         g = g.assign(day=g["day"].map(lambda d: est.WEEKDAYS.index(d)))
         rows = demand_rows(g, o.interval_s, weekdays)
         rows["day"] = rows["day"].map(lambda w: est.WEEKDAYS[w])
-        tables[f"demand_{ch}.csv"] = rows
-        spec = {"csv": f"demand_{ch}.csv"}
+        csv = f"demand_{file_stem(ch)}.csv"   # a channel's name in the log may hold / or ..
+        tables[csv] = rows
+        spec = {"csv": csv}
         if len(res.behaviour["reasons"]) > 1:
             spec["mix"] = est.shares(c.loc[c["channel"] == ch, "reason"].astype(str).value_counts(),
                                      res.behaviour["reasons"])
@@ -123,10 +125,11 @@ def fill_scenario(res: FitResult, c: pd.DataFrame, volumes: pd.DataFrame, fu: di
         rows, avail = scheduled_and_availability(wk, o.interval_s, weekdays, decimals=3)
         for t in (rows, avail):
             t["day"] = t["day"].map(lambda w: est.WEEKDAYS[w])
-        tables[f"staffing_{pool}.csv"] = rows
-        tables[f"availability_{pool}.csv"] = avail
-        pools[pool] = {"skills": skills, "staffing": {"csv": f"staffing_{pool}.csv"},
-                       "availability": {"csv": f"availability_{pool}.csv"}}
+        staffing, availability = f"staffing_{file_stem(pool)}.csv", f"availability_{file_stem(pool)}.csv"
+        tables[staffing] = rows
+        tables[availability] = avail
+        pools[pool] = {"skills": skills, "staffing": {"csv": staffing},
+                       "availability": {"csv": availability}}
         if res.wrap is not None and res.wrap.wrap_s > 0:
             pools[pool]["wrap_up"] = f"{res.wrap.wrap_s:g}s"
             comments[f"agents.{pool}.wrap_up"] = [res.wrap.comment()]

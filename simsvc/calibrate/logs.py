@@ -168,6 +168,10 @@ def read_log(path: str | Path, column_map: ColumnMap | None = None, *,
     out["day"] = stamp.dt.normalize()
     out["clock_s"] = (stamp - stamp.dt.normalize()).dt.total_seconds()
     out["channel"] = _text(raw, roles.get("channel"), "phone")
+    slashed = out["channel"][out["channel"].str.contains("/", regex=False)]
+    if len(slashed):   # the fitted scenario's skills read channel/reason
+        raise LogError(file, f"column {str(roles.get('channel'))!r} (for channel), row {int(slashed.index[0]) + 2}",
+                       slashed.iloc[0], "a channel name without / (a scenario's skills write channel/reason)")
     out["reason"] = _text(raw, roles.get("reason"), "general")
     words = raw[_col(roles["outcome"])].str.strip()
     mapping = {k.lower(): v for k, v in OUTCOME_WORDS.items()} | {k.lower(): v for k, v in cmap.outcomes.items()}

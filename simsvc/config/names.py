@@ -38,3 +38,23 @@ def folder_name(label: str) -> str:
     if len(slug) > FOLDER_MAX:
         return f"{slug[:FOLDER_MAX - 11].rstrip('-.')}-{digest}"
     return slug
+
+
+_PLAIN_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def file_stem(label: str) -> str:
+    """A file-name stem for ``label`` where a written file is named after a pool or a channel
+    (``staffing_<pool>.csv``): the label itself where it is already ASCII letters, digits,
+    ``.``, ``_``, ``-`` (not starting with ``.``) and at most :data:`FOLDER_MAX` long; else
+    its slug and a short hash of the original. Pool and channel names are keys of the
+    scenario, not labels, so they may hold ``/`` or ``..``: derived this way no name
+    reaches outside its folder, and no two names share a file (``a/b`` and ``a b`` would
+    both slug to ``a-b``)."""
+    text = str(label)
+    if len(text) <= FOLDER_MAX and _PLAIN_FILE.fullmatch(text):
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "-", text)
+    slug = re.sub(r"-{2,}", "-", slug).strip("-.")[:FOLDER_MAX - 11].rstrip("-.")
+    return f"{slug}-{digest}" if slug else f"unnamed-{digest}"

@@ -61,6 +61,8 @@ def find_problems(s: Scenario) -> list[Problem]:
     pools = s.agents
 
     for name, ch in channels.items():
+        if "/" in name:   # skills read "channel/reason": a / in a channel's name is ambiguous there
+            out.append((f"channels.{name}", name, "a channel name without / (skills write channel/reason)"))
         hours = getattr(ch, "hours", "24/7")
         if isinstance(hours, dict):
             for spec, span in hours.items():

@@ -154,6 +154,8 @@ def write_folder(out: str | Path, files: dict, float_format: str | None = None) 
     tmp = temporary_beside(path)
     try:
         for name, content in files.items():
+            if Path(name).is_absolute() or ".." in Path(name).parts:   # names derive from input
+                raise ValueError(f"refusing to write {name!r}: a file of the folder must stay inside it")
             target = tmp / name
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, (str, bytes)):

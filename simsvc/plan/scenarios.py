@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from simsvc.config.load import scenario_dict, validate
+from simsvc.config.names import file_stem
 from simsvc.config.schema import Scenario, Staffing
 from simsvc.plan import PlanError
 
@@ -62,14 +63,15 @@ def plan_files(scenario: Scenario, scenario_path: str | Path, out_dir: str | Pat
     files: dict[str, str] = {}
     agents: dict[str, dict] = {}
     for pool, scheduled in plan.items():
-        files[f"staffing_{pool}.csv"] = staffing_csv(scenario, scheduled)
+        csv = f"staffing_{file_stem(pool)}.csv"   # a pool's name may hold / or ..
+        files[csv] = staffing_csv(scenario, scheduled)
         parent = scenario.agents[pool].staffing
         if isinstance(parent, Staffing) and parent.steps is not None and parent.csv is None:
             agents[pool] = {"staffing": {"steps": staffing_rows(scenario, scheduled)}}
         elif isinstance(parent, Staffing) and parent.shifts is not None:
-            agents[pool] = {"staffing": {"csv": f"staffing_{pool}.csv", "shifts": None}}
+            agents[pool] = {"staffing": {"csv": csv, "shifts": None}}
         else:
-            agents[pool] = {"staffing": {"csv": f"staffing_{pool}.csv"}}
+            agents[pool] = {"staffing": {"csv": csv}}
     rel = os.path.relpath(Path(scenario_path).resolve(), Path(out_dir).resolve())
     doc = {"extends": rel, "name": f"{scenario.name}_{name_suffix}", "description": description,
            "agents": agents}
