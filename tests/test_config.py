@@ -446,6 +446,114 @@ def test_csv_with_negative_volume_names_the_csv_file(tmp_path: Path) -> None:
     assert info.value.file.endswith("d.csv")
 
 
+# A row with more cells than the header was read as its first cells: 0,00:00,1,200 (an
+# unquoted thousands separator) as a volume of 1, all,00:00,2,5,6 as 2 agents.
+@pytest.mark.parametrize(("which", "text", "row", "header"), [
+    ("demand", "day,start,volume\nmon,00:00,10\n0,00:00,1,200\n", "0,00:00,1,200", "day, start, volume"),
+    ("staffing", "day,start,agents\nall,00:00,2,5,6\n", "all,00:00,2,5,6", "day, start, agents"),
+    ("demand", "day,start,volume\nmon,00:00,10,\n", "mon,00:00,10,", "day, start, volume"),  # an extra empty cell
+], ids=["thousands-separator", "staffing-extra-cells", "trailing-comma"])
+def test_csv_with_long_row_names_the_file_line_and_row(tmp_path: Path, which: str, text: str, row: str,
+                                                       header: str) -> None:
+    kwargs = {"demand_csv": text} if which == "demand" else {"staffing_csv": text}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_csv_scenario(tmp_path, **kwargs))
+    exc = info.value
+    line = text.split("\n").index(row) + 1
+    assert exc.file.endswith("d.csv" if which == "demand" else "s.csv")
+    assert exc.path == f"line {line}" and exc.value == row
+    assert f"3 cells per row ({header}), not {len(row.split(','))}" in exc.allowed
+    assert str(exc).startswith(f"{exc.file}: line {line} = {row!r}: expected 3 cells per row")
+
+
+def test_arrivals_csv_with_long_row_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "calls.csv").write_text("day,start\n0,08:00\n0,09:00,billing\n", encoding="utf-8")
+    data = erlang_a_dict()
+    data["demand"]["phone"] = {"arrivals_csv": "calls.csv"}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write_yaml(tmp_path / "s.yaml", data))
+    assert info.value.file.endswith("calls.csv") and info.value.path == "line 3"
+    assert info.value.value == "0,09:00,billing" and "2 cells per row (day, start), not 3" in info.value.allowed
+
+
+def test_csv_whose_header_has_the_same_trailing_empty_cell_loads(tmp_path: Path) -> None:
+    s = load_scenario(_csv_scenario(tmp_path, demand_csv="day,start,volume,\nmon,00:00,10,\nmon,08:00,400,\n"))
+    assert [row.volume for row in s.demand["phone"].volumes] == [10, 400]
+
+
+# Day numbers and weekdays (or all) in one table: the simulator follows the day numbers only
+# once there is one, so the weekday rows were silently dropped (an `all` row of 12 agents
+# beside a `day: 3` row gave nobody on duty until day 3).
+MIXED_STEPS = [{"day": "all", "start": "00:00", "agents": 12}, {"day": 3, "start": "08:00", "agents": 3}]
+MIXED_VOLUMES = [{"day": 0, "start": "00:00", "volume": 10}, {"day": "mon", "start": "08:00", "volume": 2000}]
+
+
+@pytest.mark.parametrize(("where", "rows", "path", "value", "says"), [
+    ("agents.team.staffing", {"steps": MIXED_STEPS}, "agents.team.staffing.steps.1.day", 3,
+     "days of one kind in a pool's staffing steps: all day numbers (0, 1, 2…) or all weekdays/all, "
+     "like step 0 ('all')"),
+    ("demand.phone", {"volumes": MIXED_VOLUMES}, "demand.phone.volumes.1.day", "mon",
+     "days of one kind in a channel's volumes: all day numbers (0, 1, 2…) or all weekdays, like row 0 (0)"),
+], ids=["staffing-steps", "demand-volumes"])
+def test_inline_table_mixing_day_numbers_and_weekdays_is_an_error(tmp_path: Path, where: str, rows: dict,
+                                                                  path: str, value: object, says: str) -> None:
+    from click.testing import CliRunner
+
+    from simsvc.cli import main
+
+    data = erlang_a_dict()
+    if where == "demand.phone":
+        data["demand"]["phone"] = rows
+    else:
+        data["agents"]["team"]["staffing"] = rows
+    file = write_yaml(tmp_path / "s.yaml", data)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    exc = info.value
+    assert (exc.file, exc.path, exc.value, exc.allowed) == (str(file), path, value, says)
+    result = CliRunner().invoke(main, ["check", str(file)])
+    assert result.exit_code == 2 and f"{file}: {path} = {shown(value)}: expected {says}" in result.output
+
+
+@pytest.mark.parametrize(("which", "text", "line", "value", "says"), [
+    ("demand", "day,start,volume\nmon,00:00,2000\n1,00:00,10\n", 3, "1",
+     "days of one kind in a channel's demand table: all day numbers (0, 1, 2…) or all weekdays, like line 2 ('mon')"),
+    ("staffing", "day,start,agents\n0,00:00,5\n1,00:00,6\nall,08:00,3\n", 4, "all",
+     "days of one kind in a pool's staffing table: all day numbers (0, 1, 2…) or all weekdays/all, like line 2 (0)"),
+    ("staffing", "day,start,agents\nall,00:00,12\n\n3,08:00,3\n", 4, "3",
+     "days of one kind in a pool's staffing table: all day numbers (0, 1, 2…) or all weekdays/all, "
+     "like line 2 ('all')"),
+], ids=["demand-weekday-then-number", "staffing-numbers-then-all", "staffing-all-then-number"])
+def test_csv_mixing_day_numbers_and_weekdays_names_the_file_and_line(tmp_path: Path, which: str, text: str,
+                                                                     line: int, value: str, says: str) -> None:
+    kwargs = {"demand_csv": text} if which == "demand" else {"staffing_csv": text}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_csv_scenario(tmp_path, **kwargs))
+    exc = info.value
+    assert exc.file == str((tmp_path / ("d.csv" if which == "demand" else "s.csv")).resolve())
+    assert (exc.path, exc.value, exc.allowed) == (f"line {line}.day", value, says)
+
+
+def test_csv_availability_mixing_day_numbers_and_weekdays_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("day,start,availability\nmon,00:00,0.5\n2,08:00,0.7\n", encoding="utf-8")
+    data = erlang_a_dict()
+    data["agents"]["team"]["availability"] = {"csv": "a.csv"}
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write_yaml(tmp_path / "s.yaml", data))
+    assert info.value.file.endswith("a.csv") and info.value.path == "line 3.day" and info.value.value == "2"
+    assert "days of one kind in a pool's availability table" in info.value.allowed
+
+
+@pytest.mark.parametrize("days", [("mon", "tue"), ("all", "sat"), (0, 2)], ids=str)
+def test_tables_with_days_of_one_kind_still_load(tmp_path: Path, days: tuple) -> None:
+    data = erlang_a_dict()
+    data["agents"]["team"]["staffing"] = {"steps": [{"day": d, "start": "00:00", "agents": 9} for d in days]}
+    if "all" not in days:
+        data["demand"]["phone"] = {"volumes": [{"day": d, "start": "00:00", "volume": 100} for d in days]}
+    s = load_scenario(write_yaml(tmp_path / "s.yaml", data))
+    assert [st.day for st in s.agents["team"].staffing.steps] == list(days)
+
+
 # =========================================================================== round trips
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
 def test_bundled_scenarios_round_trip_through_resolved_yaml(path: Path, tmp_path: Path) -> None:

@@ -143,6 +143,10 @@ def csv_rows(file: str, field: str, columns: tuple[str, ...],
             if len(cells) < len(header):
                 raise ScenarioError(file, f"line {line}", ",".join(cells),
                                     f"{len(header)} cells per row ({', '.join(header)})")
+            if len(cells) > len(header):  # never drop a cell: 0,00:00,1,200 is not a volume of 1
+                raise ScenarioError(file, f"line {line}", ",".join(cells),
+                                    f"{len(header)} cells per row ({', '.join(header)}), not {len(cells)} "
+                                    "(a number with a thousands separator splits in two: write 1200, not 1,200)")
             rows += 1
             yield line, {c: cells[i].strip() for c, i in where.items()}
     except csv.Error as exc:
@@ -152,15 +156,26 @@ def csv_rows(file: str, field: str, columns: tuple[str, ...],
         raise ScenarioError(file, "rows", "(none)", "at least one data row")
 
 
+_TABLE_NAMES = {"volume": "a channel's demand table", "agents": "a pool's staffing table",
+                "availability": "a pool's availability table"}
+
+
 def _read_table(file: str, columns: tuple[str, ...], field: str) -> list[dict[str, Any]]:
     """Rows of a demand or staffing CSV, each checked with its file and line in the message.
 
     Two rows for the same day and start are ambiguous (which one wins?): an error
-    naming both lines.
+    naming both lines. So is a table mixing day numbers with weekdays (or ``all``): the
+    simulator would follow the day numbers and drop the weekday rows.
     """
     rows, first_line = [], {}
     for line, cells in csv_rows(file, field, columns):
         row = {c: _table_cell(file, line, c, text) for c, text in cells.items()}
+        if rows and isinstance(row["day"], int) != isinstance(rows[0]["day"], int):
+            from simsvc.config.references import mixed_days
+
+            raise ScenarioError(file, f"line {line}.day", cells["day"],
+                                mixed_days(_TABLE_NAMES[columns[-1]], f"line {next(iter(first_line.values()))}",
+                                           rows[0]["day"], columns[-1] != "volume"))
         slot = (str(row["day"]), clock_seconds(row["start"]))
         if slot in first_line:
             raise ScenarioError(file, f"line {line}", f"{row['day']},{row['start']}",

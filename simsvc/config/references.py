@@ -97,6 +97,8 @@ def find_problems(s: Scenario) -> list[Problem]:
                         f"reason shares (mix) summing to 1 over {sorted(reasons)}"
                         + (" (some arrivals rows have no reason)" if spec.arrivals is not None else "")))
         out += _mix_problems(f"demand.{ch_name}.mix", spec.mix, reasons)
+        out += _mixed_day_problems(f"demand.{ch_name}.volumes", spec.volumes or [], "a channel's volumes",
+                                   "row", all_too=False)
         for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
             out += _mix_problems(f"demand.{ch_name}.volumes.{k}.mix", row.mix, reasons)
         out += _trace_problems(s, ch_name, spec, reasons)
@@ -175,6 +177,8 @@ def find_problems(s: Scenario) -> list[Problem]:
             out += _availability_problems(p_name, pool.availability.steps or [])
         staffing = pool.staffing
         if not isinstance(staffing, int):
+            out += _mixed_day_problems(f"agents.{p_name}.staffing.steps", staffing.steps or [],
+                                       "a pool's staffing steps")
             for k, shift in enumerate(staffing.shifts or []):
                 path = f"agents.{p_name}.staffing.shifts.{k}"
                 days = shift.days if isinstance(shift.days, str) else ",".join(shift.days)
@@ -193,15 +197,26 @@ def find_problems(s: Scenario) -> list[Problem]:
     return out
 
 
-def _availability_problems(p_name: str, steps: list) -> list[Problem]:
-    """Availability steps are keyed all by day number or all by weekday (``all``), one per slot."""
-    out: list[Problem] = []
-    path = f"agents.{p_name}.availability.steps"
-    numbered = [isinstance(st.day, int) for st in steps]
+def mixed_days(what: str, first: str, day: object, all_too: bool = True) -> str:
+    """What is allowed where a table mixes day numbers with weekdays (or ``all``): once a row has
+    a day number the simulator follows the day numbers only, so the weekday rows would be dropped."""
+    return (f"days of one kind in {what}: all day numbers (0, 1, 2…) or all weekdays{'/all' if all_too else ''}, "
+            f"like {first} ({day!r})")
+
+
+def _mixed_day_problems(path: str, rows: list, what: str, item: str = "step", all_too: bool = True) -> list[Problem]:
+    """Rows keyed all by day number or all by weekday (``all``): the first row of the other kind."""
+    numbered = [isinstance(row.day, int) for row in rows]
     if any(numbered) and not all(numbered):
         k = numbered.index(not numbered[0])
-        out.append((f"{path}.{k}.day", steps[k].day, "days of one kind in a pool's availability: all day numbers "
-                    f"(0, 1, 2…) or all weekdays/all, like step {0} ({steps[0].day!r})"))
+        return [(f"{path}.{k}.day", rows[k].day, mixed_days(what, f"{item} 0", rows[0].day, all_too))]
+    return []
+
+
+def _availability_problems(p_name: str, steps: list) -> list[Problem]:
+    """Availability steps are keyed all by day number or all by weekday (``all``), one per slot."""
+    path = f"agents.{p_name}.availability.steps"
+    out = _mixed_day_problems(path, steps, "a pool's availability")
     seen: dict[tuple, int] = {}
     for k, st in enumerate(steps):
         slot = (st.day, parse_clock(st.start))
