@@ -178,6 +178,9 @@ def test_vary_values_from_experiment_files() -> None:
     assert vary_values("1h,2h") == ["1h", "2h"]
     with pytest.raises(ValueError, match="START <= STOP"):
         vary_values("14:8")
+    # Found by fuzzing (IndexError in baseline_settings from an empty sweep): refused.
+    with pytest.raises(ValueError, match="at least one value"):
+        vary_values([])
 
 
 # =========================================================================== variants
@@ -360,6 +363,21 @@ def test_paired_differences_known_numbers() -> None:
     assert (r["diff"], bool(r.significant)) == (0, False)
     # C has no value of k at all: no row (nothing to pair).
     assert cmp[(cmp.variant == "C") & (cmp.metric == "k")].empty
+
+
+# Found by fuzzing: compare of scenarios with different channels crashed on the missing rows.
+def test_paired_differences_channel_the_baseline_lacks() -> None:
+    per_rep = pd.concat([_per_rep(), pd.DataFrame(
+        [{"replication": r, "channel": "chat", "metric": "m", "value": v, "variant": "B"}
+         for r, v in enumerate([1.0, 2.0, 3.0])])], ignore_index=True)
+    cmp = paired_differences(per_rep, ["A", "B", "C"], {"A": "base", "B": "bee", "C": "sea"})
+    r = row(cmp, variant="B", channel="chat", metric="m")
+    h = T975[2] * 1 / math.sqrt(3)
+    assert (r["mean"], r.ci_low, r.ci_high, r.reps) == pytest.approx((2, 2 - h, 2 + h, 3))
+    assert np.isnan([r["diff"], r.diff_low, r.diff_high]).all() and not r.significant
+    # The paired rows are unchanged, and nothing is invented for the others.
+    assert row(cmp, variant="B", channel="phone", metric="m")["diff"] == pytest.approx(2)
+    assert cmp[(cmp.channel == "chat") & (cmp.variant != "B")].empty
 
 
 # =========================================================================== points table

@@ -128,6 +128,25 @@ def test_compare_same_file_twice_gives_zero_differences(tmp_path: Path) -> None:
     assert " *" not in result.stdout
 
 
+# Found by fuzzing: scenarios with different channels crashed the table (IndexError) after
+# the results were written. A channel one side lacks shows "–" there and no difference.
+def test_compare_scenarios_with_different_channels(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = invoke("compare", ERLANG_A, BASELINE, "--set", "horizon=1d", "--set", "warmup=0", "--reps", 2,
+                    "-w", 1, "--out", out, "--no-report")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    email = next(line for line in lines if line.startswith("service_level@email "))
+    assert email.split()[1:] == ["–", "1.000", "±0", "–"], email
+    both = next(line for line in lines if line.startswith("occupancy@all "))
+    assert "–" not in both and both.rstrip().endswith("*"), both
+    assert "–: not a channel of that scenario (erlang-a-check has no chat, chatbot, email, social)" in result.stdout
+    cmp = pd.read_csv(out / "comparison.csv")
+    email_rows = cmp[cmp.channel == "email"]
+    assert set(email_rows.name) == {"baseline"} and email_rows["diff"].isna().all()
+    assert json.loads((out / "experiment.json").read_text())["status"] == "complete"
+
+
 def test_compare_needs_two_scenarios_and_valid_metric(tmp_path: Path) -> None:
     assert_usage_error(invoke("compare", ERLANG_A, "--out", tmp_path / "x"), "SCENARIOS")
     assert_usage_error(invoke("compare", ERLANG_A, ERLANG_A, "-m", "Service Level", "--out", tmp_path / "x"),
@@ -178,6 +197,28 @@ def test_sweep_bad_vary_is_a_usage_error(tmp_path: Path, vary: str) -> None:
     result = invoke("sweep", ERLANG_A, "--vary", vary, "--reps", 2, "-w", 1, "--out", tmp_path / "x")
     line = assert_one_error_line(result)  # one line about the option (issue 11, class 7)
     assert line.startswith(f"error: --vary '{vary}'"), line
+    assert not (tmp_path / "x").exists()
+
+
+# Found by fuzzing: --vary seed=1,2 ran two identical points (every point runs on the root
+# seed), and a varied replications was ignored. Both are experiment-wide: refused.
+@pytest.mark.parametrize("vary, instead", [("seed=1,2", "--seed"), ("replications=2:4", "--reps")])
+def test_sweep_refuses_to_vary_seed_and_replications(tmp_path: Path, vary: str, instead: str) -> None:
+    result = invoke("sweep", ERLANG_A, *SHORT, "--vary", vary, "--reps", 2, "-w", 1, "--out", tmp_path / "x")
+    line = assert_one_error_line(result)
+    assert line.startswith(f"error: --vary: {vary.split('=')[0]} = ["), line
+    assert instead in line, line
+    assert not (tmp_path / "x").exists()
+
+
+# Found by fuzzing: a repeated value made two points with one result folder (ValueError from
+# paired_differences after experiment.json and runs/ were written). Refused before running.
+@pytest.mark.parametrize("vary", ["agents.team.staffing=9,9", "channels.phone.service_level_threshold=1min,60s"])
+def test_sweep_refuses_repeated_points(tmp_path: Path, vary: str) -> None:
+    result = invoke("sweep", ERLANG_A, *SHORT, "--vary", vary, "--reps", 2, "-w", 1, "--out", tmp_path / "x")
+    line = assert_one_error_line(result)
+    assert line.startswith(f"error: --vary: {vary.split('=')[0]} = ["), line
+    assert "give the same scenario" in line and "list each value once" in line, line
     assert not (tmp_path / "x").exists()
 
 
@@ -458,7 +499,14 @@ def test_experiment_table_identifies_scenarios(tmp_path: Path) -> None:
     ("name: x\nscenarios: {a: no-such-scenario.yaml}\n", "no-such-scenario.yaml"),
     ("name: x\nscenarios: {a: SCEN}\nsweep: {vary: {agents.team.staffing: [-1]}}\n", "agents.team.staffing=-1"),
     ("just text\n", "(top level)"),
-], ids=["unknown-key", "bad-op", "bad-value", "missing-scenario", "invalid-point", "not-a-mapping"])
+    ("name: x\nscenarios: {a: SCEN}\nsweep: {vary: {agents.team.staffing: []}}\n",
+     "sweep.vary.agents.team.staffing = []: expected at least one value"),
+    ("name: x\nscenarios: {a: SCEN}\nsweep: {vary: {seed: [1, 2]}}\n", "sweep.vary: seed = [1, 2]"),
+    ("name: x\nscenarios: {a: SCEN}\nsweep: {vary: {replications: [2, 3]}}\n", "sweep.vary: replications"),
+    ("name: x\nscenarios: {a: SCEN}\nsweep: {vary: {agents.team.staffing: [9, 9]}}\n",
+     "give the same scenario"),
+], ids=["unknown-key", "bad-op", "bad-value", "missing-scenario", "invalid-point", "not-a-mapping",
+        "empty-values", "vary-seed", "vary-replications", "repeated-value"])
 def test_bad_experiment_file_one_error_line(tmp_path: Path, body: str, needle: str) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text(body.replace("SCEN", str(ERLANG_A)), encoding="utf-8")

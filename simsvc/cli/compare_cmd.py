@@ -67,6 +67,14 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
 
 
 def comparison_table(result) -> str:
+    """Means with CIs per scenario and paired differences to the first.
+
+    A channel only some scenarios have gets ``–`` for the others, and no difference
+    where the baseline lacks it (nothing to pair with); a line under the table says so.
+    """
+    import pandas as pd
+
+    from simsvc.cli._common import NA
     from simsvc.experiment.experiment import DEFAULT_METRICS
 
     cmp = result.comparison
@@ -82,11 +90,23 @@ def comparison_table(result) -> str:
                 continue
             row = [f"{ref.metric}@{channel}"]
             for name in names:
-                r = sel[sel.name == name].iloc[0]
-                row.append(mean_ci_text(r["mean"], r["ci_low"], r["ci_high"]))
+                r = sel[sel.name == name]
+                row.append(NA if r.empty else mean_ci_text(r.iloc[0]["mean"], r.iloc[0]["ci_low"],
+                                                           r.iloc[0]["ci_high"]))
             for name in names[1:]:
-                r = sel[sel.name == name].iloc[0]
+                r = sel[sel.name == name]
+                if r.empty or pd.isna(r.iloc[0]["diff"]):
+                    row.append(NA + "  ")
+                    continue
+                r = r.iloc[0]
                 row.append(mean_ci_text(r["diff"], r["diff_low"], r["diff_high"], signed=True)
                            + (" *" if r["significant"] else "  "))
             rows.append(row)
-    return text_table(rows)
+    table = text_table(rows)
+    lacking = [f"{v.name} has no {', '.join(c for c in channels if c != 'all' and c not in v.scenario.channels)}"
+               for v in result.design.variants
+               if any(c != "all" and c not in v.scenario.channels for c in channels)]
+    if lacking:
+        table += (f"\n\n{NA}: not a channel of that scenario ({'; '.join(lacking)}); "
+                  f"a channel the baseline {names[0]} lacks has no paired difference")
+    return table

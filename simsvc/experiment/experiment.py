@@ -153,10 +153,14 @@ def _more_replications(design: Design, store: ResultStore, keys: list[str],
 
 def paired_differences(per_rep: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
     """Each variant against the first, replication by replication (common random
-    numbers make the pairs positively correlated, so the difference is sharper)."""
+    numbers make the pairs positively correlated, so the difference is sharper).
+
+    A channel the baseline does not have gets the variant's mean and CI and no
+    difference (NaN): there is nothing to pair it with."""
     base = keys[0]
     rows = []
     b = per_rep[per_rep.variant == base].set_index(["replication", "channel", "metric"])["value"]
+    base_channels = set(b.index.get_level_values("channel"))
     for k in keys:
         v = per_rep[per_rep.variant == k].set_index(["replication", "channel", "metric"])["value"]
         joined = pd.concat({"v": v, "b": b}, axis=1, join="inner").dropna()
@@ -174,6 +178,14 @@ def paired_differences(per_rep: pd.DataFrame, keys: list[str], names: dict[str, 
                 "mean": mean, "ci_low": mean - h_v, "ci_high": mean + h_v, "reps": n,
                 "diff": diff, "diff_low": low, "diff_high": high,
                 "significant": bool(k != base and math.isfinite(h_d) and (low > 0 or high < 0)),
+            })
+        for (channel, metric), g in v[~v.index.get_level_values("channel").isin(base_channels)].dropna() \
+                .groupby(level=["channel", "metric"], sort=False):
+            mean, h_v = g.mean(), _half_width(g.to_numpy())
+            rows.append({
+                "variant": k, "name": names[k], "baseline": names[base], "channel": channel, "metric": metric,
+                "mean": mean, "ci_low": mean - h_v, "ci_high": mean + h_v, "reps": len(g),
+                "diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "significant": False,
             })
     return pd.DataFrame(rows)
 

@@ -61,6 +61,8 @@ def vary_values(spec: Any, text: str | None = None) -> list[Any]:
             values = [int(round(v)) if whole else round(v, 12) for v in values]
         else:
             values = [load_yaml(v.strip()) if v.strip() else v for v in spec.split(",")]
+    if not values:
+        raise ValueError("at least one value (a range START:STOP[:STEP] or a non-empty list)")
     if len(values) > MAX_VALUES:
         raise ValueError(f"{text or spec!r}: {len(values):,} values; at most {MAX_VALUES:,} per parameter")
     for v in values:
@@ -107,27 +109,52 @@ def _override_text(path: str, value: Any) -> str:
     return f"{path}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
 
 
+# Scenario fields an experiment sets for all its variants at once, so a point cannot vary them.
+EXPERIMENT_WIDE = {
+    "seed": "all points share the experiment's root seed (common random numbers: they see the same "
+            "customers, so they differ only by the varied parameters); give it with --seed (an "
+            "experiment file: seed:), and replications show the spread from seed to seed",
+    "replications": "all points run the experiment's replications; give them with --reps (an "
+                    "experiment file: replications:, or precision: to add replications where needed)",
+}
+
+
 def grid_variants(base: Variant, vary: dict[str, list[Any]], source: str, option: str = "--vary") -> list[Variant]:
     """The cartesian product of the varied values applied to ``base`` (at most ``MAX_GRID_POINTS``).
 
     Errors in a varied path or value are attributed to ``option`` (``--vary`` or the
-    experiment file's ``sweep.vary``).
+    experiment file's ``sweep.vary``). Experiment-wide settings (``seed``,
+    ``replications``) cannot be varied, and no two points may resolve to the same
+    scenario (a repeated value): both are refused before anything runs.
     """
     if not vary:
         return [base]
     paths = list(vary)
+    for p in paths:
+        if p in EXPERIMENT_WIDE:
+            raise ScenarioError(option, p, vary[p], f"a scenario parameter, not {p}: {EXPERIMENT_WIDE[p]}")
     points = math.prod(len(vary[p]) for p in paths)
     if points > MAX_GRID_POINTS:
         raise ScenarioError(option, ", ".join(paths), None,
                             f"a grid of at most {MAX_GRID_POINTS:,} points (this one has {points:,})",
                             show_value=False)
     out = []
+    seen: dict[str, tuple[str, ...]] = {}
     for combo in itertools.product(*(vary[p] for p in paths)):
         overrides = tuple(_override_text(p, v) for p, v in zip(paths, combo))
         scenario = load_scenario(source, [*base.overrides, *((option, o) for o in overrides)])
         params = dict(zip(paths, combo))
         label = ",".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in params.items())
         name = f"{base.name}[{label}]" if base.name else label
+        digest = scenario_hash(scenario)
+        if digest in seen:
+            first = seen[digest]
+            raise ScenarioError(
+                option, ", ".join(paths), vary[paths[0]] if len(paths) == 1 else None,
+                f"points that differ, but {' '.join(first)} and {' '.join(overrides)} give the same "
+                "scenario (a value repeated, or two spellings of one value); list each value once",
+                show_value=len(paths) == 1)
+        seen[digest] = overrides
         out.append(Variant(name, scenario, {**base.params, **params}, source, (*base.overrides, *overrides)))
     return out
 
