@@ -42,6 +42,35 @@ def test_wrong_shapes_are_one_message(tmp_path: Path, command: str, override: st
     assert not (tmp_path / "out").exists()
 
 
+# A field that takes a number or a mapping (staffing: 5 | {shifts, steps, csv}; resolution: 0.8 |
+# {reason: share}; handling: a distribution | {reason: distribution}): a bad value inside the
+# mapping is reported at its own field, not as "the mapping is not a number" (found by fuzzing).
+INSIDE = [
+    ('agents.team.staffing={shifts: [{start: 1.5, end: "16:00", agents: 5}]}',
+     "agents.team.staffing.shifts.0.start = 1.5: expected a clock time HH:MM"),
+    ('agents.team.staffing={shifts: [{start: "8am", end: "16:00", agents: 5}]}',
+     "agents.team.staffing.shifts.0.start = '8am': expected a clock time HH:MM"),
+    ('agents.team.staffing={shifts: [{start: "08:00", end: "16:00", agents: "5x"}]}',
+     "agents.team.staffing.shifts.0.agents = '5x': expected a valid integer"),
+    ('agents.team.staffing={shifts: [{start: "08:00", end: "16:00", agents: 5, days: 7}]}',
+     "agents.team.staffing.shifts.0.days = 7: expected"),
+    ("agents.team.staffing={csv: 5}", "agents.team.staffing.csv = 5: expected"),
+    ('agents.team.staffing={steps: [{start: "25:00", agents: 5}]}',  # was a traceback from the calendar
+     "agents.team.staffing.steps.0.start = '25:00': expected a clock time HH:MM (00:00 to 24:00)"),
+    ("handling.phone={dist: lognormal, mean: 4min, cv: abc}", "handling.phone.cv = 'abc': expected a valid number"),
+    ("resolution.phone={default: abc}", "resolution.phone.default = 'abc': expected a valid number"),
+    ("agents.team.staffing=5x", "agents.team.staffing = '5x': expected a valid integer"),  # the number form
+    ("resolution.phone=abc", "resolution.phone = 'abc': expected a valid number"),
+]
+
+
+@pytest.mark.parametrize("override,says", INSIDE, ids=[i[1].split(" =")[0] + f"-{n}" for n, i in enumerate(INSIDE)])
+def test_a_bad_value_inside_a_number_or_mapping_field_is_reported_at_its_own_field(
+        tmp_path: Path, override: str, says: str) -> None:
+    line = one_error(invoke("check", tiny(tmp_path), "--set", override), says)
+    assert "expected a finite duration" not in line   # handling: not the per-reason branch's reading of dist
+
+
 TYPOS = [
     ("agents.generalist.staffing=30", "agents.generalist", "known: team", "set it whole"),
     ("agents.team.stafing=30", "agents.team.stafing", "did you mean staffing", "known fields"),

@@ -8,6 +8,7 @@ sitting.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -19,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from simsvc.config.units import format_duration, format_rate, parse_duration, parse_rate
+from simsvc.config.units import CLOCK_HELP, format_duration, format_rate, parse_clock, parse_duration, parse_rate
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -52,7 +53,19 @@ Rate = Annotated[
     PlainSerializer(format_rate, return_type=str, when_used="json"),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")]
+_CLOCK_PATTERN = r"^\d{1,2}:\d{2}(:\d{2})?$"
+
+
+def _clock(value: object) -> object:
+    """``HH:MM[:SS]`` from 00:00 to 24:00, else one message saying so (not "a valid string" for
+    ``start: 1.5``, nor the regex for ``8am``); a 25:00 would otherwise pass and crash the calendar."""
+    if not (isinstance(value, str) and re.fullmatch(_CLOCK_PATTERN[1:-1], value)):
+        raise ValueError(CLOCK_HELP)
+    parse_clock(value)  # raises ValueError(CLOCK_HELP) out of range
+    return value
+
+
+Clock = Annotated[str, BeforeValidator(_clock), Field(pattern=_CLOCK_PATTERN)]
 
 
 # --------------------------------------------------------------------------- distributions

@@ -36,15 +36,16 @@ SHAPE_ERRORS = {
 def pick_error(errors: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
     """The error the user most likely needs.
 
-    Shape mismatches of branches the user did not mean are dropped; of the rest,
-    errors inside the branch that the input's own ``dist``/``kind`` selects come
-    first (the user wrote ``dist: lognormal``, so a missing ``cv`` is the news),
-    then the deepest.
+    Errors inside the branch that the input's own ``dist``/``kind`` selects come
+    first, even a shape mismatch (the user wrote ``dist: lognormal``, so a missing
+    ``cv`` or a ``cv: abc`` is the news, not what the per-reason mapping branch made
+    of the same keys); then errors other than shape mismatches (those mostly come
+    from branches the user did not mean); then the deepest: a mapping given where
+    a number or a mapping is allowed (``staffing: {shifts: ...}``) is reported at
+    the field inside it, not as "not a number". Ties keep pydantic's order.
     """
-    meaningful = [e for e in errors if e.get("type") not in SHAPE_ERRORS]
-    if not meaningful:
-        return errors[0]
-    return max(meaningful, key=lambda e: (_discriminated(e, data), len(_user_loc(e.get("loc", ()), data))))
+    return max(errors, key=lambda e: (_discriminated(e, data), e.get("type") not in SHAPE_ERRORS,
+                                      len(_user_loc(e.get("loc", ()), data))))
 
 
 def _discriminated(err: dict[str, Any], data: Any) -> bool:
