@@ -59,6 +59,21 @@ def test_duplicate_csv_rows_name_both_lines(tmp_path: Path, rows: str, first: in
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("override,path", [
+    ('agents.team.staffing={steps: [{start: "08:00", agents: 5}, {start: "8:00", agents: 6}]}',
+     "agents.team.staffing.steps.1"),
+    ('agents.team.staffing={steps: [{day: 0, start: "00:00", agents: 1}, {day: 1, start: "08:00", agents: 2}, '
+     '{day: 1, start: "08:00:00", agents: 3}]}', "agents.team.staffing.steps.2"),
+    ('agents.team.availability={steps: [{start: "08:00", availability: 0.5}, {start: "08:00", availability: 0.6}]}',
+     "agents.team.availability.steps.1"),
+], ids=["staffing", "staffing-day-numbers", "availability"])
+def test_duplicate_inline_steps_name_both_steps(tmp_path: Path, override: str, path: str) -> None:
+    """Inline steps as a CSV table's rows: two for the same day and start are refused, not one silently kept."""
+    first = int(path[-1]) - 1
+    line = one_error(invoke("check", tiny(tmp_path), "--set", override), f"{path} = ")
+    assert f"one step per day and start (step {first} has the same)" in line
+
+
 def test_utf8_bom_is_accepted_in_yaml_and_csv(tmp_path: Path) -> None:
     write(tmp_path / "d.csv", "\ufeffday,start,volume\nmon,00:00,10\n".encode("utf-8"))
     f = write(tmp_path / "s.yaml", ("\ufeff" + CSV_SCENARIO).encode("utf-8"))

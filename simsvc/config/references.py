@@ -174,11 +174,12 @@ def find_problems(s: Scenario) -> list[Problem]:
         if pool.reserve is not None:
             out += _reserve_problems(s, p_name, pool)
         if pool.availability is not None:
-            out += _availability_problems(p_name, pool.availability.steps or [])
+            out += _step_problems(f"agents.{p_name}.availability.steps", pool.availability.steps or [],
+                                  "a pool's availability")
         staffing = pool.staffing
         if not isinstance(staffing, int):
-            out += _mixed_day_problems(f"agents.{p_name}.staffing.steps", staffing.steps or [],
-                                       "a pool's staffing steps")
+            out += _step_problems(f"agents.{p_name}.staffing.steps", staffing.steps or [],
+                                  "a pool's staffing steps")
             for k, shift in enumerate(staffing.shifts or []):
                 path = f"agents.{p_name}.staffing.shifts.{k}"
                 days = shift.days if isinstance(shift.days, str) else ",".join(shift.days)
@@ -213,10 +214,11 @@ def _mixed_day_problems(path: str, rows: list, what: str, item: str = "step", al
     return []
 
 
-def _availability_problems(p_name: str, steps: list) -> list[Problem]:
-    """Availability steps are keyed all by day number or all by weekday (``all``), one per slot."""
-    path = f"agents.{p_name}.availability.steps"
-    out = _mixed_day_problems(path, steps, "a pool's availability")
+def _step_problems(path: str, steps: list, what: str) -> list[Problem]:
+    """Staffing or availability steps are keyed all by day number or all by weekday (``all``),
+    one per slot: two steps for the same day and start are ambiguous (which one wins?), as two
+    such rows of a CSV table are (load.py)."""
+    out = _mixed_day_problems(path, steps, what)
     seen: dict[tuple, int] = {}
     for k, st in enumerate(steps):
         slot = (st.day, parse_clock(st.start))
