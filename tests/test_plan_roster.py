@@ -173,12 +173,25 @@ def test_no_shift_covers_a_night_requirement(tmp_path):
     (lambda df: df[~((df["channel"] == "all") & (df["interval"].isin([30, 31])))], "2 of the scenario's 48 intervals missing (interval 30, 31)"),
     (lambda df: df.assign(pool=df["pool"].replace("team", "tem")), "pool 'tem' is not a pool"),
     (lambda df: df.drop(columns=["required_on_duty"]), "expected the requirements.csv"),
+    # cells shown as the file has them, not as numpy reprs (np.int64(-5); np.float64(nan) for text)
+    (lambda df: _cell(df, "required_on_duty", -5), "interval 10: required_on_duty = -5: expected a number >= 0"),
+    (lambda df: _cell(df, "required_on_duty", "abc"), "required_on_duty = 'abc': expected a number >= 0"),
+    (lambda df: _cell(df, "required_scheduled", -2), "required_scheduled = -2: expected a number >= 0"),
+    (lambda df: _cell(df, "interval", -3), "interval -3 is not an interval of the scenario"),
 ])
 def test_bad_requirements_csv_one_message(tmp_path, edit, fragment):
     result, out = _roster_on_edited_requirements(tmp_path, edit, "bad.csv")
     line = assert_one_error_line(result)
     assert fragment in line and "bad.csv" in line, line
+    assert "np." not in line, line
     assert not out.exists()
+
+
+def _cell(df: pd.DataFrame, column: str, value) -> pd.DataFrame:
+    """``df`` with ``column`` of the pool-total row of interval 10 set to ``value``."""
+    df = df.astype({column: object})
+    df.loc[(df["channel"] == "all") & (df["interval"] == 10), column] = value
+    return df
 
 
 def test_staffing_csv_of_staff_is_read_as_on_duty(tmp_path):

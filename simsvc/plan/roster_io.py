@@ -76,8 +76,8 @@ def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, n
         intervals = pd.to_numeric(rows["interval"], errors="coerce")
         bad = rows[intervals.isna() | (intervals < 0) | (intervals >= n) | (intervals % 1 != 0)]
         if not bad.empty:
-            raise PlanError(f"{file}: pool {pool!r}: interval {bad['interval'].iloc[0]!r} is not an interval "
-                            f"of the scenario (0 to {n - 1}, {scenario.interval / 60:g} min each)")
+            raise PlanError(f"{file}: pool {pool!r}: interval {_as_written(path, bad.index[0], 'interval')} is not "
+                            f"an interval of the scenario (0 to {n - 1}, {scenario.interval / 60:g} min each)")
         dup = intervals[intervals.duplicated()]
         if not dup.empty:
             raise PlanError(f"{file}: pool {pool!r}: interval {int(dup.iloc[0])} appears more than once")
@@ -95,7 +95,8 @@ def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, n
                                 f"({scenario.interval / 60:g} min from time 0): made for another scenario?")
         if not np.isfinite(values).all() or (values < 0).any():
             k = int(np.flatnonzero(~np.isfinite(values) | (values < 0))[0])
-            raise PlanError(f"{file}: pool {pool!r}, interval {k}: {column} = {values[k]!r}: expected a number >= 0")
+            raise PlanError(f"{file}: pool {pool!r}, interval {k}: {column} = "
+                            f"{_as_written(path, rows.index[order[k]], column)}: expected a number >= 0")
         out[pool] = values
         if gross_column in rows.columns:
             g = pd.to_numeric(rows[gross_column], errors="coerce").to_numpy()[order]
@@ -103,13 +104,29 @@ def read_requirements(path: str | Path, scenario: Scenario) -> tuple[dict[str, n
             blank_ok = np.isnan(g) & (scenario.agents[pool].availability is not None)
             if not (np.isfinite(g) | blank_ok).all() or (g < 0).any():
                 k = int(np.flatnonzero(~(np.isfinite(g) | blank_ok) | (g < 0))[0])
-                raise PlanError(f"{file}: pool {pool!r}, interval {k}: {gross_column} = {g[k]!r}: "
+                raise PlanError(f"{file}: pool {pool!r}, interval {k}: {gross_column} = "
+                                f"{_as_written(path, rows.index[order[k]], gross_column)}: "
                                 "expected a number >= 0")
             gross[pool] = g
             out[pool] = _exact_on_duty(scenario, pool, values, g, grid)
     if not out:
         raise PlanError(f"{file}: no requirement rows (pool totals have channel 'all')")
     return out, gross
+
+
+def _as_written(path: str | Path, row: object, column: str) -> str:
+    """A cell of a requirements table as its file has it, for a message: a number bare (-5, 2.50),
+    anything else quoted ('abc', ''); not the repr of what pandas made of it (np.int64(-5), or
+    np.float64(nan) for a text cell). The file is read again as text only on this error path."""
+    try:
+        text = str(pd.read_csv(path, dtype=str, keep_default_na=False).at[row, column]).strip()
+    except (OSError, ValueError, KeyError):
+        return "(unreadable)"
+    try:
+        float(text)
+    except ValueError:
+        return repr(text)
+    return text
 
 
 def _exact_on_duty(scenario: Scenario, pool: str, on_duty: np.ndarray, scheduled: np.ndarray,
