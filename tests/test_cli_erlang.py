@@ -139,6 +139,20 @@ def test_bad_input_exits_non_zero(args: list[str], fragment: str) -> None:
     assert fragment in result.output
 
 
+# Found by fuzzing: --target-abandon without --patience used Erlang C, which loses no caller,
+# so the target was always met (11 agents, exit 0). Refused; Erlang A and B still take it.
+@pytest.mark.parametrize("model", [[], ["--model", "c"]], ids=["default", "model-c"])
+def test_abandon_target_needs_a_model_that_loses_callers(model: list[str]) -> None:
+    result = run("erlang", "--rate", "150/h", "--aht", "4min", "--target-abandon", "0.05", *model)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "agents needed" not in result.output
+    assert ("Error: --target-abandon 0.05 needs callers who can be lost: give --patience "
+            "(Erlang A: callers abandon, e.g. --patience 90s) or --model b") in result.output
+    for other in (["--patience", "90s"], ["--model", "b"]):
+        ok = run("erlang", "--rate", "150/h", "--aht", "4min", "--target-abandon", "0.05", *other)
+        assert ok.exit_code == 0 and "agents needed: " in ok.output, ok.output
+
+
 @pytest.mark.parametrize(
     ("text", "per_second"),
     [("150/h", 150 / 3600), ("2.5/min", 2.5 / 60), ("0.04/s", 0.04), ("3600/d", 3600 / 86400),

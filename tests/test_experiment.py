@@ -130,6 +130,34 @@ def test_target_rejects_junk(text: str) -> None:
         Target.parse(text)
 
 
+# Found by fuzzing: 'service_level@phone >= 2' was accepted (a share lies in [0, 1], so the
+# target can never be met). Target.parse is shared by sweep --target, experiment files'
+# targets: and the planning commands (requirements, staff), so the bound is checked there.
+@pytest.mark.parametrize("text, message", [
+    ("service_level@phone >= 2", "'service_level@phone >= 2': service_level is a share between 0 and 1, got 2"),
+    ("abandon_rate <= -0.01 on phone", "abandon_rate is a share between 0 and 1, got -0.01"),
+    ("occupancy <= 1.2", "occupancy is a share between 0 and 1, got 1.2"),
+    ("fcr >= 1.5 on email", "fcr is a share between 0 and 1, got 1.5"),
+    ("csat >= 80", "csat is a share between 0 and 1, got 80"),
+    ("asa_s <= -5 on phone", "asa_s is a time in seconds, 0 or more, got -5"),
+    ("wait_p90_s <= -1", "wait_p90_s is a time in seconds, 0 or more, got -1"),
+    ("offered >= -1", "offered is a count, 0 or more, got -1"),
+    ("agent_cost <= -1", "agent_cost is an amount of money, 0 or more, got -1"),
+    ("nps >= 150", "nps is % promoters - % detractors, between -100 and 100, got 150"),
+    ("ces >= 0.5", "ces is a mean answer on the 1-7 scale, between 1 and 7, got 0.5"),
+])
+def test_target_refuses_a_value_out_of_the_metrics_range(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        Target.parse(text)
+    assert str(info.value).startswith(repr(text)) and str(info.value).endswith(message), info.value
+
+
+@pytest.mark.parametrize("text", ["service_level >= 1", "abandon_rate <= 0 on phone", "asa_s <= 0",
+                                  "nps >= -100", "ces <= 7", "net_value >= -5000", "clv_mean >= -1"])
+def test_target_accepts_the_ends_of_a_range_and_unbounded_metrics(text: str) -> None:
+    assert str(Target.parse(text))
+
+
 def test_target_met_is_inclusive() -> None:
     at_least = Target.parse("service_level >= 0.8")
     at_most = Target.parse("abandon_rate <= 0.05")

@@ -258,6 +258,22 @@ def test_unknown_channel_is_an_error_before_running(tmp_path: Path, command: str
     assert not (tmp_path / "x").exists()
 
 
+# Found by fuzzing: a service level target of 2 was accepted. One error naming the option, the
+# target text, the value and the range, before anything runs (experiment files: same parser).
+def test_sweep_target_out_of_the_metrics_range(tmp_path: Path) -> None:
+    result = invoke("sweep", ERLANG_A, *SHORT, "--vary", "agents.team.staffing=9,10", "--reps", 2, "-w", 1,
+                    "--target", "service_level@phone >= 2", "--out", tmp_path / "x")
+    assert_usage_error(result, "--target")
+    assert ("'service_level@phone >= 2': service_level is a share between 0 and 1, got 2"
+            in result.stderr), result.stderr
+    assert not (tmp_path / "x").exists()
+    spec = write_experiment(tmp_path / "e.yaml", {"name": "x", "scenarios": {"a": str(ERLANG_A)},
+                                                  "targets": ["asa_s <= -5 on phone"]})
+    line = assert_one_error_line(invoke("experiment", spec, "-w", 1, "--out", tmp_path / "x"))
+    assert line.endswith("'asa_s <= -5 on phone': asa_s is a time in seconds, 0 or more, got -5"), line
+    assert not (tmp_path / "x").exists()
+
+
 def test_sweep_bad_target_and_metric(tmp_path: Path) -> None:
     for option, value in (("--target", "service_level > 0.8"), ("--metric", "Service Level")):
         result = invoke("sweep", ERLANG_A, "--vary", "agents.team.staffing=9,10", option, value,
@@ -515,6 +531,29 @@ def test_bad_experiment_file_one_error_line(tmp_path: Path, body: str, needle: s
     assert not (tmp_path / "out").exists()
     line = assert_one_error_line(invoke("experiment", tmp_path / "none.yaml", "--out", tmp_path / "out"))
     assert "none.yaml" in line
+
+
+# Found by fuzzing: `set: [seed=7]` (or replications=5) on a scenario of an experiment file was
+# accepted and ignored (every scenario runs on the experiment's root seed and replications; the
+# run printed three identical rows for seeds 11, 7 and 99). Refused before anything runs, on
+# the first scenario too (its set would apply to all of them, not to it alone).
+@pytest.mark.parametrize("which, text, instead", [
+    ("b", "seed=7", "seed: (or --seed)"),
+    ("b", "replications = 5", "replications: (or --reps"),
+    ("a", "seed=7", "seed: (or --seed)"),
+])
+def test_experiment_file_refuses_a_scenarios_own_seed_or_replications(tmp_path: Path, which: str, text: str,
+                                                                       instead: str) -> None:
+    entry = {"path": str(ERLANG_A), "set": ["horizon=2d", "warmup=1d"]}
+    scenarios = {"a": dict(entry), "b": dict(entry, set=[*entry["set"], "agents.team.staffing=12"])}
+    scenarios[which]["set"] = [*scenarios[which]["set"], text]
+    spec = write_experiment(tmp_path / "e.yaml", {"name": "x", "scenarios": scenarios, "replications": 2})
+    line = assert_one_error_line(invoke("experiment", spec, "-w", 1, "--out", tmp_path / "out"))
+    key = text.split("=")[0].strip()
+    assert line.startswith(f"error: {spec}: scenarios.{which}.set = '{text}': expected a scenario "
+                           f"parameter, not {key}: "), line
+    assert instead in line and "one scenario cannot have its own" in line, line
+    assert not (tmp_path / "out").exists()
 
 
 # Found while writing these tests (ValueError traceback, exit 1); fixed.

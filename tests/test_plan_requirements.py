@@ -188,6 +188,8 @@ def test_baseline_routing_and_closed_hours(tmp_path):
     ("service_level >= 0.8", "no channel"),
     ("service_level <= 0.8 on phone", "service_level targets are 'service_level >= x'"),
     ("service_level >= 1.5 on phone", "between 0 and 1"),
+    # the range is checked by the shared target parser; the target text is named once
+    ("asa_s <= -5 on phone", "--target 'asa_s <= -5 on phone': asa_s is a time in seconds, 0 or more, got -5"),
     ("service_level > 0.8 on phone", "is not a target"),
 ])
 def test_bad_target_one_message_nothing_written(tmp_path, target, fragment):

@@ -326,6 +326,59 @@ def test_experiment_plots_return_labelled_figures() -> None:
     assert labels[:2] == ["baseline", "boost"]
 
 
+# Found by fuzzing: a channel the baseline lacks has comparison rows with the variants' means
+# and no difference (dd553a1), which drew an empty panel among the paired differences. Panels
+# (and variants) with no paired difference are left out; a compare of one file twice (every
+# difference exactly 0) still draws all its panels.
+def _unpaired_chat() -> pd.DataFrame:
+    chat = [{"variant": v, "name": n, "baseline": "baseline", "channel": "chat", "metric": "service_level",
+             "mean": 0.9, "ci_low": 0.85, "ci_high": 0.95, "reps": 5, "diff": np.nan, "diff_low": np.nan,
+             "diff_high": np.nan, "significant": False}
+            for v, n in (("more-2b", "more staff"), ("less-3c", "less staff"))]
+    return pd.concat([comparison_table(), pd.DataFrame(chat)], ignore_index=True)
+
+
+def _titles(fig: Figure) -> list[str]:
+    return [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+
+
+def test_differences_leave_out_panels_without_a_paired_difference() -> None:
+    labels = {"base-1a": "baseline", "more-2b": "more staff", "less-3c": "less staff"}
+    fig = comparison_differences(_unpaired_chat(), ["service_level@phone", "service_level@chat", "agent_cost"],
+                                 labels)
+    assert _titles(fig) == ["service level — phone", "agent cost — all"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["more staff", "less staff"]
+    with pytest.raises(PlotSkipped, match="no paired differences"):
+        comparison_differences(_unpaired_chat(), ["service_level@chat"], labels)
+    # one file twice: the second is named #2, every difference is 0, and nothing is left out
+    same = comparison_table()
+    same = same[same.variant != "less-3c"].assign(
+        name=lambda d: d.name.replace({"more staff": "baseline#2"}),
+        diff=0.0, diff_low=0.0, diff_high=0.0, significant=False)
+    fig = comparison_differences(same, ["service_level@phone", "asa_s@phone", "agent_cost"],
+                                 {"base-1a": "baseline", "more-2b": "baseline#2"})
+    assert len(_titles(fig)) == 3
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["baseline#2"]
+
+
+def test_compare_report_of_one_file_twice_and_of_different_channels(tmp_path: Path) -> None:
+    for name, files in (("same", (ERLANG_A, ERLANG_A)), ("channels", (ERLANG_A, BASELINE))):
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["compare", *map(str, files), "--set", "horizon=2d", "--set", "warmup=1d",
+                                           "--reps", "2", "-w", "1", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.output and "Traceback" not in result.output, result.output
+        assert {p.stem for p in (out / "plots").glob("*.png")} == {"comparison", "differences"}
+    folder = make_experiment(tmp_path / "unpaired", "compare")
+    _unpaired_chat().to_csv(folder / "comparison.csv", index=False)
+    meta = json.loads((folder / "experiment.json").read_text(encoding="utf-8"))
+    meta["metrics"] = ["service_level@phone", "service_level@chat", "agent_cost@all"]
+    (folder / "experiment.json").write_text(json.dumps(meta), encoding="utf-8")
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert "A metric of a channel the baseline lacks has no panel" in text
+    assert (folder / "plots" / "differences.png").is_file()
+
+
 # =========================================================================== the report of a real run
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -180,7 +180,8 @@ def _header(model: str, rate: float, aht: float, patience: float | None, thresho
 @click.option("--target-asa", metavar="DURATION", callback=_option(_parse_duration),
               help="Staffing target: maximum average speed of answer, e.g. 30s.")
 @click.option("--target-abandon", metavar="FRACTION", callback=_option(_parse_fraction),
-              help="Staffing target: maximum share lost (abandoned, or blocked for model b), e.g. 0.05.")
+              help="Staffing target: maximum share lost, e.g. 0.05: abandoned (needs --patience) or "
+                   "blocked (--model b); Erlang C loses no caller, so it is refused there.")
 @click.option("--max-occupancy", metavar="FRACTION", callback=_option(_parse_fraction, positive=True),
               help="Staffing target: maximum occupancy, e.g. 0.85.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -201,6 +202,13 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
         raise click.UsageError("--model a (Erlang A) needs --patience, e.g. --patience 90s")
     if name != "erlang_a" and patience is not None:
         raise click.UsageError(f"--patience only applies to --model a, not --model {name[-1]}")
+    if target_abandon is not None and name == "erlang_c":
+        # Erlang C loses no caller (nobody abandons, nobody is blocked): every staffing meets it.
+        raise click.UsageError(
+            f"--target-abandon {target_abandon:g} needs callers who can be lost: give --patience "
+            "(Erlang A: callers abandon, e.g. --patience 90s) or --model b (Erlang B: blocked calls "
+            "are lost); Erlang C (the model without --patience) loses no caller, so every staffing "
+            "would meet it")
     targets = {"target_service_level": target_sl, "target_asa_s": target_asa,
                "target_abandon": target_abandon, "target_occupancy_max": max_occupancy}
     targets = {k: v for k, v in targets.items() if v is not None}

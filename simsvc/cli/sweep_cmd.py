@@ -57,9 +57,12 @@ def sweep(scenario, varies, reps, seed, workers, dask_address, out, precision, p
              "--vary (a range or a list)")
     try:
         refs = [MetricRef.parse(m) for m in metrics]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--metric") from None
+    try:
         goals = [Target.parse(t) for t in targets]
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint="--target") from None
     try:
         variants = grid_variants(Variant("", base_scenario, {}, str(scenario), tuple(overrides)), vary, scenario)
     except ScenarioError as exc:

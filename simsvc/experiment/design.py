@@ -8,6 +8,7 @@ combine both.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,28 @@ _TARGET = re.compile(
 )
 
 
+# The values a metric can take, where the definition bounds them (README "Results"): a target
+# outside them is always met or never met, so it is refused. Metrics not listed (experience and
+# satisfaction scores, clv_mean, net_value) have no inherent bound.
+_SHARES = ("abandon_rate", "p_wait", "service_level", "occupancy", "fcr", "fcr_contact",
+           "response_within_target", "containment_rate", "csat", "churn_risk", "churn_rate")
+_COUNTS = ("offered", "offered_new_issues", "answered", "abandoned", "contained", "escalated", "lost",
+           "lost_closed", "waiting_end", "transferred", "pending_not_due", "backlog_end", "csat_responses",
+           "expected_churn", "customers_acquired", "referred_customers", "lost_prospects", "purchases",
+           "churned", "churned_after_contact", "lapsed", "customers_active_end", "prospects_end")
+_TIMES = ("wait_mean_s", "asa_s", "wait_p90_s", "aht_s", "response_time_mean_s", "bot_time_mean_s")
+_MONEY = ("agent_cost", "cost_per_contact", "revenue", "revenue_lost_to_churn")
+#: metric -> (lowest, highest, what it is and its range); a target must lie within
+METRIC_RANGES: dict[str, tuple[float, float, str]] = {
+    **{m: (0.0, 1.0, "a share between 0 and 1") for m in _SHARES},
+    **{m: (0.0, math.inf, "a count, 0 or more") for m in _COUNTS},
+    **{m: (0.0, math.inf, "a time in seconds, 0 or more") for m in _TIMES},
+    **{m: (0.0, math.inf, "an amount of money, 0 or more") for m in _MONEY},
+    "nps": (-100.0, 100.0, "% promoters - % detractors, between -100 and 100"),
+    "ces": (1.0, 7.0, "a mean answer on the 1-7 scale, between 1 and 7"),
+}
+
+
 @dataclass(frozen=True)
 class Target:
     """A requirement on a metric's mean, e.g. ``service_level >= 0.8 on phone``."""
@@ -73,7 +96,12 @@ class Target:
                 "or 'abandon_rate@phone <= 0.05'"
             )
         channel = m.group("channel") or m.group("on") or ALL
-        return cls(MetricRef.parse(f"{m.group('metric')}@{channel}"), m.group("op"), float(m.group("value")))
+        ref, value = MetricRef.parse(f"{m.group('metric')}@{channel}"), float(m.group("value"))
+        if ref.metric in METRIC_RANGES:
+            low, high, what = METRIC_RANGES[ref.metric]
+            if not low <= value <= high:
+                raise ValueError(f"{text!r}: {ref.metric} is {what}, got {value:g}")
+        return cls(ref, m.group("op"), value)
 
     def met(self, mean: float) -> bool:
         return mean >= self.value if self.op == ">=" else mean <= self.value
@@ -259,6 +287,17 @@ def baseline_settings(variants: list[Variant], reps: int | None = None, seed: in
     return n, s, {"seed": s_src, "replications": n_src}
 
 
+# A scenario's ``set:`` in an experiment file cannot carry these: they belong to the experiment.
+SCENARIO_SET_WIDE = {
+    "seed": "all scenarios of an experiment run on its one root seed (common random numbers: they "
+            "see the same customers, so they differ only by their settings), so one scenario cannot "
+            "have its own; give it once with the file's seed: (or --seed)",
+    "replications": "all scenarios of an experiment run its replications, so one scenario cannot "
+                    "have its own; give them once with the file's replications: (or --reps, or "
+                    "precision: to add replications where needed)",
+}
+
+
 def load_experiment(path: str | Path) -> Design:
     """Read an experiment file; scenario paths are relative to it."""
     path = Path(path)
@@ -283,6 +322,13 @@ def load_experiment(path: str | Path) -> Design:
     variants: list[Variant] = []
     for name, entry in spec.scenarios.items():
         entry = ScenarioEntry(path=entry) if isinstance(entry, str) else entry
+        for text in entry.set:
+            # The root seed and the replications are the experiment's: every variant runs on
+            # them, so a scenario's own would be ignored; refused, as a varied one is in a sweep.
+            key = text.split("=", 1)[0].strip() if "=" in text else ""
+            if key in SCENARIO_SET_WIDE:
+                raise ScenarioError(str(path), f"scenarios.{name}.set", text,
+                                    f"a scenario parameter, not {key}: {SCENARIO_SET_WIDE[key]}")
         source = str(base_dir / entry.path)
         base = file_variant(source, [(f"{path}: scenarios.{name}.set", o) for o in entry.set], name)
         if spec.sweep is None:

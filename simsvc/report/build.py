@@ -254,7 +254,8 @@ def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
             "differences", "Paired differences against the baseline",
             "Difference of each variant from the baseline with its 95 % CI (common random "
             "numbers make these pairs); highlighted points are significant at 5 %; rates "
-            "in percentage points.",
+            "in percentage points. A metric of a channel the baseline lacks has no panel "
+            "(nothing to pair it with; its means are above).",
             lambda: comparison_differences(exp.comparison, metrics, labels), files))
     elif exp.kind == "compare":
         blocks.append(html.Block("differences", "Paired differences against the baseline",

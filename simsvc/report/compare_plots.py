@@ -139,10 +139,19 @@ def comparison_differences(comparison: pd.DataFrame, metrics: Sequence[MetricKey
     if "name" in rows.columns:
         is_base |= rows["name"].astype(str) == rows["baseline"]
     rows = rows[~is_base]
-    panels = [(m, c) for m, c in _pairs(metrics)
-              if not rows[(rows["metric"] == m) & (rows["channel"] == c)].empty]
+    # Only rows with a difference: a metric of a channel the baseline lacks has the variant's
+    # mean and no difference (nothing to pair with), so it gets no panel (an empty one would
+    # look like a difference of nothing), and a variant with no difference shown gets no row.
+    if "diff" not in rows.columns:
+        raise PlotSkipped("comparison.csv has no diff column")
+    rows = rows[pd.to_numeric(rows["diff"], errors="coerce").notna()]
+    pairs = list(zip(rows["metric"].astype(str), rows["channel"]))
+    present = set(pairs)
+    panels = [p for p in _pairs(metrics) if p in present]
     if not panels:
-        raise PlotSkipped("comparison.csv holds no differences for the metrics compared")
+        raise PlotSkipped("comparison.csv holds no paired differences for the metrics compared")
+    shown = set(panels)
+    rows = rows[np.array([p in shown for p in pairs], dtype=bool)]   # a mask, never a column list
     variants = list(dict.fromkeys(rows["variant"]))
     baselines = list(dict.fromkeys(rows["baseline"]))
     with style.context():
