@@ -68,3 +68,26 @@ def test_band_value_picks_the_hours_band_and_the_nearest_outside():
     assert value(9) == rows["08:00–11:00"] and value(15) == rows["14:00–17:00"]
     assert value(3) == rows["08:00–11:00"] and value(22) == rows["17:00–20:00"]
     assert band_value(table, "chat", "handling mean", 9) is None
+
+
+def test_one_band_or_no_variance_skips_the_test_and_says_why():
+    # Every contact at one clock time made one band, and scipy's Kruskal–Wallis failed
+    # ("tuple index out of range") on a single group.
+    c = _contacts(6000, 100.0, 60.0, seed=5).assign(clock_s=10 * 3600.0)
+    table, tests = by_hour_band(c, "phone")
+    assert set(table["band"]) == {"10:00–11:00"}
+    assert [verdict_text(t) for t in tests] == [
+        f"phone: {q} by hour band not tested ({test} skipped: every contact is in one hour band, "
+        "10:00–11:00: no bands to compare)" for q, test in (("handling", "Kruskal–Wallis"), ("patience", "log-rank"))]
+    assert not any(t["differs"] for t in tests)
+    # Bands, but every handle time the same (scipy: p = nan), or every contact abandoned at the
+    # same wait (a singular log-rank covariance): nothing to rank or compare.
+    c = _contacts(6000, 100.0, 60.0, seed=5).assign(handle_s=120.0)
+    _, tests = by_hour_band(c, "phone")
+    assert verdict_text(tests[0]) == ("phone: handling by hour band not tested (Kruskal–Wallis skipped: every "
+                                      "handle time is 120 s: nothing to rank)")
+    assert tests[1]["quantity"] == "patience" and "skipped" not in tests[1]
+    _, tests = by_hour_band(c.assign(wait_s=30.0, outcome="abandoned"), "phone")
+    assert [verdict_text(t) for t in tests] == [(
+        "phone: patience by hour band not tested (log-rank skipped: the waits have no variance to test: every "
+        "abandonment at the same wait, or nobody else at risk then)")]

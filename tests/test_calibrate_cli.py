@@ -155,3 +155,22 @@ def test_bank_backtest_replay(tmp_path):
     assert "PS_anonymous: {}" in scenario and "PS_identified: {}" in scenario and "class anonymous: credit 0s" in scenario
     assert "only_in" in scenario and "too thin to estimate" in scenario  # the internet team is thin in 1–15
     assert "pool only_in: staffing too thin to estimate from in" in scenario  # and what fit wrote for it
+
+
+def test_fit_with_long_names_and_one_arrival_time_writes_a_scenario_that_loads(tmp_path):
+    # A channel name over 128 characters was written as "? name" and the scenario did not load;
+    # every contact at one clock time crashed the hour-band test.
+    head, *rows = SYNTHETIC.read_text().splitlines()
+    long_name = "p" * 130
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join([head] + [r.replace(",phone,", f",{long_name},") for r in rows]) + "\n", encoding="utf-8")
+    result = invoke("fit", log, "--out", tmp_path / "long", "--no-effective", "--no-report", "-w", "1")
+    assert result.exit_code == 0, result.output
+    check = invoke("check", tmp_path / "long" / "scenario.yaml", "--quiet")
+    assert check.exit_code == 0, check.output
+    log.write_text("\n".join([head] + [",".join(["2026-01-05 10:00:00"] + r.split(",")[1:]) for r in rows]) + "\n",
+                   encoding="utf-8")
+    result = invoke("fit", log, "--out", tmp_path / "same", "--no-effective", "--no-report", "-w", "1")
+    assert result.exit_code == 0, result.output
+    assert "hour bands: phone: handling by hour band not tested (Kruskal–Wallis skipped: every contact is " \
+           "in one hour band, 10:00–11:00" in result.output

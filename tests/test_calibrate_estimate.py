@@ -129,3 +129,15 @@ def test_fit_patience_reports_quantiles_with_intervals_and_the_tail():
     assert q[0.9]["source"] == "exponential tail" and np.isnan(q[0.9]["ci_low_s"])
     assert "p50" in pt.quantiles_text(e.detail["quantiles"]) and "(tail, no CI)" in pt.quantiles_text(
         e.detail["quantiles"])
+
+
+@pytest.mark.parametrize("name", ["p" * 130, "q" * 1100, "a: b #c", "x\ny", "it's", "[a]", "1", "é" * 200,
+                                  "l\u2028m"])
+def test_commented_yaml_reads_back_any_key(name):
+    # PyYAML writes a key over 128 characters as "? key", which the one-line writer turned into
+    # YAML that does not load ("found unhashable key"); a line break in a name broke a comment.
+    data = {"channels": {name: {"kind": "voice", "patience": {"dist": "exponential", "mean": "90s"},
+                                "a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": {"h": 1}}},
+            "demand": {name: {"csv": "demand.csv"}}, "mix": {name: 0.5, "other": 0.5}}
+    text = commented_yaml(data, {f"channels.{name}": [f"about {name}"], f"demand.{name}": ["csv"]}, [name])
+    assert load_yaml(text) == data

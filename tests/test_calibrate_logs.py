@@ -106,3 +106,66 @@ def test_cli_channel_without_answered_contacts(tmp_path):
                                        "--out", str(tmp_path / "f"), "--no-effective"])
     line = assert_one_error_line(result)
     assert "handle_s of channel email" in line and "positive handle times" in line
+
+
+def _synthetic_with(tmp_path: Path, edit) -> Path:
+    """The synthetic log with ``edit(i, fields)`` applied to each data row's fields (i from 0)."""
+    head, *rows = SYNTHETIC.read_text().splitlines()
+    out = []
+    for i, r in enumerate(rows):
+        fields = r.split(",")
+        edit(i, fields)
+        out.append(",".join(fields))
+    return write(tmp_path, "\n".join([head] + out) + "\n")
+
+
+def test_times_with_one_utc_offset_are_read_as_written(tmp_path):
+    # A time with an offset beside times without one crashed pandas ("Mixed timezones");
+    # one offset on every row made tz-aware days that --from could not be compared with.
+    plain = read_log(SYNTHETIC, date_from="2026-01-06").contacts
+    for suffix in ("Z", "+01:00"):
+        log = _synthetic_with(tmp_path, lambda i, f, s=suffix: f.__setitem__(0, f[0].replace(" ", "T") + s))
+        c = read_log(log, date_from="2026-01-06").contacts
+        assert c["day"].dt.tz is None and c["day"].equals(plain["day"]) and c["clock_s"].equals(plain["clock_s"])
+
+
+@pytest.mark.parametrize("offset, row, allowed", [
+    (lambda i: "+01:00" if i == 0 else "", 2, "(this row's: UTC+01:00; 3,198 of 3,199 rows: none)"),
+    (lambda i: "+01:00" if i < 2000 else "+02:00", 2002, "(this row's: UTC+02:00; 2,000 of 3,199 rows: UTC+01:00)"),
+])
+def test_mixed_utc_offsets_name_the_row(tmp_path, offset, row, allowed):
+    log = _synthetic_with(tmp_path, lambda i, f: f.__setitem__(0, f[0].replace(" ", "T") + offset(i)))
+    with pytest.raises(LogError) as err:
+        read_log(log)
+    message = str(err.value)
+    assert f"row {row} column arrival_time = '2026-" in message and allowed in message
+    assert "expected one UTC offset on every row or none on any" in message
+    assert "a log across a daylight-saving change should give local times without one" in message
+
+
+@pytest.mark.parametrize("column, value", [("handle_s", "1e15"), ("handle_s", "inf"), ("wait_s", "1e13"),
+                                           ("wait_s", "inf"), ("wait_s", "1e300"), ("wait_s", "720:00:01")])
+def test_durations_beyond_30_days_or_infinite_name_the_row(tmp_path, column, value):
+    # 1e15 s tried to allocate 8 TiB, inf crashed numpy, 1e13 overflowed pandas, and a wait of inf
+    # or 1e300 made fit write a patience beyond the scenario's limit.
+    col = {"wait_s": 2, "handle_s": 4}[column]
+    log = _synthetic_with(tmp_path, lambda i, f: f.__setitem__(col, value) if i == 9 else None)
+    with pytest.raises(LogError) as err:
+        read_log(log)
+    assert str(err.value) == (f"{log}: row 11 column {column} ({column}) = {value!r}: expected a finite duration "
+                              "of at most 30 days (2,592,000 s; rows longer or infinite: 1)")
+    log = _synthetic_with(tmp_path, lambda i, f: f.__setitem__(col, "720:00:00") if i == 9 else None)
+    assert read_log(log).contacts[column].max() == 30 * 86400   # 30 days itself is allowed
+
+
+@pytest.mark.parametrize("edit", [
+    lambda i, f: f.__setitem__(0, "2026-01-05T00:07:22.2+01:00") if i == 0 else None,
+    lambda i, f: f.__setitem__(4, "inf") if i == 0 else None,
+])
+def test_cli_offsets_and_durations_one_line_exit_2_nothing_written(tmp_path, edit):
+    out = tmp_path / "fitted"
+    result = CliRunner().invoke(main, ["fit", str(_synthetic_with(tmp_path, edit)), "--out", str(out),
+                                       "--no-effective", "--no-report", "-w", "1"])
+    line = assert_one_error_line(result)
+    assert "row 2 column" in line
+    assert not out.exists()

@@ -112,8 +112,15 @@ def by_hour_band(contacts: pd.DataFrame, channel: str, bands: int = BANDS) -> tu
     if all(len(x) >= MIN_SAMPLE for x in samples):
         for i, x in enumerate(samples):
             rows.append(("handling mean", labels[i], len(x), *_mean_ci(x)))
-        p = float(stats.kruskal(*samples).pvalue)
-        tests.append(_verdict("handling", "Kruskal–Wallis", p, [float(x.mean()) for x in samples], "mean"))
+        means = [float(x.mean()) for x in samples]
+        if k < 2:
+            tests.append(_skipped("handling", "Kruskal–Wallis", _one_band(labels), means, "mean"))
+        elif np.ptp(np.concatenate(samples)) == 0:
+            tests.append(_skipped("handling", "Kruskal–Wallis",
+                                  f"every handle time is {samples[0][0]:g} s: nothing to rank", means, "mean"))
+        else:
+            p = float(stats.kruskal(*samples).pvalue)
+            tests.append(_verdict("handling", "Kruskal–Wallis", p, means, "mean"))
 
     wait = g["wait_s"].fillna(0.0).to_numpy(dtype=float)
     abandoned = (g["outcome"] == "abandoned").to_numpy()
@@ -128,8 +135,19 @@ def by_hour_band(contacts: pd.DataFrame, channel: str, bands: int = BANDS) -> tu
             mean = exp_mean_ci(float(wait[m].sum()), int(abandoned[m].sum()))
             means.append(mean[0])
             rows.append(("patience exponential mean", labels[i], int(m.sum()), *mean))
-        p = logrank(wait, abandoned, band, k)
-        tests.append(_verdict("patience", "log-rank", p, means, "exponential mean"))
+        if k < 2:
+            tests.append(_skipped("patience", "log-rank", _one_band(labels), means, "exponential mean"))
+        else:
+            try:
+                p = logrank(wait, abandoned, band, k)
+            except np.linalg.LinAlgError:  # no variance: every wait ends at the same time
+                p = float("nan")
+            if np.isfinite(p):
+                tests.append(_verdict("patience", "log-rank", p, means, "exponential mean"))
+            else:
+                tests.append(_skipped("patience", "log-rank", "the waits have no variance to test: "
+                                      "every abandonment at the same wait, or nobody else at risk then",
+                                      means, "exponential mean"))
     table = pd.DataFrame(rows, columns=["quantity", "band", "n", "value_s", "ci_low_s", "ci_high_s"])
     table.insert(0, "channel", channel)
     bounds = {labels[i]: (int(edges[i] // HOUR_S), int(edges[i + 1] // HOUR_S)) for i in range(k)}
@@ -160,9 +178,21 @@ def _verdict(quantity: str, test: str, p: float, values: list[float], measure: s
             "measure": measure}
 
 
+def _one_band(labels: list[str]) -> str:
+    return f"every contact is in one hour band, {labels[0]}: no bands to compare"
+
+
+def _skipped(quantity: str, test: str, reason: str, values: list[float], measure: str) -> dict:
+    """A test that could not be run: ``differs`` False, no p-value, and why (``skipped``)."""
+    return _verdict(quantity, test, float("nan"), values, measure) | {"skipped": reason}
+
+
 def verdict_text(t: dict) -> str:
     """``phone: handling differs by hour band (Kruskal–Wallis p < 0.001; mean of the highest band
-    35 % above the lowest)``."""
+    35 % above the lowest)``, or ``phone: handling by hour band not tested (Kruskal–Wallis skipped:
+    every contact is in one hour band, 10:00–11:00: no bands to compare)``."""
+    if t.get("skipped"):
+        return f"{t['channel']}: {t['quantity']} by hour band not tested ({t['test']} skipped: {t['skipped']})"
     p = t["p_value"]
     p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     word = "differs" if t["differs"] else "does not differ significantly"

@@ -18,7 +18,10 @@ default one reason); ``wait_s`` (or ``wait``, ``queue_time``, ``wait_time``);
 ``customer_class``; default one class): a routing class, given as a column or as
 ``{column: C, values: {log value: class}}`` to derive it (every value must be mapped).
 Durations are seconds or
-``H:MM:SS``. Outcome words: answered/served/handled/agent → answered,
+``H:MM:SS``, from 0 to 30 days (``MAX_DURATION_S``). Times with a UTC offset (``Z``,
+``+01:00``) are read as written, at their offset, which must be the same on every row (or
+no row has one): a log across a daylight-saving change should give local times without.
+Outcome words: answered/served/handled/agent → answered,
 abandoned/abandon/hang/hangup/hung_up → abandoned, anything else → other.
 """
 from __future__ import annotations
@@ -52,6 +55,9 @@ OUTCOME_WORDS = {
 COLUMNS = ("row", "day", "clock_s", "channel", "reason", "outcome", "wait_s", "handle_s", "wrap_s",
            "agent", "customer_id", "class")
 NO_CLASS = "all"  # the class of every contact when the log has no class column
+# The longest wait, handle or wrap-up time a log may hold: longer ones (and inf) are errors, not
+# contacts (a 1e15 s handle time would be spread over a billion staffing intervals).
+MAX_DURATION_S = 30 * 86400.0
 
 
 @dataclass
@@ -296,11 +302,49 @@ def _arrival(raw: pd.DataFrame, spec: Any, cmap: ColumnMap, file: str) -> pd.Ser
         text = raw[_col(spec)].str.strip()
         fmt = cmap.datetime_format or "ISO8601"
         where = _col(spec)
-    stamp = pd.to_datetime(text, format=fmt, errors="coerce")
+    try:
+        stamp = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:  # rows with different UTC offsets (or some with one, some without)
+        stamp = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        bad = stamp.isna().to_numpy()
+        _stop_at_first(bad, file, f"column {where}", text,
+                       f"a date and time in the format {fmt!r} ({int(bad.sum())} rows fail)")
+        _mixed_offsets(text, fmt, file, where)
     bad = stamp.isna().to_numpy()
     _stop_at_first(bad, file, f"column {where}", text,
                    f"a date and time in the format {fmt!r} ({int(bad.sum())} rows fail)")
+    if stamp.dt.tz is not None:  # one offset on every row: read as written (wall-clock time at it)
+        stamp = stamp.dt.tz_localize(None)
     return stamp
+
+
+def _offset_name(tz: object) -> str:
+    return "none" if tz is None else str(tz)
+
+
+def _mixed_offsets(text: pd.Series, fmt: str, file: str, where: str, chunk: int = 1024) -> None:
+    """A LogError naming the first row whose UTC offset differs from most rows' (every row parses).
+
+    Parsed in chunks (a chunk of one offset is read at once), so a long log costs little.
+    """
+    offsets: list = []
+    for lo in range(0, len(text), chunk):
+        part = text.iloc[lo:lo + chunk]
+        try:
+            offsets.extend([pd.to_datetime(part, format=fmt).dt.tz] * len(part))
+        except ValueError:
+            offsets.extend(pd.to_datetime(t, format=fmt).tz for t in part)
+    names = pd.Series([_offset_name(tz) for tz in offsets])
+    counts = names.value_counts(sort=True)
+    usual = counts.index[0]
+    differs = (names != usual).to_numpy()
+    if not differs.any():
+        return
+    i = int(np.argmax(differs))
+    raise LogError(file, f"row {i + 2} column {where}", text.iloc[i],
+                   f"one UTC offset on every row or none on any (this row's: {names.iloc[i]}; "
+                   f"{int(counts.iloc[0]):,} of {len(names):,} rows: {usual}); times are read as written, at their "
+                   "offset, so a log across a daylight-saving change should give local times without one")
 
 
 def _duration(raw: pd.DataFrame, spec: Any, role: str, file: str) -> pd.Series:
@@ -319,6 +363,12 @@ def _duration(raw: pd.DataFrame, spec: Any, role: str, file: str) -> pd.Series:
         i = int(np.argmax(neg))
         raise LogError(file, f"row {i + 2} column {_col(spec)} ({role})", text.iloc[i],
                        f"a duration >= 0 ({int(neg.sum())} rows are negative)")
+    long = (seconds > MAX_DURATION_S).to_numpy()  # inf too
+    if long.any():
+        i = int(np.argmax(long))
+        raise LogError(file, f"row {i + 2} column {_col(spec)} ({role})", text.iloc[i],
+                       f"a finite duration of at most {MAX_DURATION_S / 86400:.0f} days "
+                       f"({MAX_DURATION_S:,.0f} s; rows longer or infinite: {int(long.sum())})")
     return seconds.astype(float)
 
 

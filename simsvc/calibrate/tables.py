@@ -10,6 +10,7 @@ as 6 agents on duty all interval and a 7th for a random 40 % of it.
 """
 from __future__ import annotations
 
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,10 +98,35 @@ def demand_rows(frame: pd.DataFrame, interval_s: float, days: list) -> pd.DataFr
                          "volume": np.round(vol.to_numpy(), 3)})
 
 
-def _flow(key: str, value: object) -> str:
-    text = yaml.safe_dump({key: value}, default_flow_style=True, width=10**9, sort_keys=False,
-                          allow_unicode=True).strip()
-    return text[1:-1]
+# YAML reads a key without ``?`` (an implicit key) only up to 1024 characters on one line;
+# PyYAML writes one only up to 128 (beyond, ``? key``, which breaks a one-line ``{key: value}``).
+IMPLICIT_KEY_MAX = 1000
+_BREAK = re.compile(r"[\r\n\x85\u2028\u2029]")  # what YAML reads as a line break
+
+
+def _comment(text: str) -> str:
+    """``text`` on one comment line: line breaks (a name from a log may hold one) shown as ``\\n``."""
+    return _BREAK.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _key(key: object) -> str:
+    """``key`` as a one-line YAML scalar (quoted where needed; line breaks escaped)."""
+    text = yaml.safe_dump([key], default_flow_style=True, width=10**9, allow_unicode=True).strip()[1:-1]
+    if _BREAK.search(text):   # a plain or single-quoted scalar would fold a line break over lines
+        text = yaml.safe_dump([key], default_flow_style=True, default_style='"', width=10**9,
+                              allow_unicode=True).strip()[1:-1]
+    return text
+
+
+def _flow(key: str, value: object, pad: str = "") -> str:
+    """``pad`` + ``key: value`` on one line (value in flow style), or ``? key`` / ``: value`` on
+    two when the key is too long for an implicit key."""
+    text = yaml.safe_dump([value], default_flow_style=True, width=10**9, sort_keys=False,
+                          allow_unicode=True).strip()[1:-1]
+    k = _key(key)
+    if len(k) > IMPLICIT_KEY_MAX:
+        return f"{pad}? {k}\n{pad}: {text}"
+    return f"{pad}{k}: {text}"
 
 
 def _leaf(value: object) -> bool:
@@ -112,18 +138,19 @@ def _leaf(value: object) -> bool:
 
 def commented_yaml(data: dict, comments: dict[str, list[str]], header: list[str]) -> str:
     """YAML text of ``data`` with comment lines above the keys named in ``comments`` (dotted paths)."""
-    lines = [f"# {h}" if h else "#" for h in header]
+    lines = [f"# {_comment(h)}" if h else "#" for h in header]
 
     def emit(d: dict, path: str, indent: int) -> None:
         pad = " " * indent
         for k, v in d.items():
             p = f"{path}.{k}" if path else str(k)
-            lines.extend(f"{pad}# {c}" for c in comments.get(p, []))
+            lines.extend(f"{pad}# {_comment(c)}" for c in comments.get(p, []))
             if isinstance(v, dict) and not _leaf(v):
-                lines.append(f"{pad}{k}:")
+                key = _key(str(k))
+                lines.append(f"{pad}? {key}\n{pad}:" if len(key) > IMPLICIT_KEY_MAX else f"{pad}{key}:")
                 emit(v, p, indent + 2)
             else:
-                lines.append(pad + _flow(str(k), v))
+                lines.append(_flow(str(k), v, pad))
 
     emit(data, "", 0)
     return "\n".join(lines) + "\n"
