@@ -140,11 +140,29 @@ def test_compare_scenarios_with_different_channels(tmp_path: Path) -> None:
     assert email.split()[1:] == ["–", "1.000", "±0", "–"], email
     both = next(line for line in lines if line.startswith("occupancy@all "))
     assert "–" not in both and both.rstrip().endswith("*"), both
-    assert "–: not a channel of that scenario (erlang-a-check has no chat, chatbot, email, social)" in result.stdout
+    assert "–: not measured in that scenario (erlang-a-check has no email, social, chat)" in result.stdout
     cmp = pd.read_csv(out / "comparison.csv")
     email_rows = cmp[cmp.channel == "email"]
     assert set(email_rows.name) == {"baseline"} and email_rows["diff"].isna().all()
     assert json.loads((out / "experiment.json").read_text())["status"] == "complete"
+
+
+def test_compare_shows_a_metric_the_baseline_lacks(tmp_path: Path) -> None:
+    # erlang_a_check has no async channel, hence no response_within_target: the metric asked
+    # for by name was dropped from the table without a word; now the baseline shows "–".
+    out = tmp_path / "cmp"
+    result = invoke("compare", ERLANG_A, BASELINE, "-m", "response_within_target", "--set", "horizon=1d",
+                    "--set", "warmup=0", "--reps", 2, "-w", 1, "--out", out, "--no-report")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("response_within_target@all "))
+    cells = row.split()
+    assert cells[1] == "–" and cells[-1] == "–" and float(cells[2]) > 0, row
+    assert "–: not measured in that scenario; what the baseline erlang-a-check lacks" in result.stdout
+    cmp = pd.read_csv(out / "comparison.csv")
+    assert cmp[(cmp.metric == "response_within_target") & (cmp.channel == "all")].name.tolist() == ["baseline"]
+    same = invoke("compare", ERLANG_A, ERLANG_A, *SHORT, "--reps", 2, "-w", 1, "--out", tmp_path / "same",
+                  "--no-report")
+    assert same.exit_code == 0 and "not measured" not in same.stdout, same.output
 
 
 def test_compare_needs_two_scenarios_and_valid_metric(tmp_path: Path) -> None:

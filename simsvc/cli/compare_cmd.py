@@ -69,8 +69,10 @@ def compare(scenarios, reps, seed, workers, dask_address, out, precision, precis
 def comparison_table(result) -> str:
     """Means with CIs per scenario and paired differences to the first.
 
-    A channel only some scenarios have gets ``–`` for the others, and no difference
-    where the baseline lacks it (nothing to pair with); a line under the table says so.
+    A channel or metric only some scenarios have gets ``–`` for the others, and no
+    difference where the baseline lacks it (nothing to pair with); a line under the
+    table says so. A metric asked for by name that no scenario has is shown as ``–``
+    throughout, not left out.
     """
     import pandas as pd
 
@@ -83,10 +85,11 @@ def comparison_table(result) -> str:
     header = ["metric"] + names + [f"{n} - {names[0]}" for n in names[1:]]
     rows = [header]
     channels = list(dict.fromkeys(cmp["channel"]))
+    shown: dict[str, None] = {}   # channels with a row in the table, in table order
     for ref in refs:
         for channel in ([ref.channel] if ref.channel != "all" or result.design.metrics else channels):
             sel = cmp[(cmp.metric == ref.metric) & (cmp.channel == channel)]
-            if sel.empty or sel["mean"].isna().all():
+            if (sel.empty or sel["mean"].isna().all()) and not result.design.metrics:
                 continue
             row = [f"{ref.metric}@{channel}"]
             for name in names:
@@ -102,11 +105,12 @@ def comparison_table(result) -> str:
                 row.append(mean_ci_text(r["diff"], r["diff_low"], r["diff_high"], signed=True)
                            + (" *" if r["significant"] else "  "))
             rows.append(row)
+            shown[channel] = None
     table = text_table(rows)
-    lacking = [f"{v.name} has no {', '.join(c for c in channels if c != 'all' and c not in v.scenario.channels)}"
-               for v in result.design.variants
-               if any(c != "all" and c not in v.scenario.channels for c in channels)]
-    if lacking:
-        table += (f"\n\n{NA}: not a channel of that scenario ({'; '.join(lacking)}); "
-                  f"a channel the baseline {names[0]} lacks has no paired difference")
+    if any(cell.strip() == NA for row in rows[1:] for cell in row[1:]):
+        lacking = [f"{v.name} has no {', '.join(c for c in shown if c != 'all' and c not in v.scenario.channels)}"
+                   for v in result.design.variants
+                   if any(c != "all" and c not in v.scenario.channels for c in shown)]
+        table += (f"\n\n{NA}: not measured in that scenario" + (f" ({'; '.join(lacking)})" if lacking else "")
+                  + f"; what the baseline {names[0]} lacks has no paired difference")
     return table

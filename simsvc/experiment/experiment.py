@@ -155,12 +155,12 @@ def paired_differences(per_rep: pd.DataFrame, keys: list[str], names: dict[str, 
     """Each variant against the first, replication by replication (common random
     numbers make the pairs positively correlated, so the difference is sharper).
 
-    A channel the baseline does not have gets the variant's mean and CI and no
-    difference (NaN): there is nothing to pair it with."""
+    A channel or metric the baseline does not have (or has no value for: a response
+    target without async channels) gets the variant's mean and CI and no difference
+    (NaN): there is nothing to pair it with."""
     base = keys[0]
     rows = []
     b = per_rep[per_rep.variant == base].set_index(["replication", "channel", "metric"])["value"]
-    base_channels = set(b.index.get_level_values("channel"))
     for k in keys:
         v = per_rep[per_rep.variant == k].set_index(["replication", "channel", "metric"])["value"]
         joined = pd.concat({"v": v, "b": b}, axis=1, join="inner").dropna()
@@ -179,8 +179,11 @@ def paired_differences(per_rep: pd.DataFrame, keys: list[str], names: dict[str, 
                 "diff": diff, "diff_low": low, "diff_high": high,
                 "significant": bool(k != base and math.isfinite(h_d) and (low > 0 or high < 0)),
             })
-        for (channel, metric), g in v[~v.index.get_level_values("channel").isin(base_channels)].dropna() \
-                .groupby(level=["channel", "metric"], sort=False):
+        paired = set(joined.index.droplevel("replication"))   # (channel, metric) with a pair
+        v = v.dropna()
+        unpaired = [(c, m) not in paired for c, m in zip(v.index.get_level_values("channel"),
+                                                          v.index.get_level_values("metric"))]
+        for (channel, metric), g in v[unpaired].groupby(level=["channel", "metric"], sort=False):
             mean, h_v = g.mean(), _half_width(g.to_numpy())
             rows.append({
                 "variant": k, "name": names[k], "baseline": names[base], "channel": channel, "metric": metric,
