@@ -127,3 +127,23 @@ def test_a_channel_name_with_a_slash_is_refused(tmp_path: Path) -> None:
     result = invoke("check", write(tmp_path / "s.yaml", text))
     assert result.exit_code == 2
     assert "channels.a/b = 'a/b': expected a channel name without /" in result.output.splitlines()[0]
+
+
+@pytest.mark.parametrize("plant", ["link", "file"])
+def test_report_refuses_a_plots_link_out_of_the_folder(tmp_path: Path, plant: str) -> None:
+    # A plots/ symlink made `simsvc report` write its PNGs, and remove "stale" SVGs, in the
+    # folder the link points to (found by fuzzing). A plots file crashed the report.
+    scenario = tiny(tmp_path / "work")
+    run = tmp_path / "work" / "run"
+    assert invoke("run", scenario, "-n", 1, "-w", 1, "--no-report", "-o", run).exit_code == 0
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "volumes.svg").write_text("keep")
+    if plant == "link":
+        (run / "plots").symlink_to(victim, target_is_directory=True)
+    else:
+        (run / "plots").write_text("not a folder")
+    line = one_error(invoke("report", run), "plots")
+    assert ("symbolic link" in line) if plant == "link" else ("is a file" in line)
+    assert sorted(p.name for p in victim.iterdir()) == ["volumes.svg"]
+    assert not (run / "report.html").exists()

@@ -18,7 +18,7 @@ from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenu
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
                                  service_level_by_time_of_day, volumes_by_interval)
 from simsvc.report.wait_plots import wait_distribution
-from simsvc.report.files import write_files
+from simsvc.report.files import plots_problem, write_files
 from simsvc.report.render import Plots
 
 
@@ -276,6 +276,9 @@ def write_report(results_dir: str | Path, svg: bool = False) -> Path:
     path = Path(results_dir)
     if not path.is_dir():
         raise ReportError(f"{path}: no such folder")
+    problem = plots_problem(path)   # before drawing: the plots would go through a link
+    if problem is not None:
+        raise ReportError(problem)
     if not is_experiment(path):
         return RunReport(load_run(path), svg=svg).finish()
     _use_agg()

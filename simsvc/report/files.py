@@ -33,11 +33,27 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def plots_problem(path: Path) -> str | None:
+    """Why ``path/plots`` cannot hold a report's plots, or None: it must be a folder of the
+    results folder itself. A symbolic link there (to a folder elsewhere) would have the
+    report write, and remove stale plots, outside the results folder."""
+    plots = path / PLOTS_DIR
+    if plots.is_symlink():
+        return (f"{plots}: is a symbolic link (to {os.readlink(plots)}); a report writes only inside its "
+                "results folder: remove the link")
+    if plots.exists() and not plots.is_dir():
+        return f"{plots}: is a file, not a folder; a report writes its plots there: remove or rename it"
+    return None
+
+
 def write_files(path: Path, files: dict[str, bytes], skipped: Iterable[str], text: str) -> Path:
     """The plots' files and report.html, each written atomically; the files of the plots
     ``skipped`` (their keys) are removed, and so is the SVG of a plot written as PNG only,
     so that no file survives from an earlier report (an SVG of an earlier ``--svg`` report
     would no longer match its PNG)."""
+    problem = plots_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
     plots = path / PLOTS_DIR
     if files:
         plots.mkdir(exist_ok=True)
