@@ -147,3 +147,19 @@ def test_report_refuses_a_plots_link_out_of_the_folder(tmp_path: Path, plant: st
     assert ("symbolic link" in line) if plant == "link" else ("is a file" in line)
     assert sorted(p.name for p in victim.iterdir()) == ["volumes.svg"]
     assert not (run / "report.html").exists()
+
+
+def test_resuming_an_experiment_refuses_a_link_inside_its_folder(tmp_path: Path) -> None:
+    # A resumed sweep stored its new replication in the folder a runs/<variant> link points
+    # to, outside the experiment folder (found by fuzzing).
+    work = tmp_path / "work"
+    scenario = tiny(work)
+    args = ("sweep", scenario, "--vary", "agents.team.staffing=4,5", "-w", 1, "--no-report", "-o", work / "exp")
+    assert invoke(*args, "-n", 2).exit_code == 0
+    variant = sorted((work / "exp" / "runs").iterdir())[0]
+    victim = tmp_path / "victim"
+    variant.rename(victim)
+    variant.symlink_to(victim, target_is_directory=True)
+    line = one_error(invoke(*args, "-n", 3), "symbolic link")
+    assert variant.name in line
+    assert sorted(p.name for p in victim.iterdir()) == ["rep-00000.parquet", "rep-00001.parquet"]

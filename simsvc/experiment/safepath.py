@@ -54,6 +54,10 @@ def check_output(folder: str | Path, need_bytes: float = 0, option: str = "--out
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{option} {folder}: is a file, not a folder")
+    link = _link_inside(folder)
+    if link is not None:
+        raise OutputError(f"{option} {folder}: {link} is a symbolic link (to {os.readlink(link)}); results are "
+                          "written only inside the folder: remove the link")
     existing = folder
     while not existing.exists():
         if existing.parent == existing:
@@ -71,6 +75,22 @@ def check_output(folder: str | Path, need_bytes: float = 0, option: str = "--out
     if need > free:
         raise OutputError(f"{option} {folder}: about {_mb(need)} needed but {_mb(free)} free on {existing} "
                           "(free space, choose another --out, or use --no-contacts)")
+
+
+def _link_inside(folder: Path) -> Path | None:
+    """A symbolic link among what a resumed folder's writers follow (its entries, and the
+    entries of its folders: an experiment's ``runs/<variant>``, a report's ``plots``), or None.
+    Through one, a resumed experiment would store replications in the folder it points to."""
+    if not folder.is_dir():
+        return None
+    for entry in folder.iterdir():
+        if entry.is_symlink():
+            return entry
+        if entry.is_dir():
+            for inner in entry.iterdir():
+                if inner.is_symlink():
+                    return inner
+    return None
 
 
 def _mb(n: float) -> str:
