@@ -449,7 +449,9 @@ def test_report_notes_missing_inputs_instead_of_plots(real_run: Path, tmp_path: 
     shutil.copytree(real_run, folder, ignore=shutil.ignore_patterns("plots", "report.html"))
     (folder / "contacts.parquet").unlink()
     text = write_report(folder).read_text(encoding="utf-8")
-    assert "Not shown: contacts.parquet is absent" in text
+    # deleted, not left out by --no-contacts (the manifest records that): missing, not "absent"
+    assert "Not shown: contacts.parquet is missing from the folder" in text
+    assert "--no-contacts" not in text
     assert not (folder / "plots" / "waits.png").exists()
     assert (folder / "plots" / "service_level.png").exists()
 
@@ -628,7 +630,7 @@ def test_journey_report_without_customers_parquet_notes_the_missing_plots(
     shutil.copytree(journey_run, folder, ignore=shutil.ignore_patterns("plots", "report.html"))
     (folder / "customers.parquet").unlink()
     text = write_report(folder).read_text(encoding="utf-8")
-    assert text.count("Not shown: customers.parquet is absent") == 2
+    assert text.count("Not shown: customers.parquet is missing from the folder") == 2
     assert {p.stem for p in (folder / "plots").glob("journey_*.png")} == {"journey_funnel",
                                                                           "journey_revenue"}
     assert "<h2>Customers</h2>" in text

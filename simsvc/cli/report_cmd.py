@@ -14,7 +14,8 @@ def report(results_dir: str, svg: bool) -> None:
     from simsvc.report import ReportError, write_report
 
     try:
-        path = write_report(results_dir, svg=svg)
+        path = write_report(results_dir, svg=svg,
+                            warn=lambda text: click.echo(f"warning: {results_dir}: {text}", err=True))
     except ReportError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

@@ -45,15 +45,33 @@ def results(folder: str, fmt: str) -> None:
     name = m.get("scenario_name") or m.get("name")
     click.echo(f"# {name} ({info['kind']})\n")
     if info["kind"] == "run":
-        click.echo(f"seed {m.get('root_seed')}, {m.get('replications')} replications, "
-                   f"scenario hash {str(m.get('scenario_hash'))[:16]}, simsvc {m.get('simsvc_version')}\n")
+        from simsvc.report.data import manifest_problems
+
+        damaged = manifest_problems(m)
+
+        def fact(field: str, text: str) -> str:
+            return f"{field.replace('_', ' ')} damaged in manifest.json ({damaged[field]})" \
+                if field in damaged else text
+        click.echo(", ".join((
+            fact("root_seed", f"seed {m.get('root_seed')}"),
+            fact("replications", f"{m.get('replications')} replications"),
+            fact("scenario_hash", f"scenario hash {str(m.get('scenario_hash'))[:16]}"),
+            fact("simsvc_version", f"simsvc {m.get('simsvc_version')}"))) + "\n")
+        for field, why in damaged.items():
+            click.echo(f"warning: {folder}: manifest.json: {field} is {why}", err=True)
     else:
         click.echo(f"{len(m.get('variants', {}))} variants, seed {m.get('seed')}, status {m.get('status')}, "
                    f"{info['stored_replications']} stored replications\n")
     for path, size in info["files"]:
         click.echo(f"- {path} ({size:,} bytes)")
     click.echo("")
-    if summary.empty:
+    if summary.empty and info["kind"] == "run":
+        # A run's folder is written whole: no rows (or no file) means it is damaged.
+        missing = (f"{info['table']} has no rows" if info["table_present"]
+                   else f"{info['table']} is missing from the folder")
+        click.echo(f"({missing}: no KPIs to show)")
+        click.echo(f"warning: {folder}: {missing}: no KPIs to show", err=True)
+    elif summary.empty:
         click.echo("(no summary yet: the run was interrupted or is still going; "
                    "run the same command again to finish it)")
     elif {"channel", "metric", "mean"} <= set(summary.columns) and "variant" not in summary.columns:

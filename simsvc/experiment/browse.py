@@ -34,8 +34,38 @@ def describe(folder: str | Path) -> dict:
         "expected_replications": _expected(manifest) if kind == "experiment" else None,
         "files": [(str(p.relative_to(root)), p.stat().st_size) for p in listed],
         "stored_replications": len(runs),
-        "summary": pd.read_csv(table) if complete and table.is_file() else pd.DataFrame(),
+        "summary": _table(table, kind) if complete and table.is_file() else pd.DataFrame(),
+        "table": table.name,
+        "table_present": table.is_file(),
     }
+
+
+def _table(file: Path, kind: str) -> pd.DataFrame:
+    """summary.csv or points.csv with its columns and numbers checked; ValueError naming the
+    file and what is wrong when it is damaged."""
+    from simsvc.report.data import (
+        NUMBER_COLUMNS,
+        SUMMARY_COLUMNS,
+        ReportError,
+        _first_line,
+        _require,
+        check_numbers,
+    )
+
+    try:
+        frame = pd.read_csv(file)
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
+        raise ValueError(f"{file}: cannot be read as CSV ({_first_line(exc)})") from None
+    # points.csv: each metric@channel column with its CI columns
+    paired = [c for c in frame.columns if f"{c}_ci_low" in frame.columns]
+    numbers = tuple(dict.fromkeys([*NUMBER_COLUMNS, *paired, *(f"{c}_ci_low" for c in paired),
+                                   *(f"{c}_ci_high" for c in paired if f"{c}_ci_high" in frame.columns)]))
+    try:
+        if file.name == "summary.csv":
+            _require(frame, SUMMARY_COLUMNS if kind == "run" else ("variant",) + SUMMARY_COLUMNS, file)
+        return check_numbers(frame, file, numbers)
+    except ReportError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _manifest(path: Path) -> dict:

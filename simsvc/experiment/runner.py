@@ -269,7 +269,8 @@ def run(scenario: Scenario, *, replications: int | None = None, seed: int | None
         )
         # The same frames as on_intervals's (the last replication's intervals are res.intervals).
         result.daily = daily[0] if daily else daily_summary(scenario, _concat(intervals))
-        result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done)
+        result.manifest = manifest(scenario, root, reps, workers, time.perf_counter() - wall0, done,
+                                   contacts_written=keep_contacts)
         if on_summary is not None:
             on_summary(result)
         if last is not None:
@@ -371,8 +372,9 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: float,
-             results: list[tuple[int, float]]) -> dict:
-    """What is needed to reproduce a run: resolved scenario, hash, seeds, versions, timings."""
+             results: list[tuple[int, float]], contacts_written: bool = True) -> dict:
+    """What is needed to reproduce a run: resolved scenario, hash, seeds, versions, timings;
+    ``contacts_written`` is False when the run kept no contact tables (``--no-contacts``)."""
     return {
         "simsvc_version": __version__,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -385,6 +387,7 @@ def manifest(scenario: Scenario, seed: int, reps: int, workers: int, wall_s: flo
         "wall_s": round(wall_s, 3),
         "arrivals": sum(arrivals for arrivals, _ in results),
         "replication_wall_s": [round(wall, 3) for _, wall in results],
+        "contacts_written": contacts_written,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "dependencies": dependency_versions(),

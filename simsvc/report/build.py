@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from simsvc.report import html
 from simsvc.report.daily_plots import lost_by_day, read_grid_columns, service_level_heatmap
 from simsvc.report.compare_plots import comparison_differences, comparison_means, sweep_plot
-from simsvc.report.data import (ExperimentData, RunData, ReportError, is_experiment,
-                                load_experiment, load_run, point_columns, split_metric)
+from simsvc.report.data import (ExperimentData, RunData, ReportError, _first_line, contacts_absent, is_experiment,
+                                load_experiment, load_run, point_columns, run_warnings, split_metric)
 from simsvc.report.journey_plots import (churn_over_time, journey_funnel, revenue_by_segment,
                                          satisfaction_distribution)
 from simsvc.report.plots import (PlotSkipped, async_backlog, pool_staffing,
@@ -36,7 +36,32 @@ def _read_daily(folder: Path):
     import pandas as pd
 
     path = Path(folder) / "daily.csv"
-    return pd.read_csv(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
+        raise PlotSkipped(f"daily.csv could not be read ({_first_line(exc)})") from None
+
+
+def _absent(run: RunData, file: str, absent: str) -> str:
+    """Why a plot needing ``file`` is not drawn: it could not be read (the note above says
+    why), or ``absent``."""
+    if any(problem.startswith(f"{file} ") for problem in run.problems):
+        return f"{file} could not be read"
+    return absent
+
+
+def _grid_of(run: RunData, reason: str):
+    """The intervals.parquet columns the heat map reads (PlotSkipped when they cannot be had)."""
+    if run.grid is not None:
+        return run.grid
+    if run.intervals is None:
+        raise PlotSkipped(reason)
+    try:
+        return read_grid_columns(run.path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds
+        raise PlotSkipped(f"intervals.parquet could not be read ({_first_line(exc)})") from None
 
 
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "occupancy", "agent_cost")
@@ -80,7 +105,7 @@ def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | Non
     are); ``early`` draws only the plots that need no contacts and no summary, and returns
     those blocks.
     """
-    no_intervals = "intervals.parquet is absent"
+    no_intervals = _absent(run, "intervals.parquet", "intervals.parquet is missing from the folder")
     day = run.start_day
     specs = [
         ("service_level", "Service level and ASA by time of day",
@@ -98,14 +123,14 @@ def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | Non
         ("pools", "Agents staffed vs busy per pool",
          "Agents on duty (shaded) and busy agents (busy agent-seconds / interval length), "
          "mean over replications; the gap is idle capacity.",
-         lambda: pool_staffing(_needs(run.pools, "pools.parquet is absent (no agent pools)"),
+         lambda: pool_staffing(_needs(run.pools, _absent(run, "pools.parquet",
+                                                      "pools.parquet is absent (no agent pools)")),
                                day)),
         ("waits", "Wait-time distribution",
          "Share of real-time contacts whose wait is at most x: answered contacts (solid, wait "
          "until answered) and abandoned ones (dashed, time until abandoning), after the "
          "warm-up, all replications pooled. The dotted line is the service-level threshold.",
-         lambda: wait_distribution(_needs(run.waits, "contacts.parquet is absent (the run "
-                                          "was written with --no-contacts)"), run.channels)),
+         lambda: wait_distribution(_needs(run.waits, contacts_absent(run)), run.channels)),
         ("backlog", "Backlog of async channels",
          "Contacts waiting at the end of each interval (mean over replications, 95 % CI band). "
          "The dashed target line counts the contacts that arrived within the last response-"
@@ -120,7 +145,7 @@ def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | Non
         "slot of each weekday after the warm-up, that weekday's slots pooled per replication, then "
         "averaged over replications. Grey cells are closed hours or slots without contacts. The "
         "time-of-day plot below pools all days; this one shows which day fails.",
-        lambda: service_level_heatmap(run.grid if run.grid is not None else read_grid_columns(run.path),
+        lambda: service_level_heatmap(_grid_of(run, no_intervals),
                                       run.channels, interval_s, day)))
     specs.insert(2, (
         "lost_by_day", "Contacts not answered, per day",
@@ -132,7 +157,8 @@ def run_blocks(run: RunData, files: Plots, drawn: Mapping[str, html.Block] | Non
     # Issue 9: staffed vs the analytic requirement vs busy, per pool.
     from simsvc.report.staffing_plots import STAFFING_CAPTION, staffed_required_busy
     specs.append(("staffing_required", "Agents staffed vs required (Erlang) vs busy per pool",
-                  STAFFING_CAPTION, lambda: staffed_required_busy(run.pools)))
+                  STAFFING_CAPTION, lambda: staffed_required_busy(_needs(
+                      run.pools, _absent(run, "pools.parquet", "pools.parquet is absent (no agent pools)")))))
     if early:
         specs = [spec for spec in specs if spec[0] not in FROM_CONTACTS]
     drawn = drawn or {}
@@ -149,9 +175,7 @@ def journey_blocks(run: RunData, files: Plots) -> list[html.Block]:
     if not run.is_journey:
         return []
     no_journey = "journey.csv is absent"
-    no_customers = ("customers.parquet is absent (the run was written with --no-contacts)"
-                    if "customers.parquet" not in run.journey_files
-                    else "customers.parquet could not be read")
+    no_customers = contacts_absent(run, "customers.parquet")
     specs = [
         ("journey_funnel", "Customer funnel",
          "Stage entries in the measurement window, all segments (journey.csv: mean over "
@@ -264,7 +288,8 @@ def experiment_blocks(exp: ExperimentData, metrics: list[tuple[str, str]],
 
 
 # --------------------------------------------------------------------------- entry point
-def write_report(results_dir: str | Path, svg: bool = False) -> Path:
+def write_report(results_dir: str | Path, svg: bool = False,
+                 warn: Callable[[str], None] | None = None) -> Path:
     """Write ``results_dir/report.html`` and ``results_dir/plots/*.png``; return the report path.
 
     ``results_dir`` is a results folder of ``simsvc run`` or an experiment
@@ -272,6 +297,7 @@ def write_report(results_dir: str | Path, svg: bool = False) -> Path:
     one-line message when it is neither (e.g. it has no ``summary.csv``).
     ``svg`` also writes each plot as ``plots/*.svg`` (``--svg``; not rendered otherwise,
     and an earlier report's SVGs are removed, since they would not match the PNGs).
+    ``warn`` is called with each thing the report of a run notes as missing or damaged.
     """
     path = Path(results_dir)
     if not path.is_dir():
@@ -280,7 +306,10 @@ def write_report(results_dir: str | Path, svg: bool = False) -> Path:
     if problem is not None:
         raise ReportError(problem)
     if not is_experiment(path):
-        return RunReport(load_run(path), svg=svg).finish()
+        run = load_run(path)
+        for text in run_warnings(run) if warn is not None else ():
+            warn(text)
+        return RunReport(run, svg=svg).finish()
     _use_agg()
     drawn = Plots(svg)
     exp = load_experiment(path)

@@ -7,6 +7,7 @@ folder, or on a :class:`simsvc.RunResult` in memory (``channels_from_scenario``)
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -187,6 +188,97 @@ def read_summary(path: Path) -> pd.DataFrame:
     return summary
 
 
+NUMBER_COLUMNS = ("mean", "ci_low", "ci_high", "reps")
+
+
+def check_numbers(frame: pd.DataFrame, file: Path, columns: tuple[str, ...] = NUMBER_COLUMNS
+                  ) -> pd.DataFrame:
+    """``frame`` with ``columns`` (those it has) as numbers; ReportError naming the file, the
+    column and the first cell that is text where a number belongs (empty cells are NaN)."""
+    out = frame.copy()
+    for column in columns:
+        if column not in out.columns or pd.api.types.is_numeric_dtype(out[column]):
+            continue
+        values = pd.to_numeric(out[column], errors="coerce")
+        text = out[column].astype(str).str.strip()
+        bad = values.isna() & out[column].notna() & (text != "")
+        if bad.any():
+            at = int(bad.to_numpy().nonzero()[0][0])
+            raise ReportError(f"{file}: column {column} holds {text.iloc[at]!r} on line {at + 2}, "
+                              f"not a number; the file is damaged")
+        out[column] = values
+    return out
+
+
+def _describe_value(value: object) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole(low: int):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _seconds_value(v: object) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+
+
+# What manifest.json's fields must be (run folders), with the words for the user.
+MANIFEST_FIELDS: dict[str, tuple[Any, str]] = {
+    "scenario_name": (lambda v: isinstance(v, str), "text"),
+    "scenario_hash": (lambda v: isinstance(v, str), "text"),
+    "simsvc_version": (lambda v: isinstance(v, str), "text"),
+    "python": (lambda v: isinstance(v, str), "text"),
+    "platform": (lambda v: isinstance(v, str), "text"),
+    "created_utc": (lambda v: isinstance(v, str), "text"),
+    "seeding": (lambda v: isinstance(v, str), "text"),
+    "root_seed": (_whole(0), "a whole number ≥ 0"),
+    "replications": (_whole(1), "a whole number ≥ 1"),
+    "workers": (_whole(1), "a whole number ≥ 1"),
+    "arrivals": (_whole(0), "a whole number ≥ 0"),
+    "wall_s": (_seconds_value, "seconds (a number ≥ 0)"),
+    "replication_wall_s": (lambda v: isinstance(v, list) and all(_seconds_value(x) for x in v),
+                           "a list of seconds"),
+    "dependencies": (lambda v: isinstance(v, dict) and all(
+        isinstance(x, str) or x is None for x in v.values()), "package names with versions"),
+    "scenario": (lambda v: isinstance(v, dict), "the scenario (a mapping)"),
+    "contacts_written": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def manifest_problems(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Field → what is wrong with it, for the manifest fields whose value is not what
+    ``simsvc run`` writes (absent fields are not problems: older runs lack some)."""
+    out = {}
+    for name, (ok, expected) in MANIFEST_FIELDS.items():
+        if name in manifest and manifest[name] is not None and not ok(manifest[name]):
+            out[name] = f"{_describe_value(manifest[name])}, not {expected}"
+    return out
+
+
+def contacts_absent(run: RunData, file: str = "contacts.parquet") -> str:
+    """Why ``file`` (contacts.parquet or customers.parquet) is not shown: could not be read,
+    left out by ``--no-contacts`` (as the manifest records), or missing from the folder."""
+    for problem in run.problems:
+        if problem.startswith(f"{file} "):
+            return f"{file} could not be read"
+    if run.manifest.get("contacts_written") is False:
+        return f"{file} is absent (the run was written with --no-contacts)"
+    return f"{file} is missing from the folder"
+
+
+def run_warnings(run: RunData) -> list[str]:
+    """What the report of ``run`` says is missing or damaged, one line each (for stderr)."""
+    out = list(run.problems)
+    out += [f"manifest.json: {field} is {why}" for field, why in manifest_problems(run.manifest).items()]
+    if run.summary.empty:
+        out.append("summary.csv has no rows: no KPIs to show")
+    return out
+
+
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -250,17 +342,26 @@ def load_run(path: str | Path) -> RunData:
         raise ReportError(f"{path}: no such folder")
     summary = read_summary(path)
     _require(summary, SUMMARY_COLUMNS, path / "summary.csv")
+    summary = check_numbers(summary, path / "summary.csv")
     problems: list[str] = []
     manifest = _read_json(path / "manifest.json") if (path / "manifest.json").is_file() else {}
     scenario: dict[str, Any] = {}
     if (path / "scenario.yaml").is_file():
         try:
             scenario = load_yaml((path / "scenario.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             problems.append(f"scenario.yaml could not be read ({_first_line(exc)})")
+        if not isinstance(scenario, dict):
+            problems.append("scenario.yaml could not be read (not a mapping of scenario fields)")
+            scenario = {}
     if not scenario and isinstance(manifest.get("scenario"), dict):
         scenario = manifest["scenario"]
-    channels = channels_of(scenario, summary)
+    try:
+        channels = channels_of(scenario, summary)
+    except (AttributeError, TypeError, ValueError) as exc:
+        problems.append(f"the scenario's channels could not be read ({_first_line(exc)}); "
+                        "channel kinds and thresholds are unknown")
+        channels = channels_of({}, summary)
     waits = None
     if (path / "contacts.parquet").is_file():
         try:
@@ -295,6 +396,7 @@ def load_experiment(path: str | Path) -> ExperimentData:
     meta = _read_json(path / "experiment.json")
     summary = read_summary(path)
     _require(summary, ("variant",) + SUMMARY_COLUMNS, path / "summary.csv")
+    summary = check_numbers(summary, path / "summary.csv")
     summary["variant"] = summary["variant"].astype(str)
     problems: list[str] = []
     comparison = _optional_csv(path / "comparison.csv", problems)

@@ -25,7 +25,7 @@ from simsvc.report.plots import DAY_S, PlotSkipped, _grid
 PAST_PURCHASE = STAGES[STAGES.index("purchase"):]
 CAUSES = {"at_evaluation": "at evaluation (end of post-purchase)",
           "after_contact": "right after a contact"}
-_NO_CUSTOMERS = "customers.parquet is absent (the run was written with --no-contacts)"
+_NO_CUSTOMERS = "customers.parquet holds no customers"
 
 
 # --------------------------------------------------------------------------- helpers

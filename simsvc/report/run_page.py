@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from simsvc.report import style
-from simsvc.report.data import STAGES, ChannelInfo, RunData
+from simsvc.report.data import STAGES, ChannelInfo, RunData, manifest_problems
 from simsvc.report.page import Block, _facts, _finite, _problems, _swatch, _table, blocks_html, cell, page
 
 
@@ -181,15 +181,32 @@ def daily_section(run: RunData) -> str:
     return daily_section_html(run)
 
 
+def _no_rows(run: RunData) -> str:
+    """The note in place of the KPI table when summary.csv holds no rows."""
+    if not run.summary.empty:
+        return ""
+    return '<p class="note">summary.csv has no rows: no KPIs to show.</p>'
+
+
 def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = "",
              customer_blocks: Sequence[Block] = ()) -> str:
     """The page of one run; a journey-mode run (``run.is_journey``) gets a Customers section
     (its metrics, funnel table and ``customer_blocks``) after the KPIs."""
-    m, sc = run.manifest, run.scenario
+    sc = run.scenario
+    damaged = manifest_problems(run.manifest)
+    # A field whose value is not what simsvc writes is shown as damaged, never as a fact.
+    m = {k: v for k, v in run.manifest.items() if k not in damaged}
+
+    def fact(text: str, *fields: str) -> str:
+        bad = [f"{f} is {damaged[f]}" for f in fields if f in damaged]
+        if bad:
+            return f'<span class="na">damaged in manifest.json: {escape("; ".join(bad))}</span>'
+        return text
+
     name = str(m.get("scenario_name") or sc.get("name") or run.path.name)
     description = str(sc.get("description") or "")
     reps = m.get("replications")
-    if reps is None and "reps" in run.summary.columns and run.summary["reps"].notna().any():
+    if reps is None and "reps" in run.summary.columns and _finite(run.summary["reps"].max()):
         reps = int(run.summary["reps"].max())
     wall = m.get("wall_s")
     per_rep = m.get("replication_wall_s") or []
@@ -205,28 +222,36 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
         f"simsvc {m['simsvc_version']}" if m.get("simsvc_version") else "",
         f"Python {m['python']}" if m.get("python") else "", versions) if x)
     facts = [
-        ("scenario", f"<strong>{escape(name)}</strong>"),
+        ("scenario", f"<strong>{escape(name)}</strong>"
+         + (f" {fact('', 'scenario_name')}" if "scenario_name" in damaged else "")),
         ("description", escape(description)),
-        ("root seed", escape(str(m.get("root_seed", "")))),
-        ("replications", escape(str(reps if reps is not None else ""))),
-        ("scenario hash", f"<code>{escape(str(m.get('scenario_hash', '')))}</code>"
-         if m.get("scenario_hash") else ""),
+        ("root seed", fact(escape(str(m.get("root_seed", ""))), "root_seed")),
+        ("replications", fact(escape(str(reps if reps is not None else "")), "replications")),
+        ("scenario hash", fact(f"<code>{escape(str(m.get('scenario_hash', '')))}</code>"
+                               if m.get("scenario_hash") else "", "scenario_hash")),
         ("simulated", escape(", ".join(x for x in (
             f"horizon {sc['horizon']}" if sc.get("horizon") is not None else "",
             f"warm-up {sc['warmup']}" if sc.get("warmup") is not None else "",
             f"interval {sc['interval']}" if sc.get("interval") is not None else "",
             f"day 0 is {str(sc['start_day']).capitalize()}" if sc.get("start_day") else "") if x))),
-        ("contacts simulated", f"{int(m['arrivals']):,}" if _finite(m.get("arrivals")) else ""),
-        ("wall time", escape(wall_text)),
-        ("workers", escape(str(m.get("workers", "")))),
-        ("versions", escape(software)),
-        ("platform", escape(str(m.get("platform", "")))),
-        ("run created", escape(str(m.get("created_utc", "")))),
-        ("seeding", escape(str(m.get("seeding", "")))),
+        ("contacts simulated", fact(f"{int(m['arrivals']):,}" if _finite(m.get("arrivals")) else "",
+                                    "arrivals")),
+        ("wall time", fact(escape(wall_text), "wall_s", "replication_wall_s")),
+        ("workers", fact(escape(str(m.get("workers", ""))), "workers")),
+        ("versions", fact(escape(software), "simsvc_version", "python", "dependencies")),
+        ("platform", fact(escape(str(m.get("platform", ""))), "platform")),
+        ("run created", fact(escape(str(m.get("created_utc", ""))), "created_utc")),
+        ("seeding", fact(escape(str(m.get("seeding", ""))), "seeding")),
         ("results folder", f"<code>{escape(str(run.path))}</code>"),
     ]
-    if not m:
+    if not run.manifest:
         facts.append(("manifest", "manifest.json is absent: run facts unknown"))
+    shown = {"scenario_name", "root_seed", "replications", "scenario_hash", "arrivals", "wall_s",
+             "replication_wall_s", "workers", "simsvc_version", "python", "dependencies", "platform",
+             "created_utc", "seeding"}
+    others = [f"{f} is {why}" for f, why in damaged.items() if f not in shown]
+    if others:
+        facts.append(("manifest", f'<span class="na">damaged: {escape("; ".join(others))}</span>'))
     colours = style.channel_colours(run.channels)
     channel_rows = []
     for info in run.channels.values():
@@ -262,7 +287,7 @@ def run_page(run: RunData, blocks: Sequence[Block], matplotlib_version: str = ""
 with the 95&nbsp;% Student-t confidence interval below. Rates in %, waits and handle
 times in seconds. Intervals are clipped to the possible range (0–100&nbsp;% for rates,
 ≥&nbsp;0 otherwise); with few replications they are wide.</p>
-{kpi_table(run.summary, run.channels)}
+{_no_rows(run) or kpi_table(run.summary, run.channels)}
 </section>{daily_section(run)}{customers}
 <section id="plots"><h2>Plots</h2>
 {_problems(run.problems)}
