@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from simsvc.config.fields import Base, Distribution, Duration, Exponential, PositiveDuration, Probability
+from simsvc.config.fields import Base, Count, Distribution, Duration, Exponential, PositiveDuration, Probability
 
 
 def _hours_shorthand(value: object) -> object:
@@ -62,7 +62,7 @@ class _RealTime(Base):
     patience_by_queue: PatienceByQueue | None = Field(
         default=None, description="the patience × a factor by the contacts already waiting on the channel "
         "when the caller arrives: {queue_from: [0, 3, 6], factor: [1.1, 1.0, 0.8]}")
-    queue_capacity: int | None = Field(default=None, ge=0)
+    queue_capacity: Count | None = Field(default=None, ge=0)
     redial: Redial | None = None
 
     @model_validator(mode="after")
@@ -89,7 +89,7 @@ class ChatChannel(_RealTime):
     service_level_threshold: Duration = 60.0
     service_level_target: Probability | None = Field(
         default=None, description="the share to answer within the threshold (e.g. 0.8 for 80/60)")
-    concurrency: int = Field(default=1, ge=1, le=20)
+    concurrency: Count = Field(default=1, ge=1, le=20)
     concurrency_slowdown: float = Field(
         default=0.0, ge=0.0, description="handling time × (1 + slowdown × (chats held − 1))"
     )
@@ -101,7 +101,7 @@ class BotChannel(Base):
     kind: Literal["bot"]
     containment: Probability | dict[str, Probability]
     escalate_to: str
-    capacity: int | None = Field(default=None, ge=1)
+    capacity: Count | None = Field(default=None, ge=1)
     hours: OpeningHours = "24/7"
     when_closed: Literal["lost", "retry"] = "lost"
     retry_spread: Duration = 3600.0

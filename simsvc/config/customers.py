@@ -14,7 +14,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from simsvc.config.fields import Base, Distribution, Exponential, Probability, Rate
+from simsvc.config.fields import (
+    Base,
+    Count,
+    Distribution,
+    Exponential,
+    Probability,
+    Rate,
+)
 
 STAGES = ("need_awareness", "information_search", "evaluation", "purchase", "usage",
           "post_purchase", "loyalty")
@@ -53,12 +60,22 @@ DEFAULT_STAGES = {
 }
 
 
+# Churn sensitivity: logit increase per unit of satisfaction lost. Satisfaction lies in [0, 1], so
+# at 100 a change of 0.01 in satisfaction already moves the logit by 1 (the risk is a step from
+# 0 to 1 at the reference); larger values mean nothing more, and at 10,000 exp() overflows.
+MAX_SENSITIVITY = 100.0
+# Referrals: new customers a promoter brings per evaluation (Poisson mean). Referral programmes
+# see well under 1; 10 is generous. Referrals compound (the referred evaluate and refer in turn).
+MAX_PER_PROMOTER = 10.0
+
+
 class Hazard(Base):
     """Churn probability logistic in satisfaction: logit p = logit(base_risk) + sensitivity·(reference − S)."""
 
     base_risk: Probability
     reference: Probability = 0.7
-    sensitivity: float = Field(default=8.0, ge=0)
+    sensitivity: float = Field(default=8.0, ge=0, le=MAX_SENSITIVITY,
+                               description="logit increase per unit of satisfaction lost, 0 to 100")
 
 
 class SegmentChurn(Base):
@@ -125,7 +142,8 @@ class Proactive(Base):
 class Referrals(Base):
     """Promoters bring new customers: at each evaluation a promoter refers Poisson(per_promoter) people."""
 
-    per_promoter: float = Field(default=0.3, ge=0)
+    per_promoter: float = Field(default=0.3, ge=0, le=MAX_PER_PROMOTER,
+                                description="mean referrals per promoter and evaluation, 0 to 10")
     delay: Distribution = Field(default_factory=lambda: _exp_days(14.0))
 
 
@@ -138,7 +156,7 @@ def _hours_of_day(values: list[float]) -> list[float]:
 class Customers(Base):
     """A population of customers in segments moving through the seven stages."""
 
-    initial: int = Field(default=0, ge=0, description="customers present at time 0")
+    initial: Count = Field(default=0, ge=0, description="customers present at time 0")
     initial_stages: dict[StageName, Probability] = Field(
         default_factory=lambda: {"need_awareness": 1.0}, description="where the initial customers start")
     acquisition: Rate = Field(default=0.0, description="new customers per unit time, e.g. 40/d")

@@ -53,6 +53,16 @@ Rate = Annotated[
     PlainSerializer(format_rate, return_type=str, when_used="json"),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _count(value: object) -> object:
+    """A count is a whole number: YAML's true/false is not one (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"a whole number, not {str(value).lower()}")  # noqa: TRY004 (pydantic shows ValueErrors)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_count)]
 _CLOCK_PATTERN = r"^\d{1,2}:\d{2}(:\d{2})?$"
 
 

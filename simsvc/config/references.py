@@ -302,6 +302,11 @@ def _customer_problems(s: Scenario) -> list[Problem]:
         total = sum(spec.reasons.values())
         if abs(total - 1.0) > 1e-6:
             out.append((path, spec.reasons, f"shares that sum to 1 (they sum to {total:g})"))
+    if cust.initial == 0 and cust.acquisition == 0:
+        out.append(("customers.initial", 0, ("at least one customer: initial above 0 or an acquisition rate "
+                    "above 0 (acquisition is 0 too, so nobody would ever contact; to simulate demand only, "
+                    "leave out customers)")))
+    out += _zero_cycle_problems(cust)
     pro = cust.proactive
     if pro is not None:
         ch = channels.get(pro.channel)
@@ -313,6 +318,34 @@ def _customer_problems(s: Scenario) -> list[Problem]:
         for k, r in enumerate(pro.reduces):
             if r not in reasons:
                 out.append((f"customers.proactive.reduces.{k}", r, f"one of the reasons {sorted(reasons)}"))
+    return out
+
+
+CYCLE = ("purchase", "usage", "post_purchase", "loyalty")  # loyalty → purchase again (repeat_purchase)
+
+
+def _zero_cycle_problems(cust) -> list[Problem]:
+    """A segment that buys again must spend time somewhere in purchase → usage → post_purchase →
+    loyalty: with a dwell of 0 in all four, its customers would go round the cycle endlessly at
+    one instant (simulated time never reaches the horizon)."""
+    out: list[Problem] = []
+    seen: set[tuple] = set()
+    for name, seg in cust.segments.items():
+        if seg.repeat_purchase <= 0 or any(cust.dwell_for(name, st).mean_s > 0 for st in CYCLE):
+            continue
+        paths = tuple(f"customers.segments.{name}.dwell.{st}" if st in seg.dwell else f"customers.dwell.{st}"
+                      for st in CYCLE)
+        if paths in seen:
+            continue
+        seen.add(paths)
+        who = [n for n, sg in cust.segments.items() if sg.repeat_purchase > 0
+               and all(cust.dwell_for(n, st).mean_s == 0 for st in CYCLE)]
+        parents = {p.rsplit(".", 1)[0] for p in paths}
+        out.append((parents.pop() if len(parents) == 1 else paths[0], {st: "0s" for st in CYCLE},
+                    (f"a dwell above 0 in at least one of {', '.join(paths)}: segment(s) {', '.join(who)} "
+                     "buy again (repeat_purchase above 0), and a purchase → usage → post_purchase → loyalty "
+                     "cycle that takes no time would repeat endlessly at one instant (or set their "
+                     "repeat_purchase to 0)")))
     return out
 
 

@@ -26,10 +26,11 @@ from simsvc.config.channels import (  # noqa: F401  (re-exported: the schema's p
     Redial,
     VoiceChannel,
 )
-from simsvc.config.customers import Customers
+from simsvc.config.customers import MAX_SENSITIVITY, Customers
 from simsvc.config.fields import (  # noqa: F401  (re-exported: the schema's public names)
     CV_MAX,
     CV_MIN,
+    Count,
     DAYS,
     Base,
     Clock,
@@ -176,7 +177,7 @@ class RepeatSpec(Base):
     switch: dict[str, dict[str, Probability]] = Field(
         default_factory=dict, description="channel → {next channel: probability}"
     )
-    max_attempts: int = Field(default=5, ge=1, le=50)
+    max_attempts: Count = Field(default=5, ge=1, le=50)
 
 
 # --------------------------------------------------------------------------- agents
@@ -189,13 +190,13 @@ class StaffingStep(Base):
 
     day: DayName | Annotated[int, Field(ge=0, le=100_000)] | Literal["all"] = "all"
     start: Clock
-    agents: int = Field(ge=0, le=MAX_AGENTS)
+    agents: Count = Field(ge=0, le=MAX_AGENTS)
 
 
 class Shift(Base):
     start: Clock
     end: Clock
-    agents: int = Field(ge=0, le=MAX_AGENTS)
+    agents: Count = Field(ge=0, le=MAX_AGENTS)
     days: str | list[DayName] = "mon-sun"
 
 
@@ -254,7 +255,7 @@ class Reserve(Base):
     """Blending by threshold reservation: work outside ``protect`` is taken only while at least
     ``agents`` other agents of the pool stay idle, so a phone call rarely waits for an email."""
 
-    agents: int = Field(ge=0, le=MAX_AGENTS, description="agents kept idle for the protected skills")
+    agents: Count = Field(ge=0, le=MAX_AGENTS, description="agents kept idle for the protected skills")
     protect: list[str] = Field(min_length=1, description="skills (channel or channel/reason) the reserve is for")
     lift_before_due: Duration = Field(
         default=0.0, description="async work this close to its due date (arrival + response_target) "
@@ -265,7 +266,7 @@ class Pool(Base):
     """A pool of agents with the same skills, schedule and proficiency."""
 
     skills: list[Skill] = Field(min_length=1, description="channels (or channel/reason) in priority order")
-    staffing: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | Staffing
+    staffing: Annotated[Count, Field(ge=0, le=MAX_AGENTS)] | Staffing
     shrinkage: float = Field(default=0.0, ge=0.0, lt=1.0)
     availability: Availability | None = Field(
         default=None, description="availability per interval (× (1 − shrinkage)); fractional agents kept, not rounded")
@@ -305,7 +306,8 @@ class ChurnSpec(Base):
 
     base_risk: Probability = Field(default=0.01, description="risk when satisfaction equals the reference")
     reference: Probability = Field(default=0.7, description="satisfaction of a content customer")
-    sensitivity: float = Field(default=8.0, ge=0, description="logit increase per unit of satisfaction lost")
+    sensitivity: float = Field(default=8.0, ge=0, le=MAX_SENSITIVITY,
+                               description="logit increase per unit of satisfaction lost, 0 to 100")
 
 
 class ExperienceSpec(Base):
@@ -332,8 +334,8 @@ class Scenario(Base):
 
     name: Label
     description: str = ""
-    seed: int | None = Field(default=None, ge=0)
-    replications: int = Field(default=10, ge=1, le=100_000)
+    seed: Count | None = Field(default=None, ge=0)
+    replications: Count = Field(default=10, ge=1, le=100_000)
     horizon: PositiveDuration
     warmup: Duration = 0.0
     interval: Annotated[PositiveDuration, Field(ge=60.0, description="reporting interval, at least 1min")] = 900.0

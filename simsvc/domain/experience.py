@@ -72,7 +72,16 @@ def experience_score_one(w: ExperienceWeights, wait_ratio: float, abandoned: boo
     x = (w.base + w.wait * min(wait_ratio, w.wait_cap) + w.abandoned * abandoned
          + w.unresolved * (not abandoned and not resolved) + w.repeat * (attempt - 1)
          + w.escalated * escalated + w.transferred * transferred + w.public_late * public_late)
-    return 1.0 / (1.0 + math.exp(-x))
+    return logistic_one(x)
+
+
+def logistic_one(x: float) -> float:
+    """1 / (1 + e^−x) for one number, without overflow however large |x| is (math.exp raises
+    OverflowError beyond ~709, e.g. a hazard's logit with a tiny base_risk)."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 def churn_risk_one(churn: ChurnSpec, satisfaction: float) -> float:
@@ -86,8 +95,8 @@ def churn_risk_of(churn: ChurnSpec):
     base = churn.base_risk
     if not 0 < base < 1:
         return lambda _s, p=float(base): p
-    logit, k, ref, exp = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference, math.exp
-    return lambda s: 1.0 / (1.0 + exp(-(logit + k * (ref - s))))
+    logit, k, ref = math.log(base / (1.0 - base)), churn.sensitivity, churn.reference
+    return lambda s: logistic_one(logit + k * (ref - s))
 
 
 def update_satisfaction(satisfaction, experience, anchoring: float):

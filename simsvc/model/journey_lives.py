@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from simsvc.config.customers import DAY_S
+from simsvc.domain.errors import SimulationError
 from simsvc.domain.journey import DROPPED, LAPSE, LOYALTY, POST_PURCHASE, PURCHASE
 from simsvc.domain.randomness import key_hashes_from, poisson_counts, quantiles, uniforms_at
 
@@ -54,6 +55,10 @@ def pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 MIN_DWELL_S = 1e-6
+# A customer's stage visits within one run, at most: a backstop for dwell times so short that the
+# purchase → … → loyalty cycle repeats millions of times (check refuses a cycle of no time, and the
+# work estimate counts visits); without it such a run would draw visits for hours.
+MAX_VISITS = 1_000_000
 ROUND = 4  # visits drawn per customer and round in a large batch (a small one draws 16: one round)
 
 
@@ -82,6 +87,11 @@ def draw_lives(j, h: np.ndarray, seg: np.ndarray, stage0: np.ndarray, t0: np.nda
     per_round = ROUND if n > 64 else 4 * ROUND  # few customers: fewer rounds, each costs little
     steps = np.arange(per_round)
     while alive.size:
+        if v_first[alive[0]] >= MAX_VISITS:
+            raise SimulationError(
+                f"a customer made more than {MAX_VISITS:,} stage visits before the horizon: the dwell times of "
+                "customers.dwell (purchase, usage, post_purchase, loyalty) are too short for a customer who "
+                "keeps buying again; lengthen them or lower repeat_purchase")
         m = alive.size
         hh, sg = h[alive][:, None], seg[alive][:, None]
         vv = v_first[alive][:, None] + steps
