@@ -159,9 +159,15 @@ def test_replay_mix_moves_the_simulated_reasons_through_the_day():
 
 def test_patience_by_queue_is_on_by_default_and_gives_way_to_a_class_patience(tmp_path, captured):
     """Patience by the queue found is fit's default since issue 10's ninth look; `--class-patience`
-    alone turns it off (the two cannot be combined), `--no-patience-by-queue` turns it off."""
+    alone turns it off (the two cannot be combined), `--no-patience-by-queue` turns it off. On a log
+    with routing classes: on one without, `--class-patience` is refused (test_harden_opts.py)."""
+    from test_calibrate_classes import _log_csv
+
+    log = tmp_path / "classed.csv"
+    _log_csv(log, 0.0)
+
     def options(*args):
-        result = CliRunner().invoke(main, ["fit", str(SYNTHETIC), *args, "-w", "1", "--out", str(tmp_path / "o")])
+        result = CliRunner().invoke(main, ["fit", str(log), *args, "-w", "1", "--out", str(tmp_path / "o")])
         assert isinstance(result.exception, Stop), result.output
         return captured["options"]
 

@@ -372,25 +372,39 @@ def _duration(raw: pd.DataFrame, spec: Any, role: str, file: str) -> pd.Series:
     return seconds.astype(float)
 
 
-def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None) -> list:
-    """Days of the log by number (1 = the log's first date; ``1-15,20``) and weekdays (``sun-thu``)."""
+def parse_days(spec: str | None, log: ContactLog, weekdays: str | None = None, option: str = "--days") -> list:
+    """Days of the log by number (1 = the log's first date; ``1-15,20``) and weekdays (``sun-thu``).
+
+    ``None`` means every day (every weekday). Each range is checked against the days the log
+    spans before anything is expanded: day 0, a range past the log's last day, an empty list
+    or an empty item is refused (:class:`LogError` naming ``option`` or ``--weekdays``).
+    """
+    import re
+
     first = log.contacts["day"].min()
     days = log.days
-    if spec:
+    span = (max(log.days) - first).days + 1   # day numbers 1..span
+    allowed = (f"day numbers like 1-15 or 1-5,8-12 between 1 (= {first.date()}, the log's first date) "
+               f"and {span} (its last)")
+    if spec is not None:
         wanted: set[int] = set()
-        for part in spec.split(","):
-            a, _, b = part.strip().partition("-")
-            try:
-                lo, hi = int(a), int(b or a)
-            except ValueError:
-                raise LogError(log.file, "days", spec, "day numbers like 1-15 or 1-5,8-12 (1 = first date)") from None
-            wanted.update(range(lo, hi + 1))
+        parts = spec.split(",")
+        for part in parts:
+            m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+            if not m:
+                raise LogError(log.file, option, spec, allowed)
+            lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+            if not 1 <= lo <= hi <= span:
+                why = ("day 0 does not exist" if lo == 0 else "a range runs from low to high" if lo > hi
+                       else f"the log has no day {hi}")
+                raise LogError(log.file, option, spec, f"{allowed}; {why}")
+            wanted.update(range(lo, hi + 1))   # at most span numbers
         days = [d for d in days if (d - first).days + 1 in wanted]
-    if weekdays:
-        allowed = _weekday_set(weekdays, log.file)
-        days = [d for d in days if d.weekday() in allowed]
+    if weekdays is not None:
+        allowed_days = _weekday_set(weekdays, log.file)
+        days = [d for d in days if d.weekday() in allowed_days]
     if not days:
-        raise LogError(log.file, "days", f"{spec or 'all'} ({weekdays or 'any weekday'})",
+        raise LogError(log.file, option, f"{spec or 'all'} ({weekdays or 'any weekday'})",
                        f"days present in the log (it covers {len(log.days)} days from {first.date()})")
     return days
 
@@ -399,6 +413,9 @@ def _weekday_set(text: str, file: str) -> set[int]:
     """Weekdays (0 = mon) of ``sun-thu`` or ``mon,wed``, as the scenario's day specs read them."""
     from simsvc.config.references import day_spec_days
 
+    if not text.strip() or not all(p.strip() for p in text.split(",")):
+        raise LogError(file, "--weekdays", text, "weekdays like sun-thu or mon,wed (no empty list or item; "
+                       "leave --weekdays out for every day)")
     try:
         return set(day_spec_days(text))
     except ValueError:

@@ -3,6 +3,51 @@ from __future__ import annotations
 
 import click
 
+
+class FiniteFloat(click.FloatRange):
+    """A float option that must be a finite number (``nan`` and ``inf`` are refused, naming the
+    option), optionally within bounds as :class:`click.FloatRange`. Every float option of the CLI
+    uses it: click's own FLOAT/FloatRange take ``nan`` (which passes any range check) and ``inf``."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            allowed = f" in the range {self._describe_range()}" if (self.min, self.max) != (None, None) else ""
+            self.fail(f"{value!r} is not a finite number; expected a number{allowed}", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+class OutFolder(click.Path):
+    """An output folder option: an empty (or blank) value is refused rather than taken as
+    "not given" (which would write to the default folder)."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} is an empty folder name; give a folder, or leave the option out for "
+                      "the default folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def split_list(text: str, option: str, what: str = "names") -> list[str]:
+    """``a,b`` -> ``["a", "b"]``; an empty list or an empty item (``''``, ``,``, ``a,,b``) is
+    refused with one message naming the option (leave the option out for its default)."""
+    items = [p.strip() for p in text.split(",")]
+    if not any(items):
+        raise click.BadParameter(f"{text!r} names no {what}; give {what} separated by commas, or leave the "
+                                 "option out for the default", param_hint=option)
+    if not all(items):
+        raise click.BadParameter(f"{text!r} has an empty item; give {what} separated by single commas",
+                                 param_hint=option)
+    return items
+
+
 no_report_option = click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
 svg_option = click.option("--svg", is_flag=True,
                           help="Also save each report plot as plots/*.svg (for slides; default PNG only).")
@@ -132,9 +177,9 @@ def executor_options(fn):
                      help="Local processes (default: number of cores)."),
         click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
                      help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786."),
-        click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+        click.option("--out", "-o", type=OutFolder(), default=None,
                      help="Experiment folder (re-running with the same folder resumes)."),
-        click.option("--precision", type=click.FloatRange(min=0, min_open=True), default=None,
+        click.option("--precision", type=FiniteFloat(min=0, min_open=True), default=None,
                      help="Add replications until the 95 % CI half-width of --precision-metric is below this."),
         click.option("--precision-metric", "precision_metrics", multiple=True, metavar="METRIC[@CHANNEL]",
                      help="Metric(s) for --precision (default service_level@all)."),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import fail
+from simsvc.cli._common import FiniteFloat, fail
 
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="'METRIC OP VALUE on CHANNEL'",
@@ -11,7 +11,7 @@ target_option = click.option(
          "'asa_s <= 30 on phone' (repeatable). Default: each real-time channel's service_level_target.")
 
 max_occupancy_option = click.option(
-    "--max-occupancy", type=click.FloatRange(0, 1, min_open=True), default=None,
+    "--max-occupancy", type=FiniteFloat(0, 1, min_open=True), default=None,
     help="Occupancy cap for the analytic requirement, e.g. 0.85 (real-time agents and async workload).")
 
 

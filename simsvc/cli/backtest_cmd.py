@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli.fit_cmd import (Progress, check_basis, fit_options, log_options, read_or_exit, resolve_gap,
-                                simulation_workers)
+from simsvc.cli._common import OutFolder
+from simsvc.cli.fit_cmd import (Progress, check_basis, check_classes, fit_options, log_options, read_or_exit,
+                                resolve_gap, simulation_workers)
 
 METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p_wait": "P(wait)",
                  "service_level": "SL"}
@@ -26,7 +27,7 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 @click.option("--replay-handling", type=click.Choice(["fitted", "own"]), default="own", show_default=True,
               help="Handle times of the replays: fitted on the fit days, or the test days' own (their observed "
                    "work per contact, as the replay takes their observed arrivals).")
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Folder for backtest CSVs, the fitted scenario and the report (default: results/backtest/<log>/).")
 @click.option("--no-report", is_flag=True, help="Do not write report.html and plots/.")
 def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_handling, out, no_report,
@@ -47,11 +48,12 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     check_basis(shared)
     contact_log = read_or_exit(log, columns)
+    check_classes(shared, contact_log)
     progress = Progress(f"backtest of {Path(log).name}")
     variants = [v for v in VARIANTS if not modes or v[0] in modes]
     with progress.working():
-        fd = parse_days(fit_days, contact_log, weekdays)
-        td = parse_days(test_days, contact_log, weekdays)
+        fd = parse_days(fit_days, contact_log, weekdays, "--fit-days")
+        td = parse_days(test_days, contact_log, weekdays, "--test-days")
         if set(fd) & set(td):
             raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
         with simulation_workers(shared):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from simsvc.cli._common import OutFolder
+
 
 def duration_option(name: str, default: str, help: str, words: tuple[str, ...] = (), metavar: str | None = None):
     """A duration option (seconds > 0); ``words`` are accepted as they are (e.g. ``auto``)."""
@@ -223,6 +225,25 @@ def check_basis(o: dict) -> None:
                                  param_hint="--staffing-basis")
 
 
+def check_classes(o: dict, contact_log) -> None:
+    """``--class-patience`` and ``--routing-delay`` fit something per routing class: refused (exit 2)
+    when there are none to fit (the log has one class, or ``--no-classes`` ignores its column)."""
+    from simsvc.calibrate.classes import has_classes
+
+    asked = [name for name, key in (("--class-patience", "class_patience"), ("--routing-delay", "routing_delay"))
+             if o[key]]
+    if not asked:
+        return
+    what = " and ".join(asked) + (" fit" if len(asked) > 1 else " fits")
+    if not o["classes"]:
+        raise click.BadParameter(f"{what} a value per routing class and --no-classes ignores the log's "
+                                 "class column: drop one of them", param_hint=asked[0])
+    if not has_classes(contact_log.contacts):
+        raise click.BadParameter(f"{what} a value per routing class, and {contact_log.file} has one class "
+                                 "only (no class column, or one value in it; see --columns): drop "
+                                 f"{'them' if len(asked) > 1 else 'it'}", param_hint=asked[0])
+
+
 def fit_options(o: dict, effective: bool = True):
     """FitOptions from the shared options (a dict of their values)."""
     from simsvc.calibrate.fit import FitOptions
@@ -248,7 +269,7 @@ def fit_options(o: dict, effective: bool = True):
 @click.option("--to", "date_to", default=None, metavar="DATE", help="Last date to use (YYYY-MM-DD).")
 @click.option("--days", default=None, metavar="N-M", help="Days by number, 1 = the log's first date (e.g. 1-15).")
 @click.option("--no-effective", is_flag=True, help="Skip the effective-staffing search (staffing = logged-in).")
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Scenario folder (default: fitted/<log name>/).")
 @click.option("--no-report", is_flag=True, help="Do not write fit_report.html and plots/.")
 def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_report, **shared) -> None:
@@ -266,9 +287,10 @@ def fit(log, columns, weekdays, date_from, date_to, days, no_effective, out, no_
         raise click.BadParameter(f"{out_dir} already exists and is not empty", param_hint="--out")
     check_basis(shared)
     contact_log = read_or_exit(log, columns, date_from, date_to)
+    check_classes(shared, contact_log)
     progress = Progress(f"fit of {Path(log).name}")
     with progress.working():
-        chosen = parse_days(days, contact_log, weekdays)
+        chosen = parse_days(days, contact_log, weekdays, "--days")
         with simulation_workers(shared):
             gap = resolve_gap(shared, contact_log, chosen, progress)
             res = fit_log(contact_log, chosen, fit_options(shared, not no_effective), progress=progress)

@@ -21,11 +21,11 @@ def staff_profit(scenario_path: str, vary_pools: str | None, levels: str | None,
     from simsvc.plan import PlanError
     from simsvc.plan import profit
 
+    from simsvc.cli._common import split_list
+
+    pools = tuple(split_list(vary_pools, "--vary-pools", "pools")) if vary_pools is not None else None
     scenario = load_or_exit(scenario_path)
     try:
-        pools = tuple(p.strip() for p in vary_pools.split(",") if p.strip()) if vary_pools is not None else None
-        if vary_pools is not None and not pools:
-            raise PlanError(f"--vary-pools {vary_pools!r}: no pool named (pools: {', '.join(scenario.agents)})")
         factors = profit.parse_factors(levels) if levels is not None else None
         counts = profit.parse_agents(agents) if agents else None
         level_list = profit.staffing_levels(scenario, pools, factors, counts)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from simsvc.cli._common import OutFolder
+
 from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
 
 
@@ -10,7 +12,7 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @target_option
 @max_occupancy_option
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Folder to write (default: results/<scenario-name>/requirements/<UTC timestamp>/).")
 def requirements(scenario: str, targets: tuple[str, ...], max_occupancy: float | None, out: str | None) -> None:
     """Analytic requirements of SCENARIO per pool × interval (Erlang A/C, async workload, shrinkage).

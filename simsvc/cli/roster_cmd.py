@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from simsvc.cli._common import FiniteFloat, OutFolder
 from simsvc.cli._plan_common import fail, out_dir_or_exit
 
 RULES_HELP = """Rules file (YAML): per pool, shift types with days, starts {from, to, every},
@@ -10,9 +11,9 @@ lengths {min, max, step} (start to end, unpaid break included), an optional
 break {over, length, after_start, before_end}, min_agents and max_agents per
 shift, and an optional cost_per_hour. Example: scenarios/baseline_roster_rules.yaml."""
 
-time_limit_option = click.option("--time-limit", type=click.FloatRange(min=1), default=60.0, show_default=True,
+time_limit_option = click.option("--time-limit", type=FiniteFloat(min=1), default=60.0, show_default=True,
                                  help="Seconds the integer-program solver may take per pool (per solve).")
-gap_option = click.option("--gap", type=click.FloatRange(0, 0.5), default=0.002, show_default=True,
+gap_option = click.option("--gap", type=FiniteFloat(0, 0.5), default=0.002, show_default=True,
                           help="Relative optimality gap at which the solver stops (0.002 = 0.2 %).")
 
 
@@ -59,7 +60,7 @@ def totals_text(tot) -> str:
 @click.option("--rules", "rules_path", required=True, type=click.Path(dir_okay=False), help="Roster rules (YAML).")
 @time_limit_option
 @gap_option
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Folder to write (default: results/<scenario-name>/roster/<UTC timestamp>/).")
 def roster(scenario: str, requirements_csv: tuple[str, ...], rules_path: str, time_limit: float, gap: float,
            out: str | None) -> None:

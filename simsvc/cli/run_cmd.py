@@ -13,6 +13,7 @@ import click
 
 from simsvc.cli._common import (
     NA,
+    OutFolder,
     check_report_options,
     check_work,
     fail,
@@ -38,7 +39,7 @@ from simsvc.cli._common import (
               help="Root seed (default: the scenario's `seed`, else a fresh one, recorded).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
               help="Local processes for replications (default: number of cores).")
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Results folder (default: results/<scenario-name>/<UTC timestamp>/).")
 @set_option
 @click.option("--no-contacts", is_flag=True, help="Do not write contacts.parquet and issues.parquet (large runs).")

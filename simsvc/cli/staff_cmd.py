@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from simsvc.cli._common import FiniteFloat, OutFolder, split_list
 from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
 
 
@@ -22,13 +23,13 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
               help="Root seed of the iterations (default: the scenario's); the confirmation uses seed + 1.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
               help="Local processes for replications (default: number of cores).")
-@click.option("--min-contacts", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--min-contacts", type=FiniteFloat(min=0), default=5.0, show_default=True,
               help="Intervals with fewer contacts per replication are reported but not staffed for (noise).")
 @max_occupancy_option
 @click.option("--shifts", "shifts_rules", default=None, type=click.Path(dir_okay=False), metavar="RULES.yaml",
               help="Plan shifts under these roster rules instead of per-interval staffing: requirements → "
                    "roster → simulate → raise where an interval misses → roster again (see simsvc roster).")
-@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "-o", type=OutFolder(), default=None,
               help="Folder to write (default: results/<scenario-name>/staff/<UTC timestamp>/).")
 @click.option("--every-interval/--overall", "every_interval", default=True, show_default=True,
               help="Meet each target in every open interval (default), or over the whole horizon after the "
@@ -96,11 +97,12 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     from simsvc.plan.staff_base import StaffOptions
     from simsvc.plan.staff_overall import staff_overall
 
+    pool_names = tuple(split_list(pools, "--pools", "pools")) if pools is not None else None
     resolved, goals = load_targets(scenario, targets)
     path = out_dir_or_exit(out, resolved.name, "staff")
     options = StaffOptions(replications=reps, confirm_replications=confirm_reps, max_iterations=max_iterations,
                            seed=seed, workers=workers or default_workers(),
-                           pools=tuple(p.strip() for p in pools.split(",") if p.strip()) if pools else None,
+                           pools=pool_names,
                            max_occupancy=max_occupancy, min_contacts=min_contacts)
     bar = tqdm(total=0, unit="rep", desc="iteration 1", file=sys.stderr, disable=None, leave=False,
                dynamic_ncols=True)

@@ -352,9 +352,12 @@ def _origin(path: Path, overrides: list[Override], field: str) -> str:
 
     for item in reversed(overrides):
         option, text = override_parts(item)
-        dotted = text.split("=", 1)[0].strip()
+        dotted = ".".join(k.strip() for k in text.split("=", 1)[0].split("."))  # as apply_overrides reads it
         if field == dotted or field.startswith(dotted + ".") or dotted.startswith(field + "."):
             return f"{path} ({option} {_short_text(text)})"
+    if not field and overrides:   # a problem of the scenario as a whole: any override may have caused it
+        given = ", ".join(f"{o} {_short_text(t)}" for o, t in map(override_parts, overrides))
+        return f"{path} (with {given})"
     keys = [k for k in field.split(".") if k]
     current, seen = path.resolve(), set()
     while current not in seen and len(seen) <= MAX_EXTENDS:

@@ -41,9 +41,12 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
         if "=" not in text:
             raise ScenarioError(option, text, text, "dotted.path=value")
         dotted, raw = text.split("=", 1)
-        keys = [k for k in dotted.strip().split(".") if k]
-        if not keys:
+        keys = [k.strip() for k in dotted.strip().split(".")]
+        if not any(keys):   # no name at all: '=3', '..=3'
             raise ScenarioError(option, text, text, "dotted.path=value")
+        if not all(keys):   # 'horizon.=1d', 'channels..phone=1', '.horizon=1d'
+            raise ScenarioError(label, dotted.strip(), None, "a dotted path with a name between every two dots "
+                                "and none at either end, e.g. agents.team.staffing=12", show_value=False)
         try:
             value = load_yaml(raw, label)
         except YamlRuleError:

@@ -81,6 +81,9 @@ def parse_factors(text: str) -> list[float]:
     """``0.7:1.3:0.1`` (inclusive range) or ``0.8,1,1.2``: positive scaling factors."""
     from simsvc.experiment.design import vary_values
 
+    items = [v.strip() for v in text.split(",")]
+    if ":" not in text and any(items) and not all(items):   # '1,,2' (',' alone: no levels, below)
+        raise PlanError(f"--levels {text!r}: an empty item; expected START:STOP:STEP or a list such as 0.8,1,1.2")
     try:
         values = vary_values(text.split(",") if ":" not in text else text, f"--levels {text}")
         factors = [float(v) for v in values if str(v).strip() != ""]
@@ -101,7 +104,7 @@ def parse_agents(texts: tuple[str, ...]) -> dict[str, list[int]]:
         pool, sep, spec = text.partition("=")
         pool = pool.strip()
         try:
-            values = [int(v) for v in spec.split(",") if v.strip()] if sep else []
+            values = [int(v) for v in spec.split(",")] if sep else []   # an empty item is no number
         except ValueError:
             values = []
         if not pool or not values or any(v < 0 for v in values):
@@ -169,14 +172,15 @@ def staffing_levels(scenario: Scenario, vary_pools: tuple[str, ...] | None = Non
                             f"({','.join(pools)}); give one of them")
     else:
         pools = tuple(vary_pools) if vary_pools else tuple(scenario.agents)
+    option = "--agents" if agents else "--vary-pools"   # the option the pools came from
     if not pools:
-        raise PlanError("--vary-pools: no pool given")
+        raise PlanError(f"{option}: no pool given")
     unknown = [p for p in pools if p not in scenario.agents]
     if unknown:
-        raise PlanError(f"--vary-pools: {', '.join(map(repr, unknown))} is not a pool of {scenario.name} "
+        raise PlanError(f"{option}: {', '.join(map(repr, unknown))} is not a pool of {scenario.name} "
                         f"(pools: {', '.join(scenario.agents)})")
     if len(set(pools)) != len(pools):
-        raise PlanError(f"--vary-pools: a pool is named twice ({','.join(pools)})")
+        raise PlanError(f"{option}: a pool is named twice ({','.join(pools)})")
     own_staffing = {p: scaled_staffing(scenario.agents[p], 1.0) for p in pools}
     own = Level("own" if agents else "x1", None if agents else 1.0, None, True, scenario, own_staffing)
     levels: list[Level] = []

@@ -215,6 +215,12 @@ def check_against(rules: Rules, scenario: Scenario, file: str, pools: list[str])
             on_grid(f"{where}.lengths.step", st.lengths.step, f"{st.lengths.step / 60:g}min")
             if st.break_ is not None:
                 on_grid(f"{where}.break.length", st.break_.length, f"{st.break_.length / 60:g}min")
+                b = st.break_
+                unpaid = [length for length in st.lengths.values_s() if length > b.over and b.length >= length]
+                if unpaid:   # a shift that is all break: 0 paid hours, no agent on duty
+                    raise bad(f"{where}.break.length", f"{b.length / 60:g}min",
+                              f"a break shorter than every shift it applies to (shifts over {b.over / 3600:g}h); "
+                              f"a {unpaid[0] / 3600:g}h shift with it has no paid time")
                 for length in st.lengths.values_s():
                     if not st.break_offsets_s(length, grid):
                         b = st.break_

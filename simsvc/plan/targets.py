@@ -52,8 +52,28 @@ def parse_targets(texts: list[str] | tuple[str, ...], scenario: Scenario) -> lis
             raise PlanError(f"--target {text!r}: {metric} targets are '{metric} {PLAN_METRICS[metric]} x'")
         if metric == "service_level" and t.value == 0:
             raise PlanError(f"--target {text!r}: a service level of 0 is no target")
+        unreachable = _unreachable(metric, t.value)
+        if unreachable:
+            raise PlanError(f"--target {text!r}: no finite staffing meets it ({unreachable})")
         out.append(PlanTarget(metric, channel, t.op, t.value))
     return out
+
+
+def _unreachable(metric: str, value: float) -> str:
+    """Why no finite number of agents meets ``metric`` at ``value`` ('' if some may): the end of
+    the metric's range (METRIC_RANGES) its direction points to is only reached in the limit of
+    infinitely many agents: a service level of 1, an abandonment rate or a mean wait of 0."""
+    from simsvc.experiment.design import METRIC_RANGES
+
+    low, high, what = METRIC_RANGES[metric]
+    if PLAN_METRICS[metric] == ">=" and value >= high:
+        return (f"{metric} is {what}, and with any finite number of agents some contacts wait longer than "
+                f"the threshold, so it stays below {high:g}; give a value below {high:g}, e.g. 0.95")
+    if PLAN_METRICS[metric] == "<=" and value <= low:
+        tail = ("callers with a patience sometimes abandon" if metric == "abandon_rate" else "some contacts wait")
+        return (f"{metric} is {what}, and with any finite number of agents {tail}, so it stays above {low:g}; "
+                f"give a value above {low:g}")
+    return ""
 
 
 def with_scenario_targets(targets: list[PlanTarget], scenario: Scenario) -> list[PlanTarget]:
