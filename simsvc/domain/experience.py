@@ -77,10 +77,11 @@ def experience_score_one(w: ExperienceWeights, wait_ratio: float, abandoned: boo
 
 def logistic_one(x: float) -> float:
     """1 / (1 + e^−x) for one number, without overflow however large |x| is (math.exp raises
-    OverflowError beyond ~709, e.g. a hazard's logit with a tiny base_risk)."""
-    if x >= 0:
+    OverflowError beyond ~709, e.g. a hazard's logit with a tiny base_risk). Computed as
+    1 / (1 + e^−x) wherever e^−x exists, so results are the same floats as before the guard."""
+    if x > -700.0:
         return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
+    e = math.exp(x)   # below ~1e-304: the logistic is e^x to within rounding
     return e / (1.0 + e)
 
 
