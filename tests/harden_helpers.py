@@ -9,7 +9,7 @@ from cli_helpers import problem_lines
 
 from simsvc.cli import main
 
-TINY = """\
+TINY_HEAD = """\
 name: tiny
 horizon: 2h
 seed: 3
@@ -21,6 +21,8 @@ demand:
   phone: {rate: 60/h}
 handling:
   phone: {dist: exponential, mean: 4min}
+"""   # TINY without its agents, for tests that name their own pools
+TINY = TINY_HEAD + """\
 agents:
   team:
     skills: [phone]

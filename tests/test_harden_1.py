@@ -10,23 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harden_helpers import invoke, one_error, tiny, write
+from harden_helpers import TINY_HEAD, invoke, one_error, tiny, write
 from simsvc.config.names import check_label, file_stem, folder_name
 from simsvc.experiment.safepath import results_folder, write_folder
-
-TINY_HEAD = """\
-name: tiny
-horizon: 2h
-seed: 3
-channels:
-  phone:
-    kind: voice
-    patience: {dist: exponential, mean: 90s}
-demand:
-  phone: {rate: 60/h}
-handling:
-  phone: {dist: exponential, mean: 4min}
-"""
 
 HOSTILE_NAMES = ["../../x", "/etc/evil", "..", ".", "a/b", "a\\b", "x\x00y", "x" * 300, "", " lead", "tab\tname",
                  "new\nline"]
