@@ -282,7 +282,7 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        from simsvc.config.problems import SHAPE_ERRORS, pick_error, pydantic_problem, union_point
+        from simsvc.config.problems import pick_error, pydantic_problem, union_point, unmeant_alternative
 
         errors = exc.errors(include_url=False)
         # Errors of one entry (handling.phone, agents.team) are often alternatives of a
@@ -292,7 +292,9 @@ def validate(data: dict[str, Any], file: str = "") -> Scenario:
             groups.setdefault(union_point(err.get("loc", ()), data), []).append(err)
         first = pick_error(errors, data)
         picked = [first] + [pick_error(g, data) for g in groups.values() if first not in g]
-        picked = [e for e in picked if e is first or e.get("type") not in SHAPE_ERRORS]
+        # Each group is an entry with a problem of its own; a shape error of a union branch is
+        # dropped only where another picked error concerns the same entry (problems.py).
+        picked = [e for e in picked if e is first or not unmeant_alternative(e, picked, data)]
         seen = {p for p, _, _ in problems}
         for err in picked:
             problem = pydantic_problem(err, data)
@@ -335,6 +337,7 @@ def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scena
         return validate(data, file=str(path))
     except ScenarioError as exc:
         if exc.file == str(path):
+            _note_inherited_shares(exc, path, overrides)
             exc.file = _origin(path, overrides, exc.path)
         raise
 
@@ -372,6 +375,58 @@ def _origin(path: Path, overrides: list[Override], field: str) -> str:
             return str(path) if current == path.resolve() else str(current)
         current = (current.parent / data["extends"]).resolve()
     return str(path)
+
+
+def _note_inherited_shares(exc: ScenarioError, path: Path, overrides: list[Override]) -> None:
+    """Shares that do not sum to 1 in a mapping that ``extends:`` merged key by key: say which keys
+    came from a parent file (the user wrote ``initial_stages: {usage: 1}`` and sees a sum of 1.6)."""
+    def note(field: str, value: object, allowed: str) -> str:
+        if not isinstance(value, dict) or "sum to 1" not in allowed:
+            return allowed
+        from simsvc.config.overrides import override_parts
+
+        written = set()
+        for option, text in map(override_parts, overrides):
+            dotted = ".".join(k.strip() for k in text.split("=", 1)[0].split("."))
+            if field == dotted or field.startswith(dotted + "."):
+                return allowed  # an option gave the whole mapping: nothing of it is inherited
+            if dotted.startswith(field + "."):
+                written.add(dotted[len(field) + 1:].split(".")[0])
+        keys = field.split(".")
+        inherited: dict[str, list[str]] = {}
+        for key in value:
+            if key in written:
+                continue
+            source = _writer(path, [*keys, str(key)])
+            if source is not None and source != path.resolve():
+                inherited.setdefault(str(source), []).append(str(key))
+        if not inherited:
+            return allowed
+        froms = "; ".join(f"{', '.join(ks)} from {f}" for f, ks in inherited.items())
+        return (f"{allowed}; inherited through extends: {froms} (extends merges mappings key by key: "
+                "give those keys here too, 0 to drop one)")
+
+    exc.allowed = note(exc.path, exc.value, exc.allowed)
+    exc.others = [(p, v, note(p, v, a)) for p, v, a in exc.others]
+
+
+def _writer(path: Path, keys: list[str]) -> Path | None:
+    """The nearest file of ``path``'s extends chain that writes the field ``keys``."""
+    current, seen = path.resolve(), set()
+    while current not in seen and len(seen) <= MAX_EXTENDS:
+        seen.add(current)
+        try:
+            data = read_yaml(current) or {}
+        except ScenarioError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        if _has_path(data, keys):
+            return current
+        if not isinstance(data.get("extends"), str):
+            return None
+        current = (current.parent / data["extends"]).resolve()
+    return None
 
 
 def _has_path(data: Any, keys: list[str]) -> bool:

@@ -87,12 +87,12 @@ def union_point(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     errors that share it are alternatives of one union, of which one is reported."""
     out: list[Any] = []
     node = data
-    for item in loc:
+    for k, item in enumerate(loc):
         if isinstance(node, dict) and item in node:
             node = node[item]
         elif isinstance(node, list) and isinstance(item, int) and item < len(node):
             node = node[item]
-        elif _is_branch(item):
+        elif _is_branch(item) or k < len(loc) - 1:  # a missing field ends a location: more after it is a branch
             return tuple(out)
         else:
             return (*out, item)  # a missing field: its own problem
@@ -100,11 +100,30 @@ def union_point(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def unmeant_alternative(err: dict[str, Any], picked: list[dict[str, Any]], data: Any) -> bool:
+    """Whether ``err`` only says that the input is not of a union branch's shape while another
+    picked error concerns the same entry (its location overlaps): an alternative the user did not
+    mean, left over where a branch label went unrecognised. A shape error at an entry no other
+    error concerns is a problem of its own (``seed: x``, ``staffing: 5x``) and is reported."""
+    loc = tuple(err.get("loc", ()))
+    mine = tuple(_user_loc(loc, data))
+    if err.get("type") not in SHAPE_ERRORS or len(mine) == len(loc):  # every item a key: no union branch
+        return False
+    for other in picked:
+        theirs = tuple(_user_loc(other.get("loc", ()), data))
+        if other is err or not theirs:  # a problem of the scenario as a whole hides nothing
+            continue
+        if mine[:len(theirs)] == theirs or theirs[:len(mine)] == mine:
+            return True
+    return False
+
+
 def _is_branch(item: Any) -> bool:
-    """Whether a pydantic location item names a union branch rather than a key."""
+    """Whether a pydantic location item names a union branch rather than a key (field names have
+    no ``-``: ``constrained-float``, ``lax-or-strict`` are pydantic's labels)."""
     text = str(item)
-    return (text in _MODEL_TAGS or "[" in text or text in ("int", "float", "str", "bool", "list", "dict", "none")
-            or text[:1].isupper())
+    return (text in _MODEL_TAGS or "[" in text or "-" in text
+            or text in ("int", "float", "str", "bool", "list", "dict", "none") or text[:1].isupper())
 
 
 def pydantic_problem(err: dict[str, Any], data: dict[str, Any]) -> tuple[str, object, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from simsvc.config.customers import STAGES
-from simsvc.config.schema import AGENT_KINDS, DAYS, Scenario
+from simsvc.config.schema import AGENT_KINDS, DAY_SPEC_HELP, DAYS, Scenario
 from simsvc.config.units import format_duration, parse_clock
 
 Problem = tuple[str, object, str]
@@ -41,7 +41,7 @@ def day_spec_days(spec: str) -> list[int]:
         elif part in DAYS:
             days.append(DAYS.index(part))
         else:
-            raise ValueError("days such as mon, mon-fri, sat,sun or all")
+            raise ValueError(DAY_SPEC_HELP)
     return days
 
 
@@ -99,6 +99,7 @@ def find_problems(s: Scenario) -> list[Problem]:
         out += _mix_problems(f"demand.{ch_name}.mix", spec.mix, reasons)
         out += _mixed_day_problems(f"demand.{ch_name}.volumes", spec.volumes or [], "a channel's volumes",
                                    "row", all_too=False)
+        out += _duplicate_slots(f"demand.{ch_name}.volumes", spec.volumes or [], "row")
         for k, row in enumerate(spec.volumes or []):  # a row's own reason shares
             out += _mix_problems(f"demand.{ch_name}.volumes.{k}.mix", row.mix, reasons)
         out += _trace_problems(s, ch_name, spec, reasons)
@@ -218,12 +219,18 @@ def _step_problems(path: str, steps: list, what: str) -> list[Problem]:
     """Staffing or availability steps are keyed all by day number or all by weekday (``all``),
     one per slot: two steps for the same day and start are ambiguous (which one wins?), as two
     such rows of a CSV table are (load.py)."""
-    out = _mixed_day_problems(path, steps, what)
+    return _mixed_day_problems(path, steps, what) + _duplicate_slots(path, steps, "step")
+
+
+def _duplicate_slots(path: str, rows: list, item: str) -> list[Problem]:
+    """Rows (staffing or availability steps, a channel's inline volumes) for a day and start that an
+    earlier row already has: ambiguous (which one wins?), as two such rows of a CSV table are."""
+    out: list[Problem] = []
     seen: dict[tuple, int] = {}
-    for k, st in enumerate(steps):
-        slot = (st.day, parse_clock(st.start))
+    for k, row in enumerate(rows):
+        slot = (row.day, parse_clock(row.start))
         if slot in seen:
-            out.append((f"{path}.{k}", f"{st.day} {st.start}", f"one step per day and start (step {seen[slot]} "
+            out.append((f"{path}.{k}", f"{row.day} {row.start}", f"one {item} per day and start ({item} {seen[slot]} "
                         "has the same)"))
         seen.setdefault(slot, k)
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, Field, model_serializer, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_serializer, model_validator
 
 from simsvc.config.channels import (  # noqa: F401  (re-exported: the schema's public names)
     AGENT_KINDS,
@@ -193,11 +193,23 @@ class StaffingStep(Base):
     agents: Count = Field(ge=0, le=MAX_AGENTS)
 
 
+# What a shift's days accept (the day-spec parser, references.day_spec_days, reads the text form).
+DAY_SPEC_HELP = "days such as mon, mon-fri, sat,sun or all"
+
+
+def _day_spec(value: object) -> object:
+    """A shift's days are text or a list of weekdays: anything else (``days: 7``) is told what
+    days accepts, not that it is "not a valid string" of a union branch."""
+    if isinstance(value, (str, list, tuple)):
+        return value
+    raise ValueError(f"{DAY_SPEC_HELP}, or a list of weekdays like [mon, wed] (days of the week, not a count)")
+
+
 class Shift(Base):
     start: Clock
     end: Clock
     agents: Count = Field(ge=0, le=MAX_AGENTS)
-    days: str | list[DayName] = "mon-sun"
+    days: Annotated[str | list[DayName], BeforeValidator(_day_spec)] = "mon-sun"
 
 
 class Staffing(Base):
@@ -277,18 +289,35 @@ class Pool(Base):
 
 
 # --------------------------------------------------------------------------- experience
-class ExperienceWeights(Base):
-    """Effects on the logit of one contact's experience score (assumptions to calibrate)."""
+# Experience weights are effects on a logit: at a logit of ±37 the score is already 0 or 1 to
+# double precision, and regression coefficients of a CSAT logit are a few units. Beyond ±100 a
+# weight can only be a typo or a unit slip (100 means certain delight or certain anger).
+MAX_LOGIT_WEIGHT = 100.0
 
-    base: float = Field(default=2.0, description="a contact answered at once and resolved first time")
-    wait: float = Field(default=-0.8, description="per multiple of the channel's expected wait")
+
+def _logit_weight(value: float) -> float:
+    if not -MAX_LOGIT_WEIGHT <= value <= MAX_LOGIT_WEIGHT:
+        raise ValueError(f"a weight on the logit scale from {-MAX_LOGIT_WEIGHT:g} to {MAX_LOGIT_WEIGHT:g} "
+                         "(at ±37 the experience score is already 0 or 1)")
+    return value
+
+
+LogitWeight = Annotated[float, AfterValidator(_logit_weight)]
+
+
+class ExperienceWeights(Base):
+    """Effects on the logit of one contact's experience score (assumptions to calibrate), each
+    but ``wait_cap`` (a count of expected waits) from -100 to 100."""
+
+    base: LogitWeight = Field(default=2.0, description="a contact answered at once and resolved first time")
+    wait: LogitWeight = Field(default=-0.8, description="per multiple of the channel's expected wait")
     wait_cap: float = Field(default=5.0, gt=0, description="waits count up to this many expected waits")
-    abandoned: float = Field(default=-2.5, description="the attempt ended abandoned or lost")
-    unresolved: float = Field(default=-1.5, description="handled but the issue not resolved")
-    repeat: float = Field(default=-0.7, description="per earlier attempt at the same issue (effort)")
-    escalated: float = Field(default=-0.3, description="went through the bot and was escalated")
-    transferred: float = Field(default=-0.5, description="handed between pools")
-    public_late: float = Field(default=-0.5, description="a public (social) answer later than expected")
+    abandoned: LogitWeight = Field(default=-2.5, description="the attempt ended abandoned or lost")
+    unresolved: LogitWeight = Field(default=-1.5, description="handled but the issue not resolved")
+    repeat: LogitWeight = Field(default=-0.7, description="per earlier attempt at the same issue (effort)")
+    escalated: LogitWeight = Field(default=-0.3, description="went through the bot and was escalated")
+    transferred: LogitWeight = Field(default=-0.5, description="handed between pools")
+    public_late: LogitWeight = Field(default=-0.5, description="a public (social) answer later than expected")
 
 
 class Survey(Base):
