@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    InPath,
     NA,
     OutFolder,
     check_report_options,
@@ -23,6 +24,7 @@ from simsvc.cli._common import (
     no_report_option,
     prepare_output,
     progress_notice,
+    Replications,
     set_option,
     svg_option,
     text_table,
@@ -32,8 +34,8 @@ from simsvc.cli._common import (
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--reps", "-n", type=click.IntRange(min=1), default=None,
+@click.argument("scenario", type=InPath(dir_okay=False))
+@click.option("--reps", "-n", type=Replications(min=1), default=None,
               help="Replications (default: the scenario's `replications`).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
               help="Root seed (default: the scenario's `seed`, else a fresh one, recorded).")
