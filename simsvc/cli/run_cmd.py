@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
-    InPath,
     NA,
+    InPath,
     OutFolder,
+    Replications,
     check_report_options,
     check_work,
     fail,
@@ -24,7 +25,6 @@ from simsvc.cli._common import (
     no_report_option,
     prepare_output,
     progress_notice,
-    Replications,
     set_option,
     svg_option,
     text_table,
