@@ -130,6 +130,13 @@ def _agent_pools(res: FitResult, c: pd.DataFrame, days: list) -> dict[str, str]:
     return {a: known.get(a, p if p in pools else "general") for a, p in later.items()}
 
 
+def days_without_forecast(fit_days: list, test_days: list) -> list:
+    """The test days whose weekday none of the fit days has: the fitted scenario's weekday
+    profile has no arrivals on them, so the forecast (simulated and Erlang A) has none there."""
+    seen = {d.weekday() for d in fit_days}
+    return [d for d in test_days if d.weekday() not in seen]
+
+
 def _forecast(res: FitResult, c: pd.DataFrame, test_days: list, reps: int, seed: int, thresholds):
     """The fitted scenario as written, run over the calendar of the test days."""
     from simsvc.calibrate.estimate import WEEKDAYS

@@ -110,12 +110,33 @@ class ColumnMap:
         for word, meaning in (data.get("outcomes") or {}).items():
             if meaning not in ("answered", "abandoned", "other"):
                 raise LogError(str(path), f"outcomes.{word}", meaning, "answered, abandoned or other")
+        for key in ("datetime_format", "date_format", "time_format"):
+            if key in data and not (key == "datetime_format" and data[key] is None):
+                _check_format(data[key], str(path), key)
+        _check_format(f"{data.get('date_format', '%Y-%m-%d')} {data.get('time_format', '%H:%M:%S')}",
+                      str(path), "date_format + time_format")
         return cls(columns=data.get("columns") or {},
                    outcomes={str(k): v for k, v in (data.get("outcomes") or {}).items()},
                    missing={k: [str(x) for x in v] for k, v in (data.get("missing") or {}).items()},
                    datetime_format=data.get("datetime_format"),
                    date_format=data.get("date_format", "%Y-%m-%d"),
                    time_format=data.get("time_format", "%H:%M:%S"))
+
+
+def _check_format(fmt: object, file: str, field: str) -> None:
+    """A LogError naming ``field`` and ``fmt`` unless pandas can parse dates with the strptime
+    format ``fmt`` (pandas refuses an unknown directive such as ``%Q``, a stray ``%``, or a
+    directive given twice, only when it parses: deep inside, with no file or option named)."""
+    allowed = "a strptime date-time format such as '%Y-%m-%d %H:%M:%S'"
+    if not isinstance(fmt, str) or not fmt.strip():
+        raise LogError(file, field, fmt, allowed)
+    try:
+        pd.to_datetime(pd.Series(["2026-01-05 00:00:00"]), format=fmt, errors="coerce")
+    except Exception as exc:  # noqa: BLE001 - ValueError, re.error, ...
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if reason.startswith("redefinition of group name"):   # re.error: a directive given twice
+            reason = f"%{reason.split(chr(39))[1]} appears twice"
+        raise LogError(file, field, fmt, f"{allowed} (pandas cannot use it: {reason})") from None
 
 
 @dataclass
@@ -298,10 +319,12 @@ def _arrival(raw: pd.DataFrame, spec: Any, cmap: ColumnMap, file: str) -> pd.Ser
         text = raw[spec["date"]].str.strip() + " " + raw[spec["time"]].str.strip()
         fmt = f"{cmap.date_format} {cmap.time_format}"
         where = f"{spec['date']} + {spec['time']}"
+        _check_format(fmt, file, "date_format + time_format")
     else:
         text = raw[_col(spec)].str.strip()
         fmt = cmap.datetime_format or "ISO8601"
         where = _col(spec)
+        _check_format(fmt, file, "datetime_format")
     try:
         stamp = pd.to_datetime(text, format=fmt, errors="coerce")
     except ValueError:  # rows with different UTC offsets (or some with one, some without)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from simsvc.experiment import MAX_REPLICATIONS
+
 
 class FiniteFloat(click.FloatRange):
     """A float option that must be a finite number (``nan`` and ``inf`` are refused, naming the
@@ -21,6 +23,23 @@ class FiniteFloat(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class Replications(click.IntRange):
+    """A replication count (``--reps``, ``--max-reps``...): a whole number from ``min`` to
+    MAX_REPLICATIONS; beyond it one message says why (a run, and its tables, would not hold them)."""
+
+    name = "replications"
+
+    def __init__(self, min: int = 1) -> None:
+        super().__init__(min=min, max=MAX_REPLICATIONS)
+
+    def convert(self, value, param, ctx):
+        number = click.INT.convert(value, param, ctx)
+        if number > MAX_REPLICATIONS:
+            self.fail(f"{value!r} is more replications than simsvc runs; expected {self.min} to "
+                      f"{MAX_REPLICATIONS:,} (as a scenario's replications:)", param, ctx)
+        return super().convert(number, param, ctx)
+
+
 class OutFolder(click.Path):
     """An output folder option: an empty (or blank) value is refused rather than taken as
     "not given" (which would write to the default folder)."""
@@ -32,6 +51,19 @@ class OutFolder(click.Path):
         if isinstance(value, str) and not value.strip():
             self.fail(f"{value!r} is an empty folder name; give a folder, or leave the option out for "
                       "the default folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class InPath(click.Path):
+    """A file or folder to read (a scenario, a log, a rules file, a results folder): an empty (or
+    blank) value is refused, naming the option, rather than taken as "not given" (an option's
+    default) or as the current folder."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            what = "file" if self.file_okay else "folder"
+            leave = ", or leave the option out" if isinstance(param, click.Option) and not param.required else ""
+            self.fail(f"{value!r} is an empty {what} name; give a {what}{leave}", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -168,7 +200,7 @@ def warn_capacity(scenario) -> None:
 def executor_options(fn):
     """Options shared by the commands that run many replications."""
     options = [
-        click.option("--reps", "-n", type=click.IntRange(min=2), default=None,
+        click.option("--reps", "-n", type=Replications(min=2), default=None,
                      help="Replications per variant (default: the experiment file's, else the first scenario's)."),
         click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
                      help="Root seed shared by all variants (common random numbers; default: the experiment "
@@ -183,7 +215,7 @@ def executor_options(fn):
                      help="Add replications until the 95 % CI half-width of --precision-metric is below this."),
         click.option("--precision-metric", "precision_metrics", multiple=True, metavar="METRIC[@CHANNEL]",
                      help="Metric(s) for --precision (default service_level@all)."),
-        click.option("--max-reps", type=click.IntRange(min=2), default=100, show_default=True,
+        click.option("--max-reps", type=Replications(min=2), default=100, show_default=True,
                      help="Cap on replications per variant with --precision."),
         force_option,
     ]

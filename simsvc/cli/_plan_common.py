@@ -15,15 +15,15 @@ max_occupancy_option = click.option(
     help="Occupancy cap for the analytic requirement, e.g. 0.85 (real-time agents and async workload).")
 
 
-def load_targets(scenario_path: str, texts: tuple[str, ...]):
-    """(scenario, targets) or exit 2 with one message."""
+def load_targets(scenario_path: str, texts: tuple[str, ...], blocked_is_lost: bool = True):
+    """(scenario, targets) or exit 2 with one message (``blocked_is_lost``: see parse_targets)."""
     from simsvc.cli._common import load_or_exit
     from simsvc.plan import PlanError
     from simsvc.plan.targets import parse_targets, with_scenario_targets
 
     scenario = load_or_exit(scenario_path)
     try:
-        targets = with_scenario_targets(parse_targets(texts, scenario), scenario)
+        targets = with_scenario_targets(parse_targets(texts, scenario, blocked_is_lost), scenario)
     except PlanError as exc:
         fail(str(exc))
     return scenario, targets

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import OutFolder
+from simsvc.cli._common import InPath, OutFolder, Replications
 from simsvc.cli.fit_cmd import (Progress, check_basis, check_classes, fit_options, log_options, read_or_exit,
                                 resolve_gap, simulation_workers)
 
@@ -15,11 +15,11 @@ METRIC_LABELS = {"abandon_rate": "abandonment", "wait_mean_s": "mean wait s", "p
 
 
 @click.command()
-@click.argument("log", type=click.Path(dir_okay=False))
+@click.argument("log", type=InPath(dir_okay=False))
 @click.option("--fit-days", required=True, metavar="N-M", help="Days to fit on, 1 = the log's first date (e.g. 1-15).")
 @click.option("--test-days", required=True, metavar="N-M", help="Days to predict (e.g. 16-31).")
 @log_options
-@click.option("--reps", "-n", type=click.IntRange(min=2), default=6, show_default=True,
+@click.option("--reps", "-n", type=Replications(min=2), default=6, show_default=True,
               help="Replications per prediction.")
 @click.option("--mode", "modes", type=click.Choice(["replay", "forecast"]), multiple=True,
               help="Predictions to make (default both): replay = the test days' own arrivals and agents; "
@@ -35,7 +35,7 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
     """Fit LOG on --fit-days, predict --test-days, and print observed vs predicted per hour."""
     import time
 
-    from simsvc.calibrate.backtest import VARIANTS
+    from simsvc.calibrate.backtest import VARIANTS, days_without_forecast
     from simsvc.calibrate.backtest import backtest as run_backtest
     from simsvc.calibrate.fit import scenario_text
     from simsvc.calibrate.logs import parse_days
@@ -56,6 +56,11 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
         td = parse_days(test_days, contact_log, weekdays, "--test-days")
         if set(fd) & set(td):
             raise LogError(contact_log.file, "--test-days", test_days, "days that are not fit days")
+        unforecast = days_without_forecast(fd, td) if any(m == "forecast" for m, _ in variants) else []
+        if unforecast and len(unforecast) == len(td) and set(modes) == {"forecast"}:
+            raise LogError(contact_log.file, "--test-days", test_days,
+                           f"for --mode forecast, test days on a weekday the fit days have ({_weekdays(fd)}): "
+                           f"the fitted scenario forecasts no contacts on {_weekdays(td)}, as no fit day is one")
         with simulation_workers(shared):
             gap = resolve_gap(shared, contact_log, fd, progress)  # on the fit days only
             result = run_backtest(contact_log, fd, td, reps=reps, seed=shared["seed"], variants=variants,
@@ -80,9 +85,24 @@ def backtest(log, fit_days, test_days, columns, weekdays, reps, modes, replay_ha
                   if result.fit.wrap is not None else ""))
     click.echo(summary_table(result.summary))
     click.echo(bands_line(result.summary))
+    if unforecast:
+        days = ", ".join(f"{d:%Y-%m-%d} ({_weekdays([d])})" for d in unforecast[:3]) + \
+            (f" and {len(unforecast) - 3} more" if len(unforecast) > 3 else "")
+        rows = ("so the forecast rows show -" if len(unforecast) == len(td) else
+                "so the forecast rows are of the other test days only (observed: all of them)")
+        click.echo(f"note: forecast: the fitted scenario forecasts no contacts on test day(s) {days}: no fit day "
+                   f"is on their weekday (fit days: {_weekdays(fd)}), {rows}; give fit days on every test "
+                   "day's weekday for a forecast of them", err=True)
     click.echo(f"\nresults: {out_dir}   ({time.perf_counter() - t0:.1f} s)")
     if not no_report:
         click.echo(f"report: {out_dir / 'report.html'}")
+
+
+def _weekdays(days) -> str:
+    """The weekdays of ``days``, in week order: ``mon, tue``."""
+    from simsvc.calibrate.estimate import WEEKDAYS
+
+    return ", ".join(WEEKDAYS[w] for w in sorted({d.weekday() for d in days}))
 
 
 def summary_table(summary) -> str:

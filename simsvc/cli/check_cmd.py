@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import check_work, force_option, load_or_exit, set_option, text_table, warn_capacity
+from simsvc.cli._common import InPath, check_work, force_option, load_or_exit, set_option, text_table, warn_capacity
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @set_option
 @click.option("--quiet", "-q", is_flag=True, help="Only validate; print nothing when it is fine.")
 @click.option("--expected-contacts", is_flag=True,

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    InPath,
     check_report_options,
     executor_options,
     mean_ci_text,
@@ -20,7 +21,7 @@ from simsvc.cli._common import (
 
 
 @click.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, required=True, type=InPath(dir_okay=False))
 @executor_options
 @no_report_option
 @svg_option

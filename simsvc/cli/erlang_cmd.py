@@ -209,6 +209,8 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
             "(Erlang A: callers abandon, e.g. --patience 90s) or --model b (Erlang B: blocked calls "
             "are lost); Erlang C (the model without --patience) loses no caller, so every staffing "
             "would meet it")
+    _refuse_unreachable(name, {"--target-sl": ("service_level", target_sl), "--target-asa": ("asa_s", target_asa),
+                               "--target-abandon": ("abandon_rate", target_abandon)})
     targets = {"target_service_level": target_sl, "target_asa_s": target_asa,
                "target_abandon": target_abandon, "target_occupancy_max": max_occupancy}
     targets = {k: v for k, v in targets.items() if v is not None}
@@ -264,6 +266,19 @@ def erlang(rate: float, aht: float, agents: list[int] | None, patience: float | 
     if needed is not None:
         click.echo(f"agents needed: {needed}  ({_describe_targets(targets, threshold)})")
     click.echo(_table(rows, threshold))
+
+
+def _refuse_unreachable(model: str, targets: dict[str, tuple[str, float | None]]) -> None:
+    """A target only infinitely many agents meet (a service level of 1, an ASA or a loss of 0) is
+    refused, as `requirements` and `staff` refuse it (simsvc.plan.targets.unreachable)."""
+    from simsvc.plan.targets import unreachable
+
+    lost = "some callers find every agent busy and are blocked" if model == "erlang_b" else \
+        "callers with a patience sometimes abandon"
+    for option, (metric, value) in targets.items():
+        why = unreachable(metric, value, lost) if value is not None else ""
+        if why:
+            raise click.BadParameter(f"{value:g}: no finite staffing meets it ({why})", param_hint=option)
 
 
 def _describe_targets(targets: dict[str, float], threshold: float) -> str:

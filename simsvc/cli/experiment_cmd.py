@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    InPath,
     by_mean_option,
     check_report_options,
     decision_text,
@@ -20,7 +21,7 @@ from simsvc.cli._common import (
 
 
 @click.command()
-@click.argument("experiment_file", type=click.Path(dir_okay=False))
+@click.argument("experiment_file", type=InPath(dir_okay=False))
 @executor_options
 @no_report_option
 @svg_option

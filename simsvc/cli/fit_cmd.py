@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from simsvc.cli._common import OutFolder
+from simsvc.cli._common import InPath, OutFolder
 
 
 def duration_option(name: str, default: str, help: str, words: tuple[str, ...] = (), metavar: str | None = None):
@@ -65,7 +65,7 @@ def resolve_gap(shared: dict, contact_log, days: list, progress):
 def log_options(fn):
     """Options shared by `fit` and `backtest`: how to read the log and what to estimate."""
     options = [
-        click.option("--columns", "columns", type=click.Path(dir_okay=False), default=None,
+        click.option("--columns", "columns", type=InPath(dir_okay=False), default=None,
                      help="YAML column map (default: the column names listed in the README, Calibration)."),
         duration_option("--interval", "15min", "Interval of the demand and staffing tables."),
         duration_option("--redial-window", "1h", "A contact within this time after abandoning is a redial."),
@@ -263,7 +263,7 @@ def fit_options(o: dict, effective: bool = True):
 
 
 @click.command()
-@click.argument("log", type=click.Path(dir_okay=False))
+@click.argument("log", type=InPath(dir_okay=False))
 @log_options
 @click.option("--from", "date_from", default=None, metavar="DATE", help="First date to use (YYYY-MM-DD).")
 @click.option("--to", "date_to", default=None, metavar="DATE", help="Last date to use (YYYY-MM-DD).")

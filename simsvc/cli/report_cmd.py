@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import svg_option
+from simsvc.cli._common import InPath, svg_option
 
 
 @click.command()
-@click.argument("results_dir", type=click.Path(file_okay=False))
+@click.argument("results_dir", type=InPath(file_okay=False))
 @svg_option
 def report(results_dir: str, svg: bool) -> None:
     """Write RESULTS_DIR/report.html: run facts, KPI table and plots (also as PNG under plots/)."""

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import OutFolder
+from simsvc.cli._common import InPath, OutFolder
 
 from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @target_option
 @max_occupancy_option
 @click.option("--out", "-o", type=OutFolder(), default=None,

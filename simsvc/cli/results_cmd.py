@@ -5,9 +5,11 @@ import json
 
 import click
 
+from simsvc.cli._common import InPath
+
 
 @click.command()
-@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("folder", type=InPath(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "markdown"]), default="markdown",
               show_default=True, help="Format of the summary table.")
 def results(folder: str, fmt: str) -> None:

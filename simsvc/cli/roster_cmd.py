@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import FiniteFloat, OutFolder
+from simsvc.cli._common import FiniteFloat, InPath, OutFolder
 from simsvc.cli._plan_common import fail, out_dir_or_exit
 
 RULES_HELP = """Rules file (YAML): per pool, shift types with days, starts {from, to, every},
@@ -51,13 +51,30 @@ def totals_text(tot) -> str:
     return text_table(rows)
 
 
+def _requirement_specs(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each --requirements names a file: an empty value, or POOL= / =FILE with an empty part, is refused."""
+    from pathlib import Path
+
+    for value in values:
+        pool, sep, file = value.partition("=")
+        if not value.strip():
+            raise click.BadParameter(f"{value!r} is an empty file name; give FILE.csv or POOL=FILE.csv",
+                                     param_hint="--requirements")
+        if sep and not (pool.strip() and file.strip()) and not Path(value).exists():
+            part = "pool" if not pool.strip() else "file"
+            raise click.BadParameter(f"{value!r} has an empty {part} name; give FILE.csv or POOL=FILE.csv",
+                                     param_hint="--requirements")
+    return values
+
+
 @click.command(epilog=RULES_HELP)
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @click.option("--requirements", "requirements_csv", required=True, multiple=True, metavar="[POOL=]FILE.csv",
+              callback=lambda ctx, param, values: _requirement_specs(values),
               help="requirements.csv of simsvc requirements or staffing.csv of simsvc staff (agents on duty, "
                    "net of shrinkage, per pool × interval), or POOL=FILE.csv: one pool's staffing table "
                    "(day,start,agents scheduled, as staffing: {csv:} loads). Repeatable, one source per pool.")
-@click.option("--rules", "rules_path", required=True, type=click.Path(dir_okay=False), help="Roster rules (YAML).")
+@click.option("--rules", "rules_path", required=True, type=InPath(dir_okay=False), help="Roster rules (YAML).")
 @time_limit_option
 @gap_option
 @click.option("--out", "-o", type=OutFolder(), default=None,

@@ -13,7 +13,9 @@ import click
 
 from simsvc.cli._common import (
     NA,
+    InPath,
     OutFolder,
+    Replications,
     check_report_options,
     check_work,
     fail,
@@ -32,8 +34,8 @@ from simsvc.cli._common import (
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--reps", "-n", type=click.IntRange(min=1), default=None,
+@click.argument("scenario", type=InPath(dir_okay=False))
+@click.option("--reps", "-n", type=Replications(min=1), default=None,
               help="Replications (default: the scenario's `replications`).")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=None,
               help="Root seed (default: the scenario's `seed`, else a fresh one, recorded).")

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import click
 
-from simsvc.cli._common import FiniteFloat, OutFolder, split_list
+from simsvc.cli._common import FiniteFloat, InPath, OutFolder, Replications, split_list
 from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, out_dir_or_exit, pool_table, target_option
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @target_option
 @click.option("--pools", default=None, metavar="A,B",
               help="Pools to plan (default: every pool with work); the others keep the scenario's schedule.")
-@click.option("--reps", "-n", type=click.IntRange(min=2), default=4, show_default=True,
+@click.option("--reps", "-n", type=Replications(min=2), default=4, show_default=True,
               help="Replications per iteration (common random numbers: the same customers every iteration).")
-@click.option("--confirm-reps", type=click.IntRange(min=2), default=10, show_default=True,
+@click.option("--confirm-reps", type=Replications(min=2), default=10, show_default=True,
               help="Fresh replications (another seed) that verify the plan found.")
 @click.option("--max-iterations", type=click.IntRange(min=1), default=15, show_default=True,
               help="Stop after this many iterations: the answer is then the cheapest plan that met every "
@@ -26,7 +26,7 @@ from simsvc.cli._plan_common import fail, load_targets, max_occupancy_option, ou
 @click.option("--min-contacts", type=FiniteFloat(min=0), default=5.0, show_default=True,
               help="Intervals with fewer contacts per replication are reported but not staffed for (noise).")
 @max_occupancy_option
-@click.option("--shifts", "shifts_rules", default=None, type=click.Path(dir_okay=False), metavar="RULES.yaml",
+@click.option("--shifts", "shifts_rules", default=None, type=InPath(dir_okay=False), metavar="RULES.yaml",
               help="Plan shifts under these roster rules instead of per-interval staffing: requirements → "
                    "roster → simulate → raise where an interval misses → roster again (see simsvc roster).")
 @click.option("--out", "-o", type=OutFolder(), default=None,
@@ -98,7 +98,7 @@ def staff(scenario: str, targets: tuple[str, ...], pools: str | None, reps: int,
     from simsvc.plan.staff_overall import staff_overall
 
     pool_names = tuple(split_list(pools, "--pools", "pools")) if pools is not None else None
-    resolved, goals = load_targets(scenario, targets)
+    resolved, goals = load_targets(scenario, targets, blocked_is_lost=False)   # the simulation's abandon_rate
     path = out_dir_or_exit(out, resolved.name, "staff")
     options = StaffOptions(replications=reps, confirm_replications=confirm_reps, max_iterations=max_iterations,
                            seed=seed, workers=workers or default_workers(),

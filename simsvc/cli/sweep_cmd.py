@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simsvc.cli._common import (
+    InPath,
     by_mean_option,
     check_report_options,
     decision_text,
@@ -21,7 +22,7 @@ from simsvc.cli._common import (
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=START:STOP[:STEP]|a,b,c",
               help="A parameter and its values, e.g. agents.team.staffing=8:16:1 (repeatable: a grid).")
 @executor_options

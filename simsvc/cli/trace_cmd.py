@@ -5,13 +5,13 @@ import sys
 
 import click
 
-from simsvc.cli._common import load_or_exit, set_option
+from simsvc.cli._common import InPath, load_or_exit, set_option
 
 MAX_REPLICATION = 2**31 - 1  # the tables store the replication as int32 (beyond: numpy OverflowError)
 
 
 @click.command()
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=InPath(dir_okay=False))
 @click.option("--customer", "-c", type=click.IntRange(min=0), required=True, help="Customer id (0, 1, …).")
 @click.option("--replication", "-r", type=click.IntRange(min=0, max=MAX_REPLICATION), default=0, show_default=True,
               help="Which replication to trace (0, 1, …; the records keep it as a 32-bit number).")

@@ -15,6 +15,7 @@ def describe(folder: str | Path) -> dict:
     files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
     if (root / "experiment.json").is_file():
         kind, manifest = "experiment", _manifest(root / "experiment.json")
+        _check_experiment(manifest, root / "experiment.json")
         table = root / ("points.csv" if (root / "points.csv").is_file() else "summary.csv")
     elif (root / "manifest.json").is_file():
         kind, manifest = "run", _manifest(root / "manifest.json")
@@ -78,6 +79,32 @@ def _manifest(path: Path) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: damaged, not the JSON object simsvc writes")
     return data
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_experiment(manifest: dict, path: Path) -> None:
+    """The fields of experiment.json that are read back (variants, replications) have the types
+    simsvc writes; ValueError naming the file and the field otherwise."""
+    def damaged(field: str, value: object, expected: str) -> ValueError:
+        shown = json.dumps(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return ValueError(f"{path}: damaged: {field} is {shown}, expected {expected}")
+
+    variants = manifest.get("variants")
+    if not isinstance(variants, dict):
+        raise damaged("variants", variants, "an object of variants by name")
+    if "replications" in manifest and not _whole(manifest["replications"]):
+        raise damaged("replications", manifest["replications"], "a whole number")
+    if "replications_per_variant" in manifest:
+        per_variant = manifest["replications_per_variant"]
+        if not isinstance(per_variant, dict):
+            raise damaged("replications_per_variant", per_variant, "an object of replications by variant")
+        for key, n in per_variant.items():
+            if not _whole(n):
+                raise damaged(f"replications_per_variant.{key}", n, "a whole number")
 
 
 def _expected(manifest: dict) -> int | None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from simsvc.config.load import ScenarioError
 from simsvc.config.schema import Label
 from simsvc.config.yamlio import read_yaml
+from simsvc.experiment import MAX_REPLICATIONS
 # The variants an experiment runs; parse_vary is re-exported for the CLI and the tests.
 from simsvc.experiment.variants import (Variant, file_variant, grid_variants, parse_vary,  # noqa: F401
                                         unique_names, vary_values)
@@ -143,7 +144,7 @@ class Sweep(_Base):
 class Precision(_Base):
     half_width: float = Field(gt=0, description="target 95 % CI half-width, in the metric's units")
     metrics: list[str] = Field(min_length=1)
-    max_replications: int = Field(default=100, ge=2)
+    max_replications: int = Field(default=100, ge=2, le=MAX_REPLICATIONS)
 
     @field_validator("metrics")
     @classmethod
@@ -160,7 +161,8 @@ class ExperimentSpec(_Base):
     description: str = ""
     scenarios: dict[str, str | ScenarioEntry] = Field(min_length=1)
     sweep: Sweep | None = None
-    replications: int | None = Field(default=None, ge=2, description="default: the first scenario's")
+    replications: int | None = Field(default=None, ge=2, le=MAX_REPLICATIONS,
+                                     description="default: the first scenario's")
     seed: int | None = Field(default=None, ge=0, description="default: the first scenario's, else 1")
     independent_seeds: bool = False
     metrics: list[str] = Field(default_factory=list)
