@@ -68,3 +68,16 @@ def one_error(result: Result, *fragments: str, code: int = 2) -> str:
     return lines[0]
 
 
+
+
+def usage_error(result: Result, option: str, *fragments: str) -> str:
+    """A click usage error about ``option`` (exit 2, no traceback) whose message has ``fragments``."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 1, result.stderr
+    assert f"Invalid value for '{option}'" in lines[0] or f"Invalid value for {option}" in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import Result
 from conftest import ROOT
-from harden_helpers import invoke, one_error, tiny
+from harden_helpers import invoke, one_error, tiny, usage_error
 
 from simsvc.cli import main
 
@@ -23,19 +22,6 @@ SYNTHETIC = DATA / "synthetic_log.csv"   # 14 days from 2026-01-05, no class col
 SINUSOID = DATA / "plan_sinusoid.yaml"
 JOURNEY = ROOT / "scenarios" / "journey_baseline.yaml"
 ROSTER_DAY = DATA / "roster_day.yaml"
-
-
-def usage_error(result: Result, option: str, *fragments: str) -> str:
-    """A click usage error about ``option`` (exit 2, no traceback) whose message has ``fragments``."""
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
-    assert f"Invalid value for '{option}'" in lines[0] or f"Invalid value for {option}" in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- 1. backtest days

@@ -10,28 +10,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from conftest import ROOT
-from harden_helpers import invoke, one_error, tiny, write
+from harden_helpers import invoke, one_error, tiny, usage_error, write
 
 DATA = ROOT / "tests" / "data"
 SYNTHETIC = DATA / "synthetic_log.csv"   # 14 days from 2026-01-05 (a Monday)
 SINUSOID = DATA / "plan_sinusoid.yaml"
 ROSTER_DAY = DATA / "roster_day.yaml"
 ERLANG_A = ROOT / "scenarios" / "erlang_a_check.yaml"
-
-
-def usage_error(result: Result, option: str, *fragments: str) -> str:
-    """A click usage error about ``option`` (exit 2, no traceback) whose message has ``fragments``."""
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
-    assert f"Invalid value for '{option}'" in lines[0] or f"Invalid value for {option}" in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- 1. erlang targets

@@ -126,5 +126,5 @@ def readable_points(points):
                 mean_ci_text(m * scale, lo * scale, hi * scale)
                 for m, lo, hi in zip(points[c], points[f"{c}_ci_low"], points[f"{c}_ci_high"])]
         else:
-            out[c] = points[c].fillna("").astype(str)
+            out[c] = points[c].astype(object).where(points[c].notna(), "").astype(str)
     return pd.DataFrame(out)

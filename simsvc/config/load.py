@@ -362,18 +362,9 @@ def _origin(path: Path, overrides: list[Override], field: str) -> str:
         given = ", ".join(f"{o} {_short_text(t)}" for o, t in map(override_parts, overrides))
         return f"{path} (with {given})"
     keys = [k for k in field.split(".") if k]
-    current, seen = path.resolve(), set()
-    while current not in seen and len(seen) <= MAX_EXTENDS:
-        seen.add(current)
-        try:
-            data = read_yaml(current) or {}
-        except ScenarioError:
-            break
-        if not isinstance(data, dict):
-            break
+    for current, data in _extends_chain(path):
         if _has_path(data, keys[:2]) or not isinstance(data.get("extends"), str):
             return str(path) if current == path.resolve() else str(current)
-        current = (current.parent / data["extends"]).resolve()
     return str(path)
 
 
@@ -412,21 +403,24 @@ def _note_inherited_shares(exc: ScenarioError, path: Path, overrides: list[Overr
 
 def _writer(path: Path, keys: list[str]) -> Path | None:
     """The nearest file of ``path``'s extends chain that writes the field ``keys``."""
+    return next((current for current, data in _extends_chain(path) if _has_path(data, keys)), None)
+
+
+def _extends_chain(path: Path):
+    """(file, mapping) of ``path`` and of each file it extends in turn, as long as they read."""
     current, seen = path.resolve(), set()
     while current not in seen and len(seen) <= MAX_EXTENDS:
         seen.add(current)
         try:
             data = read_yaml(current) or {}
         except ScenarioError:
-            return None
+            return
         if not isinstance(data, dict):
-            return None
-        if _has_path(data, keys):
-            return current
+            return
+        yield current, data
         if not isinstance(data.get("extends"), str):
-            return None
+            return
         current = (current.parent / data["extends"]).resolve()
-    return None
 
 
 def _has_path(data: Any, keys: list[str]) -> bool:
