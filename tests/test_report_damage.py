@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harden_helpers import invoke, one_error
+from harden_helpers import invoke, one_error, tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 ROSTER = ROOT / "tests" / "data" / "roster_day.yaml"
@@ -187,3 +187,27 @@ def test_damaged_pools_are_said_to_be_unreadable_only(made: Path, tmp_path: Path
     assert said.count("Not shown: pools.parquet could not be read.") == 2, said
     assert "no agent pools" not in text
     assert len(warnings) == 1 and "pools.parquet could not be read" in warnings[0], warnings
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("exp")
+    result = invoke("sweep", tiny(base), "--vary", "agents.team.staffing=4,5", "-n", 2, "-w", 1, "--no-report",
+                    "-o", base / "exp")
+    assert result.exit_code == 0, result.output
+    return base / "exp"
+
+
+@pytest.mark.parametrize("field, value, path", [
+    ("variants", 5, "variants"), ("variants", [1], "variants"), ("metrics", 5, "metrics"),
+    ("targets", "x", "targets"), ("targets", [1], "targets.0"), ("cost_metric", [1], "cost_metric"),
+])
+def test_report_on_a_mistyped_experiment_json_is_one_error(sweep_folder: Path, tmp_path: Path, field: str,
+                                                           value: object, path: str) -> None:
+    # Each of these was a TypeError/AttributeError/ValueError traceback from the report.
+    folder = Path(shutil.copytree(sweep_folder, tmp_path / "exp"))
+    meta = json.loads((folder / "experiment.json").read_text())
+    meta[field] = value
+    (folder / "experiment.json").write_text(json.dumps(meta))
+    line = one_error(invoke("report", folder), "experiment.json", f"{path} = ")
+    assert "expected" in line and not (folder / "report.html").exists()

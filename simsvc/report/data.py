@@ -394,6 +394,7 @@ def load_experiment(path: str | Path) -> ExperimentData:
     if not path.is_dir():
         raise ReportError(f"{path}: no such folder")
     meta = _read_json(path / "experiment.json")
+    _check_experiment_meta(meta, path / "experiment.json")
     summary = read_summary(path)
     _require(summary, ("variant",) + SUMMARY_COLUMNS, path / "summary.csv")
     summary = check_numbers(summary, path / "summary.csv")
@@ -422,6 +423,33 @@ def load_experiment(path: str | Path) -> ExperimentData:
                     points[column] = as_bool(points[column])
     return ExperimentData(path=path, meta=meta, summary=summary, comparison=comparison,
                           points=points, problems=problems)
+
+
+def _check_experiment_meta(meta: dict[str, Any], file: Path) -> None:
+    """The fields of ``experiment.json`` the report reads, in the shapes ``simsvc`` writes them;
+    ReportError naming the field otherwise (a tampered or damaged file, not a traceback)."""
+    def fail(field: str, value: object, expected: str) -> None:
+        raise ReportError(f"{file}: {field} = {json.dumps(value, default=str)[:80]}: expected {expected}")
+
+    variants = meta.get("variants")
+    if variants is not None:
+        if not isinstance(variants, dict):
+            fail("variants", variants, "a mapping of variant keys to their descriptions")
+        for key, spec in variants.items():
+            if not isinstance(spec, dict):
+                fail(f"variants.{key}", spec, "a mapping (name, params, ...)")
+            if not isinstance(spec.get("params") or {}, dict):
+                fail(f"variants.{key}.params", spec["params"], "a mapping of parameters to values")
+    for field, what in (("metrics", "metric@channel names"), ("targets", "targets (mappings)")):
+        value = meta.get(field)
+        if value is not None and not isinstance(value, list):
+            fail(field, value, f"a list of {what}")
+    for k, target in enumerate(meta.get("targets") or []):
+        if not isinstance(target, dict):
+            fail(f"targets.{k}", target, "a mapping (metric, channel, op, value)")
+    cost = meta.get("cost_metric")
+    if cost is not None and not isinstance(cost, str):
+        fail("cost_metric", cost, "a metric@channel name")
 
 
 def as_bool(values: pd.Series) -> pd.Series:
