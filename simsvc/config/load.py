@@ -351,11 +351,11 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override], schema:
 
 def _origin(path: Path, overrides: list[Override], field: str) -> str:
     """Who wrote ``field``: a ``--set`` (or ``--vary``), this file, or a file it extends."""
-    from simsvc.config.overrides import override_parts
+    from simsvc.config.overrides import override_keys, override_parts
 
     for item in reversed(overrides):
         option, text = override_parts(item)
-        dotted = ".".join(k.strip() for k in text.split("=", 1)[0].split("."))  # as apply_overrides reads it
+        dotted = ".".join(override_keys(text))
         if field == dotted or field.startswith(dotted + ".") or dotted.startswith(field + "."):
             return f"{path} ({option} {_short_text(text)})"
     if not field and overrides:   # a problem of the scenario as a whole: any override may have caused it
@@ -374,11 +374,11 @@ def _note_inherited_shares(exc: ScenarioError, path: Path, overrides: list[Overr
     def note(field: str, value: object, allowed: str) -> str:
         if not isinstance(value, dict) or "sum to 1" not in allowed:
             return allowed
-        from simsvc.config.overrides import override_parts
+        from simsvc.config.overrides import override_keys, override_parts
 
         written = set()
         for option, text in map(override_parts, overrides):
-            dotted = ".".join(k.strip() for k in text.split("=", 1)[0].split("."))
+            dotted = ".".join(override_keys(text))
             if field == dotted or field.startswith(dotted + "."):
                 return allowed  # an option gave the whole mapping: nothing of it is inherited
             if dotted.startswith(field + "."):

@@ -26,6 +26,12 @@ def override_parts(item: Override) -> tuple[str, str]:
     return ("--set", item) if isinstance(item, str) else (item[0], item[1])
 
 
+def override_keys(text: str) -> list[str]:
+    """The keys of a ``dotted.path=value`` override's path, each stripped (empty where the
+    path has an empty part)."""
+    return [k.strip() for k in text.split("=", 1)[0].strip().split(".")]
+
+
 def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
                     schema: type[BaseModel] | None = None) -> dict[str, Any]:
     """Apply ``dotted.path=value`` strings; the value is read as YAML (``10``, ``4min``, ``[a, b]``).
@@ -41,7 +47,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[Override],
         if "=" not in text:
             raise ScenarioError(option, text, text, "dotted.path=value")
         dotted, raw = text.split("=", 1)
-        keys = [k.strip() for k in dotted.strip().split(".")]
+        keys = override_keys(text)
         if not any(keys):   # no name at all: '=3', '..=3'
             raise ScenarioError(option, text, text, "dotted.path=value")
         if not all(keys):   # 'horizon.=1d', 'channels..phone=1', '.horizon=1d'
